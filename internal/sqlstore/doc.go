@@ -1,0 +1,70 @@
+// Package sqlstore is the storage plumbing shared by every egovkit package that
+// keeps state: dialect detection, embedded migrations, error mapping by code and
+// a retrying transaction helper.
+//
+// It imports no database driver. The caller opens a *sql.DB with the driver of
+// its choice (modernc.org/sqlite or github.com/jackc/pgx/v5/stdlib; package
+// sqlopen does that from a URL) and every package's store shares it, so one
+// database and one pool serve a whole service, and an agency that imports a
+// single package does not compile a driver it does not use.
+//
+// # Dialects
+//
+// Two engines are supported: SQLite (the embedded default) and PostgreSQL
+// (several instances of a service sharing one database). [New] asks the
+// database which one it is, once. Queries are written so that both accept them:
+// $1 placeholders, INSERT … ON CONFLICT … DO UPDATE, RETURNING. Where the
+// engines really differ, code branches on [Dialect]; queries are never rewritten
+// by pattern.
+//
+// Conventions that keep one schema portable:
+//
+//   - Times are stored as BIGINT Unix microseconds (time.Time.UnixMicro and
+//     time.UnixMicro), so comparisons in SQL are numeric on both engines.
+//   - Binary values are BYTEA in portable migrations (SQLite accepts the name
+//     and stores the bytes unchanged); TEXT, BIGINT, INTEGER and BOOLEAN
+//     behave alike.
+//   - Auto-generated keys and anything else engine-specific go in
+//     dialect-specific migration files (see Migrations).
+//
+// # Migrations
+//
+// Each package embeds numbered files and calls [DB.Migrate] from its store
+// constructor:
+//
+//	//go:embed migrations/*.sql
+//	var migrations embed.FS
+//
+//	func NewSQLStore(ctx context.Context, db *sql.DB) (*SQLStore, error) {
+//		sdb, err := sqlstore.New(ctx, db)
+//		if err != nil {
+//			return nil, err
+//		}
+//		if err := sdb.Migrate(ctx, "consent", migrations); err != nil {
+//			return nil, err
+//		}
+//		return &SQLStore{db: sdb}, nil
+//	}
+//
+// A file is named NNNN_description.sql, or NNNN_description.sqlite.sql and
+// NNNN_description.postgres.sql when the two engines need different text. Each
+// version runs in one transaction and is recorded in the table
+// egovkit_migrations keyed by (package, version), because several packages
+// share one database. Two processes starting at once against the same
+// database apply each version exactly once: PostgreSQL serialises them with
+// an advisory lock, SQLite with its write lock.
+//
+// # Errors
+//
+// [MapError] turns driver errors into the sentinels [ErrNotFound],
+// [ErrConflict] and [ErrConstraint] by SQLSTATE or SQLite result code, never by
+// message text, and keeps the original error in the chain.
+//
+// # Transactions
+//
+// [DB.Tx] runs a function in a transaction and retries it a bounded number of
+// times when the engine reports a transient conflict (SQLite BUSY or LOCKED,
+// PostgreSQL serialization failure or deadlock). The function must therefore
+// be safe to run more than once: it should only touch the database through
+// the transaction it is given.
+package sqlstore

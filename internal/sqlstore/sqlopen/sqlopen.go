@@ -1,0 +1,198 @@
+// Package sqlopen opens a *sql.DB from a URL, with the settings egovkit's
+// stores expect. It is the only package that links the database drivers; the
+// example servers use it, and an agency service that opens its own *sql.DB
+// does not need it.
+//
+// # URLs
+//
+//	sqlite:PATH              a file; created if missing (its directory must exist)
+//	sqlite:///abs/path.db    the same with an absolute path
+//	sqlite::memory:          a private in-memory database (tests, demos)
+//	postgres://user@host/db  PostgreSQL through pgx (postgresql:// too);
+//	                         every libpq URL parameter pgx knows is accepted
+//
+// # SQLite settings
+//
+// Files are opened in WAL mode with synchronous=NORMAL, a 5 s busy timeout,
+// foreign keys on and BEGIN IMMEDIATE for read-write transactions, so a
+// transaction that reads and then writes waits for the single writer instead
+// of failing. The pool allows several connections (WAL readers run in
+// parallel; writers queue on SQLite's lock). An in-memory database lives in
+// one connection, so its pool is limited to one connection that is never
+// closed: a caller must not hold a transaction open while it runs another
+// query outside it.
+package sqlopen
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Errors for URLs that cannot be opened, matched with errors.Is.
+var (
+	// ErrBadURL means the URL is malformed or names a file that cannot be.
+	ErrBadURL = errors.New("sqlopen: malformed database URL")
+	// ErrUnknownScheme means the URL's scheme is neither sqlite nor postgres.
+	ErrUnknownScheme = errors.New("sqlopen: unknown database URL scheme")
+)
+
+// Options tune the pool. The zero value gives the defaults described on each
+// field.
+type Options struct {
+	// MaxOpenConns caps the pool. Zero means 4 per CPU (at least 8) for
+	// SQLite files and 20 for PostgreSQL.
+	MaxOpenConns int
+	// BusyTimeout is how long a SQLite writer waits for the lock. Zero
+	// means 5 s.
+	BusyTimeout time.Duration
+}
+
+// Open opens and pings the database the URL names. Errors never include the
+// URL's password.
+func Open(ctx context.Context, rawURL string, opts *Options) (*sql.DB, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	scheme, rest, ok := strings.Cut(rawURL, ":")
+	if !ok || scheme == "" {
+		return nil, fmt.Errorf("%w: want sqlite:PATH, sqlite::memory: or postgres://…", ErrBadURL)
+	}
+	var (
+		db  *sql.DB
+		err error
+	)
+	switch strings.ToLower(scheme) {
+	case "sqlite", "sqlite3":
+		db, err = openSQLite(rest, o)
+	case "postgres", "postgresql":
+		db, err = openPostgres(rawURL, o)
+	default:
+		return nil, fmt.Errorf("%w: %q", ErrUnknownScheme, scheme)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlopen: connect to %s: %w", Redact(rawURL), err)
+	}
+	return db, nil
+}
+
+func openSQLite(rest string, o Options) (*sql.DB, error) {
+	busy := o.BusyTimeout
+	if busy <= 0 {
+		busy = 5 * time.Second
+	}
+	if rest == ":memory:" {
+		q := url.Values{}
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+		q.Set("_txlock", "immediate")
+		db, err := sql.Open("sqlite", ":memory:?"+q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("sqlopen: sqlite: %w", err)
+		}
+		// Every connection would be a different empty database.
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+		return db, nil
+	}
+	p := rest
+	if strings.HasPrefix(p, "//") {
+		p = strings.TrimPrefix(p, "//")
+		if !strings.HasPrefix(p, "/") {
+			return nil, fmt.Errorf("%w: sqlite://HOST is not a path; write sqlite:relative/path or sqlite:///absolute/path", ErrBadURL)
+		}
+	}
+	switch {
+	case p == "":
+		return nil, fmt.Errorf("%w: sqlite: empty path", ErrBadURL)
+	case strings.ContainsAny(p, "?#\x00"):
+		return nil, fmt.Errorf("%w: sqlite: the path may not contain '?', '#' or NUL; settings are fixed by egovkit", ErrBadURL)
+	case strings.Contains(filepath.Base(p), ":"):
+		return nil, fmt.Errorf("%w: sqlite: file name %q contains ':' (did you mean sqlite::memory:?)", ErrBadURL, filepath.Base(p))
+	}
+	if dir := filepath.Dir(p); dir != "" {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return nil, fmt.Errorf("%w: sqlite: directory %q: %w", ErrBadURL, dir, err)
+		}
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("%w: sqlite: %q is not a directory", ErrBadURL, dir)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", p+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlopen: sqlite: %w", err)
+	}
+	n := o.MaxOpenConns
+	if n <= 0 {
+		n = max(8, 4*runtime.NumCPU())
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+func openPostgres(rawURL string, o Options) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		// pgx's message may quote the URL; say what is wrong without it.
+		return nil, fmt.Errorf("%w: postgres URL %s cannot be parsed", ErrBadURL, Redact(rawURL))
+	}
+	db := stdlib.OpenDB(*cfg)
+	n := o.MaxOpenConns
+	if n <= 0 {
+		n = 20
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	db.SetConnMaxLifetime(time.Hour)
+	return db, nil
+}
+
+// Redact returns the URL with any password replaced by "xxxxx", for logs and
+// error messages. A string that does not parse as a URL is reduced to its
+// scheme.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		scheme, _, _ := strings.Cut(rawURL, ":")
+		return scheme + ":…"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}

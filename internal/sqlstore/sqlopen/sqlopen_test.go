@@ -1,0 +1,124 @@
+package sqlopen_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egovkit/egovkit/internal/sqlstore"
+	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
+	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+)
+
+func TestOpenSQLiteFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, u := range []string{
+		"sqlite:" + filepath.Join(dir, "a.db"),
+		"sqlite://" + filepath.Join(dir, "b.db"),
+		"SQLITE:" + filepath.Join(dir, "c.db"),
+	} {
+		db, err := sqlopen.Open(ctx, u, nil)
+		require.NoError(t, err, u)
+		var mode string
+		require.NoError(t, db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode))
+		assert.Equal(t, "wal", mode)
+		var fk, busy int
+		require.NoError(t, db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk))
+		require.NoError(t, db.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy))
+		assert.Equal(t, 1, fk)
+		assert.Equal(t, 5000, busy)
+		d, err := sqlstore.Detect(ctx, db)
+		require.NoError(t, err)
+		assert.Equal(t, sqlstore.SQLite, d)
+		require.NoError(t, db.Close())
+	}
+	_, err := os.Stat(filepath.Join(dir, "a.db"))
+	assert.NoError(t, err, "the file was created")
+}
+
+func TestOpenSQLiteMemoryKeepsData(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlopen.Open(ctx, "sqlite::memory:", nil)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.ExecContext(ctx, "CREATE TABLE t (a INTEGER)")
+	require.NoError(t, err)
+	// Queries from several goroutines share the single connection, so
+	// they all see the same database.
+	done := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			_, err := db.ExecContext(ctx, "INSERT INTO t (a) VALUES (1)")
+			done <- err
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		require.NoError(t, <-done)
+	}
+	var n int
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n))
+	assert.Equal(t, 4, n)
+}
+
+func TestOpenRejectsBadURLs(t *testing.T) {
+	dir := t.TempDir()
+	notDir := filepath.Join(dir, "plain")
+	require.NoError(t, os.WriteFile(notDir, []byte("x"), 0o600))
+	tests := []struct {
+		url  string
+		want error
+	}{
+		{"", sqlopen.ErrBadURL},
+		{"just-a-path.db", sqlopen.ErrBadURL},
+		{":memory:", sqlopen.ErrBadURL},
+		{"mysql://root@localhost/db", sqlopen.ErrUnknownScheme},
+		{"file:test.db", sqlopen.ErrUnknownScheme},
+		{"sqlite:", sqlopen.ErrBadURL},
+		{"sqlite:memory:", sqlopen.ErrBadURL},
+		{"sqlite::memory", sqlopen.ErrBadURL},
+		{"sqlite://host/file.db", sqlopen.ErrBadURL},
+		{"sqlite:" + filepath.Join(dir, "x.db") + "?_pragma=journal_mode(OFF)", sqlopen.ErrBadURL},
+		{"sqlite:" + filepath.Join(dir, "missing", "x.db"), sqlopen.ErrBadURL},
+		{"sqlite:" + filepath.Join(notDir, "x.db"), sqlopen.ErrBadURL},
+		{"postgres://user:secret@[::1/db", sqlopen.ErrBadURL},
+		{"postgres://user:secret@127.0.0.1:5432/db?sslmode=bogus", sqlopen.ErrBadURL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			db, err := sqlopen.Open(context.Background(), tt.url, nil)
+			assert.Nil(t, db)
+			require.ErrorIs(t, err, tt.want)
+			assert.NotContains(t, err.Error(), "secret", "passwords never appear in errors")
+		})
+	}
+}
+
+func TestOpenPostgresUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5e9)
+	defer cancel()
+	// Port 1 on loopback refuses at once.
+	db, err := sqlopen.Open(ctx, "postgres://user:secret@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", nil)
+	assert.Nil(t, db)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "secret")
+	assert.Contains(t, err.Error(), "xxxxx")
+}
+
+func TestOpenPostgres(t *testing.T) {
+	tdb := sqltest.Postgres(t)
+	d, err := sqlstore.Detect(context.Background(), tdb.DB.DB)
+	require.NoError(t, err)
+	assert.Equal(t, sqlstore.Postgres, d)
+}
+
+func TestRedact(t *testing.T) {
+	assert.Equal(t, "postgres://u:xxxxx@h/db", sqlopen.Redact("postgres://u:pw@h/db"))
+	assert.Equal(t, "postgres://u@h/db", sqlopen.Redact("postgres://u@h/db"))
+	assert.Equal(t, "postgres://h/db?password=xxxxx", sqlopen.Redact("postgres://h/db?password=pw"))
+	assert.Equal(t, "postgres:…", sqlopen.Redact("postgres://u:pw@[::1/db"))
+}
