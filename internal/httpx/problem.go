@@ -1,0 +1,207 @@
+package httpx
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"go.uber.org/zap"
+)
+
+// TypeBase is the prefix of every problem type URI egovkit defines. The URIs
+// are identifiers: stable, documented in each package, not necessarily
+// resolvable.
+const TypeBase = "https://egovkit.dev/problems/"
+
+// Problem types shared by every package. Packages add their own under
+// TypeBase + "<package>/".
+const (
+	TypeValidation       = TypeBase + "validation"
+	TypeBadRequest       = TypeBase + "bad-request"
+	TypeNotFound         = TypeBase + "not-found"
+	TypeConflict         = TypeBase + "conflict"
+	TypeUnauthorized     = TypeBase + "unauthorized"
+	TypeForbidden        = TypeBase + "forbidden"
+	TypeRateLimited      = TypeBase + "rate-limited"
+	TypePayloadTooLarge  = TypeBase + "payload-too-large"
+	TypeUnsupportedMedia = TypeBase + "unsupported-media-type"
+	TypeMethodNotAllowed = TypeBase + "method-not-allowed"
+	TypeUnavailable      = TypeBase + "unavailable"
+	TypeInternal         = TypeBase + "internal"
+)
+
+// ContentTypeProblem is the media type of RFC 9457 problem details.
+const ContentTypeProblem = "application/problem+json"
+
+// Problem is an RFC 9457 problem details object.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	// Instance identifies this occurrence; the writer sets it to
+	// "urn:request:<request id>" when empty.
+	Instance string `json:"instance,omitempty"`
+	// Errors lists what is wrong with each field of a rejected input.
+	Errors []FieldError `json:"errors,omitempty"`
+	// Extensions are further members written at the top level of the
+	// object (RFC 9457 section 3.2).
+	Extensions map[string]any `json:"-"`
+}
+
+// FieldError is one invalid input field. Pointer is a JSON Pointer (RFC 6901)
+// into the request body, such as "/title/el"; for form or query input,
+// Field names the parameter instead.
+type FieldError struct {
+	Pointer string `json:"pointer,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Detail  string `json:"detail"`
+}
+
+// Error makes a Problem usable as an error that renders as itself.
+func (p *Problem) Error() string {
+	if p.Detail != "" {
+		return p.Title + ": " + p.Detail
+	}
+	return p.Title
+}
+
+// Problem returns p; see [Problemer].
+func (p *Problem) Problem() *Problem { return p }
+
+// MarshalJSON writes the standard members and the extensions side by side.
+// Extensions never replace a standard member.
+func (p *Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	b, err := json.Marshal((*plain)(p))
+	if err != nil || len(p.Extensions) == 0 {
+		return b, err
+	}
+	m := make(map[string]any, len(p.Extensions)+6)
+	for k, v := range p.Extensions {
+		m[k] = v
+	}
+	var std map[string]json.RawMessage
+	if err := json.Unmarshal(b, &std); err != nil {
+		return nil, err
+	}
+	for k, v := range std {
+		m[k] = v
+	}
+	return json.Marshal(m)
+}
+
+// Problemer is implemented by errors that know how they are shown over HTTP.
+// Packages give their typed errors a Problem method; [WriteError] finds it
+// anywhere in the error chain with errors.As.
+type Problemer interface {
+	Problem() *Problem
+}
+
+// NewProblem returns a problem of the given type and status whose title is
+// the status text.
+func NewProblem(typ string, status int, detail string) *Problem {
+	return &Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail}
+}
+
+// BadRequest is a 400 problem.
+func BadRequest(detail string) *Problem {
+	return NewProblem(TypeBadRequest, http.StatusBadRequest, detail)
+}
+
+// NotFound is a 404 problem.
+func NotFound(detail string) *Problem { return NewProblem(TypeNotFound, http.StatusNotFound, detail) }
+
+// Conflict is a 409 problem.
+func Conflict(detail string) *Problem { return NewProblem(TypeConflict, http.StatusConflict, detail) }
+
+// Forbidden is a 403 problem.
+func Forbidden(detail string) *Problem {
+	return NewProblem(TypeForbidden, http.StatusForbidden, detail)
+}
+
+// Validation is a 422 problem listing what is wrong with each field.
+func Validation(detail string, fields ...FieldError) *Problem {
+	p := NewProblem(TypeValidation, http.StatusUnprocessableEntity, detail)
+	p.Title = "Validation failed"
+	p.Errors = fields
+	return p
+}
+
+// RateLimited is a 429 problem; the writer adds Retry-After when
+// retryAfterSeconds is positive.
+func RateLimited(retryAfterSeconds int) *Problem {
+	p := NewProblem(TypeRateLimited, http.StatusTooManyRequests, "too many requests; try again later")
+	if retryAfterSeconds > 0 {
+		p.Extensions = map[string]any{"retry_after": retryAfterSeconds}
+	}
+	return p
+}
+
+// WriteProblem writes p as application/problem+json.
+func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
+	if p.Status == 0 {
+		p.Status = http.StatusInternalServerError
+	}
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	if p.Type == "" {
+		p.Type = "about:blank"
+	}
+	if p.Instance == "" && r != nil {
+		if id := RequestIDFromContext(r.Context()); id != "" {
+			p.Instance = "urn:request:" + id
+		}
+	}
+	if s, ok := p.Extensions["retry_after"].(int); ok && s > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(s))
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		b = []byte(`{"type":"` + TypeInternal + `","title":"Internal Server Error","status":500}`)
+		p.Status = http.StatusInternalServerError
+	}
+	h := w.Header()
+	h.Set("Content-Type", ContentTypeProblem)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Del("Content-Length")
+	w.WriteHeader(p.Status)
+	w.Write(append(b, '\n'))
+}
+
+// WriteError writes err as a problem. An error that has a [Problemer] in its
+// chain is shown as that problem; any other error becomes a 500 whose detail
+// reveals nothing, and is logged with the request id on log (which may be
+// nil).
+func WriteError(w http.ResponseWriter, r *http.Request, log *zap.Logger, err error) {
+	var pe Problemer
+	if errors.As(err, &pe) {
+		if p := pe.Problem(); p != nil {
+			cp := *p
+			WriteProblem(w, r, &cp)
+			return
+		}
+	}
+	if log != nil {
+		id := ""
+		if r != nil {
+			id = RequestIDFromContext(r.Context())
+		}
+		log.Error("internal error", zap.String("request_id", id), zap.Error(err))
+	}
+	WriteProblem(w, r, NewProblem(TypeInternal, http.StatusInternalServerError, "an internal error occurred; quote the request id when reporting it"))
+}
+
+// WriteJSON writes v as JSON with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		WriteProblem(w, nil, NewProblem(TypeInternal, http.StatusInternalServerError, ""))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
