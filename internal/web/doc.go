@@ -1,0 +1,52 @@
+// Package web gives every egovkit page the same calm, accessible look: one
+// layout, one stylesheet, Greek and English text, and the headers a public
+// service's pages should carry.
+//
+// # Pages
+//
+// A package keeps its page templates and its catalogues in embedded files
+// and builds one [Renderer] at start-up; templates are parsed then, never
+// per request:
+//
+//	//go:embed templates messages
+//	var assets embed.FS
+//
+//	pages, err := web.NewRenderer(assets, "templates/*.html",
+//		web.WithMessages(assets, "messages/*.json"),
+//		web.WithServiceName("declaration.service"),
+//		web.WithRequestID(func(r *http.Request) string { return httpx.RequestIDFromContext(r.Context()) }),
+//	)
+//	…
+//	pages.Render(w, r, http.StatusOK, "new.html", form)
+//
+// A page template defines "content" (and optionally "title" and "head") and
+// receives a [Page]: {{.T "key"}} translates, {{.T "key" "name" .Data.Name}}
+// fills {name}, .Data is the handler's value, .Lang the language.
+//
+// # Languages
+//
+// Greek is the default. [Lang] chooses, in order: a ?lang= parameter (then
+// remembered in a cookie), the lang cookie, the Accept-Language header. A
+// key missing in English falls back to Greek, then to the key itself;
+// [Renderer.MissingTranslations] lists such gaps so a test can forbid them.
+//
+// # Accessibility
+//
+// The layout sets the page language, starts with a skip link to the main
+// content, marks the current language in the switcher, and the stylesheet
+// keeps text contrast at 4.5:1 or more (a test computes it), shows a thick
+// focus outline, and styles labelled fields, hints and error summaries. No
+// page needs JavaScript.
+//
+// # Security headers
+//
+// Every rendered page carries a Content-Security-Policy that allows no
+// script and no framing, nosniff, a same-origin referrer policy and, unless
+// the handler set its own, Cache-Control: no-store.
+//
+// # Assets
+//
+// [Static] serves the stylesheet under a content-addressed name, cached for a
+// year; mount it at /static/ (or say where with [WithStaticPrefix]). Nothing
+// is loaded from another origin.
+package web

@@ -1,0 +1,355 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+//go:embed templates/*.html messages/*.json assets/*
+var files embed.FS
+
+// Renderer renders a package's pages inside the shared layout. Templates are
+// parsed once, by NewRenderer; rendering only executes them. It is safe for
+// concurrent use.
+type Renderer struct {
+	pages       map[string]*template.Template
+	cat         catalog
+	serviceKey  string
+	staticURL   string
+	homeURL     string
+	requestID   func(*http.Request) string
+	log         *zap.Logger
+	contentType string
+}
+
+// Option configures a Renderer.
+type Option func(*Renderer) error
+
+// WithMessages adds the catalogues matching pattern in fsys: files named
+// el.json and en.json holding a flat object of key → text. A package's keys
+// are best prefixed with its name ("declaration.new.title").
+func WithMessages(fsys fs.FS, pattern string) Option {
+	return func(r *Renderer) error { return r.cat.load(fsys, pattern) }
+}
+
+// WithServiceName names the service in the header and the title, as a
+// catalogue key so it follows the language.
+func WithServiceName(key string) Option {
+	return func(r *Renderer) error { r.serviceKey = key; return nil }
+}
+
+// WithStaticPrefix says where [Static] is mounted; the default is "/static/".
+func WithStaticPrefix(prefix string) Option {
+	return func(r *Renderer) error {
+		if !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") {
+			return fmt.Errorf("web: static prefix %q must start and end with /", prefix)
+		}
+		r.staticURL = prefix + stylesheet.hashedName
+		return nil
+	}
+}
+
+// WithHomeURL sets where the brand link and error pages lead; the default is
+// "/".
+func WithHomeURL(u string) Option { return func(r *Renderer) error { r.homeURL = u; return nil } }
+
+// WithRequestID gives pages the request id to quote in the footer (for
+// example httpx.RequestIDFromContext applied to the request's context).
+func WithRequestID(f func(*http.Request) string) Option {
+	return func(r *Renderer) error { r.requestID = f; return nil }
+}
+
+// WithLogger logs template failures.
+func WithLogger(l *zap.Logger) Option { return func(r *Renderer) error { r.log = l; return nil } }
+
+// NewRenderer parses the page templates matching pattern in fsys, each
+// inside the shared layout. A page template defines the blocks "content"
+// (required), "title" and "head"; it reads the [Page] it is given: .T for
+// translations, .Data for the handler's data, .Lang, .Path.
+func NewRenderer(fsys fs.FS, pattern string, opts ...Option) (*Renderer, error) {
+	r := &Renderer{
+		pages:     map[string]*template.Template{},
+		cat:       catalog{},
+		staticURL: "/static/" + stylesheet.hashedName,
+		homeURL:   "/",
+		log:       zap.NewNop(),
+	}
+	if err := r.cat.load(files, "messages/*.json"); err != nil {
+		return nil, err
+	}
+	for _, o := range opts {
+		if err := o(r); err != nil {
+			return nil, err
+		}
+	}
+	base, err := template.New("layout.html").ParseFS(files, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: layout: %w", err)
+	}
+	add := func(fsys fs.FS, names ...string) error {
+		for _, name := range names {
+			t, err := base.Clone()
+			if err != nil {
+				return err
+			}
+			if _, err := t.ParseFS(fsys, name); err != nil {
+				return fmt.Errorf("web: page %s: %w", name, err)
+			}
+			if t.Lookup("content") == nil {
+				return fmt.Errorf("web: page %s defines no \"content\" block", name)
+			}
+			r.pages[path.Base(name)] = t
+		}
+		return nil
+	}
+	if err := add(files, "templates/error.html"); err != nil {
+		return nil, err
+	}
+	if fsys != nil && pattern != "" {
+		names, err := fs.Glob(fsys, pattern)
+		if err != nil {
+			return nil, fmt.Errorf("web: pages %q: %w", pattern, err)
+		}
+		if len(names) == 0 {
+			return nil, fmt.Errorf("web: pages %q: no files", pattern)
+		}
+		if err := add(fsys, names...); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Page is what a page template receives.
+type Page struct {
+	Lang      string // "el" or "en"
+	Path      string // the request path
+	RequestID string
+	Data      any // the handler's data
+	r         *Renderer
+	req       *http.Request
+	tmpl      *template.Template
+}
+
+// T translates key into the page's language; args are name/value pairs
+// replacing {name} in the text.
+func (p *Page) T(key string, args ...any) string { return p.r.cat.text(p.Lang, key, args...) }
+
+// ServiceName is the translated service name, or "".
+func (p *Page) ServiceName() string {
+	if p.r.serviceKey == "" {
+		return ""
+	}
+	return p.T(p.r.serviceKey)
+}
+
+// PageTitle is the page's "title" block as text.
+func (p *Page) PageTitle() (string, error) {
+	var b strings.Builder
+	if t := p.tmpl.Lookup("title"); t != nil {
+		if err := t.Execute(&b, p); err != nil {
+			return "", err
+		}
+	}
+	return strings.TrimSpace(b.String()), nil
+}
+
+// StylesheetURL is the content-addressed URL of the shared stylesheet.
+func (p *Page) StylesheetURL() string { return p.r.staticURL }
+
+// HomeURL is where the brand link leads.
+func (p *Page) HomeURL() string { return p.r.homeURL }
+
+// LangLink is one entry of the language switcher.
+type LangLink struct {
+	Code, Name, URL string
+	Current         bool
+}
+
+// Languages returns the switcher's links: the current page with lang= set,
+// every other query parameter kept.
+func (p *Page) Languages() []LangLink {
+	out := make([]LangLink, 0, len(supported))
+	for _, l := range supported {
+		q := url.Values{}
+		if p.req != nil {
+			q = p.req.URL.Query()
+		}
+		q.Set("lang", l.code)
+		u := url.URL{Path: p.Path, RawQuery: q.Encode()}
+		out = append(out, LangLink{Code: l.code, Name: l.name, URL: u.String(), Current: l.code == p.Lang})
+	}
+	return out
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// Render writes the named page with the given status. The page is rendered
+// into a buffer first, so a template failure gives a clean error page rather
+// than half a page. The language is chosen by [Lang]; a ?lang= choice is
+// remembered in a cookie. Security headers are set by [SetSecurityHeaders],
+// and Cache-Control defaults to no-store because pages may show personal
+// data (a handler that sets Cache-Control first keeps its own).
+func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, name string, data any) {
+	t := r.pages[name]
+	if t == nil {
+		r.log.Error("web: unknown page", zap.String("page", name))
+		r.writeFallback(w, req)
+		return
+	}
+	p := &Page{Lang: Lang(req), Path: req.URL.Path, Data: data, r: r, req: req, tmpl: t}
+	if r.requestID != nil {
+		p.RequestID = r.requestID(req)
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if err := t.ExecuteTemplate(buf, "layout.html", p); err != nil {
+		r.log.Error("web: render", zap.String("page", name), zap.Error(err))
+		r.writeFallback(w, req)
+		return
+	}
+	rememberLang(w, req)
+	SetSecurityHeaders(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+	h.Set("Content-Language", p.Lang)
+	h.Add("Vary", "Accept-Language, Cookie")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// ErrorData is what the error page shows.
+type ErrorData struct {
+	Status         int
+	Title, Message string
+}
+
+// RenderError writes a readable error page in the visitor's language. An
+// empty message means the standard text for the status.
+func (r *Renderer) RenderError(w http.ResponseWriter, req *http.Request, status int, message string) {
+	lang := Lang(req)
+	key := fmt.Sprintf("error.%d", status)
+	if _, ok := r.cat[Greek][key+".title"]; !ok {
+		key = "error.500"
+		if status < 500 {
+			key = "error.400"
+		}
+	}
+	if message == "" {
+		message = r.cat.text(lang, key+".text")
+	}
+	r.Render(w, req, status, "error.html", ErrorData{Status: status, Title: r.cat.text(lang, key+".title"), Message: message})
+}
+
+// writeFallback answers 500 with a fixed page when rendering itself failed.
+func (r *Renderer) writeFallback(w http.ResponseWriter, req *http.Request) {
+	SetSecurityHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusInternalServerError)
+	lang := Lang(req)
+	fmt.Fprintf(w, "<!doctype html><html lang=%q><meta charset=utf-8><title>%s</title><h1>%s</h1><p>%s</p></html>",
+		lang, template.HTMLEscapeString(r.cat.text(lang, "error.500.title")),
+		template.HTMLEscapeString(r.cat.text(lang, "error.500.title")),
+		template.HTMLEscapeString(r.cat.text(lang, "error.500.text")))
+}
+
+// MissingTranslations lists "lang: key" for every key present in one
+// language and absent from another, across the shared and the package's
+// catalogues. Packages assert in a test that it is empty.
+func (r *Renderer) MissingTranslations() []string { return r.cat.missing() }
+
+// defaultRenderer renders error pages for callers without a renderer.
+var defaultRenderer = sync.OnceValues(func() (*Renderer, error) { return NewRenderer(nil, "") })
+
+// RenderError writes an error page with the shared layout and no service
+// name; see [Renderer.RenderError].
+func RenderError(w http.ResponseWriter, req *http.Request, status int, message string) {
+	r, err := defaultRenderer()
+	if err != nil { // the embedded templates are tested; this cannot happen in a built binary
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	r.RenderError(w, req, status, message)
+}
+
+// ContentSecurityPolicy is sent with every page: nothing but this origin's
+// own stylesheet and images, no script at all, no framing. Form targets are
+// not restricted, because sign-in forms end in a redirect to the relying
+// party.
+const ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+	"base-uri 'none'; frame-ancestors 'none'"
+
+// SetSecurityHeaders sets the headers every page carries.
+func SetSecurityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", ContentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+}
+
+type asset struct {
+	name, hashedName, contentType string
+	body                          []byte
+	etag                          string
+}
+
+var stylesheet = mustAsset("egovkit.css", "text/css; charset=utf-8")
+
+func mustAsset(name, ctype string) asset {
+	b, err := files.ReadFile("assets/" + name)
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	sum := sha256.Sum256(b)
+	h := hex.EncodeToString(sum[:])[:12]
+	ext := path.Ext(name)
+	return asset{
+		name: name, hashedName: strings.TrimSuffix(name, ext) + "." + h + ext,
+		contentType: ctype, body: b, etag: `"` + h + `"`,
+	}
+}
+
+// Static serves the shared assets wherever it is mounted (the last path
+// element names the file). The content-addressed name that pages link to is
+// cached for a year; the plain name for five minutes. Both carry a strong
+// ETag and answer If-None-Match with 304.
+func Static() http.Handler {
+	modTime := time.Time{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := path.Base(r.URL.Path)
+		a := stylesheet
+		switch name {
+		case a.hashedName:
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		case a.name:
+			w.Header().Set("Cache-Control", "public, max-age=300")
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", a.contentType)
+		w.Header().Set("ETag", a.etag)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		http.ServeContent(w, r, a.name, modTime, bytes.NewReader(a.body))
+	})
+}
