@@ -351,3 +351,46 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestFallbacks(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(r.PathValue("id"))) })
+	mux.HandleFunc("POST /items/{id}", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("GET /dir/", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("dir")) })
+	pages := 0
+	h := Fallbacks(mux, func(w http.ResponseWriter, r *http.Request, status int) {
+		pages++
+		w.WriteHeader(status)
+		w.Write([]byte("page"))
+	})
+	serve := func(method, target, accept string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, target, nil)
+		if accept != "" {
+			r.Header.Set("Accept", accept)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	w := serve("GET", "/items/7", "")
+	assert.Equal(t, "7", w.Body.String())
+
+	w = serve("DELETE", "/items/7", "")
+	assert.Equal(t, 405, w.Code)
+	assert.Equal(t, ContentTypeProblem, w.Header().Get("Content-Type"))
+	assert.Contains(t, w.Header().Get("Allow"), "GET")
+	assert.Contains(t, w.Body.String(), TypeMethodNotAllowed)
+
+	w = serve("GET", "/nothing", "")
+	assert.Equal(t, 404, w.Code)
+	assert.Contains(t, w.Body.String(), TypeNotFound)
+
+	w = serve("GET", "/nothing", "text/html")
+	assert.Equal(t, 404, w.Code)
+	assert.Equal(t, "page", w.Body.String())
+	assert.Equal(t, 1, pages)
+
+	w = serve("GET", "/dir", "")
+	assert.Contains(t, []int{http.StatusMovedPermanently, http.StatusTemporaryRedirect}, w.Code, "the mux's canonical redirect is kept")
+	assert.Equal(t, "/dir/", w.Header().Get("Location"))
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/internal/httpx"
+	"github.com/egovkit/egovkit/internal/sqlstore"
+	"github.com/egovkit/egovkit/internal/web"
+)
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+//go:embed templates messages
+var assets embed.FS
+
+// appConfig is what the portal's handler is built from.
+type appConfig struct {
+	DB  *sql.DB
+	KEK []byte
+	Log *zap.Logger
+}
+
+// app is the portal's whole HTTP surface: the packages mounted on one mux
+// behind the shared middleware.
+type app struct {
+	http.Handler
+	db       *sqlstore.DB
+	log      *zap.Logger
+	pages    *web.Renderer
+	services []service
+	closers  []func() error
+}
+
+// service is one entry of the home page: a capability the portal hosts.
+type service struct {
+	Key  string // catalogue prefix: home.<key>.title, home.<key>.text
+	Href string // where it is mounted; empty while the package is not mounted
+}
+
+func newApp(ctx context.Context, cfg appConfig) (*app, error) {
+	log := cfg.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	db, err := sqlstore.New(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := web.NewRenderer(assets, "templates/*.html",
+		web.WithMessages(assets, "messages/*.json"),
+		web.WithServiceName("home.service"),
+		web.WithRequestID(func(r *http.Request) string { return httpx.RequestIDFromContext(r.Context()) }),
+		web.WithLogger(log),
+	)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{db: db, log: log, pages: pages, services: []service{
+		{Key: "auth"}, {Key: "declaration"}, {Key: "procedures"},
+		{Key: "consent"}, {Key: "interop"}, {Key: "metrics"},
+	}}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", web.Static())
+	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openAPIDoc)
+	})
+
+	a.Handler = httpx.Chain(
+		httpx.RequestID,
+		httpx.AccessLog(log),
+		httpx.Recover(log),
+	)(httpx.Fallbacks(mux, func(w http.ResponseWriter, r *http.Request, status int) {
+		a.pages.RenderError(w, r, status, "")
+	}))
+	return a, nil
+}
+
+// Close releases what the packages hold. The database belongs to the caller.
+func (a *app) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	a.pages.Render(w, r, http.StatusOK, "home.html", map[string]any{"Services": a.services})
+}
+
+type health struct {
+	Status   string `json:"status"`
+	Database string `json:"database,omitempty"`
+}
+
+func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusOK, health{Status: "ok"})
+}
+
+func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.db.PingContext(ctx); err != nil {
+		a.log.Warn("readiness check failed", zap.Error(err))
+		p := &httpx.Problem{Type: httpx.TypeUnavailable, Title: "Service unavailable", Status: http.StatusServiceUnavailable, Detail: "the database does not answer"}
+		httpx.WriteProblem(w, r, p)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, health{Status: "ok", Database: a.db.Dialect().String()})
+}

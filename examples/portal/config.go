@@ -1,0 +1,132 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// config is what the portal is started with. Flags win over environment
+// variables (EGOVKIT_ADDR, EGOVKIT_DATA, EGOVKIT_DB, EGOVKIT_KEK), which win
+// over the defaults.
+type config struct {
+	Addr    string // listen address
+	DataDir string // database file and generated secrets
+	DB      string // database URL; empty means SQLite in DataDir
+	KEK     string // key-encryption key (base64); empty means DataDir/kek
+	LogJSON bool   // JSON logs for log collectors instead of console lines
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	def := func(env, fallback string) string {
+		if v := getenv(env); v != "" {
+			return v
+		}
+		return fallback
+	}
+	var c config
+	fl := flag.NewFlagSet("portal", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.StringVar(&c.Addr, "addr", def("EGOVKIT_ADDR", "127.0.0.1:8080"), "listen address (env EGOVKIT_ADDR)")
+	fl.StringVar(&c.DataDir, "data", def("EGOVKIT_DATA", "egovkit-data"), "data directory for the SQLite database and generated keys (env EGOVKIT_DATA)")
+	fl.StringVar(&c.DB, "db", getenv("EGOVKIT_DB"), "database URL: sqlite:PATH or postgres://… (env EGOVKIT_DB; default sqlite:DATA/egovkit.db)")
+	fl.BoolVar(&c.LogJSON, "log-json", getenv("EGOVKIT_LOG_JSON") != "", "write logs as JSON (env EGOVKIT_LOG_JSON)")
+	fl.Usage = func() {
+		fmt.Fprintf(fl.Output(), "Usage: portal [flags]\n\nRuns every egovkit package on one port.\n\n")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, errFlagHelp
+		}
+		return c, err
+	}
+	if fl.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fl.Args(), " "))
+	}
+	c.KEK = getenv("EGOVKIT_KEK")
+	if c.DataDir == "" {
+		return c, errors.New("-data must not be empty")
+	}
+	if c.DB == "" {
+		c.DB = "sqlite:" + filepath.Join(c.DataDir, "egovkit.db")
+	}
+	return c, nil
+}
+
+// errFlagHelp means -h was asked for and the usage was printed.
+var errFlagHelp = flag.ErrHelp
+
+// kekSize is the length of the key-encryption key that protects signing keys
+// at rest (AES-256).
+const kekSize = 32
+
+// loadOrCreateKEK returns the key-encryption key: from EGOVKIT_KEK when set,
+// else from the file DataDir/kek, which is created with fresh random bytes on
+// first run and readable by the owner only. A file with other permissions is
+// refused rather than silently used.
+func loadOrCreateKEK(c config) (kek []byte, created bool, err error) {
+	if c.KEK != "" {
+		kek, err = decodeKEK(c.KEK)
+		if err != nil {
+			return nil, false, fmt.Errorf("EGOVKIT_KEK: %w", err)
+		}
+		return kek, false, nil
+	}
+	path := filepath.Join(c.DataDir, "kek")
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		fi, serr := os.Stat(path)
+		if serr != nil {
+			return nil, false, serr
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			return nil, false, fmt.Errorf("%s is readable by others (mode %v); run chmod 600 on it", path, fi.Mode().Perm())
+		}
+		kek, err = decodeKEK(string(b))
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", path, err)
+		}
+		return kek, false, nil
+	case errors.Is(err, fs.ErrNotExist):
+		kek = make([]byte, kekSize)
+		if _, err := rand.Read(kek); err != nil {
+			return nil, false, err
+		}
+		// O_EXCL: never overwrite a key written by a concurrent start.
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, false, fmt.Errorf("create %s: %w", path, err)
+		}
+		_, werr := f.WriteString(base64.StdEncoding.EncodeToString(kek) + "\n")
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			os.Remove(path)
+			return nil, false, fmt.Errorf("write %s: %w", path, werr)
+		}
+		return kek, true, nil
+	default:
+		return nil, false, err
+	}
+}
+
+func decodeKEK(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, errors.New("key-encryption key must be base64")
+	}
+	if len(b) != kekSize {
+		return nil, fmt.Errorf("key-encryption key must be %d bytes, got %d", kekSize, len(b))
+	}
+	return b, nil
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/base64"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestParseConfig(t *testing.T) {
+	c, err := parseConfig(nil, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:8080", c.Addr)
+	assert.Equal(t, "egovkit-data", c.DataDir)
+	assert.Equal(t, "sqlite:"+filepath.Join("egovkit-data", "egovkit.db"), c.DB)
+
+	c, err = parseConfig([]string{"-addr", ":9000", "-data", "/srv/x"}, env(map[string]string{
+		"EGOVKIT_ADDR": "0.0.0.0:1", "EGOVKIT_DB": "postgres://db/egov", "EGOVKIT_KEK": "k",
+	}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, ":9000", c.Addr, "flags win over the environment")
+	assert.Equal(t, "postgres://db/egov", c.DB)
+	assert.Equal(t, "k", c.KEK)
+
+	_, err = parseConfig([]string{"-nope"}, env(nil), io.Discard)
+	assert.Error(t, err)
+	_, err = parseConfig([]string{"extra"}, env(nil), io.Discard)
+	assert.ErrorContains(t, err, "unexpected arguments")
+	_, err = parseConfig([]string{"-data", ""}, env(nil), io.Discard)
+	assert.Error(t, err)
+	_, err = parseConfig([]string{"-h"}, env(nil), io.Discard)
+	assert.ErrorIs(t, err, errFlagHelp)
+}
+
+func TestKEKCreatedOnceAndReused(t *testing.T) {
+	c := config{DataDir: t.TempDir()}
+	first, created, err := loadOrCreateKEK(c)
+	require.NoError(t, err)
+	assert.True(t, created)
+	assert.Len(t, first, kekSize)
+
+	fi, err := os.Stat(filepath.Join(c.DataDir, "kek"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	again, created, err := loadOrCreateKEK(c)
+	require.NoError(t, err)
+	assert.False(t, created)
+	assert.Equal(t, first, again)
+}
+
+func TestKEKRejectsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kek")
+
+	require.NoError(t, os.WriteFile(path, []byte("not base64!"), 0o600))
+	_, _, err := loadOrCreateKEK(config{DataDir: dir})
+	assert.ErrorContains(t, err, "base64")
+
+	require.NoError(t, os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(make([]byte, 16))), 0o600))
+	_, _, err = loadOrCreateKEK(config{DataDir: dir})
+	assert.ErrorContains(t, err, "32 bytes")
+
+	require.NoError(t, os.Chmod(path, 0o644))
+	_, _, err = loadOrCreateKEK(config{DataDir: dir})
+	assert.ErrorContains(t, err, "readable by others")
+	b, _ := os.ReadFile(path)
+	assert.Equal(t, base64.StdEncoding.EncodeToString(make([]byte, 16)), string(b), "a refused file is left as it was")
+
+	good := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	kek, created, err := loadOrCreateKEK(config{DataDir: dir, KEK: good})
+	require.NoError(t, err, "EGOVKIT_KEK wins over the file")
+	assert.False(t, created)
+	assert.Len(t, kek, 32)
+	_, _, err = loadOrCreateKEK(config{DataDir: dir, KEK: "short"})
+	assert.ErrorContains(t, err, "EGOVKIT_KEK")
+}

@@ -1,0 +1,139 @@
+// Command portal runs every egovkit package on one port: the place where the
+// packages are wired together.
+//
+//	go run ./examples/portal                      # http://127.0.0.1:8080, data in ./egovkit-data
+//	go run ./examples/portal -db postgres://postgres@127.0.0.1/egovkit
+//
+// On first run it creates the data directory, a SQLite database in it and a
+// random key-encryption key (the file kek, mode 0600) that protects the
+// signing keys stored in the database. Keep that file, or set EGOVKIT_KEK, for
+// as long as the database lives: without it the stored keys cannot be used.
+//
+// It answers /healthz (the process is up) and /readyz (the database answers),
+// and stops gracefully on SIGINT or SIGTERM, finishing requests under way.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "portal:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// shutdownGrace bounds how long requests under way may take after a signal.
+const shutdownGrace = 15 * time.Second
+
+// run starts the portal and blocks until ctx ends; then it shuts down
+// gracefully. ready, when not nil, is called with the listening address once
+// the server accepts connections.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready func(addr string)) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		if errors.Is(err, errFlagHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	log := newLogger(cfg, stderr)
+	defer log.Sync() //nolint:errcheck // nothing to do about a failed flush at exit
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	kek, created, err := loadOrCreateKEK(cfg)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("generated a new key-encryption key; keep it with the database", zap.String("file", cfg.DataDir+"/kek"))
+	}
+
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	db, err := sqlopen.Open(openCtx, cfg.DB, nil)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	app, err := newApp(ctx, appConfig{DB: db, KEK: kek, Log: log})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           app,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	addr := ln.Addr().String()
+	log.Info("portal listening", zap.String("url", "http://"+addr+"/"), zap.String("db", sqlopen.Redact(cfg.DB)))
+	if ready != nil {
+		ready(addr)
+	}
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(cfg config, w io.Writer) *zap.Logger {
+	enc := zap.NewDevelopmentEncoderConfig()
+	encoder := zapcore.NewConsoleEncoder(enc)
+	if cfg.LogJSON {
+		encoder = zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	}
+	core := zapcore.NewCore(encoder, zapcore.Lock(zapcore.AddSync(w)), zap.InfoLevel)
+	return zap.New(core)
+}

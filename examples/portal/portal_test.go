@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egovkit/egovkit/internal/browsertest"
+	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+)
+
+// startPortal runs the portal as main does, on a free port, and stops it
+// when the test ends, checking that it shut down cleanly.
+func startPortal(t *testing.T, args ...string) (base, dataDir string) {
+	t.Helper()
+	dataDir = filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	args = append([]string{"-addr", "127.0.0.1:0", "-data", dataDir}, args...)
+	go func() {
+		done <- run(ctx, args, func(string) string { return "" }, io.Discard, func(a string) { addrc <- a })
+	}()
+	select {
+	case a := <-addrc:
+		base = "http://" + a
+	case err := <-done:
+		cancel()
+		t.Fatalf("portal did not start: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("portal did not start in time")
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err, "graceful shutdown")
+		case <-time.After(20 * time.Second):
+			t.Error("portal did not stop")
+		}
+	})
+	return base, dataDir
+}
+
+func fetch(t *testing.T, method, url string, hdr map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	require.NoError(t, err)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, string(b)
+}
+
+func TestPortalServesHomeHealthAndAPI(t *testing.T) {
+	base, dataDir := startPortal(t)
+
+	resp, body := fetch(t, "GET", base+"/", nil)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Contains(t, body, `<html lang="el">`)
+	assert.Contains(t, body, "Ψηφιακές δημόσιες υπηρεσίες")
+	assert.Contains(t, body, "Δεν είναι ακόμη διαθέσιμη", "packages not mounted yet are shown as such")
+	assert.NotEmpty(t, resp.Header.Get("X-Request-ID"))
+
+	_, body = fetch(t, "GET", base+"/?lang=en", nil)
+	assert.Contains(t, body, `<html lang="en">`)
+	assert.Contains(t, body, "Digital public services")
+	_, body = fetch(t, "GET", base+"/", map[string]string{"Accept-Language": "en-US,en;q=0.8"})
+	assert.Contains(t, body, "Digital public services")
+
+	// The stylesheet the page links to is served.
+	i := strings.Index(body, `href="/static/`)
+	require.Positive(t, i)
+	href := body[i+len(`href="`):]
+	href = href[:strings.IndexByte(href, '"')]
+	resp, css := fetch(t, "GET", base+href, nil)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Contains(t, css, "--color-text")
+
+	resp, body = fetch(t, "GET", base+"/healthz", nil)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.JSONEq(t, `{"status":"ok"}`, body)
+
+	resp, body = fetch(t, "GET", base+"/readyz", nil)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.JSONEq(t, `{"status":"ok","database":"sqlite"}`, body)
+
+	resp, body = fetch(t, "GET", base+"/openapi.json", nil)
+	assert.Equal(t, 200, resp.StatusCode)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &doc))
+	assert.Equal(t, "3.1.0", doc["openapi"])
+
+	resp, body = fetch(t, "GET", base+"/no/such/page", nil)
+	assert.Equal(t, 404, resp.StatusCode)
+	assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	assert.Contains(t, body, `"status":404`)
+	resp, body = fetch(t, "GET", base+"/no/such/page", map[string]string{"Accept": "text/html"})
+	assert.Equal(t, 404, resp.StatusCode)
+	assert.Contains(t, body, "Η σελίδα δεν βρέθηκε")
+
+	resp, _ = fetch(t, "POST", base+"/healthz", nil)
+	assert.Equal(t, 405, resp.StatusCode)
+
+	fi, err := os.Stat(filepath.Join(dataDir, "kek"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	_, err = os.Stat(filepath.Join(dataDir, "egovkit.db"))
+	assert.NoError(t, err)
+}
+
+func TestPortalOnPostgres(t *testing.T) {
+	db := sqltest.Postgres(t)
+	base, _ := startPortal(t, "-db", db.URL)
+	resp, body := fetch(t, "GET", base+"/readyz", nil)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.JSONEq(t, `{"status":"ok","database":"postgres"}`, body)
+}
+
+func TestPortalRefusesBadStart(t *testing.T) {
+	ctx := context.Background()
+	nop := func(string) string { return "" }
+	err := run(ctx, []string{"-addr", "127.0.0.1:0", "-data", t.TempDir(), "-db", "mysql://x"}, nop, io.Discard, nil)
+	assert.ErrorContains(t, err, "unknown database URL scheme")
+	err = run(ctx, []string{"-bogus"}, nop, io.Discard, nil)
+	assert.ErrorIs(t, err, errUsage)
+	assert.NoError(t, run(ctx, []string{"-h"}, nop, io.Discard, nil), "-h prints usage and exits cleanly")
+}
+
+func TestCataloguesComplete(t *testing.T) {
+	db := sqltest.SQLite(t)
+	a, err := newApp(context.Background(), appConfig{DB: db.DB.DB, KEK: make([]byte, 32)})
+	require.NoError(t, err)
+	assert.Empty(t, a.pages.MissingTranslations())
+}
+
+// TestHomePageInBrowser loads the home page in headless chromium, checks
+// the document it builds and keeps screenshots of both languages (in
+// $EGOVKIT_SCREENSHOT_DIR when set) for a person to look at.
+func TestHomePageInBrowser(t *testing.T) {
+	browsertest.Binary(t)
+	base, _ := startPortal(t)
+	dom := browsertest.DOM(t, base+"/?lang=en")
+	assert.Contains(t, dom, `<html lang="en">`)
+	assert.Contains(t, dom, "Skip to main content")
+	assert.Contains(t, dom, "Digital public services")
+	browsertest.Screenshot(t, base+"/?lang=el", "portal-home-el-desktop", 1280, 1000)
+	browsertest.Screenshot(t, base+"/?lang=en", "portal-home-en-mobile", 390, 1400)
+}

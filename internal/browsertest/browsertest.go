@@ -1,0 +1,95 @@
+// Package browsertest drives Debian's headless chromium from Go tests: it
+// loads a page served by the test and returns the DOM the browser built, or
+// a screenshot. Tests that use it skip when chromium is not installed
+// (apt-get install chromium); CI installs it.
+//
+// Screenshots go to the test's temporary directory, or to
+// $EGOVKIT_SCREENSHOT_DIR when that is set, so a person can look at them.
+package browsertest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// EnvScreenshotDir names a directory where screenshots are kept.
+const EnvScreenshotDir = "EGOVKIT_SCREENSHOT_DIR"
+
+// Binary returns the path of chromium, or skips the test when there is none.
+func Binary(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("browser checks skipped: chromium is not installed (apt-get install chromium)")
+	return ""
+}
+
+// run starts a fresh headless browser with an empty profile that makes no
+// connection of its own, loads url and returns what it printed.
+func run(t testing.TB, url string, extra ...string) []byte {
+	t.Helper()
+	bin := Binary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	args := []string{
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars",
+		"--user-data-dir=" + t.TempDir(),
+	}
+	args = append(append(args, extra...), url)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("browsertest: chromium %s: %v\n%s", url, err, tail(errb.Bytes()))
+	}
+	return out.Bytes()
+}
+
+// DOM returns the document as the browser serialises it after loading url.
+func DOM(t testing.TB, url string) string {
+	t.Helper()
+	return string(run(t, url, "--dump-dom"))
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// Screenshot saves a PNG of url as seen in a window of the given size and
+// returns its path. name becomes part of the file name.
+func Screenshot(t testing.TB, url, name string, width, height int) string {
+	t.Helper()
+	dir := os.Getenv(EnvScreenshotDir)
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("browsertest: %v", err)
+	}
+	path := filepath.Join(dir, unsafeName.ReplaceAllString(name, "_")+".png")
+	run(t, url, "--screenshot="+path, fmt.Sprintf("--window-size=%d,%d", width, height))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("browsertest: no screenshot: %v", err)
+	}
+	if !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Fatalf("browsertest: %s is not a PNG", path)
+	}
+	return path
+}
+
+func tail(b []byte) []byte {
+	if len(b) > 2000 {
+		return b[len(b)-2000:]
+	}
+	return b
+}
