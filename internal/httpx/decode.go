@@ -39,8 +39,8 @@ func (e *DecodeError) Is(target error) bool { return target == ErrBadBody }
 type DecodeOption func(*decodeConfig)
 
 type decodeConfig struct {
-	maxBytes       int64
-	allowUnknown   bool
+	maxBytes     int64
+	allowUnknown bool
 }
 
 // MaxBytes sets the largest body accepted.
