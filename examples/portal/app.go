@@ -24,7 +24,6 @@ var assets embed.FS
 // appConfig is what the portal's handler is built from.
 type appConfig struct {
 	DB  *sql.DB
-	KEK []byte
 	Log *zap.Logger
 }
 

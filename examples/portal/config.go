@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/egovkit/egovkit/internal/keys"
 )
 
 // config is what the portal is started with. Flags win over environment
@@ -64,17 +64,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 // errFlagHelp means -h was asked for and the usage was printed.
 var errFlagHelp = flag.ErrHelp
 
-// kekSize is the length of the key-encryption key that protects signing keys
-// at rest (AES-256).
-const kekSize = 32
-
 // loadOrCreateKEK returns the key-encryption key: from EGOVKIT_KEK when set,
 // else from the file DataDir/kek, which is created with fresh random bytes on
 // first run and readable by the owner only. A file with other permissions is
 // refused rather than silently used.
 func loadOrCreateKEK(c config) (kek []byte, created bool, err error) {
 	if c.KEK != "" {
-		kek, err = decodeKEK(c.KEK)
+		kek, err = keys.ParseKEK(c.KEK)
 		if err != nil {
 			return nil, false, fmt.Errorf("EGOVKIT_KEK: %w", err)
 		}
@@ -91,14 +87,14 @@ func loadOrCreateKEK(c config) (kek []byte, created bool, err error) {
 		if fi.Mode().Perm()&0o077 != 0 {
 			return nil, false, fmt.Errorf("%s is readable by others (mode %v); run chmod 600 on it", path, fi.Mode().Perm())
 		}
-		kek, err = decodeKEK(string(b))
+		kek, err = keys.ParseKEK(string(b))
 		if err != nil {
 			return nil, false, fmt.Errorf("%s: %w", path, err)
 		}
 		return kek, false, nil
 	case errors.Is(err, fs.ErrNotExist):
-		kek = make([]byte, kekSize)
-		if _, err := rand.Read(kek); err != nil {
+		kek, err = keys.GenerateKEK()
+		if err != nil {
 			return nil, false, err
 		}
 		// O_EXCL: never overwrite a key written by a concurrent start.
@@ -106,7 +102,7 @@ func loadOrCreateKEK(c config) (kek []byte, created bool, err error) {
 		if err != nil {
 			return nil, false, fmt.Errorf("create %s: %w", path, err)
 		}
-		_, werr := f.WriteString(base64.StdEncoding.EncodeToString(kek) + "\n")
+		_, werr := f.WriteString(keys.EncodeKEK(kek) + "\n")
 		if cerr := f.Close(); werr == nil {
 			werr = cerr
 		}
@@ -118,15 +114,4 @@ func loadOrCreateKEK(c config) (kek []byte, created bool, err error) {
 	default:
 		return nil, false, err
 	}
-}
-
-func decodeKEK(s string) ([]byte, error) {
-	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
-	if err != nil {
-		return nil, errors.New("key-encryption key must be base64")
-	}
-	if len(b) != kekSize {
-		return nil, fmt.Errorf("key-encryption key must be %d bytes, got %d", kekSize, len(b))
-	}
-	return b, nil
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/egovkit/egovkit/internal/keys"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -43,7 +45,7 @@ func TestKEKCreatedOnceAndReused(t *testing.T) {
 	first, created, err := loadOrCreateKEK(c)
 	require.NoError(t, err)
 	assert.True(t, created)
-	assert.Len(t, first, kekSize)
+	assert.Len(t, first, keys.KEKSize)
 
 	fi, err := os.Stat(filepath.Join(c.DataDir, "kek"))
 	require.NoError(t, err)
@@ -61,11 +63,11 @@ func TestKEKRejectsBadInput(t *testing.T) {
 
 	require.NoError(t, os.WriteFile(path, []byte("not base64!"), 0o600))
 	_, _, err := loadOrCreateKEK(config{DataDir: dir})
-	assert.ErrorContains(t, err, "base64")
+	assert.ErrorIs(t, err, keys.ErrNoKEK)
 
 	require.NoError(t, os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(make([]byte, 16))), 0o600))
 	_, _, err = loadOrCreateKEK(config{DataDir: dir})
-	assert.ErrorContains(t, err, "32 bytes")
+	assert.ErrorIs(t, err, keys.ErrNoKEK)
 
 	require.NoError(t, os.Chmod(path, 0o644))
 	_, _, err = loadOrCreateKEK(config{DataDir: dir})

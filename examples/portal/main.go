@@ -28,6 +28,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/egovkit/egovkit/internal/keys"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
 )
 
@@ -80,8 +81,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer db.Close()
+	if err := keys.CheckKEK(ctx, db, kek); err != nil {
+		return fmt.Errorf("%w; the key-encryption key must be the one the database was created with", err)
+	}
 
-	app, err := newApp(ctx, appConfig{DB: db, KEK: kek, Log: log})
+	app, err := newApp(ctx, appConfig{DB: db, Log: log})
 	if err != nil {
 		return err
 	}

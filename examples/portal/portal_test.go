@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egovkit/egovkit/internal/browsertest"
+	"github.com/egovkit/egovkit/internal/keys"
+	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 )
 
@@ -142,9 +144,28 @@ func TestPortalRefusesBadStart(t *testing.T) {
 	assert.NoError(t, run(ctx, []string{"-h"}, nop, io.Discard, nil), "-h prints usage and exits cleanly")
 }
 
+func TestPortalRefusesWrongKEK(t *testing.T) {
+	dataDir := t.TempDir()
+	url := "sqlite:" + filepath.Join(dataDir, "egovkit.db")
+	// A key set created under one KEK…
+	db, err := sqlopen.Open(context.Background(), url, nil)
+	require.NoError(t, err)
+	first, err := keys.GenerateKEK()
+	require.NoError(t, err)
+	_, err = keys.New(context.Background(), db, "some-package", first)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	// …stops a start with another.
+	other, err := keys.GenerateKEK()
+	require.NoError(t, err)
+	env := map[string]string{"EGOVKIT_KEK": keys.EncodeKEK(other)}
+	err = run(context.Background(), []string{"-addr", "127.0.0.1:0", "-data", dataDir, "-db", url}, func(k string) string { return env[k] }, io.Discard, nil)
+	assert.ErrorIs(t, err, keys.ErrWrongKEK)
+}
+
 func TestCataloguesComplete(t *testing.T) {
 	db := sqltest.SQLite(t)
-	a, err := newApp(context.Background(), appConfig{DB: db.DB.DB, KEK: make([]byte, 32)})
+	a, err := newApp(context.Background(), appConfig{DB: db.DB.DB})
 	require.NoError(t, err)
 	assert.Empty(t, a.pages.MissingTranslations())
 }

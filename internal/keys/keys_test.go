@@ -512,3 +512,18 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckKEK(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := t.Context()
+		right := kek(t)
+		require.NoError(t, keys.CheckKEK(ctx, db.DB.DB, right), "an empty database passes")
+		_, err := keys.New(ctx, db.DB.DB, "a", right)
+		require.NoError(t, err)
+		require.NoError(t, keys.CheckKEK(ctx, db.DB.DB, right))
+		err = keys.CheckKEK(ctx, db.DB.DB, kek(t))
+		assert.ErrorIs(t, err, keys.ErrWrongKEK)
+		assert.Contains(t, err.Error(), `set "a"`)
+		assert.ErrorIs(t, keys.CheckKEK(ctx, db.DB.DB, nil), keys.ErrNoKEK)
+	})
+}

@@ -356,3 +356,37 @@ func (m *Manager) decode(kid string, alg Alg, pubJSON string, enc []byte, active
 }
 
 var _ KeySet = (*Manager)(nil)
+
+// CheckKEK checks kek against every key set stored in db and fails with
+// ErrWrongKEK, naming the set, when one was created under another key. A
+// server calls it at start so that a wrong KEK stops it at once instead of
+// when a package first signs. An empty database passes.
+func CheckKEK(ctx context.Context, db *sql.DB, kek []byte) error {
+	s, err := newSealer(kek)
+	if err != nil {
+		return err
+	}
+	sdb, err := sqlstore.New(ctx, db)
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	if err := sdb.Migrate(ctx, "keys", migrations); err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	rows, err := sdb.QueryContext(ctx, `SELECT set_name, kek_check FROM keys_sets ORDER BY set_name`)
+	if err != nil {
+		return fmt.Errorf("keys: check KEK: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var check []byte
+		if err := rows.Scan(&name, &check); err != nil {
+			return fmt.Errorf("keys: check KEK: %w", err)
+		}
+		if _, err := s.open(check, aad("check", name)); err != nil {
+			return fmt.Errorf("%w (set %q)", ErrWrongKEK, name)
+		}
+	}
+	return rows.Err()
+}
