@@ -1,0 +1,286 @@
+package jsonschema
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/xeipuuv/gojsonschema"
+
+	"github.com/egovkit/egovkit/internal/httpx"
+)
+
+// ErrInvalidSchema means a schema does not compile, or refers to a schema
+// that was not given (remote references are never fetched).
+var ErrInvalidSchema = errors.New("jsonschema: invalid schema")
+
+// ErrInvalidDocument is matched (errors.Is) by every *ValidationError, and
+// wraps documents that are not JSON at all.
+var ErrInvalidDocument = errors.New("jsonschema: document does not match the schema")
+
+func init() {
+	// gojsonschema keeps format checkers in a package variable; adding one
+	// at init, before any validation, is the library's intended use.
+	gojsonschema.FormatCheckers.Add("duration", durationChecker{})
+}
+
+// Schema is a compiled JSON Schema (draft-07). Compile once at start and
+// share: compiling costs far more time and memory than validating. Safe for
+// concurrent use.
+type Schema struct {
+	s *gojsonschema.Schema
+}
+
+// Compile compiles schema. refs are further schemas that schema (or each
+// other) refer to by their "$id"; a "$ref" to anything else is refused, so
+// compiling never reaches the network.
+func Compile(schema []byte, refs ...[]byte) (*Schema, error) {
+	known := map[string]bool{}
+	var docs []any
+	for i, b := range append([][]byte{schema}, refs...) {
+		var doc any
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return nil, fmt.Errorf("%w: schema %d is not JSON: %v", ErrInvalidSchema, i, err)
+		}
+		if m, ok := doc.(map[string]any); ok {
+			if id, ok := m["$id"].(string); ok {
+				known[strings.TrimSuffix(id, "#")] = true
+			}
+		}
+		docs = append(docs, doc)
+	}
+	for _, doc := range docs {
+		if err := checkRefs(doc, known); err != nil {
+			return nil, err
+		}
+	}
+	sl := gojsonschema.NewSchemaLoader()
+	sl.Draft = gojsonschema.Draft7
+	sl.AutoDetect = false
+	sl.Validate = true
+	for _, r := range refs {
+		if err := sl.AddSchemas(gojsonschema.NewBytesLoader(r)); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidSchema, err)
+		}
+	}
+	s, err := sl.Compile(gojsonschema.NewBytesLoader(schema))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidSchema, err)
+	}
+	return &Schema{s: s}, nil
+}
+
+// MustCompile is Compile for schemas embedded in the program, where a
+// failure is a programming error caught by the package's tests.
+func MustCompile(schema []byte, refs ...[]byte) *Schema {
+	s, err := Compile(schema, refs...)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// checkRefs refuses "$ref" values that are neither local ("#…") nor one of
+// the given schemas' "$id".
+func checkRefs(node any, known map[string]bool) error {
+	switch v := node.(type) {
+	case map[string]any:
+		if ref, ok := v["$ref"].(string); ok && !strings.HasPrefix(ref, "#") {
+			base, _, _ := strings.Cut(ref, "#")
+			if !known[base] {
+				return fmt.Errorf("%w: $ref %q names a schema that was not given", ErrInvalidSchema, ref)
+			}
+		}
+		for _, c := range v {
+			if err := checkRefs(c, known); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, c := range v {
+			if err := checkRefs(c, known); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Violation is one way a document fails its schema.
+type Violation struct {
+	// Pointer is the RFC 6901 JSON Pointer of the offending value ("" for
+	// the whole document). For a missing property it points at where the
+	// property should be.
+	Pointer string `json:"pointer"`
+	// Kind is the failed rule: "required", "invalid_type", "format", …
+	Kind string `json:"kind"`
+	// Message and MessageEL say what is wrong, in English and in Greek.
+	Message   string `json:"message"`
+	MessageEL string `json:"message_el"`
+}
+
+// ValidationError lists every violation, ordered by pointer. Over HTTP it
+// is a 422 problem with one field error per violation.
+type ValidationError struct {
+	Violations []Violation
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, 0, len(e.Violations))
+	for _, v := range e.Violations {
+		p := v.Pointer
+		if p == "" {
+			p = "/"
+		}
+		parts = append(parts, p+": "+v.Message)
+	}
+	return "jsonschema: " + strings.Join(parts, "; ")
+}
+
+// Is makes errors.Is(err, ErrInvalidDocument) hold.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalidDocument }
+
+// Problem renders the error as httpx problem details; each field error
+// carries the pointer and the English message (the Greek one is in the
+// "errors_el" member).
+func (e *ValidationError) Problem() *httpx.Problem {
+	fields := make([]httpx.FieldError, len(e.Violations))
+	el := make([]map[string]string, len(e.Violations))
+	for i, v := range e.Violations {
+		fields[i] = httpx.FieldError{Pointer: v.Pointer, Detail: v.Message}
+		el[i] = map[string]string{"pointer": v.Pointer, "detail": v.MessageEL}
+	}
+	p := httpx.Validation("the document does not match its schema", fields...)
+	p.Extensions = map[string]any{"errors_el": el}
+	return p
+}
+
+// Validate checks a JSON document. It returns nil, a *ValidationError, or
+// an error wrapping ErrInvalidDocument when doc is not JSON.
+func (s *Schema) Validate(doc []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return fmt.Errorf("%w: not JSON: %v", ErrInvalidDocument, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: more than one JSON value", ErrInvalidDocument)
+	}
+	return s.ValidateValue(v)
+}
+
+// ValidateValue checks a decoded document (maps, slices, strings,
+// json.Number or float64, bool, nil).
+func (s *Schema) ValidateValue(v any) error {
+	res, err := s.s.Validate(gojsonschema.NewGoLoader(v))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidDocument, err)
+	}
+	if res.Valid() {
+		return nil
+	}
+	out := make([]Violation, 0, len(res.Errors()))
+	for _, re := range res.Errors() {
+		out = append(out, violation(re))
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Pointer < out[j].Pointer })
+	return &ValidationError{Violations: out}
+}
+
+func violation(re gojsonschema.ResultError) Violation {
+	parts := strings.Split(re.Context().String("\x00"), "\x00")
+	if len(parts) > 0 && parts[0] == gojsonschema.STRING_CONTEXT_ROOT {
+		parts = parts[1:]
+	}
+	d := re.Details()
+	if re.Type() == "required" {
+		if p, ok := d["property"].(string); ok {
+			parts = append(parts, p)
+		}
+	}
+	var ptr strings.Builder
+	for _, p := range parts {
+		ptr.WriteByte('/')
+		ptr.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(p))
+	}
+	en, el := messages(re.Type(), d, re.Description())
+	return Violation{Pointer: ptr.String(), Kind: re.Type(), Message: en, MessageEL: el}
+}
+
+// messages returns the English and Greek text of a violation.
+func messages(kind string, d gojsonschema.ErrorDetails, fallback string) (en, el string) {
+	get := func(k string) string { return fmt.Sprint(d[k]) }
+	switch kind {
+	case "required":
+		return "is required", "είναι υποχρεωτικό"
+	case "invalid_type":
+		return "must be of type " + get("expected"), "πρέπει να είναι τύπου " + typeEL(get("expected"))
+	case "string_gte":
+		return "must be at least " + get("min") + " characters long", "πρέπει να έχει τουλάχιστον " + get("min") + " χαρακτήρες"
+	case "string_lte":
+		return "must be at most " + get("max") + " characters long", "πρέπει να έχει το πολύ " + get("max") + " χαρακτήρες"
+	case "pattern":
+		return "is not in the expected form", "δεν έχει την αναμενόμενη μορφή"
+	case "format":
+		return "is not a valid " + get("format"), "δεν είναι έγκυρη τιμή μορφής " + get("format")
+	case "enum":
+		return "must be one of " + get("allowed"), "πρέπει να είναι ένα από: " + get("allowed")
+	case "const":
+		return "must be " + get("allowed"), "πρέπει να είναι " + get("allowed")
+	case "number_gte":
+		return "must be at least " + get("min"), "πρέπει να είναι τουλάχιστον " + get("min")
+	case "number_gt":
+		return "must be greater than " + get("min"), "πρέπει να είναι μεγαλύτερο από " + get("min")
+	case "number_lte":
+		return "must be at most " + get("max"), "πρέπει να είναι το πολύ " + get("max")
+	case "number_lt":
+		return "must be less than " + get("max"), "πρέπει να είναι μικρότερο από " + get("max")
+	case "array_min_items":
+		return "must have at least " + get("min") + " items", "πρέπει να έχει τουλάχιστον " + get("min") + " στοιχεία"
+	case "array_max_items":
+		return "must have at most " + get("max") + " items", "πρέπει να έχει το πολύ " + get("max") + " στοιχεία"
+	case "unique":
+		return "must not repeat items", "δεν πρέπει να επαναλαμβάνει στοιχεία"
+	case "additional_property_not_allowed":
+		return "property " + get("property") + " is not allowed", "το πεδίο " + get("property") + " δεν επιτρέπεται"
+	case "multiple_of":
+		return "must be a multiple of " + get("multiple"), "πρέπει να είναι πολλαπλάσιο του " + get("multiple")
+	}
+	return fallback, "η τιμή δεν είναι έγκυρη"
+}
+
+func typeEL(t string) string {
+	r := strings.NewReplacer("string", "κείμενο", "integer", "ακέραιος", "number", "αριθμός",
+		"boolean", "αληθές/ψευδές", "object", "αντικείμενο", "array", "πίνακας", "null", "κενό")
+	return r.Replace(t)
+}
+
+// iso8601Duration matches PnYnMnDTnHnMnS (each part optional, at least one
+// present, a time part after T) and PnW; the smallest unit may carry a
+// decimal fraction.
+var iso8601Duration = regexp.MustCompile(`^P(?:(?:\d+(?:[.,]\d+)?Y)?(?:\d+(?:[.,]\d+)?M)?(?:\d+(?:[.,]\d+)?D)?(?:T(?:\d+(?:[.,]\d+)?H)?(?:\d+(?:[.,]\d+)?M)?(?:\d+(?:[.,]\d+)?S)?)?|\d+W)$`)
+
+type durationChecker struct{}
+
+// IsFormat accepts ISO 8601 durations such as "P3D", "PT48H", "P1Y2M",
+// "P2W". Non-strings pass: pair the format with "type": "string".
+func (durationChecker) IsFormat(input any) bool {
+	s, ok := input.(string)
+	if !ok {
+		return true
+	}
+	return ValidDuration(s)
+}
+
+// ValidDuration reports whether s is an ISO 8601 duration.
+func ValidDuration(s string) bool {
+	if !iso8601Duration.MatchString(s) || s == "P" || strings.HasSuffix(s, "T") {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,185 @@
+package jsonschema
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egovkit/egovkit/internal/httpx"
+)
+
+const procedureSchema = `{
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "type": "object",
+  "required": ["id", "title", "steps"],
+  "additionalProperties": false,
+  "properties": {
+    "id": {"type": "string", "pattern": "^[a-z0-9-]+$"},
+    "title": {"$ref": "https://egovkit.dev/schemas/text.json"},
+    "cost": {"type": "number", "minimum": 0},
+    "processing_time": {"type": "string", "format": "duration"},
+    "channels": {"type": "array", "items": {"enum": ["digital", "in_person", "video"]}, "uniqueItems": true, "minItems": 1},
+    "steps": {"type": "array", "items": {"$ref": "#/definitions/step"}}
+  },
+  "definitions": {
+    "step": {"type": "object", "required": ["title"], "properties": {"title": {"type": "string", "minLength": 3}, "a/b~c": {"type": "integer"}}}
+  }
+}`
+
+const textSchema = `{
+  "$id": "https://egovkit.dev/schemas/text.json",
+  "type": "object",
+  "required": ["el"],
+  "properties": {"el": {"type": "string", "minLength": 1}, "en": {"type": "string"}}
+}`
+
+func compiled(t *testing.T) *Schema {
+	t.Helper()
+	s, err := Compile([]byte(procedureSchema), []byte(textSchema))
+	require.NoError(t, err)
+	return s
+}
+
+func TestValid(t *testing.T) {
+	s := compiled(t)
+	require.NoError(t, s.Validate([]byte(`{"id":"birth-certificate","title":{"el":"Ληξιαρχική πράξη γέννησης","en":"Birth certificate"},
+		"cost":0,"processing_time":"P3D","channels":["digital","in_person"],"steps":[{"title":"Αίτηση"}]}`)))
+}
+
+func TestViolationsByPointer(t *testing.T) {
+	s := compiled(t)
+	err := s.Validate([]byte(`{"id":"Bad Id","title":{"en":"x"},"cost":-1,"processing_time":"3 days",
+		"channels":["fax","digital","digital"],"steps":[{"title":"ok!"},{"title":"no"},{"a/b~c":"x"}],"extra":1}`))
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.ErrorIs(t, err, ErrInvalidDocument)
+	got := map[string]string{}
+	for _, v := range ve.Violations {
+		got[v.Pointer+" "+v.Kind] = v.Message
+		assert.NotEmpty(t, v.MessageEL)
+	}
+	want := map[string]string{
+		" additional_property_not_allowed": "property extra is not allowed",
+		"/id pattern":                      "is not in the expected form",
+		"/title/el required":               "is required",
+		"/cost number_gte":                 "must be at least 0",
+		"/processing_time format":          "is not a valid duration",
+		"/channels/0 enum":                 `must be one of "digital", "in_person", "video"`,
+		"/channels unique":                 "must not repeat items",
+		"/steps/1/title string_gte":        "must be at least 3 characters long",
+		"/steps/2/title required":          "is required",
+		"/steps/2/a~1b~0c invalid_type":    "must be of type integer",
+	}
+	assert.Equal(t, want, got)
+	for _, v := range ve.Violations {
+		if v.Kind == "required" {
+			assert.Equal(t, "είναι υποχρεωτικό", v.MessageEL)
+		}
+	}
+}
+
+func TestProblem(t *testing.T) {
+	s := compiled(t)
+	err := s.Validate([]byte(`{"id":"x","title":{},"steps":[]}`))
+	require.Error(t, err)
+	w := httptest.NewRecorder()
+	httpx.WriteError(w, httptest.NewRequest("POST", "/", nil), nil, err)
+	assert.Equal(t, http.StatusUnprocessableEntity, w.Code)
+	var p struct {
+		Type   string `json:"type"`
+		Errors []struct {
+			Pointer string `json:"pointer"`
+			Detail  string `json:"detail"`
+		} `json:"errors"`
+		ErrorsEL []map[string]string `json:"errors_el"`
+	}
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &p))
+	assert.Equal(t, httpx.TypeValidation, p.Type)
+	require.Len(t, p.Errors, 1)
+	assert.Equal(t, "/title/el", p.Errors[0].Pointer)
+	assert.Equal(t, "is required", p.Errors[0].Detail)
+	assert.Equal(t, "είναι υποχρεωτικό", p.ErrorsEL[0]["detail"])
+}
+
+func TestNotJSON(t *testing.T) {
+	s := compiled(t)
+	for _, doc := range []string{``, `{`, `{"id":"x"} {}`, `nope`} {
+		err := s.Validate([]byte(doc))
+		require.Error(t, err, doc)
+		assert.ErrorIs(t, err, ErrInvalidDocument)
+		var ve *ValidationError
+		assert.False(t, errors.As(err, &ve))
+	}
+}
+
+func TestCompileRefusesBadSchemas(t *testing.T) {
+	for name, schema := range map[string]string{
+		"not JSON":       `{`,
+		"remote ref":     `{"properties":{"a":{"$ref":"http://127.0.0.1:1/x.json"}}}`,
+		"relative ref":   `{"$ref":"other.json"}`,
+		"bad keyword":    `{"type":"strnig"}`,
+		"bad local ref":  `{"$ref":"#/definitions/missing"}`,
+		"bad type shape": `{"minLength":"three"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Compile([]byte(schema))
+			assert.ErrorIs(t, err, ErrInvalidSchema)
+		})
+	}
+	assert.Panics(t, func() { MustCompile([]byte(`{`)) })
+	_, err := Compile([]byte(procedureSchema), []byte(`[`))
+	assert.ErrorIs(t, err, ErrInvalidSchema)
+}
+
+func TestDuration(t *testing.T) {
+	for _, s := range []string{"P3D", "PT48H", "P1Y2M10DT2H30M", "P2W", "PT0.5S", "P1,5D", "PT15M", "P0D"} {
+		assert.True(t, ValidDuration(s), s)
+	}
+	for _, s := range []string{"", "P", "PT", "3D", "P3", "P1DT", "P1W2D", "p3d", "P-1D", "PT1H1D", "P1S"} {
+		assert.False(t, ValidDuration(s), s)
+	}
+	assert.True(t, durationChecker{}.IsFormat(42), "non-strings are the type keyword's business")
+}
+
+func BenchmarkValidate(b *testing.B) {
+	s, err := Compile([]byte(procedureSchema), []byte(textSchema))
+	require.NoError(b, err)
+	doc := []byte(`{"id":"birth-certificate","title":{"el":"Ληξιαρχική πράξη γέννησης","en":"Birth certificate"},
+		"cost":0,"processing_time":"P3D","channels":["digital","in_person"],"steps":[{"title":"Αίτηση"},{"title":"Έκδοση"}]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Validate(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func FuzzValidate(f *testing.F) {
+	s, err := Compile([]byte(procedureSchema), []byte(textSchema))
+	require.NoError(f, err)
+	for _, d := range []string{`{}`, `{"id":"a","title":{"el":"x"},"steps":[]}`, `[]`, `null`, `{"steps":[{"a/b~c":1}]}`, "\xff"} {
+		f.Add(d)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		err := s.Validate([]byte(doc))
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, ErrInvalidDocument) {
+			t.Fatalf("untyped error: %v", err)
+		}
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			for _, v := range ve.Violations {
+				if v.Message == "" || v.MessageEL == "" || (v.Pointer != "" && v.Pointer[0] != '/') {
+					t.Fatalf("bad violation %+v", v)
+				}
+			}
+		}
+	})
+}
