@@ -134,9 +134,9 @@ func TestMigrateRejectsMalformedSets(t *testing.T) {
 	assert.False(t, tableExists(t, db.DB, "egovkit_migrations"), "a rejected set touches nothing")
 }
 
-// TestMigrateConcurrentProcesses starts several migrators on separate pools
+// TestMigrateConcurrentPools starts several migrators on separate pools
 // of one database at once, as several instances starting together would.
-func TestMigrateConcurrentProcesses(t *testing.T) {
+func TestMigrateConcurrentPools(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, tdb *sqltest.DB) {
 		set := fstest.MapFS{
 			"0001_a.sql": file("CREATE TABLE z_a (id INTEGER PRIMARY KEY)"),
