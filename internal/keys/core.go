@@ -200,13 +200,23 @@ func (c *core) signing(ctx context.Context) (*entry, error) {
 	return e, nil
 }
 
-// Sign implements KeySet.
-func (c *core) Sign(ctx context.Context, payload []byte, opts ...SignOption) ([]byte, error) {
+// prepare returns the active key and the protected headers to sign with:
+// its kid and the caller's.
+func (c *core) prepare(ctx context.Context, opts []SignOption) (*entry, jws.Headers, error) {
 	e, err := c.signing(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	h, err := c.headers(e, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, h, nil
+}
+
+// Sign implements KeySet.
+func (c *core) Sign(ctx context.Context, payload []byte, opts ...SignOption) ([]byte, error) {
+	e, h, err := c.prepare(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -219,11 +229,7 @@ func (c *core) Sign(ctx context.Context, payload []byte, opts ...SignOption) ([]
 
 // SignJWT implements KeySet.
 func (c *core) SignJWT(ctx context.Context, tok jwt.Token, opts ...SignOption) ([]byte, error) {
-	e, err := c.signing(ctx)
-	if err != nil {
-		return nil, err
-	}
-	h, err := c.headers(e, opts)
+	e, h, err := c.prepare(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

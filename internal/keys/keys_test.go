@@ -28,24 +28,8 @@ import (
 
 	"github.com/egovkit/egovkit/internal/keys"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/internal/testclock"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)} }
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func kek(t testing.TB) []byte {
 	k, err := keys.GenerateKEK()
@@ -172,7 +156,7 @@ func TestParseKEK(t *testing.T) {
 func TestRotationTimeline(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
-		c := newClock()
+		c := testclock.New()
 		m, err := keys.New(ctx, db.DB.DB, "rot", kek(t), keys.WithClock(c.Now),
 			keys.WithPublishLead(10*time.Minute), keys.WithMaxTokenLifetime(time.Hour))
 		require.NoError(t, err)
@@ -216,7 +200,7 @@ func TestRotationTimeline(t *testing.T) {
 func TestMaintainRotatesByAge(t *testing.T) {
 	db := sqltest.SQLite(t)
 	ctx := t.Context()
-	c := newClock()
+	c := testclock.New()
 	m, err := keys.New(ctx, db.DB.DB, "age", kek(t), keys.WithClock(c.Now), keys.WithRotateEvery(24*time.Hour))
 	require.NoError(t, err)
 	require.NoError(t, m.Maintain(ctx))
@@ -242,7 +226,7 @@ func TestMaintainRotatesByAge(t *testing.T) {
 func TestInstancesAgree(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
-		c := newClock()
+		c := testclock.New()
 		k := kek(t)
 		const n = 4
 		ms := make([]*keys.Manager, n)
@@ -301,7 +285,7 @@ func TestInstancesAgree(t *testing.T) {
 func TestUnknownKidIsFetched(t *testing.T) {
 	db := sqltest.SQLite(t)
 	ctx := t.Context()
-	c := newClock()
+	c := testclock.New()
 	k := kek(t)
 	a, err := keys.New(ctx, db.DB.DB, "s", k, keys.WithClock(c.Now), keys.WithPublishLead(0))
 	require.NoError(t, err)
@@ -374,7 +358,7 @@ func errorsIsAny(err error, targets ...error) bool {
 func TestJWT(t *testing.T) {
 	db := sqltest.SQLite(t)
 	ctx := t.Context()
-	c := newClock()
+	c := testclock.New()
 	m, err := keys.New(ctx, db.DB.DB, "jwt", kek(t), keys.WithClock(c.Now))
 	require.NoError(t, err)
 	tok, err := jwt.NewBuilder().Issuer("https://id.example.gr").Subject("s1").

@@ -177,13 +177,10 @@ func (s *Service) Issue(ctx context.Context, req Request) (Challenge, error) {
 	var outcome error
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		outcome = nil
-		st, err := s.lockSubject(ctx, tx, subj)
-		if err != nil {
+		_, locked, err := s.lockSubject(ctx, tx, subj, now)
+		if err != nil || locked != nil {
+			outcome = locked
 			return err
-		}
-		if until := time.UnixMicro(st.lockedUntil); until.After(now) {
-			outcome = wait(ErrLockedOut, until.Sub(now))
-			return nil
 		}
 		var last sql.NullInt64
 		if err := tx.QueryRowContext(ctx,
@@ -260,13 +257,10 @@ func (s *Service) Verify(ctx context.Context, challengeID, subject, purpose, cod
 	var outcome error
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		outcome = nil
-		st, err := s.lockSubject(ctx, tx, subj)
-		if err != nil {
+		st, locked, err := s.lockSubject(ctx, tx, subj, now)
+		if err != nil || locked != nil {
+			outcome = locked
 			return err
-		}
-		if until := time.UnixMicro(st.lockedUntil); until.After(now) {
-			outcome = wait(ErrLockedOut, until.Sub(now))
-			return nil
 		}
 		var (
 			mac      []byte
@@ -347,14 +341,20 @@ type subjectState struct {
 // lockSubject creates the subject's row if needed and locks it for the rest
 // of the transaction (PostgreSQL row lock; SQLite holds the write lock
 // already), so that one subject's issues and verifications run one at a time
-// across instances.
-func (s *Service) lockSubject(ctx context.Context, tx *sql.Tx, subj string) (subjectState, error) {
-	var st subjectState
-	err := tx.QueryRowContext(ctx,
+// across instances. locked is an ErrLockedOut error while the subject is
+// locked out at now.
+func (s *Service) lockSubject(ctx context.Context, tx *sql.Tx, subj string, now time.Time) (st subjectState, locked, err error) {
+	err = tx.QueryRowContext(ctx,
 		`INSERT INTO otp_subjects (subject_hash) VALUES ($1)
 		 ON CONFLICT (subject_hash) DO UPDATE SET subject_hash = excluded.subject_hash
 		 RETURNING failures, lockouts, locked_until`, subj).Scan(&st.failures, &st.lockouts, &st.lockedUntil)
-	return st, err
+	if err != nil {
+		return st, nil, err
+	}
+	if until := time.UnixMicro(st.lockedUntil); until.After(now) {
+		return st, wait(ErrLockedOut, until.Sub(now)), nil
+	}
+	return st, nil, nil
 }
 
 // countFailure adds a failure to the subject and locks it out after

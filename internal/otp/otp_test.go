@@ -25,37 +25,21 @@ import (
 
 	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/internal/testclock"
 )
 
 var secret = []byte("0123456789abcdef0123456789abcdef")
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)} }
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type fixture struct {
 	svc    *otp.Service
 	outbox *otp.Outbox
-	clock  *clock
+	clock  *testclock.Clock
 	db     *sqltest.DB
 }
 
 func newFixture(t *testing.T, db *sqltest.DB, opts ...otp.Option) *fixture {
 	t.Helper()
-	f := &fixture{outbox: otp.NewOutbox(0), clock: newClock(), db: db}
+	f := &fixture{outbox: otp.NewOutbox(0), clock: testclock.New(), db: db}
 	svc, err := otp.New(t.Context(), db.DB.DB, secret, f.outbox, append([]otp.Option{otp.WithClock(f.clock.Now)}, opts...)...)
 	require.NoError(t, err)
 	f.svc = svc
@@ -317,7 +301,7 @@ func TestConcurrentRedeemAcrossInstances(t *testing.T) {
 func TestSendFailureDiscardsCode(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		fails := &flaky{fail: true}
-		c := newClock()
+		c := testclock.New()
 		svc, err := otp.New(t.Context(), db.DB.DB, secret, fails, otp.WithClock(c.Now))
 		require.NoError(t, err)
 		_, err = svc.Issue(t.Context(), otp.Request{Subject: "s", Purpose: "sign-in", Destination: phone})
