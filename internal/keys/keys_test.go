@@ -87,28 +87,10 @@ func TestSignVerifyAndPersist(t *testing.T) {
 	})
 }
 
-func tableBytes(t *testing.T, db *sqltest.DB) string {
+func tableBytes(t *testing.T, db *sqltest.DB) []string {
 	t.Helper()
-	var b strings.Builder
-	for _, q := range []string{
-		"SELECT set_name, kek_check FROM keys_sets ORDER BY set_name",
-		"SELECT set_name, seq, kid, public_jwk, private_enc, active_from FROM keys_keys ORDER BY set_name, seq",
-	} {
-		rows, err := db.QueryContext(t.Context(), q)
-		require.NoError(t, err)
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			require.NoError(t, rows.Scan(ptrs...))
-			fmt.Fprintf(&b, "%x\n", fmt.Sprint(vals...))
-		}
-		require.NoError(t, rows.Close())
-	}
-	return b.String()
+	return append(db.Dump(t, "SELECT set_name, kek_check FROM keys_sets ORDER BY set_name"),
+		db.Dump(t, "SELECT set_name, seq, kid, public_jwk, private_enc, active_from FROM keys_keys ORDER BY set_name, seq")...)
 }
 
 func TestKEKRequiredAndChecked(t *testing.T) {

@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -145,4 +146,49 @@ func withSearchPath(dsn, schema string) (string, error) {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+// Dump returns every row the query selects, one string a row, each value
+// formatted with %v (byte slices as text and as hex, so a test can search
+// for a secret in either form). Tests use it to prove that bad input stored
+// nothing (compare dumps before and after) and that no personal data is kept
+// in clear.
+func (d *DB) Dump(t testing.TB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := d.QueryContext(context.Background(), query, args...)
+	if err != nil {
+		t.Fatalf("sqltest: dump %q: %v", query, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatalf("sqltest: dump %q: %v", query, err)
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatalf("sqltest: dump %q: %v", query, err)
+		}
+		var b strings.Builder
+		for i, v := range vals {
+			if i > 0 {
+				b.WriteString(" | ")
+			}
+			if raw, ok := v.([]byte); ok {
+				fmt.Fprintf(&b, "%s (%x)", raw, raw)
+				continue
+			}
+			fmt.Fprintf(&b, "%v", v)
+		}
+		out = append(out, b.String())
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("sqltest: dump %q: %v", query, err)
+	}
+	return out
 }
