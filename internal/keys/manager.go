@@ -265,12 +265,21 @@ func (m *Manager) Maintain(ctx context.Context) error {
 // view returns the cached snapshot, reloading it when it is older than the
 // refresh interval or an activation or retirement has fallen due.
 func (m *Manager) view(ctx context.Context) (*snapshot, error) {
-	s := m.snap.Load()
-	now := m.now()
-	if s != nil && now.Sub(s.loaded) < m.refreshFreq && (s.expires.IsZero() || now.Before(s.expires)) {
+	if s := m.snap.Load(); m.fresh(s) {
 		return s, nil
 	}
-	return m.reload(ctx)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// Callers that waited here find the snapshot the first one loaded.
+	if s := m.snap.Load(); m.fresh(s) {
+		return s, nil
+	}
+	return m.reloadLocked(ctx)
+}
+
+func (m *Manager) fresh(s *snapshot) bool {
+	now := m.now()
+	return s != nil && now.Sub(s.loaded) < m.refreshFreq && (s.expires.IsZero() || now.Before(s.expires))
 }
 
 // forceRefresh reloads for a token naming an unknown key, at most once a
@@ -288,6 +297,10 @@ func (m *Manager) forceRefresh(ctx context.Context) (*snapshot, error) {
 func (m *Manager) reload(ctx context.Context) (*snapshot, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.reloadLocked(ctx)
+}
+
+func (m *Manager) reloadLocked(ctx context.Context) (*snapshot, error) {
 	rows, err := m.db.QueryContext(ctx,
 		`SELECT kid, alg, public_jwk, private_enc, active_from FROM keys_keys WHERE set_name = $1 ORDER BY seq`, m.set)
 	if err != nil {
