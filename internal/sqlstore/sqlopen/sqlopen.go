@@ -5,7 +5,7 @@
 //
 // # URLs
 //
-//	sqlite:PATH              a file; created if missing (its directory must exist)
+//	sqlite:PATH              a file; created with mode 0600 if missing (its directory must exist)
 //	sqlite:///abs/path.db    the same with an absolute path
 //	sqlite::memory:          a private in-memory database (tests, demos)
 //	postgres://user@host/db  PostgreSQL through pgx (postgresql:// too);
@@ -28,6 +28,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -136,6 +137,13 @@ func openSQLite(rest string, o Options) (*sql.DB, error) {
 		if !fi.IsDir() {
 			return nil, fmt.Errorf("%w: sqlite: %q is not a directory", ErrBadURL, dir)
 		}
+	}
+	// A new database file is readable by its owner only: it will hold
+	// personal data. SQLite gives its -wal and -shm files the same mode.
+	if f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("%w: sqlite: %w", ErrBadURL, err)
 	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))

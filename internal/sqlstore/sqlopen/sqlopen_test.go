@@ -37,8 +37,29 @@ func TestOpenSQLiteFile(t *testing.T) {
 		assert.Equal(t, sqlstore.SQLite, d)
 		require.NoError(t, db.Close())
 	}
-	_, err := os.Stat(filepath.Join(dir, "a.db"))
-	assert.NoError(t, err, "the file was created")
+	fi, err := os.Stat(filepath.Join(dir, "a.db"))
+	require.NoError(t, err, "the file was created")
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "readable by its owner only")
+	live, err := sqlopen.Open(ctx, "sqlite:"+filepath.Join(dir, "live.db"), nil)
+	require.NoError(t, err)
+	_, err = live.ExecContext(ctx, "CREATE TABLE t (a INTEGER)")
+	require.NoError(t, err)
+	for _, side := range []string{"live.db-wal", "live.db-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, side))
+		require.NoError(t, err, side)
+		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), side)
+	}
+	require.NoError(t, live.Close())
+
+	// An existing file keeps the mode its owner gave it.
+	shared := filepath.Join(dir, "shared.db")
+	require.NoError(t, os.WriteFile(shared, nil, 0o640))
+	db, err := sqlopen.Open(ctx, "sqlite:"+shared, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	fi, err = os.Stat(shared)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
 }
 
 func TestOpenSQLiteMemoryKeepsData(t *testing.T) {
