@@ -1,0 +1,44 @@
+// Package rp is the relying-party side of egovkit's sign-in: what an
+// agency's own service imports to accept the access tokens that the citizen
+// or civil-servant provider issues, without running any log-in itself.
+//
+// # Protecting an API
+//
+//	v, err := rp.NewVerifier(rp.Config{
+//		Issuer:   "https://id.example.gr/auth/citizen", // exact "iss"
+//		Audience: "https://tax.example.gr/api",         // must be in "aud"
+//	})
+//	…
+//	mux.Handle("GET /api/declarations", v.Middleware(
+//		rp.RequireScopes("declarations:read"),
+//		rp.RequireACR(rp.LoASubstantial), // password and a one-time code
+//	)(listDeclarations))
+//
+//	func listDeclarations(w http.ResponseWriter, r *http.Request) {
+//		id, _ := rp.FromContext(r.Context())
+//		… id.Subject, id.ClientID, id.Scopes, id.ACR …
+//	}
+//
+// # What is checked
+//
+// Tokens are JWT access tokens (RFC 9068): the "typ" header must be at+jwt,
+// so an ID token cannot be used as an access token. The signature is checked
+// with the issuer's published key named by "kid", with that key's own
+// algorithm only (no "none", no HMAC). "iss" must equal the issuer, "aud"
+// must contain the audience, "exp" is required, and exp, nbf and iat are
+// checked with 30 seconds of leeway.
+//
+// Keys are found through the issuer's discovery document (or Config.JWKSURL),
+// cached, and fetched again when a token names an unknown key, at most once
+// every 30 seconds, so forged tokens cannot make the service hammer the
+// provider. Keys already known keep working while the provider is down.
+//
+// # Refusals
+//
+// Requests without a valid token get 401 with WWW-Authenticate as RFC 6750
+// describes; a missing scope gets 403 insufficient_scope; a level of
+// assurance below the one required gets 401 insufficient_user_authentication
+// with acr_values (RFC 9470), which tells the client to send the person back
+// to the provider to step up. Bodies are RFC 9457 problem details. Tokens are
+// read from the Authorization header only, never from the URL.
+package rp
