@@ -4,8 +4,8 @@
 // providers. Agencies' own services use the relying-party side in package
 // [github.com/egovkit/egovkit/auth/rp].
 //
-// This package is being built. What it holds today are the authenticators
-// the provider will use:
+// This package is being built. What it holds today are the pieces the
+// provider stands on:
 //
 //   - Passwords hashed with argon2id in the PHC string format
 //     ([HashPassword], [VerifyPassword]) with OWASP's recommended cost, a
@@ -15,7 +15,16 @@
 //   - Time-based one-time passwords (RFC 6238) for authenticator apps
 //     ([TOTP]), checked against the RFC's own test vectors, with the
 //     otpauth:// URI for enrolment.
+//   - The registry of clients of a realm ([ClientRegistry]), stored in the
+//     shared database: validated registrations (exact redirect URIs with the
+//     loopback exception of RFC 8252, no implicit or password grant), secrets
+//     returned once and stored hashed, rotation and disabling that take
+//     effect on every instance at once; and client authentication at the
+//     token endpoint with HTTP Basic or private_key_jwt (RFC 7523), each
+//     assertion accepted once across instances, failures answered with
+//     RFC 6749 error bodies ([OAuthError]).
 //
-// The OpenID Connect provider, the realms, the contact registry and the
-// sign-in pages are not written yet; see the README.
+// The OpenID Connect endpoints (authorization, token, userinfo,
+// introspection, revocation, logout), the contact registry, federation and
+// the sign-in pages are not written yet; see the README.
 package auth

@@ -1,0 +1,63 @@
+package auth
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// OAuth error codes (RFC 6749 section 5.2 and its extensions).
+const (
+	ErrCodeInvalidRequest       = "invalid_request"
+	ErrCodeInvalidClient        = "invalid_client"
+	ErrCodeInvalidGrant         = "invalid_grant"
+	ErrCodeUnauthorizedClient   = "unauthorized_client"
+	ErrCodeUnsupportedGrantType = "unsupported_grant_type"
+	ErrCodeInvalidScope         = "invalid_scope"
+)
+
+// OAuthError is an error the OAuth endpoints answer with the body RFC 6749
+// prescribes, {"error": …, "error_description": …}, rather than problem+json,
+// because OAuth clients expect it.
+type OAuthError struct {
+	Code        string
+	Description string
+	Status      int
+	// Basic asks the client to authenticate with HTTP Basic (a 401 with
+	// WWW-Authenticate: Basic), as RFC 6749 requires when Basic was used.
+	Basic bool
+	Err   error
+}
+
+func (e *OAuthError) Error() string {
+	s := "auth: " + e.Code + ": " + e.Description
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *OAuthError) Unwrap() error { return e.Err }
+
+// Write sends the error response. The cause (Err) is never sent.
+func (e *OAuthError) Write(w http.ResponseWriter) {
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	if e.Basic && status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Basic realm="token", charset="UTF-8"`)
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": e.Code, "error_description": e.Description})
+}
+
+func invalidClient(desc string, basic bool, err error) *OAuthError {
+	return &OAuthError{Code: ErrCodeInvalidClient, Description: desc, Status: http.StatusUnauthorized, Basic: basic, Err: err}
+}
+
+func invalidRequest(desc string) *OAuthError {
+	return &OAuthError{Code: ErrCodeInvalidRequest, Description: desc, Status: http.StatusBadRequest}
+}

@@ -1,0 +1,391 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// ClientRegistry keeps the clients of one realm in the database and
+// authenticates them at the token endpoint. Safe for concurrent use; several
+// instances may share one database.
+type ClientRegistry struct {
+	db    *sqlstore.DB
+	realm string
+	now   func() time.Time
+	log   *zap.Logger
+}
+
+// RegistryOption configures a ClientRegistry.
+type RegistryOption func(*ClientRegistry)
+
+// WithRegistryClock replaces time.Now, for tests.
+func WithRegistryClock(now func() time.Time) RegistryOption {
+	return func(r *ClientRegistry) { r.now = now }
+}
+
+// WithRegistryLogger logs registrations and refused authentications.
+func WithRegistryLogger(l *zap.Logger) RegistryOption {
+	return func(r *ClientRegistry) { r.log = l }
+}
+
+// MaxAssertionLifetime bounds how far in the future a client assertion may
+// expire; assertion ids are remembered until then.
+const MaxAssertionLifetime = 5 * time.Minute
+
+// ClientAssertionType is the client_assertion_type of RFC 7523.
+const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// NewClientRegistry opens the registry of realm (such as "citizen" or
+// "servant") in db, creating its tables when needed.
+func NewClientRegistry(ctx context.Context, db *sql.DB, realm string, opts ...RegistryOption) (*ClientRegistry, error) {
+	if realm == "" {
+		return nil, errors.New("auth: empty realm")
+	}
+	sdb, err := sqlstore.New(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	if err := sdb.Migrate(ctx, "auth", migrations); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	r := &ClientRegistry{db: sdb, realm: realm, now: time.Now, log: zap.NewNop()}
+	for _, o := range opts {
+		o(r)
+	}
+	return r, nil
+}
+
+func newSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// Create registers c. For client_secret_basic it returns the generated
+// secret, the only time it is ever available: only its hash is stored.
+func (r *ClientRegistry) Create(ctx context.Context, c Client) (Client, string, error) {
+	if err := c.Validate(); err != nil {
+		return Client{}, "", err
+	}
+	secret, hash := "", ""
+	if c.AuthMethod == AuthSecretBasic {
+		s, err := newSecret()
+		if err != nil {
+			return Client{}, "", err
+		}
+		secret, hash = s, hashSecret(s)
+	}
+	now := r.now().UTC().Truncate(time.Microsecond)
+	c.CreatedAt, c.UpdatedAt = now, now
+	doc, err := json.Marshal(c)
+	if err != nil {
+		return Client{}, "", err
+	}
+	_, err = r.db.ExecContext(ctx,
+		`INSERT INTO auth_clients (realm, client_id, doc, secret_hash, disabled, created_at, updated_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		r.realm, c.ID, string(doc), hash, c.Disabled, now.UnixMicro(), now.UnixMicro())
+	if err = sqlstore.MapError(err); errors.Is(err, sqlstore.ErrConflict) {
+		return Client{}, "", fmt.Errorf("%w: %s", ErrClientExists, c.ID)
+	} else if err != nil {
+		return Client{}, "", fmt.Errorf("auth: create client: %w", err)
+	}
+	r.log.Info("client registered", zap.String("realm", r.realm), zap.String("client_id", c.ID),
+		zap.String("auth_method", c.AuthMethod), zap.Strings("grant_types", c.GrantTypes))
+	return c, secret, nil
+}
+
+// Get returns the client, or ErrClientNotFound.
+func (r *ClientRegistry) Get(ctx context.Context, id string) (Client, error) {
+	c, _, err := r.get(ctx, id)
+	return c, err
+}
+
+func (r *ClientRegistry) get(ctx context.Context, id string) (Client, string, error) {
+	var doc, hash string
+	var disabled bool
+	err := r.db.QueryRowContext(ctx,
+		`SELECT doc, secret_hash, disabled FROM auth_clients WHERE realm = $1 AND client_id = $2`,
+		r.realm, id).Scan(&doc, &hash, &disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Client{}, "", ErrClientNotFound
+	}
+	if err != nil {
+		return Client{}, "", fmt.Errorf("auth: get client: %w", err)
+	}
+	var c Client
+	if err := json.Unmarshal([]byte(doc), &c); err != nil {
+		return Client{}, "", fmt.Errorf("auth: client %s: %w", id, err)
+	}
+	c.Disabled = disabled
+	return c, hash, nil
+}
+
+// List returns the realm's clients ordered by id.
+func (r *ClientRegistry) List(ctx context.Context) ([]Client, error) {
+	rows, err := r.db.QueryContext(ctx,
+		`SELECT doc, disabled FROM auth_clients WHERE realm = $1 ORDER BY client_id`, r.realm)
+	if err != nil {
+		return nil, fmt.Errorf("auth: list clients: %w", err)
+	}
+	defer rows.Close()
+	var out []Client
+	for rows.Next() {
+		var doc string
+		var c Client
+		if err := rows.Scan(&doc, &c.Disabled); err != nil {
+			return nil, err
+		}
+		disabled := c.Disabled
+		if err := json.Unmarshal([]byte(doc), &c); err != nil {
+			return nil, err
+		}
+		c.Disabled = disabled
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Update replaces the client's registration (matched by ID); its creation
+// time and secret are kept. Changing the authentication method to or from
+// client_secret_basic is refused: register a new client instead.
+func (r *ClientRegistry) Update(ctx context.Context, c Client) (Client, error) {
+	if err := c.Validate(); err != nil {
+		return Client{}, err
+	}
+	var out Client
+	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
+		var doc string
+		err := tx.QueryRowContext(ctx,
+			`SELECT doc FROM auth_clients WHERE realm = $1 AND client_id = $2`+r.db.Dialect().ForUpdate(),
+			r.realm, c.ID).Scan(&doc)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrClientNotFound
+		}
+		if err != nil {
+			return err
+		}
+		var old Client
+		if err := json.Unmarshal([]byte(doc), &old); err != nil {
+			return err
+		}
+		if (old.AuthMethod == AuthSecretBasic) != (c.AuthMethod == AuthSecretBasic) {
+			return &InvalidClientError{Field: "token_endpoint_auth_method", Reason: "cannot switch to or from client_secret_basic"}
+		}
+		c.CreatedAt = old.CreatedAt
+		c.UpdatedAt = r.now().UTC().Truncate(time.Microsecond)
+		b, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx,
+			`UPDATE auth_clients SET doc = $1, disabled = $2, updated_at = $3 WHERE realm = $4 AND client_id = $5`,
+			string(b), c.Disabled, c.UpdatedAt.UnixMicro(), r.realm, c.ID)
+		out = c
+		return err
+	})
+	if err != nil {
+		return Client{}, fmt.Errorf("auth: update client %s: %w", c.ID, err)
+	}
+	r.log.Info("client updated", zap.String("realm", r.realm), zap.String("client_id", c.ID))
+	return out, nil
+}
+
+// RotateSecret gives a client_secret_basic client a new secret, returned
+// once; the old one stops working at once.
+func (r *ClientRegistry) RotateSecret(ctx context.Context, id string) (string, error) {
+	c, err := r.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if c.AuthMethod != AuthSecretBasic {
+		return "", &InvalidClientError{Field: "token_endpoint_auth_method", Reason: "only client_secret_basic clients have a secret"}
+	}
+	secret, err := newSecret()
+	if err != nil {
+		return "", err
+	}
+	if _, err := r.db.ExecContext(ctx,
+		`UPDATE auth_clients SET secret_hash = $1, updated_at = $2 WHERE realm = $3 AND client_id = $4`,
+		hashSecret(secret), r.now().UnixMicro(), r.realm, id); err != nil {
+		return "", fmt.Errorf("auth: rotate secret: %w", err)
+	}
+	r.log.Info("client secret rotated", zap.String("realm", r.realm), zap.String("client_id", id))
+	return secret, nil
+}
+
+// SetDisabled disables or re-enables a client. A disabled client fails
+// authentication at once on every instance.
+func (r *ClientRegistry) SetDisabled(ctx context.Context, id string, disabled bool) error {
+	res, err := r.db.ExecContext(ctx,
+		`UPDATE auth_clients SET disabled = $1, updated_at = $2 WHERE realm = $3 AND client_id = $4`,
+		disabled, r.now().UnixMicro(), r.realm, id)
+	if err != nil {
+		return fmt.Errorf("auth: disable client: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrClientNotFound
+	}
+	r.log.Info("client enabled state changed", zap.String("realm", r.realm), zap.String("client_id", id), zap.Bool("disabled", disabled))
+	return nil
+}
+
+// a hash that matches no secret, compared against for unknown clients so
+// that the answer takes as long as for known ones.
+var noSecretHash = hashSecret("\x00no client has this secret")
+
+// Authenticate identifies the client of a token-endpoint request: HTTP Basic
+// with the client secret, a private_key_jwt assertion (RFC 7523) whose "aud"
+// must be one of audiences (the token endpoint's URL, or the issuer), or a
+// bare client_id for a public client. The request's form must be parsed
+// (r.ParseForm) before. Failures are *OAuthError values with invalid_client
+// or invalid_request; the reason goes to the log, never to the client.
+func (r *ClientRegistry) Authenticate(ctx context.Context, req *http.Request, audiences []string) (Client, error) {
+	id, secret, hasBasic := req.BasicAuth()
+	assertion := req.PostForm.Get("client_assertion")
+	assertionType := req.PostForm.Get("client_assertion_type")
+	formID := req.PostForm.Get("client_id")
+	switch {
+	case hasBasic && assertion != "":
+		return Client{}, invalidRequest("use one client authentication method")
+	case req.PostForm.Has("client_secret"):
+		return Client{}, invalidClient("client_secret_post is not supported; use HTTP Basic or private_key_jwt", false, nil)
+	case hasBasic:
+		return r.authenticateBasic(ctx, id, secret, formID)
+	case assertion != "":
+		if assertionType != ClientAssertionType {
+			return Client{}, invalidRequest("client_assertion_type must be " + ClientAssertionType)
+		}
+		return r.authenticateAssertion(ctx, assertion, formID, audiences)
+	case formID != "":
+		c, _, err := r.get(ctx, formID)
+		if err != nil || c.Disabled || c.Confidential() {
+			return Client{}, r.refuse(formID, "client authentication failed", false, err)
+		}
+		return c, nil
+	}
+	return Client{}, invalidClient("client authentication required", false, nil)
+}
+
+func (r *ClientRegistry) refuse(id, desc string, basic bool, cause error) *OAuthError {
+	r.log.Info("client authentication refused", zap.String("realm", r.realm), zap.String("client_id", id), zap.Error(cause))
+	return invalidClient(desc, basic, cause)
+}
+
+func (r *ClientRegistry) authenticateBasic(ctx context.Context, rawID, rawSecret, formID string) (Client, error) {
+	// RFC 6749 section 2.3.1: both parts are form-urlencoded before Basic.
+	id, err1 := url.QueryUnescape(rawID)
+	secret, err2 := url.QueryUnescape(rawSecret)
+	if err1 != nil || err2 != nil {
+		return Client{}, invalidRequest("malformed Basic credentials")
+	}
+	if formID != "" && formID != id {
+		return Client{}, invalidRequest("client_id does not match the authenticated client")
+	}
+	c, hash, err := r.get(ctx, id)
+	if err != nil {
+		subtle.ConstantTimeCompare([]byte(noSecretHash), []byte(hashSecret(secret)))
+		return Client{}, r.refuse(id, "client authentication failed", true, err)
+	}
+	ok := subtle.ConstantTimeCompare([]byte(hash), []byte(hashSecret(secret))) == 1
+	switch {
+	case c.AuthMethod != AuthSecretBasic:
+		return Client{}, r.refuse(id, "client authentication failed", true, errors.New("client is not registered for client_secret_basic"))
+	case !ok:
+		return Client{}, r.refuse(id, "client authentication failed", true, errors.New("wrong secret"))
+	case c.Disabled:
+		return Client{}, r.refuse(id, "client authentication failed", true, errors.New("client disabled"))
+	}
+	return c, nil
+}
+
+func (r *ClientRegistry) authenticateAssertion(ctx context.Context, assertion, formID string, audiences []string) (Client, error) {
+	// The issuer names the client whose keys check the signature; nothing
+	// else in the unverified token is trusted.
+	unverified, err := jwt.ParseString(assertion, jwt.WithVerify(false), jwt.WithValidate(false))
+	if err != nil {
+		return Client{}, invalidClient("malformed client assertion", false, err)
+	}
+	id := unverified.Issuer()
+	if formID != "" && formID != id {
+		return Client{}, invalidRequest("client_id does not match the client assertion")
+	}
+	c, _, err := r.get(ctx, id)
+	if err != nil {
+		return Client{}, r.refuse(id, "client authentication failed", false, err)
+	}
+	if c.AuthMethod != AuthPrivateKeyJWT || c.Disabled {
+		return Client{}, r.refuse(id, "client authentication failed", false, errors.New("not a private_key_jwt client, or disabled"))
+	}
+	set, err := jwk.Parse(c.JWKS)
+	if err != nil {
+		return Client{}, r.refuse(id, "client authentication failed", false, err)
+	}
+	now := r.now()
+	tok, err := jwt.ParseString(assertion,
+		jwt.WithKeySet(set, jws.WithInferAlgorithmFromKey(true), jws.WithRequireKid(false)),
+		jwt.WithValidate(true),
+		jwt.WithClock(jwt.ClockFunc(r.now)),
+		jwt.WithAcceptableSkew(30*time.Second),
+		jwt.WithIssuer(id),
+		jwt.WithSubject(id),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+		jwt.WithRequiredClaim(jwt.JwtIDKey),
+	)
+	if err != nil {
+		return Client{}, r.refuse(id, "client authentication failed", false, err)
+	}
+	if !slices.ContainsFunc(tok.Audience(), func(a string) bool { return slices.Contains(audiences, a) }) {
+		return Client{}, r.refuse(id, "client authentication failed", false, fmt.Errorf("assertion audience %v is not this endpoint", tok.Audience()))
+	}
+	if tok.JwtID() == "" || len(tok.JwtID()) > 256 {
+		return Client{}, r.refuse(id, "client authentication failed", false, errors.New("assertion needs a jti of at most 256 bytes"))
+	}
+	if tok.Expiration().After(now.Add(MaxAssertionLifetime)) {
+		return Client{}, r.refuse(id, "client authentication failed", false, errors.New("assertion lives too long"))
+	}
+	// One use only, across instances: the insert of the jti is the check.
+	res, err := r.db.ExecContext(ctx,
+		`INSERT INTO auth_client_assertions (realm, client_id, jti, expires_at) VALUES ($1, $2, $3, $4)
+		 ON CONFLICT (realm, client_id, jti) DO NOTHING`,
+		r.realm, id, tok.JwtID(), tok.Expiration().UnixMicro())
+	if err != nil {
+		return Client{}, fmt.Errorf("auth: record client assertion: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return Client{}, r.refuse(id, "client authentication failed", false, errors.New("client assertion replayed"))
+	}
+	return c, nil
+}
+
+// PurgeAssertions forgets assertion ids that expired before t.
+func (r *ClientRegistry) PurgeAssertions(ctx context.Context, before time.Time) (int64, error) {
+	res, err := r.db.ExecContext(ctx, `DELETE FROM auth_client_assertions WHERE expires_at < $1`, before.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("auth: purge assertions: %w", err)
+	}
+	return res.RowsAffected()
+}
