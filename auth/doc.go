@@ -24,7 +24,24 @@
 //     assertion accepted once across instances, failures answered with
 //     RFC 6749 error bodies ([OAuthError]).
 //
-// The OpenID Connect endpoints (authorization, token, userinfo,
-// introspection, revocation, logout), the contact registry, federation and
-// the sign-in pages are not written yet; see the README.
+//   - A [Provider] per realm serving discovery, the JWKS (keys from
+//     internal/keys, rotated with overlap) and the token endpoint for the
+//     client_credentials grant: RFC 9068 access tokens (typ at+jwt) for
+//     agency-to-agency calls, audience-restricted by registration or by an
+//     RFC 8707 resource parameter, which package rp verifies. Discovery
+//     announces only what is implemented.
+//
+// Wiring a realm:
+//
+//	clients, err := auth.NewClientRegistry(ctx, db, "citizen")
+//	signing, err := keys.New(ctx, db, "auth/citizen", kek)
+//	p, err := auth.NewProvider(auth.ProviderConfig{
+//		Issuer: "https://id.example.gr/auth/citizen", Keys: signing, Clients: clients,
+//	})
+//	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
+//
+// Not written yet: the authorization endpoint (code flow with PKCE, PAR),
+// refresh tokens, ID tokens, userinfo, introspection, revocation, logout,
+// the civil-servant authorizations, the contact registry, federation and
+// the sign-in pages; see the README.
 package auth

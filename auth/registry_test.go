@@ -393,3 +393,9 @@ func TestAssertionReplayAcrossInstances(t *testing.T) {
 		assert.Equal(t, int32(15), refused.Load())
 	})
 }
+
+func mustKey(t testing.TB) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	return k
+}

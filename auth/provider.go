@@ -1,0 +1,238 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwt"
+	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/internal/keys"
+)
+
+// TransactionCounter is where the provider reports what it did, so that a
+// statistics package can count sign-ins and tokens. Any type with this
+// method fits; nil counts nothing.
+type TransactionCounter interface {
+	Count(kind string, labels ...string)
+}
+
+// ProviderConfig describes one realm's provider.
+type ProviderConfig struct {
+	// Issuer is the realm's issuer URL, such as
+	// "https://id.example.gr/auth/citizen"; endpoints live below it.
+	Issuer string
+	// Realm names the realm in logs and counts ("citizen", "servant").
+	Realm string
+	// Keys sign the realm's tokens; its JWKS is published.
+	Keys keys.KeySet
+	// Clients is the realm's client registry.
+	Clients *ClientRegistry
+	// AccessTokenLifetime is how long access tokens live; zero means
+	// 10 minutes.
+	AccessTokenLifetime time.Duration
+	Clock               func() time.Time
+	Logger              *zap.Logger
+	Counter             TransactionCounter
+}
+
+// Provider serves one realm's OAuth 2.0 / OpenID Connect endpoints. So far:
+// discovery, the JWKS, and the token endpoint with the client_credentials
+// grant.
+type Provider struct {
+	cfg       ProviderConfig
+	log       *zap.Logger
+	tokenURL  string
+	discovery []byte
+}
+
+// Paths of the endpoints, below the issuer.
+const (
+	PathDiscovery     = "/.well-known/openid-configuration"
+	PathOAuthMetadata = "/.well-known/oauth-authorization-server"
+	PathJWKS          = "/jwks"
+	PathToken         = "/token"
+)
+
+// NewProvider checks cfg and returns the provider.
+func NewProvider(cfg ProviderConfig) (*Provider, error) {
+	switch {
+	case cfg.Issuer == "" || !strings.HasPrefix(cfg.Issuer, "http"):
+		return nil, errors.New("auth: provider needs an http(s) Issuer URL")
+	case strings.HasSuffix(cfg.Issuer, "/"):
+		return nil, errors.New("auth: Issuer must not end with /")
+	case cfg.Keys == nil || cfg.Clients == nil:
+		return nil, errors.New("auth: provider needs Keys and Clients")
+	}
+	if cfg.Realm == "" {
+		cfg.Realm = cfg.Clients.realm
+	}
+	if cfg.AccessTokenLifetime == 0 {
+		cfg.AccessTokenLifetime = 10 * time.Minute
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	p := &Provider{cfg: cfg, log: log, tokenURL: cfg.Issuer + PathToken}
+	// Only what is implemented is announced.
+	doc := map[string]any{
+		"issuer":                                cfg.Issuer,
+		"jwks_uri":                              cfg.Issuer + PathJWKS,
+		"token_endpoint":                        p.tokenURL,
+		"grant_types_supported":                 []string{GrantClientCredentials},
+		"token_endpoint_auth_methods_supported": []string{AuthSecretBasic, AuthPrivateKeyJWT},
+		"token_endpoint_auth_signing_alg_values_supported": []string{"ES256", "ES384", "ES512", "EdDSA", "PS256", "RS256"},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	p.discovery = b
+	return p, nil
+}
+
+// Handler serves the endpoints at their paths below the issuer's path;
+// mount it with http.StripPrefix of that path.
+func (p *Provider) Handler() http.Handler {
+	mux := http.NewServeMux()
+	meta := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Write(p.discovery)
+	}
+	mux.HandleFunc("GET "+PathDiscovery, meta)
+	mux.HandleFunc("GET "+PathOAuthMetadata, meta)
+	mux.Handle("GET "+PathJWKS, p.cfg.Keys.JWKSHandler())
+	mux.HandleFunc("POST "+PathToken, p.token)
+	mux.HandleFunc(PathToken, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "POST")
+		(&OAuthError{Code: ErrCodeInvalidRequest, Description: "the token endpoint takes POST", Status: http.StatusMethodNotAllowed}).Write(w)
+	})
+	return mux
+}
+
+// maxTokenRequest bounds a token request's body.
+const maxTokenRequest = 64 << 10
+
+// TokenResponse is the token endpoint's successful answer (RFC 6749 5.1).
+type TokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+	Scope       string `json:"scope,omitempty"`
+}
+
+func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
+	resp, err := p.tokenRequest(r.Context(), w, r)
+	if err != nil {
+		var oe *OAuthError
+		if !errors.As(err, &oe) {
+			p.log.Error("token endpoint failed", zap.String("realm", p.cfg.Realm), zap.Error(err))
+			oe = &OAuthError{Code: "server_error", Description: "the request could not be completed", Status: http.StatusInternalServerError}
+		}
+		p.count("token", p.cfg.Realm, r.PostForm.Get("grant_type"), "refused")
+		oe.Write(w)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+func (p *Provider) tokenRequest(ctx context.Context, w http.ResponseWriter, r *http.Request) (*TokenResponse, error) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, invalidRequest("Content-Type must be application/x-www-form-urlencoded")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxTokenRequest)
+	if err := r.ParseForm(); err != nil {
+		return nil, invalidRequest("malformed or too large form body")
+	}
+	if len(r.URL.RawQuery) > 0 {
+		return nil, invalidRequest("parameters go in the body, not the URL")
+	}
+	for k, vs := range r.PostForm {
+		if len(vs) > 1 {
+			return nil, invalidRequest(fmt.Sprintf("parameter %q given more than once", k))
+		}
+	}
+	client, err := p.cfg.Clients.Authenticate(ctx, r, []string{p.tokenURL, p.cfg.Issuer})
+	if err != nil {
+		return nil, err
+	}
+	switch grant := r.PostForm.Get("grant_type"); grant {
+	case GrantClientCredentials:
+		return p.clientCredentials(ctx, client, r)
+	case "":
+		return nil, invalidRequest("grant_type is required")
+	default:
+		return nil, &OAuthError{Code: ErrCodeUnsupportedGrantType, Description: fmt.Sprintf("grant_type %q is not supported here", grant), Status: http.StatusBadRequest}
+	}
+}
+
+func (p *Provider) clientCredentials(ctx context.Context, c Client, r *http.Request) (*TokenResponse, error) {
+	if !c.AllowsGrant(GrantClientCredentials) {
+		return nil, &OAuthError{Code: ErrCodeUnauthorizedClient, Description: "the client may not use client_credentials", Status: http.StatusBadRequest}
+	}
+	scopes := c.Scopes
+	if s := r.PostForm.Get("scope"); s != "" {
+		scopes = strings.Fields(s)
+		for _, sc := range scopes {
+			if !slices.Contains(c.Scopes, sc) {
+				return nil, &OAuthError{Code: ErrCodeInvalidScope, Description: fmt.Sprintf("scope %q is not allowed for this client", sc), Status: http.StatusBadRequest}
+			}
+		}
+		slices.Sort(scopes)
+		scopes = slices.Compact(scopes)
+	}
+	aud := c.Audience
+	if res := r.PostForm.Get("resource"); res != "" { // RFC 8707
+		if !slices.Contains(c.Audience, res) {
+			return nil, &OAuthError{Code: "invalid_target", Description: "the resource is not one this client may call", Status: http.StatusBadRequest}
+		}
+		aud = []string{res}
+	}
+	now := p.cfg.Clock().Truncate(time.Second)
+	exp := now.Add(p.cfg.AccessTokenLifetime)
+	tok, err := jwt.NewBuilder().
+		Issuer(p.cfg.Issuer).Subject(c.ID).Audience(aud).
+		IssuedAt(now).Expiration(exp).JwtID(newTokenID()).
+		Claim("client_id", c.ID).Claim("scope", strings.Join(scopes, " ")).
+		Build()
+	if err != nil {
+		return nil, err
+	}
+	signed, err := p.cfg.Keys.SignJWT(ctx, tok, keys.WithType("at+jwt"))
+	if err != nil {
+		return nil, err
+	}
+	p.log.Info("access token issued", zap.String("realm", p.cfg.Realm), zap.String("grant", GrantClientCredentials),
+		zap.String("client_id", c.ID), zap.Strings("aud", aud), zap.Strings("scope", scopes))
+	p.count("token", p.cfg.Realm, GrantClientCredentials, "issued")
+	return &TokenResponse{AccessToken: string(signed), TokenType: "Bearer", ExpiresIn: int(exp.Sub(now) / time.Second), Scope: strings.Join(scopes, " ")}, nil
+}
+
+func (p *Provider) count(kind string, labels ...string) {
+	if p.cfg.Counter != nil {
+		p.cfg.Counter.Count(kind, labels...)
+	}
+}
+
+func newTokenID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
