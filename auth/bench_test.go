@@ -81,7 +81,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 				b.Fatal(err)
 			}
 			tok, _ := jwt.NewBuilder().Issuer(issuer).Subject("tax-system").Audience(jc.client.Audience).
-				Expiration(time.Now().Add(10*time.Minute)).Build()
+				Expiration(time.Now().Add(10 * time.Minute)).Build()
 			if _, err := ks.SignJWT(ctx, tok, keys.WithType("at+jwt")); err != nil {
 				b.Fatal(err)
 			}

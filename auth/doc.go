@@ -12,9 +12,11 @@
 //     rehash signal when the cost is raised, length rules after NIST SP
 //     800-63B ([CheckPasswordRules]), and [VerifyDummyPassword] so that an
 //     unknown account takes as long to refuse as a known one.
+//
 //   - Time-based one-time passwords (RFC 6238) for authenticator apps
 //     ([TOTP]), checked against the RFC's own test vectors, with the
 //     otpauth:// URI for enrolment.
+//
 //   - The registry of clients of a realm ([ClientRegistry]), stored in the
 //     shared database: validated registrations (exact redirect URIs with the
 //     loopback exception of RFC 8252, no implicit or password grant), secrets
