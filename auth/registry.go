@@ -13,8 +13,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
@@ -34,6 +37,9 @@ type ClientRegistry struct {
 	realm string
 	now   func() time.Time
 	log   *zap.Logger
+
+	keyCache     sync.Map // JWKS text → jwk.Set
+	keyCacheSize atomic.Int64
 }
 
 // RegistryOption configures a ClientRegistry.
@@ -323,48 +329,82 @@ func (r *ClientRegistry) authenticateBasic(ctx context.Context, rawID, rawSecret
 }
 
 func (r *ClientRegistry) authenticateAssertion(ctx context.Context, assertion, formID string, audiences []string) (Client, error) {
-	// The issuer names the client whose keys check the signature; nothing
-	// else in the unverified token is trusted.
-	unverified, err := jwt.ParseString(assertion, jwt.WithVerify(false), jwt.WithValidate(false))
-	if err != nil {
-		return Client{}, invalidClient("malformed client assertion", false, err)
-	}
-	id := unverified.Issuer()
-	if formID != "" && formID != id {
-		return Client{}, invalidRequest("client_id does not match the client assertion")
-	}
-	c, _, err := r.get(ctx, id)
-	if err != nil {
-		return Client{}, r.refuse(id, "client authentication failed", false, err)
-	}
-	if c.AuthMethod != AuthPrivateKeyJWT || c.Disabled {
-		return Client{}, r.refuse(id, "client authentication failed", false, errors.New("not a private_key_jwt client, or disabled"))
-	}
-	set, err := jwk.Parse(c.JWKS)
-	if err != nil {
-		return Client{}, r.refuse(id, "client authentication failed", false, err)
-	}
-	now := r.now()
+	// One parse: the key provider reads the issuer from the signed payload,
+	// finds that client and offers its registered keys; nothing else in the
+	// token is trusted before the signature is checked.
+	var (
+		client  Client
+		lookErr error
+	)
+	provider := jws.KeyProviderFunc(func(ctx context.Context, sink jws.KeySink, sig *jws.Signature, msg *jws.Message) error {
+		var claims struct {
+			Iss string `json:"iss"`
+		}
+		if err := json.Unmarshal(msg.Payload(), &claims); err != nil || claims.Iss == "" {
+			lookErr = errors.New("assertion has no issuer")
+			return lookErr
+		}
+		if formID != "" && formID != claims.Iss {
+			lookErr = errClientIDMismatch
+			return lookErr
+		}
+		c, _, err := r.get(ctx, claims.Iss)
+		if err != nil {
+			lookErr = err
+			return err
+		}
+		if c.AuthMethod != AuthPrivateKeyJWT || c.Disabled {
+			lookErr = errors.New("not a private_key_jwt client, or disabled")
+			return lookErr
+		}
+		client = c
+		alg := sig.ProtectedHeaders().Algorithm()
+		if !slices.Contains(assertionAlgs, alg) {
+			lookErr = fmt.Errorf("assertion algorithm %q is not accepted", alg)
+			return lookErr
+		}
+		set, err := r.clientKeys(c.JWKS)
+		if err != nil {
+			lookErr = err
+			return err
+		}
+		kid := sig.ProtectedHeaders().KeyID()
+		for i := 0; i < set.Len(); i++ {
+			k, _ := set.Key(i)
+			if kid == "" || k.KeyID() == kid {
+				sink.Key(alg, k)
+			}
+		}
+		return nil
+	})
 	tok, err := jwt.ParseString(assertion,
-		jwt.WithKeySet(set, jws.WithInferAlgorithmFromKey(true), jws.WithRequireKid(false)),
+		jwt.WithKeyProvider(provider),
+		jwt.WithContext(ctx),
 		jwt.WithValidate(true),
 		jwt.WithClock(jwt.ClockFunc(r.now)),
 		jwt.WithAcceptableSkew(30*time.Second),
-		jwt.WithIssuer(id),
-		jwt.WithSubject(id),
 		jwt.WithRequiredClaim(jwt.ExpirationKey),
 		jwt.WithRequiredClaim(jwt.JwtIDKey),
 	)
+	if errors.Is(lookErr, errClientIDMismatch) {
+		return Client{}, invalidRequest("client_id does not match the client assertion")
+	}
+	id := client.ID
 	if err != nil {
+		if lookErr != nil {
+			err = lookErr
+		}
 		return Client{}, r.refuse(id, "client authentication failed", false, err)
 	}
-	if !slices.ContainsFunc(tok.Audience(), func(a string) bool { return slices.Contains(audiences, a) }) {
+	now := r.now()
+	switch {
+	case tok.Issuer() != id || tok.Subject() != id:
+		return Client{}, r.refuse(id, "client authentication failed", false, errors.New("assertion iss and sub must both be the client_id"))
+	case !slices.ContainsFunc(tok.Audience(), func(a string) bool { return slices.Contains(audiences, a) }):
 		return Client{}, r.refuse(id, "client authentication failed", false, fmt.Errorf("assertion audience %v is not this endpoint", tok.Audience()))
-	}
-	if tok.JwtID() == "" || len(tok.JwtID()) > 256 {
+	case tok.JwtID() == "" || len(tok.JwtID()) > 256:
 		return Client{}, r.refuse(id, "client authentication failed", false, errors.New("assertion needs a jti of at most 256 bytes"))
-	}
-	if tok.Expiration().After(now.Add(MaxAssertionLifetime)) {
+	case tok.Expiration().After(now.Add(MaxAssertionLifetime)):
 		return Client{}, r.refuse(id, "client authentication failed", false, errors.New("assertion lives too long"))
 	}
 	// One use only, across instances: the insert of the jti is the check.
@@ -378,7 +418,33 @@ func (r *ClientRegistry) authenticateAssertion(ctx context.Context, assertion, f
 	if n, _ := res.RowsAffected(); n != 1 {
 		return Client{}, r.refuse(id, "client authentication failed", false, errors.New("client assertion replayed"))
 	}
-	return c, nil
+	return client, nil
+}
+
+var errClientIDMismatch = errors.New("client_id does not match the assertion")
+
+// assertionAlgs are the signature algorithms accepted for client
+// assertions: asymmetric ones only.
+var assertionAlgs = []jwa.SignatureAlgorithm{jwa.ES256, jwa.ES384, jwa.ES512, jwa.EdDSA, jwa.PS256, jwa.PS384, jwa.PS512, jwa.RS256}
+
+// clientKeys returns a client's parsed JWKS, cached by its text so that a
+// changed registration is picked up at once. The cache is dropped when it
+// grows past a bound, so it cannot grow without end.
+func (r *ClientRegistry) clientKeys(raw json.RawMessage) (jwk.Set, error) {
+	key := string(raw)
+	if v, ok := r.keyCache.Load(key); ok {
+		return v.(jwk.Set), nil
+	}
+	set, err := jwk.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if r.keyCacheSize.Add(1) > 10000 {
+		r.keyCache.Clear()
+		r.keyCacheSize.Store(0)
+	}
+	r.keyCache.Store(key, set)
+	return set, nil
 }
 
 // PurgeAssertions forgets assertion ids that expired before t.
