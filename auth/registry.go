@@ -93,35 +93,60 @@ func newSecret() (string, error) {
 // Create registers c. For client_secret_basic it returns the generated
 // secret, the only time it is ever available: only its hash is stored.
 func (r *ClientRegistry) Create(ctx context.Context, c Client) (Client, string, error) {
-	if err := c.Validate(); err != nil {
-		return Client{}, "", err
-	}
-	secret, hash := "", ""
+	secret := ""
 	if c.AuthMethod == AuthSecretBasic {
 		s, err := newSecret()
 		if err != nil {
 			return Client{}, "", err
 		}
-		secret, hash = s, hashSecret(s)
+		secret = s
+	}
+	created, err := r.create(ctx, c, secret)
+	return created, secret, err
+}
+
+// MinImportedSecretLength is the shortest secret Import accepts.
+const MinImportedSecretLength = 16
+
+// Import registers a client_secret_basic client whose secret was agreed
+// elsewhere: moved from another system, or demo data. Generated secrets
+// (Create) are stronger; use Import only when the secret cannot change.
+func (r *ClientRegistry) Import(ctx context.Context, c Client, secret string) (Client, error) {
+	if c.AuthMethod != AuthSecretBasic {
+		return Client{}, &InvalidClientError{Field: "token_endpoint_auth_method", Reason: "only client_secret_basic clients have a secret"}
+	}
+	if len(secret) < MinImportedSecretLength {
+		return Client{}, &InvalidClientError{Field: "client_secret", Reason: fmt.Sprintf("at least %d characters", MinImportedSecretLength)}
+	}
+	return r.create(ctx, c, secret)
+}
+
+func (r *ClientRegistry) create(ctx context.Context, c Client, secret string) (Client, error) {
+	if err := c.Validate(); err != nil {
+		return Client{}, err
+	}
+	hash := ""
+	if secret != "" {
+		hash = hashSecret(secret)
 	}
 	now := r.now().UTC().Truncate(time.Microsecond)
 	c.CreatedAt, c.UpdatedAt = now, now
 	doc, err := json.Marshal(c)
 	if err != nil {
-		return Client{}, "", err
+		return Client{}, err
 	}
 	_, err = r.db.ExecContext(ctx,
 		`INSERT INTO auth_clients (realm, client_id, doc, secret_hash, disabled, created_at, updated_at)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		r.realm, c.ID, string(doc), hash, c.Disabled, now.UnixMicro(), now.UnixMicro())
 	if err = sqlstore.MapError(err); errors.Is(err, sqlstore.ErrConflict) {
-		return Client{}, "", fmt.Errorf("%w: %s", ErrClientExists, c.ID)
+		return Client{}, fmt.Errorf("%w: %s", ErrClientExists, c.ID)
 	} else if err != nil {
-		return Client{}, "", fmt.Errorf("auth: create client: %w", err)
+		return Client{}, fmt.Errorf("auth: create client: %w", err)
 	}
 	r.log.Info("client registered", zap.String("realm", r.realm), zap.String("client_id", c.ID),
 		zap.String("auth_method", c.AuthMethod), zap.Strings("grant_types", c.GrantTypes))
-	return c, secret, nil
+	return c, nil
 }
 
 // Get returns the client, or ErrClientNotFound.

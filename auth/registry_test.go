@@ -399,3 +399,21 @@ func mustKey(t testing.TB) *ecdsa.PrivateKey {
 	require.NoError(t, err)
 	return k
 }
+
+func TestImportWithAgreedSecret(t *testing.T) {
+	db := sqltest.SQLite(t)
+	ctx := t.Context()
+	reg, err := auth.NewClientRegistry(ctx, db.DB.DB, "citizen")
+	require.NoError(t, err)
+	_, err = reg.Import(ctx, webClient(), "short")
+	assert.ErrorIs(t, err, auth.ErrInvalidClientMetadata)
+	_, err = reg.Import(ctx, newJWTClient(t, "jwt-client").client, "a-long-enough-secret")
+	assert.ErrorIs(t, err, auth.ErrInvalidClientMetadata)
+
+	_, err = reg.Import(ctx, webClient(), "demo-agency-secret")
+	require.NoError(t, err)
+	_, err = reg.Authenticate(ctx, tokenRequest(url.Values{}, "demo-agency", "demo-agency-secret"), []string{tokenEndpoint})
+	assert.NoError(t, err)
+	_, err = reg.Import(ctx, webClient(), "demo-agency-secret")
+	assert.ErrorIs(t, err, auth.ErrClientExists)
+}

@@ -23,8 +23,11 @@ var assets embed.FS
 
 // appConfig is what the portal's handler is built from.
 type appConfig struct {
-	DB  *sql.DB
-	Log *zap.Logger
+	DB      *sql.DB
+	KEK     []byte // protects the signing keys stored in DB
+	BaseURL string // http(s)://host[:port] the portal is reached at
+	Demo    bool   // create demonstration data
+	Log     *zap.Logger
 }
 
 // app is the portal's whole HTTP surface: the packages mounted on one mux
@@ -35,6 +38,7 @@ type app struct {
 	log      *zap.Logger
 	pages    *web.Renderer
 	services []service
+	issuers  []string // the identity realms' issuer URLs
 	closers  []func() error
 }
 
@@ -76,6 +80,9 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPIDoc)
 	})
+	if err := a.mountAuth(ctx, mux, cfg); err != nil {
+		return nil, err
+	}
 
 	a.Handler = httpx.Chain(
 		httpx.RequestID,
@@ -97,7 +104,7 @@ func (a *app) Close() error {
 }
 
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
-	a.pages.Render(w, r, http.StatusOK, "home.html", map[string]any{"Services": a.services})
+	a.pages.Render(w, r, http.StatusOK, "home.html", map[string]any{"Services": a.services, "Issuers": a.issuers})
 }
 
 type health struct {

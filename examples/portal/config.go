@@ -22,6 +22,12 @@ type config struct {
 	DB      string // database URL; empty means SQLite in DataDir
 	KEK     string // key-encryption key (base64); empty means DataDir/kek
 	LogJSON bool   // JSON logs for log collectors instead of console lines
+	// PublicURL is where people and clients reach the portal; issuer URLs
+	// are made from it. Empty means http://<listening address>.
+	PublicURL string
+	// Demo creates demonstration data (a client with a published secret)
+	// on first run. Never on a server that real people use.
+	Demo bool
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -38,6 +44,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fl.StringVar(&c.DataDir, "data", def("EGOVKIT_DATA", "egovkit-data"), "data directory for the SQLite database and generated keys (env EGOVKIT_DATA)")
 	fl.StringVar(&c.DB, "db", getenv("EGOVKIT_DB"), "database URL: sqlite:PATH or postgres://… (env EGOVKIT_DB; default sqlite:DATA/egovkit.db)")
 	fl.BoolVar(&c.LogJSON, "log-json", getenv("EGOVKIT_LOG_JSON") != "", "write logs as JSON (env EGOVKIT_LOG_JSON)")
+	fl.StringVar(&c.PublicURL, "public-url", getenv("EGOVKIT_PUBLIC_URL"), "URL the portal is reached at, for issuer URLs (env EGOVKIT_PUBLIC_URL; default http://ADDR)")
+	fl.BoolVar(&c.Demo, "demo", getenv("EGOVKIT_DEMO") != "false", "create demonstration data with published credentials (env EGOVKIT_DEMO=false turns it off)")
 	fl.Usage = func() {
 		fmt.Fprintf(fl.Output(), "Usage: portal [flags]\n\nRuns every egovkit package on one port.\n\n")
 		fl.PrintDefaults()
@@ -54,6 +62,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	c.KEK = getenv("EGOVKIT_KEK")
 	if c.DataDir == "" {
 		return c, errors.New("-data must not be empty")
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		return c, errors.New("-public-url must start with http:// or https://")
 	}
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "egovkit.db")

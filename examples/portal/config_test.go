@@ -38,6 +38,16 @@ func TestParseConfig(t *testing.T) {
 	assert.Error(t, err)
 	_, err = parseConfig([]string{"-h"}, env(nil), io.Discard)
 	assert.ErrorIs(t, err, errFlagHelp)
+
+	c, err = parseConfig([]string{"-public-url", "https://gov.example.gr/"}, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "https://gov.example.gr", c.PublicURL)
+	assert.True(t, c.Demo, "demo data by default for the example server")
+	_, err = parseConfig([]string{"-public-url", "gov.example.gr"}, env(nil), io.Discard)
+	assert.Error(t, err)
+	c, err = parseConfig(nil, env(map[string]string{"EGOVKIT_DEMO": "false"}), io.Discard)
+	require.NoError(t, err)
+	assert.False(t, c.Demo)
 }
 
 func TestKEKCreatedOnceAndReused(t *testing.T) {

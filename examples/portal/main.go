@@ -85,16 +85,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return fmt.Errorf("%w; the key-encryption key must be the one the database was created with", err)
 	}
 
-	app, err := newApp(ctx, appConfig{DB: db, Log: log})
-	if err != nil {
-		return err
-	}
-	defer app.Close()
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	base := cfg.PublicURL
+	if base == "" {
+		base = "http://" + addr
+	}
+
+	app, err := newApp(ctx, appConfig{DB: db, KEK: kek, BaseURL: base, Demo: cfg.Demo, Log: log})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
 	srv := &http.Server{
 		Handler:           app,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -108,7 +114,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	addr := ln.Addr().String()
 	log.Info("portal listening", zap.String("url", "http://"+addr+"/"), zap.String("db", sqlopen.Redact(cfg.DB)))
 	if ready != nil {
 		ready(addr)

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egovkit/egovkit/auth/rp"
 	"github.com/egovkit/egovkit/internal/browsertest"
 	"github.com/egovkit/egovkit/internal/keys"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
@@ -165,9 +166,69 @@ func TestPortalRefusesWrongKEK(t *testing.T) {
 
 func TestCataloguesComplete(t *testing.T) {
 	db := sqltest.SQLite(t)
-	a, err := newApp(context.Background(), appConfig{DB: db.DB.DB})
+	kek, err := keys.GenerateKEK()
+	require.NoError(t, err)
+	a, err := newApp(context.Background(), appConfig{DB: db.DB.DB, KEK: kek, BaseURL: "http://127.0.0.1:8080"})
 	require.NoError(t, err)
 	assert.Empty(t, a.pages.MissingTranslations())
+}
+
+// TestCitizenRealmIssuesAgencyTokens takes a client_credentials token from
+// the portal's citizen realm with the demo client and has an agency API,
+// protected by auth/rp, accept it.
+func TestCitizenRealmIssuesAgencyTokens(t *testing.T) {
+	base, _ := startPortal(t)
+	issuer := base + "/auth/citizen"
+	resp, body := fetch(t, "GET", issuer+"/.well-known/openid-configuration", nil)
+	require.Equal(t, 200, resp.StatusCode)
+	var meta map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &meta))
+	assert.Equal(t, issuer, meta["issuer"])
+	resp, _ = fetch(t, "GET", base+"/auth/servant/.well-known/openid-configuration", nil)
+	assert.Equal(t, 200, resp.StatusCode, "the servant realm has its own issuer")
+
+	req, err := http.NewRequest("POST", issuer+"/token", strings.NewReader("grant_type=client_credentials&scope=openid"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(demoClientID, demoClientSecret)
+	tr, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	require.NoError(t, json.NewDecoder(tr.Body).Decode(&tok))
+	tr.Body.Close()
+	require.Equal(t, 200, tr.StatusCode)
+
+	v, err := rp.NewVerifier(rp.Config{Issuer: issuer, Audience: "http://127.0.0.1:8090"})
+	require.NoError(t, err)
+	id, err := v.Verify(context.Background(), tok.AccessToken)
+	require.NoError(t, err)
+	assert.Equal(t, demoClientID, id.ClientID)
+
+	// The servant realm knows no such client, and its keys are its own.
+	req, _ = http.NewRequest("POST", base+"/auth/servant/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(demoClientID, demoClientSecret)
+	sr, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	sr.Body.Close()
+	assert.Equal(t, 401, sr.StatusCode)
+	sv, err := rp.NewVerifier(rp.Config{Issuer: base + "/auth/servant", Audience: "http://127.0.0.1:8090"})
+	require.NoError(t, err)
+	_, err = sv.Verify(context.Background(), tok.AccessToken)
+	assert.Error(t, err, "a citizen-realm token is not a servant-realm token")
+}
+
+func TestNoDemoClientWithoutDemoMode(t *testing.T) {
+	base, _ := startPortal(t, "-demo=false")
+	req, _ := http.NewRequest("POST", base+"/auth/citizen/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(demoClientID, demoClientSecret)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 401, resp.StatusCode)
 }
 
 // TestHomePageInBrowser loads the home page in headless chromium, checks
