@@ -53,6 +53,10 @@ type Client struct {
 	// Audience is put in the "aud" of access tokens issued with the
 	// client_credentials grant: the services the client calls.
 	Audience []string `json:"audience,omitempty"`
+	// ResourceServer is the audience identifier of the API this client
+	// runs, if any: introspection shows it the tokens issued for that
+	// audience.
+	ResourceServer string `json:"resource_server,omitempty"`
 	// JWKS holds the client's public keys for private_key_jwt.
 	JWKS json.RawMessage `json:"jwks,omitempty"`
 	// MinACR is the lowest level of assurance a sign-in for this client
@@ -141,6 +145,14 @@ func (c *Client) Validate() error {
 	for _, u := range c.RedirectURIs {
 		if err := validateRedirectURI(u); err != nil {
 			return bad("redirect_uris", err.Error())
+		}
+	}
+	if c.ResourceServer != "" {
+		if u, err := url.Parse(c.ResourceServer); err != nil || !u.IsAbs() || u.Host == "" {
+			return bad("resource_server", "an absolute URI")
+		}
+		if !c.Confidential() {
+			return bad("resource_server", "a resource server must authenticate (not auth method none)")
 		}
 	}
 	if c.BackchannelLogoutURI != "" {

@@ -30,8 +30,11 @@
 //     internal/keys, rotated with overlap) and the token endpoint for the
 //     client_credentials grant: RFC 9068 access tokens (typ at+jwt) for
 //     agency-to-agency calls, audience-restricted by registration or by an
-//     RFC 8707 resource parameter, which package rp verifies. Discovery
-//     announces only what is implemented.
+//     RFC 8707 resource parameter, which package rp verifies; token
+//     introspection (RFC 7662), which shows a token only to the resource
+//     server it was issued for or to its own client, and revocation
+//     (RFC 7009), seen at once by every instance. Discovery announces only
+//     what is implemented.
 //
 // Wiring a realm:
 //
@@ -43,7 +46,7 @@
 //	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
 //
 // Not written yet: the authorization endpoint (code flow with PKCE, PAR),
-// refresh tokens, ID tokens, userinfo, introspection, revocation, logout,
+// refresh tokens, ID tokens, userinfo, logout,
 // the civil-servant authorizations, the contact registry, federation and
 // the sign-in pages; see the README.
 package auth

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwt"
@@ -46,13 +48,16 @@ type ProviderConfig struct {
 }
 
 // Provider serves one realm's OAuth 2.0 / OpenID Connect endpoints. So far:
-// discovery, the JWKS, and the token endpoint with the client_credentials
-// grant.
+// discovery, the JWKS, the token endpoint with the client_credentials grant,
+// introspection (RFC 7662) and revocation (RFC 7009).
 type Provider struct {
 	cfg       ProviderConfig
 	log       *zap.Logger
 	tokenURL  string
 	discovery []byte
+
+	verified      sync.Map // sha256 of a token → its verified jwt.Token
+	verifiedCount atomic.Int64
 }
 
 // Paths of the endpoints, below the issuer.
@@ -95,6 +100,10 @@ func NewProvider(cfg ProviderConfig) (*Provider, error) {
 		"grant_types_supported":                 []string{GrantClientCredentials},
 		"token_endpoint_auth_methods_supported": []string{AuthSecretBasic, AuthPrivateKeyJWT},
 		"token_endpoint_auth_signing_alg_values_supported": []string{"ES256", "ES384", "ES512", "EdDSA", "PS256", "RS256"},
+		"introspection_endpoint":                           cfg.Issuer + PathIntrospect,
+		"introspection_endpoint_auth_methods_supported":    []string{AuthSecretBasic, AuthPrivateKeyJWT},
+		"revocation_endpoint":                              cfg.Issuer + PathRevoke,
+		"revocation_endpoint_auth_methods_supported":       []string{AuthSecretBasic, AuthPrivateKeyJWT},
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -117,6 +126,8 @@ func (p *Provider) Handler() http.Handler {
 	mux.HandleFunc("GET "+PathOAuthMetadata, meta)
 	mux.Handle("GET "+PathJWKS, p.cfg.Keys.JWKSHandler())
 	mux.HandleFunc("POST "+PathToken, p.token)
+	mux.HandleFunc("POST "+PathIntrospect, p.introspect)
+	mux.HandleFunc("POST "+PathRevoke, p.revoke)
 	mux.HandleFunc(PathToken, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "POST")
 		(&OAuthError{Code: ErrCodeInvalidRequest, Description: "the token endpoint takes POST", Status: http.StatusMethodNotAllowed}).Write(w)
@@ -138,13 +149,8 @@ type TokenResponse struct {
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	resp, err := p.tokenRequest(r.Context(), w, r)
 	if err != nil {
-		var oe *OAuthError
-		if !errors.As(err, &oe) {
-			p.log.Error("token endpoint failed", zap.String("realm", p.cfg.Realm), zap.Error(err))
-			oe = &OAuthError{Code: "server_error", Description: "the request could not be completed", Status: http.StatusInternalServerError}
-		}
 		p.count("token", p.cfg.Realm, r.PostForm.Get("grant_type"), "refused")
-		oe.Write(w)
+		p.writeOAuthError(w, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -154,22 +160,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Provider) tokenRequest(ctx context.Context, w http.ResponseWriter, r *http.Request) (*TokenResponse, error) {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, invalidRequest("Content-Type must be application/x-www-form-urlencoded")
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxTokenRequest)
-	if err := r.ParseForm(); err != nil {
-		return nil, invalidRequest("malformed or too large form body")
-	}
-	if len(r.URL.RawQuery) > 0 {
-		return nil, invalidRequest("parameters go in the body, not the URL")
-	}
-	for k, vs := range r.PostForm {
-		if len(vs) > 1 {
-			return nil, invalidRequest(fmt.Sprintf("parameter %q given more than once", k))
-		}
-	}
-	client, err := p.cfg.Clients.Authenticate(ctx, r, []string{p.tokenURL, p.cfg.Issuer})
+	client, err := p.formRequest(w, r)
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +172,28 @@ func (p *Provider) tokenRequest(ctx context.Context, w http.ResponseWriter, r *h
 	default:
 		return nil, &OAuthError{Code: ErrCodeUnsupportedGrantType, Description: fmt.Sprintf("grant_type %q is not supported here", grant), Status: http.StatusBadRequest}
 	}
+}
+
+// readForm parses a form POST body with the rules every OAuth endpoint
+// here applies: form content type, bounded size, nothing in the URL, each
+// parameter at most once.
+func (p *Provider) readForm(w http.ResponseWriter, r *http.Request) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		return invalidRequest("Content-Type must be application/x-www-form-urlencoded")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxTokenRequest)
+	if err := r.ParseForm(); err != nil {
+		return invalidRequest("malformed or too large form body")
+	}
+	if len(r.URL.RawQuery) > 0 {
+		return invalidRequest("parameters go in the body, not the URL")
+	}
+	for k, vs := range r.PostForm {
+		if len(vs) > 1 {
+			return invalidRequest(fmt.Sprintf("parameter %q given more than once", k))
+		}
+	}
+	return nil
 }
 
 func (p *Provider) clientCredentials(ctx context.Context, c Client, r *http.Request) (*TokenResponse, error) {

@@ -47,6 +47,7 @@ type providerFixture struct {
 	basic   string // demo-agency's secret
 	jc      jwtClient
 	clock   *testclock.Clock
+	kek     []byte
 }
 
 // newProvider serves a citizen-realm provider under /auth/citizen, as the
@@ -62,6 +63,7 @@ func newProvider(t *testing.T, db *sqltest.DB) *providerFixture {
 	f.reg = reg
 	kek, err := keys.GenerateKEK()
 	require.NoError(t, err)
+	f.kek = kek
 	ks, err := keys.New(ctx, db.DB.DB, "auth/citizen", kek)
 	require.NoError(t, err)
 	mux := http.NewServeMux()

@@ -1,0 +1,202 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwt"
+	"go.uber.org/zap"
+)
+
+// Paths of the introspection and revocation endpoints, below the issuer.
+const (
+	PathIntrospect = "/introspect"
+	PathRevoke     = "/revoke"
+)
+
+// Introspection is the answer of the introspection endpoint (RFC 7662).
+// An inactive token has only Active set.
+type Introspection struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Subject   string   `json:"sub,omitempty"`
+	Audience  []string `json:"aud,omitempty"`
+	Issuer    string   `json:"iss,omitempty"`
+	Expiry    int64    `json:"exp,omitempty"`
+	IssuedAt  int64    `json:"iat,omitempty"`
+	JTI       string   `json:"jti,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+}
+
+// parseOwnToken verifies a token this provider signed; expiry is checked
+// by the caller when it matters. Verified tokens are remembered, by the
+// hash of their text, until they expire: resource servers introspect the
+// same token again and again, and a signature check is the dearest part of
+// an introspection. Revocation is never cached.
+func (p *Provider) parseOwnToken(ctx context.Context, raw string) (jwt.Token, error) {
+	key := sha256.Sum256([]byte(raw))
+	if v, ok := p.verified.Load(key); ok {
+		return v.(jwt.Token), nil
+	}
+	tok, err := p.cfg.Keys.ParseJWT(ctx, []byte(raw), jwt.WithValidate(false))
+	if err != nil {
+		return nil, err
+	}
+	if tok.Expiration().After(p.cfg.Clock()) {
+		if p.verifiedCount.Add(1) > maxVerifiedTokens {
+			p.verified.Clear()
+			p.verifiedCount.Store(0)
+		}
+		p.verified.Store(key, tok)
+	}
+	return tok, nil
+}
+
+// maxVerifiedTokens bounds the cache of verified tokens (about 2 KB each).
+const maxVerifiedTokens = 20000
+
+// Introspect reports whether token is active for the caller: signed by this
+// provider, of this issuer, not expired, not revoked. The details are shown
+// only to a caller the token concerns: the resource server it was issued
+// for (the caller's registered ResourceServer is in the token's audience),
+// or the client it was issued to; to any other caller every token is
+// inactive.
+func (p *Provider) Introspect(ctx context.Context, caller Client, raw string) (Introspection, error) {
+	tok, err := p.parseOwnToken(ctx, raw)
+	if err != nil {
+		return Introspection{}, nil
+	}
+	now := p.cfg.Clock()
+	clientID, _ := tok.PrivateClaims()["client_id"].(string)
+	scope, _ := tok.PrivateClaims()["scope"].(string)
+	concerns := clientID == caller.ID ||
+		(caller.ResourceServer != "" && slices.Contains(tok.Audience(), caller.ResourceServer))
+	if tok.Issuer() != p.cfg.Issuer || !concerns || !now.Before(tok.Expiration()) ||
+		(!tok.NotBefore().IsZero() && now.Before(tok.NotBefore())) {
+		return Introspection{}, nil
+	}
+	revoked, err := p.revoked(ctx, tok.JwtID())
+	if err != nil {
+		return Introspection{}, err
+	}
+	if revoked {
+		return Introspection{}, nil
+	}
+	return Introspection{
+		Active: true, Scope: scope, ClientID: clientID, Subject: tok.Subject(), Audience: tok.Audience(),
+		Issuer: tok.Issuer(), Expiry: tok.Expiration().Unix(), IssuedAt: tok.IssuedAt().Unix(), JTI: tok.JwtID(),
+		TokenType: "Bearer",
+	}, nil
+}
+
+func (p *Provider) revoked(ctx context.Context, jti string) (bool, error) {
+	if jti == "" {
+		return true, nil // every token we issue has one
+	}
+	var n int
+	err := p.cfg.Clients.db.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM auth_revoked_tokens WHERE realm = $1 AND jti = $2`, p.cfg.Realm, jti).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("auth: revocation check: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Revoke revokes an access token issued to client. Tokens that are not
+// this provider's, already expired or issued to another client are left
+// alone, and, as RFC 7009 asks, the answer is the same either way.
+func (p *Provider) Revoke(ctx context.Context, client Client, raw string) error {
+	tok, err := p.parseOwnToken(ctx, raw)
+	if err != nil || tok.Issuer() != p.cfg.Issuer || tok.JwtID() == "" {
+		return nil
+	}
+	if owner, _ := tok.PrivateClaims()["client_id"].(string); owner != client.ID {
+		p.log.Info("revocation of another client's token ignored", zap.String("realm", p.cfg.Realm), zap.String("client_id", client.ID))
+		return nil
+	}
+	now := p.cfg.Clock()
+	if !now.Before(tok.Expiration()) {
+		return nil
+	}
+	_, err = p.cfg.Clients.db.ExecContext(ctx,
+		`INSERT INTO auth_revoked_tokens (realm, jti, client_id, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5)
+		 ON CONFLICT (realm, jti) DO NOTHING`,
+		p.cfg.Realm, tok.JwtID(), client.ID, tok.Expiration().UnixMicro(), now.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("auth: revoke: %w", err)
+	}
+	p.log.Info("access token revoked", zap.String("realm", p.cfg.Realm), zap.String("client_id", client.ID), zap.String("jti", tok.JwtID()))
+	p.count("revocation", p.cfg.Realm)
+	return nil
+}
+
+// PurgeRevocations forgets revocations of tokens that expired before t.
+func (p *Provider) PurgeRevocations(ctx context.Context, before time.Time) (int64, error) {
+	res, err := p.cfg.Clients.db.ExecContext(ctx,
+		`DELETE FROM auth_revoked_tokens WHERE realm = $1 AND expires_at < $2`, p.cfg.Realm, before.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("auth: purge revocations: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// formRequest reads a form POST to an OAuth endpoint and authenticates its
+// client, as the token endpoint does.
+func (p *Provider) formRequest(w http.ResponseWriter, r *http.Request) (Client, error) {
+	if err := p.readForm(w, r); err != nil {
+		return Client{}, err
+	}
+	return p.cfg.Clients.Authenticate(r.Context(), r, []string{p.tokenURL, p.cfg.Issuer})
+}
+
+func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
+	client, err := p.formRequest(w, r)
+	if err == nil && r.PostForm.Get("token") == "" {
+		err = invalidRequest("token is required")
+	}
+	var res Introspection
+	if err == nil {
+		res, err = p.Introspect(r.Context(), client, r.PostForm.Get("token"))
+	}
+	if err != nil {
+		p.writeOAuthError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(res)
+}
+
+func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
+	client, err := p.formRequest(w, r)
+	if err == nil && r.PostForm.Get("token") == "" {
+		err = invalidRequest("token is required")
+	}
+	if err == nil {
+		err = p.Revoke(r.Context(), client, r.PostForm.Get("token"))
+	}
+	if err != nil {
+		p.writeOAuthError(w, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+// writeOAuthError answers err as an RFC 6749 error; anything that is not an
+// OAuthError is logged and answered as server_error.
+func (p *Provider) writeOAuthError(w http.ResponseWriter, err error) {
+	var oe *OAuthError
+	if !errors.As(err, &oe) {
+		p.log.Error("oauth endpoint failed", zap.String("realm", p.cfg.Realm), zap.Error(err))
+		oe = &OAuthError{Code: "server_error", Description: "the request could not be completed", Status: http.StatusInternalServerError}
+	}
+	oe.Write(w)
+}
