@@ -26,6 +26,11 @@
 //     assertion accepted once across instances, failures answered with
 //     RFC 6749 error bodies ([OAuthError]).
 //
+//   - The contact registry ([ContactRegistry]): the mobile number at which
+//     each subject gets codes, proven with a one-time code bound to that very
+//     number; a change tells the old number and is recorded (masked) as
+//     binding a new authenticator.
+//
 //   - A [Provider] per realm serving discovery, the JWKS (keys from
 //     internal/keys, rotated with overlap) and the token endpoint for the
 //     client_credentials grant: RFC 9068 access tokens (typ at+jwt) for
@@ -46,7 +51,7 @@
 //	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
 //
 // Not written yet: the authorization endpoint (code flow with PKCE, PAR),
-// refresh tokens, ID tokens, userinfo, logout,
-// the civil-servant authorizations, the contact registry, federation and
-// the sign-in pages; see the README.
+// refresh tokens, ID tokens, userinfo, logout, the civil-servant
+// authorizations, e-mail in the contact registry, federation and the
+// sign-in pages; see the README.
 package auth

@@ -1,0 +1,111 @@
+package auth_test
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/internal/otp"
+	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/internal/testclock"
+)
+
+var sixDigits = regexp.MustCompile(`\b[0-9]{6}\b`)
+
+func TestNormalizeMobile(t *testing.T) {
+	for in, want := range map[string]string{
+		"+30 691 234 5678": "+306912345678",
+		"0030-6912345678":  "+306912345678",
+		"6912345678":       "+306912345678",
+		"(+357) 99 123456": "+35799123456",
+		"+4915112345678":   "+4915112345678",
+	} {
+		got, err := auth.NormalizeMobile(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "2101234567", "+302101234567", "+30 69x1234567", "12345", "+0123456789", "+1234567890123456789"} {
+		_, err := auth.NormalizeMobile(in)
+		assert.ErrorIs(t, err, auth.ErrInvalidPhone, in)
+	}
+}
+
+func TestContactRegistry(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := t.Context()
+		clock := testclock.New()
+		outbox := otp.NewOutbox(0)
+		codes, err := otp.New(ctx, db.DB.DB, []byte("0123456789abcdef0123456789abcdef"), outbox, otp.WithClock(clock.Now))
+		require.NoError(t, err)
+		reg, err := auth.NewContactRegistry(ctx, db.DB.DB, codes, outbox, auth.WithContactClock(clock.Now))
+		require.NoError(t, err)
+		const subject = "citizen-7f3a"
+
+		_, err = reg.Get(ctx, subject)
+		assert.ErrorIs(t, err, auth.ErrContactNotFound)
+		_, err = reg.StartMobileVerification(ctx, subject, "210 1234567")
+		assert.ErrorIs(t, err, auth.ErrInvalidPhone)
+
+		codeFor := func(to string) string {
+			m, ok := outbox.Last(to)
+			require.True(t, ok, to)
+			return sixDigits.FindString(m.Text)
+		}
+
+		ch, err := reg.StartMobileVerification(ctx, subject, "69 1234 5678")
+		require.NoError(t, err)
+		code := codeFor("+306912345678")
+
+		// A wrong code stores nothing.
+		_, err = reg.ConfirmMobile(ctx, subject, ch.ID, "6912345678", wrongCode(code))
+		assert.ErrorIs(t, err, otp.ErrInvalidCode)
+		_, err = reg.Get(ctx, subject)
+		assert.ErrorIs(t, err, auth.ErrContactNotFound)
+		// The code was sent to one number and cannot confirm another.
+		_, err = reg.ConfirmMobile(ctx, subject, ch.ID, "6900000000", code)
+		assert.True(t, errors.Is(err, otp.ErrInvalidCode), "%v", err)
+
+		c, err := reg.ConfirmMobile(ctx, subject, ch.ID, "+30 6912345678", code)
+		require.NoError(t, err)
+		assert.Equal(t, "+306912345678", c.Mobile)
+		got, err := reg.Get(ctx, subject)
+		require.NoError(t, err)
+		assert.Equal(t, c, got)
+
+		// Changing the number tells the old one.
+		clock.Advance(time.Hour)
+		sent := len(outbox.All())
+		ch, err = reg.StartMobileVerification(ctx, subject, "+306987654321")
+		require.NoError(t, err)
+		_, err = reg.ConfirmMobile(ctx, subject, ch.ID, "+306987654321", codeFor("+306987654321"))
+		require.NoError(t, err)
+		all := outbox.All()
+		require.Len(t, all, sent+2, "a code to the new number, a notice to the old")
+		notice := all[len(all)-1]
+		assert.Equal(t, "+306912345678", notice.To)
+		assert.Contains(t, notice.Text, "+3069******21")
+		assert.NotContains(t, notice.Text, "6987654321", "the notice shows the new number masked")
+
+		events, err := reg.Events(ctx, subject)
+		require.NoError(t, err)
+		require.Len(t, events, 2)
+		assert.Equal(t, "mobile_verified", events[0].Kind)
+		assert.Equal(t, "mobile_changed", events[1].Kind)
+		assert.Equal(t, "+3069******78 → +3069******21", events[1].Detail)
+		for _, row := range db.Dump(t, "SELECT * FROM auth_contact_events") {
+			assert.False(t, strings.Contains(row, "6912345678") || strings.Contains(row, "6987654321"), row)
+		}
+	})
+}
+
+func wrongCode(code string) string {
+	b := []byte(code)
+	b[0] = '0' + (b[0]-'0'+1)%10
+	return string(b)
+}
