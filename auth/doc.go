@@ -26,6 +26,14 @@
 //     assertion accepted once across instances, failures answered with
 //     RFC 6749 error bodies ([OAuthError]).
 //
+//   - Accounts ([Accounts]): citizens known by their tax number (AFM and AMKA
+//     validated where they enter), civil servants with separate work
+//     credentials, and the authorizations agencies grant servants (agency,
+//     service, role, validity), which follow the servant and drop out at
+//     once when revoked. Every failed password check is the same
+//     [ErrBadCredentials] and takes as long, whether the account exists or
+//     not; hashes are upgraded when the cost is raised.
+//
 //   - The contact registry ([ContactRegistry]): the mobile number at which
 //     each subject gets codes, proven with a one-time code bound to that very
 //     number; a change tells the old number and is recorded (masked) as
@@ -51,7 +59,7 @@
 //	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
 //
 // Not written yet: the authorization endpoint (code flow with PKCE, PAR),
-// refresh tokens, ID tokens, userinfo, logout, the civil-servant
-// authorizations, e-mail in the contact registry, federation and the
-// sign-in pages; see the README.
+// refresh tokens, ID tokens (with the servant's authorizations as
+// authorization_details), userinfo, logout, sign-in throttling, e-mail in
+// the contact registry, federation and the sign-in pages; see the README.
 package auth
