@@ -20,6 +20,23 @@ import (
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 )
 
+const benchIssuer = "https://id.example.gr/auth/citizen"
+
+// benchProvider is a citizen-realm provider on a fresh SQLite database.
+func benchProvider(b *testing.B) (*auth.ClientRegistry, *keys.Manager, http.Handler) {
+	b.Helper()
+	db := sqltest.SQLite(b)
+	ctx := context.Background()
+	reg, err := auth.NewClientRegistry(ctx, db.DB.DB, "citizen")
+	require.NoError(b, err)
+	kek, _ := keys.GenerateKEK()
+	ks, err := keys.New(ctx, db.DB.DB, "auth/citizen", kek)
+	require.NoError(b, err)
+	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: benchIssuer, Keys: ks, Clients: reg})
+	require.NoError(b, err)
+	return reg, ks, p.Handler()
+}
+
 // BenchmarkClientCredentials issues access tokens through the token
 // endpoint on SQLite: parse the form, verify the client's private_key_jwt
 // assertion against its registered key, record its jti, sign an RFC 9068
@@ -29,24 +46,15 @@ import (
 //
 //	go test -run '^$' -bench ClientCredentials -benchmem ./auth/
 func BenchmarkClientCredentials(b *testing.B) {
-	db := sqltest.SQLite(b)
 	ctx := context.Background()
-	reg, err := auth.NewClientRegistry(ctx, db.DB.DB, "citizen")
-	require.NoError(b, err)
-	kek, _ := keys.GenerateKEK()
-	ks, err := keys.New(ctx, db.DB.DB, "auth/citizen", kek)
-	require.NoError(b, err)
-	const issuer = "https://id.example.gr/auth/citizen"
-	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: issuer, Keys: ks, Clients: reg})
-	require.NoError(b, err)
-	h := p.Handler()
-	jc := newJWTClient(&testing.T{}, "tax-system")
-	_, _, err = reg.Create(ctx, jc.client)
+	reg, ks, h := benchProvider(b)
+	jc := newJWTClient(b, "tax-system")
+	_, _, err := reg.Create(ctx, jc.client)
 	require.NoError(b, err)
 
 	sign := func(i int) string {
 		now := time.Now()
-		tok, _ := jwt.NewBuilder().Issuer(jc.client.ID).Subject(jc.client.ID).Audience([]string{issuer + "/token"}).
+		tok, _ := jwt.NewBuilder().Issuer(jc.client.ID).Subject(jc.client.ID).Audience([]string{benchIssuer + "/token"}).
 			IssuedAt(now).Expiration(now.Add(time.Minute)).JwtID(fmt.Sprint("bench-", i, "-", now.UnixNano())).Build()
 		s, _ := jwt.Sign(tok, jwt.WithKey(jwa.ES256, jc.key))
 		return string(s)
@@ -81,7 +89,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 			if _, err := jwt.ParseString(assertions[i], jwt.WithKey(jwa.ES256, jc.key.Public())); err != nil {
 				b.Fatal(err)
 			}
-			tok, _ := jwt.NewBuilder().Issuer(issuer).Subject("tax-system").Audience(jc.client.Audience).
+			tok, _ := jwt.NewBuilder().Issuer(benchIssuer).Subject("tax-system").Audience(jc.client.Audience).
 				Expiration(time.Now().Add(10 * time.Minute)).Build()
 			if _, err := ks.SignJWT(ctx, tok, keys.WithType("at+jwt")); err != nil {
 				b.Fatal(err)
@@ -97,17 +105,8 @@ func BenchmarkClientCredentials(b *testing.B) {
 //
 //	go test -run '^$' -bench Introspection -benchmem ./auth/
 func BenchmarkIntrospection(b *testing.B) {
-	db := sqltest.SQLite(b)
 	ctx := context.Background()
-	reg, err := auth.NewClientRegistry(ctx, db.DB.DB, "citizen")
-	require.NoError(b, err)
-	kek, _ := keys.GenerateKEK()
-	ks, err := keys.New(ctx, db.DB.DB, "auth/citizen", kek)
-	require.NoError(b, err)
-	const issuer = "https://id.example.gr/auth/citizen"
-	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: issuer, Keys: ks, Clients: reg})
-	require.NoError(b, err)
-	h := p.Handler()
+	reg, ks, h := benchProvider(b)
 	_, secret, err := reg.Create(ctx, webClient())
 	require.NoError(b, err)
 	api := registryAPI()

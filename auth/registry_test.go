@@ -45,7 +45,7 @@ type jwtClient struct {
 	client auth.Client
 }
 
-func newJWTClient(t *testing.T, id string) jwtClient {
+func newJWTClient(t testing.TB, id string) jwtClient {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	pub, err := jwk.FromRaw(k.Public())
