@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -29,9 +30,11 @@ var (
 	ErrNoSuchAccount  = errors.New("auth: no such account")
 )
 
-// Citizen is a person known by their Greek tax number.
+// Citizen is a person with one set of credentials for every service. They
+// sign in with a user name; the Greek tax number is unique among citizens.
 type Citizen struct {
 	ID         string // stable subject identifier, random
+	Username   string
 	AFM        string
 	AMKA       string
 	GivenName  string
@@ -76,6 +79,9 @@ type Accounts struct {
 	log    *zap.Logger
 	params PasswordParams
 	ids    *ident.Registry
+	// dummy is a hash at the configured cost, checked for unknown users so
+	// that they take as long as known ones.
+	dummy func() string
 }
 
 // AccountsOption configures Accounts.
@@ -110,7 +116,19 @@ func NewAccounts(ctx context.Context, db *sql.DB, opts ...AccountsOption) (*Acco
 	for _, o := range opts {
 		o(a)
 	}
+	a.dummy = sync.OnceValue(func() string {
+		h, err := HashPassword("no account has this password", a.params)
+		if err != nil {
+			panic(err) // only crypto/rand can fail here
+		}
+		return h
+	})
 	return a, nil
+}
+
+// verifyDummy spends the time a password check takes, for unknown users.
+func (a *Accounts) verifyDummy(password string) {
+	_, _, _ = VerifyPassword(password, a.dummy(), a.params)
 }
 
 func newAccountID() string {
@@ -125,9 +143,14 @@ func invalidAccount(format string, args ...any) error {
 
 func nameOK(s string) bool { s = strings.TrimSpace(s); return s != "" && len(s) <= 100 }
 
-// CreateCitizen registers a citizen with a password. The tax and social
-// security numbers are validated (and normalised), names are required.
+// CreateCitizen registers a citizen with a password. The user name follows
+// the servants' rule; the tax and social security numbers are validated
+// (and normalised); names are required.
 func (a *Accounts) CreateCitizen(ctx context.Context, c Citizen, password string) (Citizen, error) {
+	c.Username = strings.ToLower(strings.TrimSpace(c.Username))
+	if !usernamePattern.MatchString(c.Username) {
+		return Citizen{}, invalidAccount("user name: 3 to 64 lower-case letters, digits, '.', '_' or '-'")
+	}
 	afm, err := a.ids.Normalize("gr-afm", c.AFM)
 	if err != nil {
 		return Citizen{}, fmt.Errorf("%w: %w", ErrAccountInvalid, err)
@@ -152,9 +175,9 @@ func (a *Accounts) CreateCitizen(ctx context.Context, c Citizen, password string
 	now := a.now().UTC().Truncate(time.Microsecond)
 	c.ID, c.AFM, c.AMKA, c.CreatedAt = newAccountID(), afm, amka, now
 	_, err = a.db.ExecContext(ctx,
-		`INSERT INTO auth_citizens (id, afm, amka, given_name, family_name, father_name, mother_name, birth_date, password_hash, disabled, created_at, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
-		c.ID, c.AFM, c.AMKA, c.GivenName, c.FamilyName, c.FatherName, c.MotherName, c.BirthDate, hash, c.Disabled, now.UnixMicro())
+		`INSERT INTO auth_citizens (id, username, afm, amka, given_name, family_name, father_name, mother_name, birth_date, password_hash, disabled, created_at, updated_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
+		c.ID, c.Username, c.AFM, c.AMKA, c.GivenName, c.FamilyName, c.FatherName, c.MotherName, c.BirthDate, hash, c.Disabled, now.UnixMicro())
 	if err = sqlstore.MapError(err); errors.Is(err, sqlstore.ErrConflict) {
 		return Citizen{}, ErrAccountExists
 	} else if err != nil {
@@ -164,13 +187,13 @@ func (a *Accounts) CreateCitizen(ctx context.Context, c Citizen, password string
 	return c, nil
 }
 
-const citizenColumns = `id, afm, amka, given_name, family_name, father_name, mother_name, birth_date, disabled, created_at, password_hash`
+const citizenColumns = `id, username, afm, amka, given_name, family_name, father_name, mother_name, birth_date, disabled, created_at, password_hash`
 
 func scanCitizen(row interface{ Scan(...any) error }) (Citizen, string, error) {
 	var c Citizen
 	var created int64
 	var hash string
-	err := row.Scan(&c.ID, &c.AFM, &c.AMKA, &c.GivenName, &c.FamilyName, &c.FatherName, &c.MotherName, &c.BirthDate, &c.Disabled, &created, &hash)
+	err := row.Scan(&c.ID, &c.Username, &c.AFM, &c.AMKA, &c.GivenName, &c.FamilyName, &c.FatherName, &c.MotherName, &c.BirthDate, &c.Disabled, &created, &hash)
 	c.CreatedAt = time.UnixMicro(created).UTC()
 	return c, hash, err
 }
@@ -184,23 +207,33 @@ func (a *Accounts) Citizen(ctx context.Context, id string) (Citizen, error) {
 	return c, err
 }
 
-// CheckCitizenPassword signs a citizen in with tax number and password. Any
-// failure (unknown number, wrong password, disabled account) is
+// CitizenByAFM returns the citizen with the given tax number, as federation
+// links an identity from another provider by its tax-number claim.
+func (a *Accounts) CitizenByAFM(ctx context.Context, afm string) (Citizen, error) {
+	norm, err := a.ids.Normalize("gr-afm", afm)
+	if err != nil {
+		return Citizen{}, ErrNoSuchAccount
+	}
+	c, _, err := scanCitizen(a.db.QueryRowContext(ctx, `SELECT `+citizenColumns+` FROM auth_citizens WHERE afm = $1`, norm))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Citizen{}, ErrNoSuchAccount
+	}
+	return c, err
+}
+
+// CheckCitizenPassword signs a citizen in with user name and password. Any
+// failure (unknown user, wrong password, disabled account) is
 // ErrBadCredentials and takes as long, so the answer reveals nothing about
 // which accounts exist. A hash made with a lower cost than configured is
 // replaced on success.
-func (a *Accounts) CheckCitizenPassword(ctx context.Context, afm, password string) (Citizen, error) {
-	norm, err := a.ids.Normalize("gr-afm", afm)
-	if err != nil {
-		VerifyDummyPassword(password)
-		return Citizen{}, ErrBadCredentials
-	}
-	c, hash, err := scanCitizen(a.db.QueryRowContext(ctx, `SELECT `+citizenColumns+` FROM auth_citizens WHERE afm = $1`, norm))
+func (a *Accounts) CheckCitizenPassword(ctx context.Context, username, password string) (Citizen, error) {
+	c, hash, err := scanCitizen(a.db.QueryRowContext(ctx, `SELECT `+citizenColumns+` FROM auth_citizens WHERE username = $1`,
+		strings.ToLower(strings.TrimSpace(username))))
 	if err != nil {
 		if !errors.Is(err, sql.ErrNoRows) {
 			return Citizen{}, fmt.Errorf("auth: sign in: %w", err)
 		}
-		VerifyDummyPassword(password)
+		a.verifyDummy(password)
 		return Citizen{}, ErrBadCredentials
 	}
 	if err := a.checkPassword(ctx, "auth_citizens", c.ID, hash, password, c.Disabled); err != nil {
@@ -274,7 +307,7 @@ func (a *Accounts) CheckServantPassword(ctx context.Context, username, password 
 		if !errors.Is(err, sql.ErrNoRows) {
 			return Servant{}, fmt.Errorf("auth: sign in: %w", err)
 		}
-		VerifyDummyPassword(password)
+		a.verifyDummy(password)
 		return Servant{}, ErrBadCredentials
 	}
 	s.CreatedAt = time.UnixMicro(created).UTC()

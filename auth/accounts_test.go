@@ -16,7 +16,7 @@ import (
 var fastParams = auth.PasswordParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 func maria() auth.Citizen {
-	return auth.Citizen{AFM: "EL 123456783", AMKA: "15038501233", GivenName: "Μαρία", FamilyName: "Παπαδοπούλου",
+	return auth.Citizen{Username: "Maria.P", AFM: "EL 123456783", AMKA: "15038501233", GivenName: "Μαρία", FamilyName: "Παπαδοπούλου",
 		FatherName: "Γεώργιος", MotherName: "Ελένη", BirthDate: "1985-03-15"}
 }
 
@@ -32,31 +32,44 @@ func TestCitizenAccounts(t *testing.T) {
 		assert.Len(t, c.ID, 24)
 		_, err = acc.CreateCitizen(ctx, maria(), "σωστός κωδικός")
 		assert.ErrorIs(t, err, auth.ErrAccountExists)
+		sameAFM := maria()
+		sameAFM.Username = "someone-else"
+		_, err = acc.CreateCitizen(ctx, sameAFM, "σωστός κωδικός")
+		assert.ErrorIs(t, err, auth.ErrAccountExists, "one account per tax number")
 
 		for name, edit := range map[string]func(*auth.Citizen){
 			"bad afm":      func(c *auth.Citizen) { c.AFM = "123456784" },
+			"bad username": func(c *auth.Citizen) { c.Username = "a b" },
 			"bad amka":     func(c *auth.Citizen) { c.AMKA = "15038501234" },
 			"no name":      func(c *auth.Citizen) { c.FamilyName = " " },
 			"bad birthday": func(c *auth.Citizen) { c.BirthDate = "15/03/1985" },
 		} {
 			x := maria()
-			x.AFM = "090000008"
+			x.AFM, x.Username = "090000008", "other"
 			edit(&x)
 			_, err := acc.CreateCitizen(ctx, x, "σωστός κωδικός")
 			assert.ErrorIs(t, err, auth.ErrAccountInvalid, name)
 		}
 		x := maria()
-		x.AFM = "090000008"
+		x.AFM, x.Username = "090000008", "other"
 		_, err = acc.CreateCitizen(ctx, x, "short")
 		assert.ErrorIs(t, err, auth.ErrPasswordTooShort)
 
-		got, err := acc.CheckCitizenPassword(ctx, "123 456 783", "σωστός κωδικός")
+		got, err := acc.CheckCitizenPassword(ctx, " MARIA.P ", "σωστός κωδικός")
 		require.NoError(t, err)
 		assert.Equal(t, c.ID, got.ID)
-		for _, tc := range [][2]string{{"123456783", "λάθος κωδικός"}, {"090000008", "σωστός κωδικός"}, {"not-an-afm", "σωστός κωδικός"}} {
+		assert.Equal(t, "maria.p", got.Username)
+		for _, tc := range [][2]string{{"maria.p", "λάθος κωδικός"}, {"nobody", "σωστός κωδικός"}, {"123456783", "σωστός κωδικός"}} {
 			_, err := acc.CheckCitizenPassword(ctx, tc[0], tc[1])
 			assert.ErrorIs(t, err, auth.ErrBadCredentials, "one answer for every failure")
 		}
+		byAFM, err := acc.CitizenByAFM(ctx, "EL123456783")
+		require.NoError(t, err)
+		assert.Equal(t, c.ID, byAFM.ID)
+		_, err = acc.CitizenByAFM(ctx, "090000008")
+		assert.ErrorIs(t, err, auth.ErrNoSuchAccount)
+		_, err = acc.CitizenByAFM(ctx, "garbage")
+		assert.ErrorIs(t, err, auth.ErrNoSuchAccount)
 		byID, err := acc.Citizen(ctx, c.ID)
 		require.NoError(t, err)
 		assert.Equal(t, "Μαρία", byID.GivenName)
@@ -66,7 +79,7 @@ func TestCitizenAccounts(t *testing.T) {
 		// A stronger cost upgrades the stored hash at the next sign-in.
 		stronger, err := auth.NewAccounts(ctx, db.DB.DB, auth.WithPasswordParams(auth.PasswordParams{Memory: 128, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}))
 		require.NoError(t, err)
-		_, err = stronger.CheckCitizenPassword(ctx, "123456783", "σωστός κωδικός")
+		_, err = stronger.CheckCitizenPassword(ctx, "maria.p", "σωστός κωδικός")
 		require.NoError(t, err)
 		rows := db.Dump(t, "SELECT password_hash FROM auth_citizens WHERE afm = '123456783'")
 		require.Len(t, rows, 1)

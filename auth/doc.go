@@ -26,8 +26,9 @@
 //     assertion accepted once across instances, failures answered with
 //     RFC 6749 error bodies ([OAuthError]).
 //
-//   - Accounts ([Accounts]): citizens known by their tax number (AFM and AMKA
-//     validated where they enter), civil servants with separate work
+//   - Accounts ([Accounts]): citizens who sign in with a user name and are
+//     known by their tax number (AFM and AMKA validated where they enter,
+//     one account per tax number), civil servants with separate work
 //     credentials, and the authorizations agencies grant servants (agency,
 //     service, role, validity), which follow the servant and drop out at
 //     once when revoked. Every failed password check is the same

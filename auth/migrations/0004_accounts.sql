@@ -1,6 +1,9 @@
--- Citizens, known by their tax number (AFM); the id is the stable subject.
+-- Citizens: they sign in with a user name; the tax number (AFM) is unique
+-- and links identities from federated providers; the id is the stable
+-- subject.
 CREATE TABLE auth_citizens (
 	id            TEXT PRIMARY KEY,
+	username      TEXT NOT NULL UNIQUE,
 	afm           TEXT NOT NULL UNIQUE,
 	amka          TEXT NOT NULL,
 	given_name    TEXT NOT NULL,
