@@ -40,6 +40,12 @@
 //     number; a change tells the old number and is recorded (masked) as
 //     binding a new authenticator.
 //
+//   - The authorization request parser ([ParseAuthorizeRequest]) for the
+//     coming authorization endpoint, with RFC 9700's rules: response type
+//     code only, exact redirect URIs, PKCE with S256 mandatory, PAR when the
+//     client requires it, and errors sent to the redirect URI only when
+//     client and URI are trusted.
+//
 //   - A [Provider] per realm serving discovery, the JWKS (keys from
 //     internal/keys, rotated with overlap) and the token endpoint for the
 //     client_credentials grant: RFC 9068 access tokens (typ at+jwt) for
