@@ -46,6 +46,11 @@
 //     client requires it, and errors sent to the redirect URI only when
 //     client and URI are trusted.
 //
+//   - Authorization codes ([CodeStore]): stored as hashes, single use
+//     even when two instances redeem at once, 60 seconds, bound to the
+//     client, the redirect URI and the PKCE challenge (S256); a replayed
+//     code reports the tokens issued from it so they can be revoked.
+//
 //   - A [Provider] per realm serving discovery, the JWKS (keys from
 //     internal/keys, rotated with overlap) and the token endpoint for the
 //     client_credentials grant: RFC 9068 access tokens (typ at+jwt) for

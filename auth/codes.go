@@ -1,0 +1,218 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/egovkit/egovkit/internal/sqlstore"
+)
+
+// CodeLifetime is how long an authorization code can be redeemed.
+const CodeLifetime = 60 * time.Second
+
+// Authorization code errors, matched with errors.Is.
+var (
+	// ErrInvalidGrant covers every refused redemption (unknown, expired,
+	// other client, other redirect URI, wrong PKCE verifier); the token
+	// endpoint answers invalid_grant.
+	ErrInvalidGrant = errors.New("auth: invalid authorization code")
+	// ErrCodeReused means the code was redeemed before: the tokens issued
+	// from it must be revoked (RFC 9700 section 4.5.3).
+	ErrCodeReused = errors.New("auth: authorization code used twice")
+)
+
+// Grant is what a person's sign-in produced, waiting to be exchanged for
+// tokens with an authorization code.
+type Grant struct {
+	ClientID      string    `json:"client_id"`
+	RedirectURI   string    `json:"redirect_uri"`
+	Subject       string    `json:"sub"`
+	Scopes        []string  `json:"scope"`
+	Nonce         string    `json:"nonce,omitempty"`
+	ACR           string    `json:"acr"`
+	AMR           []string  `json:"amr"`
+	AuthTime      time.Time `json:"auth_time"`
+	CodeChallenge string    `json:"code_challenge"`
+}
+
+// IssuedToken is a token issued from a code, remembered so a replayed code
+// can revoke it.
+type IssuedToken struct {
+	JTI       string    `json:"jti"`
+	ExpiresAt time.Time `json:"exp"`
+}
+
+// ReusedCodeError is ErrCodeReused with the tokens to revoke.
+type ReusedCodeError struct {
+	ClientID string
+	Tokens   []IssuedToken
+}
+
+func (e *ReusedCodeError) Error() string { return ErrCodeReused.Error() }
+
+// Is makes errors.Is(err, ErrCodeReused) hold.
+func (e *ReusedCodeError) Is(target error) bool { return target == ErrCodeReused }
+
+// CodeStore keeps a realm's authorization codes. Redemption is atomic
+// across instances sharing a database: a code redeemed on two at once gives
+// tokens once.
+type CodeStore struct {
+	db    *sqlstore.DB
+	realm string
+	now   func() time.Time
+}
+
+// NewCodeStore opens the realm's codes in db; now may be nil (time.Now).
+func NewCodeStore(ctx context.Context, db *sql.DB, realm string, now func() time.Time) (*CodeStore, error) {
+	sdb, err := sqlstore.New(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	if err := sdb.Migrate(ctx, "auth", migrations); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &CodeStore{db: sdb, realm: realm, now: now}, nil
+}
+
+func codeHash(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// Create stores the grant and returns its code: 256 random bits, valid for
+// CodeLifetime, shown once.
+func (s *CodeStore) Create(ctx context.Context, g Grant) (string, error) {
+	if g.ClientID == "" || g.RedirectURI == "" || g.Subject == "" || !pkceChallenge.MatchString(g.CodeChallenge) {
+		return "", errors.New("auth: a grant needs client, redirect URI, subject and an S256 code challenge")
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	code := base64.RawURLEncoding.EncodeToString(b)
+	doc, err := json.Marshal(g)
+	if err != nil {
+		return "", err
+	}
+	_, err = s.db.ExecContext(ctx,
+		`INSERT INTO auth_codes (realm, code_hash, client_id, doc, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		s.realm, codeHash(code), g.ClientID, string(doc), s.now().Add(CodeLifetime).UnixMicro())
+	if err != nil {
+		return "", fmt.Errorf("auth: store code: %w", err)
+	}
+	return code, nil
+}
+
+// pkceVerifier is RFC 7636's code_verifier: 43 to 128 unreserved characters.
+var pkceVerifier = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
+
+// Redeem exchanges a code for its grant, once. The client and redirect URI
+// must be the ones the code was issued to, and the verifier must hash to the
+// challenge (S256). A second redemption fails with a *ReusedCodeError
+// listing the tokens issued the first time.
+func (s *CodeStore) Redeem(ctx context.Context, code, clientID, redirectURI, verifier string) (Grant, error) {
+	if code == "" || len(code) > 256 {
+		return Grant{}, ErrInvalidGrant
+	}
+	var (
+		g     Grant
+		out   error
+		reuse *ReusedCodeError
+	)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		out, reuse = nil, nil
+		var doc, owner, tokens string
+		var expires, redeemed int64
+		err := tx.QueryRowContext(ctx,
+			`SELECT client_id, doc, expires_at, redeemed_at, tokens FROM auth_codes WHERE realm = $1 AND code_hash = $2`+s.db.Dialect().ForUpdate(),
+			s.realm, codeHash(code)).Scan(&owner, &doc, &expires, &redeemed, &tokens)
+		if errors.Is(err, sql.ErrNoRows) {
+			out = ErrInvalidGrant
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if owner != clientID {
+			out = ErrInvalidGrant
+			return nil
+		}
+		if redeemed != 0 {
+			reuse = &ReusedCodeError{ClientID: owner}
+			if err := json.Unmarshal([]byte(tokens), &reuse.Tokens); err != nil {
+				return err
+			}
+			return nil
+		}
+		if s.now().UnixMicro() >= expires {
+			out = ErrInvalidGrant
+			return nil
+		}
+		if err := json.Unmarshal([]byte(doc), &g); err != nil {
+			return err
+		}
+		sum := sha256.Sum256([]byte(verifier))
+		if g.RedirectURI != redirectURI || !pkceVerifier.MatchString(verifier) ||
+			subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(g.CodeChallenge)) != 1 {
+			out = ErrInvalidGrant
+			return nil
+		}
+		res, err := tx.ExecContext(ctx,
+			`UPDATE auth_codes SET redeemed_at = $1 WHERE realm = $2 AND code_hash = $3 AND redeemed_at = 0`,
+			s.now().UnixMicro(), s.realm, codeHash(code))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			reuse = &ReusedCodeError{ClientID: owner}
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return Grant{}, fmt.Errorf("auth: redeem code: %w", err)
+	case reuse != nil:
+		return Grant{}, reuse
+	case out != nil:
+		return Grant{}, out
+	}
+	return g, nil
+}
+
+// RecordTokens remembers the tokens issued from a redeemed code.
+func (s *CodeStore) RecordTokens(ctx context.Context, code string, tokens ...IssuedToken) error {
+	b, err := json.Marshal(tokens)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `UPDATE auth_codes SET tokens = $1 WHERE realm = $2 AND code_hash = $3`,
+		string(b), s.realm, codeHash(code))
+	if err != nil {
+		return fmt.Errorf("auth: record tokens: %w", err)
+	}
+	return nil
+}
+
+// Purge deletes codes that expired before t (redeemed ones included: a
+// replay after expiry is refused as unknown, and the tokens it would revoke
+// have expired by then too when their lifetime is not longer than the
+// purge delay).
+func (s *CodeStore) Purge(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM auth_codes WHERE realm = $1 AND expires_at < $2`, s.realm, before.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("auth: purge codes: %w", err)
+	}
+	return res.RowsAffected()
+}
