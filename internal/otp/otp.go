@@ -377,12 +377,20 @@ func (s *Service) countFailure(ctx context.Context, tx *sql.Tx, subj string, st 
 	return err
 }
 
-// Purge deletes challenges that expired before the given time and returns
-// how many. Run it now and then; verification does not need old rows.
+// Purge deletes challenges that expired before the given time, and the
+// rows of subjects that have nothing to remember (no failures counted, no
+// lock-out running then), and returns how many challenges went. Run it now
+// and then; verification needs neither.
 func (s *Service) Purge(ctx context.Context, before time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM otp_challenges WHERE expires_at < $1`, before.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("otp: purge: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx,
+		`DELETE FROM otp_subjects WHERE failures = 0 AND locked_until < $1
+		 AND NOT EXISTS (SELECT 1 FROM otp_challenges c WHERE c.subject_hash = otp_subjects.subject_hash)`,
+		before.UnixMicro()); err != nil {
+		return 0, fmt.Errorf("otp: purge subjects: %w", err)
 	}
 	return res.RowsAffected()
 }

@@ -130,6 +130,7 @@ func TestExpiry(t *testing.T) {
 		n, err := f.svc.Purge(ctx, f.clock.Now())
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), n)
+		assert.Empty(t, db.Dump(t, "SELECT * FROM otp_subjects"), "subjects with nothing to remember are forgotten")
 		assert.ErrorIs(t, f.svc.Verify(ctx, ch.ID, "s", "other", code), otp.ErrInvalidCode, "purged")
 	})
 }
@@ -436,8 +437,14 @@ func TestWebhook(t *testing.T) {
 	assert.ErrorContains(t, wh.Send(t.Context(), msg), "HTTP 401")
 
 	srv.Close()
-	wh = &otp.Webhook{URL: srv.URL, Retries: 1}
-	assert.Error(t, wh.Send(t.Context(), msg), "connection refused")
+	wh = &otp.Webhook{URL: srv.URL + "/send?api_key=s3cr3t", Retries: 1}
+	err = wh.Send(t.Context(), msg)
+	require.Error(t, err, "connection refused")
+	assert.NotContains(t, err.Error(), "s3cr3t", "the gateway URL, which may hold a key, stays out of errors")
+
+	var zero otp.Outbox
+	require.NoError(t, zero.Send(t.Context(), msg))
+	assert.Len(t, zero.All(), 1, "the zero Outbox works")
 
 	// Through the service, a refused message is ErrSendFailed.
 	db := sqltest.SQLite(t)

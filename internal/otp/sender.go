@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -46,13 +47,17 @@ func NewOutbox(max int) *Outbox {
 	return &Outbox{max: max}
 }
 
-// Send records m.
+// Send records m. The zero Outbox keeps 100 messages.
 func (o *Outbox) Send(_ context.Context, m Message) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	limit := o.max
+	if limit <= 0 {
+		limit = 100
+	}
 	o.msgs = append(o.msgs, m)
-	if len(o.msgs) > o.max {
-		o.msgs = append(o.msgs[:0:0], o.msgs[len(o.msgs)-o.max:]...)
+	if len(o.msgs) > limit {
+		o.msgs = append(o.msgs[:0:0], o.msgs[len(o.msgs)-limit:]...)
 	}
 	return nil
 }
@@ -163,7 +168,7 @@ var errGateway = errors.New("gateway refused the message")
 func (w *Webhook) post(ctx context.Context, client *http.Client, body []byte, ts int64) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
-		return false, fmt.Errorf("webhook: %w", err)
+		return false, errors.New("webhook: the gateway URL is malformed")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if len(w.Secret) > 0 {
@@ -172,6 +177,12 @@ func (w *Webhook) post(ctx context.Context, client *http.Client, body []byte, ts
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		// net/http quotes the URL in its errors, and a gateway URL may
+		// carry an API key: keep only the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return ctx.Err() == nil, fmt.Errorf("webhook: %w", err)
 	}
 	defer resp.Body.Close()

@@ -49,7 +49,7 @@ type DB struct {
 	URL string
 }
 
-// Dialect names the engine.
+// Name names the engine: "sqlite" or "postgres".
 func (d *DB) Name() string { return d.Dialect().String() }
 
 // OpenAnother opens an independent pool on the same database, closed when
