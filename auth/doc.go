@@ -52,8 +52,11 @@
 //     code reports the tokens issued from it so they can be revoked.
 //
 //   - A [Provider] per realm serving discovery, the JWKS (keys from
-//     internal/keys, rotated with overlap) and the token endpoint for the
-//     client_credentials grant: RFC 9068 access tokens (typ at+jwt) for
+//     internal/keys, rotated with overlap) and the token endpoint. With a
+//     [CodeStore] configured it exchanges authorization codes for an access
+//     token carrying acr and auth_time and an ID token with nonce, acr, amr,
+//     auth_time and azp; a replayed code revokes the access token issued
+//     from it. For the client_credentials grant it issues RFC 9068 access tokens (typ at+jwt) for
 //     agency-to-agency calls, audience-restricted by registration or by an
 //     RFC 8707 resource parameter, which package rp verifies; token
 //     introspection (RFC 7662), which shows a token only to the resource
@@ -70,8 +73,8 @@
 //	})
 //	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
 //
-// Not written yet: the authorization endpoint (code flow with PKCE, PAR),
-// refresh tokens, ID tokens (with the servant's authorizations as
-// authorization_details), userinfo, logout, sign-in throttling, e-mail in
+// Not written yet: the authorization endpoint that signs people in and
+// creates the codes (with PAR), refresh tokens, the servant's
+// authorizations as authorization_details in tokens, userinfo, logout, sign-in throttling, e-mail in
 // the contact registry, federation and the sign-in pages; see the README.
 package auth

@@ -121,15 +121,10 @@ func (p *Provider) Revoke(ctx context.Context, client Client, raw string) error 
 		p.log.Info("revocation of another client's token ignored", zap.String("realm", p.cfg.Realm), zap.String("client_id", client.ID))
 		return nil
 	}
-	now := p.cfg.Clock()
-	if !now.Before(tok.Expiration()) {
+	if !p.cfg.Clock().Before(tok.Expiration()) {
 		return nil
 	}
-	_, err = p.cfg.Clients.db.ExecContext(ctx,
-		`INSERT INTO auth_revoked_tokens (realm, jti, client_id, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5)
-		 ON CONFLICT (realm, jti) DO NOTHING`,
-		p.cfg.Realm, tok.JwtID(), client.ID, tok.Expiration().UnixMicro(), now.UnixMicro())
-	if err != nil {
+	if err := p.revokeJTI(ctx, client.ID, IssuedToken{JTI: tok.JwtID(), ExpiresAt: tok.Expiration()}); err != nil {
 		return fmt.Errorf("auth: revoke: %w", err)
 	}
 	p.log.Info("access token revoked", zap.String("realm", p.cfg.Realm), zap.String("client_id", client.ID), zap.String("jti", tok.JwtID()))

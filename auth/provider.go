@@ -39,6 +39,11 @@ type ProviderConfig struct {
 	Keys keys.KeySet
 	// Clients is the realm's client registry.
 	Clients *ClientRegistry
+	// Codes holds authorization codes; nil leaves the authorization_code
+	// grant unsupported.
+	Codes *CodeStore
+	// IDTokenLifetime is how long ID tokens live; zero means 5 minutes.
+	IDTokenLifetime time.Duration
 	// AccessTokenLifetime is how long access tokens live; zero means
 	// 10 minutes.
 	AccessTokenLifetime time.Duration
@@ -83,6 +88,9 @@ func NewProvider(cfg ProviderConfig) (*Provider, error) {
 	}
 	if cfg.AccessTokenLifetime == 0 {
 		cfg.AccessTokenLifetime = 10 * time.Minute
+	}
+	if cfg.IDTokenLifetime == 0 {
+		cfg.IDTokenLifetime = 5 * time.Minute
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
@@ -144,6 +152,7 @@ type TokenResponse struct {
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int    `json:"expires_in"`
 	Scope       string `json:"scope,omitempty"`
+	IDToken     string `json:"id_token,omitempty"`
 }
 
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
@@ -167,6 +176,11 @@ func (p *Provider) tokenRequest(ctx context.Context, w http.ResponseWriter, r *h
 	switch grant := r.PostForm.Get("grant_type"); grant {
 	case GrantClientCredentials:
 		return p.clientCredentials(ctx, client, r)
+	case GrantAuthorizationCode:
+		if p.cfg.Codes != nil {
+			return p.authorizationCode(ctx, client, r)
+		}
+		return nil, &OAuthError{Code: ErrCodeUnsupportedGrantType, Description: "grant_type \"authorization_code\" is not supported here", Status: http.StatusBadRequest}
 	case "":
 		return nil, invalidRequest("grant_type is required")
 	default:
