@@ -75,6 +75,7 @@
 //
 // Not written yet: the authorization endpoint that signs people in and
 // creates the codes (with PAR), refresh tokens, the servant's
-// authorizations as authorization_details in tokens, userinfo, logout, sign-in throttling, e-mail in
-// the contact registry, federation and the sign-in pages; see the README.
+// authorizations as authorization_details in tokens, userinfo, logout,
+// sign-in throttling, e-mail in the contact registry, federation and the
+// sign-in pages; see the README.
 package auth
