@@ -189,7 +189,10 @@ func (p *Page) Languages() []LangLink {
 			q = p.req.URL.Query()
 		}
 		q.Set("lang", l.code)
-		u := url.URL{Path: p.Path, RawQuery: q.Encode()}
+		// A path of "//host/x" would make a link to another host: keep
+		// one leading slash.
+		path := "/" + strings.TrimLeft(p.Path, "/")
+		u := url.URL{Path: path, RawQuery: q.Encode()}
 		out = append(out, LangLink{Code: l.code, Name: l.name, URL: u.String(), Current: l.code == p.Lang})
 	}
 	return out
@@ -204,6 +207,10 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // and Cache-Control defaults to no-store because pages may show personal
 // data (a handler that sets Cache-Control first keeps its own).
 func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, name string, data any) {
+	if status < 200 || status > 599 {
+		r.log.Error("web: invalid status", zap.Int("status", status), zap.String("page", name))
+		status = http.StatusInternalServerError
+	}
 	t := r.pages[name]
 	if t == nil {
 		r.log.Error("web: unknown page", zap.String("page", name))

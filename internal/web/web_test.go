@@ -71,6 +71,21 @@ func TestRenderBothLanguages(t *testing.T) {
 	assert.Equal(t, http.SameSiteLaxMode, cookies[0].SameSite)
 }
 
+func TestSwitcherStaysOnThisHost(t *testing.T) {
+	r := newTestRenderer(t)
+	req := httptest.NewRequest("GET", "/", nil)
+	req.URL.Path = "//evil.example/x"
+	w := httptest.NewRecorder()
+	r.Render(w, req, http.StatusOK, "hello.html", helloData{})
+	body := w.Body.String()
+	assert.NotContains(t, body, `href="//evil.example`, "no protocol-relative link to another host")
+	assert.Contains(t, body, `href="/evil.example/x?lang=en"`)
+
+	w = httptest.NewRecorder()
+	r.Render(w, httptest.NewRequest("GET", "/", nil), 42, "hello.html", helloData{})
+	assert.Equal(t, http.StatusInternalServerError, w.Code, "an impossible status is a 500, not a panic")
+}
+
 func TestLangPrecedence(t *testing.T) {
 	tests := []struct {
 		name, query, cookie, accept, want string
