@@ -104,6 +104,29 @@ func TestContactRegistry(t *testing.T) {
 	})
 }
 
+func TestImportMobile(t *testing.T) {
+	db := sqltest.SQLite(t)
+	ctx := t.Context()
+	outbox := otp.NewOutbox(0)
+	codes, err := otp.New(ctx, db.DB.DB, []byte("0123456789abcdef0123456789abcdef"), outbox)
+	require.NoError(t, err)
+	reg, err := auth.NewContactRegistry(ctx, db.DB.DB, codes, outbox)
+	require.NoError(t, err)
+	c, err := reg.ImportMobile(ctx, "s1", "6912345678", "national contact registry")
+	require.NoError(t, err)
+	assert.Equal(t, "+306912345678", c.Mobile)
+	assert.Empty(t, outbox.All(), "no code is sent for an import")
+	ev, err := reg.Events(ctx, "s1")
+	require.NoError(t, err)
+	require.Len(t, ev, 1)
+	assert.Equal(t, "mobile_imported", ev[0].Kind)
+	assert.Equal(t, "+3069******78 from national contact registry", ev[0].Detail)
+	_, err = reg.ImportMobile(ctx, "s1", "210", "x")
+	assert.ErrorIs(t, err, auth.ErrInvalidPhone)
+	_, err = reg.ImportMobile(ctx, "s1", "6912345678", "")
+	assert.Error(t, err)
+}
+
 func wrongCode(code string) string {
 	b := []byte(code)
 	b[0] = '0' + (b[0]-'0'+1)%10

@@ -83,6 +83,11 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	if err := a.mountAuth(ctx, mux, cfg); err != nil {
 		return nil, err
 	}
+	if cfg.Demo {
+		if err := a.seedDemo(ctx, mux, cfg.DB, cfg.KEK); err != nil {
+			return nil, err
+		}
+	}
 
 	a.Handler = httpx.Chain(
 		httpx.RequestID,

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/auth/rp"
 	"github.com/egovkit/egovkit/internal/browsertest"
 	"github.com/egovkit/egovkit/internal/keys"
@@ -220,8 +221,31 @@ func TestCitizenRealmIssuesAgencyTokens(t *testing.T) {
 	assert.Error(t, err, "a citizen-realm token is not a servant-realm token")
 }
 
+func TestDemoData(t *testing.T) {
+	base, dataDir := startPortal(t)
+	resp, body := fetch(t, "GET", base+"/dev/outbox", nil)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.JSONEq(t, `{"messages":[]}`, body)
+
+	db, err := sqlopen.Open(context.Background(), "sqlite:"+filepath.Join(dataDir, "egovkit.db"), nil)
+	require.NoError(t, err)
+	defer db.Close()
+	acc, err := auth.NewAccounts(context.Background(), db)
+	require.NoError(t, err)
+	c, err := acc.CheckCitizenPassword(context.Background(), demoCitizen, demoCitizenPassword)
+	require.NoError(t, err)
+	assert.Equal(t, "123456783", c.AFM)
+	s, err := acc.CheckServantPassword(context.Background(), demoServant, demoServantPassword)
+	require.NoError(t, err)
+	zs, err := acc.ActiveAuthorizations(context.Background(), s.ID, time.Now())
+	require.NoError(t, err)
+	assert.Len(t, zs, 1)
+}
+
 func TestNoDemoClientWithoutDemoMode(t *testing.T) {
 	base, _ := startPortal(t, "-demo=false")
+	resp, _ := fetch(t, "GET", base+"/dev/outbox", nil)
+	assert.Equal(t, 404, resp.StatusCode, "the outbox exists only in demo mode")
 	req, _ := http.NewRequest("POST", base+"/auth/citizen/token", strings.NewReader("grant_type=client_credentials"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(demoClientID, demoClientSecret)

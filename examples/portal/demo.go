@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/internal/httpx"
+	"github.com/egovkit/egovkit/internal/otp"
+)
+
+// Demo accounts, created on first run in demo mode and printed at start.
+const (
+	demoCitizen         = "demo"
+	demoCitizenPassword = "demo-password"
+	demoServant         = "clerk"
+	demoServantPassword = "clerk-password"
+	demoMobile          = "+306912345678"
+)
+
+// otpSecret derives the one-time-code secret from the key-encryption key,
+// so that the data directory holds one secret, not two.
+func otpSecret(kek []byte) ([]byte, error) {
+	return hkdf.Key(sha256.New, kek, nil, "egovkit one-time codes v1", 32)
+}
+
+// seedDemo creates the demo citizen (with a mobile number in the contact
+// registry) and the demo servant (with one authorization), and serves the
+// development outbox at /dev/outbox, where the codes that would go by SMS
+// can be read. Nothing here runs unless demo mode is on.
+func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux, db *sql.DB, kek []byte) error {
+	secret, err := otpSecret(kek)
+	if err != nil {
+		return err
+	}
+	outbox := otp.NewOutbox(100)
+	codes, err := otp.New(ctx, db, secret, outbox, otp.WithLogger(a.log))
+	if err != nil {
+		return err
+	}
+	contacts, err := auth.NewContactRegistry(ctx, db, codes, outbox, auth.WithContactLogger(a.log))
+	if err != nil {
+		return err
+	}
+	accounts, err := auth.NewAccounts(ctx, db, auth.WithAccountsLogger(a.log))
+	if err != nil {
+		return err
+	}
+	citizen, err := accounts.CreateCitizen(ctx, auth.Citizen{
+		Username: demoCitizen, AFM: "123456783", AMKA: "15038501233",
+		GivenName: "Μαρία", FamilyName: "Δοκιμαστική", FatherName: "Γεώργιος", MotherName: "Ελένη", BirthDate: "1985-03-15",
+	}, demoCitizenPassword)
+	switch {
+	case errors.Is(err, auth.ErrAccountExists):
+	case err != nil:
+		return fmt.Errorf("demo citizen: %w", err)
+	default:
+		if _, err := contacts.ImportMobile(ctx, citizen.ID, demoMobile, "demonstration data"); err != nil {
+			return fmt.Errorf("demo citizen: %w", err)
+		}
+	}
+	servant, err := accounts.CreateServant(ctx, auth.Servant{Username: demoServant, GivenName: "Νίκος", FamilyName: "Υπάλληλος"}, demoServantPassword)
+	switch {
+	case errors.Is(err, auth.ErrAccountExists):
+	case err != nil:
+		return fmt.Errorf("demo servant: %w", err)
+	default:
+		if _, err := accounts.Grant(ctx, auth.Authorization{ServantID: servant.ID, Agency: "Demo municipality",
+			Service: "protocol", Role: "registrar", GrantedBy: "demonstration data",
+			ValidUntil: time.Now().AddDate(1, 0, 0)}); err != nil {
+			return fmt.Errorf("demo servant: %w", err)
+		}
+	}
+	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
+		msgs := append([]otp.Message{}, outbox.All()...)
+		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+			msgs[i], msgs[j] = msgs[j], msgs[i] // newest first
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+	})
+	a.log.Warn("demo mode: demonstration accounts with published passwords exist; start with -demo=false on a real server",
+		zap.String("citizen", demoCitizen+" / "+demoCitizenPassword),
+		zap.String("servant", demoServant+" / "+demoServantPassword),
+		zap.String("outbox", "/dev/outbox"))
+	return nil
+}
