@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,20 +48,7 @@ func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Requ
 	}
 
 	now := p.cfg.Clock().Truncate(time.Second)
-	aud := c.Audience
-	if len(aud) == 0 {
-		aud = []string{c.ID}
-	}
-	jti := newTokenID()
-	exp := now.Add(p.cfg.AccessTokenLifetime)
-	at, err := jwt.NewBuilder().Issuer(p.cfg.Issuer).Subject(g.Subject).Audience(aud).
-		IssuedAt(now).Expiration(exp).JwtID(jti).
-		Claim("client_id", c.ID).Claim("scope", strings.Join(g.Scopes, " ")).
-		Claim("acr", g.ACR).Claim("auth_time", g.AuthTime.Unix()).Build()
-	if err != nil {
-		return nil, err
-	}
-	access, err := p.cfg.Keys.SignJWT(ctx, at, keys.WithType("at+jwt"))
+	access, issued, err := p.userAccessToken(ctx, c, g, g.Scopes, now)
 	if err != nil {
 		return nil, err
 	}
@@ -78,14 +66,98 @@ func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Requ
 	if err != nil {
 		return nil, err
 	}
-	if err := p.cfg.Codes.RecordTokens(ctx, code, IssuedToken{JTI: jti, ExpiresAt: exp}); err != nil {
+	if err := p.cfg.Codes.RecordTokens(ctx, code, issued); err != nil {
 		return nil, err
+	}
+	resp := &TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(issued.ExpiresAt.Sub(now) / time.Second),
+		Scope: strings.Join(g.Scopes, " "), IDToken: string(idToken)}
+	if c.AllowsGrant(GrantRefreshToken) {
+		rt, family, err := p.cfg.Codes.Refresh().Start(ctx, g)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.cfg.Codes.Refresh().RecordToken(ctx, family, issued); err != nil {
+			return nil, err
+		}
+		resp.RefreshToken = rt
 	}
 	p.log.Info("tokens issued", zap.String("realm", p.cfg.Realm), zap.String("grant", GrantAuthorizationCode),
 		zap.String("client_id", c.ID), zap.String("acr", g.ACR))
 	p.count("token", p.cfg.Realm, GrantAuthorizationCode, "issued")
-	return &TokenResponse{AccessToken: string(access), TokenType: "Bearer", ExpiresIn: int(exp.Sub(now) / time.Second),
-		Scope: strings.Join(g.Scopes, " "), IDToken: string(idToken)}, nil
+	return resp, nil
+}
+
+// userAccessToken signs an RFC 9068 access token for a person's grant.
+func (p *Provider) userAccessToken(ctx context.Context, c Client, g Grant, scopes []string, now time.Time) (string, IssuedToken, error) {
+	aud := c.Audience
+	if len(aud) == 0 {
+		aud = []string{c.ID}
+	}
+	jti := newTokenID()
+	exp := now.Add(p.cfg.AccessTokenLifetime)
+	at, err := jwt.NewBuilder().Issuer(p.cfg.Issuer).Subject(g.Subject).Audience(aud).
+		IssuedAt(now).Expiration(exp).JwtID(jti).
+		Claim("client_id", c.ID).Claim("scope", strings.Join(scopes, " ")).
+		Claim("acr", g.ACR).Claim("auth_time", g.AuthTime.Unix()).Build()
+	if err != nil {
+		return "", IssuedToken{}, err
+	}
+	signed, err := p.cfg.Keys.SignJWT(ctx, at, keys.WithType("at+jwt"))
+	if err != nil {
+		return "", IssuedToken{}, err
+	}
+	return string(signed), IssuedToken{JTI: jti, ExpiresAt: exp}, nil
+}
+
+// refreshToken rotates a refresh token into a new access token and the
+// next refresh token. A reused token revokes its family and every access
+// token issued in it.
+func (p *Provider) refreshToken(ctx context.Context, c Client, r *http.Request) (*TokenResponse, error) {
+	if !c.AllowsGrant(GrantRefreshToken) {
+		return nil, &OAuthError{Code: ErrCodeUnauthorizedClient, Description: "the client may not use refresh tokens", Status: http.StatusBadRequest}
+	}
+	token := r.PostForm.Get("refresh_token")
+	if token == "" {
+		return nil, invalidRequest("refresh_token is required")
+	}
+	store := p.cfg.Codes.Refresh()
+	g, next, family, revoke, err := store.Rotate(ctx, token, c.ID)
+	switch {
+	case errors.Is(err, ErrRefreshReused):
+		for _, t := range revoke {
+			if rerr := p.revokeJTI(ctx, c.ID, t); rerr != nil {
+				return nil, rerr
+			}
+		}
+		p.log.Warn("refresh token reused; family revoked", zap.String("realm", p.cfg.Realm), zap.String("client_id", c.ID),
+			zap.Int("access_tokens_revoked", len(revoke)))
+		p.count("token", p.cfg.Realm, GrantRefreshToken, "reuse_detected")
+		return nil, invalidGrant("the refresh token was already used")
+	case errors.Is(err, ErrInvalidGrant):
+		return nil, invalidGrant("the refresh token is invalid, expired or revoked")
+	case err != nil:
+		return nil, err
+	}
+	scopes := g.Scopes
+	if s := r.PostForm.Get("scope"); s != "" {
+		scopes = strings.Fields(s)
+		for _, sc := range scopes {
+			if !slices.Contains(g.Scopes, sc) {
+				return nil, &OAuthError{Code: ErrCodeInvalidScope, Description: "a refreshed token cannot have more scope than was granted", Status: http.StatusBadRequest}
+			}
+		}
+	}
+	now := p.cfg.Clock().Truncate(time.Second)
+	access, issued, err := p.userAccessToken(ctx, c, g, scopes, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.RecordToken(ctx, family, issued); err != nil {
+		return nil, err
+	}
+	p.count("token", p.cfg.Realm, GrantRefreshToken, "issued")
+	return &TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(issued.ExpiresAt.Sub(now) / time.Second),
+		Scope: strings.Join(scopes, " "), RefreshToken: next}, nil
 }
 
 // revokeJTI records a token of client as revoked until it expires.

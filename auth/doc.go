@@ -56,7 +56,10 @@
 //     [CodeStore] configured it exchanges authorization codes for an access
 //     token carrying acr and auth_time and an ID token with nonce, acr, amr,
 //     auth_time and azp; a replayed code revokes the access token issued
-//     from it. For the client_credentials grant it issues RFC 9068 access tokens (typ at+jwt) for
+//     from it. Clients allowed refresh tokens get one: every use rotates it,
+//     one retry within 30 seconds is forgiven, and any other reuse revokes
+//     the whole family with the access tokens issued in it (RFC 9700). For
+//     the client_credentials grant it issues RFC 9068 access tokens (typ at+jwt) for
 //     agency-to-agency calls, audience-restricted by registration or by an
 //     RFC 8707 resource parameter, which package rp verifies; token
 //     introspection (RFC 7662), which shows a token only to the resource
@@ -74,7 +77,7 @@
 //	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
 //
 // Not written yet: the authorization endpoint that signs people in and
-// creates the codes (with PAR), refresh tokens, the servant's
+// creates the codes (with PAR), the servant's
 // authorizations as authorization_details in tokens, userinfo, logout,
 // sign-in throttling, e-mail in the contact registry, federation and the
 // sign-in pages; see the README.

@@ -148,11 +148,12 @@ const maxTokenRequest = 64 << 10
 
 // TokenResponse is the token endpoint's successful answer (RFC 6749 5.1).
 type TokenResponse struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int    `json:"expires_in"`
-	Scope       string `json:"scope,omitempty"`
-	IDToken     string `json:"id_token,omitempty"`
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	Scope        string `json:"scope,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
@@ -181,6 +182,11 @@ func (p *Provider) tokenRequest(ctx context.Context, w http.ResponseWriter, r *h
 			return p.authorizationCode(ctx, client, r)
 		}
 		return nil, &OAuthError{Code: ErrCodeUnsupportedGrantType, Description: "grant_type \"authorization_code\" is not supported here", Status: http.StatusBadRequest}
+	case GrantRefreshToken:
+		if p.cfg.Codes != nil {
+			return p.refreshToken(ctx, client, r)
+		}
+		return nil, &OAuthError{Code: ErrCodeUnsupportedGrantType, Description: "grant_type \"refresh_token\" is not supported here", Status: http.StatusBadRequest}
 	case "":
 		return nil, invalidRequest("grant_type is required")
 	default:
