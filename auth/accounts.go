@@ -294,6 +294,20 @@ func (a *Accounts) CreateServant(ctx context.Context, s Servant, password string
 	return s, nil
 }
 
+// Servant returns the servant with the given id.
+func (a *Accounts) Servant(ctx context.Context, id string) (Servant, error) {
+	var s Servant
+	var created int64
+	err := a.db.QueryRowContext(ctx,
+		`SELECT id, username, given_name, family_name, disabled, created_at FROM auth_servants WHERE id = $1`, id).
+		Scan(&s.ID, &s.Username, &s.GivenName, &s.FamilyName, &s.Disabled, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Servant{}, ErrNoSuchAccount
+	}
+	s.CreatedAt = time.UnixMicro(created).UTC()
+	return s, err
+}
+
 // CheckServantPassword signs a servant in; failures are ErrBadCredentials,
 // as for citizens.
 func (a *Accounts) CheckServantPassword(ctx context.Context, username, password string) (Servant, error) {

@@ -76,9 +76,15 @@
 //	})
 //	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
 //
+// With [Accounts] configured the provider also serves UserInfo: a citizen's
+// names and birth date with "profile", tax and social-security numbers with
+// "gr_identity"; for the servant realm, the servant's authorizations valid
+// at that moment as authorization_details (RFC 9396 shape), so a revoked
+// one is absent from the next answer.
+//
 // Not written yet: the authorization endpoint that signs people in and
-// creates the codes (with PAR), the servant's
-// authorizations as authorization_details in tokens, userinfo, logout,
+// creates the codes (with PAR), the servant's authorizations inside the
+// tokens themselves, logout,
 // sign-in throttling, e-mail in the contact registry, federation and the
 // sign-in pages; see the README.
 package auth

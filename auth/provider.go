@@ -44,6 +44,11 @@ type ProviderConfig struct {
 	Codes *CodeStore
 	// IDTokenLifetime is how long ID tokens live; zero means 5 minutes.
 	IDTokenLifetime time.Duration
+	// Accounts answers the UserInfo endpoint; nil leaves it out.
+	Accounts *Accounts
+	// Servants makes this the civil servants' realm: subjects are servants
+	// and their authorizations are released.
+	Servants bool
 	// AccessTokenLifetime is how long access tokens live; zero means
 	// 10 minutes.
 	AccessTokenLifetime time.Duration
@@ -113,6 +118,9 @@ func NewProvider(cfg ProviderConfig) (*Provider, error) {
 		"revocation_endpoint":                              cfg.Issuer + PathRevoke,
 		"revocation_endpoint_auth_methods_supported":       []string{AuthSecretBasic, AuthPrivateKeyJWT},
 	}
+	if cfg.Accounts != nil {
+		doc["userinfo_endpoint"] = cfg.Issuer + PathUserInfo
+	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, err
@@ -136,6 +144,10 @@ func (p *Provider) Handler() http.Handler {
 	mux.HandleFunc("POST "+PathToken, p.token)
 	mux.HandleFunc("POST "+PathIntrospect, p.introspect)
 	mux.HandleFunc("POST "+PathRevoke, p.revoke)
+	if p.cfg.Accounts != nil {
+		mux.HandleFunc("GET "+PathUserInfo, p.userinfo)
+		mux.HandleFunc("POST "+PathUserInfo, p.userinfo)
+	}
 	mux.HandleFunc(PathToken, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "POST")
 		(&OAuthError{Code: ErrCodeInvalidRequest, Description: "the token endpoint takes POST", Status: http.StatusMethodNotAllowed}).Write(w)

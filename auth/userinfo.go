@@ -1,0 +1,125 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"go.uber.org/zap"
+)
+
+// PathUserInfo is the UserInfo endpoint, below the issuer.
+const PathUserInfo = "/userinfo"
+
+// ScopeGreekIdentity releases the tax and social-security numbers (claims
+// "afm" and "amka"); a client must be registered for it.
+const ScopeGreekIdentity = "gr_identity"
+
+// AuthorizationDetail is one of a servant's authorizations as it appears
+// in claims, in the shape of RFC 9396 authorization_details.
+type AuthorizationDetail struct {
+	Type       string `json:"type"`
+	Agency     string `json:"agency"`
+	Service    string `json:"service"`
+	Role       string `json:"role"`
+	ValidUntil int64  `json:"valid_until,omitempty"`
+}
+
+// AuthorizationDetailType names egovkit's authorization_details entries.
+const AuthorizationDetailType = "egovkit_agency_role"
+
+// UserInfo returns the claims about the person an access token speaks
+// for: for citizens, names and birth date with "profile", the tax and
+// social-security numbers with "gr_identity"; for civil servants, their
+// names, user name and the authorizations valid now. Only access tokens
+// issued to a person (scope "openid"), unexpired and not revoked, are
+// accepted.
+func (p *Provider) UserInfo(ctx context.Context, raw string) (map[string]any, error) {
+	if p.cfg.Accounts == nil {
+		return nil, errors.New("auth: no accounts configured")
+	}
+	tok, err := p.parseOwnToken(ctx, raw)
+	if err != nil {
+		return nil, errInvalidToken
+	}
+	scope, _ := tok.PrivateClaims()["scope"].(string)
+	scopes := strings.Fields(scope)
+	now := p.cfg.Clock()
+	if tok.Issuer() != p.cfg.Issuer || !slices.Contains(scopes, "openid") || !now.Before(tok.Expiration()) {
+		return nil, errInvalidToken
+	}
+	if revoked, err := p.revoked(ctx, tok.JwtID()); err != nil {
+		return nil, err
+	} else if revoked {
+		return nil, errInvalidToken
+	}
+	claims := map[string]any{"sub": tok.Subject()}
+	if p.cfg.Servants {
+		s, err := p.cfg.Accounts.Servant(ctx, tok.Subject())
+		if err != nil || s.Disabled {
+			return nil, errInvalidToken
+		}
+		claims["preferred_username"] = s.Username
+		claims["given_name"], claims["family_name"] = s.GivenName, s.FamilyName
+		zs, err := p.cfg.Accounts.ActiveAuthorizations(ctx, s.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		details := make([]AuthorizationDetail, 0, len(zs))
+		for _, z := range zs {
+			d := AuthorizationDetail{Type: AuthorizationDetailType, Agency: z.Agency, Service: z.Service, Role: z.Role}
+			if !z.ValidUntil.IsZero() {
+				d.ValidUntil = z.ValidUntil.Unix()
+			}
+			details = append(details, d)
+		}
+		claims["authorization_details"] = details
+		return claims, nil
+	}
+	c, err := p.cfg.Accounts.Citizen(ctx, tok.Subject())
+	if err != nil || c.Disabled {
+		return nil, errInvalidToken
+	}
+	if slices.Contains(scopes, "profile") {
+		claims["preferred_username"] = c.Username
+		claims["given_name"], claims["family_name"] = c.GivenName, c.FamilyName
+		claims["father_name"], claims["mother_name"] = c.FatherName, c.MotherName
+		claims["birthdate"] = c.BirthDate
+	}
+	if slices.Contains(scopes, ScopeGreekIdentity) {
+		claims["afm"], claims["amka"] = c.AFM, c.AMKA
+	}
+	return claims, nil
+}
+
+var errInvalidToken = errors.New("auth: invalid access token")
+
+func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
+	raw := ""
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
+		raw = strings.TrimSpace(h[7:])
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if raw == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	claims, err := p.UserInfo(r.Context(), raw)
+	switch {
+	case errors.Is(err, errInvalidToken):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="invalid_token", error_description="the access token is invalid, expired or revoked"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	case err != nil:
+		p.log.Error("userinfo failed", zap.String("realm", p.cfg.Realm), zap.Error(err))
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	p.count("userinfo", p.cfg.Realm)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(claims)
+}
