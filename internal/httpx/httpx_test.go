@@ -210,6 +210,10 @@ func TestAccessLogMasksPersonalData(t *testing.T) {
 
 func TestMaskHelpers(t *testing.T) {
 	assert.Equal(t, "afm *******83, year 2026, page 12", Mask("afm 123456783, year 2026, page 12"))
+	assert.Equal(t, "call *** *** **78 or +** ***-***-**78", Mask("call 691 234 5678 or +30 691-234-5678"))
+	assert.Equal(t, "born **.**.**85", Mask("born 15.03.1985"))
+	assert.Equal(t, "v1.2.3 and 10-20", Mask("v1.2.3 and 10-20"), "short groups stay")
+	assert.Equal(t, "/citizens/*******83", MaskURL(&url.URL{Path: "/citizens/123456783", RawPath: "/citizens/%31%32%33%34%35%36%37%38%33"}))
 	assert.Equal(t, "write to m***@example.gr or k***@gov.gr", Mask("write to maria@example.gr or kostas.p@gov.gr"))
 	assert.Equal(t, "+30 69******78", MaskPhone("+30 6912345678"))
 	assert.Equal(t, "+3069******78", MaskPhone("+306912345678"))

@@ -16,8 +16,10 @@ import (
 // Shorter runs (page numbers, years, ports) are kept.
 const minDigitRun = 6
 
-// Mask masks identifiers in free text: every run of six or more digits keeps
-// its last two digits only ("123456789" → "*******89"), and every e-mail
+// Mask masks identifiers in free text: every number of six or more digits
+// (groups joined by one space, hyphen or dot count as one number) keeps its
+// last two digits only ("123456789" → "*******89", "691 234 5678" →
+// "*** *** **78"), and every e-mail
 // address keeps the first character of its local part and its domain
 // ("maria@example.gr" → "m***@example.gr").
 func Mask(s string) string {
@@ -27,25 +29,48 @@ func Mask(s string) string {
 	return maskEmails(maskDigits(s))
 }
 
+// maskDigits masks numbers of minDigitRun digits or more, counting digit
+// groups joined by one space, hyphen or dot as one number, as people write
+// phone numbers ("691 234 5678") and dates.
 func maskDigits(s string) string {
+	isDigit := func(i int) bool { return i < len(s) && s[i] >= '0' && s[i] <= '9' }
 	var b strings.Builder
 	b.Grow(len(s))
 	i := 0
 	for i < len(s) {
-		if s[i] < '0' || s[i] > '9' {
+		if !isDigit(i) {
 			b.WriteByte(s[i])
 			i++
 			continue
 		}
-		j := i
-		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-			j++
+		// Find the end of the number and count its digits.
+		j, digits := i, 0
+		for {
+			for isDigit(j) {
+				j++
+				digits++
+			}
+			if j+1 < len(s) && (s[j] == ' ' || s[j] == '-' || s[j] == '.') && isDigit(j+1) {
+				j++
+				continue
+			}
+			break
 		}
-		if n := j - i; n >= minDigitRun {
-			b.WriteString(strings.Repeat("*", n-2))
-			b.WriteString(s[j-2 : j])
-		} else {
+		if digits < minDigitRun {
 			b.WriteString(s[i:j])
+			i = j
+			continue
+		}
+		seen := 0
+		for k := i; k < j; k++ {
+			if isDigit(k) {
+				seen++
+				if seen <= digits-2 {
+					b.WriteByte('*')
+					continue
+				}
+			}
+			b.WriteByte(s[k])
 		}
 		i = j
 	}
@@ -147,7 +172,8 @@ func MaskURL(u *url.URL) string {
 	if u == nil {
 		return ""
 	}
-	p := Mask(u.EscapedPath())
+	// Mask the decoded path: digits written as %31%32… are still digits.
+	p := Mask(u.Path)
 	if u.RawQuery == "" {
 		return p
 	}
