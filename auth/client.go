@@ -64,6 +64,9 @@ type Client struct {
 	MinACR string `json:"min_acr,omitempty"`
 	// RequirePAR makes pushed authorization requests (RFC 9126) mandatory.
 	RequirePAR bool `json:"require_pushed_authorization_requests,omitempty"`
+	// PostLogoutRedirectURIs are where the provider may send the person
+	// after RP-initiated logout; matched exactly.
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
 	// BackchannelLogoutURI receives logout tokens (OpenID Connect
 	// Back-Channel Logout).
 	BackchannelLogoutURI string `json:"backchannel_logout_uri,omitempty"`
@@ -153,6 +156,11 @@ func (c *Client) Validate() error {
 		}
 		if !c.Confidential() {
 			return bad("resource_server", "a resource server must authenticate (not auth method none)")
+		}
+	}
+	for _, u := range c.PostLogoutRedirectURIs {
+		if err := validateRedirectURI(u); err != nil {
+			return bad("post_logout_redirect_uris", err.Error())
 		}
 	}
 	if c.BackchannelLogoutURI != "" {

@@ -58,6 +58,9 @@ func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Requ
 	if g.Nonce != "" {
 		idb = idb.Claim("nonce", g.Nonce)
 	}
+	if g.SessionID != "" {
+		idb = idb.Claim("sid", g.SessionID)
+	}
 	it, err := idb.Build()
 	if err != nil {
 		return nil, err

@@ -42,6 +42,9 @@ type Grant struct {
 	AMR           []string  `json:"amr"`
 	AuthTime      time.Time `json:"auth_time"`
 	CodeChallenge string    `json:"code_challenge"`
+	// SessionID is the provider session the sign-in belongs to, put in
+	// the ID token as "sid" for logout.
+	SessionID string `json:"sid,omitempty"`
 }
 
 // IssuedToken is a token issued from a code, remembered so a replayed code

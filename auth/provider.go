@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/internal/keys"
+	"github.com/egovkit/egovkit/internal/web"
 )
 
 // TransactionCounter is where the provider reports what it did, so that a
@@ -52,9 +53,27 @@ type ProviderConfig struct {
 	// AccessTokenLifetime is how long access tokens live; zero means
 	// 10 minutes.
 	AccessTokenLifetime time.Duration
-	Clock               func() time.Time
-	Logger              *zap.Logger
-	Counter             TransactionCounter
+
+	// With Accounts and Codes set the provider serves the authorization
+	// endpoint and its sign-in pages, pushed authorization requests and
+	// logout. A password alone reaches LoALow. OneTimeCodes and Contacts
+	// together add a code sent by SMS to the number in the contact
+	// registry, which reaches LoASubstantial.
+	OneTimeCodes *OneTimeCodes
+	Contacts     *ContactRegistry
+	// SessionLifetime is how long a single sign-on session lasts; zero
+	// means DefaultSessionLifetime.
+	SessionLifetime time.Duration
+	// ClientIP gives the address failed sign-ins are counted against; nil
+	// uses the connection's address. Set it when behind a reverse proxy.
+	ClientIP func(*http.Request) string
+	// HTTPClient delivers back-channel logout tokens; nil means a client
+	// with a 5-second timeout.
+	HTTPClient *http.Client
+
+	Clock   func() time.Time
+	Logger  *zap.Logger
+	Counter TransactionCounter
 }
 
 // Provider serves one realm's OAuth 2.0 / OpenID Connect endpoints. So far:
@@ -68,6 +87,12 @@ type Provider struct {
 
 	verified      sync.Map // sha256 of a token → its verified jwt.Token
 	verifiedCount atomic.Int64
+
+	// Sign-in, when enabled.
+	pages  *web.Renderer
+	store  *signinStore
+	base   string // the issuer's path
+	secure bool   // cookies only over https
 }
 
 // Paths of the endpoints, below the issuer.
@@ -105,6 +130,14 @@ func NewProvider(cfg ProviderConfig) (*Provider, error) {
 		log = zap.NewNop()
 	}
 	p := &Provider{cfg: cfg, log: log, tokenURL: cfg.Issuer + PathToken}
+	if (cfg.OneTimeCodes == nil) != (cfg.Contacts == nil) {
+		return nil, errors.New("auth: OneTimeCodes and Contacts go together")
+	}
+	if p.signinEnabled() {
+		if err := p.setupSignin(); err != nil {
+			return nil, err
+		}
+	}
 	// Only what is implemented is announced.
 	doc := map[string]any{
 		"issuer":                                cfg.Issuer,
@@ -120,6 +153,12 @@ func NewProvider(cfg ProviderConfig) (*Provider, error) {
 	}
 	if cfg.Accounts != nil {
 		doc["userinfo_endpoint"] = cfg.Issuer + PathUserInfo
+	}
+	if cfg.Codes != nil {
+		doc["grant_types_supported"] = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+	}
+	if p.signinEnabled() {
+		p.announceSignin(doc)
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -144,6 +183,9 @@ func (p *Provider) Handler() http.Handler {
 	mux.HandleFunc("POST "+PathToken, p.token)
 	mux.HandleFunc("POST "+PathIntrospect, p.introspect)
 	mux.HandleFunc("POST "+PathRevoke, p.revoke)
+	if p.signinEnabled() {
+		p.mountSignin(mux)
+	}
 	if p.cfg.Accounts != nil {
 		mux.HandleFunc("GET "+PathUserInfo, p.userinfo)
 		mux.HandleFunc("POST "+PathUserInfo, p.userinfo)

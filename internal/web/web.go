@@ -179,6 +179,20 @@ type LangLink struct {
 	Current         bool
 }
 
+// originalPath is the path the browser asked for, before any
+// http.StripPrefix in front of the handler.
+func (p *Page) originalPath() string {
+	if p.req != nil {
+		raw, _, _ := strings.Cut(p.req.RequestURI, "?")
+		if strings.HasPrefix(raw, "/") {
+			if path, err := url.PathUnescape(raw); err == nil {
+				return path
+			}
+		}
+	}
+	return p.Path
+}
+
 // Languages returns the switcher's links: the current page with lang= set,
 // every other query parameter kept.
 func (p *Page) Languages() []LangLink {
@@ -191,7 +205,7 @@ func (p *Page) Languages() []LangLink {
 		q.Set("lang", l.code)
 		// A path of "//host/x" would make a link to another host: keep
 		// one leading slash.
-		path := "/" + strings.TrimLeft(p.Path, "/")
+		path := "/" + strings.TrimLeft(p.originalPath(), "/")
 		u := url.URL{Path: path, RawQuery: q.Encode()}
 		out = append(out, LangLink{Code: l.code, Name: l.name, URL: u.String(), Current: l.code == p.Lang})
 	}
@@ -241,6 +255,11 @@ func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, 
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
+
+// Text translates key into lang outside a page, for text that leaves the
+// server some other way (an SMS, an e-mail subject); args are name/value
+// pairs replacing {name}.
+func (r *Renderer) Text(lang, key string, args ...any) string { return r.cat.text(lang, key, args...) }
 
 // ErrorData is what the error page shows.
 type ErrorData struct {

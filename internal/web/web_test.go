@@ -74,7 +74,7 @@ func TestRenderBothLanguages(t *testing.T) {
 func TestSwitcherStaysOnThisHost(t *testing.T) {
 	r := newTestRenderer(t)
 	req := httptest.NewRequest("GET", "/", nil)
-	req.URL.Path = "//evil.example/x"
+	req.URL.Path, req.RequestURI = "//evil.example/x", "//evil.example/x"
 	w := httptest.NewRecorder()
 	r.Render(w, req, http.StatusOK, "hello.html", helloData{})
 	body := w.Body.String()
@@ -84,6 +84,17 @@ func TestSwitcherStaysOnThisHost(t *testing.T) {
 	w = httptest.NewRecorder()
 	r.Render(w, httptest.NewRequest("GET", "/", nil), 42, "hello.html", helloData{})
 	assert.Equal(t, http.StatusInternalServerError, w.Code, "an impossible status is a 500, not a panic")
+}
+
+func TestSwitcherKeepsMountedPath(t *testing.T) {
+	r := newTestRenderer(t)
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.Render(w, req, http.StatusOK, "hello.html", helloData{})
+	})
+	h = http.StripPrefix("/auth/citizen", h)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/auth/citizen/login?tx=abc", nil))
+	assert.Contains(t, w.Body.String(), `href="/auth/citizen/login?lang=en&amp;tx=abc"`, "the path the browser asked for, not the stripped one")
 }
 
 func TestLangPrecedence(t *testing.T) {

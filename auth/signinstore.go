@@ -1,0 +1,351 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/egovkit/egovkit/internal/sqlstore"
+)
+
+// signinState is a sign-in under way, kept in the database between the
+// pages so that any instance can serve the next step.
+type signinState struct {
+	Params    string    `json:"params"` // the checked authorization request, URL-encoded
+	Required  string    `json:"acr_required"`
+	Step      string    `json:"step"` // stepPassword or stepCode
+	Subject   string    `json:"sub,omitempty"`
+	AMR       []string  `json:"amr,omitempty"`
+	AuthTime  time.Time `json:"auth_time,omitzero"`
+	Challenge string    `json:"challenge,omitempty"`
+	Mobile    string    `json:"mobile,omitempty"` // masked, for the page
+	SessionID string    `json:"sid,omitempty"`    // the session being stepped up
+}
+
+const (
+	stepPassword = "password"
+	stepCode     = "code"
+)
+
+// session is a single sign-on session.
+type session struct {
+	SID      string
+	Subject  string
+	ACR      string
+	AMR      []string
+	AuthTime time.Time
+	Expires  time.Time
+}
+
+// signinStore keeps the provider's browser-facing state: sign-ins under
+// way, sessions, the clients each session signed in to, failure counts
+// and pushed authorization requests.
+type signinStore struct {
+	db    *sqlstore.DB
+	realm string
+	now   func() time.Time
+}
+
+func hashID(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+var errNoSignin = errors.New("auth: sign-in unknown, expired or started in another browser")
+
+func (s *signinStore) createSignin(ctx context.Context, bind string, st signinState, ttl time.Duration) (string, error) {
+	id, err := newOpaqueToken()
+	if err != nil {
+		return "", err
+	}
+	doc, err := json.Marshal(st)
+	if err != nil {
+		return "", err
+	}
+	_, err = s.db.ExecContext(ctx,
+		`INSERT INTO auth_signins (realm, id_hash, bind_hash, doc, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		s.realm, hashID(id), hashID(bind), string(doc), s.now().Add(ttl).UnixMicro())
+	if err != nil {
+		return "", fmt.Errorf("auth: store sign-in: %w", err)
+	}
+	return id, nil
+}
+
+func (s *signinStore) signin(ctx context.Context, id, bind string) (signinState, error) {
+	if id == "" || bind == "" || len(id) > 100 {
+		return signinState{}, errNoSignin
+	}
+	var doc, bindHash string
+	var expires int64
+	err := s.db.QueryRowContext(ctx,
+		`SELECT doc, bind_hash, expires_at FROM auth_signins WHERE realm = $1 AND id_hash = $2`,
+		s.realm, hashID(id)).Scan(&doc, &bindHash, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return signinState{}, errNoSignin
+	}
+	if err != nil {
+		return signinState{}, fmt.Errorf("auth: sign-in: %w", err)
+	}
+	if bindHash != hashID(bind) || s.now().UnixMicro() >= expires {
+		return signinState{}, errNoSignin
+	}
+	var st signinState
+	if err := json.Unmarshal([]byte(doc), &st); err != nil {
+		return signinState{}, fmt.Errorf("auth: sign-in: %w", err)
+	}
+	return st, nil
+}
+
+func (s *signinStore) updateSignin(ctx context.Context, id string, st signinState) error {
+	doc, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `UPDATE auth_signins SET doc = $1 WHERE realm = $2 AND id_hash = $3`,
+		string(doc), s.realm, hashID(id))
+	if err != nil {
+		return fmt.Errorf("auth: update sign-in: %w", err)
+	}
+	return nil
+}
+
+// finishSignin deletes the sign-in and reports whether this call did, so
+// that a form posted twice completes once.
+func (s *signinStore) finishSignin(ctx context.Context, id string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM auth_signins WHERE realm = $1 AND id_hash = $2`, s.realm, hashID(id))
+	if err != nil {
+		return false, fmt.Errorf("auth: finish sign-in: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (s *signinStore) createSession(ctx context.Context, subject, acr string, amr []string, authTime time.Time, ttl time.Duration) (cookie string, sess session, err error) {
+	cookie, err = newOpaqueToken()
+	if err != nil {
+		return "", session{}, err
+	}
+	sid := newTokenID()
+	a, err := json.Marshal(amr)
+	if err != nil {
+		return "", session{}, err
+	}
+	now := s.now()
+	sess = session{SID: sid, Subject: subject, ACR: acr, AMR: amr, AuthTime: authTime.Truncate(time.Second), Expires: now.Add(ttl)}
+	_, err = s.db.ExecContext(ctx,
+		`INSERT INTO auth_sessions (realm, id_hash, sid, subject, acr, amr, auth_time, created_at, expires_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		s.realm, hashID(cookie), sid, subject, acr, string(a), sess.AuthTime.Unix(), now.UnixMicro(), sess.Expires.UnixMicro())
+	if err != nil {
+		return "", session{}, fmt.Errorf("auth: store session: %w", err)
+	}
+	return cookie, sess, nil
+}
+
+func (s *signinStore) session(ctx context.Context, cookie string) (session, bool, error) {
+	if cookie == "" || len(cookie) > 100 {
+		return session{}, false, nil
+	}
+	var sess session
+	var amr string
+	var authTime, expires int64
+	err := s.db.QueryRowContext(ctx,
+		`SELECT sid, subject, acr, amr, auth_time, expires_at FROM auth_sessions WHERE realm = $1 AND id_hash = $2`,
+		s.realm, hashID(cookie)).Scan(&sess.SID, &sess.Subject, &sess.ACR, &amr, &authTime, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return session{}, false, nil
+	}
+	if err != nil {
+		return session{}, false, fmt.Errorf("auth: session: %w", err)
+	}
+	if s.now().UnixMicro() >= expires {
+		return session{}, false, nil
+	}
+	if err := json.Unmarshal([]byte(amr), &sess.AMR); err != nil {
+		return session{}, false, fmt.Errorf("auth: session: %w", err)
+	}
+	sess.AuthTime, sess.Expires = time.Unix(authTime, 0).UTC(), time.UnixMicro(expires).UTC()
+	return sess, true, nil
+}
+
+// sessionClient is a client a session signed in to.
+type sessionClient struct {
+	ClientID string
+	Subject  string // as the client knows the person
+}
+
+func (s *signinStore) addSessionClient(ctx context.Context, sid, clientID, subject string) error {
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO auth_session_clients (sid, client_id, subject) VALUES ($1, $2, $3)
+		 ON CONFLICT (sid, client_id) DO UPDATE SET subject = excluded.subject`, sid, clientID, subject)
+	if err != nil {
+		return fmt.Errorf("auth: record session client: %w", err)
+	}
+	return nil
+}
+
+// endSession deletes the session with this sid and returns the clients it
+// had signed in to; a session already ended returns none, so two logouts
+// racing notify the clients once.
+func (s *signinStore) endSession(ctx context.Context, sid string) ([]sessionClient, error) {
+	var out []sessionClient
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		out = nil
+		res, err := tx.ExecContext(ctx, `DELETE FROM auth_sessions WHERE realm = $1 AND sid = $2`, s.realm, sid)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, `DELETE FROM auth_session_clients WHERE sid = $1 RETURNING client_id, subject`, sid)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c sessionClient
+			if err := rows.Scan(&c.ClientID, &c.Subject); err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auth: end session: %w", err)
+	}
+	return out, nil
+}
+
+// throttleRule limits failures of one kind of key.
+type throttleRule struct {
+	Limit  int           // failures within Window before a lock
+	Window time.Duration // failures older than this are forgotten
+	Lock   time.Duration // the first lock; each further failure doubles it
+	Max    time.Duration // the longest lock
+}
+
+// locked returns how long the key stays locked, or zero.
+func (s *signinStore) locked(ctx context.Context, key string) (time.Duration, error) {
+	var until int64
+	err := s.db.QueryRowContext(ctx, `SELECT locked_until FROM auth_throttle WHERE realm = $1 AND key_hash = $2`,
+		s.realm, hashID(key)).Scan(&until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("auth: throttle: %w", err)
+	}
+	if d := time.UnixMicro(until).Sub(s.now()); d > 0 {
+		return (d + time.Second - 1).Truncate(time.Second), nil
+	}
+	return 0, nil
+}
+
+// fail counts a failure against key and locks it when the rule says so.
+// The count is one statement, so instances sharing the database count
+// together.
+func (s *signinStore) fail(ctx context.Context, key string, rule throttleRule) error {
+	now := s.now()
+	var failures int
+	err := s.db.QueryRowContext(ctx,
+		`INSERT INTO auth_throttle (realm, key_hash, failures, window_start) VALUES ($1, $2, 1, $3)
+		 ON CONFLICT (realm, key_hash) DO UPDATE SET
+		   failures = CASE WHEN auth_throttle.window_start < $4 THEN 1 ELSE auth_throttle.failures + 1 END,
+		   window_start = CASE WHEN auth_throttle.window_start < $4 THEN $3 ELSE auth_throttle.window_start END
+		 RETURNING failures`,
+		s.realm, hashID(key), now.UnixMicro(), now.Add(-rule.Window).UnixMicro()).Scan(&failures)
+	if err != nil {
+		return fmt.Errorf("auth: throttle: %w", err)
+	}
+	if failures < rule.Limit {
+		return nil
+	}
+	lock := rule.Lock
+	for i := rule.Limit; i < failures && lock < rule.Max; i++ {
+		lock *= 2
+	}
+	lock = min(lock, rule.Max)
+	_, err = s.db.ExecContext(ctx, `UPDATE auth_throttle SET locked_until = $1 WHERE realm = $2 AND key_hash = $3`,
+		now.Add(lock).UnixMicro(), s.realm, hashID(key))
+	if err != nil {
+		return fmt.Errorf("auth: throttle: %w", err)
+	}
+	return nil
+}
+
+func (s *signinStore) forget(ctx context.Context, key string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM auth_throttle WHERE realm = $1 AND key_hash = $2`, s.realm, hashID(key))
+	return err
+}
+
+// RequestURIPrefix starts every request_uri the PAR endpoint returns.
+const RequestURIPrefix = "urn:ietf:params:oauth:request_uri:"
+
+func (s *signinStore) pushRequest(ctx context.Context, clientID, params string, ttl time.Duration) (string, error) {
+	id, err := newOpaqueToken()
+	if err != nil {
+		return "", err
+	}
+	_, err = s.db.ExecContext(ctx,
+		`INSERT INTO auth_pushed_requests (realm, id_hash, client_id, params, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		s.realm, hashID(id), clientID, params, s.now().Add(ttl).UnixMicro())
+	if err != nil {
+		return "", fmt.Errorf("auth: store pushed request: %w", err)
+	}
+	return RequestURIPrefix + id, nil
+}
+
+var errNoPushedRequest = errors.New("auth: request_uri unknown, expired, used, or pushed by another client")
+
+// takeRequest returns a pushed request's parameters once.
+func (s *signinStore) takeRequest(ctx context.Context, requestURI, clientID string) (string, error) {
+	id, ok := strings.CutPrefix(requestURI, RequestURIPrefix)
+	if !ok || id == "" || len(id) > 100 {
+		return "", errNoPushedRequest
+	}
+	var params, owner string
+	var expires int64
+	err := s.db.QueryRowContext(ctx,
+		`DELETE FROM auth_pushed_requests WHERE realm = $1 AND id_hash = $2 RETURNING client_id, params, expires_at`,
+		s.realm, hashID(id)).Scan(&owner, &params, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errNoPushedRequest
+	}
+	if err != nil {
+		return "", fmt.Errorf("auth: pushed request: %w", err)
+	}
+	if owner != clientID || s.now().UnixMicro() >= expires {
+		return "", errNoPushedRequest
+	}
+	return params, nil
+}
+
+// purge deletes expired sign-ins, sessions, pushed requests and stale
+// failure counts.
+func (s *signinStore) purge(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	b := before.UnixMicro()
+	for _, q := range []string{
+		`DELETE FROM auth_signins WHERE realm = $1 AND expires_at < $2`,
+		`DELETE FROM auth_session_clients WHERE sid IN (SELECT sid FROM auth_sessions WHERE realm = $1 AND expires_at < $2)`,
+		`DELETE FROM auth_sessions WHERE realm = $1 AND expires_at < $2`,
+		`DELETE FROM auth_pushed_requests WHERE realm = $1 AND expires_at < $2`,
+		`DELETE FROM auth_throttle WHERE realm = $1 AND locked_until < $2 AND window_start < $2`,
+	} {
+		res, err := s.db.ExecContext(ctx, q, s.realm, b)
+		if err != nil {
+			return total, fmt.Errorf("auth: purge: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}
