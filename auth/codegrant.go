@@ -2,6 +2,9 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"slices"
@@ -61,6 +64,7 @@ func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Requ
 	if g.SessionID != "" {
 		idb = idb.Claim("sid", g.SessionID)
 	}
+	idb = idb.Claim("at_hash", p.accessTokenHash(access))
 	it, err := idb.Build()
 	if err != nil {
 		return nil, err
@@ -90,6 +94,21 @@ func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Requ
 	return resp, nil
 }
 
+// accessTokenHash is the ID token's at_hash (OpenID Connect Core 3.1.3.6):
+// the left half of the access token's hash, with the hash of the signing
+// algorithm (SHA-512 for EdDSA with Ed25519).
+func (p *Provider) accessTokenHash(access string) string {
+	var sum []byte
+	if p.idAlg == "EdDSA" {
+		s := sha512.Sum512([]byte(access))
+		sum = s[:]
+	} else {
+		s := sha256.Sum256([]byte(access))
+		sum = s[:]
+	}
+	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+}
+
 // userAccessToken signs an RFC 9068 access token for a person's grant.
 func (p *Provider) userAccessToken(ctx context.Context, c Client, g Grant, scopes []string, now time.Time) (string, IssuedToken, error) {
 	aud := c.Audience
@@ -98,10 +117,20 @@ func (p *Provider) userAccessToken(ctx context.Context, c Client, g Grant, scope
 	}
 	jti := newTokenID()
 	exp := now.Add(p.cfg.AccessTokenLifetime)
-	at, err := jwt.NewBuilder().Issuer(p.cfg.Issuer).Subject(g.Subject).Audience(aud).
+	b := jwt.NewBuilder().Issuer(p.cfg.Issuer).Subject(g.Subject).Audience(aud).
 		IssuedAt(now).Expiration(exp).JwtID(jti).
 		Claim("client_id", c.ID).Claim("scope", strings.Join(scopes, " ")).
-		Claim("acr", g.ACR).Claim("auth_time", g.AuthTime.Unix()).Build()
+		Claim("acr", g.ACR).Claim("auth_time", g.AuthTime.Unix())
+	if p.cfg.Servants && p.cfg.Accounts != nil {
+		// What the servant may do now, read afresh for every token: a
+		// revoked authorization is absent from the next one.
+		details, err := p.servantDetails(ctx, g.Subject, p.cfg.Clock())
+		if err != nil {
+			return "", IssuedToken{}, err
+		}
+		b = b.Claim("authorization_details", details)
+	}
+	at, err := b.Build()
 	if err != nil {
 		return "", IssuedToken{}, err
 	}

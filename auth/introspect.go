@@ -33,6 +33,11 @@ type Introspection struct {
 	IssuedAt  int64    `json:"iat,omitempty"`
 	JTI       string   `json:"jti,omitempty"`
 	TokenType string   `json:"token_type,omitempty"`
+	ACR       string   `json:"acr,omitempty"`
+	// AuthorizationDetails are, for a civil servant's token, the
+	// authorizations valid at the time of the introspection: one revoked
+	// after the token was issued is absent.
+	AuthorizationDetails []AuthorizationDetail `json:"authorization_details,omitempty"`
 }
 
 // parseOwnToken verifies a token this provider signed; expiry is checked
@@ -89,11 +94,18 @@ func (p *Provider) Introspect(ctx context.Context, caller Client, raw string) (I
 	if revoked {
 		return Introspection{}, nil
 	}
-	return Introspection{
+	acr, _ := tok.PrivateClaims()["acr"].(string)
+	res := Introspection{
 		Active: true, Scope: scope, ClientID: clientID, Subject: tok.Subject(), Audience: tok.Audience(),
 		Issuer: tok.Issuer(), Expiry: tok.Expiration().Unix(), IssuedAt: tok.IssuedAt().Unix(), JTI: tok.JwtID(),
-		TokenType: "Bearer",
-	}, nil
+		TokenType: "Bearer", ACR: acr,
+	}
+	if _, person := tok.PrivateClaims()["authorization_details"]; person && p.cfg.Servants && p.cfg.Accounts != nil {
+		if res.AuthorizationDetails, err = p.servantDetails(ctx, tok.Subject(), now); err != nil {
+			return Introspection{}, err
+		}
+	}
+	return res, nil
 }
 
 func (p *Provider) revoked(ctx context.Context, jti string) (bool, error) {

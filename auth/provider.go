@@ -84,6 +84,7 @@ type Provider struct {
 	log       *zap.Logger
 	tokenURL  string
 	discovery []byte
+	idAlg     string // the algorithm of the signing keys
 
 	verified      sync.Map // sha256 of a token → its verified jwt.Token
 	verifiedCount atomic.Int64
@@ -130,6 +131,7 @@ func NewProvider(cfg ProviderConfig) (*Provider, error) {
 		log = zap.NewNop()
 	}
 	p := &Provider{cfg: cfg, log: log, tokenURL: cfg.Issuer + PathToken}
+	p.idAlg = p.signingAlgs()[0]
 	if (cfg.OneTimeCodes == nil) != (cfg.Contacts == nil) {
 		return nil, errors.New("auth: OneTimeCodes and Contacts go together")
 	}

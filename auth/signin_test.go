@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -632,4 +633,95 @@ func TestDiscoveryAnnouncesSignin(t *testing.T) {
 	assert.Equal(t, []any{auth.LoALow, auth.LoASubstantial}, doc["acr_values_supported"])
 	assert.Equal(t, true, doc["authorization_response_iss_parameter_supported"])
 	assert.Contains(t, doc["grant_types_supported"], "authorization_code")
+}
+
+// TestServantSignInCarriesAuthorizations signs a civil servant in to the
+// servants' realm: the access token lists what their agencies authorize
+// now, and a revoked authorization is absent from the next token and from
+// introspection at once.
+func TestServantSignInCarriesAuthorizations(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := t.Context()
+		f := &signinFixture{counter: &counter{}, secrets: map[string]string{}, now: time.Now}
+		var err error
+		f.reg, err = auth.NewClientRegistry(ctx, db.DB.DB, "servant")
+		require.NoError(t, err)
+		f.accounts, err = auth.NewAccounts(ctx, db.DB.DB, auth.WithPasswordParams(fastParams))
+		require.NoError(t, err)
+		codes, err := auth.NewCodeStore(ctx, db.DB.DB, "servant", nil)
+		require.NoError(t, err)
+		kek, _ := keys.GenerateKEK()
+		f.keys, err = keys.New(ctx, db.DB.DB, "auth/servant", kek)
+		require.NoError(t, err)
+		mux := http.NewServeMux()
+		f.srv = httptest.NewServer(mux)
+		defer f.srv.Close()
+		f.issuer = f.srv.URL + "/auth/servant"
+		p, err := auth.NewProvider(auth.ProviderConfig{Issuer: f.issuer, Realm: "servant", Servants: true, Keys: f.keys,
+			Clients: f.reg, Codes: codes, Accounts: f.accounts})
+		require.NoError(t, err)
+		mux.Handle("/auth/servant/", http.StripPrefix("/auth/servant", p.Handler()))
+		c := lowClient("protocol-app")
+		c.ResourceServer = "https://agency.example.gr/api"
+		_, f.secrets[c.ID], err = f.reg.Create(ctx, c)
+		require.NoError(t, err)
+
+		s, err := f.accounts.CreateServant(ctx, auth.Servant{Username: "clerk", GivenName: "Νίκος", FamilyName: "Υπάλληλος"}, "clerk-password")
+		require.NoError(t, err)
+		registrar, err := f.accounts.Grant(ctx, auth.Authorization{ServantID: s.ID, Agency: "Δήμος Δοκιμής", Service: "protocol", Role: "registrar", GrantedBy: "head of unit"})
+		require.NoError(t, err)
+		_, err = f.accounts.Grant(ctx, auth.Authorization{ServantID: s.ID, Agency: "Δήμος Δοκιμής", Service: "permits", Role: "reviewer", GrantedBy: "head of unit"})
+		require.NoError(t, err)
+
+		b := f.browser(t)
+		p0 := b.authorize(authorizeParams("protocol-app"))
+		require.Equal(t, http.StatusOK, p0.Status, p0.Body)
+		assert.Contains(t, p0.Body, "work credentials")
+		cb := callback(t, b.post("/login", url.Values{"tx": {tx(t, p0)}, "username": {"clerk"}, "password": {"clerk-password"}}))
+		tr := f.exchange(t, "protocol-app", cb.Get("code"))
+
+		roles := func(raw string) []string {
+			parts := strings.Split(raw, ".")
+			require.Len(t, parts, 3)
+			payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+			require.NoError(t, err)
+			var claims struct {
+				Details []auth.AuthorizationDetail `json:"authorization_details"`
+			}
+			require.NoError(t, json.Unmarshal(payload, &claims))
+			var out []string
+			for _, d := range claims.Details {
+				assert.Equal(t, auth.AuthorizationDetailType, d.Type)
+				out = append(out, d.Service+"/"+d.Role)
+			}
+			return out
+		}
+		assert.ElementsMatch(t, []string{"protocol/registrar", "permits/reviewer"}, roles(tr.AccessToken))
+
+		require.NoError(t, f.accounts.RevokeAuthorization(ctx, registrar.ID))
+		in := clientPostAs(t, f, "protocol-app", "/introspect", url.Values{"token": {tr.AccessToken}})
+		assert.Equal(t, true, in["active"])
+		details, _ := in["authorization_details"].([]any)
+		require.Len(t, details, 1, "introspection shows the authorizations valid now")
+		assert.Equal(t, "permits", details[0].(map[string]any)["service"])
+
+		refreshed := clientPostAs(t, f, "protocol-app", "/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}})
+		assert.Equal(t, []string{"permits/reviewer"}, roles(refreshed["access_token"].(string)))
+	})
+}
+
+// clientPostAs calls an endpoint as client and decodes a JSON answer.
+func clientPostAs(t *testing.T, f *signinFixture, client, path string, form url.Values) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, f.issuer+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(client, f.secrets[client])
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	out := map[string]any{}
+	require.NoError(t, json.Unmarshal(body, &out))
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -30,6 +31,24 @@ type AuthorizationDetail struct {
 
 // AuthorizationDetailType names egovkit's authorization_details entries.
 const AuthorizationDetailType = "egovkit_agency_role"
+
+// servantDetails lists the servant's authorizations valid at now, as
+// authorization_details entries.
+func (p *Provider) servantDetails(ctx context.Context, servantID string, now time.Time) ([]AuthorizationDetail, error) {
+	zs, err := p.cfg.Accounts.ActiveAuthorizations(ctx, servantID, now)
+	if err != nil {
+		return nil, err
+	}
+	details := make([]AuthorizationDetail, 0, len(zs))
+	for _, z := range zs {
+		d := AuthorizationDetail{Type: AuthorizationDetailType, Agency: z.Agency, Service: z.Service, Role: z.Role}
+		if !z.ValidUntil.IsZero() {
+			d.ValidUntil = z.ValidUntil.Unix()
+		}
+		details = append(details, d)
+	}
+	return details, nil
+}
 
 // UserInfo returns the claims about the person an access token speaks
 // for: for citizens, names and birth date with "profile", the tax and
@@ -64,17 +83,9 @@ func (p *Provider) UserInfo(ctx context.Context, raw string) (map[string]any, er
 		}
 		claims["preferred_username"] = s.Username
 		claims["given_name"], claims["family_name"] = s.GivenName, s.FamilyName
-		zs, err := p.cfg.Accounts.ActiveAuthorizations(ctx, s.ID, now)
+		details, err := p.servantDetails(ctx, s.ID, now)
 		if err != nil {
 			return nil, err
-		}
-		details := make([]AuthorizationDetail, 0, len(zs))
-		for _, z := range zs {
-			d := AuthorizationDetail{Type: AuthorizationDetailType, Agency: z.Agency, Service: z.Service, Role: z.Role}
-			if !z.ValidUntil.IsZero() {
-				d.ValidUntil = z.ValidUntil.Unix()
-			}
-			details = append(details, d)
 		}
 		claims["authorization_details"] = details
 		return claims, nil
