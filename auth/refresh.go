@@ -184,3 +184,23 @@ func (r *RefreshStore) RecordToken(ctx context.Context, family string, t IssuedT
 		return err
 	})
 }
+
+// Purge deletes refresh tokens that expired a day before t, and the
+// families left with none. The day's margin keeps a family, and the list of
+// access tokens issued in it, as long as any of those can still be used.
+func (r *RefreshStore) Purge(ctx context.Context, before time.Time) (int64, error) {
+	s := r.codes
+	res, err := s.db.ExecContext(ctx, `DELETE FROM auth_refresh_tokens WHERE realm = $1 AND expires_at < $2`,
+		s.realm, before.Add(-24*time.Hour).UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("auth: purge refresh tokens: %w", err)
+	}
+	_, err = s.db.ExecContext(ctx,
+		`DELETE FROM auth_refresh_families WHERE realm = $1 AND NOT EXISTS (
+		   SELECT 1 FROM auth_refresh_tokens t WHERE t.realm = auth_refresh_families.realm AND t.family = auth_refresh_families.family)`,
+		s.realm)
+	if err != nil {
+		return 0, fmt.Errorf("auth: purge refresh families: %w", err)
+	}
+	return res.RowsAffected()
+}

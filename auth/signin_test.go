@@ -43,6 +43,7 @@ type signinFixture struct {
 	secrets  map[string]string
 	citizen  auth.Citizen
 	now      func() time.Time
+	provider *auth.Provider
 }
 
 const (
@@ -91,6 +92,7 @@ func newSigninFixture(t *testing.T, db *sqltest.DB, opts ...signinOption) *signi
 	}
 	p, err := auth.NewProvider(cfg)
 	require.NoError(t, err)
+	f.provider = p
 	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
 
 	for _, c := range []auth.Client{webClient(), lowClient("low-agency"), parClient()} {
@@ -724,4 +726,31 @@ func clientPostAs(t *testing.T, f *signinFixture, client, path string, form url.
 	out := map[string]any{}
 	require.NoError(t, json.Unmarshal(body, &out))
 	return out
+}
+
+// TestMaintainPurgesWhatExpired runs the provider's maintenance: what can
+// still be used survives it, and once everything has expired the tables
+// are empty.
+func TestMaintainPurgesWhatExpired(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		clock := testclock.New()
+		f := newSigninFixture(t, db, func(c *auth.ProviderConfig) { c.Clock = clock.Now })
+		b := f.browser(t)
+		cb := b.signIn(authorizeParams("demo-agency"), true, true)
+		tr := f.exchange(t, "demo-agency", cb.Get("code"))
+		b.authorize(authorizeParams("low-agency")) // a sign-in left unfinished
+		_ = f.browser(t).post("/login", url.Values{"tx": {"x"}, "username": {"ghost"}, "password": {"wrong"}})
+
+		require.NoError(t, f.provider.Maintain(t.Context()))
+		assert.NotEmpty(t, callback(t, b.authorize(authorizeParams("low-agency"))).Get("code"), "the session survives")
+		assert.NotEmpty(t, db.Dump(t, "SELECT * FROM auth_refresh_tokens"), "the refresh token survives")
+		assert.NotEmpty(t, tr.RefreshToken)
+
+		clock.Advance(40 * 24 * time.Hour)
+		require.NoError(t, f.provider.Maintain(t.Context()))
+		for _, table := range []string{"auth_signins", "auth_sessions", "auth_session_clients", "auth_codes",
+			"auth_refresh_tokens", "auth_refresh_families", "auth_pushed_requests", "auth_throttle", "otp_challenges"} {
+			assert.Empty(t, db.Dump(t, "SELECT * FROM "+table), table)
+		}
+	})
 }

