@@ -41,4 +41,30 @@
 // with acr_values (RFC 9470), which tells the client to send the person back
 // to the provider to step up. Bodies are RFC 9457 problem details. Tokens are
 // read from the Authorization header only, never from the URL.
+//
+// # Signing people in to a site
+//
+// A server-rendered site lets people sign in with [WebLogin]: the
+// authorization code flow with PKCE (S256), state and nonce, the issuer
+// checked in the answer (RFC 9207) and in the ID token, and a session in a
+// cookie sealed with AES-256-GCM, so that any instance of the site serves
+// any request and nothing is stored on the server.
+//
+//	login, err := rp.NewWebLogin(rp.LoginConfig{
+//		Issuer:        "https://id.example.gr/auth/citizen",
+//		ClientID:      "permits", ClientSecret: secret,
+//		RedirectURL:   "https://permits.example.gr/auth/callback",
+//		PostLogoutURL: "https://permits.example.gr/",
+//		ACR:           rp.LoASubstantial, // password and SMS code
+//		CookieKey:     cookieKey,         // 32 random bytes, shared by the site's instances
+//	})
+//	mux.Handle("GET /auth/login", login.LoginHandler())
+//	mux.Handle("GET /auth/callback", login.CallbackHandler())
+//	mux.Handle("POST /auth/logout", login.LogoutHandler())
+//	mux.Handle("/applications/", login.Require(applications))
+//
+// Inside applications, [SessionFromContext] gives the person's subject,
+// level of assurance and access token. Logout ends the site's session and
+// the provider's. A sealed session cannot be withdrawn before it expires
+// (SessionLifetime), so keep that short where back-channel logout matters.
 package rp
