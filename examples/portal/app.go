@@ -105,6 +105,11 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 			a.Close()
 			return nil, err
 		}
+		if err := a.mountDemoSites(mux, cfg); err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.services[0].Href = "/demo/citizen/"
 	}
 
 	a.Handler = httpx.Chain(

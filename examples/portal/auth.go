@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -125,6 +126,17 @@ func createDemoClient(ctx context.Context, clients *auth.ClientRegistry, base, r
 	_, err := clients.Import(ctx, c, demoClientSecret)
 	switch {
 	case errors.Is(err, auth.ErrClientExists):
+		// Started before at another address: the demo site's URIs follow.
+		old, err := clients.Get(ctx, demoClientID)
+		if err != nil {
+			return fmt.Errorf("demo client: %w", err)
+		}
+		if !slices.Equal(old.RedirectURIs, c.RedirectURIs) || !slices.Equal(old.PostLogoutRedirectURIs, c.PostLogoutRedirectURIs) {
+			old.RedirectURIs, old.PostLogoutRedirectURIs = c.RedirectURIs, c.PostLogoutRedirectURIs
+			if _, err := clients.Update(ctx, old); err != nil {
+				return fmt.Errorf("demo client: %w", err)
+			}
+		}
 	case err != nil:
 		return fmt.Errorf("demo client: %w", err)
 	}

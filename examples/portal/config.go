@@ -28,6 +28,10 @@ type config struct {
 	// Demo creates demonstration data (a client with a published secret)
 	// on first run. Never on a server that real people use.
 	Demo bool
+	// SMSWebhook is the SMS gateway's URL; codes are posted to it as
+	// signed JSON (SMSWebhookSecret keys the signature).
+	SMSWebhook       string
+	SMSWebhookSecret string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -45,6 +49,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fl.StringVar(&c.DB, "db", getenv("EGOVKIT_DB"), "database URL: sqlite:PATH or postgres://… (env EGOVKIT_DB; default sqlite:DATA/egovkit.db)")
 	fl.BoolVar(&c.LogJSON, "log-json", getenv("EGOVKIT_LOG_JSON") != "", "write logs as JSON (env EGOVKIT_LOG_JSON)")
 	fl.StringVar(&c.PublicURL, "public-url", getenv("EGOVKIT_PUBLIC_URL"), "URL the portal is reached at, for issuer URLs (env EGOVKIT_PUBLIC_URL; default http://ADDR)")
+	fl.StringVar(&c.SMSWebhook, "sms-webhook", getenv("EGOVKIT_SMS_WEBHOOK"), "SMS gateway URL for one-time codes (env EGOVKIT_SMS_WEBHOOK; secret in EGOVKIT_SMS_WEBHOOK_SECRET); without it, and outside demo mode, sign-ins reach only LoA low")
 	fl.BoolVar(&c.Demo, "demo", getenv("EGOVKIT_DEMO") != "false", "create demonstration data with published credentials (env EGOVKIT_DEMO=false turns it off)")
 	fl.Usage = func() {
 		fmt.Fprintf(fl.Output(), "Usage: portal [flags]\n\nRuns every egovkit package on one port.\n\n")
@@ -60,6 +65,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fl.Args(), " "))
 	}
 	c.KEK = getenv("EGOVKIT_KEK")
+	c.SMSWebhookSecret = getenv("EGOVKIT_SMS_WEBHOOK_SECRET")
+	if c.SMSWebhook != "" && !strings.HasPrefix(c.SMSWebhook, "https://") && !strings.HasPrefix(c.SMSWebhook, "http://") {
+		return c, errors.New("-sms-webhook must be an http(s) URL")
+	}
 	if c.DataDir == "" {
 		return c, errors.New("-data must not be empty")
 	}

@@ -48,6 +48,13 @@ func TestParseConfig(t *testing.T) {
 	c, err = parseConfig(nil, env(map[string]string{"EGOVKIT_DEMO": "false"}), io.Discard)
 	require.NoError(t, err)
 	assert.False(t, c.Demo)
+
+	c, err = parseConfig(nil, env(map[string]string{"EGOVKIT_SMS_WEBHOOK": "https://sms.example.gr/send", "EGOVKIT_SMS_WEBHOOK_SECRET": "s"}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "https://sms.example.gr/send", c.SMSWebhook)
+	assert.Equal(t, "s", c.SMSWebhookSecret)
+	_, err = parseConfig([]string{"-sms-webhook", "sms.example.gr"}, env(nil), io.Discard)
+	assert.Error(t, err)
 }
 
 func TestKEKCreatedOnceAndReused(t *testing.T) {

@@ -28,6 +28,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/internal/keys"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
 )
@@ -96,7 +97,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		base = "http://" + addr
 	}
 
-	app, err := newApp(ctx, appConfig{DB: db, KEK: kek, BaseURL: base, Demo: cfg.Demo, Log: log})
+	acfg := appConfig{DB: db, KEK: kek, BaseURL: base, Demo: cfg.Demo, Log: log}
+	if cfg.SMSWebhook != "" {
+		acfg.SMS = &auth.Webhook{URL: cfg.SMSWebhook, Secret: []byte(cfg.SMSWebhookSecret)}
+	}
+	app, err := newApp(ctx, acfg)
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +23,7 @@ import (
 	"github.com/egovkit/egovkit/auth/rp"
 	"github.com/egovkit/egovkit/internal/browsertest"
 	"github.com/egovkit/egovkit/internal/keys"
+	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 )
@@ -26,13 +32,19 @@ import (
 // when the test ends, checking that it shut down cleanly.
 func startPortal(t *testing.T, args ...string) (base, dataDir string) {
 	t.Helper()
+	return startPortalEnv(t, nil, args...)
+}
+
+// startPortalEnv is startPortal with environment variables.
+func startPortalEnv(t *testing.T, environ map[string]string, args ...string) (base, dataDir string) {
+	t.Helper()
 	dataDir = filepath.Join(t.TempDir(), "data")
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	args = append([]string{"-addr", "127.0.0.1:0", "-data", dataDir}, args...)
 	go func() {
-		done <- run(ctx, args, func(string) string { return "" }, io.Discard, func(a string) { addrc <- a })
+		done <- run(ctx, args, func(k string) string { return environ[k] }, io.Discard, func(a string) { addrc <- a })
 	}()
 	select {
 	case a := <-addrc:
@@ -267,4 +279,125 @@ func TestHomePageInBrowser(t *testing.T) {
 	assert.Contains(t, dom, "Digital public services")
 	browsertest.Screenshot(t, base+"/?lang=el", "portal-home-el-desktop", 1280, 1000)
 	browsertest.Screenshot(t, base+"/?lang=en", "portal-home-en-mobile", 390, 1400)
+}
+
+// signInBrowser is a browser that keeps cookies and follows redirects.
+func signInBrowser(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	return &http.Client{Jar: jar}
+}
+
+func browse(t *testing.T, c *http.Client, method, u string, form url.Values) (string, *url.URL) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, u, body)
+	require.NoError(t, err)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	return string(b), resp.Request.URL
+}
+
+var txInput = regexp.MustCompile(`name="tx" value="([^"]+)"`)
+
+func txOf(t *testing.T, page string) string {
+	m := txInput.FindStringSubmatch(page)
+	require.NotNil(t, m, page)
+	return m[1]
+}
+
+// TestDemoSiteSignIn signs the demo citizen in to the demo agency site
+// through the running portal: password, then the SMS code read from the
+// development outbox; the site shows what UserInfo released, and signing
+// out ends both sessions.
+func TestDemoSiteSignIn(t *testing.T) {
+	base, _ := startPortal(t)
+	c := signInBrowser(t)
+	page, at := browse(t, c, "GET", base+"/demo/citizen/login?lang=en&return=/demo/citizen/", nil)
+	assert.Equal(t, "/auth/citizen/login", at.Path)
+	assert.Contains(t, page, "Demo agency")
+	page, _ = browse(t, c, "POST", base+"/auth/citizen/login", url.Values{"tx": {txOf(t, page)}, "username": {demoCitizen}, "password": {demoCitizenPassword}})
+	assert.Contains(t, page, "******", "the number is masked")
+
+	_, outbox := fetch(t, "GET", base+"/dev/outbox", nil)
+	var box struct {
+		Messages []struct{ To, Text string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(outbox), &box))
+	require.NotEmpty(t, box.Messages)
+	assert.Equal(t, demoMobile, box.Messages[0].To)
+	code := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(box.Messages[0].Text)
+	require.NotEmpty(t, code)
+
+	page, at = browse(t, c, "POST", base+"/auth/citizen/login/code", url.Values{"tx": {txOf(t, page)}, "code": {code}})
+	assert.Equal(t, "/demo/citizen/", at.Path)
+	assert.Contains(t, page, "You are signed in.")
+	assert.Contains(t, page, "http://eidas.europa.eu/LoA/substantial")
+	assert.Contains(t, page, "Μαρία", "UserInfo released the name")
+
+	page, at = browse(t, c, "POST", base+"/demo/citizen/logout", url.Values{})
+	assert.Equal(t, "/demo/citizen/", at.Path)
+	assert.Contains(t, page, `href="/demo/citizen/login`)
+
+	// The servants' site: work credentials, and the authorization shown.
+	page, _ = browse(t, c, "GET", base+"/demo/servant/login?lang=en&return=/demo/servant/", nil)
+	page, at = browse(t, c, "POST", base+"/auth/servant/login", url.Values{"tx": {txOf(t, page)}, "username": {demoServant}, "password": {demoServantPassword}})
+	assert.Equal(t, "/demo/servant/", at.Path)
+	assert.Contains(t, page, "registrar")
+}
+
+// TestSignInPagesInBrowser opens the sign-in page in headless chromium,
+// through the demo site's redirect, and keeps screenshots of it and of
+// the demo site for a person to look at.
+func TestSignInPagesInBrowser(t *testing.T) {
+	browsertest.Binary(t)
+	base, _ := startPortal(t)
+	dom := browsertest.DOM(t, base+"/demo/citizen/login?lang=en&return=/demo/citizen/")
+	assert.Contains(t, dom, `autocomplete="current-password"`)
+	assert.Contains(t, dom, "Demo agency")
+	browsertest.Screenshot(t, base+"/demo/citizen/login?lang=el&return=/demo/citizen/", "signin-el-desktop", 1280, 900)
+	browsertest.Screenshot(t, base+"/demo/citizen/login?lang=en&return=/demo/citizen/", "signin-en-mobile", 390, 1000)
+	browsertest.Screenshot(t, base+"/demo/citizen/?lang=en", "demo-site-en", 1280, 900)
+}
+
+// TestSMSGoesToTheGateway starts the portal with an SMS gateway: the
+// sign-in code is posted to it, signed, and there is no development
+// outbox.
+func TestSMSGoesToTheGateway(t *testing.T) {
+	type sms struct{ To, Text string }
+	got := make(chan sms, 4)
+	secret := "gateway-secret"
+	gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ts, _ := strconv.ParseInt(r.Header.Get(otp.HeaderTimestamp), 10, 64)
+		if r.Header.Get(otp.HeaderSignature) != otp.SignWebhook([]byte(secret), ts, body) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var m sms
+		_ = json.Unmarshal(body, &m)
+		got <- m
+	}))
+	defer gateway.Close()
+	base, _ := startPortalEnv(t, map[string]string{"EGOVKIT_SMS_WEBHOOK_SECRET": secret}, "-sms-webhook", gateway.URL)
+	resp, _ := fetch(t, "GET", base+"/dev/outbox", nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	c := signInBrowser(t)
+	page, _ := browse(t, c, "GET", base+"/demo/citizen/login?lang=en&return=/demo/citizen/", nil)
+	page, _ = browse(t, c, "POST", base+"/auth/citizen/login", url.Values{"tx": {txOf(t, page)}, "username": {demoCitizen}, "password": {demoCitizenPassword}})
+	m := <-got
+	assert.Equal(t, demoMobile, m.To)
+	code := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(m.Text)
+	page, _ = browse(t, c, "POST", base+"/auth/citizen/login/code", url.Values{"tx": {txOf(t, page)}, "code": {code}})
+	assert.Contains(t, page, "You are signed in.")
 }
