@@ -1,90 +1,94 @@
 // Package auth is egovkit's sign-in: one set of credentials for every public
-// service, separate credentials for civil servants, one-time codes that
-// raise the level of assurance, and federation with other identity
-// providers. Agencies' own services use the relying-party side in package
-// [github.com/egovkit/egovkit/auth/rp].
+// service, separate credentials for civil servants, one-time codes by SMS
+// that raise the level of assurance, and an OpenID Connect provider per
+// realm that agencies' sites and systems rely on. Agencies' own services
+// use the relying-party side in package [github.com/egovkit/egovkit/auth/rp]
+// (API middleware, and WebLogin for server-rendered sites).
 //
-// This package is being built. What it holds today are the pieces the
-// provider stands on:
-//
-//   - Passwords hashed with argon2id in the PHC string format
-//     ([HashPassword], [VerifyPassword]) with OWASP's recommended cost, a
-//     rehash signal when the cost is raised, length rules after NIST SP
-//     800-63B ([CheckPasswordRules]), and [VerifyDummyPassword] so that an
-//     unknown account takes as long to refuse as a known one.
-//
-//   - Time-based one-time passwords (RFC 6238) for authenticator apps
-//     ([TOTP]), checked against the RFC's own test vectors, with the
-//     otpauth:// URI for enrolment.
-//
-//   - The registry of clients of a realm ([ClientRegistry]), stored in the
-//     shared database: validated registrations (exact redirect URIs with the
-//     loopback exception of RFC 8252, no implicit or password grant), secrets
-//     returned once and stored hashed, rotation and disabling that take
-//     effect on every instance at once; and client authentication at the
-//     token endpoint with HTTP Basic or private_key_jwt (RFC 7523), each
-//     assertion accepted once across instances, failures answered with
-//     RFC 6749 error bodies ([OAuthError]).
-//
-//   - Accounts ([Accounts]): citizens who sign in with a user name and are
-//     known by their tax number (AFM and AMKA validated where they enter,
-//     one account per tax number), civil servants with separate work
-//     credentials, and the authorizations agencies grant servants (agency,
-//     service, role, validity), which follow the servant and drop out at
-//     once when revoked. Every failed password check is the same
-//     [ErrBadCredentials] and takes as long, whether the account exists or
-//     not; hashes are upgraded when the cost is raised.
-//
-//   - The contact registry ([ContactRegistry]): the mobile number at which
-//     each subject gets codes, proven with a one-time code bound to that very
-//     number; a change tells the old number and is recorded (masked) as
-//     binding a new authenticator.
-//
-//   - The authorization request parser ([ParseAuthorizeRequest]) for the
-//     coming authorization endpoint, with RFC 9700's rules: response type
-//     code only, exact redirect URIs, PKCE with S256 mandatory, PAR when the
-//     client requires it, and errors sent to the redirect URI only when
-//     client and URI are trusted.
-//
-//   - Authorization codes ([CodeStore]): stored as hashes, single use
-//     even when two instances redeem at once, 60 seconds, bound to the
-//     client, the redirect URI and the PKCE challenge (S256); a replayed
-//     code reports the tokens issued from it so they can be revoked.
-//
-//   - A [Provider] per realm serving discovery, the JWKS (keys from
-//     internal/keys, rotated with overlap) and the token endpoint. With a
-//     [CodeStore] configured it exchanges authorization codes for an access
-//     token carrying acr and auth_time and an ID token with nonce, acr, amr,
-//     auth_time and azp; a replayed code revokes the access token issued
-//     from it. Clients allowed refresh tokens get one: every use rotates it,
-//     one retry within 30 seconds is forgiven, and any other reuse revokes
-//     the whole family with the access tokens issued in it (RFC 9700). For
-//     the client_credentials grant it issues RFC 9068 access tokens (typ at+jwt) for
-//     agency-to-agency calls, audience-restricted by registration or by an
-//     RFC 8707 resource parameter, which package rp verifies; token
-//     introspection (RFC 7662), which shows a token only to the resource
-//     server it was issued for or to its own client, and revocation
-//     (RFC 7009), seen at once by every instance. Discovery announces only
-//     what is implemented.
-//
-// Wiring a realm:
+// # Wiring a realm
 //
 //	clients, err := auth.NewClientRegistry(ctx, db, "citizen")
-//	signing, err := keys.New(ctx, db, "auth/citizen", kek)
+//	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek, log) // or NewExternalSigningKeys (HSM)
+//	accounts, err := auth.NewAccounts(ctx, db)
+//	codes, err := auth.NewCodeStore(ctx, db, "citizen", nil)
+//	gateway := &auth.Webhook{URL: smsGatewayURL, Secret: smsGatewayKey}
+//	sms, err := auth.NewOneTimeCodes(ctx, db, otpSecret, gateway, log)
+//	contacts, err := auth.NewContactRegistry(ctx, db, sms, gateway)
 //	p, err := auth.NewProvider(auth.ProviderConfig{
-//		Issuer: "https://id.example.gr/auth/citizen", Keys: signing, Clients: clients,
+//		Issuer: "https://id.example.gr/auth/citizen", Realm: "citizen",
+//		Keys: signing, Clients: clients, Codes: codes, Accounts: accounts,
+//		OneTimeCodes: sms, Contacts: contacts, Logger: log, Counter: stats,
 //	})
 //	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
+//	go func() { for range time.Tick(5 * time.Minute) { p.Maintain(ctx) } }()
 //
-// With [Accounts] configured the provider also serves UserInfo: a citizen's
-// names and birth date with "profile", tax and social-security numbers with
-// "gr_identity"; for the servant realm, the servant's authorizations valid
-// at that moment as authorization_details (RFC 9396 shape), so a revoked
-// one is absent from the next answer.
+// A second provider with Servants set, its own issuer, keys and clients,
+// is the civil servants' realm. examples/portal wires both.
 //
-// Not written yet: the authorization endpoint that signs people in and
-// creates the codes (with PAR), the servant's authorizations inside the
-// tokens themselves, logout,
-// sign-in throttling, e-mail in the contact registry, federation and the
-// sign-in pages; see the README.
+// # What the provider serves
+//
+//   - Discovery and the JWKS; keys from internal/keys, rotated with
+//     overlap, so tokens signed before a rotation verify until their key
+//     retires. Discovery announces only what is implemented.
+//   - The authorization endpoint (code flow only, PKCE with S256
+//     mandatory, exact redirect URIs with the loopback exception of
+//     RFC 8252, state, nonce, the iss parameter of RFC 9207) with sign-in
+//     pages in Greek and English that work without JavaScript: password,
+//     then, when the client's registered minimum, acr_values or a step-up
+//     ask for LoA substantial, a six-digit code sent by SMS to the number
+//     in the contact registry. A single sign-on session answers later
+//     requests without a page; prompt=login, max_age and prompt=none are
+//     honoured. Codes live 60 seconds and are single use across instances.
+//   - Pushed authorization requests (RFC 9126), mandatory for clients
+//     registered with RequirePAR; a request_uri is used once, by its client.
+//   - The token endpoint: authorization_code (a replayed code revokes what
+//     it issued), refresh_token (rotated on every use; one retry within 30
+//     seconds is forgiven, any other reuse revokes the family) and
+//     client_credentials for agency-to-agency calls; clients authenticate
+//     with client_secret_basic (secrets stored hashed) or private_key_jwt
+//     (RFC 7523, each assertion accepted once). Access tokens are RFC 9068
+//     JWTs with client_id, scope, acr and auth_time; a civil servant's also
+//     lists what their agencies authorize now (RFC 9396
+//     authorization_details). ID tokens carry acr (eIDAS levels), amr
+//     (RFC 8176), auth_time, nonce, sid and at_hash.
+//   - UserInfo (names and birth date with "profile", tax and social-security
+//     numbers with "gr_identity"; a servant's authorizations), introspection
+//     (RFC 7662, shown only to the resource server or the client a token
+//     concerns; a servant's authorizations read afresh) and revocation
+//     (RFC 7009), seen at once by every instance.
+//   - RP-initiated logout, which asks the person to confirm unless given an
+//     ID token of this provider as hint, and back-channel logout: a signed
+//     logout token (typ logout+jwt) posted to every client the session
+//     signed in to.
+//
+// # Security rules
+//
+// Failed passwords are counted per user name typed (whether an account has
+// it or not) and per client address; past five in an hour the name is
+// locked for a minute, twice as long at each further failure, at most an
+// hour. Unknown and known accounts get the same page and take as long
+// (argon2id with OWASP's parameters is run for both). A sign-in in progress
+// is bound to the browser that started it by a cookie, so its id alone is
+// useless; a successful sign-in always gets a new session cookie. Codes,
+// sessions, sign-ins, refresh tokens and pushed requests are stored only as
+// hashes. Logs name accounts by their random identifier and mask user names
+// and client addresses. Every decision is logged (realm, client, subject,
+// acr, outcome) and reported to the optional [TransactionCounter] as
+// "authentication" (sign-ins: success, bad_credentials, bad_code, throttled,
+// session, …), "authorization", "token", "logout" and "backchannel_logout".
+//
+// # Building blocks
+//
+// [HashPassword] and [VerifyPassword] (argon2id, PHC strings, rehash when
+// the cost is raised); [TOTP] (RFC 6238, checked against the RFC's
+// vectors); [ClientRegistry]; [Accounts] for citizens (one account per tax
+// number, AFM and AMKA validated) and servants with their agencies'
+// authorizations; [ContactRegistry] (a mobile number proven with a code
+// sent to it; a change tells the old number); [ParseAuthorizeRequest];
+// [CodeStore] and its [RefreshStore].
+//
+// Not written yet: federation with other identity providers (a bank's
+// OpenID Connect log-in, the legacy TAXISnet-style connector), TOTP as a
+// sign-in step, pairwise subject identifiers, e-mail in the contact
+// registry and the client administration API; see the README.
 package auth

@@ -1,10 +1,17 @@
 package auth_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
 )
 
 func ExampleHashPassword() {
@@ -33,4 +40,57 @@ func ExampleTOTP() {
 	// Output:
 	// 07081804
 	// true 37037036
+}
+
+// ExampleNewProvider wires a citizen realm on SQLite and reads its
+// discovery document, as a relying party would.
+func ExampleNewProvider() {
+	ctx := context.Background()
+	db, err := sqlopen.Open(ctx, "sqlite::memory:", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer db.Close()
+	kek, _ := auth.GenerateKEK()
+	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek, nil)
+	if err != nil {
+		panic(err)
+	}
+	clients, _ := auth.NewClientRegistry(ctx, db, "citizen")
+	accounts, _ := auth.NewAccounts(ctx, db)
+	codes, _ := auth.NewCodeStore(ctx, db, "citizen", nil)
+	gateway := &auth.Outbox{} // an auth.Webhook to the SMS gateway in production
+	sms, _ := auth.NewOneTimeCodes(ctx, db, bytes.Repeat([]byte{7}, 32), gateway, nil)
+	contacts, _ := auth.NewContactRegistry(ctx, db, sms, gateway)
+
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	p, err := auth.NewProvider(auth.ProviderConfig{
+		Issuer: srv.URL + "/auth/citizen", Realm: "citizen", Keys: signing, Clients: clients,
+		Codes: codes, Accounts: accounts, OneTimeCodes: sms, Contacts: contacts,
+	})
+	if err != nil {
+		panic(err)
+	}
+	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
+
+	resp, err := http.Get(srv.URL + "/auth/citizen/.well-known/openid-configuration")
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Authorization string   `json:"authorization_endpoint"`
+		ACR           []string `json:"acr_values_supported"`
+		PKCE          []string `json:"code_challenge_methods_supported"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&doc)
+	fmt.Println(strings.TrimPrefix(doc.Authorization, srv.URL))
+	fmt.Println(doc.ACR)
+	fmt.Println(doc.PKCE)
+	// Output:
+	// /auth/citizen/authorize
+	// [http://eidas.europa.eu/LoA/low http://eidas.europa.eu/LoA/substantial]
+	// [S256]
 }
