@@ -61,6 +61,10 @@ type ProviderConfig struct {
 	// registry, which reaches LoASubstantial.
 	OneTimeCodes *OneTimeCodes
 	Contacts     *ContactRegistry
+	// Upstreams are other identity providers citizens may sign in with
+	// (a bank's log-in, a legacy service); the tax number they vouch for
+	// links the citizen account. Citizens' realm only.
+	Upstreams []Upstream
 	// SessionLifetime is how long a single sign-on session lasts; zero
 	// means DefaultSessionLifetime.
 	SessionLifetime time.Duration
@@ -132,6 +136,16 @@ func NewProvider(cfg ProviderConfig) (*Provider, error) {
 	}
 	p := &Provider{cfg: cfg, log: log, tokenURL: cfg.Issuer + PathToken}
 	p.idAlg = p.signingAlgs()[0]
+	seen := map[string]bool{}
+	for _, u := range cfg.Upstreams {
+		if u == nil || seen[u.ID()] || !upstreamIDPattern.MatchString(u.ID()) {
+			return nil, errors.New("auth: upstreams need distinct IDs of a-z, 0-9 and -")
+		}
+		seen[u.ID()] = true
+	}
+	if len(cfg.Upstreams) > 0 && (cfg.Servants || cfg.Accounts == nil || cfg.Codes == nil) {
+		return nil, errors.New("auth: upstreams sign citizens in: they need Accounts and Codes, and not the servants' realm")
+	}
 	if (cfg.OneTimeCodes == nil) != (cfg.Contacts == nil) {
 		return nil, errors.New("auth: OneTimeCodes and Contacts go together")
 	}

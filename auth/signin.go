@@ -126,6 +126,10 @@ func (p *Provider) mountSignin(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+PathLogin+"/code", p.loginCode)
 	mux.HandleFunc("POST "+PathLogin+"/resend", p.loginResend)
 	mux.HandleFunc("POST "+PathLogin+"/cancel", p.loginCancel)
+	if len(p.cfg.Upstreams) > 0 {
+		mux.HandleFunc("POST "+PathLogin+"/upstream", p.loginUpstream)
+		mux.HandleFunc("GET "+PathLogin+"/upstream/callback", p.upstreamCallback)
+	}
 	mux.HandleFunc("GET "+PathLogout, p.logout)
 	mux.HandleFunc("POST "+PathLogout, p.logout)
 	mux.Handle("GET /static/", web.Static())
@@ -332,7 +336,10 @@ type signinData struct {
 	ErrorText string // Error translated
 	Field     string // the field the error is about
 	Expires   int    // minutes a code lives
+	Upstreams []upstreamChoice
 }
+
+type upstreamChoice struct{ ID, Name string }
 
 func (p *Provider) text(r *http.Request, key string, args ...any) string {
 	return p.pages.Text(web.Lang(r), key, args...)
@@ -364,6 +371,9 @@ func (p *Provider) loadSignin(w http.ResponseWriter, r *http.Request, id string)
 
 func (p *Provider) renderSignin(w http.ResponseWriter, r *http.Request, status int, id string, st signinState, req *AuthorizeRequest, d signinData) {
 	d.Action, d.Tx, d.Client, d.Realm, d.Mobile = p.base+PathLogin, id, req.Client.Name, p.realmKey(), st.Mobile
+	for _, u := range p.cfg.Upstreams {
+		d.Upstreams = append(d.Upstreams, upstreamChoice{ID: u.ID(), Name: u.Name()})
+	}
 	d.Expires = int(otp.DefaultLifetime / time.Minute)
 	if d.Error != "" {
 		d.ErrorText = p.text(r, d.Error, d.ErrorArgs...)

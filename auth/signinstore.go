@@ -26,6 +26,11 @@ type signinState struct {
 	Challenge string    `json:"challenge,omitempty"`
 	Mobile    string    `json:"mobile,omitempty"` // masked, for the page
 	SessionID string    `json:"sid,omitempty"`    // the session being stepped up
+	// A sign-in through an upstream provider.
+	Upstream   string `json:"upstream,omitempty"`
+	UpState    string `json:"up_state,omitempty"`
+	UpNonce    string `json:"up_nonce,omitempty"`
+	UpVerifier string `json:"up_verifier,omitempty"`
 }
 
 const (
