@@ -85,10 +85,20 @@
 // number, AFM and AMKA validated) and servants with their agencies'
 // authorizations; [ContactRegistry] (a mobile number proven with a code
 // sent to it; a change tells the old number); [ParseAuthorizeRequest];
-// [CodeStore] and its [RefreshStore].
+// [CodeStore] and its [RefreshStore]; [NewClientAdmin], the JSON API
+// administrators register, update, rotate and disable clients with.
 //
-// Not written yet: federation with other identity providers (a bank's
-// OpenID Connect log-in, the legacy TAXISnet-style connector), TOTP as a
-// sign-in step, pairwise subject identifiers, e-mail in the contact
-// registry and the client administration API; see the README.
+// # Federation
+//
+// Citizens may sign in through another identity provider listed in
+// ProviderConfig.Upstreams: an OpenID Connect provider such as a bank's
+// ([NewOIDCUpstream]: discovered from its issuer, code flow with PKCE and
+// nonce, its acr mapped to ours) or a legacy OAuth2 service with an XML
+// user document in the shape of TAXISnet's ([NewLegacyUpstream]). The tax
+// number the upstream vouches for links the citizen account; when the
+// client needs a higher level than the upstream gives, the SMS code
+// follows. The sign-in page offers each upstream as a button.
+//
+// Not written yet: TOTP as a sign-in step, pairwise subject identifiers
+// and e-mail in the contact registry; see the README.
 package auth

@@ -34,6 +34,9 @@ type appConfig struct {
 	SMS auth.SMSSender
 	// Counter counts transactions; nil counts nothing.
 	Counter auth.TransactionCounter
+	// AdminToken opens the client administration API at
+	// /auth/<realm>/admin/ to bearers of it; empty leaves it unmounted.
+	AdminToken string
 }
 
 // app is the portal's whole HTTP surface: the packages mounted on one mux

@@ -32,6 +32,9 @@ type config struct {
 	// signed JSON (SMSWebhookSecret keys the signature).
 	SMSWebhook       string
 	SMSWebhookSecret string
+	// AdminToken opens the client administration API (EGOVKIT_ADMIN_TOKEN,
+	// at least 32 characters); empty leaves the API unmounted.
+	AdminToken string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -66,6 +69,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	c.KEK = getenv("EGOVKIT_KEK")
 	c.SMSWebhookSecret = getenv("EGOVKIT_SMS_WEBHOOK_SECRET")
+	c.AdminToken = getenv("EGOVKIT_ADMIN_TOKEN")
+	if c.AdminToken != "" && len(c.AdminToken) < 32 {
+		return c, errors.New("EGOVKIT_ADMIN_TOKEN must have at least 32 characters")
+	}
 	if c.SMSWebhook != "" && !strings.HasPrefix(c.SMSWebhook, "https://") && !strings.HasPrefix(c.SMSWebhook, "http://") {
 		return c, errors.New("-sms-webhook must be an http(s) URL")
 	}

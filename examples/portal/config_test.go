@@ -55,6 +55,8 @@ func TestParseConfig(t *testing.T) {
 	assert.Equal(t, "s", c.SMSWebhookSecret)
 	_, err = parseConfig([]string{"-sms-webhook", "sms.example.gr"}, env(nil), io.Discard)
 	assert.Error(t, err)
+	_, err = parseConfig(nil, env(map[string]string{"EGOVKIT_ADMIN_TOKEN": "short"}), io.Discard)
+	assert.ErrorContains(t, err, "at least 32")
 }
 
 func TestKEKCreatedOnceAndReused(t *testing.T) {

@@ -97,7 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		base = "http://" + addr
 	}
 
-	acfg := appConfig{DB: db, KEK: kek, BaseURL: base, Demo: cfg.Demo, Log: log}
+	acfg := appConfig{DB: db, KEK: kek, BaseURL: base, Demo: cfg.Demo, Log: log, AdminToken: cfg.AdminToken}
 	if cfg.SMSWebhook != "" {
 		acfg.SMS = &auth.Webhook{URL: cfg.SMSWebhook, Secret: []byte(cfg.SMSWebhookSecret)}
 	}

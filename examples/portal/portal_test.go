@@ -401,3 +401,44 @@ func TestSMSGoesToTheGateway(t *testing.T) {
 	page, _ = browse(t, c, "POST", base+"/auth/citizen/login/code", url.Values{"tx": {txOf(t, page)}, "code": {code}})
 	assert.Contains(t, page, "You are signed in.")
 }
+
+// TestClientAdministration registers a client through the admin API of a
+// portal started with an admin token, and uses it at once.
+func TestClientAdministration(t *testing.T) {
+	token := strings.Repeat("t", 40)
+	base, _ := startPortalEnv(t, map[string]string{"EGOVKIT_ADMIN_TOKEN": token}, "-demo=false")
+	body := `{"client_id":"permits","client_name":"Permits office","token_endpoint_auth_method":"client_secret_basic",
+	  "grant_types":["client_credentials"],"scope":["permits:read"],"audience":["https://permits.example.gr"]}`
+	req, _ := http.NewRequest("POST", base+"/auth/servant/admin/clients", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	req, _ = http.NewRequest("POST", base+"/auth/servant/admin/clients", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var created struct {
+		Secret string `json:"client_secret"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&created))
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+
+	req, _ = http.NewRequest("POST", base+"/auth/servant/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("permits", created.Secret)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the new client works at once")
+
+	resp, _ = fetch(t, "GET", base+"/auth/citizen/admin/clients", nil)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	noAdmin, _ := startPortal(t, "-demo=false")
+	resp, _ = fetch(t, "GET", noAdmin+"/auth/citizen/admin/clients", nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "no token, no admin API")
+}
