@@ -26,15 +26,17 @@ var (
 // Contact is a subject's verified contact details.
 type Contact struct {
 	Subject          string
-	Mobile           string // E.164, such as +306912345678
+	Mobile           string // E.164, such as +306912345678; "" when none is verified
 	MobileVerifiedAt time.Time
+	Email            string // "" when none is verified
+	EmailVerifiedAt  time.Time
 	UpdatedAt        time.Time
 }
 
 // ContactEvent is one change in a subject's contact details. Details are
 // masked.
 type ContactEvent struct {
-	Kind   string // "mobile_verified" (first number), "mobile_changed" or "mobile_imported"
+	Kind   string // "mobile_verified" (first number), "mobile_changed", "mobile_imported", "email_verified", "email_changed"
 	Detail string
 	At     time.Time
 }
@@ -48,6 +50,9 @@ type ContactRegistry struct {
 	notify otp.Sender
 	now    func() time.Time
 	log    *zap.Logger
+
+	emailCodes  *otp.Service // nil: no e-mail addresses
+	emailSender otp.Sender
 }
 
 // ContactOption configures a ContactRegistry.
@@ -117,20 +122,35 @@ func NormalizeMobile(s string) (string, error) {
 
 func mobilePurpose(mobile string) string { return "contact-mobile:" + mobile }
 
-// Get returns the subject's verified contact, or ErrContactNotFound.
+// Get returns the subject's verified contact details, or
+// ErrContactNotFound when there are none.
 func (r *ContactRegistry) Get(ctx context.Context, subject string) (Contact, error) {
-	var c Contact
+	c := Contact{Subject: subject}
 	var verified, updated int64
 	err := r.db.QueryRowContext(ctx,
-		`SELECT subject, mobile, mobile_verified_at, updated_at FROM auth_contacts WHERE subject = $1`, subject).
-		Scan(&c.Subject, &c.Mobile, &verified, &updated)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Contact{}, ErrContactNotFound
-	}
-	if err != nil {
+		`SELECT mobile, mobile_verified_at, updated_at FROM auth_contacts WHERE subject = $1`, subject).
+		Scan(&c.Mobile, &verified, &updated)
+	switch {
+	case err == nil:
+		c.MobileVerifiedAt, c.UpdatedAt = time.UnixMicro(verified).UTC(), time.UnixMicro(updated).UTC()
+	case !errors.Is(err, sql.ErrNoRows):
 		return Contact{}, fmt.Errorf("auth: contact: %w", err)
 	}
-	c.MobileVerifiedAt, c.UpdatedAt = time.UnixMicro(verified).UTC(), time.UnixMicro(updated).UTC()
+	err = r.db.QueryRowContext(ctx,
+		`SELECT email, verified_at, updated_at FROM auth_contact_emails WHERE subject = $1`, subject).
+		Scan(&c.Email, &verified, &updated)
+	switch {
+	case err == nil:
+		c.EmailVerifiedAt = time.UnixMicro(verified).UTC()
+		if u := time.UnixMicro(updated).UTC(); u.After(c.UpdatedAt) {
+			c.UpdatedAt = u
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return Contact{}, fmt.Errorf("auth: contact: %w", err)
+	}
+	if c.Mobile == "" && c.Email == "" {
+		return Contact{}, ErrContactNotFound
+	}
 	return c, nil
 }
 

@@ -132,3 +132,67 @@ func wrongCode(code string) string {
 	b[0] = '0' + (b[0]-'0'+1)%10
 	return string(b)
 }
+
+func TestContactEmail(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := t.Context()
+		clock := testclock.New()
+		sms, mail := otp.NewOutbox(0), otp.NewOutbox(0)
+		secret := []byte("0123456789abcdef0123456789abcdef")
+		smsCodes, err := otp.New(ctx, db.DB.DB, secret, sms, otp.WithClock(clock.Now))
+		require.NoError(t, err)
+		mailCodes, err := otp.New(ctx, db.DB.DB, secret, mail, otp.WithClock(clock.Now))
+		require.NoError(t, err)
+		plain, err := auth.NewContactRegistry(ctx, db.DB.DB, smsCodes, sms)
+		require.NoError(t, err)
+		_, err = plain.StartEmailVerification(ctx, "s1", "maria@example.gr")
+		assert.ErrorIs(t, err, auth.ErrNoEmailSender)
+
+		reg, err := auth.NewContactRegistry(ctx, db.DB.DB, smsCodes, sms, auth.WithContactClock(clock.Now), auth.WithEmail(mailCodes, mail))
+		require.NoError(t, err)
+		for _, bad := range []string{"maria", "Maria <maria@example.gr>", "maria@localhost", "@example.gr"} {
+			_, err := reg.StartEmailVerification(ctx, "s1", bad)
+			assert.ErrorIs(t, err, auth.ErrInvalidEmail, bad)
+		}
+		ch, err := reg.StartEmailVerification(ctx, "s1", " Maria.P@Example.GR ")
+		require.NoError(t, err)
+		m, ok := mail.Last("Maria.P@example.gr")
+		require.True(t, ok, "the code goes to the address, domain in lower case")
+		code := sixDigits.FindString(m.Text)
+		_, err = reg.ConfirmEmail(ctx, "s1", ch.ID, "Maria.P@example.gr", wrongCode(code))
+		assert.ErrorIs(t, err, otp.ErrInvalidCode)
+		_, err = reg.Get(ctx, "s1")
+		assert.ErrorIs(t, err, auth.ErrContactNotFound, "nothing stored")
+		c, err := reg.ConfirmEmail(ctx, "s1", ch.ID, "Maria.P@example.gr", code)
+		require.NoError(t, err)
+		assert.Equal(t, "Maria.P@example.gr", c.Email)
+		assert.Empty(t, c.Mobile, "an e-mail address alone is a contact")
+		assert.Empty(t, sms.All(), "e-mail codes do not go by SMS")
+
+		// A mobile number beside it, then a new address: the old one hears.
+		clock.Advance(time.Minute)
+		_, err = reg.ImportMobile(ctx, "s1", "+306912345678", "test")
+		require.NoError(t, err)
+		clock.Advance(2 * time.Minute)
+		ch, err = reg.StartEmailVerification(ctx, "s1", "maria@new.example.gr")
+		require.NoError(t, err)
+		m, _ = mail.Last("maria@new.example.gr")
+		c, err = reg.ConfirmEmail(ctx, "s1", ch.ID, "maria@new.example.gr", sixDigits.FindString(m.Text))
+		require.NoError(t, err)
+		assert.Equal(t, "maria@new.example.gr", c.Email)
+		assert.Equal(t, "+306912345678", c.Mobile)
+		notice, ok := mail.Last("Maria.P@example.gr")
+		require.True(t, ok)
+		assert.Contains(t, notice.Text, "άλλαξε")
+		assert.NotContains(t, notice.Text, "maria@new.example.gr", "the new address is masked")
+
+		events, err := reg.Events(ctx, "s1")
+		require.NoError(t, err)
+		var kinds []string
+		for _, e := range events {
+			kinds = append(kinds, e.Kind)
+			assert.NotContains(t, e.Detail, "aria", "details are masked")
+		}
+		assert.Equal(t, []string{"email_verified", "mobile_imported", "email_changed"}, kinds)
+	})
+}

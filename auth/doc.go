@@ -83,8 +83,9 @@
 // the cost is raised); [TOTP] (RFC 6238, checked against the RFC's
 // vectors); [ClientRegistry]; [Accounts] for citizens (one account per tax
 // number, AFM and AMKA validated) and servants with their agencies'
-// authorizations; [ContactRegistry] (a mobile number proven with a code
-// sent to it; a change tells the old number); [ParseAuthorizeRequest];
+// authorizations; [ContactRegistry] (a mobile number and, with
+// [WithEmail], an e-mail address, each proven with a code sent to it; a
+// change tells the old number or address and is recorded); [ParseAuthorizeRequest];
 // [CodeStore] and its [RefreshStore]; [NewClientAdmin], the JSON API
 // administrators register, update, rotate and disable clients with.
 //
@@ -99,6 +100,6 @@
 // client needs a higher level than the upstream gives, the SMS code
 // follows. The sign-in page offers each upstream as a button.
 //
-// Not written yet: TOTP as a sign-in step, pairwise subject identifiers
-// and e-mail in the contact registry; see the README.
+// Not written yet: TOTP as a sign-in step and pairwise subject
+// identifiers; see the README.
 package auth

@@ -500,7 +500,7 @@ func (p *Provider) signinPurpose() string { return "sign-in:" + p.cfg.Realm }
 func (p *Provider) startCode(w http.ResponseWriter, r *http.Request, id string, st *signinState, req *AuthorizeRequest) bool {
 	ctx := r.Context()
 	contact, err := p.cfg.Contacts.Get(ctx, st.Subject)
-	if errors.Is(err, ErrContactNotFound) {
+	if errors.Is(err, ErrContactNotFound) || (err == nil && contact.Mobile == "") {
 		p.record(r, req.Client.ID, st.Subject, st.Required, "no_mobile")
 		p.pages.Render(w, r, http.StatusConflict, "signin_error.html", map[string]any{"NoMobile": true, "Client": req.Client.Name})
 		return false
