@@ -100,6 +100,15 @@
 // client needs a higher level than the upstream gives, the SMS code
 // follows. The sign-in page offers each upstream as a button.
 //
-// Not written yet: TOTP as a sign-in step and pairwise subject
-// identifiers; see the README.
+// # Authenticator apps
+//
+// With ProviderConfig.Authenticators (a [TOTPStore]), a person who has
+// bound an authenticator app reaches LoA substantial with its code instead
+// of an SMS, which stays on offer. Binding is [TOTPStore.Enroll] (an
+// otpauth:// URI to show as a QR code) then [TOTPStore.Confirm] with a
+// first code; secrets are sealed with AES-256-GCM, each time step is
+// accepted once, and repeated wrong codes lock the app for a while.
+//
+// Not written yet: pages for binding an app (the API above exists) and
+// pairwise subject identifiers; see the README.
 package auth

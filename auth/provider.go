@@ -61,6 +61,9 @@ type ProviderConfig struct {
 	// registry, which reaches LoASubstantial.
 	OneTimeCodes *OneTimeCodes
 	Contacts     *ContactRegistry
+	// Authenticators, when set, lets people with an authenticator app
+	// bound (TOTP) reach LoASubstantial with its code instead of an SMS.
+	Authenticators *TOTPStore
 	// Upstreams are other identity providers citizens may sign in with
 	// (a bank's log-in, a legacy service); the tax number they vouch for
 	// links the citizen account. Citizens' realm only.

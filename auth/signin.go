@@ -52,6 +52,7 @@ var (
 const (
 	amrPassword = "pwd"
 	amrSMS      = "sms"
+	amrOTP      = "otp"
 	amrMFA      = "mfa"
 )
 
@@ -68,7 +69,7 @@ func (p *Provider) canReach(acr string) bool {
 	case LoALow:
 		return true
 	case LoASubstantial:
-		return p.cfg.OneTimeCodes != nil && p.cfg.Contacts != nil
+		return (p.cfg.OneTimeCodes != nil && p.cfg.Contacts != nil) || p.cfg.Authenticators != nil
 	}
 	return false
 }
@@ -336,6 +337,7 @@ type signinData struct {
 	ErrorText string // Error translated
 	Field     string // the field the error is about
 	Expires   int    // minutes a code lives
+	TOTP      bool   // the code comes from an authenticator app
 	Upstreams []upstreamChoice
 }
 
@@ -375,6 +377,7 @@ func (p *Provider) renderSignin(w http.ResponseWriter, r *http.Request, status i
 		d.Upstreams = append(d.Upstreams, upstreamChoice{ID: u.ID(), Name: u.Name()})
 	}
 	d.Expires = int(otp.DefaultLifetime / time.Minute)
+	d.TOTP = st.Method == methodTOTP
 	if d.Error != "" {
 		d.ErrorText = p.text(r, d.Error, d.ErrorArgs...)
 	}
@@ -499,6 +502,34 @@ func (p *Provider) signinPurpose() string { return "sign-in:" + p.cfg.Realm }
 // returns false.
 func (p *Provider) startCode(w http.ResponseWriter, r *http.Request, id string, st *signinState, req *AuthorizeRequest) bool {
 	ctx := r.Context()
+	if p.cfg.Authenticators != nil && st.Method != methodSMS {
+		has, err := p.cfg.Authenticators.Has(ctx, st.Subject)
+		if err != nil {
+			p.internalError(w, r, err)
+			return false
+		}
+		if has {
+			// The app needs nothing sent; SMS stays on offer.
+			st.Step, st.Method = stepCode, methodTOTP
+			st.Mobile = ""
+			if p.cfg.Contacts != nil {
+				if c, err := p.cfg.Contacts.Get(ctx, st.Subject); err == nil && c.Mobile != "" {
+					st.Mobile = httpx.MaskPhone(c.Mobile)
+				}
+			}
+			if err := p.store.updateSignin(ctx, id, *st); err != nil {
+				p.internalError(w, r, err)
+				return false
+			}
+			return true
+		}
+	}
+	if p.cfg.OneTimeCodes == nil {
+		p.record(r, req.Client.ID, st.Subject, st.Required, "no_second_factor")
+		p.pages.Render(w, r, http.StatusConflict, "signin_error.html", map[string]any{"NoMobile": true, "Client": req.Client.Name})
+		return false
+	}
+	st.Method = methodSMS
 	contact, err := p.cfg.Contacts.Get(ctx, st.Subject)
 	if errors.Is(err, ErrContactNotFound) || (err == nil && contact.Mobile == "") {
 		p.record(r, req.Client.ID, st.Subject, st.Required, "no_mobile")
@@ -563,6 +594,10 @@ func (p *Provider) loginCode(w http.ResponseWriter, r *http.Request) {
 		p.renderSignin(w, r, http.StatusUnprocessableEntity, id, st, req, signinData{Error: "auth.error.code_format", Field: "code"})
 		return
 	}
+	if st.Method == methodTOTP {
+		p.checkAuthenticator(w, r, id, st, req, code)
+		return
+	}
 	err := p.cfg.OneTimeCodes.Verify(ctx, st.Challenge, st.Subject, p.signinPurpose(), code)
 	if err != nil {
 		var oe *otp.Error
@@ -615,6 +650,7 @@ func (p *Provider) loginResend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.Challenge = "" // a cool-down now is an error to show, not a code still good
+	st.Method = methodSMS
 	if !p.startCode(w, r, id, &st, req) {
 		return
 	}
@@ -752,4 +788,23 @@ func (p *Provider) signingAlgs() []string {
 		algs = append(algs, "ES256")
 	}
 	return algs
+}
+
+// checkAuthenticator checks a code from the person's authenticator app.
+func (p *Provider) checkAuthenticator(w http.ResponseWriter, r *http.Request, id string, st signinState, req *AuthorizeRequest, code string) {
+	err := p.cfg.Authenticators.Verify(r.Context(), st.Subject, code)
+	switch {
+	case err == nil:
+		st.AMR = appendUnique(st.AMR, amrOTP, amrMFA)
+		p.complete(w, r, id, st, req, LoASubstantial)
+		return
+	case errors.Is(err, ErrAuthenticatorCode):
+		p.count("authentication", p.cfg.Realm, req.Client.ID, LoASubstantial, "bad_code")
+		p.renderSignin(w, r, http.StatusUnauthorized, id, st, req, signinData{Error: "auth.error.code_wrong", Field: "code"})
+	case errors.Is(err, ErrAuthenticatorLocked):
+		p.count("authentication", p.cfg.Realm, req.Client.ID, LoASubstantial, "locked")
+		p.renderSignin(w, r, http.StatusTooManyRequests, id, st, req, signinData{Error: "auth.error.app_locked", Field: "code"})
+	default:
+		p.internalError(w, r, err)
+	}
 }

@@ -24,6 +24,7 @@ type signinState struct {
 	AMR       []string  `json:"amr,omitempty"`
 	AuthTime  time.Time `json:"auth_time,omitzero"`
 	Challenge string    `json:"challenge,omitempty"`
+	Method    string    `json:"method,omitempty"` // methodSMS or methodTOTP, at the code step
 	Mobile    string    `json:"mobile,omitempty"` // masked, for the page
 	SessionID string    `json:"sid,omitempty"`    // the session being stepped up
 	// A sign-in through an upstream provider.
@@ -36,6 +37,9 @@ type signinState struct {
 const (
 	stepPassword = "password"
 	stepCode     = "code"
+
+	methodSMS  = "sms"
+	methodTOTP = "totp"
 )
 
 // session is a single sign-on session.
