@@ -64,6 +64,13 @@ type Client struct {
 	MinACR string `json:"min_acr,omitempty"`
 	// RequirePAR makes pushed authorization requests (RFC 9126) mandatory.
 	RequirePAR bool `json:"require_pushed_authorization_requests,omitempty"`
+	// SubjectType is "public" (the default: every client knows a person by
+	// the same identifier) or "pairwise" (each sector gets its own, so
+	// that services cannot link people by it).
+	SubjectType string `json:"subject_type,omitempty"`
+	// SectorIdentifier groups pairwise clients that must see the same
+	// identifiers; empty means the host of the redirect URIs.
+	SectorIdentifier string `json:"sector_identifier,omitempty"`
 	// PostLogoutRedirectURIs are where the provider may send the person
 	// after RP-initiated logout; matched exactly.
 	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
@@ -157,6 +164,14 @@ func (c *Client) Validate() error {
 		if !c.Confidential() {
 			return bad("resource_server", "a resource server must authenticate (not auth method none)")
 		}
+	}
+	switch c.SubjectType {
+	case "", SubjectPublic, SubjectPairwise:
+	default:
+		return bad("subject_type", "public or pairwise")
+	}
+	if len(c.SectorIdentifier) > 200 {
+		return bad("sector_identifier", "at most 200 bytes")
 	}
 	for _, u := range c.PostLogoutRedirectURIs {
 		if err := validateRedirectURI(u); err != nil {

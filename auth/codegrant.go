@@ -55,7 +55,11 @@ func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Requ
 	if err != nil {
 		return nil, err
 	}
-	idb := jwt.NewBuilder().Issuer(p.cfg.Issuer).Subject(g.Subject).Audience([]string{c.ID}).
+	sub, err := p.subjectFor(ctx, c, g.Subject)
+	if err != nil {
+		return nil, err
+	}
+	idb := jwt.NewBuilder().Issuer(p.cfg.Issuer).Subject(sub).Audience([]string{c.ID}).
 		IssuedAt(now).Expiration(now.Add(p.cfg.IDTokenLifetime)).
 		Claim("auth_time", g.AuthTime.Unix()).Claim("acr", g.ACR).Claim("amr", g.AMR).Claim("azp", c.ID)
 	if g.Nonce != "" {
@@ -117,7 +121,11 @@ func (p *Provider) userAccessToken(ctx context.Context, c Client, g Grant, scope
 	}
 	jti := newTokenID()
 	exp := now.Add(p.cfg.AccessTokenLifetime)
-	b := jwt.NewBuilder().Issuer(p.cfg.Issuer).Subject(g.Subject).Audience(aud).
+	sub, err := p.subjectFor(ctx, c, g.Subject)
+	if err != nil {
+		return "", IssuedToken{}, err
+	}
+	b := jwt.NewBuilder().Issuer(p.cfg.Issuer).Subject(sub).Audience(aud).
 		IssuedAt(now).Expiration(exp).JwtID(jti).
 		Claim("client_id", c.ID).Claim("scope", strings.Join(scopes, " ")).
 		Claim("acr", g.ACR).Claim("auth_time", g.AuthTime.Unix())

@@ -47,7 +47,8 @@
 //     client_credentials for agency-to-agency calls; clients authenticate
 //     with client_secret_basic (secrets stored hashed) or private_key_jwt
 //     (RFC 7523, each assertion accepted once). Access tokens are RFC 9068
-//     JWTs with client_id, scope, acr and auth_time; a civil servant's also
+//     JWTs with client_id, scope, acr and auth_time, and a public or
+//     pairwise subject; a civil servant's also
 //     lists what their agencies authorize now (RFC 9396
 //     authorization_details). ID tokens carry acr (eIDAS levels), amr
 //     (RFC 8176), auth_time, nonce, sid and at_hash.
@@ -109,6 +110,14 @@
 // first code; secrets are sealed with AES-256-GCM, each time step is
 // accepted once, and repeated wrong codes lock the app for a while.
 //
-// Not written yet: pages for binding an app (the API above exists) and
-// pairwise subject identifiers; see the README.
+// # Pairwise identifiers
+//
+// A client registered with SubjectType "pairwise" knows each person by an
+// identifier derived from ProviderConfig.PairwiseSecret and its sector (its
+// SectorIdentifier, or the host of its redirect URIs), so services of
+// different sectors cannot link people by it (OpenID Connect Core 8.1).
+// UserInfo and introspection map it back to the account.
+//
+// Not written yet: pages for binding an authenticator app (the API above
+// exists); see the README.
 package auth

@@ -101,7 +101,11 @@ func (p *Provider) Introspect(ctx context.Context, caller Client, raw string) (I
 		TokenType: "Bearer", ACR: acr,
 	}
 	if _, person := tok.PrivateClaims()["authorization_details"]; person && p.cfg.Servants && p.cfg.Accounts != nil {
-		if res.AuthorizationDetails, err = p.servantDetails(ctx, tok.Subject(), now); err != nil {
+		local, err := p.localSubject(ctx, clientID, tok.Subject())
+		if err != nil {
+			return Introspection{}, nil
+		}
+		if res.AuthorizationDetails, err = p.servantDetails(ctx, local, now); err != nil {
 			return Introspection{}, err
 		}
 	}

@@ -68,6 +68,10 @@ type ProviderConfig struct {
 	// (a bank's log-in, a legacy service); the tax number they vouch for
 	// links the citizen account. Citizens' realm only.
 	Upstreams []Upstream
+	// PairwiseSecret (32 bytes or more, kept for as long as the
+	// identifiers must stay the same) derives pairwise subject identifiers
+	// for clients registered with SubjectType "pairwise".
+	PairwiseSecret []byte
 	// SessionLifetime is how long a single sign-on session lasts; zero
 	// means DefaultSessionLifetime.
 	SessionLifetime time.Duration

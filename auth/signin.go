@@ -304,7 +304,12 @@ func (p *Provider) redirectWithCode(w http.ResponseWriter, r *http.Request, req 
 		p.internalError(w, r, err)
 		return
 	}
-	if err := p.store.addSessionClient(ctx, sess.SID, req.Client.ID, sess.Subject); err != nil {
+	sub, err := p.subjectFor(ctx, req.Client, sess.Subject)
+	if err != nil {
+		p.internalError(w, r, err)
+		return
+	}
+	if err := p.store.addSessionClient(ctx, sess.SID, req.Client.ID, sub); err != nil {
 		p.internalError(w, r, err)
 		return
 	}
@@ -750,7 +755,10 @@ func (p *Provider) announceSignin(doc map[string]any) {
 	doc["response_modes_supported"] = []string{"query"}
 	doc["code_challenge_methods_supported"] = []string{"S256"}
 	doc["authorization_response_iss_parameter_supported"] = true
-	doc["subject_types_supported"] = []string{"public"}
+	doc["subject_types_supported"] = []string{SubjectPublic}
+	if len(p.cfg.PairwiseSecret) >= 32 {
+		doc["subject_types_supported"] = []string{SubjectPublic, SubjectPairwise}
+	}
 	doc["prompt_values_supported"] = []string{"none", "login", "consent", "select_account"}
 	doc["ui_locales_supported"] = []string{"el", "en"}
 	doc["claims_parameter_supported"] = false

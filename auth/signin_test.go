@@ -754,3 +754,64 @@ func TestMaintainPurgesWhatExpired(t *testing.T) {
 		}
 	})
 }
+
+// TestPairwiseSubjects registers clients that must not be able to link
+// people: each sector sees its own identifier, clients of one sector see
+// the same, and UserInfo still finds the person.
+func TestPairwiseSubjects(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		f := newSigninFixture(t, db, func(c *auth.ProviderConfig) { c.PairwiseSecret = []byte(strings.Repeat("p", 32)) })
+		for id, sec := range map[string]string{"pw-a": "a.example.gr", "pw-b": "b.example.gr", "pw-a2": "a.example.gr"} {
+			c := lowClient(id)
+			c.SubjectType, c.SectorIdentifier = auth.SubjectPairwise, sec
+			_, secret, err := f.reg.Create(t.Context(), c)
+			require.NoError(t, err)
+			f.secrets[id] = secret
+		}
+		bad := lowClient("pw-bad")
+		bad.SubjectType = "secret"
+		_, _, err := f.reg.Create(t.Context(), bad)
+		assert.ErrorIs(t, err, auth.ErrInvalidClientMetadata)
+
+		b := f.browser(t)
+		subs := map[string]string{}
+		var tokenA auth.TokenResponse
+		for i, id := range []string{"pw-a", "pw-b", "pw-a2", "low-agency"} {
+			var cb url.Values
+			if i == 0 {
+				cb = b.signIn(authorizeParams(id), true, false)
+			} else {
+				cb = callback(t, b.authorize(authorizeParams(id)))
+			}
+			tr := f.exchange(t, id, cb.Get("code"))
+			subs[id] = f.idToken(t, tr.IDToken).Subject()
+			if id == "pw-a" {
+				tokenA = tr
+			}
+		}
+		assert.Equal(t, f.citizen.ID, subs["low-agency"], "public clients see the account id")
+		assert.NotEqual(t, subs["pw-a"], subs["pw-b"], "two sectors cannot link the person")
+		assert.NotEqual(t, f.citizen.ID, subs["pw-a"])
+		assert.Equal(t, subs["pw-a"], subs["pw-a2"], "one sector sees one identifier")
+
+		access, err := jwt.Parse([]byte(tokenA.AccessToken), jwt.WithVerify(false))
+		require.NoError(t, err)
+		assert.Equal(t, subs["pw-a"], access.Subject(), "the access token too")
+		info := clientGetUserInfo(t, f, tokenA.AccessToken)
+		assert.Equal(t, subs["pw-a"], info["sub"])
+		assert.Equal(t, "Μαρία", info["given_name"], "UserInfo finds the person behind the pairwise identifier")
+	})
+}
+
+func clientGetUserInfo(t *testing.T, f *signinFixture, token string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, f.issuer+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	out := map[string]any{}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	return out
+}

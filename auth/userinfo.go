@@ -76,8 +76,13 @@ func (p *Provider) UserInfo(ctx context.Context, raw string) (map[string]any, er
 		return nil, errInvalidToken
 	}
 	claims := map[string]any{"sub": tok.Subject()}
+	clientID, _ := tok.PrivateClaims()["client_id"].(string)
+	local, err := p.localSubject(ctx, clientID, tok.Subject())
+	if err != nil {
+		return nil, err
+	}
 	if p.cfg.Servants {
-		s, err := p.cfg.Accounts.Servant(ctx, tok.Subject())
+		s, err := p.cfg.Accounts.Servant(ctx, local)
 		if err != nil || s.Disabled {
 			return nil, errInvalidToken
 		}
@@ -90,7 +95,7 @@ func (p *Provider) UserInfo(ctx context.Context, raw string) (map[string]any, er
 		claims["authorization_details"] = details
 		return claims, nil
 	}
-	c, err := p.cfg.Accounts.Citizen(ctx, tok.Subject())
+	c, err := p.cfg.Accounts.Citizen(ctx, local)
 	if err != nil || c.Disabled {
 		return nil, errInvalidToken
 	}
