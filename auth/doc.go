@@ -47,11 +47,10 @@
 //     client_credentials for agency-to-agency calls; clients authenticate
 //     with client_secret_basic (secrets stored hashed) or private_key_jwt
 //     (RFC 7523, each assertion accepted once). Access tokens are RFC 9068
-//     JWTs with client_id, scope, acr and auth_time, and a public or
-//     pairwise subject; a civil servant's also
-//     lists what their agencies authorize now (RFC 9396
-//     authorization_details). ID tokens carry acr (eIDAS levels), amr
-//     (RFC 8176), auth_time, nonce, sid and at_hash.
+//     JWTs with client_id, scope, acr, auth_time and a public or pairwise
+//     subject; a civil servant's also lists what their agencies authorize
+//     now (RFC 9396 authorization_details). ID tokens carry acr (eIDAS
+//     levels), amr (RFC 8176), auth_time, nonce, sid and at_hash.
 //   - UserInfo (names and birth date with "profile", tax and social-security
 //     numbers with "gr_identity"; a servant's authorizations), introspection
 //     (RFC 7662, shown only to the resource server or the client a token

@@ -2,11 +2,14 @@ package auth_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,5 +206,79 @@ func TestKeyRotationThroughProvider(t *testing.T) {
 		_, err = ks.ParseJWT(ctx, []byte(before), jwt.WithValidate(false))
 		assert.ErrorIs(t, err, keys.ErrUnknownKey)
 		assert.Equal(t, http.StatusUnauthorized, call(before))
+	})
+}
+
+// TestCodeRedeemedOnTwoProvidersAtOnce runs two provider instances on one
+// database (separate connection pools, as two processes would have) and
+// posts the same code to both token endpoints at once: exactly one answer
+// carries tokens.
+func TestCodeRedeemedOnTwoProvidersAtOnce(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := t.Context()
+		kek, _ := keys.GenerateKEK()
+		const issuer = "https://id.example.gr/auth/citizen"
+		var urls []string
+		var codes *auth.CodeStore
+		var secret string
+		for i, pool := range []*sql.DB{db.DB.DB, db.OpenAnother(t)} {
+			reg, err := auth.NewClientRegistry(ctx, pool, "citizen")
+			require.NoError(t, err)
+			if i == 0 {
+				_, secret, err = reg.Create(ctx, webClient())
+				require.NoError(t, err)
+			}
+			cs, err := auth.NewCodeStore(ctx, pool, "citizen", nil)
+			require.NoError(t, err)
+			if i == 0 {
+				codes = cs
+			}
+			ks, err := keys.New(ctx, pool, "auth/citizen", kek)
+			require.NoError(t, err)
+			p, err := auth.NewProvider(auth.ProviderConfig{Issuer: issuer, Keys: ks, Clients: reg, Codes: cs})
+			require.NoError(t, err)
+			srv := httptest.NewServer(p.Handler())
+			t.Cleanup(srv.Close)
+			urls = append(urls, srv.URL)
+		}
+		for round := range 3 {
+			g := grant()
+			g.AuthTime = time.Now().Truncate(time.Second)
+			code, err := codes.Create(ctx, g)
+			require.NoError(t, err)
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {code},
+				"redirect_uri": {"https://agency.example.gr/callback"}, "code_verifier": {verifier}}.Encode()
+			var issued, refused atomic.Int32
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					req, _ := http.NewRequest(http.MethodPost, urls[i%2]+"/token", strings.NewReader(form))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					req.SetBasicAuth("demo-agency", secret)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					resp.Body.Close()
+					switch resp.StatusCode {
+					case http.StatusOK:
+						issued.Add(1)
+					case http.StatusBadRequest:
+						refused.Add(1)
+					default:
+						t.Errorf("round %d: status %d", round, resp.StatusCode)
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			assert.Equal(t, int32(1), issued.Load(), "round %d", round)
+			assert.Equal(t, int32(7), refused.Load(), "round %d", round)
+		}
 	})
 }
