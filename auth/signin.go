@@ -409,30 +409,32 @@ func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
 	p.renderSignin(w, r, http.StatusOK, id, st, req, signinData{Username: req.LoginHint})
 }
 
-// readSigninForm parses a sign-in form post.
-func (p *Provider) readSigninForm(w http.ResponseWriter, r *http.Request) bool {
+// postedSignin reads a sign-in form post and the sign-in it names. A
+// sign-in at another step than step ("" for any) is sent to its page.
+// When ok is false the answer has been written.
+func (p *Provider) postedSignin(w http.ResponseWriter, r *http.Request, step string) (id string, st signinState, req *AuthorizeRequest, ok bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		p.pages.RenderError(w, r, http.StatusBadRequest, "")
-		return false
+		return "", st, nil, false
 	}
-	return true
+	id = r.PostForm.Get("tx")
+	if st, req, ok = p.loadSignin(w, r, id); !ok {
+		return "", st, nil, false
+	}
+	if step != "" && st.Step != step {
+		http.Redirect(w, r, p.base+PathLogin+"?tx="+url.QueryEscape(id), http.StatusSeeOther)
+		return "", st, nil, false
+	}
+	return id, st, req, true
 }
 
 func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
-	if !p.readSigninForm(w, r) {
-		return
-	}
-	ctx := r.Context()
-	id := r.PostForm.Get("tx")
-	st, req, ok := p.loadSignin(w, r, id)
+	id, st, req, ok := p.postedSignin(w, r, stepPassword)
 	if !ok {
 		return
 	}
-	if st.Step != stepPassword {
-		http.Redirect(w, r, p.base+PathLogin+"?tx="+url.QueryEscape(id), http.StatusSeeOther)
-		return
-	}
+	ctx := r.Context()
 	username := strings.ToLower(strings.TrimSpace(r.PostForm.Get("username")))
 	password := r.PostForm.Get("password")
 	if username == "" || password == "" || len(username) > 200 || len(password) > 1024 {
@@ -581,19 +583,11 @@ func (p *Provider) startCode(w http.ResponseWriter, r *http.Request, id string, 
 }
 
 func (p *Provider) loginCode(w http.ResponseWriter, r *http.Request) {
-	if !p.readSigninForm(w, r) {
-		return
-	}
-	ctx := r.Context()
-	id := r.PostForm.Get("tx")
-	st, req, ok := p.loadSignin(w, r, id)
+	id, st, req, ok := p.postedSignin(w, r, stepCode)
 	if !ok {
 		return
 	}
-	if st.Step != stepCode {
-		http.Redirect(w, r, p.base+PathLogin+"?tx="+url.QueryEscape(id), http.StatusSeeOther)
-		return
-	}
+	ctx := r.Context()
 	code, valid := otp.NormalizeCode(r.PostForm.Get("code"))
 	if !valid {
 		p.renderSignin(w, r, http.StatusUnprocessableEntity, id, st, req, signinData{Error: "auth.error.code_format", Field: "code"})
@@ -642,16 +636,8 @@ func appendUnique(list []string, more ...string) []string {
 }
 
 func (p *Provider) loginResend(w http.ResponseWriter, r *http.Request) {
-	if !p.readSigninForm(w, r) {
-		return
-	}
-	id := r.PostForm.Get("tx")
-	st, req, ok := p.loadSignin(w, r, id)
+	id, st, req, ok := p.postedSignin(w, r, stepCode)
 	if !ok {
-		return
-	}
-	if st.Step != stepCode {
-		http.Redirect(w, r, p.base+PathLogin+"?tx="+url.QueryEscape(id), http.StatusSeeOther)
 		return
 	}
 	st.Challenge = "" // a cool-down now is an error to show, not a code still good
@@ -663,11 +649,7 @@ func (p *Provider) loginResend(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Provider) loginCancel(w http.ResponseWriter, r *http.Request) {
-	if !p.readSigninForm(w, r) {
-		return
-	}
-	id := r.PostForm.Get("tx")
-	_, req, ok := p.loadSignin(w, r, id)
+	id, _, req, ok := p.postedSignin(w, r, "")
 	if !ok {
 		return
 	}

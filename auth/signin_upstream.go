@@ -25,16 +25,12 @@ func (p *Provider) upstreamRedirectURI() string {
 
 // loginUpstream sends the person to the identity provider they chose.
 func (p *Provider) loginUpstream(w http.ResponseWriter, r *http.Request) {
-	if !p.readSigninForm(w, r) {
-		return
-	}
-	id := r.PostForm.Get("tx")
-	st, req, ok := p.loadSignin(w, r, id)
+	id, st, req, ok := p.postedSignin(w, r, stepPassword)
 	if !ok {
 		return
 	}
 	u, found := p.upstream(r.PostForm.Get("upstream"))
-	if !found || st.Step != stepPassword {
+	if !found {
 		http.Redirect(w, r, p.base+PathLogin+"?tx="+url.QueryEscape(id), http.StatusSeeOther)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 // verifyKey is one published key as verification uses it.
@@ -64,6 +65,21 @@ func (c *keyCache) key(ctx context.Context, kid string) (verifyKey, error) {
 		return k, nil
 	}
 	return verifyKey{}, errUnknownKid
+}
+
+// provide gives the verifier the key the signature names by kid, with
+// that key's own algorithm only.
+func (c *keyCache) provide(ctx context.Context, sink jws.KeySink, sig *jws.Signature) error {
+	h := sig.ProtectedHeaders()
+	k, err := c.key(ctx, h.KeyID())
+	if err != nil {
+		return err
+	}
+	if h.Algorithm() != k.alg {
+		return fmt.Errorf("rp: algorithm %q is not the key's %q", h.Algorithm(), k.alg)
+	}
+	sink.Key(k.alg, k.raw)
+	return nil
 }
 
 // refresh fetches the JWKS unless another caller just did, or the last

@@ -107,19 +107,10 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 // provideKey picks the key by kid, insists on the key's own algorithm and on
 // the access-token type of RFC 9068.
 func (v *Verifier) provideKey(ctx context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
-	h := sig.ProtectedHeaders()
-	if typ := strings.ToLower(h.Type()); typ != "at+jwt" && typ != "application/at+jwt" {
-		return fmt.Errorf("rp: token type %q is not an access token (at+jwt)", h.Type())
+	if typ := strings.ToLower(sig.ProtectedHeaders().Type()); typ != "at+jwt" && typ != "application/at+jwt" {
+		return fmt.Errorf("rp: token type %q is not an access token (at+jwt)", typ)
 	}
-	k, err := v.keys.key(ctx, h.KeyID())
-	if err != nil {
-		return err
-	}
-	if h.Algorithm() != k.alg {
-		return fmt.Errorf("rp: algorithm %q is not the key's %q", h.Algorithm(), k.alg)
-	}
-	sink.Key(k.alg, k.raw)
-	return nil
+	return v.keys.provide(ctx, sink, sig)
 }
 
 // Identity is who an accepted token speaks for.

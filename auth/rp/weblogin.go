@@ -364,19 +364,10 @@ func (l *WebLogin) exchange(ctx context.Context, endpoint, code, verifier string
 // idTokenKey picks the issuer's key for an ID token; access and logout
 // tokens are refused here.
 func (l *WebLogin) idTokenKey(ctx context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
-	h := sig.ProtectedHeaders()
-	if typ := strings.ToLower(h.Type()); typ != "" && typ != "jwt" {
-		return fmt.Errorf("rp: token type %q is not an ID token", h.Type())
+	if typ := strings.ToLower(sig.ProtectedHeaders().Type()); typ != "" && typ != "jwt" {
+		return fmt.Errorf("rp: token type %q is not an ID token", typ)
 	}
-	k, err := l.keys.key(ctx, h.KeyID())
-	if err != nil {
-		return err
-	}
-	if h.Algorithm() != k.alg {
-		return fmt.Errorf("rp: algorithm %q is not the key's %q", h.Algorithm(), k.alg)
-	}
-	sink.Key(k.alg, k.raw)
-	return nil
+	return l.keys.provide(ctx, sink, sig)
 }
 
 func (l *WebLogin) verifyIDToken(ctx context.Context, raw, nonce string) (*Session, error) {
