@@ -442,3 +442,20 @@ func TestClientAdministration(t *testing.T) {
 	resp, _ = fetch(t, "GET", noAdmin+"/auth/citizen/admin/clients", nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "no token, no admin API")
 }
+
+// TestPagesAreAccessible checks the portal's pages with axe-core against
+// the WCAG 2.1 A and AA rules, in both languages.
+func TestPagesAreAccessible(t *testing.T) {
+	browsertest.Binary(t)
+	base, _ := startPortal(t)
+	for _, path := range []string{
+		"/?lang=el", "/?lang=en", "/no/such/page?lang=en",
+		"/demo/citizen/?lang=el", "/demo/servant/?lang=en",
+		"/demo/citizen/login?lang=el&return=/demo/citizen/",
+		"/demo/citizen/login?lang=en&return=/demo/citizen/",
+		"/auth/citizen/logout?lang=en",
+	} {
+		rep := browsertest.AssertAccessible(t, base+path)
+		t.Logf("%s: %d rules pass", rep.URL, rep.Passes)
+	}
+}

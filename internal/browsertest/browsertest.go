@@ -1,7 +1,8 @@
 // Package browsertest drives Debian's headless chromium from Go tests: it
 // loads a page served by the test and returns the DOM the browser built, or
 // a screenshot. Tests that use it skip when chromium is not installed
-// (apt-get install chromium); CI installs it.
+// (apt-get install chromium); CI installs it. Axe checks a page against the
+// WCAG 2.1 A and AA rules with axe-core.
 //
 // Screenshots go to the test's temporary directory, or to
 // $EGOVKIT_SCREENSHOT_DIR when that is set, so a person can look at them.

@@ -1,0 +1,90 @@
+package browsertest
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// EnvNodeModules names a node_modules directory holding axe-core and
+// playwright-core, which Axe needs; .ci/run installs them.
+const EnvNodeModules = "EGOVKIT_NODE_MODULES"
+
+//go:embed axe.js
+var axeScript []byte
+
+// AxeViolation is one accessibility rule a page breaks, as axe-core
+// reports it.
+type AxeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// AxeReport is what axe-core found on a page.
+type AxeReport struct {
+	URL        string         `json:"url"` // after redirects
+	Passes     int            `json:"passes"`
+	Violations []AxeViolation `json:"violations"`
+}
+
+// Axe loads url in headless chromium and checks it with axe-core against
+// the WCAG 2.1 A and AA rules. It skips the test when chromium, node or
+// the modules in $EGOVKIT_NODE_MODULES are missing.
+func Axe(t testing.TB, url string) AxeReport {
+	t.Helper()
+	bin := Binary(t)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("accessibility checks skipped: node is not installed")
+	}
+	modules := os.Getenv(EnvNodeModules)
+	for _, m := range []string{"axe-core", "playwright-core"} {
+		if modules == "" {
+			t.Skipf("accessibility checks skipped: set %s to a node_modules with axe-core and playwright-core", EnvNodeModules)
+		}
+		if _, err := os.Stat(filepath.Join(modules, m)); err != nil {
+			t.Skipf("accessibility checks skipped: %s has no %s", modules, m)
+		}
+	}
+	script := filepath.Join(t.TempDir(), "axe.js")
+	if err := os.WriteFile(script, axeScript, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, script, bin, url)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("browsertest: axe %s: %v\n%s", url, err, tail(errb.Bytes()))
+	}
+	var rep AxeReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("browsertest: axe %s: %v: %s", url, err, tail(out.Bytes()))
+	}
+	if rep.Passes == 0 {
+		t.Fatalf("browsertest: axe checked nothing on %s", url)
+	}
+	return rep
+}
+
+// AssertAccessible fails the test for every WCAG 2.1 AA violation axe-core
+// finds on url, and returns the report.
+func AssertAccessible(t testing.TB, url string) AxeReport {
+	t.Helper()
+	rep := Axe(t, url)
+	for _, v := range rep.Violations {
+		t.Errorf("%s: %s (%s) at %s", rep.URL, v.Help, v.ID, strings.Join(v.Nodes, ", "))
+	}
+	return rep
+}
