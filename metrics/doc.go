@@ -1,0 +1,58 @@
+// Package metrics counts every e-government transaction at its source,
+// keeps the totals safely, and answers the questions published statistics
+// ask: totals for any period, series, top agencies or services, growth
+// against an earlier period, and visits to an office avoided.
+//
+// # Counting
+//
+//	m, err := metrics.New(ctx, metrics.Config{
+//		DB: db, Location: athens,
+//		Kinds: []metrics.Kind{
+//			{Name: metrics.KindDeclaration, Labels: []string{"agency", "channel"}, ReplacesVisit: true},
+//		},
+//	})
+//	defer m.Close()
+//	m.Count(metrics.KindDeclaration, "ypes", metrics.ChannelDigital)
+//	h := m.Handle(metrics.KindDeclaration, "ypes", metrics.ChannelDigital) // for a hot path
+//	h.Inc()
+//
+// Metrics satisfies the small Count(kind string, labels ...string)
+// interface the other packages declare, so wiring is one line. Counting
+// takes no lock and allocates nothing for a label set seen before: each
+// processor adds to its own cache line, and a label set is found through
+// an immutable map read atomically. A kind keeps at most MaxLabelSets
+// label sets; further ones are counted in one overflow series (label
+// OverflowLabel) and a warning is logged once, so memory cannot grow
+// without bound.
+//
+// # Keeping the totals
+//
+// Every second (FlushEvery) and on Close the counts since the last flush
+// are added to per-day totals in the database (SQLite or PostgreSQL), the
+// day taken in Config.Location. Each flush is recorded under this
+// instance's identifier and a sequence number in the same transaction, so
+// a flush retried after an error whose commit did happen is not counted
+// twice. Close loses nothing; a crash loses at most one flush interval;
+// instances sharing a database add up exactly. Counts are filed under the
+// day of the flush that writes them, so a count in the last second before
+// midnight may land on the next day.
+//
+// Published totals for periods before counting began are imported (Import,
+// ImportCSV, ImportJSON) and kept apart from counted ones; every query adds
+// those whose period it contains whole. The overall figure of a period is
+// imported under kind KindAll.
+//
+// # Questions
+//
+// Periods are parsed by ParsePeriod: "2020", "2021-H1", "2020-Q3",
+// "2020-05", "2020-W05", "2020-05-17" and "2020-03-01..2020-06-30". Total,
+// Series (by day, month or year), Top (values of one label), Growth (the
+// plain change and the change of the daily rate, so that a half-year
+// compares fairly with a year) and VisitsAvoided read the store, so their
+// answers lag the counting by at most one flush interval.
+//
+// # Publishing
+//
+// Collector exposes this instance's counts to Prometheus (client_golang),
+// one counter family per kind; the output passes promtool check metrics.
+package metrics

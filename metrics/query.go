@@ -1,0 +1,284 @@
+package metrics
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Totals are read from the store: counts reach it at the next flush, so
+// answers lag behind Count by at most Config.FlushEvery. Imported totals
+// are added to every period that contains their whole period. Kind
+// KindAll means every kind counted, plus the totals imported as "all".
+
+// kindClause filters by kind unless it is KindAll.
+func kindClause(kind string, arg int) string {
+	if kind == KindAll {
+		return ""
+	}
+	return fmt.Sprintf(" AND kind = $%d", arg)
+}
+
+func kindArgs(kind string, args ...any) []any {
+	if kind == KindAll {
+		return args
+	}
+	return append(args, kind)
+}
+
+// Total is how many transactions of kind happened in p.
+func (m *Metrics) Total(ctx context.Context, kind string, p Period) (int64, error) {
+	var counted, imported int64
+	err := m.db.QueryRowContext(ctx,
+		`SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM metrics_daily WHERE day >= $1 AND day <= $2`+kindClause(kind, 3),
+		kindArgs(kind, p.firstDay(), p.lastDay())...).Scan(&counted)
+	if err != nil {
+		return 0, fmt.Errorf("metrics: total: %w", err)
+	}
+	err = m.db.QueryRowContext(ctx,
+		`SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM metrics_imported WHERE first_day >= $1 AND last_day <= $2 AND kind = $3`,
+		p.firstDay(), p.lastDay(), kind).Scan(&imported)
+	if err != nil {
+		return 0, fmt.Errorf("metrics: total: %w", err)
+	}
+	return counted + imported, nil
+}
+
+// Growth compares a period with a base period.
+type Growth struct {
+	Kind      string `json:"kind"`
+	Period    string `json:"period"`
+	Base      string `json:"base"`
+	Total     int64  `json:"total"`
+	BaseTotal int64  `json:"base_total"`
+	// ChangePct is the plain change of the totals, in percent; nil when
+	// the base is zero.
+	ChangePct *float64 `json:"change_pct"`
+	// RateChangePct is the change of the daily rate, in percent, so that a
+	// half-year compares fairly with a whole year; nil when the base is
+	// zero.
+	RateChangePct *float64 `json:"rate_change_pct"`
+	Days          int      `json:"days"`
+	BaseDays      int      `json:"base_days"`
+}
+
+// Growth compares kind's total in p with its total in base.
+func (m *Metrics) Growth(ctx context.Context, kind string, p, base Period) (Growth, error) {
+	t, err := m.Total(ctx, kind, p)
+	if err != nil {
+		return Growth{}, err
+	}
+	bt, err := m.Total(ctx, kind, base)
+	if err != nil {
+		return Growth{}, err
+	}
+	g := Growth{Kind: kind, Period: p.Name, Base: base.Name, Total: t, BaseTotal: bt, Days: p.Days(), BaseDays: base.Days()}
+	if bt > 0 {
+		change := round2(100 * (float64(t) - float64(bt)) / float64(bt))
+		rate, baseRate := float64(t)/float64(g.Days), float64(bt)/float64(g.BaseDays)
+		rateChange := round2(100 * (rate - baseRate) / baseRate)
+		g.ChangePct, g.RateChangePct = &change, &rateChange
+	}
+	return g, nil
+}
+
+func round2(f float64) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'f', 2, 64), 64)
+	return v
+}
+
+// Granularity is the step of a series.
+type Granularity string
+
+// Steps of a series.
+const (
+	ByDay   Granularity = "day"
+	ByMonth Granularity = "month"
+	ByYear  Granularity = "year"
+)
+
+// Point is one step of a series.
+type Point struct {
+	Period string    `json:"period"` // "2020-05-17", "2020-05" or "2020"
+	First  time.Time `json:"first"`
+	Total  int64     `json:"total"`
+}
+
+// steps cuts p into whole steps of g, each clipped to p.
+func steps(p Period, g Granularity) ([]Period, error) {
+	var out []Period
+	for d := p.First; !d.After(p.Last); {
+		var next time.Time
+		var name string
+		switch g {
+		case ByDay:
+			next, name = d.AddDate(0, 0, 1), d.Format("2006-01-02")
+		case ByMonth:
+			next, name = time.Date(d.Year(), d.Month()+1, 1, 0, 0, 0, 0, time.UTC), d.Format("2006-01")
+		case ByYear:
+			next, name = time.Date(d.Year()+1, 1, 1, 0, 0, 0, 0, time.UTC), d.Format("2006")
+		default:
+			return nil, fmt.Errorf("metrics: a series goes by day, month or year, not %q", g)
+		}
+		last := next.AddDate(0, 0, -1)
+		if last.After(p.Last) {
+			last = p.Last
+		}
+		out = append(out, Period{Name: name, First: d, Last: last})
+		d = next
+	}
+	if len(out) > 5000 {
+		return nil, fmt.Errorf("metrics: a series of %d steps is too long; choose a coarser step", len(out))
+	}
+	return out, nil
+}
+
+// Series gives kind's totals in p step by step.
+func (m *Metrics) Series(ctx context.Context, kind string, p Period, g Granularity) ([]Point, error) {
+	ps, err := steps(p, g)
+	if err != nil {
+		return nil, err
+	}
+	byDay := map[int64]int64{}
+	rows, err := m.db.QueryContext(ctx,
+		`SELECT day, CAST(SUM(total) AS BIGINT) FROM metrics_daily WHERE day >= $1 AND day <= $2`+kindClause(kind, 3)+` GROUP BY day`,
+		kindArgs(kind, p.firstDay(), p.lastDay())...)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: series: %w", err)
+	}
+	for rows.Next() {
+		var day, total int64
+		if err := rows.Scan(&day, &total); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		byDay[day] = total
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	type imp struct{ first, last, total int64 }
+	var imports []imp
+	rows, err = m.db.QueryContext(ctx,
+		`SELECT first_day, last_day, total FROM metrics_imported WHERE first_day >= $1 AND last_day <= $2 AND kind = $3`,
+		p.firstDay(), p.lastDay(), kind)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: series: %w", err)
+	}
+	for rows.Next() {
+		var i imp
+		if err := rows.Scan(&i.first, &i.last, &i.total); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		imports = append(imports, i)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]Point, len(ps))
+	for i, s := range ps {
+		out[i] = Point{Period: s.Name, First: s.First}
+		for d := s.firstDay(); d <= s.lastDay(); d++ {
+			out[i].Total += byDay[d]
+		}
+		for _, im := range imports {
+			if im.first >= s.firstDay() && im.last <= s.lastDay() {
+				out[i].Total += im.total
+			}
+		}
+	}
+	return out, nil
+}
+
+// Entry is one value of a label with its total.
+type Entry struct {
+	Value string `json:"value"`
+	Total int64  `json:"total"`
+}
+
+// labelIndex is the position of the named label in kind's labels.
+func (m *Metrics) labelIndex(kind, label string) (int, error) {
+	if k, ok := m.kinds[kind]; ok {
+		if i := slices.Index(k.Labels, label); i >= 0 {
+			return i, nil
+		}
+		return 0, fmt.Errorf("metrics: kind %q has no label %q", kind, label)
+	}
+	var n int
+	if _, err := fmt.Sscanf(label, "label%d", &n); err != nil || n < 1 {
+		return 0, fmt.Errorf("metrics: kind %q is not declared; its labels are label1, label2, …", kind)
+	}
+	return n - 1, nil
+}
+
+// Top lists the n values of kind's label with the most transactions in p,
+// largest first (counted transactions only).
+func (m *Metrics) Top(ctx context.Context, kind, label string, p Period, n int) ([]Entry, error) {
+	if kind == KindAll {
+		return nil, fmt.Errorf("metrics: top values need one kind")
+	}
+	idx, err := m.labelIndex(kind, label)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := m.db.QueryContext(ctx,
+		`SELECT labels, CAST(SUM(total) AS BIGINT) FROM metrics_daily WHERE day >= $1 AND day <= $2 AND kind = $3 GROUP BY labels`,
+		p.firstDay(), p.lastDay(), kind)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: top: %w", err)
+	}
+	defer rows.Close()
+	sums := map[string]int64{}
+	for rows.Next() {
+		var raw string
+		var total int64
+		if err := rows.Scan(&raw, &total); err != nil {
+			return nil, err
+		}
+		var labels []string
+		if err := json.Unmarshal([]byte(raw), &labels); err != nil {
+			return nil, err
+		}
+		v := OverflowLabel
+		if idx < len(labels) && !(len(labels) == 1 && labels[0] == OverflowLabel) {
+			v = labels[idx]
+		}
+		sums[v] += total
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(sums))
+	for v, t := range sums {
+		out = append(out, Entry{Value: v, Total: t})
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return cmp.Or(cmp.Compare(b.Total, a.Total), cmp.Compare(a.Value, b.Value)) })
+	if n > 0 && len(out) > n {
+		out = out[:n]
+	}
+	return out, nil
+}
+
+// VisitsAvoided is the total in p of the kinds declared as replacing a
+// visit to an office.
+func (m *Metrics) VisitsAvoided(ctx context.Context, p Period) (int64, error) {
+	var sum int64
+	for _, k := range m.cfg.Kinds {
+		if !k.ReplacesVisit {
+			continue
+		}
+		t, err := m.Total(ctx, k.Name, p)
+		if err != nil {
+			return 0, err
+		}
+		sum += t
+	}
+	return sum, nil
+}
