@@ -55,4 +55,11 @@
 //
 // Collector exposes this instance's counts to Prometheus (client_golang),
 // one counter family per kind; the output passes promtool check metrics.
+// APIHandler serves the questions above as JSON (and series as CSV), with
+// RFC 9457 problems naming a bad parameter. PageHandler serves the public
+// statistics page in Greek and English: totals by year as a bar chart,
+// growth figures, the current year month by month as a line chart, and
+// totals by kind; the charts are SVG drawn on the server, each with a text
+// alternative and its data in a table, and the page passes axe-core's WCAG
+// 2.1 AA rules.
 package metrics

@@ -14,6 +14,7 @@ import (
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/sqlstore"
 	"github.com/egovkit/egovkit/internal/web"
+	"github.com/egovkit/egovkit/metrics"
 )
 
 //go:embed openapi.json
@@ -55,6 +56,7 @@ type app struct {
 	otps      *auth.OneTimeCodes    // nil without an SMS sender
 	contacts  *auth.ContactRegistry // nil without an SMS sender
 	outbox    *auth.Outbox          // the development outbox, in demo mode
+	metrics   *metrics.Metrics
 }
 
 // service is one entry of the home page: a capability the portal hosts.
@@ -98,6 +100,13 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	if cfg.Demo && cfg.SMS == nil {
 		a.outbox = &auth.Outbox{}
 		cfg.SMS = a.outbox
+	}
+	if err := a.mountStats(ctx, mux, cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if cfg.Counter == nil {
+		cfg.Counter = authCounter{a.metrics}
 	}
 	if err := a.mountAuth(ctx, mux, cfg); err != nil {
 		a.Close()

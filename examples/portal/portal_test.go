@@ -344,6 +344,15 @@ func TestDemoSiteSignIn(t *testing.T) {
 	assert.Contains(t, page, "http://eidas.europa.eu/LoA/substantial")
 	assert.Contains(t, page, "Μαρία", "UserInfo released the name")
 
+	// The sign-in is counted, and shows in the statistics within a flush.
+	today := time.Now().In(mustAthens(t)).Format(time.DateOnly)
+	require.Eventually(t, func() bool {
+		_, body := fetch(t, "GET", base+"/stats/api/totals?kind=authentication&period="+today, nil)
+		return strings.Contains(body, `"total":1}`)
+	}, 10*time.Second, 100*time.Millisecond, "one authentication counted")
+	_, exposition := fetch(t, "GET", base+"/metrics", nil)
+	assert.Contains(t, exposition, `egovkit_authentication_transactions_total{acr="http://eidas.europa.eu/LoA/substantial",channel="digital",client="demo-agency",realm="citizen"} 1`)
+
 	page, at = browse(t, c, "POST", base+"/demo/citizen/logout", url.Values{})
 	assert.Equal(t, "/demo/citizen/", at.Path)
 	assert.Contains(t, page, `href="/demo/citizen/login`)
@@ -367,6 +376,8 @@ func TestSignInPagesInBrowser(t *testing.T) {
 	browsertest.Screenshot(t, base+"/demo/citizen/login?lang=el&return=/demo/citizen/", "signin-el-desktop", 1280, 900)
 	browsertest.Screenshot(t, base+"/demo/citizen/login?lang=en&return=/demo/citizen/", "signin-en-mobile", 390, 1000)
 	browsertest.Screenshot(t, base+"/demo/citizen/?lang=en", "demo-site-en", 1280, 900)
+	browsertest.Screenshot(t, base+"/stats?lang=el", "stats-el-desktop", 1280, 2400)
+	browsertest.Screenshot(t, base+"/stats?lang=en", "stats-en-mobile", 390, 3200)
 }
 
 // TestSMSGoesToTheGateway starts the portal with an SMS gateway: the
@@ -454,8 +465,36 @@ func TestPagesAreAccessible(t *testing.T) {
 		"/demo/citizen/login?lang=el&return=/demo/citizen/",
 		"/demo/citizen/login?lang=en&return=/demo/citizen/",
 		"/auth/citizen/logout?lang=en",
+		"/stats?lang=el", "/stats?lang=en&period=2021-H1&base=2019",
 	} {
 		rep := browsertest.AssertAccessible(t, base+path)
 		t.Logf("%s: %d rules pass", rep.URL, rep.Passes)
 	}
+}
+
+func mustAthens(t *testing.T) *time.Location {
+	l, err := time.LoadLocation("Europe/Athens")
+	require.NoError(t, err)
+	return l
+}
+
+// TestStatistics reads the published history the portal seeds, through
+// the API and the page.
+func TestStatistics(t *testing.T) {
+	base, _ := startPortal(t, "-demo=false")
+	resp, body := fetch(t, "GET", base+"/stats/api/growth?kind=all&period=2021-H1&base=2020", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	var g map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &g))
+	assert.EqualValues(t, 150000000, g["total"])
+	assert.EqualValues(t, 94000000, g["base_total"])
+	assert.InDelta(t, 59.57, g["change_pct"], 0.001)
+	resp, body = fetch(t, "GET", base+"/stats?lang=en", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, body, "Digital public services in figures")
+	assert.Contains(t, body, "150,000,000")
+	resp, body = fetch(t, "GET", base+"/", nil)
+	assert.Contains(t, body, `href="/stats"`, "the home page links the statistics")
+	resp, _ = fetch(t, "GET", base+"/stats/api/totals?kind=all&period=2020-13", nil)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
