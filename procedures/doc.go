@@ -1,0 +1,37 @@
+// Package procedures is the registry of administrative procedures: the one
+// place where every procedure of the public sector is recorded and kept
+// current, and from which every channel that describes a procedure takes
+// its information.
+//
+// # Schema
+//
+// A procedure is a JSON document checked against the embedded JSON Schema
+// (draft-07, [Schema]): identifier, title and description in Greek and
+// English, competent authority, type, categories, life and business events
+// (EU codelist URIs), legal basis (ELI or URL), conditions, ordered steps
+// (who acts, through which channel, maximum duration as an ISO 8601
+// duration, the URL of a digital step), evidence (with the
+// interoperability service that can supply it, which makes it a once-only
+// candidate), costs, outputs, channels, processing time, contact, FAQs and
+// links. [Parse] reports every violation with its JSON Pointer and a
+// message in Greek and English (a 422 problem over HTTP), including the
+// rules a schema cannot state: a cost's minimum is not above its maximum,
+// and an application form is itself a valid schema, against which
+// [Procedure.ValidateApplication] checks a citizen's submission.
+//
+// # Registry and workflow
+//
+// [Registry] keeps every version with its history in SQLite or
+// PostgreSQL. A version goes draft → pending approval → approved →
+// published → withdrawn; a published version is replaced (superseded) by
+// the next one published. Editors create, edit drafts and submit;
+// approvers send back with a reason, approve (never their own work),
+// publish and withdraw; the caller's identity and roles come in as a
+// [Caller]. Only published versions are public. A published version never
+// changes, and the SHA-256 of its document is its ETag. A revision starts
+// as a draft beside the published version; there is at most one version
+// being worked on, and one published, per procedure, on every instance.
+//
+// Not written yet: search, the CPSV-AP export, suggestions, the burden
+// report, the HTTP API and the pages; see the README.
+package procedures
