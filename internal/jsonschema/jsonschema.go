@@ -1,7 +1,6 @@
 package jsonschema
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -162,22 +161,23 @@ func (e *ValidationError) Problem() *httpx.Problem {
 // Validate checks a JSON document. It returns nil, a *ValidationError, or
 // an error wrapping ErrInvalidDocument when doc is not JSON.
 func (s *Schema) Validate(doc []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return fmt.Errorf("%w: not JSON: %v", ErrInvalidDocument, err)
+	// gojsonschema decodes the bytes itself; json.Valid first refuses
+	// what is not exactly one JSON value (trailing data included), which
+	// gojsonschema would let through.
+	if !json.Valid(doc) {
+		return fmt.Errorf("%w: not JSON, or more than one JSON value", ErrInvalidDocument)
 	}
-	if dec.More() {
-		return fmt.Errorf("%w: more than one JSON value", ErrInvalidDocument)
-	}
-	return s.ValidateValue(v)
+	return s.validate(gojsonschema.NewBytesLoader(doc))
 }
 
 // ValidateValue checks a decoded document (maps, slices, strings,
 // json.Number or float64, bool, nil).
 func (s *Schema) ValidateValue(v any) error {
-	res, err := s.s.Validate(gojsonschema.NewGoLoader(v))
+	return s.validate(gojsonschema.NewGoLoader(v))
+}
+
+func (s *Schema) validate(doc gojsonschema.JSONLoader) error {
+	res, err := s.s.Validate(doc)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidDocument, err)
 	}
