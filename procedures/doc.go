@@ -32,6 +32,17 @@
 // as a draft beside the published version; there is at most one version
 // being worked on, and one published, per procedure, on every instance.
 //
-// Not written yet: search, the CPSV-AP export, suggestions, the burden
-// report, the HTTP API and the pages; see the README.
+// # Suggestions and burden
+//
+// Anyone may send a suggestion on a published procedure (wrong
+// information, a way to simplify it, other), at most SuggestionsPerHour
+// from one client address, whose keyed hash alone is stored; editors list
+// and close them. [BurdenOf] computes what a procedure asks of people
+// (steps, documents, visits in person, cost range, maximum duration, the
+// share of digital steps, documents another agency could supply), and
+// [Registry.BurdenReport] ranks the published procedures most worth
+// simplifying.
+//
+// Not written yet: search, the CPSV-AP export, the HTTP API and the pages;
+// see the README.
 package procedures
