@@ -43,6 +43,17 @@
 // [Registry.BurdenReport] ranks the published procedures most worth
 // simplifying.
 //
-// Not written yet: search, the CPSV-AP export, the HTTP API and the pages;
-// see the README.
+// # Search
+//
+// [Index] is a full-text index of the published procedures (bleve), in
+// Greek and English. Greek words are folded (case, accents, diaeresis,
+// final sigma), stop words dropped and endings stripped by a light
+// stemmer ([FoldGreek], [StemGreek]), so that «δήλωση», «δηλώσεις»,
+// «ΔΗΛΩΣΗ» and «δηλωση» find the same procedure. Titles weigh most, a
+// whole title most of all; filters narrow by category, life event,
+// authority and channel. [Index.StartRefresh] follows the database, so
+// every instance sees another's publications within seconds.
+//
+// Not written yet: the CPSV-AP export, the HTTP API and the pages; see the
+// README.
 package procedures
