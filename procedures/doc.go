@@ -54,6 +54,13 @@
 // authority and channel. [Index.StartRefresh] follows the database, so
 // every instance sees another's publications within seconds.
 //
-// Not written yet: the CPSV-AP export, the HTTP API and the pages; see the
-// README.
+// # HTTP
+//
+// [APIHandler] serves the registry as JSON: the published procedures with
+// ETags and conditional GET, search, the burden report, suggestions, and
+// for editors and approvers (identified by the caller function it is
+// given) drafts, If-Match updates, revisions, workflow transitions and the
+// history. Errors are RFC 9457 problems; a refused request stores nothing.
+//
+// Not written yet: the CPSV-AP export and the pages; see the README.
 package procedures

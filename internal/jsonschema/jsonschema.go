@@ -165,7 +165,9 @@ func (s *Schema) Validate(doc []byte) error {
 	// what is not exactly one JSON value (trailing data included), which
 	// gojsonschema would let through.
 	if !json.Valid(doc) {
-		return fmt.Errorf("%w: not JSON, or more than one JSON value", ErrInvalidDocument)
+		return &ValidationError{Violations: []Violation{{Kind: "invalid_json",
+			Message:   "the document is not one well-formed JSON value",
+			MessageEL: "το έγγραφο δεν είναι μία έγκυρη τιμή JSON"}}}
 	}
 	return s.validate(gojsonschema.NewBytesLoader(doc))
 }

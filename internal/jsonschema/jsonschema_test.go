@@ -113,7 +113,10 @@ func TestNotJSON(t *testing.T) {
 		require.Error(t, err, doc)
 		assert.ErrorIs(t, err, ErrInvalidDocument)
 		var ve *ValidationError
-		assert.False(t, errors.As(err, &ve))
+		require.ErrorAs(t, err, &ve, "a body that is not JSON is a 422 like any invalid document")
+		require.Len(t, ve.Violations, 1)
+		assert.Equal(t, "invalid_json", ve.Violations[0].Kind)
+		assert.Equal(t, 422, ve.Problem().Status)
 	}
 }
 
