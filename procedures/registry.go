@@ -493,3 +493,56 @@ func (r *Registry) Counts(ctx context.Context) (map[string]int, error) {
 	}
 	return out, rows.Err()
 }
+
+// ImportPublished brings procedures already published elsewhere (an
+// existing national registry, or the samples on a first run) into the
+// registry as published version 1, recorded in the history as imported
+// from source. A procedure the registry already has is left as it is.
+// Every document is checked first: one invalid document imports nothing.
+func (r *Registry) ImportPublished(ctx context.Context, source string, docs [][]byte) (imported int, err error) {
+	if source == "" {
+		return 0, errors.New("procedures: say where the imported procedures come from")
+	}
+	type item struct {
+		id   string
+		raw  []byte
+		hash string
+	}
+	items := make([]item, 0, len(docs))
+	for i, doc := range docs {
+		p, err := Parse(doc)
+		if err != nil {
+			return 0, fmt.Errorf("procedures: import: document %d: %w", i+1, err)
+		}
+		raw, hash, err := canonical(p, 1)
+		if err != nil {
+			return 0, err
+		}
+		items = append(items, item{p.ID, raw, hash})
+	}
+	err = r.db.Tx(ctx, func(tx *sql.Tx) error {
+		imported = 0
+		now := r.now().UnixMicro()
+		for _, it := range items {
+			res, err := tx.ExecContext(ctx,
+				`INSERT INTO procedures_versions (id, version, state, doc, hash, author, created_at, updated_at, published_at)
+				 VALUES ($1, 1, $2, $3, $4, $5, $6, $6, $6) ON CONFLICT (id, version) DO NOTHING`,
+				it.id, StatePublished, string(it.raw), it.hash, "import", now)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			imported++
+			if err := r.event(ctx, tx, it.id, 1, "", StatePublished, "import", "imported from "+source); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("procedures: import: %w", err)
+	}
+	return imported, nil
+}

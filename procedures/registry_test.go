@@ -248,3 +248,29 @@ func FuzzParse(f *testing.F) {
 		require.NoError(t, err, "an accepted document stays valid once re-encoded")
 	})
 }
+
+func TestImportPublished(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := t.Context()
+		reg, err := procedures.NewRegistry(ctx, db.DB.DB)
+		require.NoError(t, err)
+		var docs [][]byte
+		for _, d := range procedures.Samples() {
+			docs = append(docs, d)
+		}
+		n, err := reg.ImportPublished(ctx, "the samples", docs)
+		require.NoError(t, err)
+		assert.Equal(t, len(docs), n)
+		n, err = reg.ImportPublished(ctx, "the samples", docs)
+		require.NoError(t, err)
+		assert.Zero(t, n, "importing again changes nothing")
+		list, err := reg.ListPublished(ctx)
+		require.NoError(t, err)
+		assert.Len(t, list, len(docs))
+		h, err := reg.History(ctx, "passport")
+		require.NoError(t, err)
+		assert.Equal(t, "imported from the samples", h[0].Note)
+		_, err = reg.ImportPublished(ctx, "x", [][]byte{[]byte(`{"id":"broken"}`)})
+		assert.ErrorIs(t, err, jsonschema.ErrInvalidDocument)
+	})
+}

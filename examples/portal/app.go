@@ -101,6 +101,10 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		a.outbox = &auth.Outbox{}
 		cfg.SMS = a.outbox
 	}
+	if err := a.mountProcedures(ctx, mux, cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if err := a.mountStats(ctx, mux, cfg); err != nil {
 		a.Close()
 		return nil, err

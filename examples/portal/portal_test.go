@@ -498,3 +498,16 @@ func TestStatistics(t *testing.T) {
 	resp, _ = fetch(t, "GET", base+"/stats/api/totals?kind=all&period=2020-13", nil)
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
+
+// TestProceduresAPI finds the sample procedures through the portal.
+func TestProceduresAPI(t *testing.T) {
+	base, _ := startPortal(t, "-demo=false")
+	resp, body := fetch(t, "GET", base+"/procedures/api/search?q="+url.QueryEscape("ΔΗΛΩΣΗ"), nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Contains(t, body, `"id":"solemn-declaration"`)
+	resp, _ = fetch(t, "GET", base+"/procedures/api/procedures/passport", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.NotEmpty(t, resp.Header.Get("ETag"))
+	resp, _ = fetch(t, "POST", base+"/procedures/api/procedures", nil)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "no editors' access in the portal yet")
+}
