@@ -26,7 +26,11 @@ type APIConfig struct {
 	// ClientAddr gives the address suggestions are rate-limited by; nil
 	// means the connection's address.
 	ClientAddr func(r *http.Request) string
-	Logger     *zap.Logger
+	// BaseURL is the absolute URL the CPSV-AP export makes identifiers
+	// from, such as "https://procedures.example.gr"; empty means the
+	// request's own scheme and host.
+	BaseURL string
+	Logger  *zap.Logger
 }
 
 // APIHandler serves the registry as JSON (mount it below a prefix with
@@ -46,6 +50,8 @@ type APIConfig struct {
 //	GET  /burden?n=20                      the procedures most worth simplifying
 //	GET  /counts                           versions per state
 //	GET  /schema                           the JSON Schema of a procedure
+//	GET  /procedures/{id}/cpsv-ap          one procedure as CPSV-AP 3.2.0 JSON-LD
+//	GET  /export/cpsv-ap                   the whole catalogue as CPSV-AP 3.2.0 JSON-LD
 //
 // Errors are RFC 9457 problems; a document that fails the schema is a 422
 // listing every violation by JSON Pointer in English and Greek. A refused
@@ -78,6 +84,8 @@ func APIHandler(cfg APIConfig) (http.Handler, error) {
 	mux.HandleFunc("POST /procedures/{id}/versions/{v}/{action}", a.staff(a.transition))
 	mux.HandleFunc("POST /procedures/{id}/suggestions", a.suggest)
 	mux.HandleFunc("GET /suggestions", a.staff(a.suggestions))
+	mux.HandleFunc("GET /procedures/{id}/cpsv-ap", a.exportOne)
+	mux.HandleFunc("GET /export/cpsv-ap", a.exportAll)
 	mux.HandleFunc("GET /burden", a.burden)
 	mux.HandleFunc("GET /counts", a.counts)
 	mux.HandleFunc("GET /schema", func(w http.ResponseWriter, r *http.Request) {
@@ -378,4 +386,44 @@ func (a *api) counts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, c)
+}
+
+func (a *api) base(r *http.Request) string {
+	if a.cfg.BaseURL != "" {
+		return a.cfg.BaseURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func writeJSONLD(w http.ResponseWriter, doc []byte) {
+	w.Header().Set("Content-Type", "application/ld+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(doc)
+}
+
+func (a *api) exportOne(w http.ResponseWriter, r *http.Request) {
+	v, err := a.reg.Published(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	doc, err := ExportCPSVAP(a.base(r), v.Procedure)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSONLD(w, doc)
+}
+
+func (a *api) exportAll(w http.ResponseWriter, r *http.Request) {
+	doc, err := a.reg.ExportCatalogue(r.Context(), a.base(r))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSONLD(w, doc)
 }

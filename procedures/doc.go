@@ -62,5 +62,13 @@
 // given) drafts, If-Match updates, revisions, workflow transitions and the
 // history. Errors are RFC 9457 problems; a refused request stores nothing.
 //
-// Not written yet: the CPSV-AP export and the pages; see the README.
+// # CPSV-AP
+//
+// [ExportCPSVAP] and [Registry.ExportCatalogue] write procedures as JSON-LD
+// in the EU's Core Public Service Vocabulary Application Profile 3.2.0,
+// with codelist concepts and events typed so that the profile's official
+// SHACL shapes find no violation (tested with rdf-validate-shacl against
+// the shapes vendored in testdata).
+//
+// Not written yet: the pages; see the README.
 package procedures
