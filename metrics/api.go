@@ -63,6 +63,16 @@ func kindParam(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return k, true
 }
 
+// kindAndPeriod reads the kind and period parameters most queries take.
+func kindAndPeriod(w http.ResponseWriter, r *http.Request) (string, Period, bool) {
+	kind, ok := kindParam(w, r)
+	if !ok {
+		return "", Period{}, false
+	}
+	p, ok := periodParam(w, r, "period")
+	return kind, p, ok
+}
+
 func cacheable(w http.ResponseWriter) { w.Header().Set("Cache-Control", "public, max-age=60") }
 
 func wantsCSV(r *http.Request) bool {
@@ -94,11 +104,7 @@ type totalAnswer struct {
 }
 
 func (m *Metrics) apiTotals(w http.ResponseWriter, r *http.Request) {
-	kind, ok := kindParam(w, r)
-	if !ok {
-		return
-	}
-	p, ok := periodParam(w, r, "period")
+	kind, p, ok := kindAndPeriod(w, r)
 	if !ok {
 		return
 	}
@@ -112,11 +118,7 @@ func (m *Metrics) apiTotals(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Metrics) apiSeries(w http.ResponseWriter, r *http.Request) {
-	kind, ok := kindParam(w, r)
-	if !ok {
-		return
-	}
-	p, ok := periodParam(w, r, "period")
+	kind, p, ok := kindAndPeriod(w, r)
 	if !ok {
 		return
 	}
@@ -150,11 +152,7 @@ func (m *Metrics) apiSeries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Metrics) apiTop(w http.ResponseWriter, r *http.Request) {
-	kind, ok := kindParam(w, r)
-	if !ok {
-		return
-	}
-	p, ok := periodParam(w, r, "period")
+	kind, p, ok := kindAndPeriod(w, r)
 	if !ok {
 		return
 	}
@@ -185,11 +183,7 @@ func (m *Metrics) apiTop(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Metrics) apiGrowth(w http.ResponseWriter, r *http.Request) {
-	kind, ok := kindParam(w, r)
-	if !ok {
-		return
-	}
-	p, ok := periodParam(w, r, "period")
+	kind, p, ok := kindAndPeriod(w, r)
 	if !ok {
 		return
 	}
