@@ -70,5 +70,14 @@
 // SHACL shapes find no violation (tested with rdf-validate-shacl against
 // the shapes vendored in testdata).
 //
-// Not written yet: the pages; see the README.
+// # Pages
+//
+// [PagesHandler] serves the public catalogue in Greek and English without
+// JavaScript: search with filters by category, channel and life event, and
+// a page per published procedure (what is needed, the steps, where and how,
+// cost and time, what one receives, the legal basis, questions) with the
+// suggestion form. The pages pass axe-core's WCAG 2.1 AA rules.
+//
+// Not written yet: editors' pages for drafts and the workflow (the API
+// serves them); see the README.
 package procedures

@@ -378,6 +378,7 @@ func TestSignInPagesInBrowser(t *testing.T) {
 	browsertest.Screenshot(t, base+"/demo/citizen/?lang=en", "demo-site-en", 1280, 900)
 	browsertest.Screenshot(t, base+"/stats?lang=el", "stats-el-desktop", 1280, 2400)
 	browsertest.Screenshot(t, base+"/stats?lang=en", "stats-en-mobile", 390, 3200)
+	browsertest.Screenshot(t, base+"/procedures/passport?lang=el", "procedure-el-desktop", 1280, 2600)
 }
 
 // TestSMSGoesToTheGateway starts the portal with an SMS gateway: the
@@ -466,6 +467,7 @@ func TestPagesAreAccessible(t *testing.T) {
 		"/demo/citizen/login?lang=en&return=/demo/citizen/",
 		"/auth/citizen/logout?lang=en",
 		"/stats?lang=el", "/stats?lang=en&period=2021-H1&base=2019",
+		"/procedures/?lang=el", "/procedures/?lang=en&q=passport", "/procedures/passport?lang=el",
 	} {
 		rep := browsertest.AssertAccessible(t, base+path)
 		t.Logf("%s: %d rules pass", rep.URL, rep.Passes)
@@ -508,6 +510,9 @@ func TestProceduresAPI(t *testing.T) {
 	resp, _ = fetch(t, "GET", base+"/procedures/api/procedures/passport", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.NotEmpty(t, resp.Header.Get("ETag"))
+	resp, body = fetch(t, "GET", base+"/procedures/passport?lang=en", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, body, "Passport issue")
 	resp, _ = fetch(t, "POST", base+"/procedures/api/procedures", nil)
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "no editors' access in the portal yet")
 }

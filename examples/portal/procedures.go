@@ -12,8 +12,8 @@ import (
 
 // mountProcedures opens the registry of procedures, imports the sample
 // procedures on first run (a procedure already there is left alone), and
-// mounts the JSON API at /procedures/api/ with a search index that
-// follows the database.
+// mounts the catalogue pages at /procedures/ and the JSON API at
+// /procedures/api/, with a search index that follows the database.
 func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appConfig) error {
 	reg, err := procedures.NewRegistry(ctx, cfg.DB, procedures.WithLogger(a.log))
 	if err != nil {
@@ -41,5 +41,15 @@ func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appCo
 		return err
 	}
 	mux.Handle("/procedures/api/", http.StripPrefix("/procedures/api", api))
+	pages, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures", Logger: a.log})
+	if err != nil {
+		return err
+	}
+	mux.Handle("/procedures/", http.StripPrefix("/procedures", pages))
+	for i := range a.services {
+		if a.services[i].Key == "procedures" {
+			a.services[i].Href = "/procedures/"
+		}
+	}
 	return nil
 }

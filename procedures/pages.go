@@ -1,0 +1,376 @@
+package procedures
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/egovkit/egovkit/internal/httpx"
+	"github.com/egovkit/egovkit/internal/web"
+)
+
+//go:embed templates/*.html messages/*.json
+var pageAssets embed.FS
+
+// PagesConfig configures the public catalogue pages.
+type PagesConfig struct {
+	Registry *Registry
+	Index    *Index
+	// StaticPrefix is where the shared stylesheet is served; empty means
+	// "/static/".
+	StaticPrefix string
+	// HomeURL is where the brand link leads; empty means "/".
+	HomeURL string
+	// Prefix is the path the pages are mounted at, such as "/procedures";
+	// links are made from it.
+	Prefix string
+	// ClientAddr gives the address suggestions are rate-limited by; nil
+	// means the connection's address.
+	ClientAddr func(r *http.Request) string
+	Logger     *zap.Logger
+}
+
+// PagesHandler serves the public catalogue in Greek and English, without
+// JavaScript: the search page with filters by category, life event and
+// channel, and a page per published procedure that says what a citizen
+// needs, the steps, where and how, the cost, the time and the legal basis,
+// with a form to suggest a correction or a simplification. Mount it at
+// Prefix with http.StripPrefix.
+func PagesHandler(cfg PagesConfig) (http.Handler, error) {
+	if cfg.Registry == nil || cfg.Index == nil {
+		return nil, errors.New("procedures: the pages need a Registry and an Index")
+	}
+	if cfg.StaticPrefix == "" {
+		cfg.StaticPrefix = "/static/"
+	}
+	if cfg.HomeURL == "" {
+		cfg.HomeURL = "/"
+	}
+	cfg.Prefix = strings.TrimSuffix(cfg.Prefix, "/")
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.ClientAddr == nil {
+		cfg.ClientAddr = func(r *http.Request) string {
+			host, _, err := net.SplitHostPort(r.RemoteAddr)
+			if err != nil {
+				return r.RemoteAddr
+			}
+			return host
+		}
+	}
+	pages, err := web.NewRenderer(pageAssets, "templates/*.html",
+		web.WithMessages(pageAssets, "messages/*.json"),
+		web.WithServiceName("procedures.service"),
+		web.WithStaticPrefix(cfg.StaticPrefix),
+		web.WithHomeURL(cfg.HomeURL),
+		web.WithRequestID(func(r *http.Request) string { return httpx.RequestIDFromContext(r.Context()) }),
+		web.WithLogger(cfg.Logger),
+	)
+	if err != nil {
+		return nil, err
+	}
+	p := &catalogue{cfg: cfg, pages: pages}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", p.search)
+	mux.HandleFunc("GET /{id}", p.procedure)
+	mux.HandleFunc("POST /{id}/suggestions", p.suggest)
+	return httpx.Fallbacks(mux, func(w http.ResponseWriter, r *http.Request, status int) {
+		pages.RenderError(w, r, status, "")
+	}), nil
+}
+
+type catalogue struct {
+	cfg   PagesConfig
+	pages *web.Renderer
+}
+
+// facet is one choice of a filter, with whether it is selected.
+type facet struct {
+	Value, Label string
+	Selected     bool
+}
+
+type searchPage struct {
+	Prefix     string
+	Q          string
+	Categories []facet
+	Channels   []facet
+	LifeEvents []facet
+	Searched   bool
+	Total      uint64
+	Hits       []hitView
+	Error      string
+}
+
+type hitView struct {
+	URL, Title, Authority string
+}
+
+func (c *catalogue) text(r *http.Request, key string, args ...any) string {
+	return c.pages.Text(web.Lang(r), key, args...)
+}
+
+func (c *catalogue) search(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	lang := web.Lang(r)
+	q := r.URL.Query()
+	d := searchPage{Prefix: c.cfg.Prefix, Q: q.Get("q")}
+	published, err := c.cfg.Registry.ListPublished(ctx)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	cats, events := map[string]bool{}, map[string]bool{}
+	for _, v := range published {
+		for _, x := range v.Procedure.Categories {
+			cats[x] = true
+		}
+		for _, x := range v.Procedure.LifeEvents {
+			events[x] = true
+		}
+	}
+	for _, x := range sortedKeys(cats) {
+		d.Categories = append(d.Categories, facet{Value: x, Label: c.label(lang, "procedures.category."+x, x), Selected: q.Get("category") == x})
+	}
+	for _, x := range sortedKeys(events) {
+		d.LifeEvents = append(d.LifeEvents, facet{Value: x, Label: eventTitle(x).EN, Selected: q.Get("life_event") == x})
+	}
+	for _, x := range []string{ChannelDigital, ChannelInPerson, ChannelVideoCall, ChannelPhone, ChannelPost} {
+		d.Channels = append(d.Channels, facet{Value: x, Label: c.text(r, "procedures.channel."+x), Selected: q.Get("channel") == x})
+	}
+	query := Query{Text: d.Q, Category: q.Get("category"), LifeEvent: q.Get("life_event"), Channel: q.Get("channel"), Limit: 50}
+	d.Searched = query.Text != "" || query.Category != "" || query.LifeEvent != "" || query.Channel != ""
+	res, err := c.cfg.Index.Search(ctx, query)
+	var qe *QueryError
+	switch {
+	case errors.As(err, &qe):
+		d.Error = c.text(r, "procedures.search.too_long")
+	case err != nil:
+		c.fail(w, r, err)
+		return
+	default:
+		d.Total = res.Total
+		for _, h := range res.Hits {
+			d.Hits = append(d.Hits, hitView{URL: c.cfg.Prefix + "/" + h.ID, Title: h.Title.In(lang), Authority: h.Authority.In(lang)})
+		}
+	}
+	w.Header().Set("Cache-Control", "public, max-age=30")
+	c.pages.Render(w, r, http.StatusOK, "catalogue.html", d)
+}
+
+// label translates key, or gives fallback when the catalogue has none.
+func (c *catalogue) label(lang, key, fallback string) string {
+	if t := c.pages.Text(lang, key); t != key {
+		return t
+	}
+	return fallback
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+type stepView struct {
+	Title, Description, Who, Channel, Duration, URL string
+}
+
+type evidenceView struct {
+	Title, IssuedBy string
+	OnceOnly        bool
+}
+
+type procedurePage struct {
+	Prefix, ID                 string
+	Title, Description         string
+	Authority, AuthorityURL    string
+	Conditions                 []string
+	Evidence                   []evidenceView
+	Steps                      []stepView
+	Costs                      []string
+	Time                       string
+	Channels                   []string
+	Legal                      []linkView
+	FAQ                        [][2]string
+	Links                      []linkView
+	Outputs                    []string
+	Version                    int
+	Updated                    string
+	SuggestionSent             bool
+	SuggestionError            string
+	SuggestionKind, Suggestion string
+	Contact                    string
+	Kinds                      []string
+}
+
+type linkView struct{ Title, URL string }
+
+func (c *catalogue) procedure(w http.ResponseWriter, r *http.Request) {
+	v, err := c.cfg.Registry.Published(r.Context(), r.PathValue("id"))
+	if errors.Is(err, ErrNotFound) {
+		c.pages.RenderError(w, r, http.StatusNotFound, c.text(r, "procedures.not_found"))
+		return
+	}
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	d := c.view(r, v)
+	d.SuggestionSent = r.URL.Query().Get("sent") == "1"
+	w.Header().Set("ETag", v.ETag())
+	c.pages.Render(w, r, http.StatusOK, "procedure.html", d)
+}
+
+func (c *catalogue) view(r *http.Request, v *Version) procedurePage {
+	lang := web.Lang(r)
+	p := v.Procedure
+	d := procedurePage{Prefix: c.cfg.Prefix, ID: p.ID, Title: p.Title.In(lang), Description: p.Description.In(lang),
+		Authority: p.Authority.Name.In(lang), AuthorityURL: p.Authority.URL, Version: v.Version,
+		Updated: v.PublishedAt.Format("2006-01-02"),
+		Kinds:   []string{SuggestionWrongInformation, SuggestionSimplification, SuggestionOther}}
+	for _, cond := range p.Conditions {
+		d.Conditions = append(d.Conditions, cond.In(lang))
+	}
+	for _, e := range p.Evidence {
+		ev := evidenceView{Title: e.Title.In(lang), OnceOnly: e.InteropService != ""}
+		if e.IssuedBy != nil {
+			ev.IssuedBy = e.IssuedBy.In(lang)
+		}
+		d.Evidence = append(d.Evidence, ev)
+	}
+	for _, s := range p.Steps {
+		sv := stepView{Title: s.Title.In(lang), Who: c.text(r, "procedures.actor."+s.Actor), Channel: c.text(r, "procedures.channel."+s.Channel), URL: s.URL}
+		if s.Description != nil {
+			sv.Description = s.Description.In(lang)
+		}
+		if s.MaxDuration != "" {
+			sv.Duration = humanDuration(lang, s.MaxDuration)
+		}
+		d.Steps = append(d.Steps, sv)
+	}
+	pr := message.NewPrinter(language.English)
+	if lang == "el" {
+		pr = message.NewPrinter(language.Greek)
+	}
+	for _, cost := range p.Costs {
+		amount := c.text(r, "procedures.free")
+		if cost.Max > 0 {
+			amount = pr.Sprintf("%.2f %s", cost.Max, cost.Currency)
+			if cost.Min != cost.Max {
+				amount = pr.Sprintf("%.2f–%.2f %s", cost.Min, cost.Max, cost.Currency)
+			}
+		}
+		d.Costs = append(d.Costs, cost.Title.In(lang)+": "+amount)
+	}
+	if p.ProcessingTime != "" {
+		d.Time = humanDuration(lang, p.ProcessingTime)
+	}
+	for _, ch := range p.Channels {
+		s := c.text(r, "procedures.channel."+ch.Type)
+		if ch.Title != nil {
+			s += " — " + ch.Title.In(lang)
+		}
+		d.Channels = append(d.Channels, s)
+	}
+	for _, l := range p.LegalBasis {
+		u := l.ELI
+		if u == "" {
+			u = l.URL
+		}
+		d.Legal = append(d.Legal, linkView{Title: l.Title.In(lang), URL: u})
+	}
+	for _, f := range p.FAQ {
+		d.FAQ = append(d.FAQ, [2]string{f.Question.In(lang), f.Answer.In(lang)})
+	}
+	for _, l := range p.Links {
+		d.Links = append(d.Links, linkView{Title: l.Title.In(lang), URL: l.URL})
+	}
+	for _, o := range p.Outputs {
+		d.Outputs = append(d.Outputs, o.Title.In(lang))
+	}
+	return d
+}
+
+// humanDuration writes an ISO 8601 duration in words.
+func humanDuration(lang, iso string) string {
+	d, err := ParseDuration(iso)
+	if err != nil {
+		return iso
+	}
+	unit := func(n int, el1, elN, en1, enN string) string {
+		if lang == "el" {
+			if n == 1 {
+				return fmt.Sprintf("%d %s", n, el1)
+			}
+			return fmt.Sprintf("%d %s", n, elN)
+		}
+		if n == 1 {
+			return fmt.Sprintf("%d %s", n, en1)
+		}
+		return fmt.Sprintf("%d %s", n, enN)
+	}
+	switch {
+	case d >= 24*time.Hour:
+		return unit(int(d.Hours()/24+0.5), "ημέρα", "ημέρες", "day", "days")
+	case d >= time.Hour:
+		return unit(int(d.Hours()+0.5), "ώρα", "ώρες", "hour", "hours")
+	default:
+		return unit(max(1, int(d.Minutes()+0.5)), "λεπτό", "λεπτά", "minute", "minutes")
+	}
+}
+
+func (c *catalogue) suggest(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 32<<10)
+	if err := r.ParseForm(); err != nil {
+		c.pages.RenderError(w, r, http.StatusBadRequest, "")
+		return
+	}
+	id := r.PathValue("id")
+	s := Suggestion{Kind: r.PostForm.Get("kind"), Text: r.PostForm.Get("text"), Contact: r.PostForm.Get("contact")}
+	_, err := c.cfg.Registry.Suggest(r.Context(), id, s, c.cfg.ClientAddr(r))
+	if err == nil {
+		http.Redirect(w, r, c.cfg.Prefix+"/"+id+"?sent=1#suggest", http.StatusSeeOther)
+		return
+	}
+	v, perr := c.cfg.Registry.Published(r.Context(), id)
+	if perr != nil {
+		c.pages.RenderError(w, r, http.StatusNotFound, c.text(r, "procedures.not_found"))
+		return
+	}
+	d := c.view(r, v)
+	d.SuggestionKind, d.Suggestion, d.Contact = s.Kind, s.Text, s.Contact
+	status := http.StatusUnprocessableEntity
+	var se *SuggestionError
+	var rl *RateLimitError
+	switch {
+	case errors.As(err, &se):
+		d.SuggestionError = c.text(r, "procedures.suggest.error."+se.Field)
+	case errors.As(err, &rl):
+		status = http.StatusTooManyRequests
+		w.Header().Set("Retry-After", fmt.Sprint(int(rl.RetryAfter.Seconds())+1))
+		d.SuggestionError = c.text(r, "procedures.suggest.error.rate")
+	default:
+		c.fail(w, r, err)
+		return
+	}
+	c.pages.Render(w, r, status, "procedure.html", d)
+}
+
+func (c *catalogue) fail(w http.ResponseWriter, r *http.Request, err error) {
+	c.cfg.Logger.Error("procedures page", zap.String("request_id", httpx.RequestIDFromContext(r.Context())), zap.Error(err))
+	c.pages.RenderError(w, r, http.StatusInternalServerError, "")
+}
