@@ -78,6 +78,9 @@
 // cost and time, what one receives, the legal basis, questions) with the
 // suggestion form. The pages pass axe-core's WCAG 2.1 AA rules.
 //
-// Not written yet: editors' pages for drafts and the workflow (the API
-// serves them); see the README.
+// With PagesConfig.Caller set, editors and approvers get a workspace below
+// /edit/: the versions being worked on and the open suggestions, a page per
+// version with its document (editable while a draft, violations listed by
+// pointer), the workflow actions their roles allow, and its history. Form
+// posts from other sites are refused.
 package procedures

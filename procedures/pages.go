@@ -36,7 +36,11 @@ type PagesConfig struct {
 	// ClientAddr gives the address suggestions are rate-limited by; nil
 	// means the connection's address.
 	ClientAddr func(r *http.Request) string
-	Logger     *zap.Logger
+	// Caller identifies editors and approvers (for example from a civil
+	// servant's session); with it the editors' pages are served below
+	// /edit/. Nil leaves them out.
+	Caller func(r *http.Request) (Caller, error)
+	Logger *zap.Logger
 }
 
 // PagesHandler serves the public catalogue in Greek and English, without
@@ -84,6 +88,9 @@ func PagesHandler(cfg PagesConfig) (http.Handler, error) {
 	mux.HandleFunc("GET /{$}", p.search)
 	mux.HandleFunc("GET /{id}", p.procedure)
 	mux.HandleFunc("POST /{id}/suggestions", p.suggest)
+	if cfg.Caller != nil {
+		p.mountEditor(mux)
+	}
 	return httpx.Fallbacks(mux, func(w http.ResponseWriter, r *http.Request, status int) {
 		pages.RenderError(w, r, status, "")
 	}), nil
