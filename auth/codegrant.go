@@ -103,7 +103,7 @@ func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Requ
 // algorithm (SHA-512 for EdDSA with Ed25519).
 func (p *Provider) accessTokenHash(access string) string {
 	var sum []byte
-	if p.idAlg == "EdDSA" {
+	if p.algs[0] == "EdDSA" {
 		s := sha512.Sum512([]byte(access))
 		sum = s[:]
 	} else {

@@ -95,7 +95,7 @@ type Provider struct {
 	log       *zap.Logger
 	tokenURL  string
 	discovery []byte
-	idAlg     string // the algorithm of the signing keys
+	algs      []string // the algorithms of the keys published at start; never empty
 
 	verified      sync.Map // sha256 of a token → its verified jwt.Token
 	verifiedCount atomic.Int64
@@ -142,7 +142,7 @@ func NewProvider(cfg ProviderConfig) (*Provider, error) {
 		log = zap.NewNop()
 	}
 	p := &Provider{cfg: cfg, log: log, tokenURL: cfg.Issuer + PathToken}
-	p.idAlg = p.signingAlgs()[0]
+	p.algs = p.signingAlgs()
 	seen := map[string]bool{}
 	for _, u := range cfg.Upstreams {
 		if u == nil || seen[u.ID()] || !upstreamIDPattern.MatchString(u.ID()) {

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -100,13 +99,7 @@ func (p *Provider) setupSignin() error {
 		p.cfg.SessionLifetime = DefaultSessionLifetime
 	}
 	if p.cfg.ClientIP == nil {
-		p.cfg.ClientIP = func(r *http.Request) string {
-			host, _, err := net.SplitHostPort(r.RemoteAddr)
-			if err != nil {
-				return r.RemoteAddr
-			}
-			return host
-		}
+		p.cfg.ClientIP = httpx.RemoteHost
 	}
 	return nil
 }
@@ -761,7 +754,7 @@ func (p *Provider) announceSignin(doc map[string]any) {
 	}
 	doc["claims_supported"] = claims
 	doc["scopes_supported"] = scopes
-	doc["id_token_signing_alg_values_supported"] = p.signingAlgs()
+	doc["id_token_signing_alg_values_supported"] = p.algs
 }
 
 // signingAlgs lists the algorithms of the keys published now.

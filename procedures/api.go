@@ -3,7 +3,6 @@ package procedures
 import (
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -64,13 +63,7 @@ func APIHandler(cfg APIConfig) (http.Handler, error) {
 		cfg.Logger = zap.NewNop()
 	}
 	if cfg.ClientAddr == nil {
-		cfg.ClientAddr = func(r *http.Request) string {
-			host, _, err := net.SplitHostPort(r.RemoteAddr)
-			if err != nil {
-				return r.RemoteAddr
-			}
-			return host
-		}
+		cfg.ClientAddr = httpx.RemoteHost
 	}
 	a := &api{cfg: cfg, reg: cfg.Registry}
 	mux := http.NewServeMux()

@@ -4,7 +4,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -64,13 +63,7 @@ func PagesHandler(cfg PagesConfig) (http.Handler, error) {
 		cfg.Logger = zap.NewNop()
 	}
 	if cfg.ClientAddr == nil {
-		cfg.ClientAddr = func(r *http.Request) string {
-			host, _, err := net.SplitHostPort(r.RemoteAddr)
-			if err != nil {
-				return r.RemoteAddr
-			}
-			return host
-		}
+		cfg.ClientAddr = httpx.RemoteHost
 	}
 	pages, err := web.NewRenderer(pageAssets, "templates/*.html",
 		web.WithMessages(pageAssets, "messages/*.json"),

@@ -398,3 +398,13 @@ func TestFallbacks(t *testing.T) {
 	assert.Contains(t, []int{http.StatusMovedPermanently, http.StatusTemporaryRedirect}, w.Code, "the mux's canonical redirect is kept")
 	assert.Equal(t, "/dir/", w.Header().Get("Location"))
 }
+
+func TestRemoteHost(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "192.0.2.77:51234"
+	assert.Equal(t, "192.0.2.77", RemoteHost(r))
+	r.RemoteAddr = "[2001:db8::1]:443"
+	assert.Equal(t, "2001:db8::1", RemoteHost(r))
+	r.RemoteAddr = "pipe"
+	assert.Equal(t, "pipe", RemoteHost(r), "an address without a port is kept whole")
+}

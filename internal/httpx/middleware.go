@@ -195,6 +195,16 @@ func Recover(log *zap.Logger) func(http.Handler) http.Handler {
 	}
 }
 
+// RemoteHost is the client address of a request without its port: the
+// key for per-address limits when no reverse proxy stands in front.
+func RemoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 // MaskIP keeps the network part of a client address: the first three octets
 // of IPv4 (last set to 0) and the first 48 bits of IPv6. The port is dropped.
 func MaskIP(addr string) string {
