@@ -13,7 +13,8 @@
 // duration, the URL of a digital step), evidence (with the
 // interoperability service that can supply it, which makes it a once-only
 // candidate), costs, outputs, channels, processing time, contact, FAQs and
-// links. [Parse] reports every violation with its JSON Pointer and a
+// links. [Validate] checks a document and [Parse] checks and decodes it;
+// both report every violation with its JSON Pointer and a
 // message in Greek and English (a 422 problem over HTTP), including the
 // rules a schema cannot state: a cost's minimum is not above its maximum,
 // and an application form is itself a valid schema, against which

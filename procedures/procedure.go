@@ -146,18 +146,9 @@ var procedureSchema = jsonschema.MustCompile(schemaJSON)
 // maxDocument bounds a procedure document.
 const maxDocument = 512 << 10
 
-// Parse checks a procedure document against the schema and the rules a
-// schema cannot say (a cost's minimum is not above its maximum; the
-// application form is itself a valid schema) and returns it. Every
-// violation is reported, as a *jsonschema.ValidationError, with its JSON
-// Pointer and a message in Greek and English.
+// Parse checks a procedure document as [Validate] does and returns it.
 func Parse(doc []byte) (*Procedure, error) {
-	if len(doc) > maxDocument {
-		return nil, &jsonschema.ValidationError{Violations: []jsonschema.Violation{{
-			Kind: "too_large", Message: fmt.Sprintf("the document is larger than %d bytes", maxDocument),
-			MessageEL: fmt.Sprintf("το έγγραφο ξεπερνά τα %d bytes", maxDocument)}}}
-	}
-	if err := procedureSchema.Validate(doc); err != nil {
+	if err := Validate(doc); err != nil {
 		return nil, err
 	}
 	var p Procedure
@@ -165,24 +156,50 @@ func Parse(doc []byte) (*Procedure, error) {
 		return nil, &jsonschema.ValidationError{Violations: []jsonschema.Violation{{
 			Kind: "invalid_json", Message: err.Error(), MessageEL: "μη έγκυρο JSON"}}}
 	}
+	return &p, nil
+}
+
+// Validate checks a procedure document against the schema and the rules a
+// schema cannot state (a cost's minimum is not above its maximum; the
+// application form is itself a valid schema). Every violation is
+// reported, as a *jsonschema.ValidationError, with its JSON Pointer and a
+// message in Greek and English.
+func Validate(doc []byte) error {
+	if len(doc) > maxDocument {
+		return &jsonschema.ValidationError{Violations: []jsonschema.Violation{{
+			Kind: "too_large", Message: fmt.Sprintf("the document is larger than %d bytes", maxDocument),
+			MessageEL: fmt.Sprintf("το έγγραφο ξεπερνά τα %d bytes", maxDocument)}}}
+	}
+	tree, err := procedureSchema.Decode(doc)
+	if err != nil {
+		return err
+	}
+	// The schema has passed: the document is an object and costs, where
+	// present, are objects with numeric min and max.
+	root := tree.(map[string]any)
 	var vs []jsonschema.Violation
-	for i, c := range p.Costs {
-		if c.Min > c.Max {
+	costs, _ := root["costs"].([]any)
+	for i, c := range costs {
+		c := c.(map[string]any)
+		lo, _ := c["min"].(json.Number).Float64()
+		hi, _ := c["max"].(json.Number).Float64()
+		if lo > hi {
 			vs = append(vs, jsonschema.Violation{Pointer: fmt.Sprintf("/costs/%d/min", i), Kind: "range",
 				Message: "the minimum cost is above the maximum", MessageEL: "το ελάχιστο κόστος ξεπερνά το μέγιστο"})
 		}
 	}
-	if len(p.ApplicationForm) > 0 {
-		if _, err := jsonschema.Compile(p.ApplicationForm); err != nil {
+	if form, ok := root["application_form"]; ok {
+		b, _ := json.Marshal(form)
+		if _, err := jsonschema.Compile(b); err != nil {
 			vs = append(vs, jsonschema.Violation{Pointer: "/application_form", Kind: "schema",
 				Message:   "the application form is not a valid JSON Schema: " + err.Error(),
 				MessageEL: "η αίτηση δεν είναι έγκυρο JSON Schema"})
 		}
 	}
 	if len(vs) > 0 {
-		return nil, &jsonschema.ValidationError{Violations: vs}
+		return &jsonschema.ValidationError{Violations: vs}
 	}
-	return &p, nil
+	return nil
 }
 
 // ValidateApplication checks a citizen's application against the

@@ -80,13 +80,20 @@ func TestSchemaRejectsWithPointers(t *testing.T) {
 		"bad currency": {func(m map[string]any) {
 			m["costs"] = []any{map[string]any{"title": map[string]any{"el": "τέλος"}, "min": 1, "max": 5, "currency": "euro"}}
 		}, "/costs/0/currency"},
-		"no steps":         {func(m map[string]any) { m["steps"] = []any{} }, "/steps"},
-		"bad form":         {func(m map[string]any) { m["application_form"] = map[string]any{"type": "nonsense"} }, "/application_form"},
-		"bad life event":   {func(m map[string]any) { m["life_events"] = []any{"not a uri"} }, "/life_events/0"},
-		"number for title": {func(m map[string]any) { m["title"] = 5 }, "/title"},
+		"no steps":          {func(m map[string]any) { m["steps"] = []any{} }, "/steps"},
+		"bad form":          {func(m map[string]any) { m["application_form"] = map[string]any{"type": "nonsense"} }, "/application_form"},
+		"bad life event":    {func(m map[string]any) { m["life_events"] = []any{"not a uri"} }, "/life_events/0"},
+		"number for title":  {func(m map[string]any) { m["title"] = 5 }, "/title"},
+		"repeated category": {func(m map[string]any) { m["categories"] = []any{"family", "family"} }, "/categories"},
+		"bad submission": {func(m map[string]any) {
+			m["evidence"] = []any{map[string]any{"title": map[string]any{"el": "x"}, "submission": []any{"fax"}}}
+		}, "/evidence/0/submission/0"},
 	}
 	for name, c := range cases {
-		_, err := procedures.Parse(edit(t, good, c.edit))
+		doc := edit(t, good, c.edit)
+		assert.Equal(t, procedures.Validate(doc), func() error { _, err := procedures.Parse(doc); return err }(),
+			"%s: Validate and Parse agree", name)
+		_, err := procedures.Parse(doc)
 		require.ErrorIs(t, err, jsonschema.ErrInvalidDocument, name)
 		assert.Contains(t, pointers(err), c.want, name)
 		var ve *jsonschema.ValidationError

@@ -1,13 +1,16 @@
 package jsonschema
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/xeipuuv/gojsonreference"
 	"github.com/xeipuuv/gojsonschema"
 
 	"github.com/egovkit/egovkit/internal/httpx"
@@ -31,7 +34,9 @@ func init() {
 // share: compiling costs far more time and memory than validating. Safe for
 // concurrent use.
 type Schema struct {
-	s *gojsonschema.Schema
+	s        *gojsonschema.Schema
+	patterns map[string]listed // see rewrite.go
+	unique   *uniquePlan
 }
 
 // Compile compiles schema. refs are further schemas that schema (or each
@@ -42,7 +47,9 @@ func Compile(schema []byte, refs ...[]byte) (*Schema, error) {
 	var docs []any
 	for i, b := range append([][]byte{schema}, refs...) {
 		var doc any
-		if err := json.Unmarshal(b, &doc); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(&doc); err != nil {
 			return nil, fmt.Errorf("%w: schema %d is not JSON: %v", ErrInvalidSchema, i, err)
 		}
 		if m, ok := doc.(map[string]any); ok {
@@ -57,20 +64,28 @@ func Compile(schema []byte, refs ...[]byte) (*Schema, error) {
 			return nil, err
 		}
 	}
+	patterns := map[string]listed{}
+	for _, doc := range docs {
+		rewriteEnums(doc, patterns)
+	}
+	var unique *uniquePlan
+	if root, ok := docs[0].(map[string]any); ok {
+		unique = planUnique(root)
+	}
 	sl := gojsonschema.NewSchemaLoader()
 	sl.Draft = gojsonschema.Draft7
 	sl.AutoDetect = false
 	sl.Validate = true
-	for _, r := range refs {
-		if err := sl.AddSchemas(gojsonschema.NewBytesLoader(r)); err != nil {
+	for _, r := range docs[1:] {
+		if err := sl.AddSchemas(decoded{r}); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidSchema, err)
 		}
 	}
-	s, err := sl.Compile(gojsonschema.NewBytesLoader(schema))
+	s, err := sl.Compile(decoded{docs[0]})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidSchema, err)
 	}
-	return &Schema{s: s}, nil
+	return &Schema{s: s, patterns: patterns, unique: unique}, nil
 }
 
 // MustCompile is Compile for schemas embedded in the program, where a
@@ -161,40 +176,83 @@ func (e *ValidationError) Problem() *httpx.Problem {
 // Validate checks a JSON document. It returns nil, a *ValidationError, or
 // an error wrapping ErrInvalidDocument when doc is not JSON.
 func (s *Schema) Validate(doc []byte) error {
-	// gojsonschema decodes the bytes itself; json.Valid first refuses
-	// what is not exactly one JSON value (trailing data included), which
-	// gojsonschema would let through.
-	if !json.Valid(doc) {
-		return &ValidationError{Violations: []Violation{{Kind: "invalid_json",
+	_, err := s.Decode(doc)
+	return err
+}
+
+// Decode validates doc as Validate does and returns it decoded (objects as
+// map[string]any, arrays as []any, numbers as json.Number), for the rules
+// a schema cannot state. Each document is decoded once.
+func (s *Schema) Decode(doc []byte) (any, error) {
+	// gojsonschema's own bytes loader would accept trailing data after the
+	// first value, which is refused here.
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	if err == nil {
+		if _, end := dec.Token(); end != io.EOF {
+			err = errors.New("data after the JSON value")
+		}
+	}
+	if err != nil {
+		return nil, &ValidationError{Violations: []Violation{{Kind: "invalid_json",
 			Message:   "the document is not one well-formed JSON value",
 			MessageEL: "το έγγραφο δεν είναι μία έγκυρη τιμή JSON"}}}
 	}
-	return s.validate(gojsonschema.NewBytesLoader(doc))
+	if err := s.validate(v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// decoded hands gojsonschema a document decoded the way its own loaders
+// decode (numbers as json.Number), without decoding it again.
+type decoded struct{ v any }
+
+func (d decoded) JsonSource() any        { return d.v }
+func (d decoded) LoadJSON() (any, error) { return d.v, nil }
+func (d decoded) LoaderFactory() gojsonschema.JSONLoaderFactory {
+	return &gojsonschema.DefaultJSONLoaderFactory{}
+}
+func (d decoded) JsonReference() (gojsonreference.JsonReference, error) {
+	return gojsonreference.NewJsonReference("#")
 }
 
 // ValidateValue checks a decoded document (maps, slices, strings,
 // json.Number or float64, bool, nil).
 func (s *Schema) ValidateValue(v any) error {
-	return s.validate(gojsonschema.NewGoLoader(v))
-}
-
-func (s *Schema) validate(doc gojsonschema.JSONLoader) error {
-	res, err := s.s.Validate(doc)
+	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidDocument, err)
 	}
-	if res.Valid() {
+	return s.Validate(b)
+}
+
+// escapePointer escapes one reference token of a JSON Pointer (RFC 6901).
+func escapePointer(token string) string {
+	return pointerEscaper.Replace(token)
+}
+
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
+func (s *Schema) validate(doc any) error {
+	res, err := s.s.Validate(decoded{doc})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidDocument, err)
+	}
+	out := s.unique.check(doc, "", nil)
+	if res.Valid() && len(out) == 0 {
 		return nil
 	}
-	out := make([]Violation, 0, len(res.Errors()))
 	for _, re := range res.Errors() {
-		out = append(out, violation(re))
+		out = append(out, s.violation(re))
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Pointer < out[j].Pointer })
 	return &ValidationError{Violations: out}
 }
 
-func violation(re gojsonschema.ResultError) Violation {
+func (s *Schema) violation(re gojsonschema.ResultError) Violation {
 	parts := strings.Split(re.Context().String("\x00"), "\x00")
 	if len(parts) > 0 && parts[0] == gojsonschema.STRING_CONTEXT_ROOT {
 		parts = parts[1:]
@@ -208,10 +266,17 @@ func violation(re gojsonschema.ResultError) Violation {
 	var ptr strings.Builder
 	for _, p := range parts {
 		ptr.WriteByte('/')
-		ptr.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(p))
+		ptr.WriteString(escapePointer(p))
 	}
-	en, el := messages(re.Type(), d, re.Description())
-	return Violation{Pointer: ptr.String(), Kind: re.Type(), Message: en, MessageEL: el}
+	kind := re.Type()
+	if p, ok := d["pattern"].(*regexp.Regexp); ok && kind == "pattern" {
+		if l, ok := s.patterns[p.String()]; ok {
+			kind = l.kind
+			d = gojsonschema.ErrorDetails{"allowed": l.allowed}
+		}
+	}
+	en, el := messages(kind, d, re.Description())
+	return Violation{Pointer: ptr.String(), Kind: kind, Message: en, MessageEL: el}
 }
 
 // messages returns the English and Greek text of a violation.

@@ -186,3 +186,99 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// TestEnumRewrite checks that string enums and consts, checked as
+// anchored patterns, accept and refuse exactly what the keywords do and
+// are reported as the keywords.
+func TestEnumRewrite(t *testing.T) {
+	s, err := Compile([]byte(`{
+	  "type": "object",
+	  "properties": {
+	    "kind": {"type": "string", "enum": ["a.b", "c|d", "ε"]},
+	    "fixed": {"type": "string", "const": "x+"},
+	    "untyped": {"enum": ["a", 1]},
+	    "list": {"type": "array", "items": {"type": "string", "enum": ["one", "two"]}},
+	    "step": {"type": "object",
+	      "if": {"properties": {"channel": {"type": "string", "const": "digital"}}},
+	      "then": {"required": ["url"]}}
+	  }
+	}`))
+	require.NoError(t, err)
+	assert.Len(t, s.patterns, 4, "the untyped enum stays as it is")
+
+	for _, ok := range []string{
+		`{"kind":"a.b"}`, `{"kind":"c|d"}`, `{"kind":"ε"}`, `{"fixed":"x+"}`, `{"untyped":1}`,
+		`{"list":["two","one"]}`, `{"step":{"channel":"post"}}`, `{"step":{"channel":"digital","url":"u"}}`,
+	} {
+		assert.NoError(t, s.Validate([]byte(ok)), ok)
+	}
+	for doc, want := range map[string]Violation{
+		`{"kind":"axb"}`:                 {Pointer: "/kind", Kind: "enum", Message: `must be one of "a.b", "c|d", "ε"`},
+		`{"kind":"c"}`:                   {Pointer: "/kind", Kind: "enum", Message: `must be one of "a.b", "c|d", "ε"`},
+		`{"kind":"a.b\n"}`:               {Pointer: "/kind", Kind: "enum", Message: `must be one of "a.b", "c|d", "ε"`},
+		`{"fixed":"xx"}`:                 {Pointer: "/fixed", Kind: "const", Message: `must be "x+"`},
+		`{"untyped":"b"}`:                {Pointer: "/untyped", Kind: "enum", Message: `must be one of "a", 1`},
+		`{"list":["one","three"]}`:       {Pointer: "/list/1", Kind: "enum", Message: `must be one of "one", "two"`},
+		`{"step":{"channel":"digital"}}`: {Pointer: "/step/url", Kind: "required", Message: "is required"},
+	} {
+		var ve *ValidationError
+		require.ErrorAs(t, s.Validate([]byte(doc)), &ve, doc)
+		if want.Kind != "required" {
+			require.Len(t, ve.Violations, 1, doc)
+		}
+		// A failed "then" is reported once more as the condition itself.
+		got := ve.Violations[len(ve.Violations)-1]
+		assert.Equal(t, want.Pointer, got.Pointer, doc)
+		assert.Equal(t, want.Kind, got.Kind, doc)
+		assert.Equal(t, want.Message, got.Message, doc)
+		assert.NotEmpty(t, got.MessageEL, doc)
+	}
+}
+
+// TestUniqueStrings checks that repeats in arrays of strings, checked on
+// the decoded document, are found where gojsonschema would find them, and
+// that other arrays are still checked by it.
+func TestUniqueStrings(t *testing.T) {
+	schema := `{
+	  "type": "object",
+	  "definitions": {"mode": {"type": "string", "enum": ["a", "b", "c"]}},
+	  "properties": {
+	    "tags": {"type": "array", "uniqueItems": true, "items": {"type": "string"}},
+	    "steps": {"type": "array", "items": {"type": "object", "properties": {
+	      "modes": {"type": "array", "uniqueItems": true, "items": {"$ref": "#/definitions/mode"}}}}},
+	    "nums": {"type": "array", "uniqueItems": true, "items": {"type": "integer"}}
+	  }
+	}`
+	s, err := Compile([]byte(schema))
+	require.NoError(t, err)
+	require.NotNil(t, s.unique)
+	assert.Len(t, s.unique.props, 2, "tags and steps; nums stays with gojsonschema")
+
+	assert.NoError(t, s.Validate([]byte(`{"tags":["x","y"],"steps":[{"modes":["a","b"]},{"modes":["b"]}],"nums":[1,2]}`)))
+	for doc, ptrs := range map[string][]string{
+		`{"tags":["x","y","x"]}`:                          {"/tags"},
+		`{"steps":[{"modes":["a"]},{"modes":["c","c"]}]}`: {"/steps/1/modes"},
+		`{"nums":[1,1.0]}`:                                {"/nums"},
+		`{"tags":["x","x"],"nums":[2,2]}`:                 {"/nums", "/tags"},
+		`{"tags":"x"}`:                                    {"/tags"},
+	} {
+		var ve *ValidationError
+		require.ErrorAs(t, s.Validate([]byte(doc)), &ve, doc)
+		var got []string
+		for _, v := range ve.Violations {
+			got = append(got, v.Pointer)
+		}
+		assert.Equal(t, ptrs, got, doc)
+	}
+
+	// A reference into "properties" could reach an array another way:
+	// then gojsonschema keeps every uniqueItems.
+	s, err = Compile([]byte(`{"type":"object","properties":{
+	  "tags": {"type": "array", "uniqueItems": true, "items": {"type": "string"}},
+	  "more": {"$ref": "#/properties/tags"}}}`))
+	require.NoError(t, err)
+	assert.Nil(t, s.unique)
+	var ve *ValidationError
+	require.ErrorAs(t, s.Validate([]byte(`{"more":["x","x"]}`)), &ve)
+	assert.Equal(t, "/more", ve.Violations[0].Pointer)
+}
