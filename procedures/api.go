@@ -77,6 +77,7 @@ func APIHandler(cfg APIConfig) (http.Handler, error) {
 	mux.HandleFunc("POST /procedures/{id}/versions/{v}/{action}", a.staff(a.transition))
 	mux.HandleFunc("POST /procedures/{id}/suggestions", a.suggest)
 	mux.HandleFunc("GET /suggestions", a.staff(a.suggestions))
+	mux.HandleFunc("POST /suggestions/{sid}/close", a.staff(a.closeSuggestion))
 	mux.HandleFunc("GET /procedures/{id}/cpsv-ap", a.exportOne)
 	mux.HandleFunc("GET /export/cpsv-ap", a.exportAll)
 	mux.HandleFunc("GET /burden", a.burden)
@@ -330,6 +331,21 @@ func (a *api) suggestions(w http.ResponseWriter, r *http.Request, c Caller) {
 		list = []Suggestion{}
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"suggestions": list})
+}
+
+func (a *api) closeSuggestion(w http.ResponseWriter, r *http.Request, c Caller) {
+	var body struct {
+		Resolution string `json:"resolution"`
+	}
+	if err := httpx.Decode(w, r, &body); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.reg.CloseSuggestion(r.Context(), c, r.PathValue("sid"), body.Resolution); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (a *api) search(w http.ResponseWriter, r *http.Request) {

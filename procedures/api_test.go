@@ -139,6 +139,23 @@ func TestAPI(t *testing.T) {
 		resp, body = call("GET", "/suggestions", "editor", nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		assert.Equal(t, procedures.SuggestionsPerHour, strings.Count(body, `"id":`))
+		var open struct {
+			Suggestions []procedures.Suggestion `json:"suggestions"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &open))
+		closeURL := "/suggestions/" + open.Suggestions[0].ID + "/close"
+		resp, body = call("POST", closeURL, "editor", []byte(`{"resolution":""}`))
+		assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, body)
+		assert.Contains(t, body, `"pointer":"/resolution"`)
+		resp, _ = call("POST", closeURL, "approver", []byte(`{"resolution":"Noted."}`))
+		assert.Equal(t, http.StatusForbidden, resp.StatusCode, "approvers do not close suggestions")
+		resp, _ = call("POST", closeURL, "editor", []byte(`{"resolution":"Noted."}`))
+		assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+		resp, _ = call("POST", closeURL, "editor", []byte(`{"resolution":"Noted."}`))
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "closed already")
+		resp, body = call("GET", "/suggestions", "editor", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, procedures.SuggestionsPerHour-1, strings.Count(body, `"id":`))
 
 		resp, body = call("GET", "/burden?n=1", "", nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -83,5 +83,10 @@
 // /edit/: the versions being worked on and the open suggestions, a page per
 // version with its document (editable while a draft, violations listed by
 // pointer), the workflow actions their roles allow, and its history. Form
-// posts from other sites are refused.
+// posts from other sites are refused. The catalogue links to the workspace,
+// and with PagesConfig.SignOutURL the workspace shows a sign-out button.
+// Signing editors in is the site's part: the portal in examples/portal
+// does it with auth/rp's WebLogin against its civil servants' provider and
+// takes the roles from the servant's authorizations for the service
+// "procedures".
 package procedures

@@ -34,6 +34,7 @@ type workList struct {
 	Violations  []string
 	Message     string
 	IsEditor    bool
+	SignOutURL  string
 }
 
 type versionPage struct {
@@ -136,7 +137,7 @@ func (c *catalogue) workList(w http.ResponseWriter, r *http.Request, caller Call
 func (c *catalogue) renderWorkList(w http.ResponseWriter, r *http.Request, caller Caller, status int, doc string, violations []string, message string) {
 	ctx := r.Context()
 	lang := web.Lang(r)
-	d := workList{Prefix: c.cfg.Prefix, Caller: caller.ID, NewDoc: doc, Violations: violations, Message: message, IsEditor: caller.Has(RoleEditor)}
+	d := workList{Prefix: c.cfg.Prefix, Caller: caller.ID, NewDoc: doc, Violations: violations, Message: message, IsEditor: caller.Has(RoleEditor), SignOutURL: c.cfg.SignOutURL}
 	var err error
 	if d.Counts, err = c.cfg.Registry.Counts(ctx); err != nil {
 		c.fail(w, r, err)

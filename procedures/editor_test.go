@@ -23,7 +23,7 @@ func TestEditorPages(t *testing.T) {
 	idx, err := procedures.NewIndex(ctx, reg)
 	require.NoError(t, err)
 	defer idx.Close()
-	h, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures",
+	h, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures", SignOutURL: "/procedures/signout",
 		Caller: func(r *http.Request) (procedures.Caller, error) {
 			c, ok := tokens[r.Header.Get("X-Test-User")]
 			if !ok {
@@ -63,6 +63,10 @@ func TestEditorPages(t *testing.T) {
 	status, _, body := do("GET", "/edit/", "editor", nil, false)
 	require.Equal(t, http.StatusOK, status)
 	assert.Contains(t, body, "Signed in as editor-1")
+	assert.Contains(t, body, `<form method="post" action="/procedures/signout">`)
+	status, _, body = do("GET", "/", "", nil, false)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, `href="/procedures/edit/"`, "the catalogue links to the workspace")
 
 	doc := string(sample(t, "solemn-declaration"))
 	status, _, _ = do("POST", "/edit/new", "editor", url.Values{"doc": {doc}}, false)

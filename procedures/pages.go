@@ -39,7 +39,10 @@ type PagesConfig struct {
 	// servant's session); with it the editors' pages are served below
 	// /edit/. Nil leaves them out.
 	Caller func(r *http.Request) (Caller, error)
-	Logger *zap.Logger
+	// SignOutURL is where the workspace's sign-out button posts, such as
+	// the site's logout handler; empty shows no button.
+	SignOutURL string
+	Logger     *zap.Logger
 }
 
 // PagesHandler serves the public catalogue in Greek and English, without
@@ -110,6 +113,8 @@ type searchPage struct {
 	Total      uint64
 	Hits       []hitView
 	Error      string
+	// Editors links the catalogue to the editors' workspace.
+	Editors bool
 }
 
 type hitView struct {
@@ -124,7 +129,7 @@ func (c *catalogue) search(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lang := web.Lang(r)
 	q := r.URL.Query()
-	d := searchPage{Prefix: c.cfg.Prefix, Q: q.Get("q")}
+	d := searchPage{Prefix: c.cfg.Prefix, Q: q.Get("q"), Editors: c.cfg.Caller != nil}
 	published, err := c.cfg.Registry.ListPublished(ctx)
 	if err != nil {
 		c.fail(w, r, err)
