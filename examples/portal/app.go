@@ -51,12 +51,14 @@ type app struct {
 	issuers  []string // the identity realms' issuer URLs
 	closers  []func() error
 
-	providers []*auth.Provider
-	accounts  *auth.Accounts
-	otps      *auth.OneTimeCodes    // nil without an SMS sender
-	contacts  *auth.ContactRegistry // nil without an SMS sender
-	outbox    *auth.Outbox          // the development outbox, in demo mode
-	metrics   *metrics.Metrics
+	providers      []*auth.Provider
+	servants       *auth.Provider       // the civil servants' realm
+	servantClients *auth.ClientRegistry // its clients
+	accounts       *auth.Accounts
+	otps           *auth.OneTimeCodes    // nil without an SMS sender
+	contacts       *auth.ContactRegistry // nil without an SMS sender
+	outbox         *auth.Outbox          // the development outbox, in demo mode
+	metrics        *metrics.Metrics
 }
 
 // service is one entry of the home page: a capability the portal hosts.
@@ -101,10 +103,6 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		a.outbox = &auth.Outbox{}
 		cfg.SMS = a.outbox
 	}
-	if err := a.mountProcedures(ctx, mux, cfg); err != nil {
-		a.Close()
-		return nil, err
-	}
 	if err := a.mountStats(ctx, mux, cfg); err != nil {
 		a.Close()
 		return nil, err
@@ -113,6 +111,10 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		cfg.Counter = authCounter{a.metrics}
 	}
 	if err := a.mountAuth(ctx, mux, cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.mountProcedures(ctx, mux, cfg); err != nil {
 		a.Close()
 		return nil, err
 	}

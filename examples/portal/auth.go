@@ -86,6 +86,9 @@ func (a *app) mountAuth(ctx context.Context, mux *http.ServeMux, cfg appConfig) 
 		}
 		a.issuers = append(a.issuers, issuer)
 		a.providers = append(a.providers, p)
+		if realm == "servant" {
+			a.servants, a.servantClients = p, clients
+		}
 		if cfg.Demo {
 			if err := createDemoClient(ctx, clients, cfg.BaseURL, realm, a.log); err != nil {
 				return err
@@ -134,6 +137,25 @@ func (a *app) startMaintenance(ctx context.Context) {
 	a.closers = append(a.closers, func() error { cancel(); <-done; return nil })
 }
 
+// ensureClient registers c with secret, or, when it exists, brings its
+// redirect URIs up to date (the portal may have moved to another address).
+func ensureClient(ctx context.Context, clients *auth.ClientRegistry, c auth.Client, secret string) error {
+	_, err := clients.Import(ctx, c, secret)
+	if !errors.Is(err, auth.ErrClientExists) {
+		return err
+	}
+	old, err := clients.Get(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if slices.Equal(old.RedirectURIs, c.RedirectURIs) && slices.Equal(old.PostLogoutRedirectURIs, c.PostLogoutRedirectURIs) {
+		return nil
+	}
+	old.RedirectURIs, old.PostLogoutRedirectURIs = c.RedirectURIs, c.PostLogoutRedirectURIs
+	_, err = clients.Update(ctx, old)
+	return err
+}
+
 func createDemoClient(ctx context.Context, clients *auth.ClientRegistry, base, realm string, log *zap.Logger) error {
 	c := auth.Client{
 		ID: demoClientID, Name: "Demo agency", AuthMethod: auth.AuthSecretBasic,
@@ -146,21 +168,7 @@ func createDemoClient(ctx context.Context, clients *auth.ClientRegistry, base, r
 	if realm == "citizen" {
 		c.Scopes = append(c.Scopes, auth.ScopeGreekIdentity)
 	}
-	_, err := clients.Import(ctx, c, demoClientSecret)
-	switch {
-	case errors.Is(err, auth.ErrClientExists):
-		// Started before at another address: the demo site's URIs follow.
-		old, err := clients.Get(ctx, demoClientID)
-		if err != nil {
-			return fmt.Errorf("demo client: %w", err)
-		}
-		if !slices.Equal(old.RedirectURIs, c.RedirectURIs) || !slices.Equal(old.PostLogoutRedirectURIs, c.PostLogoutRedirectURIs) {
-			old.RedirectURIs, old.PostLogoutRedirectURIs = c.RedirectURIs, c.PostLogoutRedirectURIs
-			if _, err := clients.Update(ctx, old); err != nil {
-				return fmt.Errorf("demo client: %w", err)
-			}
-		}
-	case err != nil:
+	if err := ensureClient(ctx, clients, c, demoClientSecret); err != nil {
 		return fmt.Errorf("demo client: %w", err)
 	}
 	log.Warn("demo mode: a client with a published secret exists; start with -demo=false on a real server",

@@ -13,6 +13,7 @@ import (
 
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/internal/httpx"
+	"github.com/egovkit/egovkit/procedures"
 )
 
 // Demo accounts, created on first run in demo mode and printed at start.
@@ -21,6 +22,8 @@ const (
 	demoCitizenPassword = "demo-password"
 	demoServant         = "clerk"
 	demoServantPassword = "clerk-password"
+	demoApprover        = "chief"
+	demoApproverPass    = "chief-password"
 	demoMobile          = "+306912345678"
 	demoServantMobile   = "+306900000001"
 )
@@ -31,8 +34,24 @@ func otpSecret(kek []byte) ([]byte, error) {
 	return hkdf.Key(sha256.New, kek, nil, "egovkit one-time codes v1", 32)
 }
 
+// grantDemo gives a demo servant a role in the registry of procedures
+// and, when service is set, one more authorization, for a year.
+func (a *app) grantDemo(ctx context.Context, servantID, service, role, proceduresRole string) error {
+	until := time.Now().AddDate(1, 0, 0)
+	if service != "" {
+		if _, err := a.accounts.Grant(ctx, auth.Authorization{ServantID: servantID, Agency: "Demo municipality",
+			Service: service, Role: role, GrantedBy: "demonstration data", ValidUntil: until}); err != nil {
+			return err
+		}
+	}
+	_, err := a.accounts.Grant(ctx, auth.Authorization{ServantID: servantID, Agency: "Demo ministry",
+		Service: proceduresService, Role: proceduresRole, GrantedBy: "demonstration data", ValidUntil: until})
+	return err
+}
+
 // seedDemo creates the demo citizen (with a mobile number in the contact
-// registry) and the demo servant (with one authorization), and serves the
+// registry), the demo servant (a registrar, and an editor of procedures)
+// and the demo approver of procedures, and serves the
 // development outbox at /dev/outbox, where the codes that would go by SMS
 // can be read. Nothing here runs unless demo mode is on.
 func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux) error {
@@ -58,15 +77,23 @@ func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux) error {
 	case err != nil:
 		return fmt.Errorf("demo servant: %w", err)
 	default:
-		if _, err := accounts.Grant(ctx, auth.Authorization{ServantID: servant.ID, Agency: "Demo municipality",
-			Service: "protocol", Role: "registrar", GrantedBy: "demonstration data",
-			ValidUntil: time.Now().AddDate(1, 0, 0)}); err != nil {
+		if err := a.grantDemo(ctx, servant.ID, "protocol", "registrar", procedures.RoleEditor); err != nil {
 			return fmt.Errorf("demo servant: %w", err)
 		}
 		if a.contacts != nil {
 			if _, err := a.contacts.ImportMobile(ctx, servant.ID, demoServantMobile, "demonstration data"); err != nil {
 				return fmt.Errorf("demo servant: %w", err)
 			}
+		}
+	}
+	approver, err := accounts.CreateServant(ctx, auth.Servant{Username: demoApprover, GivenName: "Ελένη", FamilyName: "Προϊσταμένη"}, demoApproverPass)
+	switch {
+	case errors.Is(err, auth.ErrAccountExists):
+	case err != nil:
+		return fmt.Errorf("demo approver: %w", err)
+	default:
+		if err := a.grantDemo(ctx, approver.ID, "", "", procedures.RoleApprover); err != nil {
+			return fmt.Errorf("demo approver: %w", err)
 		}
 	}
 	if a.outbox == nil {
@@ -83,6 +110,7 @@ func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux) error {
 	a.log.Warn("demo mode: demonstration accounts with published passwords exist; start with -demo=false on a real server",
 		zap.String("citizen", demoCitizen+" / "+demoCitizenPassword),
 		zap.String("servant", demoServant+" / "+demoServantPassword),
+		zap.String("procedures_editor", demoServant), zap.String("procedures_approver", demoApprover+" / "+demoApproverPass),
 		zap.String("outbox", "/dev/outbox"))
 	return nil
 }

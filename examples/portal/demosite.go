@@ -36,7 +36,7 @@ func (a *app) mountDemoSites(mux *http.ServeMux, cfg appConfig) error {
 			ACR: acr, CookieKey: key, CookieName: "egovkit_demo_" + realm, CookiePath: base,
 			SessionLifetime: time.Hour, Logger: a.log.Named("demo-site"),
 			OnError: func(w http.ResponseWriter, r *http.Request, err *rp.LoginError) {
-				a.pages.RenderError(w, r, err.Status, a.pages.Text(web.Lang(r), "demo.failed", "reason", err.Description))
+				a.pages.RenderError(w, r, err.Status, a.pages.Text(web.Lang(r), "signin.failed", "reason", err.Description))
 			},
 		})
 		if err != nil {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -26,6 +28,7 @@ import (
 	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/procedures"
 )
 
 // startPortal runs the portal as main does, on a free port, and stops it
@@ -251,7 +254,7 @@ func TestDemoData(t *testing.T) {
 	require.NoError(t, err)
 	zs, err := acc.ActiveAuthorizations(context.Background(), s.ID, time.Now())
 	require.NoError(t, err)
-	assert.Len(t, zs, 1)
+	assert.Len(t, zs, 2, "a registrar, and an editor of procedures")
 }
 
 func TestNoDemoClientWithoutDemoMode(t *testing.T) {
@@ -514,5 +517,181 @@ func TestProceduresAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, body, "Passport issue")
 	resp, _ = fetch(t, "POST", base+"/procedures/api/procedures", nil)
-	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "no editors' access in the portal yet")
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "editors' endpoints need a servant's token")
+}
+
+// postForm posts a form from a page of the portal (as a browser does,
+// with Origin) and returns the page it leads to.
+func postForm(t *testing.T, c *http.Client, base, path string, form url.Values) (int, string, *url.URL) {
+	t.Helper()
+	req, err := http.NewRequest("POST", base+path, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	req.Header.Set("Accept-Language", "en")
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Request.URL
+}
+
+// signInServant goes to the editors' workspace, is sent to the servants'
+// provider and signs in there, and returns the workspace page.
+func signInServant(t *testing.T, c *http.Client, base, user, password string) (string, *url.URL) {
+	t.Helper()
+	page, at := browse(t, c, "GET", base+"/procedures/edit/?lang=en", nil)
+	require.Equal(t, "/auth/servant/login", at.Path, "the workspace asks for a sign-in")
+	assert.Contains(t, page, "Registry of procedures")
+	return browse(t, c, "POST", base+"/auth/servant/login", url.Values{"tx": {txOf(t, page)}, "username": {user}, "password": {password}})
+}
+
+// TestProceduresEditorsSignIn signs civil servants in to the editors'
+// workspace through the servants' provider: the demo clerk, an editor,
+// creates and submits a draft; the demo approver approves and publishes
+// it; a servant without a role in the registry is refused, and so is
+// anyone who has not signed in.
+func TestProceduresEditorsSignIn(t *testing.T) {
+	base, dataDir := startPortal(t)
+	db, err := sqlopen.Open(context.Background(), "sqlite:"+filepath.Join(dataDir, "egovkit.db"), nil)
+	require.NoError(t, err)
+	defer db.Close()
+	acc, err := auth.NewAccounts(context.Background(), db)
+	require.NoError(t, err)
+	_, err = acc.CreateServant(context.Background(), auth.Servant{Username: "archivist", GivenName: "Άννα", FamilyName: "Αρχειονόμος"}, "archivist-password")
+	require.NoError(t, err)
+
+	_, body := fetch(t, "GET", base+"/procedures/?lang=en", nil)
+	assert.Contains(t, body, `href="/procedures/edit/"`, "the catalogue links to the workspace")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("POST", base+"/procedures/edit/new", strings.NewReader("doc=%7B%7D"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	resp, err := noFollow.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "a post without a session is refused")
+
+	clerk := signInBrowser(t)
+	page, at := signInServant(t, clerk, base, demoServant, demoServantPassword)
+	require.Equal(t, "/procedures/edit/", at.Path)
+	assert.Contains(t, page, "Signed in as "+demoServant)
+
+	doc := strings.Replace(string(procedures.Samples()["solemn-declaration.json"]), `"id": "solemn-declaration"`, `"id": "portal-test-declaration"`, 1)
+	require.Contains(t, doc, "portal-test-declaration")
+	status, page, at := postForm(t, clerk, base, "/procedures/edit/new", url.Values{"doc": {doc}})
+	require.Equal(t, http.StatusOK, status, page)
+	assert.Equal(t, "/procedures/edit/portal-test-declaration/1", at.Path)
+	assert.NotContains(t, page, ">Approve<", "an editor does not approve")
+	status, page, _ = postForm(t, clerk, base, "/procedures/edit/portal-test-declaration/1/submit", url.Values{})
+	require.Equal(t, http.StatusOK, status, page)
+	status, _, _ = postForm(t, clerk, base, "/procedures/edit/portal-test-declaration/1/approve", url.Values{})
+	assert.Equal(t, http.StatusForbidden, status, "an editor cannot approve")
+
+	status, page, at = postForm(t, clerk, base, "/procedures/signout", url.Values{})
+	require.Equal(t, http.StatusOK, status, page)
+	assert.Equal(t, "/procedures/", at.Path)
+	_, at = browse(t, clerk, "GET", base+"/procedures/edit/", nil)
+	assert.Equal(t, "/auth/servant/login", at.Path, "signed out of the workspace and of the provider")
+
+	chief := signInBrowser(t)
+	page, at = signInServant(t, chief, base, demoApprover, demoApproverPass)
+	require.Equal(t, "/procedures/edit/", at.Path)
+	assert.Contains(t, page, "portal-test-declaration")
+	for _, action := range []string{"approve", "publish"} {
+		status, page, _ = postForm(t, chief, base, "/procedures/edit/portal-test-declaration/1/"+action, url.Values{})
+		require.Equal(t, http.StatusOK, status, page)
+	}
+	resp, body = fetch(t, "GET", base+"/procedures/api/procedures/portal-test-declaration", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
+
+	other := signInBrowser(t)
+	req, _ = http.NewRequest("GET", base+"/procedures/edit/?lang=en", nil)
+	resp, err = other.Do(req)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	req, _ = http.NewRequest("POST", base+"/auth/servant/login", strings.NewReader(url.Values{"tx": {txOf(t, string(b))}, "username": {"archivist"}, "password": {"archivist-password"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err = other.Do(req)
+	require.NoError(t, err)
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "a servant without a role in the registry")
+	assert.Contains(t, string(b), "no editor")
+}
+
+// servantToken signs a servant in through the demo agency's client (the
+// authorization code flow with PKCE) and returns their access token.
+func servantToken(t *testing.T, base, user, password string) string {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	const redirect = "http://127.0.0.1:8090/callback"
+	c := &http.Client{Jar: jar, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+		if strings.HasPrefix(r.URL.String(), redirect) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	verifier := "a-verifier-of-enough-length-for-rfc-7636-pkce-checks"
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"response_type": {"code"}, "client_id": {demoClientID}, "redirect_uri": {redirect}, "scope": {"openid profile"},
+		"state": {"s1"}, "nonce": {"n1"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	page, _ := browse(t, c, "GET", base+"/auth/servant/authorize?"+q.Encode(), nil)
+	resp, err := c.PostForm(base+"/auth/servant/login", url.Values{"tx": {txOf(t, page)}, "username": {user}, "password": {password}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	code := loc.Query().Get("code")
+	require.NotEmpty(t, code, loc.String())
+	req, _ := http.NewRequest("POST", base+"/auth/servant/token", strings.NewReader(url.Values{"grant_type": {"authorization_code"},
+		"code": {code}, "redirect_uri": {redirect}, "code_verifier": {verifier}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(demoClientID, demoClientSecret)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
+	return tok.AccessToken
+}
+
+// TestProceduresAPIWithServantToken calls the editors' endpoints of the
+// API with servants' access tokens: the roles come from their
+// authorizations.
+func TestProceduresAPIWithServantToken(t *testing.T) {
+	base, _ := startPortal(t)
+	call := func(method, path, token, body string) (int, string) {
+		req, _ := http.NewRequest(method, base+"/procedures/api"+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	doc := strings.Replace(string(procedures.Samples()["passport.json"]), `"id": "passport"`, `"id": "api-test-passport"`, 1)
+	status, _ := call("POST", "/procedures", "", doc)
+	assert.Equal(t, http.StatusUnauthorized, status)
+	status, _ = call("POST", "/procedures", "not-a-token", doc)
+	assert.Equal(t, http.StatusUnauthorized, status)
+
+	approver := servantToken(t, base, demoApprover, demoApproverPass)
+	status, body := call("POST", "/procedures", approver, doc)
+	assert.Equal(t, http.StatusForbidden, status, body)
+	editor := servantToken(t, base, demoServant, demoServantPassword)
+	status, body = call("POST", "/procedures", editor, doc)
+	require.Equal(t, http.StatusCreated, status, body)
+	status, body = call("GET", "/procedures/api-test-passport/history", approver, "")
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Contains(t, body, demoServant, "the history names the editor")
 }

@@ -2,18 +2,41 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/auth/rp"
+	"github.com/egovkit/egovkit/internal/web"
 	"github.com/egovkit/egovkit/procedures"
 )
+
+// editorsClientID is the portal's own client in the civil servants'
+// realm, through which editors and approvers sign in to the procedures
+// workspace.
+const editorsClientID = "procedures-editors"
+
+// proceduresService is the service a servant's authorization names to
+// give them a role in the registry of procedures (editor or approver).
+const proceduresService = "procedures"
 
 // mountProcedures opens the registry of procedures, imports the sample
 // procedures on first run (a procedure already there is left alone), and
 // mounts the catalogue pages at /procedures/ and the JSON API at
 // /procedures/api/, with a search index that follows the database.
+// Civil servants sign in to the editors' workspace at /procedures/edit/
+// through the servants' provider; their roles are their authorizations
+// for the service "procedures". The API takes a servant's access token.
 func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appConfig) error {
 	reg, err := procedures.NewRegistry(ctx, cfg.DB, procedures.WithLogger(a.log))
 	if err != nil {
@@ -36,20 +59,128 @@ func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appCo
 	}
 	idx.StartRefresh(5 * time.Second)
 	a.closers = append(a.closers, idx.Close)
-	api, err := procedures.APIHandler(procedures.APIConfig{Registry: reg, Index: idx, Logger: a.log})
+
+	login, err := a.editorsLogin(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	api, err := procedures.APIHandler(procedures.APIConfig{Registry: reg, Index: idx, Logger: a.log,
+		Caller: a.bearerEditor, BaseURL: cfg.BaseURL})
 	if err != nil {
 		return err
 	}
 	mux.Handle("/procedures/api/", http.StripPrefix("/procedures/api", api))
-	pages, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures", Logger: a.log})
+	pages, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures", Logger: a.log,
+		Caller: a.sessionEditor, SignOutURL: "/procedures/signout"})
 	if err != nil {
 		return err
 	}
-	mux.Handle("/procedures/", http.StripPrefix("/procedures", pages))
+	pages = http.StripPrefix("/procedures", pages)
+	mux.Handle("/procedures/", pages)
+	mux.Handle("/procedures/edit/", login.Require(freshAccess(pages)))
+	mux.Handle("GET /procedures/signin", login.LoginHandler())
+	mux.Handle("GET /procedures/signin/callback", login.CallbackHandler())
+	mux.Handle("POST /procedures/signout", login.LogoutHandler())
 	for i := range a.services {
 		if a.services[i].Key == "procedures" {
 			a.services[i].Href = "/procedures/"
 		}
 	}
 	return nil
+}
+
+// editorsLogin registers (or brings up to date) the workspace's client in
+// the servants' realm and returns the sign-in for it. Its secret and the
+// cookie key are derived from the key-encryption key, so every instance
+// agrees on them and the data directory holds one secret.
+func (a *app) editorsLogin(ctx context.Context, cfg appConfig) (*rp.WebLogin, error) {
+	secret, err := hkdf.Key(sha256.New, cfg.KEK, nil, "egovkit procedures editors client v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	cookieKey, err := hkdf.Key(sha256.New, cfg.KEK, nil, "egovkit procedures editors cookies v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	c := auth.Client{
+		ID: editorsClientID, Name: "Registry of procedures: editors' workspace", AuthMethod: auth.AuthSecretBasic,
+		GrantTypes:             []string{auth.GrantAuthorizationCode},
+		RedirectURIs:           []string{cfg.BaseURL + "/procedures/signin/callback"},
+		PostLogoutRedirectURIs: []string{cfg.BaseURL + "/procedures/"},
+		Scopes:                 []string{"openid", "profile"},
+	}
+	if err := ensureClient(ctx, a.servantClients, c, base64.RawURLEncoding.EncodeToString(secret)); err != nil {
+		return nil, fmt.Errorf("procedures editors' client: %w", err)
+	}
+	return rp.NewWebLogin(rp.LoginConfig{
+		Issuer: cfg.BaseURL + "/auth/servant", ClientID: c.ID, ClientSecret: base64.RawURLEncoding.EncodeToString(secret),
+		RedirectURL: c.RedirectURIs[0], PostLogoutURL: c.PostLogoutRedirectURIs[0],
+		ACR: rp.LoALow, CookieKey: cookieKey, CookieName: "egovkit_procedures_editor", CookiePath: "/procedures/",
+		SessionLifetime: 8 * time.Hour, Logger: a.log.Named("procedures-editors"),
+		OnError: func(w http.ResponseWriter, r *http.Request, err *rp.LoginError) {
+			a.pages.RenderError(w, r, err.Status, a.pages.Text(web.Lang(r), "signin.failed", "reason", err.Description))
+		},
+	})
+}
+
+// freshAccess sends a signed-in editor whose access token has expired
+// back through the provider (whose own session usually makes that
+// invisible) before the workspace asks who they are. A form posted with
+// an expired token cannot be replayed, so it gets a page saying so.
+func freshAccess(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, ok := rp.SessionFromContext(r.Context())
+		if ok && !s.AccessExpiry.IsZero() && !time.Now().Before(s.AccessExpiry) {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				http.Redirect(w, r, "/procedures/signin?return="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sessionEditor is the workspace's caller: the signed-in servant, with
+// the roles their authorizations give.
+func (a *app) sessionEditor(r *http.Request) (procedures.Caller, error) {
+	s, ok := rp.SessionFromContext(r.Context())
+	if !ok {
+		return procedures.Caller{}, errors.New("not signed in")
+	}
+	return a.editorFromToken(r.Context(), s.AccessToken)
+}
+
+// bearerEditor is the API's caller: the servant whose access token the
+// request bears.
+func (a *app) bearerEditor(r *http.Request) (procedures.Caller, error) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 8 || !strings.EqualFold(h[:7], "Bearer ") {
+		return procedures.Caller{}, errors.New("no bearer token")
+	}
+	return a.editorFromToken(r.Context(), strings.TrimSpace(h[7:]))
+}
+
+// editorFromToken asks the servants' provider, in process, who an access
+// token speaks for and keeps their editor's and approver's roles in the
+// registry of procedures.
+func (a *app) editorFromToken(ctx context.Context, token string) (procedures.Caller, error) {
+	claims, err := a.servants.UserInfo(ctx, token)
+	if err != nil {
+		return procedures.Caller{}, err
+	}
+	id, _ := claims["preferred_username"].(string)
+	if id == "" {
+		id, _ = claims["sub"].(string)
+	}
+	c := procedures.Caller{ID: id}
+	details, _ := claims["authorization_details"].([]auth.AuthorizationDetail)
+	for _, d := range details {
+		if d.Service != proceduresService || (d.Role != procedures.RoleEditor && d.Role != procedures.RoleApprover) {
+			continue
+		}
+		if !slices.Contains(c.Roles, d.Role) {
+			c.Roles = append(c.Roles, d.Role)
+		}
+	}
+	return c, nil
 }
