@@ -159,11 +159,20 @@ func Parse(doc []byte) (*Procedure, error) {
 	return &p, nil
 }
 
+// ValidationError lists every way a document fails the schema (or an
+// application form's schema), ordered by JSON Pointer; over HTTP it is a
+// 422 problem with one field error per Violation.
+type ValidationError = jsonschema.ValidationError
+
+// Violation is one way a document fails: its JSON Pointer, the rule, and a
+// message in English and in Greek.
+type Violation = jsonschema.Violation
+
 // Validate checks a procedure document against the schema and the rules a
 // schema cannot state (a cost's minimum is not above its maximum; the
 // application form is itself a valid schema). Every violation is
-// reported, as a *jsonschema.ValidationError, with its JSON Pointer and a
-// message in Greek and English.
+// reported, as a *ValidationError, with its JSON Pointer and a message in
+// Greek and English.
 func Validate(doc []byte) error {
 	if len(doc) > maxDocument {
 		return &jsonschema.ValidationError{Violations: []jsonschema.Violation{{
