@@ -1,0 +1,56 @@
+// Package declaration issues solemn declarations and authorizations
+// digitally, the way a citizen signs one at a counter: written online,
+// confirmed with a one-time code sent to their registered mobile, numbered,
+// signed, and checkable by any office from its verification code.
+//
+// # Documents
+//
+// Three kinds: a solemn declaration (Law 1599/1986, article 8: the
+// recipient authority and the declarant's text under the statutory
+// wording), an authorization (the grantee named by tax number, what they
+// may do, and until when), and the agency's own templates, whose fields a
+// JSON Schema describes. The declarant is a Person that the caller takes
+// from its sign-in; their tax number is checked, and every field the
+// declarant writes is checked and refused by JSON Pointer (InvalidError)
+// before anything is stored.
+//
+// # Issue
+//
+//	svc, err := declaration.New(ctx, declaration.Config{
+//		DB: db, Issuer: "gov.gr", BaseURL: "https://docs.example.gr",
+//		Keys: keys, CodeSecret: secret, SMS: gateway,
+//	})
+//	d, err := svc.Create(ctx, person, declaration.Draft{Kind: declaration.KindSolemn, Recipient: "…", Text: "…"})
+//	_, err = svc.RequestCode(ctx, person, d.ID) // SMS to person.Mobile
+//	doc, err := svc.Confirm(ctx, person, d.ID, code)
+//	// doc.Protocol "2026/000123", doc.Code "7KQM-…", doc.Token (JWS)
+//
+// The code is bound to the document: it confirms this draft and no other,
+// lives two minutes, is used once and dies after three wrong tries. A draft
+// left unconfirmed expires (Config.DraftLifetime).
+//
+// On issue the document gets a protocol number that is unique and without
+// gaps per issuer and year, even with several instances on one PostgreSQL
+// database: the number is taken in the transaction that issues the
+// document, so a failed issue gives it back. It gets a verification code
+// of twenty symbols from an alphabet without look-alike characters (about
+// 98 bits, so it cannot be guessed), printed in groups of four. The
+// content is signed as a compact JWS of type TokenType with the keys of
+// NewSigningKeys, whose public half verifiers fetch as a JWK Set.
+//
+// # Verification and revocation
+//
+// Verify takes a code as typed or scanned and answers valid, revoked,
+// expired (past the document's end date) or unknown, with the content as
+// issued so that an office can read it, and nothing else about the
+// citizen. Nothing is cached: a revocation (by the declarant, who for an
+// authorization is the grantor) is seen by the next verification on any
+// instance. GrantedTo lists the authorizations that name a person.
+//
+// Every issue and every verification is reported to Config.Counter.
+//
+// # Not finished
+//
+// The PDF, the SD-JWT VC form of the content, the protocol book, the
+// pages and the JSON API are not written yet.
+package declaration

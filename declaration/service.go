@@ -1,0 +1,577 @@
+package declaration
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/internal/ident"
+	"github.com/egovkit/egovkit/internal/jsonschema"
+	"github.com/egovkit/egovkit/internal/keys"
+	"github.com/egovkit/egovkit/internal/otp"
+	"github.com/egovkit/egovkit/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// SigningKeys sign issued documents; their public half is published as a
+// JWK Set for verifiers.
+type SigningKeys = keys.KeySet
+
+// NewSigningKeys opens the key set "declaration" in db, encrypted under
+// the 32-byte key-encryption key kek, rotating with overlap; every
+// instance sharing the database signs with the same keys. log may be nil.
+func NewSigningKeys(ctx context.Context, db *sql.DB, kek []byte, log *zap.Logger) (SigningKeys, error) {
+	var opts []keys.Option
+	if log != nil {
+		opts = append(opts, keys.WithLogger(log))
+	}
+	return keys.New(ctx, db, "declaration", kek, opts...)
+}
+
+// SMSSender delivers one-time codes to phones; SMS is one message.
+// Webhook posts them to an SMS gateway as signed JSON; Outbox keeps them
+// in memory for development and tests.
+type (
+	SMSSender = otp.Sender
+	SMS       = otp.Message
+	Webhook   = otp.Webhook
+	Outbox    = otp.Outbox
+)
+
+// Counter is told of every issue and every verification, for statistics:
+// event is "issued" or "verified", kind the document's kind (for a
+// verification of an unknown code, "unknown").
+type Counter interface {
+	Count(event, kind string)
+}
+
+// DefaultDraftLifetime is how long a draft waits for its one-time code.
+const DefaultDraftLifetime = 30 * time.Minute
+
+// Config configures a Service.
+type Config struct {
+	DB *sql.DB
+	// Issuer names the issuing authority on documents and in protocol
+	// numbers, which run per issuer and year, such as "gov.gr".
+	Issuer string
+	// BaseURL is the absolute URL verifiers reach the service at: the
+	// "iss" of signed documents, and the start of the verification URL
+	// in the QR code.
+	BaseURL string
+	// Keys sign issued documents (NewSigningKeys).
+	Keys SigningKeys
+	// CodeSecret keys the one-time codes (32 random bytes, the same on
+	// every instance); SMS sends them.
+	CodeSecret []byte
+	SMS        SMSSender
+	// Templates are the agency's own kinds of document, by name.
+	Templates map[string]Template
+	// DraftLifetime bounds how long a draft waits for its code; zero means
+	// DefaultDraftLifetime.
+	DraftLifetime time.Duration
+	// Location decides the year of a protocol number; nil means UTC.
+	Location *time.Location
+	Counter  Counter
+	Clock    func() time.Time
+	Logger   *zap.Logger
+}
+
+type template struct {
+	Template
+	schema *jsonschema.Schema
+}
+
+// Service issues, verifies and revokes documents. It is safe for
+// concurrent use, and several instances may share one database.
+type Service struct {
+	cfg       Config
+	db        *sqlstore.DB
+	otp       *otp.Service
+	templates map[string]template
+	log       *zap.Logger
+}
+
+// New opens the store (migrating it) and the one-time codes.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	switch {
+	case cfg.DB == nil || cfg.Keys == nil:
+		return nil, errors.New("declaration: Config needs DB and Keys")
+	case strings.TrimSpace(cfg.Issuer) == "" || strings.Contains(cfg.Issuer, "\n"):
+		return nil, errors.New("declaration: Config needs an Issuer name")
+	case !strings.HasPrefix(cfg.BaseURL, "https://") && !strings.HasPrefix(cfg.BaseURL, "http://"):
+		return nil, errors.New("declaration: Config needs an absolute BaseURL")
+	case cfg.SMS == nil || len(cfg.CodeSecret) < 32:
+		return nil, errors.New("declaration: Config needs SMS and a CodeSecret of 32 bytes")
+	}
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	if cfg.DraftLifetime <= 0 {
+		cfg.DraftLifetime = DefaultDraftLifetime
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, templates: map[string]template{}}
+	for name, t := range cfg.Templates {
+		if name == "" || len(name) > 64 {
+			return nil, fmt.Errorf("declaration: template name %q: 1 to 64 characters", name)
+		}
+		schema, err := jsonschema.Compile(t.Schema)
+		if err != nil {
+			return nil, fmt.Errorf("declaration: template %q: %w", name, err)
+		}
+		s.templates[name] = template{Template: t, schema: schema}
+	}
+	var err error
+	if s.db, err = sqlstore.New(ctx, cfg.DB); err != nil {
+		return nil, fmt.Errorf("declaration: %w", err)
+	}
+	if err := s.db.Migrate(ctx, "declaration", migrations); err != nil {
+		return nil, fmt.Errorf("declaration: %w", err)
+	}
+	if s.otp, err = otp.New(ctx, cfg.DB, cfg.CodeSecret, cfg.SMS, otp.WithClock(cfg.Clock), otp.WithLogger(cfg.Logger)); err != nil {
+		return nil, fmt.Errorf("declaration: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Service) now() time.Time { return s.cfg.Clock() }
+
+func (s *Service) count(event, kind string) {
+	if s.cfg.Counter != nil {
+		s.cfg.Counter.Count(event, kind)
+	}
+}
+
+// stored is what the content column holds.
+type stored struct {
+	Declarant Person `json:"declarant"`
+	Draft     Draft  `json:"draft"`
+}
+
+// Create stores a draft written by declarant, who must be the signed-in
+// person. The draft waits DraftLifetime for its one-time code.
+func (s *Service) Create(ctx context.Context, declarant Person, d Draft) (*Document, error) {
+	p, err := checkPerson(declarant)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if d, err = s.checkDraft(d, p, now); err != nil {
+		return nil, err
+	}
+	doc := &Document{ID: rand.Text(), Issuer: s.cfg.Issuer, State: StateDraft, Declarant: p, Draft: d,
+		CreatedAt: now.UTC().Truncate(time.Microsecond), ExpiresAt: now.Add(s.cfg.DraftLifetime).UTC().Truncate(time.Microsecond)}
+	content, err := json.Marshal(stored{Declarant: p, Draft: d})
+	if err != nil {
+		return nil, fmt.Errorf("declaration: %w", err)
+	}
+	grantee := ""
+	if d.Grantee != nil {
+		grantee = d.Grantee.AFM
+	}
+	var until int64
+	if !d.ValidUntil.IsZero() {
+		until = d.ValidUntil.UnixMicro()
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO declaration_documents
+		(id, issuer, kind, state, declarant, grantee, content, created_at, expires_at, valid_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		doc.ID, doc.Issuer, d.Kind, StateDraft, p.AFM, grantee, string(content), doc.CreatedAt.UnixMicro(), doc.ExpiresAt.UnixMicro(), until)
+	if err != nil {
+		return nil, fmt.Errorf("declaration: store draft: %w", err)
+	}
+	doc.Declarant.Mobile = ""
+	return doc, nil
+}
+
+const selectDocument = `SELECT id, issuer, state, content, created_at, expires_at, issued_at,
+	protocol_year, protocol_seq, code, token, revoked_at, revoke_reason, challenge FROM declaration_documents`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanDocument(row scanner) (*Document, string, error) {
+	var (
+		d                                      Document
+		content, challenge                     string
+		created, expires, issued, revoked, seq int64
+		year                                   int
+		code                                   sql.NullString
+	)
+	if err := row.Scan(&d.ID, &d.Issuer, &d.State, &content, &created, &expires, &issued,
+		&year, &seq, &code, &d.Token, &revoked, &d.RevokeReason, &challenge); err != nil {
+		return nil, "", err
+	}
+	var st stored
+	if err := json.Unmarshal([]byte(content), &st); err != nil {
+		return nil, "", fmt.Errorf("declaration: stored document %s: %w", d.ID, err)
+	}
+	d.Declarant, d.Draft, d.Code = st.Declarant, st.Draft, code.String
+	d.CreatedAt = time.UnixMicro(created).UTC()
+	if d.State == StateDraft {
+		d.ExpiresAt = time.UnixMicro(expires).UTC()
+	}
+	if issued > 0 {
+		d.IssuedAt = time.UnixMicro(issued).UTC()
+	}
+	if revoked > 0 {
+		d.RevokedAt = time.UnixMicro(revoked).UTC()
+	}
+	if seq > 0 {
+		d.Protocol = FormatProtocol(year, seq)
+	}
+	return &d, challenge, nil
+}
+
+// FormatProtocol writes a protocol number as printed: "2026/000123".
+func FormatProtocol(year int, seq int64) string {
+	return fmt.Sprintf("%d/%06d", year, seq)
+}
+
+// own loads the document id and checks that it is the caller's (the
+// declarant's, the grantor's of an authorization).
+func (s *Service) own(ctx context.Context, id, afm string) (*Document, string, error) {
+	d, challenge, err := scanDocument(s.db.QueryRowContext(ctx, selectDocument+` WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", fail(ErrNotFound, "no document %q", id)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("declaration: %w", err)
+	}
+	if norm, err := (ident.AFM{}).Normalize(afm); err != nil || norm != d.Declarant.AFM {
+		// The same answer as for a document that does not exist, so ids
+		// cannot be probed.
+		return nil, "", fail(ErrNotFound, "no document %q", id)
+	}
+	return d, challenge, nil
+}
+
+// Get returns one of the declarant's documents.
+func (s *Service) Get(ctx context.Context, declarant Person, id string) (*Document, error) {
+	d, _, err := s.own(ctx, id, declarant.AFM)
+	return d, err
+}
+
+// RequestCode sends the one-time code that confirms the issue of a draft
+// to the declarant's registered mobile. Asking again within a minute is
+// refused (ErrCode with RetryAfter); a new code replaces the old.
+func (s *Service) RequestCode(ctx context.Context, declarant Person, id string) (time.Time, error) {
+	d, _, err := s.own(ctx, id, declarant.AFM)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if d.State != StateDraft {
+		return time.Time{}, fail(ErrState, "the document is already %s", d.State)
+	}
+	if !s.now().Before(d.ExpiresAt) {
+		return time.Time{}, fail(ErrExpired, "the draft expired at %s; write it again", d.ExpiresAt.Format(time.RFC3339))
+	}
+	ch, err := s.otp.Issue(ctx, otp.Request{Subject: d.Declarant.AFM, Purpose: purpose(id),
+		Description: codeDescription(d.Draft.Lang), Destination: declarant.Mobile})
+	if err != nil {
+		return time.Time{}, codeError(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE declaration_documents SET challenge = $1 WHERE id = $2 AND state = $3`,
+		ch.ID, id, StateDraft); err != nil {
+		return time.Time{}, fmt.Errorf("declaration: %w", err)
+	}
+	return ch.ExpiresAt, nil
+}
+
+// purpose binds a code to one document: a code sent for another document,
+// or for a sign-in, does not confirm this one.
+func purpose(id string) string { return "declaration:" + id }
+
+func codeDescription(lang string) string {
+	if lang == "en" {
+		return "issuing your document"
+	}
+	return "την έκδοση του εγγράφου σας"
+}
+
+// Confirm checks the one-time code and issues the draft: it takes the
+// next protocol number of the issuer's year, draws the verification code
+// and signs the content.
+func (s *Service) Confirm(ctx context.Context, declarant Person, id, code string) (*Document, error) {
+	d, challenge, err := s.own(ctx, id, declarant.AFM)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case d.State != StateDraft:
+		return nil, fail(ErrState, "the document is already %s", d.State)
+	case !s.now().Before(d.ExpiresAt):
+		return nil, fail(ErrExpired, "the draft expired at %s; write it again", d.ExpiresAt.Format(time.RFC3339))
+	case challenge == "":
+		return nil, &Error{Kind: ErrCode, Detail: "ask for a code first"}
+	}
+	if err := s.otp.Verify(ctx, challenge, d.Declarant.AFM, purpose(id), code); err != nil {
+		return nil, codeError(err)
+	}
+	now := s.now()
+	year := now.In(s.cfg.Location).Year()
+	vcode := newCode()
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO declaration_protocol (issuer, year, last) VALUES ($1, $2, 1)
+			ON CONFLICT (issuer, year) DO UPDATE SET last = declaration_protocol.last + 1 RETURNING last`,
+			d.Issuer, year).Scan(&seq); err != nil {
+			return err
+		}
+		d.State, d.IssuedAt, d.Protocol, d.Code = StateIssued, now.UTC().Truncate(time.Microsecond), FormatProtocol(year, seq), vcode
+		token, err := s.sign(ctx, d)
+		if err != nil {
+			return err
+		}
+		d.Token = token
+		res, err := tx.ExecContext(ctx, `UPDATE declaration_documents SET state = $1, issued_at = $2, protocol_year = $3,
+			protocol_seq = $4, code = $5, token = $6, challenge = '' WHERE id = $7 AND state = $8`,
+			StateIssued, d.IssuedAt.UnixMicro(), year, seq, vcode, token, id, StateDraft)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fail(ErrState, "the document was issued by another request")
+		}
+		return nil
+	})
+	if err != nil {
+		var de *Error
+		if errors.As(err, &de) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("declaration: issue: %w", err)
+	}
+	d.ExpiresAt = time.Time{}
+	s.count("issued", d.Draft.Kind)
+	s.log.Info("document issued", zap.String("id", d.ID), zap.String("kind", d.Draft.Kind),
+		zap.String("protocol", d.Protocol), zap.String("declarant", ident.MaskAFM(d.Declarant.AFM)))
+	return d, nil
+}
+
+// codeError says why a one-time code was refused.
+func codeError(err error) error {
+	var oe *otp.Error
+	errors.As(err, &oe)
+	switch {
+	case errors.Is(err, otp.ErrLockedOut), errors.Is(err, otp.ErrTooSoon):
+		e := &Error{Kind: ErrCode, Detail: "too many tries; wait before trying again"}
+		if oe != nil {
+			e.RetryAfter = oe.RetryAfter
+		}
+		return e
+	case errors.Is(err, otp.ErrExpired):
+		return &Error{Kind: ErrCode, Detail: "the code has expired; ask for a new one"}
+	case errors.Is(err, otp.ErrUsed):
+		return &Error{Kind: ErrCode, Detail: "the code was used already or replaced by a newer one"}
+	case errors.Is(err, otp.ErrTooManyAttempts):
+		return &Error{Kind: ErrCode, Detail: "the code was mistyped three times; ask for a new one"}
+	case errors.Is(err, otp.ErrInvalidCode), errors.Is(err, otp.ErrBadRequest):
+		return &Error{Kind: ErrCode, Detail: "the code is wrong"}
+	}
+	return fmt.Errorf("declaration: %w", err)
+}
+
+// Claims are the signed content of an issued document: what the JWS and
+// the QR code carry, and what offline verification returns.
+type Claims struct {
+	Issuer     string `json:"iss"`
+	ID         string `json:"jti"`
+	IssuedAt   int64  `json:"iat"`
+	Expiry     int64  `json:"exp,omitempty"`
+	IssuerName string `json:"issuer_name"`
+	Kind       string `json:"kind"`
+	Protocol   string `json:"protocol"`
+	Code       string `json:"code"`
+	Declarant  Person `json:"declarant"`
+	Content    Draft  `json:"content"`
+	Statutory  string `json:"statutory,omitempty"`
+	StatusURL  string `json:"status_url"`
+}
+
+// TokenType is the "typ" of signed documents.
+const TokenType = "egovkit-declaration+jwt"
+
+func (s *Service) claims(d *Document) Claims {
+	c := Claims{Issuer: s.cfg.BaseURL, ID: d.ID, IssuedAt: d.IssuedAt.Unix(), IssuerName: d.Issuer, Kind: d.Draft.Kind,
+		Protocol: d.Protocol, Code: d.Code, Declarant: d.Declarant, Content: d.Draft,
+		StatusURL: s.VerifyURL(d.Code)}
+	if d.Draft.Kind == KindSolemn {
+		c.Statutory = StatutoryWording.In(d.Draft.Lang)
+	}
+	if !d.Draft.ValidUntil.IsZero() {
+		c.Expiry = d.Draft.ValidUntil.Unix()
+	}
+	return c
+}
+
+func (s *Service) sign(ctx context.Context, d *Document) (string, error) {
+	payload, err := json.Marshal(s.claims(d))
+	if err != nil {
+		return "", err
+	}
+	tok, err := s.cfg.Keys.Sign(ctx, payload, keys.WithType(TokenType))
+	if err != nil {
+		return "", fmt.Errorf("sign: %w", err)
+	}
+	return string(tok), nil
+}
+
+// VerifyURL is where a checker verifies the document with this code.
+func (s *Service) VerifyURL(code string) string {
+	return s.cfg.BaseURL + "/verify?code=" + code
+}
+
+// Status of a document as verification reports it.
+const (
+	StatusValid   = "valid"
+	StatusRevoked = "revoked"
+	StatusExpired = "expired"
+	StatusUnknown = "unknown"
+)
+
+// Verification is what a checker learns from a code: the status and,
+// for a known document, its content as issued, nothing more.
+type Verification struct {
+	Status    string    `json:"status"`
+	Kind      string    `json:"kind,omitempty"`
+	Issuer    string    `json:"issuer,omitempty"`
+	Protocol  string    `json:"protocol,omitempty"`
+	IssuedAt  time.Time `json:"issued_at,omitzero"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	Declarant *Person   `json:"declarant,omitempty"`
+	Content   *Draft    `json:"content,omitempty"`
+	Statutory string    `json:"statutory,omitempty"`
+}
+
+// Verify looks a verification code up. A code that cannot be one, or that
+// no issued document has, is StatusUnknown; the status of a revoked
+// document is seen by the next verification on any instance, since
+// nothing is cached.
+func (s *Service) Verify(ctx context.Context, code string) (Verification, error) {
+	norm, ok := NormalizeCode(code)
+	if !ok {
+		s.count("verified", StatusUnknown)
+		return Verification{Status: StatusUnknown}, nil
+	}
+	d, _, err := scanDocument(s.db.QueryRowContext(ctx, selectDocument+` WHERE code = $1`, norm))
+	if errors.Is(err, sql.ErrNoRows) {
+		s.count("verified", StatusUnknown)
+		return Verification{Status: StatusUnknown}, nil
+	}
+	if err != nil {
+		return Verification{}, fmt.Errorf("declaration: verify: %w", err)
+	}
+	v := Verification{Status: StatusValid, Kind: d.Draft.Kind, Issuer: d.Issuer, Protocol: d.Protocol, IssuedAt: d.IssuedAt,
+		Declarant: &d.Declarant, Content: &d.Draft}
+	if d.Draft.Kind == KindSolemn {
+		v.Statutory = StatutoryWording.In(d.Draft.Lang)
+	}
+	switch {
+	case d.State == StateRevoked:
+		v.Status, v.RevokedAt = StatusRevoked, d.RevokedAt
+	case !d.Draft.ValidUntil.IsZero() && !s.now().Before(d.Draft.ValidUntil):
+		v.Status = StatusExpired
+	}
+	s.count("verified", d.Draft.Kind)
+	return v, nil
+}
+
+// Revoke withdraws an issued document of the declarant's (for an
+// authorization, the grantor's). Verification says "revoked" from the
+// next request on, on every instance.
+func (s *Service) Revoke(ctx context.Context, declarant Person, id, reason string) (*Document, error) {
+	reason = strings.TrimSpace(reason)
+	var c checker
+	c.text("/reason", reason, false, 500)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	d, _, err := s.own(ctx, id, declarant.AFM)
+	if err != nil {
+		return nil, err
+	}
+	if d.State != StateIssued {
+		return nil, fail(ErrState, "only issued documents are revoked; this one is %s", d.State)
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	res, err := s.db.ExecContext(ctx, `UPDATE declaration_documents SET state = $1, revoked_at = $2, revoked_by = $3, revoke_reason = $4
+		WHERE id = $5 AND state = $6`, StateRevoked, now.UnixMicro(), d.Declarant.AFM, reason, id, StateIssued)
+	if err != nil {
+		return nil, fmt.Errorf("declaration: revoke: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, fail(ErrState, "the document was revoked by another request")
+	}
+	d.State, d.RevokedAt, d.RevokeReason = StateRevoked, now, reason
+	s.log.Info("document revoked", zap.String("id", d.ID), zap.String("protocol", d.Protocol))
+	return d, nil
+}
+
+// List returns the declarant's documents, newest first: drafts still
+// waiting, issued and revoked ones.
+func (s *Service) List(ctx context.Context, declarant Person) ([]*Document, error) {
+	afm, err := (ident.AFM{}).Normalize(declarant.AFM)
+	if err != nil {
+		return nil, nil
+	}
+	return s.query(ctx, selectDocument+` WHERE declarant = $1 AND (state <> $2 OR expires_at > $3) ORDER BY created_at DESC, id LIMIT 500`,
+		afm, StateDraft, s.now().UnixMicro())
+}
+
+// GrantedTo returns the issued authorizations that name the person as
+// grantee, newest first, with their state (revoked ones included, so the
+// grantee learns of the revocation).
+func (s *Service) GrantedTo(ctx context.Context, grantee Person) ([]*Document, error) {
+	afm, err := (ident.AFM{}).Normalize(grantee.AFM)
+	if err != nil {
+		return nil, nil
+	}
+	return s.query(ctx, selectDocument+` WHERE grantee = $1 AND state <> $2 ORDER BY created_at DESC, id LIMIT 500`, afm, StateDraft)
+}
+
+func (s *Service) query(ctx context.Context, q string, args ...any) ([]*Document, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("declaration: %w", err)
+	}
+	defer rows.Close()
+	var out []*Document
+	for rows.Next() {
+		d, _, err := scanDocument(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Purge deletes drafts that expired before the given time, and spent
+// one-time codes. Call it now and then from any instance.
+func (s *Service) Purge(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM declaration_documents WHERE state = $1 AND expires_at < $2`, StateDraft, before.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("declaration: purge: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if _, err := s.otp.Purge(ctx, before); err != nil {
+		return n, fmt.Errorf("declaration: purge: %w", err)
+	}
+	return n, nil
+}
