@@ -137,7 +137,9 @@ type Document struct {
 	// Code is the verification code printed on the document.
 	Code string `json:"code,omitempty"`
 	// Token is the content signed as a compact JWS.
-	Token        string    `json:"token,omitempty"`
+	Token string `json:"token,omitempty"`
+	// QRToken is the signed summary the QR code carries (see Summary).
+	QRToken      string    `json:"qr_token,omitempty"`
 	RevokedAt    time.Time `json:"revoked_at,omitzero"`
 	RevokeReason string    `json:"revoke_reason,omitempty"`
 }

@@ -201,7 +201,7 @@ func (s *Service) Create(ctx context.Context, declarant Person, d Draft) (*Docum
 }
 
 const selectDocument = `SELECT id, issuer, state, content, created_at, expires_at, issued_at,
-	protocol_year, protocol_seq, code, token, revoked_at, revoke_reason, challenge FROM declaration_documents`
+	protocol_year, protocol_seq, code, token, qr_token, revoked_at, revoke_reason, challenge FROM declaration_documents`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -214,7 +214,7 @@ func scanDocument(row scanner) (*Document, string, error) {
 		code                                   sql.NullString
 	)
 	if err := row.Scan(&d.ID, &d.Issuer, &d.State, &content, &created, &expires, &issued,
-		&year, &seq, &code, &d.Token, &revoked, &d.RevokeReason, &challenge); err != nil {
+		&year, &seq, &code, &d.Token, &d.QRToken, &revoked, &d.RevokeReason, &challenge); err != nil {
 		return nil, "", err
 	}
 	var st stored
@@ -323,10 +323,23 @@ func (s *Service) Confirm(ctx context.Context, declarant Person, id, code string
 	if err := s.otp.Verify(ctx, challenge, d.Declarant.AFM, purpose(id), code); err != nil {
 		return nil, codeError(err)
 	}
+	if err := s.issue(ctx, d); err != nil {
+		return nil, err
+	}
+	d.ExpiresAt = time.Time{}
+	s.count("issued", d.Draft.Kind)
+	s.log.Info("document issued", zap.String("id", d.ID), zap.String("kind", d.Draft.Kind),
+		zap.String("protocol", d.Protocol), zap.String("declarant", ident.MaskAFM(d.Declarant.AFM)))
+	return d, nil
+}
+
+// issue numbers, codes and signs a confirmed draft, in one transaction
+// with the protocol number it takes.
+func (s *Service) issue(ctx context.Context, d *Document) error {
 	now := s.now()
 	year := now.In(s.cfg.Location).Year()
 	vcode := newCode()
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var seq int64
 		if err := tx.QueryRowContext(ctx, `INSERT INTO declaration_protocol (issuer, year, last) VALUES ($1, $2, 1)
 			ON CONFLICT (issuer, year) DO UPDATE SET last = declaration_protocol.last + 1 RETURNING last`,
@@ -338,10 +351,13 @@ func (s *Service) Confirm(ctx context.Context, declarant Person, id, code string
 		if err != nil {
 			return err
 		}
+		if d.QRToken, err = s.signSummary(ctx, d, token); err != nil {
+			return err
+		}
 		d.Token = token
 		res, err := tx.ExecContext(ctx, `UPDATE declaration_documents SET state = $1, issued_at = $2, protocol_year = $3,
-			protocol_seq = $4, code = $5, token = $6, challenge = '' WHERE id = $7 AND state = $8`,
-			StateIssued, d.IssuedAt.UnixMicro(), year, seq, vcode, token, id, StateDraft)
+			protocol_seq = $4, code = $5, token = $6, qr_token = $7, challenge = '' WHERE id = $8 AND state = $9`,
+			StateIssued, d.IssuedAt.UnixMicro(), year, seq, vcode, token, d.QRToken, d.ID, StateDraft)
 		if err != nil {
 			return err
 		}
@@ -353,15 +369,11 @@ func (s *Service) Confirm(ctx context.Context, declarant Person, id, code string
 	if err != nil {
 		var de *Error
 		if errors.As(err, &de) {
-			return nil, err
+			return err
 		}
-		return nil, fmt.Errorf("declaration: issue: %w", err)
+		return fmt.Errorf("declaration: issue: %w", err)
 	}
-	d.ExpiresAt = time.Time{}
-	s.count("issued", d.Draft.Kind)
-	s.log.Info("document issued", zap.String("id", d.ID), zap.String("kind", d.Draft.Kind),
-		zap.String("protocol", d.Protocol), zap.String("declarant", ident.MaskAFM(d.Declarant.AFM)))
-	return d, nil
+	return nil
 }
 
 // codeError says why a one-time code was refused.

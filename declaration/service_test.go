@@ -65,7 +65,7 @@ type fixture struct {
 
 var secret = []byte("0123456789abcdef0123456789abcdef")
 
-func newFixture(t *testing.T, db *sql.DB, kek []byte, opts ...func(*declaration.Config)) *fixture {
+func newFixture(t testing.TB, db *sql.DB, kek []byte, opts ...func(*declaration.Config)) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	if kek == nil {
@@ -94,7 +94,7 @@ func newFixture(t *testing.T, db *sql.DB, kek []byte, opts ...func(*declaration.
 var sixDigits = regexp.MustCompile(`\b[0-9]{6}\b`)
 
 // code reads the last code sent to the person.
-func (f *fixture) code(t *testing.T, p declaration.Person) string {
+func (f *fixture) code(t testing.TB, p declaration.Person) string {
 	t.Helper()
 	m, ok := f.outbox.Last(p.Mobile)
 	require.True(t, ok, "a code was sent")
@@ -104,7 +104,7 @@ func (f *fixture) code(t *testing.T, p declaration.Person) string {
 }
 
 // issue runs the whole flow for a draft.
-func (f *fixture) issue(t *testing.T, p declaration.Person, d declaration.Draft) *declaration.Document {
+func (f *fixture) issue(t testing.TB, p declaration.Person, d declaration.Draft) *declaration.Document {
 	t.Helper()
 	ctx := t.Context()
 	doc, err := f.svc.Create(ctx, p, d)
@@ -498,3 +498,5 @@ func issueQuietly(ctx context.Context, f *fixture, p declaration.Person) (*decla
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func b64dec(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }

@@ -18,6 +18,7 @@ CREATE TABLE declaration_documents (
 	protocol_seq  BIGINT NOT NULL DEFAULT 0,
 	code          TEXT,                     -- verification code, once issued
 	token         TEXT NOT NULL DEFAULT '',
+	qr_token      TEXT NOT NULL DEFAULT '', -- the signed summary in the QR code
 	revoked_at    BIGINT NOT NULL DEFAULT 0,
 	revoked_by    TEXT NOT NULL DEFAULT '',
 	revoke_reason TEXT NOT NULL DEFAULT ''

@@ -1,0 +1,138 @@
+package declaration_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egovkit/egovkit/declaration"
+	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+)
+
+func offlineVerifier(t testing.TB, f *fixture) *declaration.OfflineVerifier {
+	t.Helper()
+	set, err := f.keys.PublicSet(t.Context())
+	require.NoError(t, err)
+	jwks, err := json.Marshal(set)
+	require.NoError(t, err)
+	v, err := declaration.NewOfflineVerifier("https://docs.example.gr/", jwks)
+	require.NoError(t, err)
+	return v.WithClock(f.clock.Now)
+}
+
+func TestOfflineVerification(t *testing.T) {
+	f := newFixture(t, sqltest.SQLite(t).DB.DB, nil)
+	doc := f.issue(t, maria, authorization())
+	v := offlineVerifier(t, f)
+
+	c, status, err := v.Verify(doc.Token)
+	require.NoError(t, err)
+	assert.Equal(t, declaration.StatusValid, status)
+	assert.Equal(t, doc.Protocol, c.Protocol)
+	assert.Equal(t, doc.Draft.Text, c.Content.Text)
+
+	qr := f.svc.QRContent(doc)
+	assert.True(t, strings.HasPrefix(qr, "https://docs.example.gr/verify?code="+doc.Code+"#"))
+	assert.Less(t, len(qr), 1500, "fits a QR code that a phone reads from paper")
+	code, token, err := declaration.ParseQR(qr)
+	require.NoError(t, err)
+	assert.Equal(t, doc.Code, code)
+	assert.Equal(t, doc.QRToken, token)
+	s, status, err := v.VerifyQR(qr)
+	require.NoError(t, err)
+	assert.Equal(t, declaration.StatusValid, status)
+	assert.Equal(t, "Μαρία Παπαδοπούλου", s.Declarant.Name)
+	assert.Equal(t, nikos.AFM, s.Grantee.AFM)
+	assert.True(t, s.Matches(doc.Token))
+	assert.False(t, s.Matches(doc.Token+"x"))
+
+	// Past the authorization's end date.
+	f.clock.Advance(40 * 24 * time.Hour)
+	_, status, err = v.VerifyQR(qr)
+	require.NoError(t, err)
+	assert.Equal(t, declaration.StatusExpired, status)
+
+	// What must fail.
+	_, _, err = v.Verify(doc.QRToken)
+	assert.ErrorIs(t, err, declaration.ErrBadToken, "a summary is not a full token")
+	_, _, err = v.Verify(tamper(t, doc.Token, "protocol", "2026/000999"))
+	assert.ErrorIs(t, err, declaration.ErrBadToken)
+	_, _, err = v.VerifyQR(strings.Replace(qr, doc.QRToken, tamper(t, doc.QRToken, "code", "2222-2222-2222-2222-2222"), 1))
+	assert.ErrorIs(t, err, declaration.ErrBadToken)
+	other := f.issue(t, maria, solemn())
+	_, _, err = v.VerifyQR(f.svc.VerifyURL(other.Code) + "#" + doc.QRToken)
+	assert.ErrorIs(t, err, declaration.ErrBadToken, "the summary of another document")
+	_, _, err = v.VerifyQR(f.svc.VerifyURL(doc.Code))
+	assert.ErrorIs(t, err, declaration.ErrBadToken, "no summary")
+	_, _, err = v.VerifyQR(strings.Replace(qr, "https://docs.example.gr/", "https://docs.example.gr.evil.example/", 1))
+	assert.ErrorIs(t, err, declaration.ErrBadToken, "a genuine summary behind a look-alike address")
+
+	stranger := newFixture(t, sqltest.SQLite(t).DB.DB, nil)
+	foreign := stranger.issue(t, maria, solemn())
+	_, _, err = v.Verify(foreign.Token)
+	assert.ErrorIs(t, err, declaration.ErrUnknownKey, "signed by someone else's key")
+	w := offlineVerifier(t, stranger)
+	_, _, err = w.Verify(foreign.Token)
+	require.NoError(t, err)
+	_, err = declaration.NewOfflineVerifier("https://x", []byte(`{"keys":[]}`))
+	assert.Error(t, err)
+	ww, err := declaration.NewOfflineVerifier("https://elsewhere.example", mustJWKS(t, f))
+	require.NoError(t, err)
+	_, _, err = ww.Verify(doc.Token)
+	assert.ErrorIs(t, err, declaration.ErrBadToken, "another issuer")
+}
+
+func mustJWKS(t *testing.T, f *fixture) []byte {
+	set, err := f.keys.PublicSet(t.Context())
+	require.NoError(t, err)
+	b, err := json.Marshal(set)
+	require.NoError(t, err)
+	return b
+}
+
+// tamper changes one claim of a signed token and keeps the signature.
+func tamper(t *testing.T, token, claim, value string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	require.Len(t, parts, 3)
+	payload, err := b64dec(parts[1])
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(payload, &m))
+	m[claim] = value
+	forged, _ := json.Marshal(m)
+	return parts[0] + "." + b64(forged) + "." + parts[2]
+}
+
+// FuzzVerificationInput feeds what people type and scan to the parsers
+// and the offline verifier: nothing panics, and nothing but the genuine
+// token and QR content verifies.
+func FuzzVerificationInput(f *testing.F) {
+	fx := newFixture(f, sqltest.SQLite(f).DB.DB, nil)
+	doc := fx.issue(f, maria, solemn())
+	v := offlineVerifier(f, fx)
+	qr := fx.svc.QRContent(doc)
+	for _, seed := range []string{doc.Code, strings.ToLower(doc.Code), qr, doc.Token, doc.QRToken, "", "#", "https://x/verify?code=",
+		"https://docs.example.gr/verify?code=" + doc.Code + "#a.b.c", "eyJhbGciOiJub25lIn0.e30.", doc.Token[:len(doc.Token)-2]} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if code, ok := declaration.NormalizeCode(in); ok {
+			again, ok := declaration.NormalizeCode(code)
+			if !ok || again != code {
+				t.Fatalf("normalising %q is not stable: %q, %q", in, code, again)
+			}
+		}
+		_, _, _ = declaration.ParseQR(in)
+		if c, _, err := v.Verify(in); err == nil && (in != doc.Token || c.Code != doc.Code) {
+			t.Fatalf("a token that was never issued verified: %q", in)
+		}
+		if s, _, err := v.VerifyQR(in); err == nil && s.Code != doc.Code {
+			t.Fatalf("QR content that was never issued verified: %q", in)
+		}
+	})
+}
