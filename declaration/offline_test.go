@@ -25,7 +25,13 @@ func offlineVerifier(t testing.TB, f *fixture) *declaration.OfflineVerifier {
 }
 
 func TestOfflineVerification(t *testing.T) {
-	f := newFixture(t, sqltest.SQLite(t).DB.DB, nil)
+	for _, alg := range []string{declaration.ES256, declaration.EdDSA} {
+		t.Run(alg, func(t *testing.T) { testOffline(t, alg) })
+	}
+}
+
+func testOffline(t *testing.T, alg string) {
+	f := newFixtureAlg(t, sqltest.SQLite(t).DB.DB, nil, alg)
 	doc := f.issue(t, maria, authorization())
 	v := offlineVerifier(t, f)
 

@@ -27,11 +27,30 @@ var migrations embed.FS
 // JWK Set for verifiers.
 type SigningKeys = keys.KeySet
 
+// Signature algorithms of NewSigningKeys.
+const (
+	// ES256 (ECDSA P-256) is what every JOSE library and the EU's wallets
+	// verify: the default.
+	ES256 = "ES256"
+	// EdDSA (Ed25519) verifies about half again as fast.
+	EdDSA = "EdDSA"
+)
+
 // NewSigningKeys opens the key set "declaration" in db, encrypted under
 // the 32-byte key-encryption key kek, rotating with overlap; every
-// instance sharing the database signs with the same keys. log may be nil.
-func NewSigningKeys(ctx context.Context, db *sql.DB, kek []byte, log *zap.Logger) (SigningKeys, error) {
+// instance sharing the database signs with the same keys. alg is ES256
+// (also when empty) or EdDSA, chosen when the set is first created. log
+// may be nil.
+func NewSigningKeys(ctx context.Context, db *sql.DB, kek []byte, alg string, log *zap.Logger) (SigningKeys, error) {
 	var opts []keys.Option
+	switch alg {
+	case "", ES256:
+		opts = append(opts, keys.WithAlgorithm(keys.ES256))
+	case EdDSA:
+		opts = append(opts, keys.WithAlgorithm(keys.EdDSA))
+	default:
+		return nil, fmt.Errorf("declaration: signature algorithm %q: ES256 or EdDSA", alg)
+	}
 	if log != nil {
 		opts = append(opts, keys.WithLogger(log))
 	}

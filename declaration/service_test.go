@@ -67,13 +67,18 @@ var secret = []byte("0123456789abcdef0123456789abcdef")
 
 func newFixture(t testing.TB, db *sql.DB, kek []byte, opts ...func(*declaration.Config)) *fixture {
 	t.Helper()
+	return newFixtureAlg(t, db, kek, declaration.ES256, opts...)
+}
+
+func newFixtureAlg(t testing.TB, db *sql.DB, kek []byte, alg string, opts ...func(*declaration.Config)) *fixture {
+	t.Helper()
 	ctx := t.Context()
 	if kek == nil {
 		var err error
 		kek, err = keys.GenerateKEK()
 		require.NoError(t, err)
 	}
-	ks, err := declaration.NewSigningKeys(ctx, db, kek, nil)
+	ks, err := declaration.NewSigningKeys(ctx, db, kek, alg, nil)
 	require.NoError(t, err)
 	f := &fixture{outbox: otp.NewOutbox(5000), clock: testclock.New(), keys: ks, count: &counter{}, kek: kek}
 	cfg := declaration.Config{DB: db, Issuer: "gov.gr", BaseURL: "https://docs.example.gr", Keys: ks,
