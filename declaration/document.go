@@ -208,7 +208,12 @@ func (e *InvalidError) Problem() *httpx.Problem {
 	return httpx.Validation("the document is not valid", e.Fields...)
 }
 
-type checker struct{ fields []httpx.FieldError }
+type checker struct {
+	fields []httpx.FieldError
+	// anyScript accepts characters the document's font lacks: a person's
+	// name comes from a registry and is taken as it is.
+	anyScript bool
+}
 
 func (c *checker) add(ptr, detail string) {
 	c.fields = append(c.fields, httpx.FieldError{Pointer: ptr, Detail: detail})
@@ -224,7 +229,20 @@ func (c *checker) text(ptr, s string, required bool, max int) {
 		c.add(ptr, fmt.Sprintf("must be at most %d characters long", max))
 	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\r' && r != '\t' }):
 		c.add(ptr, "must not contain control characters")
+	case !c.anyScript && strings.ContainsFunc(s, func(r rune) bool { return r >= 0x20 && !printable(r) }):
+		c.add(ptr, "has characters a document cannot print; use Greek or Latin letters, digits and punctuation")
 	}
+}
+
+// printable reports whether the document's font draws r: the ranges its
+// fonts were reduced to (fonts/LICENSE).
+func printable(r rune) bool {
+	switch {
+	case r >= 0x20 && r <= 0x7E, r >= 0xA0 && r <= 0x17F, r >= 0x370 && r <= 0x3FF, r >= 0x1F00 && r <= 0x1FFF,
+		r >= 0x2010 && r <= 0x2027, r >= 0x2030 && r <= 0x203A, r == 0x20AC, r == 0x2116, r == 0x2122:
+		return true
+	}
+	return false
 }
 
 func (c *checker) err() error {
@@ -236,7 +254,7 @@ func (c *checker) err() error {
 
 // checkPerson validates the declarant and returns them normalised.
 func checkPerson(p Person) (Person, error) {
-	var c checker
+	c := checker{anyScript: true}
 	afm, err := ident.AFM{}.Normalize(p.AFM)
 	if err != nil {
 		c.add("/declarant/afm", "is not a valid tax number")

@@ -11,3 +11,6 @@ func IssueWithoutCode(ctx context.Context, s *Service, p Person, d Draft) (*Docu
 	}
 	return doc, s.issue(ctx, doc)
 }
+
+// Fonts returns the embedded fonts, for the naive baseline of benchmarks.
+func Fonts() (regular, bold []byte) { return fontRegular, fontBold }

@@ -593,14 +593,18 @@ func (s *Service) query(ctx context.Context, q string, args ...any) ([]*Document
 	return out, rows.Err()
 }
 
-// Purge deletes drafts that expired before the given time, and spent
-// one-time codes. Call it now and then from any instance.
+// Purge deletes drafts that expired before the given time, spent one-time
+// codes and past rate-limit windows. Call it now and then from any instance.
 func (s *Service) Purge(ctx context.Context, before time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM declaration_documents WHERE state = $1 AND expires_at < $2`, StateDraft, before.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("declaration: purge: %w", err)
 	}
 	n, _ := res.RowsAffected()
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM declaration_verify_failures WHERE window_start < $1`,
+		before.Add(-VerifyWindow).UnixMicro()); err != nil {
+		return n, fmt.Errorf("declaration: purge: %w", err)
+	}
 	if _, err := s.otp.Purge(ctx, before); err != nil {
 		return n, fmt.Errorf("declaration: purge: %w", err)
 	}

@@ -291,6 +291,7 @@ func TestBadDrafts(t *testing.T) {
 		"text too long":        {maria, func(d *declaration.Draft) { d.Text = strings.Repeat("α", declaration.MaxText+1) }, "/text"},
 		"control characters":   {maria, func(d *declaration.Draft) { d.Text = "a\x00b" }, "/text"},
 		"invalid UTF-8":        {maria, func(d *declaration.Draft) { d.Text = "a\xffb" }, "/text"},
+		"unprintable":          {maria, func(d *declaration.Draft) { d.Text = "Δηλώνω 🙂" }, "/text"},
 		"unknown kind":         {maria, func(d *declaration.Draft) { d.Kind = "will" }, "/kind"},
 		"unknown language":     {maria, func(d *declaration.Draft) { d.Lang = "fr" }, "/lang"},
 		"past end date":        {maria, func(d *declaration.Draft) { d.ValidUntil = testclock.Start.Add(-time.Hour) }, "/valid_until"},

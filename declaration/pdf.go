@@ -1,0 +1,254 @@
+package declaration
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-pdf/fpdf"
+	"rsc.io/qr"
+)
+
+// The fonts are DejaVu Sans reduced to the characters documents use (see
+// fonts/LICENSE): fpdf parses a font for every document it adds it to, so
+// a small font keeps that cheap.
+var (
+	//go:embed fonts/DejaVuSans.ttf
+	fontRegular []byte
+	//go:embed fonts/DejaVuSans-Bold.ttf
+	fontBold []byte
+)
+
+const fontFamily = "dejavu"
+
+// pdfLabels are the fixed texts of a document in one language.
+type pdfLabels struct {
+	solemn, solemnLaw, authorization, to, declarant, father, mother, born, afm, idCard,
+	grantee, validUntil, protocol, issued, code, verifyAt, revoked, fields, grantorText string
+}
+
+var labels = map[string]pdfLabels{
+	"el": {
+		solemn: "ΥΠΕΥΘΥΝΗ ΔΗΛΩΣΗ", solemnLaw: "(άρθρο 8 του Ν. 1599/1986)", authorization: "ΕΞΟΥΣΙΟΔΟΤΗΣΗ",
+		to: "Προς", declarant: "Ο/Η δηλών/ούσα", father: "Όνομα πατέρα", mother: "Όνομα μητέρας",
+		born: "Ημερομηνία γέννησης", afm: "ΑΦΜ", idCard: "Αριθμός δελτίου ταυτότητας",
+		grantee: "Εξουσιοδοτείται", validUntil: "Ισχύει έως", protocol: "Αριθμός πρωτοκόλλου",
+		issued: "Εκδόθηκε", code: "Κωδικός επαλήθευσης", verifyAt: "Επαληθεύστε στο",
+		revoked: "ΑΝΑΚΛΗΘΗΚΕ", fields: "Στοιχεία", grantorText: "Εξουσιοδοτώ τον/την παραπάνω:",
+	},
+	"en": {
+		solemn: "SOLEMN DECLARATION", solemnLaw: "(article 8 of Law 1599/1986)", authorization: "AUTHORIZATION",
+		to: "To", declarant: "Declarant", father: "Father's name", mother: "Mother's name",
+		born: "Date of birth", afm: "Tax number (AFM)", idCard: "Identity card number",
+		grantee: "Authorized person", validUntil: "Valid until", protocol: "Protocol number",
+		issued: "Issued", code: "Verification code", verifyAt: "Verify at",
+		revoked: "REVOKED", fields: "Details", grantorText: "I authorize the person above:",
+	},
+}
+
+// PDF renders an issued (or revoked) document as an A4 PDF in its
+// language: the document, its protocol number and verification code, and
+// a QR code, drawn as vector squares, holding QRContent.
+func (s *Service) PDF(_ context.Context, d *Document) ([]byte, error) {
+	if d.State == StateDraft || d.Code == "" {
+		return nil, fail(ErrState, "a draft has no PDF; confirm it first")
+	}
+	lang := d.Draft.Lang
+	l, ok := labels[lang]
+	if !ok {
+		lang, l = "el", labels["el"]
+	}
+	code, err := qr.Encode(s.QRContent(d), qr.M)
+	if err != nil {
+		return nil, fmt.Errorf("declaration: QR code: %w", err)
+	}
+
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.SetCreator("egovkit declaration", true)
+	pdf.SetTitle(titleOf(d, l, s)+" "+d.Protocol, true)
+	pdf.SetAuthor(d.Issuer, true)
+	pdf.SetCreationDate(d.IssuedAt)
+	pdf.SetModificationDate(d.IssuedAt)
+	pdf.SetLang(lang)
+	pdf.AddUTF8FontFromBytes(fontFamily, "", fontRegular)
+	pdf.AddUTF8FontFromBytes(fontFamily, "B", fontBold)
+	pdf.SetMargins(20, 18, 20)
+	pdf.SetAutoPageBreak(true, 20)
+	pdf.AddPage()
+	const width = 170.0
+
+	pdf.SetFont(fontFamily, "", 9)
+	pdf.SetTextColor(80, 80, 80)
+	pdf.CellFormat(width, 5, d.Issuer, "", 1, "L", false, 0, "")
+	pdf.SetTextColor(0, 0, 0)
+	pdf.Ln(4)
+	pdf.SetFont(fontFamily, "B", 16)
+	pdf.CellFormat(width, 9, titleOf(d, l, s), "", 1, "C", false, 0, "")
+	if d.Draft.Kind == KindSolemn {
+		pdf.SetFont(fontFamily, "", 9)
+		pdf.CellFormat(width, 5, l.solemnLaw, "", 1, "C", false, 0, "")
+	}
+	if d.State == StateRevoked {
+		pdf.Ln(2)
+		pdf.SetFont(fontFamily, "B", 12)
+		pdf.SetTextColor(170, 0, 0)
+		pdf.SetDrawColor(170, 0, 0)
+		text := l.revoked + " " + d.RevokedAt.In(s.cfg.Location).Format("02/01/2006 15:04")
+		pdf.CellFormat(width, 8, text, "1", 1, "C", false, 0, "")
+		pdf.SetTextColor(0, 0, 0)
+		pdf.SetDrawColor(0, 0, 0)
+	}
+	pdf.Ln(5)
+
+	row := func(label, value string) {
+		if value == "" {
+			return
+		}
+		pdf.SetFont(fontFamily, "", 9)
+		pdf.SetTextColor(80, 80, 80)
+		pdf.CellFormat(55, 6, label, "B", 0, "L", false, 0, "")
+		pdf.SetTextColor(0, 0, 0)
+		pdf.SetFont(fontFamily, "", 10)
+		pdf.MultiCell(width-55, 6, value, "B", "L", false)
+	}
+	row(l.to, d.Draft.Recipient)
+	p := d.Declarant
+	row(l.declarant, p.GivenName+" "+p.FamilyName)
+	row(l.father, p.FatherName)
+	row(l.mother, p.MotherName)
+	if t, err := time.Parse(time.DateOnly, p.BirthDate); err == nil {
+		row(l.born, t.Format("02/01/2006"))
+	}
+	row(l.afm, p.AFM)
+	row(l.idCard, p.IDCard)
+	if g := d.Draft.Grantee; g != nil {
+		row(l.grantee, g.Name+" ("+l.afm+" "+g.AFM+")")
+	}
+	if !d.Draft.ValidUntil.IsZero() {
+		row(l.validUntil, d.Draft.ValidUntil.In(s.cfg.Location).Format("02/01/2006"))
+	}
+	pdf.Ln(6)
+
+	pdf.SetFont(fontFamily, "", 10.5)
+	switch d.Draft.Kind {
+	case KindSolemn:
+		pdf.MultiCell(width, 5.5, StatutoryWording.In(lang), "", "J", false)
+		pdf.Ln(2)
+	case KindAuthorization:
+		pdf.MultiCell(width, 5.5, l.grantorText, "", "L", false)
+		pdf.Ln(2)
+	}
+	if d.Draft.Text != "" {
+		pdf.MultiCell(width, 5.5, d.Draft.Text, "", "L", false)
+	}
+	if d.Draft.Kind == KindTemplate && len(d.Draft.Fields) > 0 {
+		pdf.Ln(3)
+		pdf.SetFont(fontFamily, "B", 10)
+		pdf.CellFormat(width, 6, l.fields, "", 1, "L", false, 0, "")
+		for _, kv := range flatFields(d.Draft.Fields) {
+			row(kv[0], kv[1])
+		}
+	}
+
+	// The verification block: numbers on the left, the QR code on the right.
+	const qrSize = 48.0
+	if pdf.GetY()+qrSize+12 > 297-20 {
+		pdf.AddPage()
+	}
+	pdf.Ln(10)
+	top := pdf.GetY()
+	pdf.SetDrawColor(120, 120, 120)
+	pdf.Line(20, top-3, 20+width, top-3)
+	pdf.SetDrawColor(0, 0, 0)
+	info := func(label, value string, size float64) {
+		pdf.SetFont(fontFamily, "", 8.5)
+		pdf.SetTextColor(80, 80, 80)
+		pdf.CellFormat(width-qrSize-6, 4.5, label, "", 1, "L", false, 0, "")
+		pdf.SetTextColor(0, 0, 0)
+		pdf.SetFont(fontFamily, "B", size)
+		pdf.MultiCell(width-qrSize-6, size*0.5, value, "", "L", false)
+		pdf.Ln(1.5)
+	}
+	info(l.protocol, d.Protocol, 12)
+	info(l.issued, d.IssuedAt.In(s.cfg.Location).Format("02/01/2006 15:04"), 10)
+	info(l.code, d.Code, 13)
+	info(l.verifyAt, s.cfg.BaseURL+"/verify", 9)
+	drawQR(pdf, code, 20+width-qrSize, top, qrSize)
+
+	var buf bytes.Buffer
+	if err := pdf.Output(&buf); err != nil {
+		return nil, fmt.Errorf("declaration: PDF: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func titleOf(d *Document, l pdfLabels, s *Service) string {
+	switch d.Draft.Kind {
+	case KindSolemn:
+		return l.solemn
+	case KindAuthorization:
+		return l.authorization
+	}
+	if t, ok := s.templates[d.Draft.Template]; ok {
+		return t.Title.In(d.Draft.Lang)
+	}
+	return d.Draft.Template
+}
+
+// drawQR draws the code's dark modules as filled rectangles, one per run
+// of dark modules in a row, inside a quiet zone of four modules.
+func drawQR(pdf *fpdf.Fpdf, c *qr.Code, x, y, size float64) {
+	n := c.Size + 8
+	m := size / float64(n)
+	pdf.SetFillColor(0, 0, 0)
+	for row := range c.Size {
+		for col := 0; col < c.Size; {
+			if !c.Black(col, row) {
+				col++
+				continue
+			}
+			start := col
+			for col < c.Size && c.Black(col, row) {
+				col++
+			}
+			pdf.Rect(x+float64(start+4)*m, y+float64(row+4)*m, float64(col-start)*m, m, "F")
+		}
+	}
+}
+
+// flatFields lists a template's fields as label and text, in order of
+// their names; nested values are written as compact JSON.
+func flatFields(raw json.RawMessage) [][2]string {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([][2]string, 0, len(keys))
+	for _, k := range keys {
+		var v string
+		switch x := m[k].(type) {
+		case string:
+			v = x
+		default:
+			b, _ := json.Marshal(x)
+			v = string(b)
+		}
+		out = append(out, [2]string{k, v})
+	}
+	return out
+}
+
+// pdfName is the file name a PDF is downloaded under.
+func pdfName(d *Document) string {
+	return d.Draft.Kind + "-" + strings.ReplaceAll(d.Protocol, "/", "-") + ".pdf"
+}
