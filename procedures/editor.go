@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 
+	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/jsonschema"
 	"github.com/egovkit/egovkit/internal/web"
 )
@@ -72,27 +72,12 @@ func (c *catalogue) editor(h func(http.ResponseWriter, *http.Request, Caller)) h
 			c.pages.RenderError(w, r, http.StatusForbidden, c.text(r, "procedures.edit.no_role"))
 			return
 		}
-		if r.Method == http.MethodPost && !sameOrigin(r) {
+		if r.Method == http.MethodPost && !httpx.SameOrigin(r) {
 			c.pages.RenderError(w, r, http.StatusForbidden, c.text(r, "procedures.edit.cross_site"))
 			return
 		}
 		h(w, r, caller)
 	}
-}
-
-// sameOrigin accepts a form post only from a page of this site: the
-// browser's Sec-Fetch-Site, else Origin, else Referer must say so.
-func sameOrigin(r *http.Request) bool {
-	if s := r.Header.Get("Sec-Fetch-Site"); s != "" {
-		return s == "same-origin"
-	}
-	for _, h := range []string{"Origin", "Referer"} {
-		if v := r.Header.Get(h); v != "" {
-			u, err := url.Parse(v)
-			return err == nil && u.Host == r.Host
-		}
-	}
-	return false
 }
 
 func (c *catalogue) violations(r *http.Request, err error) []string {

@@ -408,3 +408,24 @@ func TestRemoteHost(t *testing.T) {
 	r.RemoteAddr = "pipe"
 	assert.Equal(t, "pipe", RemoteHost(r), "an address without a port is kept whole")
 }
+
+func TestSameOrigin(t *testing.T) {
+	for _, c := range []struct {
+		hdr  map[string]string
+		want bool
+	}{
+		{map[string]string{"Sec-Fetch-Site": "same-origin"}, true},
+		{map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "http://example.gr"}, false},
+		{map[string]string{"Origin": "http://example.gr"}, true},
+		{map[string]string{"Origin": "http://evil.example"}, false},
+		{map[string]string{"Referer": "http://example.gr/page"}, true},
+		{map[string]string{"Referer": "http://example.gr.evil.example/"}, false},
+		{nil, false},
+	} {
+		r := httptest.NewRequest("POST", "http://example.gr/form", nil)
+		for k, v := range c.hdr {
+			r.Header.Set(k, v)
+		}
+		assert.Equal(t, c.want, SameOrigin(r), c.hdr)
+	}
+}
