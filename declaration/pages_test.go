@@ -1,0 +1,159 @@
+package declaration_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egovkit/egovkit/declaration"
+	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+)
+
+func TestPages(t *testing.T) {
+	f := newFixture(t, sqltest.SQLite(t).DB.DB, nil)
+	people := map[string]declaration.Person{"maria": maria, "nikos": nikos}
+	cfg := declaration.PagesConfig{Service: f.svc, Prefix: "/declarations", SignInURL: "/signin",
+		Declarant: func(r *http.Request) (declaration.Person, error) {
+			p, ok := people[r.Header.Get("X-Test-User")]
+			if !ok {
+				return declaration.Person{}, errors.New("not signed in")
+			}
+			return p, nil
+		}}
+	pages, err := declaration.PagesHandler(cfg)
+	require.NoError(t, err)
+	verify, err := declaration.VerifyHandler(cfg)
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/declarations/", http.StripPrefix("/declarations", pages))
+	mux.Handle("/verify", verify)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(method, path, user string, form url.Values, sameSite bool) (int, string, string) {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, _ := http.NewRequest(method, srv.URL+path, body)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if sameSite {
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+		}
+		req.Header.Set("X-Test-User", user)
+		req.Header.Set("Accept-Language", "en")
+		resp, err := noFollow.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Location"), string(b)
+	}
+
+	status, loc, _ := do("GET", "/declarations/", "", nil, false)
+	assert.Equal(t, http.StatusSeeOther, status)
+	assert.Equal(t, "/signin?return=%2Fdeclarations%2F", loc)
+	status, _, body := do("GET", "/declarations/", "maria", nil, false)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "Signed in as Μαρία Παπαδοπούλου")
+	assert.Contains(t, body, `href="/declarations/new/solemn_declaration"`)
+	assert.Contains(t, body, "Parking card application", "the agency's templates are offered")
+
+	status, _, body = do("GET", "/declarations/new/solemn_declaration", "maria", nil, false)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "Law 1599/1986")
+	status, _, _ = do("GET", "/declarations/new/will", "maria", nil, false)
+	assert.Equal(t, http.StatusNotFound, status)
+
+	form := url.Values{"recipient": {"Δήμος Αθηναίων"}, "text": {""}, "lang": {"el"}}
+	status, _, _ = do("POST", "/declarations/new/solemn_declaration", "maria", form, false)
+	assert.Equal(t, http.StatusForbidden, status, "a form from another site")
+	status, _, body = do("POST", "/declarations/new/solemn_declaration", "maria", form, true)
+	assert.Equal(t, http.StatusUnprocessableEntity, status)
+	assert.Contains(t, body, `<a href="#text">I declare that: is required</a>`)
+	assert.Contains(t, body, `value="Δήμος Αθηναίων"`, "what was typed is kept")
+	form.Set("text", "Διαμένω μόνιμα στην Αθήνα.\nΣτη διεύθυνση Πανεπιστημίου 1.")
+	status, loc, _ = do("POST", "/declarations/new/solemn_declaration", "maria", form, true)
+	require.Equal(t, http.StatusSeeOther, status)
+	require.True(t, strings.HasPrefix(loc, "/declarations/d/"), loc)
+
+	status, _, body = do("GET", loc, "maria", nil, false)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "Waiting for the code")
+	assert.Contains(t, body, "<p>Στη διεύθυνση Πανεπιστημίου 1.</p>", "paragraphs kept")
+	assert.Contains(t, body, "*****5678", "the mobile is masked")
+	status, _, _ = do("GET", loc, "nikos", nil, false)
+	assert.Equal(t, http.StatusNotFound, status, "someone else's draft")
+
+	status, sent, _ := do("POST", loc+"/code", "maria", url.Values{}, true)
+	require.Equal(t, http.StatusSeeOther, status)
+	status, _, body = do("GET", sent, "maria", nil, false)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, `autocomplete="one-time-code"`)
+	status, _, body = do("POST", loc+"/confirm", "maria", url.Values{"code": {"000000"}}, true)
+	assert.Contains(t, []int{http.StatusUnprocessableEntity}, status)
+	assert.Contains(t, body, "The code is wrong")
+	status, _, _ = do("POST", loc+"/confirm", "maria", url.Values{"code": {f.code(t, maria)}}, true)
+	require.Equal(t, http.StatusSeeOther, status)
+
+	status, _, body = do("GET", loc, "maria", nil, false)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "The document is issued.")
+	code := regexp.MustCompile(`[2-9A-Z]{4}(-[2-9A-Z]{4}){4}`).FindString(body)
+	require.NotEmpty(t, code)
+	assert.Contains(t, body, "2026/000001")
+	status, _, body = do("GET", loc+"/pdf", "maria", nil, false)
+	require.Equal(t, http.StatusOK, status)
+	assert.True(t, strings.HasPrefix(body, "%PDF-"))
+
+	// The public page, in Greek by default.
+	req, _ := http.NewRequest("GET", srv.URL+"/verify?code="+strings.ToLower(code), nil)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(b), "Έγκυρο")
+	assert.Contains(t, string(b), "Διαμένω μόνιμα στην Αθήνα.")
+	assert.NotContains(t, string(b), maria.Mobile)
+	status, _, body = do("GET", "/verify?code=2222-2222-2222-2222-2222", "", nil, false)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "Unknown")
+	status, _, body = do("GET", "/verify", "", nil, false)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, `name="code"`)
+
+	status, _, _ = do("POST", loc+"/revoke", "maria", url.Values{"reason": {"λάθος"}}, true)
+	require.Equal(t, http.StatusSeeOther, status)
+	status, _, body = do("GET", "/verify?code="+code, "", nil, false)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "Revoked")
+
+	// An authorization shows up on the grantee's page.
+	auth := url.Values{"grantee_afm": {nikos.AFM}, "grantee_name": {"Νίκος Γεωργίου"}, "text": {"Να παραλάβει το πιστοποιητικό."},
+		"valid_until": {"2026-12-31"}, "lang": {"el"}}
+	auth.Set("grantee_afm", "12345")
+	status, _, body = do("POST", "/declarations/new/authorization", "maria", auth, true)
+	assert.Equal(t, http.StatusUnprocessableEntity, status)
+	assert.Contains(t, body, "is not a valid tax number")
+	auth.Set("grantee_afm", nikos.AFM)
+	status, loc, _ = do("POST", "/declarations/new/authorization", "maria", auth, true)
+	require.Equal(t, http.StatusSeeOther, status)
+	f.clock.Advance(61e9)
+	do("POST", loc+"/code", "maria", url.Values{}, true)
+	status, _, _ = do("POST", loc+"/confirm", "maria", url.Values{"code": {f.code(t, maria)}}, true)
+	require.Equal(t, http.StatusSeeOther, status)
+	status, _, body = do("GET", "/declarations/", "nikos", nil, false)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "Μαρία Παπαδοπούλου")
+}
