@@ -31,6 +31,9 @@ type PagesConfig struct {
 	// SignInURL is where people who are not signed in go, with
 	// ?return=<the page>; empty shows a page asking them to sign in.
 	SignInURL string
+	// SignOutURL is where the sign-out button of the citizen's pages
+	// posts; empty shows none.
+	SignOutURL string
 	// Prefix is the path the citizen's pages are mounted at, such as
 	// "/declarations"; links are made from it.
 	Prefix string
@@ -217,7 +220,7 @@ func (p *pages) home(w http.ResponseWriter, r *http.Request, person Person) {
 		p.fail(w, r, err)
 		return
 	}
-	data := map[string]any{"Name": person.GivenName + " " + person.FamilyName}
+	data := map[string]any{"Name": person.GivenName + " " + person.FamilyName, "SignOut": p.cfg.SignOutURL}
 	kinds := []kindLink{
 		{p.cfg.Prefix + "/new/" + KindSolemn, p.text(r, "declaration.kind.solemn_declaration")},
 		{p.cfg.Prefix + "/new/" + KindAuthorization, p.text(r, "declaration.kind.authorization")},
@@ -521,7 +524,11 @@ func (p *pages) rows(r *http.Request, d *Document) [][2]string {
 			out = append(out, [2]string{p.text(r, "declaration.field."+key), v})
 		}
 	}
-	add("recipient", d.Draft.Recipient)
+	if d.Draft.Kind == KindSolemn {
+		add("recipient", d.Draft.Recipient)
+	} else {
+		add("recipient_optional", d.Draft.Recipient)
+	}
 	add("declarant", d.Declarant.GivenName+" "+d.Declarant.FamilyName)
 	add("father", d.Declarant.FatherName)
 	add("mother", d.Declarant.MotherName)

@@ -54,6 +54,8 @@ type app struct {
 	providers      []*auth.Provider
 	servants       *auth.Provider       // the civil servants' realm
 	servantClients *auth.ClientRegistry // its clients
+	citizens       *auth.Provider       // the citizens' realm
+	citizenClients *auth.ClientRegistry // its clients
 	accounts       *auth.Accounts
 	otps           *auth.OneTimeCodes    // nil without an SMS sender
 	contacts       *auth.ContactRegistry // nil without an SMS sender
@@ -115,6 +117,10 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		return nil, err
 	}
 	if err := a.mountProcedures(ctx, mux, cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.mountDeclarations(ctx, mux, cfg); err != nil {
 		a.Close()
 		return nil, err
 	}

@@ -88,6 +88,8 @@ func (a *app) mountAuth(ctx context.Context, mux *http.ServeMux, cfg appConfig) 
 		a.providers = append(a.providers, p)
 		if realm == "servant" {
 			a.servants, a.servantClients = p, clients
+		} else {
+			a.citizens, a.citizenClients = p, clients
 		}
 		if cfg.Demo {
 			if err := createDemoClient(ctx, clients, cfg.BaseURL, realm, a.log); err != nil {

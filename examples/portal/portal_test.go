@@ -471,6 +471,7 @@ func TestPagesAreAccessible(t *testing.T) {
 		"/auth/citizen/logout?lang=en",
 		"/stats?lang=el", "/stats?lang=en&period=2021-H1&base=2019",
 		"/procedures/?lang=el", "/procedures/?lang=en&q=passport", "/procedures/passport?lang=el",
+		"/verify?lang=el", "/verify?lang=en&code=2222-2222-2222-2222-2222",
 	} {
 		rep := browsertest.AssertAccessible(t, base+path)
 		t.Logf("%s: %d rules pass", rep.URL, rep.Passes)
@@ -694,4 +695,75 @@ func TestProceduresAPIWithServantToken(t *testing.T) {
 	status, body = call("GET", "/procedures/api-test-passport/history", approver, "")
 	require.Equal(t, http.StatusOK, status, body)
 	assert.Contains(t, body, demoServant, "the history names the editor")
+}
+
+// lastCode reads the newest code in the development outbox.
+func lastCode(t *testing.T, base string) string {
+	t.Helper()
+	_, outbox := fetch(t, "GET", base+"/dev/outbox", nil)
+	var box struct {
+		Messages []struct{ To, Text, Purpose string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(outbox), &box))
+	require.NotEmpty(t, box.Messages)
+	code := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(box.Messages[0].Text)
+	require.NotEmpty(t, code)
+	return code
+}
+
+// TestDeclarations signs the demo citizen in to the declarations pages
+// (password and SMS code), writes a solemn declaration, confirms it with
+// the code sent to her mobile, downloads the PDF, and checks it on the
+// public verification page and through the API.
+func TestDeclarations(t *testing.T) {
+	base, _ := startPortal(t)
+	c := signInBrowser(t)
+	page, at := browse(t, c, "GET", base+"/declarations/?lang=en", nil)
+	require.Equal(t, "/auth/citizen/login", at.Path)
+	assert.Contains(t, page, "Solemn declarations and authorizations")
+	page, _ = browse(t, c, "POST", base+"/auth/citizen/login", url.Values{"tx": {txOf(t, page)}, "username": {demoCitizen}, "password": {demoCitizenPassword}})
+	page, at = browse(t, c, "POST", base+"/auth/citizen/login/code", url.Values{"tx": {txOf(t, page)}, "code": {lastCode(t, base)}})
+	require.Equal(t, "/declarations/", at.Path)
+	assert.Contains(t, page, "Μαρία Δοκιμαστική")
+
+	status, page, at := postForm(t, c, base, "/declarations/new/solemn_declaration", url.Values{
+		"recipient": {"Δήμος Αθηναίων"}, "text": {"Διαμένω μόνιμα στην Αθήνα."}, "lang": {"el"}})
+	require.Equal(t, http.StatusOK, status, page)
+	require.True(t, strings.HasPrefix(at.Path, "/declarations/d/"), at.Path)
+	doc := at.Path
+	assert.Contains(t, page, "******5678", "the code goes to the registered mobile, masked")
+	status, page, _ = postForm(t, c, base, doc+"/code", url.Values{})
+	require.Equal(t, http.StatusOK, status, page)
+	status, page, _ = postForm(t, c, base, doc+"/confirm", url.Values{"code": {lastCode(t, base)}})
+	require.Equal(t, http.StatusOK, status, page)
+	assert.Contains(t, page, "The document is issued.")
+	code := regexp.MustCompile(`[2-9A-Z]{4}(-[2-9A-Z]{4}){4}`).FindString(page)
+	require.NotEmpty(t, code)
+
+	resp, err := c.Get(base + doc + "/pdf")
+	require.NoError(t, err)
+	pdf, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, "application/pdf", resp.Header.Get("Content-Type"))
+	assert.True(t, strings.HasPrefix(string(pdf), "%PDF-"))
+
+	resp, body := fetch(t, "GET", base+"/verify?lang=en&code="+code, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, body, "Valid")
+	assert.Contains(t, body, "Διαμένω μόνιμα στην Αθήνα.")
+	resp, body = fetch(t, "GET", base+"/declarations/api/verify?code="+code, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, body, `"status":"valid"`)
+	resp, body = fetch(t, "GET", base+"/declarations/api/jwks.json", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, body, `"keys"`)
+	resp, _ = fetch(t, "GET", base+"/declarations/api/documents", nil)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	// The issue is counted as a declaration.
+	today := time.Now().In(mustAthens(t)).Format(time.DateOnly)
+	require.Eventually(t, func() bool {
+		_, body := fetch(t, "GET", base+"/stats/api/totals?kind=declaration&period="+today, nil)
+		return strings.Contains(body, `"total":1}`)
+	}, 10*time.Second, 100*time.Millisecond, "one declaration counted")
 }

@@ -2,13 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/hkdf"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -17,7 +12,6 @@ import (
 
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/auth/rp"
-	"github.com/egovkit/egovkit/internal/web"
 	"github.com/egovkit/egovkit/procedures"
 )
 
@@ -60,7 +54,8 @@ func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appCo
 	idx.StartRefresh(5 * time.Second)
 	a.closers = append(a.closers, idx.Close)
 
-	login, err := a.editorsLogin(ctx, cfg)
+	login, err := a.webLogin(ctx, mux, cfg, siteLogin{ClientID: editorsClientID, Name: "Registry of procedures: editors' workspace",
+		Realm: "servant", Path: "/procedures", Scopes: []string{"openid", "profile"}, ACR: rp.LoALow, Lifetime: 8 * time.Hour})
 	if err != nil {
 		return err
 	}
@@ -77,67 +72,13 @@ func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appCo
 	}
 	pages = http.StripPrefix("/procedures", pages)
 	mux.Handle("/procedures/", pages)
-	mux.Handle("/procedures/edit/", login.Require(freshAccess(pages)))
-	mux.Handle("GET /procedures/signin", login.LoginHandler())
-	mux.Handle("GET /procedures/signin/callback", login.CallbackHandler())
-	mux.Handle("POST /procedures/signout", login.LogoutHandler())
+	mux.Handle("/procedures/edit/", login.Require(freshAccess("/procedures/signin", pages)))
 	for i := range a.services {
 		if a.services[i].Key == "procedures" {
 			a.services[i].Href = "/procedures/"
 		}
 	}
 	return nil
-}
-
-// editorsLogin registers (or brings up to date) the workspace's client in
-// the servants' realm and returns the sign-in for it. Its secret and the
-// cookie key are derived from the key-encryption key, so every instance
-// agrees on them and the data directory holds one secret.
-func (a *app) editorsLogin(ctx context.Context, cfg appConfig) (*rp.WebLogin, error) {
-	secret, err := hkdf.Key(sha256.New, cfg.KEK, nil, "egovkit procedures editors client v1", 32)
-	if err != nil {
-		return nil, err
-	}
-	cookieKey, err := hkdf.Key(sha256.New, cfg.KEK, nil, "egovkit procedures editors cookies v1", 32)
-	if err != nil {
-		return nil, err
-	}
-	c := auth.Client{
-		ID: editorsClientID, Name: "Registry of procedures: editors' workspace", AuthMethod: auth.AuthSecretBasic,
-		GrantTypes:             []string{auth.GrantAuthorizationCode},
-		RedirectURIs:           []string{cfg.BaseURL + "/procedures/signin/callback"},
-		PostLogoutRedirectURIs: []string{cfg.BaseURL + "/procedures/"},
-		Scopes:                 []string{"openid", "profile"},
-	}
-	if err := ensureClient(ctx, a.servantClients, c, base64.RawURLEncoding.EncodeToString(secret)); err != nil {
-		return nil, fmt.Errorf("procedures editors' client: %w", err)
-	}
-	return rp.NewWebLogin(rp.LoginConfig{
-		Issuer: cfg.BaseURL + "/auth/servant", ClientID: c.ID, ClientSecret: base64.RawURLEncoding.EncodeToString(secret),
-		RedirectURL: c.RedirectURIs[0], PostLogoutURL: c.PostLogoutRedirectURIs[0],
-		ACR: rp.LoALow, CookieKey: cookieKey, CookieName: "egovkit_procedures_editor", CookiePath: "/procedures/",
-		SessionLifetime: 8 * time.Hour, Logger: a.log.Named("procedures-editors"),
-		OnError: func(w http.ResponseWriter, r *http.Request, err *rp.LoginError) {
-			a.pages.RenderError(w, r, err.Status, a.pages.Text(web.Lang(r), "signin.failed", "reason", err.Description))
-		},
-	})
-}
-
-// freshAccess sends a signed-in editor whose access token has expired
-// back through the provider (whose own session usually makes that
-// invisible) before the workspace asks who they are. A form posted with
-// an expired token cannot be replayed, so it gets a page saying so.
-func freshAccess(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, ok := rp.SessionFromContext(r.Context())
-		if ok && !s.AccessExpiry.IsZero() && !time.Now().Before(s.AccessExpiry) {
-			if r.Method == http.MethodGet || r.Method == http.MethodHead {
-				http.Redirect(w, r, "/procedures/signin?return="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // sessionEditor is the workspace's caller: the signed-in servant, with

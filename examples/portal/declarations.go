@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/auth/rp"
+	"github.com/egovkit/egovkit/declaration"
+	"github.com/egovkit/egovkit/metrics"
+)
+
+// declarationsClientID is the portal's own client in the citizens' realm,
+// through which citizens sign in to write their declarations.
+const declarationsClientID = "declarations"
+
+// mountDeclarations mounts solemn declarations and authorizations: the
+// citizen's pages at /declarations/ (signed in through the citizens'
+// provider, with the tax number released by the gr_identity scope), the
+// JSON API at /declarations/api/ (a citizen's access token), and the
+// public verification page at /verify, where QR codes lead. Without an
+// SMS gateway no code can confirm a document, so nothing is mounted.
+func (a *app) mountDeclarations(ctx context.Context, mux *http.ServeMux, cfg appConfig) error {
+	if cfg.SMS == nil {
+		a.log.Warn("no SMS gateway configured: declarations are not offered")
+		return nil
+	}
+	athens, err := time.LoadLocation("Europe/Athens")
+	if err != nil {
+		return err
+	}
+	signing, err := declaration.NewSigningKeys(ctx, cfg.DB, cfg.KEK, declaration.ES256, a.log)
+	if err != nil {
+		return err
+	}
+	secret, err := hkdf.Key(sha256.New, cfg.KEK, nil, "egovkit declaration codes v1", 32)
+	if err != nil {
+		return err
+	}
+	svc, err := declaration.New(ctx, declaration.Config{DB: cfg.DB, Issuer: "egovkit", BaseURL: cfg.BaseURL,
+		Keys: signing, CodeSecret: secret, SMS: cfg.SMS, Location: athens, Counter: declarationCounter{a.metrics},
+		Logger: a.log.Named("declaration")})
+	if err != nil {
+		return err
+	}
+	acr := rp.LoASubstantial
+	if a.otps == nil {
+		acr = rp.LoALow
+	}
+	login, err := a.webLogin(ctx, mux, cfg, siteLogin{ClientID: declarationsClientID, Name: "Solemn declarations and authorizations",
+		Realm: "citizen", Path: "/declarations", Scopes: []string{"openid", "profile", auth.ScopeGreekIdentity}, ACR: acr, Lifetime: time.Hour})
+	if err != nil {
+		return err
+	}
+	pcfg := declaration.PagesConfig{Service: svc, Prefix: "/declarations", SignInURL: "/declarations/signin",
+		SignOutURL: "/declarations/signout", Declarant: a.sessionDeclarant, Logger: a.log}
+	pages, err := declaration.PagesHandler(pcfg)
+	if err != nil {
+		return err
+	}
+	verify, err := declaration.VerifyHandler(pcfg)
+	if err != nil {
+		return err
+	}
+	api, err := declaration.APIHandler(declaration.APIConfig{Service: svc, Declarant: a.bearerDeclarant, Logger: a.log})
+	if err != nil {
+		return err
+	}
+	mux.Handle("/declarations/", login.Require(freshAccess("/declarations/signin", http.StripPrefix("/declarations", pages))))
+	mux.Handle("/declarations/api/", http.StripPrefix("/declarations/api", api))
+	mux.Handle("/verify", verify)
+	a.startDeclarationPurge(svc)
+	for i := range a.services {
+		if a.services[i].Key == "declaration" {
+			a.services[i].Href = "/declarations/"
+		}
+	}
+	return nil
+}
+
+// startDeclarationPurge deletes expired drafts and spent codes every
+// maintainEvery until the app is closed.
+func (a *app) startDeclarationPurge(svc *declaration.Service) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(maintainEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := svc.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
+					a.log.Warn("declaration purge failed", zap.Error(err))
+				}
+			}
+		}
+	}()
+	a.closers = append(a.closers, func() error { cancel(); <-done; return nil })
+}
+
+// sessionDeclarant is the citizen signed in to the pages.
+func (a *app) sessionDeclarant(r *http.Request) (declaration.Person, error) {
+	s, ok := rp.SessionFromContext(r.Context())
+	if !ok {
+		return declaration.Person{}, errors.New("not signed in")
+	}
+	return a.declarantFromToken(r.Context(), s.AccessToken)
+}
+
+// bearerDeclarant is the citizen whose access token the API request bears.
+func (a *app) bearerDeclarant(r *http.Request) (declaration.Person, error) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 8 || !strings.EqualFold(h[:7], "Bearer ") {
+		return declaration.Person{}, errors.New("no bearer token")
+	}
+	return a.declarantFromToken(r.Context(), strings.TrimSpace(h[7:]))
+}
+
+// declarantFromToken asks the citizens' provider, in process, who an
+// access token speaks for, and the contact registry for their mobile.
+func (a *app) declarantFromToken(ctx context.Context, token string) (declaration.Person, error) {
+	claims, err := a.citizens.UserInfo(ctx, token)
+	if err != nil {
+		return declaration.Person{}, err
+	}
+	str := func(k string) string { v, _ := claims[k].(string); return v }
+	p := declaration.Person{AFM: str("afm"), GivenName: str("given_name"), FamilyName: str("family_name"),
+		FatherName: str("father_name"), MotherName: str("mother_name"), BirthDate: str("birthdate")}
+	if p.AFM == "" {
+		return declaration.Person{}, errors.New("the token does not release the tax number (scope gr_identity)")
+	}
+	if a.contacts != nil {
+		if c, err := a.accounts.CitizenByAFM(ctx, p.AFM); err == nil {
+			if contact, err := a.contacts.Get(ctx, c.ID); err == nil {
+				p.Mobile = contact.Mobile
+			}
+		}
+	}
+	return p, nil
+}
+
+// declarationCounter counts every issued document as a transaction of
+// its kind; verifications are checks, not services rendered.
+type declarationCounter struct{ m *metrics.Metrics }
+
+func (c declarationCounter) Count(event, kind string) {
+	if c.m == nil || event != "issued" {
+		return
+	}
+	k := metrics.KindDeclaration
+	if kind == declaration.KindAuthorization {
+		k = metrics.KindAuthorization
+	}
+	c.m.Count(k, "egovkit", metrics.ChannelDigital)
+}
