@@ -10,7 +10,8 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/lang/el"
 	unicodetok "github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/registry"
-	"golang.org/x/text/unicode/norm"
+
+	"github.com/egovkit/egovkit/internal/fold"
 )
 
 // The Greek analyzer: Unicode word tokens, folded (lower case, accents
@@ -41,48 +42,10 @@ func greekAnalyzerConfig() map[string]any {
 	}
 }
 
-// greekBase maps accented and diaeresis Greek letters, lower case, to
-// their base letter.
-var greekBase = map[rune]rune{
-	'ά': 'α', 'έ': 'ε', 'ή': 'η', 'ί': 'ι', 'ό': 'ο', 'ύ': 'υ', 'ώ': 'ω',
-	'ϊ': 'ι', 'ϋ': 'υ', 'ΐ': 'ι', 'ΰ': 'υ', 'ς': 'σ',
-}
-
 // FoldGreek lower-cases s, removes accents and diaeresis, and writes final
 // sigma as σ: «Δηλώσεις» becomes «δηλωσεισ». Latin letters lose their
 // accents too.
-func FoldGreek(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return strings.ToLower(s)
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		r = unicode.ToLower(r)
-		if base, ok := greekBase[r]; ok {
-			b.WriteRune(base)
-			continue
-		}
-		if r < utf8.RuneSelf || unicode.Is(unicode.Greek, r) {
-			b.WriteRune(r)
-			continue
-		}
-		// Other letters: decompose and drop the marks.
-		for _, d := range norm.NFD.String(string(r)) {
-			if !unicode.Is(unicode.Mn, d) {
-				b.WriteRune(d)
-			}
-		}
-	}
-	return b.String()
-}
+func FoldGreek(s string) string { return fold.String(s) }
 
 type foldFilter struct{}
 
