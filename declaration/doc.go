@@ -49,8 +49,40 @@
 //
 // Every issue and every verification is reported to Config.Counter.
 //
+// # PDF and QR code
+//
+// PDF renders an issued document as an A4 page in its language with its
+// protocol number, verification code and a QR code drawn as vector
+// squares. The QR code holds QRContent: the verification URL, which any
+// phone opens, and after "#" a separately signed summary (a full document
+// can be longer than a QR code holds) that OfflineVerifier checks against
+// the published keys with no call to the issuer:
+//
+//	v, err := declaration.NewOfflineVerifier("https://docs.example.gr", jwks)
+//	summary, status, err := v.VerifyQR(scanned) // StatusValid or StatusExpired
+//
+// An offline check cannot see a revocation; online, verify the code.
+//
+// # Protocol book
+//
+// Book is an agency's register of incoming, outgoing and internal
+// documents (subject, sender, recipient, date, content hash, optional
+// signature). Each registration takes the next protocol number of the
+// issuer's year, shared with the documents a Service of the same issuer
+// issues, so that one agency has one numbering. Entries are append-only
+// (the database refuses changes) and hash-chained; Book.Verify walks the
+// chain and names any entry changed, inserted or deleted behind the
+// database's back.
+//
+// # Pages and API
+//
+// PagesHandler serves the citizen's pages, VerifyHandler the public
+// verification page (where QR codes lead), and APIHandler the same as
+// JSON. They take the signed-in person from a function the service
+// supplies.
+//
 // # Not finished
 //
-// The PDF, the SD-JWT VC form of the content, the protocol book, the
-// pages and the JSON API are not written yet.
+// The PAdES signature inside the PDF and the SD-JWT VC form of the content
+// are not written yet.
 package declaration
