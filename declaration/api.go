@@ -32,6 +32,7 @@ type APIConfig struct {
 //	GET  /verify?code=…                   check a code (public, limited per address)
 //	GET  /jwks.json                       the keys documents are signed with (public)
 //	GET  /templates                       the agency's templates (public)
+//	GET  /statuslist                      revocations of the SD-JWT VCs (Token Status List, public)
 //	GET  /documents                       the declarant's documents
 //	POST /documents                       write a draft
 //	GET  /documents/{id}                  one of them
@@ -58,6 +59,7 @@ func APIHandler(cfg APIConfig) (http.Handler, error) {
 	mux.HandleFunc("GET /verify", a.verify)
 	mux.Handle("GET /jwks.json", a.s.cfg.Keys.JWKSHandler())
 	mux.HandleFunc("GET /templates", a.templates)
+	mux.HandleFunc("GET /statuslist", a.statusList)
 	mux.HandleFunc("GET /documents", a.signedIn(a.list))
 	mux.HandleFunc("POST /documents", a.signedIn(a.create))
 	mux.HandleFunc("GET /documents/{id}", a.signedIn(a.get))
@@ -145,6 +147,17 @@ func (s *Service) Templates() []TemplateInfo {
 func (a *api) templates(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"templates": a.s.Templates()})
+}
+
+func (a *api) statusList(w http.ResponseWriter, r *http.Request) {
+	tok, err := a.s.StatusList(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/statuslist+jwt")
+	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(StatusListTTL.Seconds())))
+	w.Write([]byte(tok))
 }
 
 func (a *api) list(w http.ResponseWriter, r *http.Request, p Person) {

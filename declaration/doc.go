@@ -38,6 +38,13 @@
 // content is signed as a compact JWS of type TokenType with the keys of
 // NewSigningKeys, whose public half verifiers fetch as a JWK Set.
 //
+// Each issued document is also an SD-JWT VC (Document.SDJWT, typ
+// dc+sd-jwt, with iss, vct and a status reference): every claim is a
+// separate disclosure, so the citizen's wallet can show a verifier the
+// protocol number and the names without the text. Its status is published
+// in a Token Status List (Service.StatusList, served by the API at
+// /statuslist), one bit per document, set when it is revoked.
+//
 // # Verification and revocation
 //
 // Verify takes a code as typed or scanned and answers valid, revoked,
@@ -83,6 +90,5 @@
 //
 // # Not finished
 //
-// The PAdES signature inside the PDF and the SD-JWT VC form of the content
-// are not written yet.
+// The PAdES signature inside the PDF is not written yet.
 package declaration

@@ -138,6 +138,9 @@ type Document struct {
 	Code string `json:"code,omitempty"`
 	// Token is the content signed as a compact JWS.
 	Token string `json:"token,omitempty"`
+	// SDJWT is the document as an SD-JWT VC with all its disclosures, for
+	// the citizen's wallet (see SDJWTType).
+	SDJWT string `json:"sd_jwt,omitempty"`
 	// QRToken is the signed summary the QR code carries (see Summary).
 	QRToken      string    `json:"qr_token,omitempty"`
 	RevokedAt    time.Time `json:"revoked_at,omitzero"`

@@ -93,6 +93,9 @@ type Config struct {
 	// every instance); SMS sends them.
 	CodeSecret []byte
 	SMS        SMSSender
+	// StatusListURL is where the status list of the SD-JWT VCs is served
+	// (APIHandler's /statuslist); empty means BaseURL + "/statuslist".
+	StatusListURL string
 	// Templates are the agency's own kinds of document, by name.
 	Templates map[string]Template
 	// DraftLifetime bounds how long a draft waits for its code; zero means
@@ -133,6 +136,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, errors.New("declaration: Config needs SMS and a CodeSecret of 32 bytes")
 	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	if cfg.StatusListURL == "" {
+		cfg.StatusListURL = cfg.BaseURL + "/statuslist"
+	}
 	if cfg.DraftLifetime <= 0 {
 		cfg.DraftLifetime = DefaultDraftLifetime
 	}
@@ -220,7 +226,7 @@ func (s *Service) Create(ctx context.Context, declarant Person, d Draft) (*Docum
 }
 
 const selectDocument = `SELECT id, issuer, state, content, created_at, expires_at, issued_at,
-	protocol_year, protocol_seq, code, token, qr_token, revoked_at, revoke_reason, challenge FROM declaration_documents`
+	protocol_year, protocol_seq, code, token, qr_token, sd_jwt, revoked_at, revoke_reason, challenge FROM declaration_documents`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -233,7 +239,7 @@ func scanDocument(row scanner) (*Document, string, error) {
 		code                                   sql.NullString
 	)
 	if err := row.Scan(&d.ID, &d.Issuer, &d.State, &content, &created, &expires, &issued,
-		&year, &seq, &code, &d.Token, &d.QRToken, &revoked, &d.RevokeReason, &challenge); err != nil {
+		&year, &seq, &code, &d.Token, &d.QRToken, &d.SDJWT, &revoked, &d.RevokeReason, &challenge); err != nil {
 		return nil, "", err
 	}
 	var st stored
@@ -373,10 +379,20 @@ func (s *Service) issue(ctx context.Context, d *Document) error {
 		if d.QRToken, err = s.signSummary(ctx, d, token); err != nil {
 			return err
 		}
+		var idx int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO declaration_status (issuer, last) VALUES ($1, 1)
+			ON CONFLICT (issuer) DO UPDATE SET last = declaration_status.last + 1 RETURNING last`, d.Issuer).Scan(&idx); err != nil {
+			return err
+		}
+		idx-- // the list counts from 0
+		if d.SDJWT, err = s.sdJWT(ctx, d, idx); err != nil {
+			return err
+		}
 		d.Token = token
 		res, err := tx.ExecContext(ctx, `UPDATE declaration_documents SET state = $1, issued_at = $2, protocol_year = $3,
-			protocol_seq = $4, code = $5, token = $6, qr_token = $7, challenge = '' WHERE id = $8 AND state = $9`,
-			StateIssued, d.IssuedAt.UnixMicro(), year, seq, vcode, token, d.QRToken, d.ID, StateDraft)
+			protocol_seq = $4, code = $5, token = $6, qr_token = $7, sd_jwt = $8, status_idx = $9, challenge = ''
+			WHERE id = $10 AND state = $11`,
+			StateIssued, d.IssuedAt.UnixMicro(), year, seq, vcode, token, d.QRToken, d.SDJWT, idx, d.ID, StateDraft)
 		if err != nil {
 			return err
 		}
