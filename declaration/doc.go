@@ -70,6 +70,14 @@
 //
 // An offline check cannot see a revocation; online, verify the code.
 //
+// With Config.PDFSigner (the agency's certificate for electronic seals and
+// its key) every PDF is also signed the PAdES way: an incremental update
+// adds an invisible signature field and a detached CMS signature
+// (ETSI.CAdES.detached, SHA-256, with the signing-certificate-v2
+// attribute) over the whole file but the signature itself, which PDF
+// readers and poppler's pdfsig check. The CMS library also adds a
+// signing-time attribute, which PAdES baseline B-B leaves out.
+//
 // # Protocol book
 //
 // Book is an agency's register of incoming, outgoing and internal
@@ -87,8 +95,4 @@
 // verification page (where QR codes lead), and APIHandler the same as
 // JSON. They take the signed-in person from a function the service
 // supplies.
-//
-// # Not finished
-//
-// The PAdES signature inside the PDF is not written yet.
 package declaration

@@ -184,7 +184,10 @@ func (s *Service) PDF(_ context.Context, d *Document) ([]byte, error) {
 	if err := pdf.Output(&buf); err != nil {
 		return nil, fmt.Errorf("declaration: PDF: %w", err)
 	}
-	return buf.Bytes(), nil
+	if s.cfg.PDFSigner == nil {
+		return buf.Bytes(), nil
+	}
+	return signPDF(buf.Bytes(), s.cfg.PDFSigner, d.Issuer, l.protocol+" "+d.Protocol, d.IssuedAt)
 }
 
 func titleOf(d *Document, l pdfLabels, s *Service) string {

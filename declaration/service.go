@@ -96,6 +96,9 @@ type Config struct {
 	// StatusListURL is where the status list of the SD-JWT VCs is served
 	// (APIHandler's /statuslist); empty means BaseURL + "/statuslist".
 	StatusListURL string
+	// PDFSigner, when set, signs every PDF (PAdES B-B) with the agency's
+	// certificate; nil leaves PDFs unsigned (the QR code still proves them).
+	PDFSigner *PDFSigner
 	// Templates are the agency's own kinds of document, by name.
 	Templates map[string]Template
 	// DraftLifetime bounds how long a draft waits for its code; zero means
@@ -136,6 +139,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, errors.New("declaration: Config needs SMS and a CodeSecret of 32 bytes")
 	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	if cfg.PDFSigner != nil {
+		if err := cfg.PDFSigner.check(); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.StatusListURL == "" {
 		cfg.StatusListURL = cfg.BaseURL + "/statuslist"
 	}

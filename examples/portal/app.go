@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/sqlstore"
 	"github.com/egovkit/egovkit/internal/web"
@@ -38,6 +39,8 @@ type appConfig struct {
 	// AdminToken opens the client administration API at
 	// /auth/<realm>/admin/ to bearers of it; empty leaves it unmounted.
 	AdminToken string
+	// PDFSigner signs the PDFs of declarations; nil leaves them unsigned.
+	PDFSigner *declaration.PDFSigner
 }
 
 // app is the portal's whole HTTP surface: the packages mounted on one mux

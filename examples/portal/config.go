@@ -35,6 +35,9 @@ type config struct {
 	// AdminToken opens the client administration API (EGOVKIT_ADMIN_TOKEN,
 	// at least 32 characters); empty leaves the API unmounted.
 	AdminToken string
+	// PDFCert and PDFKey are PEM files of the certificate and key that
+	// sign PDFs (EGOVKIT_PDF_CERT, EGOVKIT_PDF_KEY).
+	PDFCert, PDFKey string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -70,6 +73,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	c.KEK = getenv("EGOVKIT_KEK")
 	c.SMSWebhookSecret = getenv("EGOVKIT_SMS_WEBHOOK_SECRET")
 	c.AdminToken = getenv("EGOVKIT_ADMIN_TOKEN")
+	c.PDFCert, c.PDFKey = getenv("EGOVKIT_PDF_CERT"), getenv("EGOVKIT_PDF_KEY")
 	if c.AdminToken != "" && len(c.AdminToken) < 32 {
 		return c, errors.New("EGOVKIT_ADMIN_TOKEN must have at least 32 characters")
 	}

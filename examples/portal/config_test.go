@@ -102,3 +102,27 @@ func TestKEKRejectsBadInput(t *testing.T) {
 	_, _, err = loadOrCreateKEK(config{DataDir: dir, KEK: "short"})
 	assert.ErrorContains(t, err, "EGOVKIT_KEK")
 }
+
+func TestPDFSeal(t *testing.T) {
+	dir := t.TempDir()
+	c := config{DataDir: dir, Demo: true}
+	s, created, err := loadPDFSigner(c)
+	require.NoError(t, err)
+	require.True(t, created)
+	again, created, err := loadPDFSigner(c)
+	require.NoError(t, err)
+	assert.False(t, created)
+	assert.Equal(t, s.Certificate.Raw, again.Certificate.Raw, "the same seal on every start")
+	fi, err := os.Stat(filepath.Join(dir, sealFile))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	none, _, err := loadPDFSigner(config{DataDir: t.TempDir()})
+	require.NoError(t, err)
+	assert.Nil(t, none, "outside demo mode, no files: unsigned")
+	_, _, err = loadPDFSigner(config{DataDir: dir, PDFCert: filepath.Join(dir, sealFile)})
+	assert.Error(t, err, "a certificate without its key")
+	files, _, err := loadPDFSigner(config{DataDir: t.TempDir(), PDFCert: filepath.Join(dir, sealFile), PDFKey: filepath.Join(dir, sealFile)})
+	require.NoError(t, err)
+	assert.Equal(t, s.Certificate.Raw, files.Certificate.Raw)
+}

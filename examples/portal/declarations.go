@@ -45,7 +45,7 @@ func (a *app) mountDeclarations(ctx context.Context, mux *http.ServeMux, cfg app
 		return err
 	}
 	svc, err := declaration.New(ctx, declaration.Config{DB: cfg.DB, Issuer: "egovkit", BaseURL: cfg.BaseURL,
-		StatusListURL: cfg.BaseURL + "/declarations/api/statuslist",
+		StatusListURL: cfg.BaseURL + "/declarations/api/statuslist", PDFSigner: cfg.PDFSigner,
 		Keys: signing, CodeSecret: secret, SMS: cfg.SMS, Location: athens, Counter: declarationCounter{a.metrics},
 		Logger: a.log.Named("declaration")})
 	if err != nil {

@@ -97,7 +97,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		base = "http://" + addr
 	}
 
-	acfg := appConfig{DB: db, KEK: kek, BaseURL: base, Demo: cfg.Demo, Log: log, AdminToken: cfg.AdminToken}
+	seal, created, err := loadPDFSigner(cfg)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Warn("demo mode: generated a self-signed certificate to sign PDFs; set EGOVKIT_PDF_CERT and EGOVKIT_PDF_KEY on a real server",
+			zap.String("file", cfg.DataDir+"/"+sealFile))
+	}
+	acfg := appConfig{DB: db, KEK: kek, BaseURL: base, Demo: cfg.Demo, Log: log, AdminToken: cfg.AdminToken, PDFSigner: seal}
 	if cfg.SMSWebhook != "" {
 		acfg.SMS = &auth.Webhook{URL: cfg.SMSWebhook, Secret: []byte(cfg.SMSWebhookSecret)}
 	}

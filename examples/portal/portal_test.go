@@ -746,6 +746,7 @@ func TestDeclarations(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, "application/pdf", resp.Header.Get("Content-Type"))
 	assert.True(t, strings.HasPrefix(string(pdf), "%PDF-"))
+	assert.Contains(t, string(pdf), "/SubFilter /ETSI.CAdES.detached", "signed with the demo seal")
 
 	resp, body := fetch(t, "GET", base+"/verify?lang=en&code="+code, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
