@@ -124,6 +124,7 @@ type Service struct {
 	otp       *otp.Service
 	templates map[string]template
 	log       *zap.Logger
+	batch     batcher
 }
 
 // New opens the store (migrating it) and the one-time codes.
@@ -364,59 +365,6 @@ func (s *Service) Confirm(ctx context.Context, declarant Person, id, code string
 	s.log.Info("document issued", zap.String("id", d.ID), zap.String("kind", d.Draft.Kind),
 		zap.String("protocol", d.Protocol), zap.String("declarant", ident.MaskAFM(d.Declarant.AFM)))
 	return d, nil
-}
-
-// issue numbers, codes and signs a confirmed draft, in one transaction
-// with the protocol number it takes.
-func (s *Service) issue(ctx context.Context, d *Document) error {
-	now := s.now()
-	year := now.In(s.cfg.Location).Year()
-	vcode := newCode()
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		var seq int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO declaration_protocol (issuer, year, last) VALUES ($1, $2, 1)
-			ON CONFLICT (issuer, year) DO UPDATE SET last = declaration_protocol.last + 1 RETURNING last`,
-			d.Issuer, year).Scan(&seq); err != nil {
-			return err
-		}
-		d.State, d.IssuedAt, d.Protocol, d.Code = StateIssued, now.UTC().Truncate(time.Microsecond), FormatProtocol(year, seq), vcode
-		token, err := s.sign(ctx, d)
-		if err != nil {
-			return err
-		}
-		if d.QRToken, err = s.signSummary(ctx, d, token); err != nil {
-			return err
-		}
-		var idx int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO declaration_status (issuer, last) VALUES ($1, 1)
-			ON CONFLICT (issuer) DO UPDATE SET last = declaration_status.last + 1 RETURNING last`, d.Issuer).Scan(&idx); err != nil {
-			return err
-		}
-		idx-- // the list counts from 0
-		if d.SDJWT, err = s.sdJWT(ctx, d, idx); err != nil {
-			return err
-		}
-		d.Token = token
-		res, err := tx.ExecContext(ctx, `UPDATE declaration_documents SET state = $1, issued_at = $2, protocol_year = $3,
-			protocol_seq = $4, code = $5, token = $6, qr_token = $7, sd_jwt = $8, status_idx = $9, challenge = ''
-			WHERE id = $10 AND state = $11`,
-			StateIssued, d.IssuedAt.UnixMicro(), year, seq, vcode, token, d.QRToken, d.SDJWT, idx, d.ID, StateDraft)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fail(ErrState, "the document was issued by another request")
-		}
-		return nil
-	})
-	if err != nil {
-		var de *Error
-		if errors.As(err, &de) {
-			return err
-		}
-		return fmt.Errorf("declaration: issue: %w", err)
-	}
-	return nil
 }
 
 // codeError says why a one-time code was refused.
