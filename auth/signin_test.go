@@ -734,7 +734,13 @@ func clientPostAs(t *testing.T, f *signinFixture, client, path string, form url.
 func TestMaintainPurgesWhatExpired(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		clock := testclock.New()
-		f := newSigninFixture(t, db, func(c *auth.ProviderConfig) { c.Clock = clock.Now })
+		f := newSigninFixture(t, db, func(c *auth.ProviderConfig) {
+			c.Clock = clock.Now
+			// The codes and refresh tokens expire by the same clock.
+			codes, err := auth.NewCodeStore(t.Context(), db.DB.DB, "citizen", clock.Now)
+			require.NoError(t, err)
+			c.Codes = codes
+		})
 		b := f.browser(t)
 		cb := b.signIn(authorizeParams("demo-agency"), true, true)
 		tr := f.exchange(t, "demo-agency", cb.Get("code"))

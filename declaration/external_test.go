@@ -76,7 +76,9 @@ func TestExternalVerification(t *testing.T) {
 	mux.Handle("/", api)
 
 	f.issue(t, maria, solemn()) // another document in the status list
-	doc := f.issue(t, maria, authorization())
+	d := authorization()
+	d.ValidUntil = time.Now().AddDate(0, 1, 0) // this test runs on the real clock
+	doc := f.issue(t, maria, d)
 	set, err := f.keys.PublicSet(ctx)
 	require.NoError(t, err)
 	input := map[string]any{"jwks": set, "token": doc.Token, "sd_jwt": doc.SDJWT, "present": []string{"protocol", "grantee_afm"}}
