@@ -41,6 +41,7 @@ type APIConfig struct {
 //	POST /documents/{id}/confirm          {"code": "123456"}: issue the draft
 //	POST /documents/{id}/revoke           {"reason": "…"}: revoke an issued document
 //	GET  /granted                         authorizations that name the caller as grantee
+//	GET  /granted/{id}/pdf                one of them as PDF, to show where the grantee acts
 //
 // Errors are RFC 9457 problems; an invalid draft is a 422 listing each
 // field by JSON Pointer. A refused request stores nothing.
@@ -68,6 +69,7 @@ func APIHandler(cfg APIConfig) (http.Handler, error) {
 	mux.HandleFunc("POST /documents/{id}/confirm", a.signedIn(a.confirm))
 	mux.HandleFunc("POST /documents/{id}/revoke", a.signedIn(a.revoke))
 	mux.HandleFunc("GET /granted", a.signedIn(a.granted))
+	mux.HandleFunc("GET /granted/{id}/pdf", a.signedIn(a.grantedPDF))
 	return httpx.Fallbacks(mux, nil), nil
 }
 
@@ -251,12 +253,25 @@ func (a *api) revoke(w http.ResponseWriter, r *http.Request, p Person) {
 	httpx.WriteJSON(w, http.StatusOK, doc)
 }
 
+func (a *api) grantedPDF(w http.ResponseWriter, r *http.Request, p Person) {
+	doc, err := a.s.Granted(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writePDF(w, r, doc)
+}
+
 func (a *api) pdf(w http.ResponseWriter, r *http.Request, p Person) {
 	doc, err := a.s.Get(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
+	a.writePDF(w, r, doc)
+}
+
+func (a *api) writePDF(w http.ResponseWriter, r *http.Request, doc *Document) {
 	if doc.State == StateDraft {
 		a.fail(w, r, fail(ErrState, "a draft has no PDF; confirm it first"))
 		return

@@ -128,6 +128,8 @@ func TestAPI(t *testing.T) {
 		resp, body = call("GET", "/granted", "nikos", "")
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		assert.JSONEq(t, `{"documents":[]}`, body)
+		resp, _ = call("GET", "/granted/"+doc.ID+"/pdf", "nikos", "")
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "a declaration grants nothing")
 
 		resp, body = call("POST", "/documents/"+doc.ID+"/revoke", "nikos", `{"reason":"x"}`)
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode, body)

@@ -32,7 +32,9 @@
 // On issue the document gets a protocol number that is unique and without
 // gaps per issuer and year, even with several instances on one PostgreSQL
 // database: the number is taken in the transaction that issues the
-// document, so a failed issue gives it back. It gets a verification code
+// document, so a failed issue gives it back. Confirmations that arrive
+// together are issued in one transaction, their numbers taken in one step
+// and their signatures made on every core. It gets a verification code
 // of twenty symbols from an alphabet without look-alike characters (about
 // 98 bits, so it cannot be guessed), printed in groups of four. The
 // content is signed as a compact JWS of type TokenType with the keys of
@@ -53,6 +55,9 @@
 // citizen. Nothing is cached: a revocation (by the declarant, who for an
 // authorization is the grantor) is seen by the next verification on any
 // instance. GrantedTo lists the authorizations that name a person.
+// VerifyFrom, which the page and the API use, also refuses a client
+// address that asked for too many unknown codes (VerifyFailuresPerWindow
+// in VerifyWindow), counted in the database for every instance.
 //
 // Every issue and every verification is reported to Config.Counter.
 //

@@ -106,6 +106,7 @@ func PagesHandler(cfg PagesConfig) (http.Handler, error) {
 	mux.HandleFunc("POST /d/{id}/code", p.signedIn(p.sendCode))
 	mux.HandleFunc("POST /d/{id}/confirm", p.signedIn(p.confirm))
 	mux.HandleFunc("POST /d/{id}/revoke", p.signedIn(p.revoke))
+	mux.HandleFunc("GET /granted/{id}/pdf", p.signedIn(p.grantedPDF))
 	return httpx.Fallbacks(mux, func(w http.ResponseWriter, r *http.Request, status int) {
 		p.r.RenderError(w, r, status, "")
 	}), nil
@@ -179,7 +180,7 @@ func errKey(kind error) string {
 }
 
 type docRow struct {
-	URL, Title, State, Protocol, Date, Other string
+	URL, Title, State, Protocol, Date, Other, PDF string
 }
 
 func (p *pages) title(r *http.Request, d *Document) string {
@@ -237,6 +238,7 @@ func (p *pages) home(w http.ResponseWriter, r *http.Request, person Person) {
 		row := p.row(r, d, false)
 		row.Other = d.Declarant.GivenName + " " + d.Declarant.FamilyName
 		row.URL = p.s.VerifyURL(d.Code)
+		row.PDF = p.cfg.Prefix + "/granted/" + d.ID + "/pdf"
 		given = append(given, row)
 	}
 	data["Documents"], data["Granted"] = rows, given
@@ -557,6 +559,10 @@ func (p *pages) pdf(w http.ResponseWriter, r *http.Request, person Person) {
 		p.fail(w, r, err)
 		return
 	}
+	p.writePDF(w, r, d)
+}
+
+func (p *pages) writePDF(w http.ResponseWriter, r *http.Request, d *Document) {
 	b, err := p.s.PDF(r.Context(), d)
 	if err != nil {
 		p.fail(w, r, err)
@@ -565,6 +571,15 @@ func (p *pages) pdf(w http.ResponseWriter, r *http.Request, person Person) {
 	w.Header().Set("Content-Type", "application/pdf")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+pdfName(d)+`"`)
 	w.Write(b)
+}
+
+func (p *pages) grantedPDF(w http.ResponseWriter, r *http.Request, person Person) {
+	d, err := p.s.Granted(r.Context(), person, r.PathValue("id"))
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.writePDF(w, r, d)
 }
 
 func (p *pages) sendCode(w http.ResponseWriter, r *http.Request, person Person) {

@@ -156,4 +156,11 @@ func TestPages(t *testing.T) {
 	status, _, body = do("GET", "/declarations/", "nikos", nil, false)
 	require.Equal(t, http.StatusOK, status)
 	assert.Contains(t, body, "Μαρία Παπαδοπούλου")
+	granted := regexp.MustCompile(`href="(/declarations/granted/[^"]+/pdf)"`).FindStringSubmatch(body)
+	require.NotNil(t, granted, "the grantee can download the authorization")
+	status, _, body = do("GET", granted[1], "nikos", nil, false)
+	require.Equal(t, http.StatusOK, status)
+	assert.True(t, strings.HasPrefix(body, "%PDF-"))
+	status, _, _ = do("GET", granted[1], "maria", nil, false)
+	assert.Equal(t, http.StatusNotFound, status, "the grantor downloads hers from her own list")
 }

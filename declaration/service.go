@@ -537,6 +537,23 @@ func (s *Service) List(ctx context.Context, declarant Person) ([]*Document, erro
 		afm, StateDraft, s.now().UnixMicro())
 }
 
+// Granted returns an issued authorization that names the person as
+// grantee, so that they can show it (its PDF) where they act.
+func (s *Service) Granted(ctx context.Context, grantee Person, id string) (*Document, error) {
+	d, _, err := scanDocument(s.db.QueryRowContext(ctx, selectDocument+` WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fail(ErrNotFound, "no document %q", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("declaration: %w", err)
+	}
+	afm, aerr := (ident.AFM{}).Normalize(grantee.AFM)
+	if aerr != nil || d.Draft.Grantee == nil || d.Draft.Grantee.AFM != afm || d.State == StateDraft {
+		return nil, fail(ErrNotFound, "no document %q", id)
+	}
+	return d, nil
+}
+
 // GrantedTo returns the issued authorizations that name the person as
 // grantee, newest first, with their state (revoked ones included, so the
 // grantee learns of the revocation).
