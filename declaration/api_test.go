@@ -54,6 +54,11 @@ func TestAPI(t *testing.T) {
 		resp, _ := call("GET", "/documents", "", "")
 		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 		assert.NotEmpty(t, resp.Header.Get("WWW-Authenticate"))
+		resp, _ = call("GET", "/nothing/here", "maria", "")
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+		assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+		resp, _ = call("DELETE", "/documents", "maria", "")
+		assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 
 		// Bad input: a problem, and nothing stored.
 		for _, bad := range []string{`{`, `{"kind":"solemn_declaration"}`, `{"kind":"solemn_declaration","recipient":"Δήμος","text":"x","extra":1}`, `[]`} {
