@@ -12,8 +12,8 @@ func IssueWithoutCode(ctx context.Context, s *Service, p Person, d Draft) (*Docu
 	return doc, s.issue(ctx, doc)
 }
 
-// Fonts returns the embedded fonts, for the naive baseline of benchmarks.
-func Fonts() (regular, bold []byte) { return fontRegular, fontBold }
+// Font returns the embedded font, for the naive baseline of benchmarks.
+func Font() []byte { return fontRegular }
 
 // IssueDraft issues a stored draft at once, skipping the one-time code.
 func IssueDraft(ctx context.Context, s *Service, d *Document) error { return s.issue(ctx, d) }
