@@ -188,7 +188,8 @@ func BenchmarkPDF(b *testing.B) {
 	if err1 != nil || err2 != nil {
 		regular, bold = declaration.Font(), declaration.Font()
 	}
-	qrContent := f.svc.QRContent(doc)
+	qrContent, err := f.svc.QRContent(ctx, doc)
+	require.NoError(b, err)
 	b.Run("naive", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {

@@ -66,9 +66,9 @@
 // PDF renders an issued document as an A4 page in its language with its
 // protocol number, verification code and a QR code drawn as vector
 // squares. The QR code holds QRContent: the verification URL, which any
-// phone opens, and after "#" a separately signed summary (a full document
-// can be longer than a QR code holds) that OfflineVerifier checks against
-// the published keys with no call to the issuer:
+// phone opens, and after "#" a summary signed when the PDF is drawn (a
+// full document can be longer than a QR code holds), which OfflineVerifier
+// checks against the published keys with no call to the issuer:
 //
 //	v, err := declaration.NewOfflineVerifier("https://docs.example.gr", jwks)
 //	summary, status, err := v.VerifyQR(scanned) // StatusValid or StatusExpired

@@ -140,9 +140,7 @@ type Document struct {
 	Token string `json:"token,omitempty"`
 	// SDJWT is the document as an SD-JWT VC with all its disclosures, for
 	// the citizen's wallet (see SDJWTType).
-	SDJWT string `json:"sd_jwt,omitempty"`
-	// QRToken is the signed summary the QR code carries (see Summary).
-	QRToken      string    `json:"qr_token,omitempty"`
+	SDJWT        string    `json:"sd_jwt,omitempty"`
 	RevokedAt    time.Time `json:"revoked_at,omitzero"`
 	RevokeReason string    `json:"revoke_reason,omitempty"`
 }

@@ -134,8 +134,8 @@ func (s *Service) issueBatch(ctx context.Context, batch []*issueReq) error {
 			return err
 		}
 		update, err := tx.PrepareContext(ctx, `UPDATE declaration_documents SET state = $1, issued_at = $2, protocol_year = $3,
-			protocol_seq = $4, code = $5, token = $6, qr_token = $7, sd_jwt = $8, status_idx = $9, challenge = ''
-			WHERE id = $10`)
+			protocol_seq = $4, code = $5, token = $6, sd_jwt = $7, status_idx = $8, challenge = ''
+			WHERE id = $9`)
 		if err != nil {
 			return err
 		}
@@ -175,7 +175,7 @@ func (s *Service) issueBatch(ctx context.Context, batch []*issueReq) error {
 			}
 			d := r.d
 			if _, err := update.ExecContext(ctx, StateIssued, d.IssuedAt.UnixMicro(), year, last-k+1+int64(i), d.Code,
-				d.Token, d.QRToken, d.SDJWT, lastIdx-k+int64(i), d.ID); err != nil {
+				d.Token, d.SDJWT, lastIdx-k+int64(i), d.ID); err != nil {
 				return err
 			}
 			answers[r] = nil
@@ -191,15 +191,12 @@ func (s *Service) issueBatch(ctx context.Context, batch []*issueReq) error {
 	return nil
 }
 
-// signAll signs a numbered document three ways: the JWS of its content,
-// the summary in its QR code, and the SD-JWT VC with its status-list
-// index.
+// signAll signs a numbered document two ways: the JWS of its content,
+// and the SD-JWT VC with its status-list index. The summary in its QR
+// code is signed when a PDF is drawn (QRContent).
 func (s *Service) signAll(ctx context.Context, d *Document, statusIdx int64) error {
 	token, err := s.sign(ctx, d)
 	if err != nil {
-		return err
-	}
-	if d.QRToken, err = s.signSummary(ctx, d, token); err != nil {
 		return err
 	}
 	if d.SDJWT, err = s.sdJWT(ctx, d, statusIdx); err != nil {

@@ -77,9 +77,17 @@ func (s *Service) signSummary(ctx context.Context, d *Document, token string) (s
 
 // QRContent is what the QR code on a document holds: the verification URL,
 // which any phone opens, with the signed summary after "#" (a fragment, so
-// the phone never sends it to the server) for offline checks.
-func (s *Service) QRContent(d *Document) string {
-	return s.VerifyURL(d.Code) + "#" + d.QRToken
+// the phone never sends it to the server) for offline checks. The summary
+// is signed anew each time; every one verifies.
+func (s *Service) QRContent(ctx context.Context, d *Document) (string, error) {
+	if d.State == StateDraft || d.Token == "" {
+		return "", fail(ErrState, "a draft has no QR code; confirm it first")
+	}
+	tok, err := s.signSummary(ctx, d, d.Token)
+	if err != nil {
+		return "", fmt.Errorf("declaration: QR code: %w", err)
+	}
+	return s.VerifyURL(d.Code) + "#" + tok, nil
 }
 
 // ParseQR splits what a QR code holds into the verification code and the

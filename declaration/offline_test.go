@@ -41,13 +41,17 @@ func testOffline(t *testing.T, alg string) {
 	assert.Equal(t, doc.Protocol, c.Protocol)
 	assert.Equal(t, doc.Draft.Text, c.Content.Text)
 
-	qr := f.svc.QRContent(doc)
+	qr, err := f.svc.QRContent(t.Context(), doc)
+	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(qr, "https://docs.example.gr/verify?code="+doc.Code+"#"))
 	assert.Less(t, len(qr), 1500, "fits a QR code that a phone reads from paper")
 	code, token, err := declaration.ParseQR(qr)
 	require.NoError(t, err)
 	assert.Equal(t, doc.Code, code)
-	assert.Equal(t, doc.QRToken, token)
+	again, err := f.svc.QRContent(t.Context(), doc)
+	require.NoError(t, err)
+	_, _, err = v.VerifyQR(again)
+	require.NoError(t, err, "the summary is signed anew for every PDF, and each verifies")
 	s, status, err := v.VerifyQR(qr)
 	require.NoError(t, err)
 	assert.Equal(t, declaration.StatusValid, status)
@@ -63,14 +67,14 @@ func testOffline(t *testing.T, alg string) {
 	assert.Equal(t, declaration.StatusExpired, status)
 
 	// What must fail.
-	_, _, err = v.Verify(doc.QRToken)
+	_, _, err = v.Verify(token)
 	assert.ErrorIs(t, err, declaration.ErrBadToken, "a summary is not a full token")
 	_, _, err = v.Verify(tamper(t, doc.Token, "protocol", "2026/000999"))
 	assert.ErrorIs(t, err, declaration.ErrBadToken)
-	_, _, err = v.VerifyQR(strings.Replace(qr, doc.QRToken, tamper(t, doc.QRToken, "code", "2222-2222-2222-2222-2222"), 1))
+	_, _, err = v.VerifyQR(strings.Replace(qr, token, tamper(t, token, "code", "2222-2222-2222-2222-2222"), 1))
 	assert.ErrorIs(t, err, declaration.ErrBadToken)
 	other := f.issue(t, maria, solemn())
-	_, _, err = v.VerifyQR(f.svc.VerifyURL(other.Code) + "#" + doc.QRToken)
+	_, _, err = v.VerifyQR(f.svc.VerifyURL(other.Code) + "#" + token)
 	assert.ErrorIs(t, err, declaration.ErrBadToken, "the summary of another document")
 	_, _, err = v.VerifyQR(f.svc.VerifyURL(doc.Code))
 	assert.ErrorIs(t, err, declaration.ErrBadToken, "no summary")
@@ -121,8 +125,10 @@ func FuzzVerificationInput(f *testing.F) {
 	fx := newFixture(f, sqltest.SQLite(f).DB.DB, nil)
 	doc := fx.issue(f, maria, solemn())
 	v := offlineVerifier(f, fx)
-	qr := fx.svc.QRContent(doc)
-	for _, seed := range []string{doc.Code, strings.ToLower(doc.Code), qr, doc.Token, doc.QRToken, "", "#", "https://x/verify?code=",
+	qr, err := fx.svc.QRContent(f.Context(), doc)
+	require.NoError(f, err)
+	_, summary, _ := strings.Cut(qr, "#")
+	for _, seed := range []string{doc.Code, strings.ToLower(doc.Code), qr, doc.Token, summary, "", "#", "https://x/verify?code=",
 		"https://docs.example.gr/verify?code=" + doc.Code + "#a.b.c", "eyJhbGciOiJub25lIn0.e30.", doc.Token[:len(doc.Token)-2]} {
 		f.Add(seed)
 	}

@@ -52,7 +52,7 @@ var labels = map[string]pdfLabels{
 // PDF renders an issued (or revoked) document as an A4 PDF in its
 // language: the document, its protocol number and verification code, and
 // a QR code, drawn as vector squares, holding QRContent.
-func (s *Service) PDF(_ context.Context, d *Document) ([]byte, error) {
+func (s *Service) PDF(ctx context.Context, d *Document) ([]byte, error) {
 	if d.State == StateDraft || d.Code == "" {
 		return nil, fail(ErrState, "a draft has no PDF; confirm it first")
 	}
@@ -61,7 +61,11 @@ func (s *Service) PDF(_ context.Context, d *Document) ([]byte, error) {
 	if !ok {
 		lang, l = "el", labels["el"]
 	}
-	code, err := qr.Encode(s.QRContent(d), qr.M)
+	content, err := s.QRContent(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	code, err := qr.Encode(content, qr.M)
 	if err != nil {
 		return nil, fmt.Errorf("declaration: QR code: %w", err)
 	}

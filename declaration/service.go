@@ -235,7 +235,7 @@ func (s *Service) Create(ctx context.Context, declarant Person, d Draft) (*Docum
 }
 
 const selectDocument = `SELECT id, issuer, state, content, created_at, expires_at, issued_at,
-	protocol_year, protocol_seq, code, token, qr_token, sd_jwt, revoked_at, revoke_reason, challenge FROM declaration_documents`
+	protocol_year, protocol_seq, code, token, sd_jwt, revoked_at, revoke_reason, challenge FROM declaration_documents`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -248,7 +248,7 @@ func scanDocument(row scanner) (*Document, string, error) {
 		code                                   sql.NullString
 	)
 	if err := row.Scan(&d.ID, &d.Issuer, &d.State, &content, &created, &expires, &issued,
-		&year, &seq, &code, &d.Token, &d.QRToken, &d.SDJWT, &revoked, &d.RevokeReason, &challenge); err != nil {
+		&year, &seq, &code, &d.Token, &d.SDJWT, &revoked, &d.RevokeReason, &challenge); err != nil {
 		return nil, "", err
 	}
 	var st stored
