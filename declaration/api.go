@@ -164,18 +164,15 @@ func (a *api) statusList(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) list(w http.ResponseWriter, r *http.Request, p Person) {
 	docs, err := a.s.List(r.Context(), p)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if docs == nil {
-		docs = []*Document{}
-	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"documents": docs})
+	a.writeList(w, r, docs, err)
 }
 
 func (a *api) granted(w http.ResponseWriter, r *http.Request, p Person) {
 	docs, err := a.s.GrantedTo(r.Context(), p)
+	a.writeList(w, r, docs, err)
+}
+
+func (a *api) writeList(w http.ResponseWriter, r *http.Request, docs []*Document, err error) {
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -272,16 +269,10 @@ func (a *api) pdf(w http.ResponseWriter, r *http.Request, p Person) {
 }
 
 func (a *api) writePDF(w http.ResponseWriter, r *http.Request, doc *Document) {
-	if doc.State == StateDraft {
-		a.fail(w, r, fail(ErrState, "a draft has no PDF; confirm it first"))
-		return
-	}
 	b, err := a.s.PDF(r.Context(), doc)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+pdfName(doc)+`"`)
-	w.Write(b)
+	servePDF(w, doc, b)
 }

@@ -17,8 +17,6 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
-
-	"github.com/egovkit/egovkit/internal/keys"
 )
 
 // A document's full content can run to pages, more than a QR code holds.
@@ -64,15 +62,7 @@ func (s *Service) summary(d *Document, token string) Summary {
 }
 
 func (s *Service) signSummary(ctx context.Context, d *Document, token string) (string, error) {
-	payload, err := json.Marshal(s.summary(d, token))
-	if err != nil {
-		return "", err
-	}
-	tok, err := s.cfg.Keys.Sign(ctx, payload, keys.WithType(QRTokenType))
-	if err != nil {
-		return "", fmt.Errorf("sign: %w", err)
-	}
-	return string(tok), nil
+	return s.signJSON(ctx, s.summary(d, token), QRTokenType)
 }
 
 // QRContent is what the QR code on a document holds: the verification URL,

@@ -66,6 +66,8 @@ var (
 	reRoot      = regexp.MustCompile(`/Root (\d+) 0 R`)
 	reInfo      = regexp.MustCompile(`/Info (\d+) 0 R`)
 	reObj       = regexp.MustCompile(`(?m)^(\d+) 0 obj\s*`)
+	rePages     = regexp.MustCompile(`/Pages (\d+) 0 R`)
+	reFirstKid  = regexp.MustCompile(`/Kids \[\s*(\d+) 0 R`)
 )
 
 // object returns the dictionary text of object n ("<<...>>") as written.
@@ -92,7 +94,7 @@ func object(pdf []byte, n int) ([]byte, error) {
 // firstPage finds the object number of the first page: the first kid of
 // the page tree.
 func firstPage(pdf, catalog []byte) (int, error) {
-	m := regexp.MustCompile(`/Pages (\d+) 0 R`).FindSubmatch(catalog)
+	m := rePages.FindSubmatch(catalog)
 	if m == nil {
 		return 0, errors.New("the catalog has no page tree")
 	}
@@ -101,7 +103,7 @@ func firstPage(pdf, catalog []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	k := regexp.MustCompile(`/Kids \[\s*(\d+) 0 R`).FindSubmatch(pages)
+	k := reFirstKid.FindSubmatch(pages)
 	if k == nil {
 		return 0, errors.New("the page tree has no page")
 	}

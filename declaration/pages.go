@@ -472,13 +472,13 @@ func (p *pages) markErrors(r *http.Request, fp *formPage, inv *InvalidError, dat
 }
 
 type viewPage struct {
-	Doc                              *Document
-	Title, State, Statutory, Base    string
-	Rows                             [][2]string
-	Sent, NoMobile                   bool
-	Mobile, Message, VerifyURL, Kind string
-	CodeError                        string
-	Paragraphs                       []string
+	Doc                           *Document
+	Title, State, Statutory, Base string
+	Rows                          [][2]string
+	Sent, NoMobile                bool
+	Mobile, Message, VerifyURL    string
+	CodeError                     string
+	Paragraphs                    []string
 }
 
 // paragraphs splits what a person wrote at its line breaks.
@@ -504,7 +504,7 @@ func (p *pages) renderView(w http.ResponseWriter, r *http.Request, person Person
 	}
 	vp := viewPage{Doc: d, Title: p.title(r, d), State: p.text(r, "declaration.state."+d.State), Base: p.cfg.Prefix + "/d/" + d.ID,
 		Sent: r.URL.Query().Get("sent") == "1" || codeError != "", Mobile: ident.Mask(person.Mobile, 4), NoMobile: person.Mobile == "",
-		CodeError: codeError, Kind: d.Draft.Kind, Paragraphs: paragraphs(d.Draft.Text)}
+		CodeError: codeError, Paragraphs: paragraphs(d.Draft.Text)}
 	if d.Draft.Kind == KindSolemn {
 		vp.Statutory = StatutoryWording.In(d.Draft.Lang)
 	}
@@ -568,9 +568,7 @@ func (p *pages) writePDF(w http.ResponseWriter, r *http.Request, d *Document) {
 		p.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+pdfName(d)+`"`)
-	w.Write(b)
+	servePDF(w, d, b)
 }
 
 func (p *pages) grantedPDF(w http.ResponseWriter, r *http.Request, person Person) {

@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -280,7 +281,10 @@ func flatFields(raw json.RawMessage) [][2]string {
 	return out
 }
 
-// pdfName is the file name a PDF is downloaded under.
-func pdfName(d *Document) string {
-	return d.Draft.Kind + "-" + strings.ReplaceAll(d.Protocol, "/", "-") + ".pdf"
+// servePDF answers with a document's PDF, as a download named after its
+// kind and protocol number.
+func servePDF(w http.ResponseWriter, d *Document, pdf []byte) {
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+d.Draft.Kind+"-"+strings.ReplaceAll(d.Protocol, "/", "-")+`.pdf"`)
+	w.Write(pdf)
 }

@@ -14,8 +14,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/egovkit/egovkit/internal/keys"
 )
 
 // Every issued document is also an SD-JWT VC (RFC 9901 and the SD-JWT VC
@@ -111,15 +109,11 @@ func (s *Service) sdJWT(ctx context.Context, d *Document, statusIdx int64) (stri
 	if !d.Draft.ValidUntil.IsZero() {
 		payload["exp"] = d.Draft.ValidUntil.Unix()
 	}
-	b, err := json.Marshal(payload)
+	jwt, err := s.signJSON(ctx, payload, SDJWTType)
 	if err != nil {
 		return "", err
 	}
-	jwt, err := s.cfg.Keys.Sign(ctx, b, keys.WithType(SDJWTType))
-	if err != nil {
-		return "", fmt.Errorf("sign: %w", err)
-	}
-	return string(jwt) + "~" + strings.Join(discs, "~") + "~", nil
+	return jwt + "~" + strings.Join(discs, "~") + "~", nil
 }
 
 // StatusListTTL is how long a verifier may keep a status list.
@@ -159,17 +153,13 @@ func (s *Service) StatusList(ctx context.Context) (string, error) {
 	w.Write(bits)
 	w.Close()
 	now := s.now()
-	b, err := json.Marshal(map[string]any{
+	tok, err := s.signJSON(ctx, map[string]any{
 		"iss": s.cfg.BaseURL, "sub": s.cfg.StatusListURL, "iat": now.Unix(),
 		"exp": now.Add(24 * time.Hour).Unix(), "ttl": int(StatusListTTL.Seconds()),
 		"status_list": map[string]any{"bits": 1, "lst": base64.RawURLEncoding.EncodeToString(z.Bytes())},
-	})
-	if err != nil {
-		return "", err
-	}
-	tok, err := s.cfg.Keys.Sign(ctx, b, keys.WithType(StatusListType))
+	}, StatusListType)
 	if err != nil {
 		return "", fmt.Errorf("declaration: status list: %w", err)
 	}
-	return string(tok), nil
+	return tok, nil
 }

@@ -390,8 +390,8 @@ func codeError(err error) error {
 	return fmt.Errorf("declaration: %w", err)
 }
 
-// Claims are the signed content of an issued document: what the JWS and
-// the QR code carry, and what offline verification returns.
+// Claims are the signed content of an issued document: what its JWS
+// carries, and what offline verification of it returns.
 type Claims struct {
 	Issuer     string `json:"iss"`
 	ID         string `json:"jti"`
@@ -424,11 +424,16 @@ func (s *Service) claims(d *Document) Claims {
 }
 
 func (s *Service) sign(ctx context.Context, d *Document) (string, error) {
-	payload, err := json.Marshal(s.claims(d))
+	return s.signJSON(ctx, s.claims(d), TokenType)
+}
+
+// signJSON signs v, as JSON, as a compact JWS of type typ.
+func (s *Service) signJSON(ctx context.Context, v any, typ string) (string, error) {
+	payload, err := json.Marshal(v)
 	if err != nil {
 		return "", err
 	}
-	tok, err := s.cfg.Keys.Sign(ctx, payload, keys.WithType(TokenType))
+	tok, err := s.cfg.Keys.Sign(ctx, payload, keys.WithType(typ))
 	if err != nil {
 		return "", fmt.Errorf("sign: %w", err)
 	}

@@ -117,6 +117,18 @@ func bearerAdmin(token string) func(*http.Request) (string, error) {
 // startMaintenance runs each provider's maintenance now and every
 // maintainEvery until the app is closed.
 func (a *app) startMaintenance(ctx context.Context) {
+	a.every(ctx, "maintenance", func(ctx context.Context) error {
+		var errs []error
+		for _, p := range a.providers {
+			errs = append(errs, p.Maintain(ctx))
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// every runs fn now and every maintainEvery until the app is closed,
+// logging what fails.
+func (a *app) every(ctx context.Context, what string, fn func(context.Context) error) {
 	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
@@ -124,10 +136,8 @@ func (a *app) startMaintenance(ctx context.Context) {
 		t := time.NewTicker(maintainEvery)
 		defer t.Stop()
 		for {
-			for _, p := range a.providers {
-				if err := p.Maintain(mctx); err != nil && mctx.Err() == nil {
-					a.log.Warn("maintenance failed", zap.Error(err))
-				}
+			if err := fn(mctx); err != nil && mctx.Err() == nil {
+				a.log.Warn(what+" failed", zap.Error(err))
 			}
 			select {
 			case <-mctx.Done():

@@ -6,10 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
-
-	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/auth/rp"
@@ -61,7 +58,7 @@ func (a *app) mountDeclarations(ctx context.Context, mux *http.ServeMux, cfg app
 		return err
 	}
 	pcfg := declaration.PagesConfig{Service: svc, Prefix: "/declarations", SignInURL: "/declarations/signin",
-		SignOutURL: "/declarations/signout", Declarant: a.sessionDeclarant, Logger: a.log}
+		SignOutURL: "/declarations/signout", Declarant: fromSession(a.declarantFromToken), Logger: a.log}
 	pages, err := declaration.PagesHandler(pcfg)
 	if err != nil {
 		return err
@@ -70,61 +67,23 @@ func (a *app) mountDeclarations(ctx context.Context, mux *http.ServeMux, cfg app
 	if err != nil {
 		return err
 	}
-	api, err := declaration.APIHandler(declaration.APIConfig{Service: svc, Declarant: a.bearerDeclarant, Logger: a.log})
+	api, err := declaration.APIHandler(declaration.APIConfig{Service: svc, Declarant: fromBearer(a.declarantFromToken), Logger: a.log})
 	if err != nil {
 		return err
 	}
 	mux.Handle("/declarations/", login.Require(freshAccess("/declarations/signin", http.StripPrefix("/declarations", pages))))
 	mux.Handle("/declarations/api/", http.StripPrefix("/declarations/api", api))
 	mux.Handle("/verify", verify)
-	a.startDeclarationPurge(svc)
+	a.every(ctx, "declaration purge", func(ctx context.Context) error {
+		_, err := svc.Purge(ctx, time.Now())
+		return err
+	})
 	for i := range a.services {
 		if a.services[i].Key == "declaration" {
 			a.services[i].Href = "/declarations/"
 		}
 	}
 	return nil
-}
-
-// startDeclarationPurge deletes expired drafts and spent codes every
-// maintainEvery until the app is closed.
-func (a *app) startDeclarationPurge(svc *declaration.Service) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(maintainEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if _, err := svc.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
-					a.log.Warn("declaration purge failed", zap.Error(err))
-				}
-			}
-		}
-	}()
-	a.closers = append(a.closers, func() error { cancel(); <-done; return nil })
-}
-
-// sessionDeclarant is the citizen signed in to the pages.
-func (a *app) sessionDeclarant(r *http.Request) (declaration.Person, error) {
-	s, ok := rp.SessionFromContext(r.Context())
-	if !ok {
-		return declaration.Person{}, errors.New("not signed in")
-	}
-	return a.declarantFromToken(r.Context(), s.AccessToken)
-}
-
-// bearerDeclarant is the citizen whose access token the API request bears.
-func (a *app) bearerDeclarant(r *http.Request) (declaration.Person, error) {
-	h := r.Header.Get("Authorization")
-	if len(h) < 8 || !strings.EqualFold(h[:7], "Bearer ") {
-		return declaration.Person{}, errors.New("no bearer token")
-	}
-	return a.declarantFromToken(r.Context(), strings.TrimSpace(h[7:]))
 }
 
 // declarantFromToken asks the citizens' provider, in process, who an

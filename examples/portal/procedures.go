@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -60,13 +58,13 @@ func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appCo
 		return err
 	}
 	api, err := procedures.APIHandler(procedures.APIConfig{Registry: reg, Index: idx, Logger: a.log,
-		Caller: a.bearerEditor, BaseURL: cfg.BaseURL})
+		Caller: fromBearer(a.editorFromToken), BaseURL: cfg.BaseURL})
 	if err != nil {
 		return err
 	}
 	mux.Handle("/procedures/api/", http.StripPrefix("/procedures/api", api))
 	pages, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures", Logger: a.log,
-		Caller: a.sessionEditor, SignOutURL: "/procedures/signout"})
+		Caller: fromSession(a.editorFromToken), SignOutURL: "/procedures/signout"})
 	if err != nil {
 		return err
 	}
@@ -79,26 +77,6 @@ func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appCo
 		}
 	}
 	return nil
-}
-
-// sessionEditor is the workspace's caller: the signed-in servant, with
-// the roles their authorizations give.
-func (a *app) sessionEditor(r *http.Request) (procedures.Caller, error) {
-	s, ok := rp.SessionFromContext(r.Context())
-	if !ok {
-		return procedures.Caller{}, errors.New("not signed in")
-	}
-	return a.editorFromToken(r.Context(), s.AccessToken)
-}
-
-// bearerEditor is the API's caller: the servant whose access token the
-// request bears.
-func (a *app) bearerEditor(r *http.Request) (procedures.Caller, error) {
-	h := r.Header.Get("Authorization")
-	if len(h) < 8 || !strings.EqualFold(h[:7], "Bearer ") {
-		return procedures.Caller{}, errors.New("no bearer token")
-	}
-	return a.editorFromToken(r.Context(), strings.TrimSpace(h[7:]))
 }
 
 // editorFromToken asks the servants' provider, in process, who an access

@@ -5,9 +5,11 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/egovkit/egovkit/auth"
@@ -88,4 +90,30 @@ func freshAccess(signin string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// fromSession makes the caller of a site's pages from the access token of
+// the session WebLogin.Require put in the request.
+func fromSession[T any](who func(context.Context, string) (T, error)) func(*http.Request) (T, error) {
+	return func(r *http.Request) (T, error) {
+		s, ok := rp.SessionFromContext(r.Context())
+		if !ok {
+			var zero T
+			return zero, errors.New("not signed in")
+		}
+		return who(r.Context(), s.AccessToken)
+	}
+}
+
+// fromBearer makes the caller of an API from the access token the request
+// bears (RFC 6750).
+func fromBearer[T any](who func(context.Context, string) (T, error)) func(*http.Request) (T, error) {
+	return func(r *http.Request) (T, error) {
+		h := r.Header.Get("Authorization")
+		if len(h) < 8 || !strings.EqualFold(h[:7], "Bearer ") {
+			var zero T
+			return zero, errors.New("no bearer token")
+		}
+		return who(r.Context(), strings.TrimSpace(h[7:]))
+	}
 }
