@@ -173,16 +173,30 @@ func BenchmarkPDF(b *testing.B) {
 	f := newFixture(b, sqltest.SQLite(b).DB.DB, nil)
 	doc, err := declaration.IssueWithoutCode(ctx, f.svc, maria, solemn())
 	require.NoError(b, err)
-	b.Run("declaration.PDF", func(b *testing.B) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := f.svc.PDF(ctx, doc); err != nil {
-					b.Fatal(err)
+	render := func(svc *declaration.Service, doc *declaration.Document) func(*testing.B) {
+		return func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := svc.PDF(ctx, doc); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
-	})
+			})
+		}
+	}
+	b.Run("declaration.PDF", render(f.svc, doc))
+	// The same document sealed with a PAdES signature, as the portal serves it.
+	sealed := newFixture(b, sqltest.SQLite(b).DB.DB, nil, func(c *declaration.Config) { c.PDFSigner = testSigner(b) })
+	sealedDoc, err := declaration.IssueWithoutCode(ctx, sealed.svc, maria, solemn())
+	require.NoError(b, err)
+	b.Run("declaration.PDF/PAdES", render(sealed.svc, sealedDoc))
+	// Text outside the Greek code page: the Unicode font, subset per document.
+	other := solemn()
+	other.Text = "Δηλώνω ότι η Hélène Müller μένει στη Łódź."
+	otherDoc, err := declaration.IssueWithoutCode(ctx, f.svc, maria, other)
+	require.NoError(b, err)
+	b.Run("declaration.PDF/Unicode", render(f.svc, otherDoc))
 	regular, err1 := os.ReadFile("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 	bold, err2 := os.ReadFile("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 	if err1 != nil || err2 != nil {

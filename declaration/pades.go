@@ -65,41 +65,71 @@ var (
 	reSize      = regexp.MustCompile(`/Size (\d+)`)
 	reRoot      = regexp.MustCompile(`/Root (\d+) 0 R`)
 	reInfo      = regexp.MustCompile(`/Info (\d+) 0 R`)
-	reObj       = regexp.MustCompile(`(?m)^(\d+) 0 obj\s*`)
 	rePages     = regexp.MustCompile(`/Pages (\d+) 0 R`)
 	reFirstKid  = regexp.MustCompile(`/Kids \[\s*(\d+) 0 R`)
 )
 
-// object returns the dictionary text of object n ("<<...>>") as written.
-func object(pdf []byte, n int) ([]byte, error) {
-	head := []byte(strconv.Itoa(n) + " 0 obj")
-	for _, loc := range reObj.FindAllSubmatchIndex(pdf, -1) {
-		if !bytes.Equal(pdf[loc[0]:loc[0]+len(head)], head) || loc[3]-loc[2] != len(strconv.Itoa(n)) {
-			continue
-		}
-		body := pdf[loc[1]:]
-		end := bytes.Index(body, []byte("endobj"))
-		if end < 0 {
-			return nil, fmt.Errorf("object %d has no end", n)
-		}
-		dict := bytes.TrimSpace(body[:end])
-		if !bytes.HasPrefix(dict, []byte("<<")) || !bytes.HasSuffix(dict, []byte(">>")) {
-			return nil, fmt.Errorf("object %d is not a dictionary", n)
-		}
-		return dict, nil
+// xrefTable reads the classic cross-reference table at offset at: where
+// each object starts.
+func xrefTable(pdf []byte, at int) (map[int]int, error) {
+	if at < 0 || at >= len(pdf) || !bytes.HasPrefix(pdf[at:], []byte("xref")) {
+		return nil, errors.New("no cross-reference table at startxref")
 	}
-	return nil, fmt.Errorf("no object %d", n)
+	rest := pdf[at+len("xref"):]
+	offsets := map[int]int{}
+	for {
+		rest = bytes.TrimLeft(rest, " \r\n")
+		line, after, ok := bytes.Cut(rest, []byte("\n"))
+		var first, count int
+		if !ok || bytes.HasPrefix(line, []byte("trailer")) {
+			return offsets, nil
+		}
+		if _, err := fmt.Sscanf(string(bytes.TrimSpace(line)), "%d %d", &first, &count); err != nil || first < 0 || count < 0 || count > len(after)/20 {
+			return nil, errors.New("malformed cross-reference table")
+		}
+		for i := range count {
+			e := after[20*i : 20*i+20]
+			if e[17] == 'n' {
+				off, err := strconv.Atoi(string(e[:10]))
+				if err != nil {
+					return nil, errors.New("malformed cross-reference entry")
+				}
+				offsets[first+i] = off
+			}
+		}
+		rest = after[20*count:]
+	}
+}
+
+// object returns the dictionary text of object n ("<<...>>") as written,
+// found through the cross-reference table.
+func object(pdf []byte, xref map[int]int, n int) ([]byte, error) {
+	at, ok := xref[n]
+	head := []byte(strconv.Itoa(n) + " 0 obj")
+	if !ok || at < 0 || at > len(pdf) || !bytes.HasPrefix(pdf[at:], head) {
+		return nil, fmt.Errorf("no object %d", n)
+	}
+	body := pdf[at+len(head):]
+	end := bytes.Index(body, []byte("endobj"))
+	if end < 0 {
+		return nil, fmt.Errorf("object %d has no end", n)
+	}
+	dict := bytes.TrimSpace(body[:end])
+	if !bytes.HasPrefix(dict, []byte("<<")) || !bytes.HasSuffix(dict, []byte(">>")) {
+		return nil, fmt.Errorf("object %d is not a dictionary", n)
+	}
+	return dict, nil
 }
 
 // firstPage finds the object number of the first page: the first kid of
 // the page tree.
-func firstPage(pdf, catalog []byte) (int, error) {
+func firstPage(pdf []byte, xref map[int]int, catalog []byte) (int, error) {
 	m := rePages.FindSubmatch(catalog)
 	if m == nil {
 		return 0, errors.New("the catalog has no page tree")
 	}
 	n, _ := strconv.Atoi(string(m[1]))
-	pages, err := object(pdf, n)
+	pages, err := object(pdf, xref, n)
 	if err != nil {
 		return 0, err
 	}
@@ -149,15 +179,20 @@ func signPDF(pdf []byte, signer *PDFSigner, name, reason string, at time.Time) (
 	prevXref := string(m[1])
 	n, _ := strconv.Atoi(string(size[1]))
 	rootN, _ := strconv.Atoi(string(root[1]))
-	catalog, err := object(pdf, rootN)
+	prevAt, _ := strconv.Atoi(prevXref)
+	table, err := xrefTable(pdf, prevAt)
 	if err != nil {
 		return nil, fmt.Errorf("declaration: PDF: %w", err)
 	}
-	pageN, err := firstPage(pdf, catalog)
+	catalog, err := object(pdf, table, rootN)
 	if err != nil {
 		return nil, fmt.Errorf("declaration: PDF: %w", err)
 	}
-	page, err := object(pdf, pageN)
+	pageN, err := firstPage(pdf, table, catalog)
+	if err != nil {
+		return nil, fmt.Errorf("declaration: PDF: %w", err)
+	}
+	page, err := object(pdf, table, pageN)
 	if err != nil {
 		return nil, fmt.Errorf("declaration: PDF: %w", err)
 	}

@@ -37,6 +37,10 @@ func TestPDF(t *testing.T) {
 		"template": f.issue(t, maria, declaration.Draft{Kind: declaration.KindTemplate, Template: "parking",
 			Fields: json.RawMessage(`{"plate":"ΙΚΑ-1234"}`)}),
 	}
+	// Text outside the Greek code page takes the Unicode font.
+	unicode := solemn()
+	unicode.Text = "Δηλώνω ότι η Hélène Müller μένει στη Łódź· ἐν τάχει."
+	docs["unicode"] = f.issue(t, maria, unicode)
 	revoked := f.issue(t, maria, solemn())
 	revoked, err := f.svc.Revoke(ctx, maria, revoked.ID, "")
 	require.NoError(t, err)
@@ -78,12 +82,15 @@ func TestPDF(t *testing.T) {
 		}
 		assert.Contains(t, text("template"), "ΙΚΑ-1234")
 		assert.Contains(t, text("revoked"), "ΑΝΑΚΛΗΘΗΚΕ")
+		for _, want := range []string{"ΥΠΕΥΘΥΝΗ ΔΗΛΩΣΗ", "Hélène Müller", "Łódź", "ἐν τάχει", "Μαρία Παπαδοπούλου"} {
+			assert.Contains(t, text("unicode"), want)
+		}
 	})
 
 	t.Run("QR", func(t *testing.T) {
 		pdftoppm := tool(t, "pdftoppm", "poppler-utils")
 		zbarimg := tool(t, "zbarimg", "zbar-tools")
-		for _, name := range []string{"solemn-el", "authorization-en"} {
+		for _, name := range []string{"solemn-el", "authorization-en", "unicode"} {
 			prefix := filepath.Join(t.TempDir(), name)
 			out, err := exec.Command(pdftoppm, "-r", "200", "-png", "-singlefile", files[name], prefix).CombinedOutput()
 			require.NoError(t, err, string(out))
