@@ -13,10 +13,13 @@ import (
 	"math/big"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // A document's full content can run to pages, more than a QR code holds.
@@ -110,9 +113,15 @@ var (
 // office without a connection, or a wallet. It cannot see a revocation;
 // when online, verify the code too.
 type OfflineVerifier struct {
-	issuer string
-	keys   map[string]verifyKey
-	now    func() time.Time
+	issuer  string
+	keys    map[string]verifyKey
+	now     func() time.Time
+	headers sync.Map // encoded header of a verified token -> seenHeader
+}
+
+type seenHeader struct {
+	key verifyKey
+	typ string
 }
 
 type verifyKey struct {
@@ -148,6 +157,13 @@ func NewOfflineVerifier(issuer string, jwks []byte) (*OfflineVerifier, error) {
 			if alg != jwa.EdDSA {
 				continue
 			}
+			// Expanded once, the key verifies about twice as fast as
+			// crypto/ed25519 does.
+			expanded, err := voi.NewExpandedPublicKey(voi.PublicKey(pub))
+			if err != nil {
+				return nil, fmt.Errorf("declaration: JWK %q: %w", k.KeyID(), err)
+			}
+			raw = expanded
 		default:
 			continue
 		}
@@ -165,15 +181,17 @@ func (v *OfflineVerifier) WithClock(now func() time.Time) *OfflineVerifier {
 	return v
 }
 
+// ed25519Options makes EdDSA verification accept exactly what
+// crypto/ed25519 (and so jwx) accepts.
+var ed25519Options = &voi.Options{Verify: voi.VerifyOptionsStdLib}
+
 // b64 is base64url without padding, refusing non-zero trailing bits, so
 // that one signature has one encoding.
 var b64 = base64.RawURLEncoding.Strict()
 
 // verify checks a compact JWS and decodes its payload into claims. This is
 // the hot path of every offline check, so it works on the compact form
-// directly: the header names the key (kid), whose own algorithm must be
-// the header's (no "none", no confusion), the type must be typ, and
-// critical extensions, which egovkit never emits, are refused.
+// directly, and reads each distinct header once.
 func (v *OfflineVerifier) verify(token, typ string, claims any) error {
 	if len(token) > 1<<20 {
 		return fmt.Errorf("%w: too long", ErrBadToken)
@@ -183,29 +201,15 @@ func (v *OfflineVerifier) verify(token, typ string, claims any) error {
 	if !ok1 || !ok2 || strings.Contains(s64, ".") {
 		return fmt.Errorf("%w: not a compact JWS", ErrBadToken)
 	}
-	hb, err := b64.DecodeString(h64)
-	if err != nil {
-		return fmt.Errorf("%w: header: %v", ErrBadToken, err)
-	}
-	var h struct {
-		Alg  string          `json:"alg"`
-		Kid  string          `json:"kid"`
-		Typ  string          `json:"typ"`
-		Crit json.RawMessage `json:"crit"`
-	}
-	if err := json.Unmarshal(hb, &h); err != nil {
-		return fmt.Errorf("%w: header: %v", ErrBadToken, err)
-	}
-	k, ok := v.keys[h.Kid]
-	switch {
-	case !ok:
-		return ErrUnknownKey
-	case h.Alg != string(k.alg):
-		return fmt.Errorf("%w: algorithm %q is not the key's", ErrBadToken, h.Alg)
-	case h.Typ != typ:
-		return fmt.Errorf("%w: not a %s", ErrBadToken, typ)
-	case h.Crit != nil:
-		return fmt.Errorf("%w: unknown critical header", ErrBadToken)
+	var k verifyKey
+	c, cached := v.headers.Load(h64)
+	if cached = cached && c.(seenHeader).typ == typ; cached {
+		k = c.(seenHeader).key
+	} else {
+		var err error
+		if k, err = v.header(h64, typ); err != nil {
+			return err
+		}
 	}
 	sig, err := b64.DecodeString(s64)
 	if err != nil {
@@ -219,20 +223,59 @@ func (v *OfflineVerifier) verify(token, typ string, claims any) error {
 			digest := sha256.Sum256([]byte(input))
 			valid = ecdsa.Verify(key, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
 		}
-	case ed25519.PublicKey:
-		valid = ed25519.Verify(key, []byte(input), sig)
+	case *voi.ExpandedPublicKey:
+		valid = voi.VerifyExpandedWithOptions(key, []byte(input), sig, ed25519Options)
 	}
 	if !valid {
 		return fmt.Errorf("%w: the signature does not match", ErrBadToken)
+	}
+	if !cached {
+		// Only a header the issuer signed is kept: they are few (one
+		// per key and type), and nobody else can add one.
+		v.headers.Store(h64, seenHeader{key: k, typ: typ})
 	}
 	payload, err := b64.DecodeString(p64)
 	if err != nil {
 		return fmt.Errorf("%w: payload: %v", ErrBadToken, err)
 	}
-	if err := json.Unmarshal(payload, claims); err != nil {
+	// The payload is the issuer's, its signature checked: goccy/go-json
+	// decodes it in half the time encoding/json takes.
+	if err := gojson.Unmarshal(payload, claims); err != nil {
 		return fmt.Errorf("%w: payload: %v", ErrBadToken, err)
 	}
 	return nil
+}
+
+// header reads a token's protected header: it names the key (kid), whose
+// own algorithm must be the header's (no "none", no confusion), the type
+// must be typ, and critical extensions, which egovkit never emits, are
+// refused.
+func (v *OfflineVerifier) header(h64, typ string) (verifyKey, error) {
+	hb, err := b64.DecodeString(h64)
+	if err != nil {
+		return verifyKey{}, fmt.Errorf("%w: header: %v", ErrBadToken, err)
+	}
+	var h struct {
+		Alg  string          `json:"alg"`
+		Kid  string          `json:"kid"`
+		Typ  string          `json:"typ"`
+		Crit json.RawMessage `json:"crit"`
+	}
+	if err := json.Unmarshal(hb, &h); err != nil {
+		return verifyKey{}, fmt.Errorf("%w: header: %v", ErrBadToken, err)
+	}
+	k, ok := v.keys[h.Kid]
+	switch {
+	case !ok:
+		return verifyKey{}, ErrUnknownKey
+	case h.Alg != string(k.alg):
+		return verifyKey{}, fmt.Errorf("%w: algorithm %q is not the key's", ErrBadToken, h.Alg)
+	case h.Typ != typ:
+		return verifyKey{}, fmt.Errorf("%w: not a %s", ErrBadToken, typ)
+	case h.Crit != nil:
+		return verifyKey{}, fmt.Errorf("%w: unknown critical header", ErrBadToken)
+	}
+	return k, nil
 }
 
 // status judges a verified token's issuer and expiry.

@@ -1,7 +1,9 @@
 package declaration_test
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +96,51 @@ func testOffline(t *testing.T, alg string) {
 	require.NoError(t, err)
 	_, _, err = ww.Verify(doc.Token)
 	assert.ErrorIs(t, err, declaration.ErrBadToken, "another issuer")
+}
+
+// TestOfflineEdDSAAgreesWithStdlib flips each bit of an EdDSA token's
+// signature and some of its signed bytes: the offline verifier, which
+// uses a faster Ed25519 implementation, must judge every variant as
+// crypto/ed25519 does.
+func TestOfflineEdDSAAgreesWithStdlib(t *testing.T) {
+	f := newFixtureAlg(t, sqltest.SQLite(t).DB.DB, nil, declaration.EdDSA)
+	doc := f.issue(t, maria, solemn())
+	v := offlineVerifier(t, f)
+	set, err := f.keys.PublicSet(t.Context())
+	require.NoError(t, err)
+	jwk, _ := set.Key(0)
+	var pub ed25519.PublicKey
+	require.NoError(t, jwk.Raw(&pub))
+
+	dot := strings.LastIndexByte(doc.Token, '.')
+	input := []byte(doc.Token[:dot])
+	sig, err := b64dec(doc.Token[dot+1:])
+	require.NoError(t, err)
+	check := func(in, sg []byte) {
+		_, _, err := v.Verify(string(in) + "." + b64(sg))
+		assert.Equal(t, ed25519.Verify(pub, in, sg), err == nil, "%x", sg)
+	}
+	check(input, sig)
+	for i := range 8 * len(sig) {
+		s := slices.Clone(sig)
+		s[i/8] ^= 1 << (i % 8)
+		check(input, s)
+	}
+	// The signature's S plus the group order: the same point, refused by both.
+	order := []byte{0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10}
+	s := slices.Clone(sig)
+	carry := 0
+	for i := range 32 {
+		sum := int(s[32+i]) + int(order[i]) + carry
+		s[32+i], carry = byte(sum), sum>>8
+	}
+	check(input, s)
+	for _, i := range []int{0, len(input) / 2, len(input) - 1} {
+		in := slices.Clone(input)
+		in[i] ^= 0x01
+		check(in, sig)
+	}
 }
 
 func mustJWKS(t *testing.T, f *fixture) []byte {
