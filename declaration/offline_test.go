@@ -42,6 +42,13 @@ func testOffline(t *testing.T, alg string) {
 	assert.Equal(t, declaration.StatusValid, status)
 	assert.Equal(t, doc.Protocol, c.Protocol)
 	assert.Equal(t, doc.Draft.Text, c.Content.Text)
+	// Text with escapes in its JSON comes back as it was.
+	escaped := solemn()
+	escaped.Text = "Γραμμή 1\nΓραμμή «2» \"3\" \\ / \t é"
+	escapedDoc := f.issue(t, maria, escaped)
+	c, _, err = v.Verify(escapedDoc.Token)
+	require.NoError(t, err)
+	assert.Equal(t, escaped.Text, c.Content.Text)
 
 	qr, err := f.svc.QRContent(t.Context(), doc)
 	require.NoError(t, err)

@@ -36,7 +36,7 @@ func init() {
 type Schema struct {
 	s        *gojsonschema.Schema
 	patterns map[string]listed // see rewrite.go
-	unique   *uniquePlan
+	rules    *plan
 }
 
 // Compile compiles schema. refs are further schemas that schema (or each
@@ -64,13 +64,13 @@ func Compile(schema []byte, refs ...[]byte) (*Schema, error) {
 			return nil, err
 		}
 	}
+	var rules *plan
+	if root, ok := docs[0].(map[string]any); ok {
+		rules = planRules(root)
+	}
 	patterns := map[string]listed{}
 	for _, doc := range docs {
 		rewriteEnums(doc, patterns)
-	}
-	var unique *uniquePlan
-	if root, ok := docs[0].(map[string]any); ok {
-		unique = planUnique(root)
 	}
 	sl := gojsonschema.NewSchemaLoader()
 	sl.Draft = gojsonschema.Draft7
@@ -85,7 +85,7 @@ func Compile(schema []byte, refs ...[]byte) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidSchema, err)
 	}
-	return &Schema{s: s, patterns: patterns, unique: unique}, nil
+	return &Schema{s: s, patterns: patterns, rules: rules}, nil
 }
 
 // MustCompile is Compile for schemas embedded in the program, where a
@@ -241,7 +241,7 @@ func (s *Schema) validate(doc any) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidDocument, err)
 	}
-	out := s.unique.check(doc, "", nil)
+	out := s.rules.check(doc, "", nil)
 	if res.Valid() && len(out) == 0 {
 		return nil
 	}

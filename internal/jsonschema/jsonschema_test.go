@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/xeipuuv/gojsonschema"
 
 	"github.com/egovkit/egovkit/internal/httpx"
 )
@@ -204,7 +205,7 @@ func TestEnumRewrite(t *testing.T) {
 	  }
 	}`))
 	require.NoError(t, err)
-	assert.Len(t, s.patterns, 4, "the untyped enum stays as it is")
+	assert.Len(t, s.patterns, 3, "the untyped enum stays as it is; the condition is checked on the document")
 
 	for _, ok := range []string{
 		`{"kind":"a.b"}`, `{"kind":"c|d"}`, `{"kind":"ε"}`, `{"fixed":"x+"}`, `{"untyped":1}`,
@@ -251,8 +252,8 @@ func TestUniqueStrings(t *testing.T) {
 	}`
 	s, err := Compile([]byte(schema))
 	require.NoError(t, err)
-	require.NotNil(t, s.unique)
-	assert.Len(t, s.unique.props, 2, "tags and steps; nums stays with gojsonschema")
+	require.NotNil(t, s.rules)
+	assert.Len(t, s.rules.props, 2, "tags and steps; nums stays with gojsonschema")
 
 	assert.NoError(t, s.Validate([]byte(`{"tags":["x","y"],"steps":[{"modes":["a","b"]},{"modes":["b"]}],"nums":[1,2]}`)))
 	for doc, ptrs := range map[string][]string{
@@ -277,8 +278,81 @@ func TestUniqueStrings(t *testing.T) {
 	  "tags": {"type": "array", "uniqueItems": true, "items": {"type": "string"}},
 	  "more": {"$ref": "#/properties/tags"}}}`))
 	require.NoError(t, err)
-	assert.Nil(t, s.unique)
+	assert.Nil(t, s.rules)
 	var ve *ValidationError
 	require.ErrorAs(t, s.Validate([]byte(`{"more":["x","x"]}`)), &ve)
 	assert.Equal(t, "/more", ve.Violations[0].Pointer)
+}
+
+// plainly compiles schema with gojsonschema alone, none of the rules taken
+// out or rewritten: what Compile must be indistinguishable from.
+func plainly(t *testing.T, schema string) *Schema {
+	t.Helper()
+	sl := gojsonschema.NewSchemaLoader()
+	sl.Draft = gojsonschema.Draft7
+	sl.AutoDetect = false
+	s, err := sl.Compile(gojsonschema.NewStringLoader(schema))
+	require.NoError(t, err)
+	return &Schema{s: s, patterns: map[string]listed{}}
+}
+
+// TestConditionsAsGojsonschema checks simple if/then rules, taken out of
+// the compiled schema and checked on the document, against gojsonschema
+// checking them itself: the same violations for every document.
+func TestConditionsAsGojsonschema(t *testing.T) {
+	schema := `{
+	  "type": "object",
+	  "properties": {
+	    "steps": {"type": "array", "items": {
+	      "type": "object",
+	      "properties": {"channel": {"type": "string"}, "actor": {"type": "string"}, "url": {"type": "string"}, "a/b": {}},
+	      "if": {"properties": {"channel": {"type": "string", "const": "digital"}, "actor": {"const": "applicant"}}},
+	      "then": {"required": ["url", "a/b"]}}},
+	    "kept": {"type": "object",
+	      "if": {"properties": {"x": {"const": 1}}},
+	      "then": {"required": ["y"]}},
+	    "elsewise": {"type": "object",
+	      "if": {"properties": {"x": {"const": "a"}}},
+	      "then": {"required": ["y"]}, "else": {"required": ["z"]}}
+	  }
+	}`
+	s, err := Compile([]byte(schema))
+	require.NoError(t, err)
+	require.NotNil(t, s.rules)
+	require.NotNil(t, s.rules.props["steps"])
+	assert.Len(t, s.rules.props["steps"].items.when, 1)
+	assert.NotContains(t, s.rules.props, "kept", "a number is compared by gojsonschema")
+	assert.NotContains(t, s.rules.props, "elsewise", "so is a condition with an else")
+	plain := plainly(t, schema)
+
+	for _, doc := range []string{
+		`{}`,
+		`{"steps":[]}`,
+		`{"steps":[{}]}`,
+		`{"steps":[{"channel":"digital"}]}`,
+		`{"steps":[{"channel":"digital","actor":"applicant"}]}`,
+		`{"steps":[{"channel":"digital","actor":"applicant","url":"u"}]}`,
+		`{"steps":[{"channel":"digital","actor":"applicant","url":"u","a/b":1}]}`,
+		`{"steps":[{"channel":"digital","actor":"authority"}]}`,
+		`{"steps":[{"channel":"post","actor":"applicant"},{"channel":"digital","actor":"applicant","a/b":null}]}`,
+		`{"steps":[{"channel":5,"actor":"applicant"}]}`,
+		`{"steps":[{"channel":"digital","actor":["applicant"]}]}`,
+		`{"steps":["digital",7,null,[]]}`,
+		`{"steps":{"channel":"digital"}}`,
+		`{"kept":{"x":1}}`,
+		`{"kept":{"x":1.0,"y":2}}`,
+		`{"elsewise":{"x":"a"}}`,
+		`{"elsewise":{"x":"b"}}`,
+	} {
+		want := plain.Validate([]byte(doc))
+		got := s.Validate([]byte(doc))
+		if want == nil {
+			assert.NoError(t, got, doc)
+			continue
+		}
+		var w, g *ValidationError
+		require.ErrorAs(t, want, &w, doc)
+		require.ErrorAs(t, got, &g, doc)
+		assert.ElementsMatch(t, w.Violations, g.Violations, doc)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/xeipuuv/gojsonschema"
 )
 
 // gojsonschema checks "enum" and "const" by encoding the value to JSON,
@@ -20,6 +22,13 @@ import (
 // "uniqueItems" costs the same way, one encoding per item. Arrays of
 // strings reached from the root through "properties" and "items" alone
 // are checked for repeats here instead, on the decoded document.
+//
+// "if"/"then" costs gojsonschema a formatted error (through text/template)
+// for every object whose "if" does not hold, which in an array of steps is
+// most of them. Where "if" only compares properties to strings and "then"
+// only requires properties, on an object schema reached the same way, the
+// rule is checked here too, and reported as gojsonschema reports it: the
+// failed condition, then each missing property.
 
 // listed is what a rewritten pattern stands for.
 type listed struct {
@@ -85,20 +94,30 @@ func rewriteEnums(node any, out map[string]listed) {
 	}
 }
 
-// uniquePlan is the part of a schema that leads to arrays of strings whose
-// items must not repeat.
-type uniquePlan struct {
-	props  map[string]*uniquePlan
-	items  *uniquePlan
+// plan is the part of a schema whose rules are checked on the decoded
+// document rather than by gojsonschema: arrays of strings whose items must
+// not repeat, and conditional requirements of objects.
+type plan struct {
+	props  map[string]*plan
+	items  *plan
 	unique bool
+	when   []conditional
 }
 
-// planUnique takes "uniqueItems" out of root's arrays of strings reached
-// through "properties" and "items" (written in place, not through "$ref")
-// and returns the plan that checks them, or nil. Nothing is taken when a
+// conditional is an "if" that compares properties, where present, to
+// strings, and the properties its "then" requires.
+type conditional struct {
+	equals   map[string]string
+	required []string
+}
+
+// planRules takes such rules out of root's subschemas reached through
+// "properties" and "items" (written in place, not through "$ref") and
+// returns the plan that checks them, or nil. Nothing is taken when a
 // "$ref" points anywhere but into "definitions": such a reference could
-// reach an array by another way.
-func planUnique(root map[string]any) *uniquePlan {
+// reach the same subschema by another way. It runs before the enum
+// rewrite, so "const" is still itself.
+func planRules(root map[string]any) *plan {
 	if !refsOnlyDefinitions(root) {
 		return nil
 	}
@@ -106,19 +125,24 @@ func planUnique(root map[string]any) *uniquePlan {
 	return planNode(root, defs)
 }
 
-func planNode(m map[string]any, defs map[string]any) *uniquePlan {
-	var p uniquePlan
+func planNode(m map[string]any, defs map[string]any) *plan {
+	var p plan
 	found := false
 	if m["uniqueItems"] == true && m["type"] == "array" && stringItems(m["items"], defs) {
 		delete(m, "uniqueItems")
 		p.unique, found = true, true
+	}
+	if c, ok := simpleConditional(m); ok {
+		delete(m, "if")
+		delete(m, "then")
+		p.when, found = append(p.when, c), true
 	}
 	if props, ok := m["properties"].(map[string]any); ok {
 		for name, sub := range props {
 			if sm, ok := sub.(map[string]any); ok && sm["$ref"] == nil {
 				if c := planNode(sm, defs); c != nil {
 					if p.props == nil {
-						p.props = map[string]*uniquePlan{}
+						p.props = map[string]*plan{}
 					}
 					p.props[name], found = c, true
 				}
@@ -134,6 +158,38 @@ func planNode(m map[string]any, defs map[string]any) *uniquePlan {
 		return nil
 	}
 	return &p
+}
+
+// simpleConditional recognises {"if": {"properties": {name: {"type":
+// "string", "const": "…"}, …}}, "then": {"required": […]}} without "else".
+func simpleConditional(m map[string]any) (conditional, bool) {
+	ifs, ok1 := m["if"].(map[string]any)
+	then, ok2 := m["then"].(map[string]any)
+	if !ok1 || !ok2 || m["else"] != nil || len(ifs) != 1 || len(then) != 1 {
+		return conditional{}, false
+	}
+	props, ok1 := ifs["properties"].(map[string]any)
+	req, ok2 := then["required"].([]any)
+	if !ok1 || !ok2 || len(props) == 0 || len(req) == 0 {
+		return conditional{}, false
+	}
+	c := conditional{equals: map[string]string{}}
+	for name, sub := range props {
+		sm, ok := sub.(map[string]any)
+		want, isString := sm["const"].(string)
+		if !ok || !isString || len(sm) > 2 || len(sm) == 2 && sm["type"] != "string" {
+			return conditional{}, false
+		}
+		c.equals[name] = want
+	}
+	for _, r := range req {
+		name, ok := r.(string)
+		if !ok {
+			return conditional{}, false
+		}
+		c.required = append(c.required, name)
+	}
+	return c, true
 }
 
 // stringItems reports whether items says every item is a string.
@@ -176,13 +232,17 @@ func refsOnlyDefinitions(node any) bool {
 	return true
 }
 
-// check adds a violation for each array of the plan that repeats an item.
-func (p *uniquePlan) check(doc any, ptr string, out []Violation) []Violation {
+// check adds a violation for each array of the plan that repeats an item
+// and each object that misses what a condition it meets requires.
+func (p *plan) check(doc any, ptr string, out []Violation) []Violation {
 	if p == nil {
 		return out
 	}
 	switch v := doc.(type) {
 	case map[string]any:
+		for _, c := range p.when {
+			out = c.check(v, ptr, out)
+		}
 		for name, sub := range p.props {
 			if c, ok := v[name]; ok {
 				out = sub.check(c, ptr+"/"+escapePointer(name), out)
@@ -198,6 +258,32 @@ func (p *uniquePlan) check(doc any, ptr string, out []Violation) []Violation {
 				out = p.items.check(c, ptr+"/"+strconv.Itoa(i), out)
 			}
 		}
+	}
+	return out
+}
+
+// check applies one conditional to an object: the "if" holds when every
+// compared property is absent or equals its string.
+func (c conditional) check(obj map[string]any, ptr string, out []Violation) []Violation {
+	for name, want := range c.equals {
+		if v, ok := obj[name]; ok {
+			if s, ok := v.(string); !ok || s != want {
+				return out
+			}
+		}
+	}
+	first := true
+	for _, name := range c.required {
+		if _, ok := obj[name]; ok {
+			continue
+		}
+		if first {
+			en, el := messages("condition_then", nil, gojsonschema.Locale.ConditionThen())
+			out = append(out, Violation{Pointer: ptr, Kind: "condition_then", Message: en, MessageEL: el})
+			first = false
+		}
+		en, el := messages("required", nil, "")
+		out = append(out, Violation{Pointer: ptr + "/" + escapePointer(name), Kind: "required", Message: en, MessageEL: el})
 	}
 	return out
 }
