@@ -73,7 +73,18 @@
 //	v, err := declaration.NewOfflineVerifier("https://docs.example.gr", jwks)
 //	summary, status, err := v.VerifyQR(scanned) // StatusValid or StatusExpired
 //
-// An offline check cannot see a revocation; online, verify the code.
+// An offline check cannot see a revocation; online, verify the code. An
+// office that checks many documents is served best by an issuer with
+// EdDSA keys (NewSigningKeys with EdDSA): the verifier expands each key
+// once and checks about twice as many Ed25519 signatures per second as
+// ES256 ones, whose speed is that of P-256 itself.
+//
+// The text is set in DejaVu Sans, embedded. A document whose text fits the
+// Greek code page Windows-1253 (Greek and English text, the usual
+// punctuation) takes a form of the font prepared once, at build time,
+// that every PDF copies as it is; other text (accented Latin letters
+// beyond it, polytonic Greek) takes the Unicode form, which is parsed and
+// subset for that PDF alone and takes several times longer.
 //
 // With Config.PDFSigner (the agency's certificate for electronic seals and
 // its key) every PDF is also signed the PAdES way: an incremental update
