@@ -191,7 +191,7 @@ func BenchmarkPDF(b *testing.B) {
 	sealedDoc, err := declaration.IssueWithoutCode(ctx, sealed.svc, maria, solemn())
 	require.NoError(b, err)
 	b.Run("declaration.PDF/PAdES", render(sealed.svc, sealedDoc))
-	// Text outside the Greek code page: the Unicode font, subset per document.
+	// Text outside the Greek code page: drawn again with an encoding of its characters.
 	other := solemn()
 	other.Text = "Δηλώνω ότι η Hélène Müller μένει στη Łódź."
 	otherDoc, err := declaration.IssueWithoutCode(ctx, f.svc, maria, other)

@@ -79,12 +79,14 @@
 // once and checks about twice as many Ed25519 signatures per second as
 // ES256 ones, whose speed is that of P-256 itself.
 //
-// The text is set in DejaVu Sans, embedded. A document whose text fits the
-// Greek code page Windows-1253 (Greek and English text, the usual
-// punctuation) takes a form of the font prepared once, at build time,
-// that every PDF copies as it is; other text (accented Latin letters
-// beyond it, polytonic Greek) takes the Unicode form, which is parsed and
-// subset for that PDF alone and takes several times longer.
+// The text is set in DejaVu Sans, embedded, in forms prepared once at
+// build time that every PDF copies as they are: a document whose text
+// fits the Greek code page Windows-1253 (Greek and English text, the
+// usual punctuation) takes the font reduced to that code page; other text
+// (accented Latin letters beyond it, polytonic Greek) takes the whole
+// font with an encoding of the characters the document uses. Only a
+// document with more than 128 different characters beyond ASCII takes a
+// Unicode font parsed for that PDF alone, several times slower.
 //
 // With Config.PDFSigner (the agency's certificate for electronic seals and
 // its key) every PDF is also signed the PAdES way: an incremental update

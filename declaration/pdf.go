@@ -3,7 +3,6 @@ package declaration
 import (
 	"bytes"
 	"context"
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,71 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-pdf/fpdf"
-	"golang.org/x/text/encoding/charmap"
 	"rsc.io/qr"
 )
-
-// The font is DejaVu Sans reduced to the characters documents use (see
-// fonts/LICENSE), in two forms. A document whose text fits the Greek
-// code page Windows-1253 (nearly all of them) uses the single-byte form,
-// reduced further to that code page: its metrics and the compressed font
-// file were made once, by internal/mkfont, and fpdf copies the font file
-// into each PDF as it is. Any other document uses the Unicode form, which
-// fpdf parses, subsets and compresses for that document alone, several
-// times slower.
-//
-//go:generate go run ./internal/mkfont
-var (
-	//go:embed fonts/DejaVuSans.ttf
-	fontRegular []byte
-	//go:embed fonts/DejaVuSans-Greek.json
-	fontGreekDef []byte
-	//go:embed fonts/DejaVuSans-Greek.z
-	fontGreekFile []byte
-)
-
-const fontFamily = "dejavu"
-
-// greekCode maps the runes of Windows-1253 above ASCII that the font
-// draws to their byte in the code page.
-var greekCode = func() map[rune]byte {
-	m := make(map[rune]byte, 128)
-	for b := 0x80; b <= 0xFF; b++ {
-		if r := charmap.Windows1253.DecodeByte(byte(b)); r != utf8.RuneError && printable(r) {
-			m[r] = byte(b)
-		}
-	}
-	return m
-}()
-
-// greekText converts s to Windows-1253 for the single-byte font; ok is
-// false when a rune of s is not in the code page.
-func greekText(s string) (out string, ok bool) {
-	i := 0
-	for i < len(s) && s[i] < utf8.RuneSelf {
-		i++
-	}
-	if i == len(s) {
-		return s, true
-	}
-	b := make([]byte, i, len(s))
-	copy(b, s)
-	for _, r := range s[i:] {
-		if r < utf8.RuneSelf {
-			b = append(b, byte(r))
-			continue
-		}
-		c, found := greekCode[r]
-		if !found {
-			return "", false
-		}
-		b = append(b, c)
-	}
-	return string(b), true
-}
 
 // pdfLabels are the fixed texts of a document in one language.
 type pdfLabels struct {
@@ -122,9 +60,13 @@ func (s *Service) PDF(ctx context.Context, d *Document) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("declaration: QR code: %w", err)
 	}
-	pdf := s.draw(d, l, lang, code, true)
-	if pdf == nil {
-		pdf = s.draw(d, l, lang, code, false)
+	// Most documents fit the Greek code page; the others are drawn again
+	// with an encoding of their own characters.
+	f := greekFace()
+	pdf := s.draw(d, l, lang, code, f)
+	if f.missed {
+		f = documentFace(f.seen)
+		pdf = s.draw(d, l, lang, code, f)
 	}
 	var buf bytes.Buffer
 	if err := pdf.Output(&buf); err != nil {
@@ -136,18 +78,10 @@ func (s *Service) PDF(ctx context.Context, d *Document) ([]byte, error) {
 	return signPDF(buf.Bytes(), s.cfg.PDFSigner, d.Issuer, l.protocol+" "+d.Protocol, d.IssuedAt)
 }
 
-// draw lays out the document's page. With greek it uses the single-byte
-// font and returns nil if some text does not fit Windows-1253.
-func (s *Service) draw(d *Document, l pdfLabels, lang string, code *qr.Code, greek bool) *fpdf.Fpdf {
-	fits := true
-	tx := func(v string) string {
-		if !greek || !fits {
-			return v
-		}
-		out, ok := greekText(v)
-		fits = fits && ok
-		return out
-	}
+// draw lays out the document's page in face f; f.missed tells whether
+// some text was beyond the face's characters.
+func (s *Service) draw(d *Document, l pdfLabels, lang string, code *qr.Code, f *face) *fpdf.Fpdf {
+	tx := f.text
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetCreator("egovkit declaration", true)
 	pdf.SetTitle(titleOf(d, l, s)+" "+d.Protocol, true)
@@ -155,11 +89,7 @@ func (s *Service) draw(d *Document, l pdfLabels, lang string, code *qr.Code, gre
 	pdf.SetCreationDate(d.IssuedAt)
 	pdf.SetModificationDate(d.IssuedAt)
 	pdf.SetLang(lang)
-	if greek {
-		pdf.AddFontFromBytes(fontFamily, "", fontGreekDef, fontGreekFile)
-	} else {
-		pdf.AddUTF8FontFromBytes(fontFamily, "", fontRegular)
-	}
+	f.add(pdf)
 	pdf.SetMargins(20, 18, 20)
 	pdf.SetAutoPageBreak(true, 20)
 	pdf.AddPage()
@@ -262,9 +192,6 @@ func (s *Service) draw(d *Document, l pdfLabels, lang string, code *qr.Code, gre
 	info(l.code, d.Code, 13)
 	info(l.verifyAt, s.cfg.BaseURL+"/verify", 9)
 	drawQR(pdf, code, 20+width-qrSize, top, qrSize)
-	if !fits {
-		return nil
-	}
 	return pdf
 }
 

@@ -37,10 +37,18 @@ func TestPDF(t *testing.T) {
 		"template": f.issue(t, maria, declaration.Draft{Kind: declaration.KindTemplate, Template: "parking",
 			Fields: json.RawMessage(`{"plate":"ΙΚΑ-1234"}`)}),
 	}
-	// Text outside the Greek code page takes the Unicode font.
+	// Text outside the Greek code page takes an encoding of its own characters.
 	unicode := solemn()
 	unicode.Text = "Δηλώνω ότι η Hélène Müller μένει στη Łódź· ἐν τάχει."
 	docs["unicode"] = f.issue(t, maria, unicode)
+	// More than 128 characters above ASCII: fpdf's Unicode font.
+	var many strings.Builder
+	for r := rune(0xC0); r <= 0x17F; r++ {
+		many.WriteRune(r)
+	}
+	crowded := solemn()
+	crowded.Text = many.String()
+	docs["crowded"] = f.issue(t, maria, crowded)
 	revoked := f.issue(t, maria, solemn())
 	revoked, err := f.svc.Revoke(ctx, maria, revoked.ID, "")
 	require.NoError(t, err)
@@ -84,6 +92,9 @@ func TestPDF(t *testing.T) {
 		assert.Contains(t, text("revoked"), "ΑΝΑΚΛΗΘΗΚΕ")
 		for _, want := range []string{"ΥΠΕΥΘΥΝΗ ΔΗΛΩΣΗ", "Hélène Müller", "Łódź", "ἐν τάχει", "Μαρία Παπαδοπούλου"} {
 			assert.Contains(t, text("unicode"), want)
+		}
+		for _, want := range []string{"ΥΠΕΥΘΥΝΗ ΔΗΛΩΣΗ", "ÀÁÂ", "ĀāĂ", "žſ"} {
+			assert.Contains(t, strings.ReplaceAll(text("crowded"), "\n", ""), want)
 		}
 	})
 

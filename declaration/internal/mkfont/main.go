@@ -1,16 +1,26 @@
-// Command mkfont writes the single-byte Greek font that declaration PDFs
-// use when their text fits the Windows-1253 code page, from
-// fonts/DejaVuSans-Greek.ttf: fonts/DejaVuSans-Greek.json (metrics and
-// encoding, read by fpdf for each document) and fonts/DejaVuSans-Greek.z
-// (the font file, compressed once and embedded in every PDF as it is).
+// Command mkfont prepares the fonts of declaration PDFs once, so that no
+// document parses a font file:
+//
+//   - from fonts/DejaVuSans-Greek.ttf, the font of text that fits the
+//     Windows-1253 code page: fonts/DejaVuSans-Greek.json (metrics and
+//     encoding, in fpdf's form) and fonts/DejaVuSans-Greek.z (the font
+//     file, compressed, embedded in every PDF as it is);
+//   - from fonts/DejaVuSans.ttf, the font of any other text:
+//     fonts/DejaVuSans.z and fonts/DejaVuSans-Unicode.json (fpdf's metrics
+//     and the width of every character the font draws), from which a
+//     document builds an encoding of the characters it uses.
+//
 // Run it from the declaration directory through go generate.
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/go-pdf/fpdf"
@@ -52,7 +62,54 @@ func run() error {
 	if err := os.WriteFile(filepath.Join(dir, "cp1252.map"), ref, 0o644); err != nil {
 		return err
 	}
-	return fpdf.MakeFont(filepath.Join("fonts", "DejaVuSans-Greek.ttf"), encoding, "fonts", os.Stdout, true)
+	if err := fpdf.MakeFont(filepath.Join("fonts", "DejaVuSans-Greek.ttf"), encoding, "fonts", os.Stdout, true); err != nil {
+		return err
+	}
+	return unicodeForm(dir, encoding)
+}
+
+// unicodeForm writes the Unicode font's compressed file and its metrics:
+// fpdf's definition (its widths and encoding left for each document to
+// fill in) and the width of every character, in thousandths of an em.
+func unicodeForm(dir, encoding string) error {
+	ttf := filepath.Join("fonts", "DejaVuSans.ttf")
+	if err := fpdf.MakeFont(ttf, encoding, dir, os.Stdout, true); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "DejaVuSans.json"))
+	if err != nil {
+		return err
+	}
+	var def map[string]any
+	if err := json.Unmarshal(b, &def); err != nil {
+		return err
+	}
+	for _, k := range []string{"Cw", "Enc", "Diff"} {
+		delete(def, k)
+	}
+	parsed, err := fpdf.TtfParse(ttf)
+	if err != nil {
+		return err
+	}
+	k := 1000 / float64(parsed.UnitsPerEm)
+	widths := map[string]int{}
+	for r, glyph := range parsed.Chars {
+		if r >= 0x20 && int(glyph) < len(parsed.Widths) {
+			widths[strconv.Itoa(int(r))] = int(math.Floor(k*float64(parsed.Widths[glyph]) + 0.5))
+		}
+	}
+	out, err := json.Marshal(map[string]any{"font": def, "widths": widths})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join("fonts", "DejaVuSans-Unicode.json"), append(out, '\n'), 0o644); err != nil {
+		return err
+	}
+	z, err := os.ReadFile(filepath.Join(dir, "DejaVuSans.z"))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join("fonts", "DejaVuSans.z"), z, 0o644)
 }
 
 // uniNames renames the glyphs of the code page's upper half uniXXXX. The

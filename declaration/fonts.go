@@ -1,0 +1,173 @@
+package declaration
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-pdf/fpdf"
+	"golang.org/x/text/encoding/charmap"
+)
+
+// Documents are set in DejaVu Sans reduced to the characters documents use
+// (see fonts/LICENSE), prepared once by internal/mkfont so that no
+// document parses a font file. fpdf's own Unicode fonts are parsed,
+// subset and compressed for every document, and named by serialising
+// 65,536 widths, which took most of a PDF's time; its single-byte fonts
+// are copied into the PDF as they are. A PDF therefore uses a single-byte
+// font: for text that fits the Greek code page Windows-1253 (nearly
+// every document), a font reduced further to that code page; for any
+// other text, the whole reduced font with an encoding of the 128 or fewer
+// characters above ASCII that the document uses.
+//
+//go:generate go run ./internal/mkfont
+var (
+	//go:embed fonts/DejaVuSans.ttf
+	fontRegular []byte
+	//go:embed fonts/DejaVuSans-Greek.json
+	fontGreekDef []byte
+	//go:embed fonts/DejaVuSans-Greek.z
+	fontGreekFile []byte
+	//go:embed fonts/DejaVuSans-Unicode.json
+	fontUnicodeMetrics []byte
+	//go:embed fonts/DejaVuSans.z
+	fontUnicodeFile []byte
+)
+
+const fontFamily = "dejavu"
+
+// face is the font a PDF's text is set in and the conversion of the text
+// to its encoding.
+type face struct {
+	def, file []byte        // fpdf's definition and the compressed font; nil: fpdf's Unicode font
+	codes     map[rune]byte // the encoding's characters above ASCII
+	// seen collects every character above ASCII of the text, when not nil;
+	// missed tells that some of them are not in codes.
+	seen   map[rune]bool
+	missed bool
+}
+
+// greekCode maps the runes of Windows-1253 above ASCII that the font
+// draws to their byte in the code page.
+var greekCode = func() map[rune]byte {
+	m := make(map[rune]byte, 128)
+	for b := 0x80; b <= 0xFF; b++ {
+		if r := charmap.Windows1253.DecodeByte(byte(b)); r != utf8.RuneError && printable(r) {
+			m[r] = byte(b)
+		}
+	}
+	return m
+}()
+
+// greekFace is the Greek code page's font, collecting the characters of
+// the text in case some do not fit it.
+func greekFace() *face {
+	return &face{def: fontGreekDef, file: fontGreekFile, codes: greekCode, seen: map[rune]bool{}}
+}
+
+// unicodeMetrics is the whole font's definition, without widths or
+// encoding, and the width of each character it draws.
+var unicodeMetrics = func() (m struct {
+	Font   map[string]any `json:"font"`
+	Widths map[rune]int   `json:"widths"`
+}) {
+	if err := json.Unmarshal(fontUnicodeMetrics, &m); err != nil {
+		panic("declaration: font metrics: " + err.Error())
+	}
+	return m
+}()
+
+// documentFace encodes the characters chars with the whole font: ASCII as
+// itself, the rest as codes 128 and up, named uniXXXX so that readers map
+// them to the font's glyphs and text copied out of the PDF is the text.
+// More than 128 such characters take fpdf's Unicode font.
+func documentFace(chars map[rune]bool) *face {
+	if len(chars) > 128 {
+		return &face{}
+	}
+	list := make([]rune, 0, len(chars))
+	for r := range chars {
+		list = append(list, r)
+	}
+	slices.Sort(list)
+	missing := 600
+	if d, ok := unicodeMetrics.Font["Desc"].(map[string]any); ok {
+		if w, ok := d["MissingWidth"].(float64); ok {
+			missing = int(w)
+		}
+	}
+	width := func(r rune) int {
+		if w, ok := unicodeMetrics.Widths[r]; ok {
+			return w
+		}
+		return missing
+	}
+	cw := make([]int, 256)
+	for c := range 128 {
+		cw[c] = width(rune(c))
+	}
+	codes := make(map[rune]byte, len(list))
+	var diff strings.Builder
+	diff.WriteString("128")
+	for i, r := range list {
+		codes[r] = byte(128 + i)
+		cw[128+i] = width(r)
+		fmt.Fprintf(&diff, " /uni%04X", r)
+	}
+	for c := 128 + len(list); c < 256; c++ {
+		cw[c] = missing
+	}
+	def := make(map[string]any, len(unicodeMetrics.Font)+3)
+	for k, v := range unicodeMetrics.Font {
+		def[k] = v
+	}
+	def["Cw"], def["Enc"], def["Diff"] = cw, "egovkit-document", diff.String()
+	b, err := json.Marshal(def)
+	if err != nil {
+		return &face{}
+	}
+	return &face{def: b, file: fontUnicodeFile, codes: codes}
+}
+
+// add registers the face's font with a new PDF.
+func (f *face) add(pdf *fpdf.Fpdf) {
+	if f.def == nil {
+		pdf.AddUTF8FontFromBytes(fontFamily, "", fontRegular)
+		return
+	}
+	pdf.AddFontFromBytes(fontFamily, "", f.def, f.file)
+}
+
+// text converts s to the face's encoding.
+func (f *face) text(s string) string {
+	if f.def == nil {
+		return s
+	}
+	i := 0
+	for i < len(s) && s[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, i, len(s))
+	copy(b, s)
+	for _, r := range s[i:] {
+		if r < utf8.RuneSelf {
+			b = append(b, byte(r))
+			continue
+		}
+		if f.seen != nil {
+			f.seen[r] = true
+		}
+		c, ok := f.codes[r]
+		if !ok {
+			f.missed, c = true, '?'
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
