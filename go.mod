@@ -3,6 +3,7 @@ module github.com/egovkit/egovkit
 go 1.26.0
 
 require (
+	filippo.io/nistec v0.0.4
 	github.com/blevesearch/bleve/v2 v2.5.7
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/go-pdf/fpdf v0.9.0

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/url"
 	"strings"
 	"sync"
@@ -20,6 +19,8 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+
+	"github.com/egovkit/egovkit/internal/p256"
 )
 
 // A document's full content can run to pages, more than a QR code holds.
@@ -153,6 +154,13 @@ func NewOfflineVerifier(issuer string, jwks []byte) (*OfflineVerifier, error) {
 			if alg != jwa.ES256 || pub.Curve != elliptic.P256() {
 				continue
 			}
+			// With its multiples computed once, the key verifies about
+			// twice as fast as crypto/ecdsa does.
+			prepared, err := p256.NewPublicKey(pub)
+			if err != nil {
+				return nil, fmt.Errorf("declaration: JWK %q: %w", k.KeyID(), err)
+			}
+			raw = prepared
 		case ed25519.PublicKey:
 			if alg != jwa.EdDSA {
 				continue
@@ -218,11 +226,9 @@ func (v *OfflineVerifier) verify(token, typ string, claims any) error {
 	input := token[:len(h64)+1+len(p64)]
 	valid := false
 	switch key := k.key.(type) {
-	case *ecdsa.PublicKey:
-		if len(sig) == 64 {
-			digest := sha256.Sum256([]byte(input))
-			valid = ecdsa.Verify(key, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
-		}
+	case *p256.PublicKey:
+		digest := sha256.Sum256([]byte(input))
+		valid = key.Verify(digest[:], sig)
 	case *voi.ExpandedPublicKey:
 		valid = voi.VerifyExpandedWithOptions(key, []byte(input), sig, ed25519Options)
 	}

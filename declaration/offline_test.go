@@ -1,8 +1,12 @@
 package declaration_test
 
 import (
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/sha256"
 	"encoding/json"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
@@ -142,6 +146,47 @@ func TestOfflineEdDSAAgreesWithStdlib(t *testing.T) {
 		sum := int(s[32+i]) + int(order[i]) + carry
 		s[32+i], carry = byte(sum), sum>>8
 	}
+	check(input, s)
+	for _, i := range []int{0, len(input) / 2, len(input) - 1} {
+		in := slices.Clone(input)
+		in[i] ^= 0x01
+		check(in, sig)
+	}
+}
+
+// TestOfflineES256AgreesWithStdlib does the same for ES256, whose keys the
+// verifier prepares with their multiples precomputed (internal/p256),
+// against crypto/ecdsa.
+func TestOfflineES256AgreesWithStdlib(t *testing.T) {
+	f := newFixtureAlg(t, sqltest.SQLite(t).DB.DB, nil, declaration.ES256)
+	doc := f.issue(t, maria, solemn())
+	v := offlineVerifier(t, f)
+	set, err := f.keys.PublicSet(t.Context())
+	require.NoError(t, err)
+	jwk, _ := set.Key(0)
+	var pub ecdsa.PublicKey
+	require.NoError(t, jwk.Raw(&pub))
+
+	dot := strings.LastIndexByte(doc.Token, '.')
+	input := []byte(doc.Token[:dot])
+	sig, err := b64dec(doc.Token[dot+1:])
+	require.NoError(t, err)
+	check := func(in, sg []byte) {
+		_, _, err := v.Verify(string(in) + "." + b64(sg))
+		digest := sha256.Sum256(in)
+		want := ecdsa.Verify(&pub, digest[:], new(big.Int).SetBytes(sg[:32]), new(big.Int).SetBytes(sg[32:]))
+		assert.Equal(t, want, err == nil, "%x", sg)
+	}
+	check(input, sig)
+	for i := range 8 * len(sig) {
+		s := slices.Clone(sig)
+		s[i/8] ^= 1 << (i % 8)
+		check(input, s)
+	}
+	// s replaced by n - s: also a valid ECDSA signature, accepted by both.
+	n := elliptic.P256().Params().N
+	s := slices.Clone(sig)
+	new(big.Int).Sub(n, new(big.Int).SetBytes(sig[32:])).FillBytes(s[32:])
 	check(input, s)
 	for _, i := range []int{0, len(input) / 2, len(input) - 1} {
 		in := slices.Clone(input)
