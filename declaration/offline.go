@@ -132,7 +132,10 @@ type verifyKey struct {
 
 // NewOfflineVerifier takes the issuer's URL (Config.BaseURL) and its JWK
 // Set as published (the document at the service's jwks.json), fetched
-// beforehand and refreshed now and then.
+// beforehand and refreshed now and then. It prepares every key for fast
+// checks, which takes about two milliseconds and 270 KB per ES256 key:
+// make one verifier for a key set and share it (it is safe for
+// concurrent use).
 func NewOfflineVerifier(issuer string, jwks []byte) (*OfflineVerifier, error) {
 	set, err := jwk.Parse(jwks)
 	if err != nil {
