@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -109,24 +110,35 @@ func testOffline(t *testing.T, alg string) {
 	assert.ErrorIs(t, err, declaration.ErrBadToken, "another issuer")
 }
 
+// keyedVerifier is an offline verifier with the public key it trusts.
+type keyedVerifier struct {
+	*declaration.OfflineVerifier
+	key jwk.Key
+}
+
+// signedToken issues a document with keys of alg and returns a verifier
+// for them and the document's token cut into signed input and signature.
+func signedToken(t *testing.T, alg string) (v keyedVerifier, input, sig []byte) {
+	f := newFixtureAlg(t, sqltest.SQLite(t).DB.DB, nil, alg)
+	doc := f.issue(t, maria, solemn())
+	set, err := f.keys.PublicSet(t.Context())
+	require.NoError(t, err)
+	v.OfflineVerifier = offlineVerifier(t, f)
+	v.key, _ = set.Key(0)
+	dot := strings.LastIndexByte(doc.Token, '.')
+	sig, err = b64dec(doc.Token[dot+1:])
+	require.NoError(t, err)
+	return v, []byte(doc.Token[:dot]), sig
+}
+
 // TestOfflineEdDSAAgreesWithStdlib flips each bit of an EdDSA token's
 // signature and some of its signed bytes: the offline verifier, which
 // uses a faster Ed25519 implementation, must judge every variant as
 // crypto/ed25519 does.
 func TestOfflineEdDSAAgreesWithStdlib(t *testing.T) {
-	f := newFixtureAlg(t, sqltest.SQLite(t).DB.DB, nil, declaration.EdDSA)
-	doc := f.issue(t, maria, solemn())
-	v := offlineVerifier(t, f)
-	set, err := f.keys.PublicSet(t.Context())
-	require.NoError(t, err)
-	jwk, _ := set.Key(0)
+	v, input, sig := signedToken(t, declaration.EdDSA)
 	var pub ed25519.PublicKey
-	require.NoError(t, jwk.Raw(&pub))
-
-	dot := strings.LastIndexByte(doc.Token, '.')
-	input := []byte(doc.Token[:dot])
-	sig, err := b64dec(doc.Token[dot+1:])
-	require.NoError(t, err)
+	require.NoError(t, v.key.Raw(&pub))
 	check := func(in, sg []byte) {
 		_, _, err := v.Verify(string(in) + "." + b64(sg))
 		assert.Equal(t, ed25519.Verify(pub, in, sg), err == nil, "%x", sg)
@@ -158,19 +170,9 @@ func TestOfflineEdDSAAgreesWithStdlib(t *testing.T) {
 // verifier prepares with their multiples precomputed (internal/p256),
 // against crypto/ecdsa.
 func TestOfflineES256AgreesWithStdlib(t *testing.T) {
-	f := newFixtureAlg(t, sqltest.SQLite(t).DB.DB, nil, declaration.ES256)
-	doc := f.issue(t, maria, solemn())
-	v := offlineVerifier(t, f)
-	set, err := f.keys.PublicSet(t.Context())
-	require.NoError(t, err)
-	jwk, _ := set.Key(0)
+	v, input, sig := signedToken(t, declaration.ES256)
 	var pub ecdsa.PublicKey
-	require.NoError(t, jwk.Raw(&pub))
-
-	dot := strings.LastIndexByte(doc.Token, '.')
-	input := []byte(doc.Token[:dot])
-	sig, err := b64dec(doc.Token[dot+1:])
-	require.NoError(t, err)
+	require.NoError(t, v.key.Raw(&pub))
 	check := func(in, sg []byte) {
 		_, _, err := v.Verify(string(in) + "." + b64(sg))
 		digest := sha256.Sum256(in)
