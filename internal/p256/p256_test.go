@@ -159,3 +159,27 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	})
 }
+
+// FuzzVerify compares Verify with crypto/ecdsa on arbitrary hashes and
+// signatures under one key, seeded with a genuine signature.
+func FuzzVerify(f *testing.F) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(f, err)
+	key, err := NewPublicKey(&priv.PublicKey)
+	require.NoError(f, err)
+	hash := sha256.Sum256([]byte("seed"))
+	r, s, err := ecdsa.Sign(rand.Reader, priv, hash[:])
+	require.NoError(f, err)
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	f.Add(hash[:], sig)
+	f.Add([]byte{}, make([]byte, 64))
+	f.Fuzz(func(t *testing.T, hash, sig []byte) {
+		want := len(sig) == 64 && ecdsa.Verify(&priv.PublicKey, hash,
+			new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
+		if got := key.Verify(hash, sig); got != want {
+			t.Fatalf("Verify(%x, %x) = %v, crypto/ecdsa says %v", hash, sig, got, want)
+		}
+	})
+}
