@@ -21,6 +21,29 @@ import (
 // maxBatch bounds how many documents one transaction issues.
 const maxBatch = 64
 
+// issueStmts are the statements every batch runs, prepared once rather
+// than for every batch.
+type issueStmts struct{ protocol, status, update *sql.Stmt }
+
+func (s *Service) prepareIssue(ctx context.Context) (err error) {
+	prepare := func(query string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = s.db.PrepareContext(ctx, query)
+		return st
+	}
+	s.stmts.protocol = prepare(`INSERT INTO declaration_protocol (issuer, year, last) VALUES ($1, $2, $3)
+		ON CONFLICT (issuer, year) DO UPDATE SET last = declaration_protocol.last + $3 RETURNING last`)
+	s.stmts.status = prepare(`INSERT INTO declaration_status (issuer, last) VALUES ($1, $2)
+		ON CONFLICT (issuer) DO UPDATE SET last = declaration_status.last + $2 RETURNING last`)
+	s.stmts.update = prepare(`UPDATE declaration_documents SET state = $1, issued_at = $2, protocol_year = $3,
+		protocol_seq = $4, code = $5, token = $6, sd_jwt = $7, status_idx = $8, challenge = ''
+		WHERE id = $9`)
+	return err
+}
+
 type issueReq struct {
 	d    *Document
 	done chan error
@@ -124,21 +147,13 @@ func (s *Service) issueBatch(ctx context.Context, batch []*issueReq) error {
 		}
 		k := int64(len(todo))
 		var last, lastIdx int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO declaration_protocol (issuer, year, last) VALUES ($1, $2, $3)
-			ON CONFLICT (issuer, year) DO UPDATE SET last = declaration_protocol.last + $3 RETURNING last`,
-			s.cfg.Issuer, year, k).Scan(&last); err != nil {
+		if err := tx.StmtContext(ctx, s.stmts.protocol).QueryRowContext(ctx, s.cfg.Issuer, year, k).Scan(&last); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO declaration_status (issuer, last) VALUES ($1, $2)
-			ON CONFLICT (issuer) DO UPDATE SET last = declaration_status.last + $2 RETURNING last`, s.cfg.Issuer, k).Scan(&lastIdx); err != nil {
+		if err := tx.StmtContext(ctx, s.stmts.status).QueryRowContext(ctx, s.cfg.Issuer, k).Scan(&lastIdx); err != nil {
 			return err
 		}
-		update, err := tx.PrepareContext(ctx, `UPDATE declaration_documents SET state = $1, issued_at = $2, protocol_year = $3,
-			protocol_seq = $4, code = $5, token = $6, sd_jwt = $7, status_idx = $8, challenge = ''
-			WHERE id = $9`)
-		if err != nil {
-			return err
-		}
+		update := tx.StmtContext(ctx, s.stmts.update)
 		defer update.Close()
 		// Sign on every core, and write each document as soon as it is
 		// signed, while the next ones are being signed. Numbers follow the

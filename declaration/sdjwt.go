@@ -84,14 +84,21 @@ func (s *Service) disclosable(d *Document) [][2]any {
 // "~disclosure" for each claim, then "~".
 func (s *Service) sdJWT(ctx context.Context, d *Document, statusIdx int64) (string, error) {
 	claims := s.disclosable(d)
+	salts := make([]byte, 16*len(claims))
+	if _, err := rand.Read(salts); err != nil {
+		return "", err
+	}
 	discs := make([]string, 0, len(claims))
 	digests := make([]string, 0, len(claims))
-	for _, c := range claims {
-		salt := make([]byte, 16)
-		if _, err := rand.Read(salt); err != nil {
-			return "", err
+	for i, c := range claims {
+		salt := base64.RawURLEncoding.EncodeToString(salts[16*i : 16*i+16])
+		var b []byte
+		var err error
+		if text, ok := c[1].(string); ok {
+			b, err = json.Marshal([3]string{salt, c[0].(string), text})
+		} else {
+			b, err = json.Marshal([3]any{salt, c[0], c[1]})
 		}
-		b, err := json.Marshal([]any{base64.RawURLEncoding.EncodeToString(salt), c[0], c[1]})
 		if err != nil {
 			return "", err
 		}
@@ -101,19 +108,33 @@ func (s *Service) sdJWT(ctx context.Context, d *Document, statusIdx int64) (stri
 		digests = append(digests, base64.RawURLEncoding.EncodeToString(sum[:]))
 	}
 	slices.Sort(digests) // the order must not tell which digest is which claim
-	payload := map[string]any{
-		"iss": s.cfg.BaseURL, "iat": d.IssuedAt.Unix(), "vct": s.VCT(d),
-		"_sd_alg": "sha-256", "_sd": digests,
-		"status": map[string]any{"status_list": map[string]any{"idx": statusIdx, "uri": s.cfg.StatusListURL}},
-	}
+	payload := sdPayload{Iss: s.cfg.BaseURL, Iat: d.IssuedAt.Unix(), Vct: s.VCT(d), SDAlg: "sha-256", SD: digests}
+	payload.Status.StatusList.Idx, payload.Status.StatusList.URI = statusIdx, s.cfg.StatusListURL
 	if !d.Draft.ValidUntil.IsZero() {
-		payload["exp"] = d.Draft.ValidUntil.Unix()
+		payload.Exp = d.Draft.ValidUntil.Unix()
 	}
 	jwt, err := s.signJSON(ctx, payload, SDJWTType)
 	if err != nil {
 		return "", err
 	}
 	return jwt + "~" + strings.Join(discs, "~") + "~", nil
+}
+
+// sdPayload is what the issuer signs of an SD-JWT VC: the digests of the
+// disclosures and the claims that are always visible.
+type sdPayload struct {
+	Iss    string   `json:"iss"`
+	Iat    int64    `json:"iat"`
+	Exp    int64    `json:"exp,omitempty"`
+	Vct    string   `json:"vct"`
+	SDAlg  string   `json:"_sd_alg"`
+	SD     []string `json:"_sd"`
+	Status struct {
+		StatusList struct {
+			Idx int64  `json:"idx"`
+			URI string `json:"uri"`
+		} `json:"status_list"`
+	} `json:"status"`
 }
 
 // StatusListTTL is how long a verifier may keep a status list.

@@ -125,6 +125,7 @@ type Service struct {
 	templates map[string]template
 	log       *zap.Logger
 	batch     batcher
+	stmts     issueStmts
 }
 
 // New opens the store (migrating it) and the one-time codes.
@@ -176,6 +177,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("declaration: %w", err)
 	}
 	if err := s.db.Migrate(ctx, "declaration", migrations); err != nil {
+		return nil, fmt.Errorf("declaration: %w", err)
+	}
+	if err := s.prepareIssue(ctx); err != nil {
 		return nil, fmt.Errorf("declaration: %w", err)
 	}
 	if s.otp, err = otp.New(ctx, cfg.DB, cfg.CodeSecret, cfg.SMS, otp.WithClock(cfg.Clock), otp.WithLogger(cfg.Logger)); err != nil {
