@@ -251,28 +251,9 @@ func (a *api) revoke(w http.ResponseWriter, r *http.Request, p Person) {
 }
 
 func (a *api) grantedPDF(w http.ResponseWriter, r *http.Request, p Person) {
-	doc, err := a.s.Granted(r.Context(), p, r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.writePDF(w, r, doc)
+	servePDF(w, r, a.s, p, a.s.Granted, a.fail)
 }
 
 func (a *api) pdf(w http.ResponseWriter, r *http.Request, p Person) {
-	doc, err := a.s.Get(r.Context(), p, r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.writePDF(w, r, doc)
-}
-
-func (a *api) writePDF(w http.ResponseWriter, r *http.Request, doc *Document) {
-	b, err := a.s.PDF(r.Context(), doc)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	servePDF(w, doc, b)
+	servePDF(w, r, a.s, p, a.s.Get, a.fail)
 }

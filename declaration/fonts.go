@@ -44,9 +44,10 @@ const fontFamily = "dejavu"
 type face struct {
 	def, file []byte        // fpdf's definition and the compressed font; nil: fpdf's Unicode font
 	codes     map[rune]byte // the encoding's characters above ASCII
-	// seen collects every character above ASCII of the text, when not nil;
-	// missed tells that some of them are not in codes.
-	seen   map[rune]bool
+	// keep collects the texts with characters above ASCII, for a second
+	// face should missed tell that some are not in codes.
+	keep   bool
+	texts  []string
 	missed bool
 }
 
@@ -65,40 +66,48 @@ var greekCode = func() map[rune]byte {
 // greekFace is the Greek code page's font, collecting the characters of
 // the text in case some do not fit it.
 func greekFace() *face {
-	return &face{def: fontGreekDef, file: fontGreekFile, codes: greekCode, seen: map[rune]bool{}}
+	return &face{def: fontGreekDef, file: fontGreekFile, codes: greekCode, keep: true}
 }
 
 // unicodeMetrics is the whole font's definition, without widths or
-// encoding, and the width of each character it draws.
+// encoding, the width of each character it draws and the width of those
+// it does not.
 var unicodeMetrics = func() (m struct {
-	Font   map[string]any `json:"font"`
-	Widths map[rune]int   `json:"widths"`
+	Font    map[string]any `json:"font"`
+	Widths  map[rune]int   `json:"widths"`
+	missing int
 }) {
 	if err := json.Unmarshal(fontUnicodeMetrics, &m); err != nil {
 		panic("declaration: font metrics: " + err.Error())
 	}
+	m.missing = 600
+	if d, ok := m.Font["Desc"].(map[string]any); ok {
+		if w, ok := d["MissingWidth"].(float64); ok {
+			m.missing = int(w)
+		}
+	}
 	return m
 }()
 
-// documentFace encodes the characters chars with the whole font: ASCII as
-// itself, the rest as codes 128 and up, named uniXXXX so that readers map
-// them to the font's glyphs and text copied out of the PDF is the text.
-// More than 128 such characters take fpdf's Unicode font.
-func documentFace(chars map[rune]bool) *face {
-	if len(chars) > 128 {
-		return &face{}
-	}
-	list := make([]rune, 0, len(chars))
-	for r := range chars {
-		list = append(list, r)
-	}
-	slices.Sort(list)
-	missing := 600
-	if d, ok := unicodeMetrics.Font["Desc"].(map[string]any); ok {
-		if w, ok := d["MissingWidth"].(float64); ok {
-			missing = int(w)
+// documentFace encodes the characters of texts with the whole font: ASCII
+// as itself, the rest as codes 128 and up, named uniXXXX so that readers
+// map them to the font's glyphs and text copied out of the PDF is the
+// text. More than 128 such characters take fpdf's Unicode font.
+func documentFace(texts []string) *face {
+	var list []rune
+	for _, t := range texts {
+		for _, r := range t {
+			if r >= utf8.RuneSelf {
+				list = append(list, r)
+			}
 		}
 	}
+	slices.Sort(list)
+	list = slices.Compact(list)
+	if len(list) > 128 {
+		return &face{}
+	}
+	missing := unicodeMetrics.missing
 	width := func(r rune) int {
 		if w, ok := unicodeMetrics.Widths[r]; ok {
 			return w
@@ -153,15 +162,15 @@ func (f *face) text(s string) string {
 	if i == len(s) {
 		return s
 	}
+	if f.keep {
+		f.texts = append(f.texts, s)
+	}
 	b := make([]byte, i, len(s))
 	copy(b, s)
 	for _, r := range s[i:] {
 		if r < utf8.RuneSelf {
 			b = append(b, byte(r))
 			continue
-		}
-		if f.seen != nil {
-			f.seen[r] = true
 		}
 		c, ok := f.codes[r]
 		if !ok {

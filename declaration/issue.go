@@ -11,7 +11,7 @@ import (
 )
 
 // Issuing takes numbers from a counter row that every issue of the issuer
-// must lock, and signs three times with the numbers in the content, so
+// must lock, and signs twice with the numbers in the content, so
 // issues of one issuer cannot overlap. Rather than queue one by one,
 // concurrent issues are gathered into batches: the first caller leads,
 // takes every issue waiting (up to maxBatch) into one transaction, takes

@@ -34,14 +34,7 @@ const QRTokenType = "egovkit-declaration-qr+jwt"
 
 // Summary is the signed content of the QR code.
 type Summary struct {
-	Issuer     string `json:"iss"`
-	ID         string `json:"jti"`
-	IssuedAt   int64  `json:"iat"`
-	Expiry     int64  `json:"exp,omitempty"`
-	IssuerName string `json:"issuer_name"`
-	Kind       string `json:"kind"`
-	Protocol   string `json:"protocol"`
-	Code       string `json:"code"`
+	Stamp
 	// Declarant is the declarant's name and tax number.
 	Declarant Party `json:"declarant"`
 	// Grantee is an authorization's grantee.
@@ -54,15 +47,10 @@ type Summary struct {
 
 func (s *Service) summary(d *Document, token string) Summary {
 	sum := sha256.Sum256([]byte(token))
-	out := Summary{Issuer: s.cfg.BaseURL, ID: d.ID, IssuedAt: d.IssuedAt.Unix(), IssuerName: d.Issuer, Kind: d.Draft.Kind,
-		Protocol: d.Protocol, Code: d.Code, Recipient: d.Draft.Recipient,
+	return Summary{Stamp: s.stamp(d), Recipient: d.Draft.Recipient,
 		Declarant:   Party{AFM: d.Declarant.AFM, Name: d.Declarant.GivenName + " " + d.Declarant.FamilyName},
 		Grantee:     d.Draft.Grantee,
 		TokenSHA256: base64.RawURLEncoding.EncodeToString(sum[:])}
-	if !d.Draft.ValidUntil.IsZero() {
-		out.Expiry = d.Draft.ValidUntil.Unix()
-	}
-	return out
 }
 
 func (s *Service) signSummary(ctx context.Context, d *Document, token string) (string, error) {
@@ -288,11 +276,11 @@ func (v *OfflineVerifier) header(h64, typ string) (verifyKey, error) {
 }
 
 // status judges a verified token's issuer and expiry.
-func (v *OfflineVerifier) status(iss string, exp int64) (string, error) {
-	if iss != v.issuer {
-		return "", fmt.Errorf("%w: issued by %q, not %q", ErrBadToken, iss, v.issuer)
+func (v *OfflineVerifier) status(st Stamp) (string, error) {
+	if st.Issuer != v.issuer {
+		return "", fmt.Errorf("%w: issued by %q, not %q", ErrBadToken, st.Issuer, v.issuer)
 	}
-	if exp != 0 && !v.now().Before(time.Unix(exp, 0)) {
+	if st.Expiry != 0 && !v.now().Before(time.Unix(st.Expiry, 0)) {
 		return StatusExpired, nil
 	}
 	return StatusValid, nil
@@ -305,7 +293,7 @@ func (v *OfflineVerifier) Verify(token string) (*Claims, string, error) {
 	if err := v.verify(token, TokenType, &c); err != nil {
 		return nil, "", err
 	}
-	st, err := v.status(c.Issuer, c.Expiry)
+	st, err := v.status(c.Stamp)
 	if err != nil {
 		return nil, "", err
 	}
@@ -333,7 +321,7 @@ func (v *OfflineVerifier) VerifyQR(content string) (*Summary, string, error) {
 	if s.Code != code {
 		return nil, "", fmt.Errorf("%w: the summary is another document's", ErrBadToken)
 	}
-	st, err := v.status(s.Issuer, s.Expiry)
+	st, err := v.status(s.Stamp)
 	if err != nil {
 		return nil, "", err
 	}

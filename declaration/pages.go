@@ -554,30 +554,11 @@ func (p *pages) rows(r *http.Request, d *Document) [][2]string {
 }
 
 func (p *pages) pdf(w http.ResponseWriter, r *http.Request, person Person) {
-	d, err := p.s.Get(r.Context(), person, r.PathValue("id"))
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	p.writePDF(w, r, d)
-}
-
-func (p *pages) writePDF(w http.ResponseWriter, r *http.Request, d *Document) {
-	b, err := p.s.PDF(r.Context(), d)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	servePDF(w, d, b)
+	servePDF(w, r, p.s, person, p.s.Get, p.fail)
 }
 
 func (p *pages) grantedPDF(w http.ResponseWriter, r *http.Request, person Person) {
-	d, err := p.s.Granted(r.Context(), person, r.PathValue("id"))
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	p.writePDF(w, r, d)
+	servePDF(w, r, p.s, person, p.s.Granted, p.fail)
 }
 
 func (p *pages) sendCode(w http.ResponseWriter, r *http.Request, person Person) {

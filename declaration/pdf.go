@@ -65,7 +65,7 @@ func (s *Service) PDF(ctx context.Context, d *Document) ([]byte, error) {
 	f := greekFace()
 	pdf := s.draw(d, l, lang, code, f)
 	if f.missed {
-		f = documentFace(f.seen)
+		f = documentFace(f.texts)
 		pdf = s.draw(d, l, lang, code, f)
 	}
 	var buf bytes.Buffer
@@ -283,10 +283,23 @@ func flatFields(raw json.RawMessage) [][2]string {
 	return out
 }
 
-// servePDF answers with a document's PDF, as a download named after its
-// kind and protocol number.
-func servePDF(w http.ResponseWriter, d *Document, pdf []byte) {
+// servePDF answers with the PDF of the document in the path, as get finds
+// it for person (their own with Get, one given to them with Granted), as a
+// download named after its kind and protocol number; fail answers errors
+// the way of the page or API that serves it.
+func servePDF(w http.ResponseWriter, r *http.Request, s *Service, person Person,
+	get func(context.Context, Person, string) (*Document, error), fail func(http.ResponseWriter, *http.Request, error)) {
+	d, err := get(r.Context(), person, r.PathValue("id"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	b, err := s.PDF(r.Context(), d)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/pdf")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+d.Draft.Kind+"-"+strings.ReplaceAll(d.Protocol, "/", "-")+`.pdf"`)
-	w.Write(pdf)
+	w.Write(b)
 }

@@ -394,9 +394,10 @@ func codeError(err error) error {
 	return fmt.Errorf("declaration: %w", err)
 }
 
-// Claims are the signed content of an issued document: what its JWS
-// carries, and what offline verification of it returns.
-type Claims struct {
+// Stamp is what every signed form of a document begins with: who issued
+// it where, when, until when, and its kind, protocol number and
+// verification code.
+type Stamp struct {
 	Issuer     string `json:"iss"`
 	ID         string `json:"jti"`
 	IssuedAt   int64  `json:"iat"`
@@ -405,24 +406,34 @@ type Claims struct {
 	Kind       string `json:"kind"`
 	Protocol   string `json:"protocol"`
 	Code       string `json:"code"`
-	Declarant  Person `json:"declarant"`
-	Content    Draft  `json:"content"`
-	Statutory  string `json:"statutory,omitempty"`
-	StatusURL  string `json:"status_url"`
+}
+
+func (s *Service) stamp(d *Document) Stamp {
+	st := Stamp{Issuer: s.cfg.BaseURL, ID: d.ID, IssuedAt: d.IssuedAt.Unix(), IssuerName: d.Issuer, Kind: d.Draft.Kind,
+		Protocol: d.Protocol, Code: d.Code}
+	if !d.Draft.ValidUntil.IsZero() {
+		st.Expiry = d.Draft.ValidUntil.Unix()
+	}
+	return st
+}
+
+// Claims are the signed content of an issued document: what its JWS
+// carries, and what offline verification of it returns.
+type Claims struct {
+	Stamp
+	Declarant Person `json:"declarant"`
+	Content   Draft  `json:"content"`
+	Statutory string `json:"statutory,omitempty"`
+	StatusURL string `json:"status_url"`
 }
 
 // TokenType is the "typ" of signed documents.
 const TokenType = "egovkit-declaration+jwt"
 
 func (s *Service) claims(d *Document) Claims {
-	c := Claims{Issuer: s.cfg.BaseURL, ID: d.ID, IssuedAt: d.IssuedAt.Unix(), IssuerName: d.Issuer, Kind: d.Draft.Kind,
-		Protocol: d.Protocol, Code: d.Code, Declarant: d.Declarant, Content: d.Draft,
-		StatusURL: s.VerifyURL(d.Code)}
+	c := Claims{Stamp: s.stamp(d), Declarant: d.Declarant, Content: d.Draft, StatusURL: s.VerifyURL(d.Code)}
 	if d.Draft.Kind == KindSolemn {
 		c.Statutory = StatutoryWording.In(d.Draft.Lang)
-	}
-	if !d.Draft.ValidUntil.IsZero() {
-		c.Expiry = d.Draft.ValidUntil.Unix()
 	}
 	return c
 }
