@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
@@ -27,6 +28,7 @@ type refreshFixture struct {
 	secret string
 	client auth.Client
 	clock  *testclock.Clock
+	key    *ecdsa.PrivateKey
 }
 
 func newRefreshFixture(t *testing.T, db *sqltest.DB) *refreshFixture {
@@ -43,11 +45,12 @@ func newRefreshFixture(t *testing.T, db *sqltest.DB) *refreshFixture {
 	}
 	codes, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen", clock.Now)
 	require.NoError(t, err)
-	ks, err := keys.NewStatic(mustKey(t), keys.WithStaticClock(clock.Now))
+	key := mustKey(t)
+	ks, err := keys.NewStatic(key, keys.WithStaticClock(clock.Now))
 	require.NoError(t, err)
 	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: "https://id.example.gr/auth/citizen", Keys: ks, Clients: reg, Codes: codes, Clock: clock.Now})
 	require.NoError(t, err)
-	return &refreshFixture{p: p, codes: codes, secret: secret, client: client, clock: clock}
+	return &refreshFixture{p: p, codes: codes, secret: secret, client: client, clock: clock, key: key}
 }
 
 func (f *refreshFixture) token(t *testing.T, form url.Values) (int, auth.TokenResponse, string) {
@@ -112,6 +115,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		f.clock.Advance(10 * time.Second)
 		status, retry, body := f.refresh(t, second.RefreshToken)
 		require.Equal(t, 200, status, body)
+		assert.Equal(t, narrow.RefreshToken, retry.RefreshToken, "the successor already given, not a new branch")
 		// A second reuse is theft: the whole family goes.
 		status, _, body = f.refresh(t, second.RefreshToken)
 		assert.Equal(t, 400, status)
@@ -153,7 +157,8 @@ func TestRefreshTokenOfAnotherClient(t *testing.T) {
 }
 
 // TestRefreshConcurrentUse: from two instances at once, the first use and
-// the one grace retry succeed, every other use is reuse.
+// the one grace retry succeed, with the same successor, and every other
+// use is reuse.
 func TestRefreshConcurrentUse(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		f := newRefreshFixture(t, db)
@@ -162,6 +167,7 @@ func TestRefreshConcurrentUse(t *testing.T) {
 		require.NoError(t, err)
 		stores := []*auth.RefreshStore{f.codes.Refresh(), other.Refresh()}
 		var ok, reused atomic.Int32
+		var nexts sync.Map
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for i := 0; i < 12; i++ {
@@ -169,10 +175,11 @@ func TestRefreshConcurrentUse(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				_, _, _, _, err := stores[i%2].Rotate(context.Background(), tr.RefreshToken, f.client.ID)
+				_, next, _, _, err := stores[i%2].Rotate(context.Background(), tr.RefreshToken, f.client.ID)
 				switch {
 				case err == nil:
 					ok.Add(1)
+					nexts.Store(next, true)
 				case errors.Is(err, auth.ErrRefreshReused) || errors.Is(err, auth.ErrInvalidGrant):
 					reused.Add(1)
 				default:
@@ -184,5 +191,8 @@ func TestRefreshConcurrentUse(t *testing.T) {
 		wg.Wait()
 		assert.Equal(t, int32(2), ok.Load(), "the first use and one grace retry")
 		assert.Equal(t, int32(10), reused.Load())
+		n := 0
+		nexts.Range(func(any, any) bool { n++; return true })
+		assert.Equal(t, 1, n, "one successor")
 	})
 }
