@@ -43,8 +43,8 @@
 //     registered with RequirePAR; a request_uri is used once, by its client.
 //   - The token endpoint: authorization_code (a replayed code revokes what
 //     it issued, the refresh token family started from it included),
-//     refresh_token (rotated on every use; one retry within 30 seconds,
-//     before the next token is used, gets that same next token back, so a
+//     refresh_token (rotated on every use; a retry within 30 seconds,
+//     while the next token is unused, gets that same next token back, so a
 //     family never forks; any other reuse revokes the family) and
 //     client_credentials for agency-to-agency calls; clients authenticate
 //     with client_secret_basic (secrets stored hashed) or private_key_jwt

@@ -18,14 +18,16 @@ import (
 // Refresh token settings.
 const (
 	RefreshTokenLifetime = 30 * 24 * time.Hour
-	// RefreshGrace is how long after a refresh token was used one more use
-	// is still accepted, for a client whose response was lost: it gets the
-	// same successor again, as long as that one has not been used.
+	// RefreshGrace is how long after a refresh token was used it is still
+	// accepted, for a client whose response was lost or that refreshed
+	// from several threads at once: it gets the same successor again, as
+	// long as that one has not been used.
 	RefreshGrace = 30 * time.Second
 )
 
 // ErrRefreshReused means a used refresh token came back outside the grace
-// window: the family has been revoked (RFC 9700 section 4.14.2).
+// window, or after its successor was used: the family has been revoked
+// (RFC 9700 section 4.14.2).
 var ErrRefreshReused = errors.New("auth: refresh token reused; its family is revoked")
 
 // RefreshStore keeps a realm's refresh tokens in the code store's
@@ -135,8 +137,8 @@ func openSuccessor(token, sealed string) (string, error) {
 
 // Rotate redeems a refresh token of client and returns its grant, the next
 // token of the family, and the family id (to record the access token issued
-// with it). A used token presented again within RefreshGrace, once, while
-// its successor is still unused, gets that same successor back (the answer
+// with it). A used token presented again within RefreshGrace, while its
+// successor is still unused, gets that same successor back (the answer
 // that carried it may have been lost), so the family never forks; any other
 // reuse revokes the family and returns ErrRefreshReused with the access
 // tokens to revoke. Unknown, expired, revoked or other clients' tokens fail
@@ -158,11 +160,10 @@ func (r *RefreshStore) rotate(ctx context.Context, token, clientID string, check
 		outcome, revoke, next, g = nil, nil, "", Grant{}
 		var doc, owner, nextHash, sealed string
 		var expires, used int64
-		var grace bool
 		err := tx.QueryRowContext(ctx,
-			`SELECT family, client_id, doc, expires_at, used_at, grace_used, next_hash, next_sealed FROM auth_refresh_tokens
+			`SELECT family, client_id, doc, expires_at, used_at, next_hash, next_sealed FROM auth_refresh_tokens
 			 WHERE realm = $1 AND token_hash = $2`+s.db.Dialect().ForUpdate(),
-			s.realm, codeHash(token)).Scan(&family, &owner, &doc, &expires, &used, &grace, &nextHash, &sealed)
+			s.realm, codeHash(token)).Scan(&family, &owner, &doc, &expires, &used, &nextHash, &sealed)
 		if errors.Is(err, sql.ErrNoRows) {
 			outcome = ErrInvalidGrant
 			return nil
@@ -184,7 +185,7 @@ func (r *RefreshStore) rotate(ctx context.Context, token, clientID string, check
 			return nil
 		}
 		if used != 0 {
-			retry, err := r.graceRetry(ctx, tx, now, used, grace, nextHash)
+			retry, err := r.graceRetry(ctx, tx, now, used, nextHash)
 			if err != nil {
 				return err
 			}
@@ -208,13 +209,9 @@ func (r *RefreshStore) rotate(ctx context.Context, token, clientID string, check
 			}
 		}
 		if used != 0 {
-			// The one retry the grace window allows: the successor
-			// already made, not a new branch.
-			if next, err = openSuccessor(token, sealed); err != nil {
-				return err
-			}
-			_, err = tx.ExecContext(ctx, `UPDATE auth_refresh_tokens SET grace_used = TRUE WHERE realm = $1 AND token_hash = $2`,
-				s.realm, codeHash(token))
+			// A retry within the grace window: the successor already
+			// made, not a new branch.
+			next, err = openSuccessor(token, sealed)
 			return err
 		}
 		if next, err = newOpaqueToken(); err != nil {
@@ -240,11 +237,11 @@ func (r *RefreshStore) rotate(ctx context.Context, token, clientID string, check
 }
 
 // graceRetry reports whether a used token presented again may have its
-// successor back: within RefreshGrace of its use, not retried before, and
-// the successor still unused (a client that used it got the answer, so
-// the old token coming back now is not that client's).
-func (r *RefreshStore) graceRetry(ctx context.Context, tx *sql.Tx, now, used int64, graceUsed bool, nextHash string) (bool, error) {
-	if graceUsed || now-used > RefreshGrace.Microseconds() || nextHash == "" {
+// successor back: within RefreshGrace of its use, and the successor still
+// unused (a client that used it got the answer, so the old token coming
+// back now is not that client's).
+func (r *RefreshStore) graceRetry(ctx context.Context, tx *sql.Tx, now, used int64, nextHash string) (bool, error) {
+	if now-used > RefreshGrace.Microseconds() || nextHash == "" {
 		return false, nil
 	}
 	s := r.codes
