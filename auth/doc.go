@@ -79,7 +79,8 @@
 // useless; a successful sign-in always gets a new session cookie. Codes,
 // sessions, sign-ins, refresh tokens and pushed requests are stored only as
 // hashes (a used refresh token's successor, kept for the retry, is sealed
-// under a key derived from the used token). Logs name accounts by their random identifier and mask user names
+// under a key derived from the used token). Logs name accounts by their
+// random identifier and mask user names
 // and client addresses. Every decision is logged (realm, client, subject,
 // acr, outcome) and reported to the optional [TransactionCounter] as
 // "authentication" (sign-ins: success, bad_credentials, bad_code, throttled,
