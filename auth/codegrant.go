@@ -21,8 +21,11 @@ func invalidGrant(desc string) *OAuthError {
 	return &OAuthError{Code: ErrCodeInvalidGrant, Description: desc, Status: http.StatusBadRequest}
 }
 
-// authorizationCode exchanges a code for an access token and an ID token.
-// A code presented a second time revokes the access token issued from it.
+// authorizationCode exchanges a code for an access token, an ID token and,
+// for a client allowed them, a refresh token. A code presented a second
+// time revokes the access token issued from it and ends the refresh token
+// family started with it; a replay that comes while the first exchange is
+// still issuing makes that exchange revoke what it issued and refuse.
 func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Request) (*TokenResponse, error) {
 	if !c.AllowsGrant(GrantAuthorizationCode) {
 		return nil, &OAuthError{Code: ErrCodeUnauthorizedClient, Description: "the client may not use the authorization code flow", Status: http.StatusBadRequest}
@@ -35,15 +38,7 @@ func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Requ
 	var reused *ReusedCodeError
 	switch {
 	case errors.As(err, &reused):
-		for _, t := range reused.Tokens {
-			if rerr := p.revokeJTI(ctx, reused.ClientID, t); rerr != nil {
-				return nil, rerr
-			}
-		}
-		p.log.Warn("authorization code replayed; tokens issued from it revoked", zap.String("realm", p.cfg.Realm),
-			zap.String("client_id", c.ID), zap.Int("revoked", len(reused.Tokens)))
-		p.count("token", p.cfg.Realm, GrantAuthorizationCode, "code_replayed")
-		return nil, invalidGrant("the authorization code was already used")
+		return nil, p.codeReplayed(ctx, c, reused)
 	case errors.Is(err, ErrInvalidGrant):
 		return nil, invalidGrant("the authorization code is invalid, expired, or was issued for another client, redirect URI or verifier")
 	case err != nil:
@@ -77,25 +72,64 @@ func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Requ
 	if err != nil {
 		return nil, err
 	}
-	if err := p.cfg.Codes.RecordTokens(ctx, code, issued); err != nil {
-		return nil, err
-	}
 	resp := &TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(issued.ExpiresAt.Sub(now) / time.Second),
 		Scope: strings.Join(g.Scopes, " "), IDToken: string(idToken)}
+	var family string
 	if c.AllowsGrant(GrantRefreshToken) {
-		rt, family, err := p.cfg.Codes.Refresh().Start(ctx, g)
+		resp.RefreshToken, family, err = p.cfg.Codes.Refresh().Start(ctx, g, issued)
 		if err != nil {
 			return nil, err
 		}
-		if err := p.cfg.Codes.Refresh().RecordToken(ctx, family, issued); err != nil {
-			return nil, err
+	}
+	// Recorded last: a replay seen before this point left these tokens
+	// to this exchange to revoke.
+	if err := p.cfg.Codes.recordIssued(ctx, code, family, []IssuedToken{issued}); err != nil {
+		if errors.As(err, &reused) {
+			return nil, p.codeReplayed(ctx, c, reused)
 		}
-		resp.RefreshToken = rt
+		return nil, err
 	}
 	p.log.Info("tokens issued", zap.String("realm", p.cfg.Realm), zap.String("grant", GrantAuthorizationCode),
 		zap.String("client_id", c.ID), zap.String("acr", g.ACR))
 	p.count("token", p.cfg.Realm, GrantAuthorizationCode, "issued")
 	return resp, nil
+}
+
+// codeReplayed revokes what was issued from a replayed code: its access
+// tokens and its refresh token family.
+func (p *Provider) codeReplayed(ctx context.Context, c Client, reused *ReusedCodeError) error {
+	for _, t := range reused.Tokens {
+		if err := p.revokeJTI(ctx, reused.ClientID, t); err != nil {
+			return err
+		}
+	}
+	ended := 0
+	if reused.Family != "" {
+		fam, err := p.cfg.Codes.Refresh().revokeFamily(ctx, reused.Family)
+		if err != nil {
+			return err
+		}
+		if err := p.revokeEnded(ctx, fam); err != nil {
+			return err
+		}
+		ended = 1
+	}
+	p.log.Warn("authorization code replayed; tokens issued from it revoked", zap.String("realm", p.cfg.Realm),
+		zap.String("client_id", c.ID), zap.Int("revoked", len(reused.Tokens)), zap.Int("refresh_families_ended", ended))
+	p.count("token", p.cfg.Realm, GrantAuthorizationCode, "code_replayed")
+	return invalidGrant("the authorization code was already used")
+}
+
+// revokeEnded revokes the access tokens of ended refresh token families.
+func (p *Provider) revokeEnded(ctx context.Context, ended ...endedFamily) error {
+	for _, e := range ended {
+		for _, t := range e.Tokens {
+			if err := p.revokeJTI(ctx, e.ClientID, t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // accessTokenHash is the ID token's at_hash (OpenID Connect Core 3.1.3.6):
@@ -160,9 +194,27 @@ func (p *Provider) refreshToken(ctx context.Context, c Client, r *http.Request) 
 	if token == "" {
 		return nil, invalidRequest("refresh_token is required")
 	}
+	// The scope asked for is checked before the token is used up, so a
+	// refused request leaves it as it was.
+	var scopes []string
+	narrow := func(g Grant) error {
+		scopes = g.Scopes
+		if s := r.PostForm.Get("scope"); s != "" {
+			scopes = strings.Fields(s)
+			for _, sc := range scopes {
+				if !slices.Contains(g.Scopes, sc) {
+					return &OAuthError{Code: ErrCodeInvalidScope, Description: "a refreshed token cannot have more scope than was granted", Status: http.StatusBadRequest}
+				}
+			}
+		}
+		return nil
+	}
 	store := p.cfg.Codes.Refresh()
-	g, next, family, revoke, err := store.Rotate(ctx, token, c.ID)
+	g, next, family, revoke, err := store.rotate(ctx, token, c.ID, narrow)
+	var oe *OAuthError
 	switch {
+	case errors.As(err, &oe):
+		return nil, err
 	case errors.Is(err, ErrRefreshReused):
 		for _, t := range revoke {
 			if rerr := p.revokeJTI(ctx, c.ID, t); rerr != nil {
@@ -178,21 +230,19 @@ func (p *Provider) refreshToken(ctx context.Context, c Client, r *http.Request) 
 	case err != nil:
 		return nil, err
 	}
-	scopes := g.Scopes
-	if s := r.PostForm.Get("scope"); s != "" {
-		scopes = strings.Fields(s)
-		for _, sc := range scopes {
-			if !slices.Contains(g.Scopes, sc) {
-				return nil, &OAuthError{Code: ErrCodeInvalidScope, Description: "a refreshed token cannot have more scope than was granted", Status: http.StatusBadRequest}
-			}
-		}
-	}
 	now := p.cfg.Clock().Truncate(time.Second)
 	access, issued, err := p.userAccessToken(ctx, c, g, scopes, now)
 	if err != nil {
 		return nil, err
 	}
-	if err := store.RecordToken(ctx, family, issued); err != nil {
+	if err := store.RecordToken(ctx, family, issued); errors.Is(err, ErrInvalidGrant) {
+		// The family ended (revoked, or its session logged out) after
+		// the rotation: the token just made is revoked, not handed out.
+		if rerr := p.revokeJTI(ctx, c.ID, issued); rerr != nil {
+			return nil, rerr
+		}
+		return nil, invalidGrant("the refresh token is invalid, expired or revoked")
+	} else if err != nil {
 		return nil, err
 	}
 	p.count("token", p.cfg.Realm, GrantRefreshToken, "issued")

@@ -54,10 +54,13 @@ type IssuedToken struct {
 	ExpiresAt time.Time `json:"exp"`
 }
 
-// ReusedCodeError is ErrCodeReused with the tokens to revoke.
+// ReusedCodeError is ErrCodeReused with the tokens to revoke: the access
+// tokens issued from the code and, when one was, the refresh token family
+// started with them (every refresh token rotated from the first).
 type ReusedCodeError struct {
 	ClientID string
 	Tokens   []IssuedToken
+	Family   string
 }
 
 func (e *ReusedCodeError) Error() string { return ErrCodeReused.Error() }
@@ -136,11 +139,11 @@ func (s *CodeStore) Redeem(ctx context.Context, code, clientID, redirectURI, ver
 	)
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		out, reuse = nil, nil
-		var doc, owner, tokens string
+		var doc, owner, tokens, family string
 		var expires, redeemed int64
 		err := tx.QueryRowContext(ctx,
-			`SELECT client_id, doc, expires_at, redeemed_at, tokens FROM auth_codes WHERE realm = $1 AND code_hash = $2`+s.db.Dialect().ForUpdate(),
-			s.realm, codeHash(code)).Scan(&owner, &doc, &expires, &redeemed, &tokens)
+			`SELECT client_id, doc, expires_at, redeemed_at, tokens, family FROM auth_codes WHERE realm = $1 AND code_hash = $2`+s.db.Dialect().ForUpdate(),
+			s.realm, codeHash(code)).Scan(&owner, &doc, &expires, &redeemed, &tokens, &family)
 		if errors.Is(err, sql.ErrNoRows) {
 			out = ErrInvalidGrant
 			return nil
@@ -153,11 +156,13 @@ func (s *CodeStore) Redeem(ctx context.Context, code, clientID, redirectURI, ver
 			return nil
 		}
 		if redeemed != 0 {
-			reuse = &ReusedCodeError{ClientID: owner}
+			reuse = &ReusedCodeError{ClientID: owner, Family: family}
 			if err := json.Unmarshal([]byte(tokens), &reuse.Tokens); err != nil {
 				return err
 			}
-			return nil
+			// Marked, so that a redemption still issuing its tokens
+			// learns of the replay when it records them.
+			return s.markReplayed(ctx, tx, code)
 		}
 		if s.now().UnixMicro() >= expires {
 			out = ErrInvalidGrant
@@ -180,6 +185,7 @@ func (s *CodeStore) Redeem(ctx context.Context, code, clientID, redirectURI, ver
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			reuse = &ReusedCodeError{ClientID: owner}
+			return s.markReplayed(ctx, tx, code)
 		}
 		return nil
 	})
@@ -194,16 +200,45 @@ func (s *CodeStore) Redeem(ctx context.Context, code, clientID, redirectURI, ver
 	return g, nil
 }
 
-// RecordTokens remembers the tokens issued from a redeemed code.
+func (s *CodeStore) markReplayed(ctx context.Context, tx *sql.Tx, code string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE auth_codes SET replayed_at = $1 WHERE realm = $2 AND code_hash = $3 AND replayed_at = 0`,
+		s.now().UnixMicro(), s.realm, codeHash(code))
+	return err
+}
+
+// RecordTokens remembers the tokens issued from a redeemed code. When the
+// code was presented again since it was redeemed, it returns a
+// *ReusedCodeError (errors.Is ErrCodeReused): the replay could not revoke
+// tokens not yet recorded, so the caller must revoke them and not hand
+// them out.
 func (s *CodeStore) RecordTokens(ctx context.Context, code string, tokens ...IssuedToken) error {
+	return s.recordIssued(ctx, code, "", tokens)
+}
+
+// recordIssued is RecordTokens with the refresh token family started from
+// the code, if any.
+func (s *CodeStore) recordIssued(ctx context.Context, code, family string, tokens []IssuedToken) error {
+	if tokens == nil {
+		tokens = []IssuedToken{}
+	}
 	b, err := json.Marshal(tokens)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `UPDATE auth_codes SET tokens = $1 WHERE realm = $2 AND code_hash = $3`,
-		string(b), s.realm, codeHash(code))
+	var owner string
+	var replayed int64
+	err = s.db.QueryRowContext(ctx,
+		`UPDATE auth_codes SET tokens = $1, family = CASE WHEN CAST($2 AS TEXT) = '' THEN family ELSE CAST($2 AS TEXT) END
+		 WHERE realm = $3 AND code_hash = $4 RETURNING client_id, replayed_at`,
+		string(b), family, s.realm, codeHash(code)).Scan(&owner, &replayed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("auth: record tokens: %w", err)
+	}
+	if replayed != 0 {
+		return &ReusedCodeError{ClientID: owner, Tokens: tokens, Family: family}
 	}
 	return nil
 }

@@ -42,11 +42,14 @@
 //   - Pushed authorization requests (RFC 9126), mandatory for clients
 //     registered with RequirePAR; a request_uri is used once, by its client.
 //   - The token endpoint: authorization_code (a replayed code revokes what
-//     it issued), refresh_token (rotated on every use; one retry within 30
-//     seconds is forgiven, any other reuse revokes the family) and
+//     it issued, the refresh token family started from it included),
+//     refresh_token (rotated on every use; a retry within 30 seconds,
+//     while the next token is unused, gets that same next token back, so a
+//     family never forks; any other reuse revokes the family) and
 //     client_credentials for agency-to-agency calls; clients authenticate
 //     with client_secret_basic (secrets stored hashed) or private_key_jwt
-//     (RFC 7523, each assertion accepted once). Access tokens are RFC 9068
+//     (RFC 7523, each assertion accepted once, its aud the token endpoint
+//     or the issuer alone). Access tokens are RFC 9068
 //     JWTs with client_id, scope, acr, auth_time and a public or pairwise
 //     subject; a civil servant's also lists what their agencies authorize
 //     now (RFC 9396 authorization_details). ID tokens carry acr (eIDAS
@@ -55,11 +58,15 @@
 //     numbers with "gr_identity"; a servant's authorizations), introspection
 //     (RFC 7662, shown only to the resource server or the client a token
 //     concerns; a servant's authorizations read afresh) and revocation
-//     (RFC 7009), seen at once by every instance.
+//     (RFC 7009) of access tokens and of refresh tokens (a refresh token
+//     ends its family, with the access tokens issued in it), seen at once
+//     by every instance.
 //   - RP-initiated logout, which asks the person to confirm unless given an
 //     ID token of this provider as hint, and back-channel logout: a signed
 //     logout token (typ logout+jwt) posted to every client the session
-//     signed in to.
+//     signed in to. A session that ends (logout, or another person signing
+//     in in the same browser) ends the refresh tokens issued in it; a
+//     step-up keeps them.
 //
 // # Security rules
 //
@@ -71,7 +78,9 @@
 // is bound to the browser that started it by a cookie, so its id alone is
 // useless; a successful sign-in always gets a new session cookie. Codes,
 // sessions, sign-ins, refresh tokens and pushed requests are stored only as
-// hashes. Logs name accounts by their random identifier and mask user names
+// hashes (a used refresh token's successor, kept for the retry, is sealed
+// under a key derived from the used token). Logs name accounts by their
+// random identifier and mask user names
 // and client addresses. Every decision is logged (realm, client, subject,
 // acr, outcome) and reported to the optional [TransactionCounter] as
 // "authentication" (sign-ins: success, bad_credentials, bad_code, throttled,

@@ -125,12 +125,19 @@ func (p *Provider) revoked(ctx context.Context, jti string) (bool, error) {
 	return n > 0, nil
 }
 
-// Revoke revokes an access token issued to client. Tokens that are not
-// this provider's, already expired or issued to another client are left
-// alone, and, as RFC 7009 asks, the answer is the same either way.
+// Revoke revokes an access token or a refresh token issued to client
+// (RFC 7009). A refresh token ends its whole family: every refresh token
+// rotated from the same grant, the one presented being any of them, and
+// the access tokens issued with them. Tokens that are not this provider's,
+// already expired or issued to another client are left alone, and, as RFC
+// 7009 asks, the answer is the same either way. The token_type_hint is not
+// needed: the two kinds cannot be mistaken for one another.
 func (p *Provider) Revoke(ctx context.Context, client Client, raw string) error {
 	tok, err := p.parseOwnToken(ctx, raw)
-	if err != nil || tok.Issuer() != p.cfg.Issuer || tok.JwtID() == "" {
+	if err != nil {
+		return p.revokeRefresh(ctx, client, raw)
+	}
+	if tok.Issuer() != p.cfg.Issuer || tok.JwtID() == "" {
 		return nil
 	}
 	if owner, _ := tok.PrivateClaims()["client_id"].(string); owner != client.ID {
@@ -144,6 +151,28 @@ func (p *Provider) Revoke(ctx context.Context, client Client, raw string) error 
 		return fmt.Errorf("auth: revoke: %w", err)
 	}
 	p.log.Info("access token revoked", zap.String("realm", p.cfg.Realm), zap.String("client_id", client.ID), zap.String("jti", tok.JwtID()))
+	p.count("revocation", p.cfg.Realm)
+	return nil
+}
+
+// revokeRefresh ends the family of a refresh token of client, if raw is
+// one.
+func (p *Provider) revokeRefresh(ctx context.Context, client Client, raw string) error {
+	if p.cfg.Codes == nil {
+		return nil
+	}
+	ended, err := p.cfg.Codes.Refresh().revokeToken(ctx, raw, client.ID)
+	if errors.Is(err, ErrInvalidGrant) {
+		return nil // unknown, or another client's
+	}
+	if err != nil {
+		return err
+	}
+	if err := p.revokeEnded(ctx, ended); err != nil {
+		return fmt.Errorf("auth: revoke: %w", err)
+	}
+	p.log.Info("refresh token revoked with its family", zap.String("realm", p.cfg.Realm), zap.String("client_id", client.ID),
+		zap.Int("access_tokens_revoked", len(ended.Tokens)))
 	p.count("revocation", p.cfg.Realm)
 	return nil
 }

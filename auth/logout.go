@@ -67,8 +67,9 @@ func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 // logout is RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
 // With an ID token of this provider as id_token_hint the session ends at
 // once; without one the person is asked to confirm, so that another site
-// cannot sign them out behind their back. Every client the session signed
-// in to is told through back-channel logout.
+// cannot sign them out behind their back. The refresh tokens issued in the
+// session end with it, and every client the session signed in to is told
+// through back-channel logout.
 func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenRequest)
@@ -125,6 +126,12 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if ok {
+		// The tokens first: should ending the session fail after, the
+		// person is still signed in and can try again.
+		if err := p.endSessionTokens(ctx, sess.SID); err != nil {
+			p.internalError(w, r, err)
+			return
+		}
 		clients, err := p.store.endSession(ctx, sess.SID)
 		if err != nil {
 			p.internalError(w, r, err)
@@ -151,6 +158,19 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.pages.Render(w, r, http.StatusOK, "logged_out.html", nil)
+}
+
+// endSessionTokens ends the refresh token families issued in the single
+// sign-on session sid, with the access tokens issued in them.
+func (p *Provider) endSessionTokens(ctx context.Context, sid string) error {
+	ended, err := p.cfg.Codes.Refresh().revokeSession(ctx, sid)
+	if err != nil {
+		return err
+	}
+	if len(ended) > 0 {
+		p.log.Info("session's refresh tokens ended", zap.String("realm", p.cfg.Realm), zap.Int("families", len(ended)))
+	}
+	return p.revokeEnded(ctx, ended...)
 }
 
 func (p *Provider) logoutTokenOK(r *http.Request, token string) bool {

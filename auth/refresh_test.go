@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
@@ -27,6 +28,7 @@ type refreshFixture struct {
 	secret string
 	client auth.Client
 	clock  *testclock.Clock
+	key    *ecdsa.PrivateKey
 }
 
 func newRefreshFixture(t *testing.T, db *sqltest.DB) *refreshFixture {
@@ -43,11 +45,12 @@ func newRefreshFixture(t *testing.T, db *sqltest.DB) *refreshFixture {
 	}
 	codes, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen", clock.Now)
 	require.NoError(t, err)
-	ks, err := keys.NewStatic(mustKey(t), keys.WithStaticClock(clock.Now))
+	key := mustKey(t)
+	ks, err := keys.NewStatic(key, keys.WithStaticClock(clock.Now))
 	require.NoError(t, err)
 	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: "https://id.example.gr/auth/citizen", Keys: ks, Clients: reg, Codes: codes, Clock: clock.Now})
 	require.NoError(t, err)
-	return &refreshFixture{p: p, codes: codes, secret: secret, client: client, clock: clock}
+	return &refreshFixture{p: p, codes: codes, secret: secret, client: client, clock: clock, key: key}
 }
 
 func (f *refreshFixture) token(t *testing.T, form url.Values) (int, auth.TokenResponse, string) {
@@ -108,18 +111,23 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		assert.Equal(t, 400, status)
 		assert.Contains(t, body, "invalid_scope")
 
-		// A lost response: the used token works once more within 30 s.
+		// A lost response: the used token works again within 30 s, and
+		// gives the successor already given.
 		f.clock.Advance(10 * time.Second)
 		status, retry, body := f.refresh(t, second.RefreshToken)
 		require.Equal(t, 200, status, body)
-		// A second reuse is theft: the whole family goes.
+		assert.Equal(t, narrow.RefreshToken, retry.RefreshToken, "the successor already given, not a new branch")
+		status, newest, body := f.refresh(t, retry.RefreshToken)
+		require.Equal(t, 200, status, body)
+		// The successor used, the old token coming back is theft: the
+		// whole family goes.
 		status, _, body = f.refresh(t, second.RefreshToken)
 		assert.Equal(t, 400, status)
 		assert.Contains(t, body, "invalid_grant")
-		for name, tr := range map[string]auth.TokenResponse{"first": first, "second": second, "narrow": narrow, "retry": retry} {
+		for name, tr := range map[string]auth.TokenResponse{"first": first, "second": second, "narrow": narrow, "retry": retry, "newest": newest} {
 			assert.False(t, f.active(t, tr.AccessToken), "%s access token revoked with the family", name)
 		}
-		status, _, _ = f.refresh(t, retry.RefreshToken)
+		status, _, _ = f.refresh(t, newest.RefreshToken)
 		assert.Equal(t, 400, status, "the family's newest refresh token is dead too")
 
 		// Outside the grace window, the first reuse already revokes.
@@ -153,7 +161,8 @@ func TestRefreshTokenOfAnotherClient(t *testing.T) {
 }
 
 // TestRefreshConcurrentUse: from two instances at once, the first use and
-// the one grace retry succeed, every other use is reuse.
+// every retry within the grace window succeed, all with the same
+// successor.
 func TestRefreshConcurrentUse(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		f := newRefreshFixture(t, db)
@@ -162,6 +171,7 @@ func TestRefreshConcurrentUse(t *testing.T) {
 		require.NoError(t, err)
 		stores := []*auth.RefreshStore{f.codes.Refresh(), other.Refresh()}
 		var ok, reused atomic.Int32
+		var nexts sync.Map
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for i := 0; i < 12; i++ {
@@ -169,10 +179,11 @@ func TestRefreshConcurrentUse(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				_, _, _, _, err := stores[i%2].Rotate(context.Background(), tr.RefreshToken, f.client.ID)
+				_, next, _, _, err := stores[i%2].Rotate(context.Background(), tr.RefreshToken, f.client.ID)
 				switch {
 				case err == nil:
 					ok.Add(1)
+					nexts.Store(next, true)
 				case errors.Is(err, auth.ErrRefreshReused) || errors.Is(err, auth.ErrInvalidGrant):
 					reused.Add(1)
 				default:
@@ -182,7 +193,10 @@ func TestRefreshConcurrentUse(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
-		assert.Equal(t, int32(2), ok.Load(), "the first use and one grace retry")
-		assert.Equal(t, int32(10), reused.Load())
+		assert.Equal(t, int32(12), ok.Load(), "the first use and the retries within the grace window")
+		assert.Zero(t, reused.Load())
+		n := 0
+		nexts.Range(func(any, any) bool { n++; return true })
+		assert.Equal(t, 1, n, "one successor")
 	})
 }

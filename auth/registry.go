@@ -290,7 +290,8 @@ var noSecretHash = hashSecret("\x00no client has this secret")
 
 // Authenticate identifies the client of a token-endpoint request: HTTP Basic
 // with the client secret, a private_key_jwt assertion (RFC 7523) whose "aud"
-// must be one of audiences (the token endpoint's URL, or the issuer), or a
+// must be exactly one of audiences (the token endpoint's URL, or the
+// issuer), as a string or an array of that one value, or a
 // bare client_id for a public client. The request's form must be parsed
 // (r.ParseForm) before. Failures are *OAuthError values with invalid_client
 // or invalid_request; the reason goes to the log, never to the client.
@@ -425,8 +426,10 @@ func (r *ClientRegistry) authenticateAssertion(ctx context.Context, assertion, f
 	switch {
 	case tok.Issuer() != id || tok.Subject() != id:
 		return Client{}, r.refuse(id, "client authentication failed", false, errors.New("assertion iss and sub must both be the client_id"))
-	case !slices.ContainsFunc(tok.Audience(), func(a string) bool { return slices.Contains(audiences, a) }):
-		return Client{}, r.refuse(id, "client authentication failed", false, fmt.Errorf("assertion audience %v is not this endpoint", tok.Audience()))
+	case len(tok.Audience()) != 1 || !slices.Contains(audiences, tok.Audience()[0]):
+		// One audience, ours: an assertion also addressed to another
+		// server could be replayed by it here (and ours there).
+		return Client{}, r.refuse(id, "client authentication failed", false, fmt.Errorf("assertion audience %v is not this endpoint alone", tok.Audience()))
 	case tok.JwtID() == "" || len(tok.JwtID()) > 256:
 		return Client{}, r.refuse(id, "client authentication failed", false, errors.New("assertion needs a jti of at most 256 bytes"))
 	case tok.Expiration().After(now.Add(MaxAssertionLifetime)):

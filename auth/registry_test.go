@@ -321,6 +321,15 @@ func TestPrivateKeyJWT(t *testing.T) {
 			"other key":       other.assertion(t, clock.Now(), nil),
 			"wrong audience":  jc.assertion(t, clock.Now(), func(b *jwt.Builder) *jwt.Builder { return b.Audience([]string{"https://evil.example"}) }),
 			"issuer audience": "",
+			"audience with an extra": jc.assertion(t, clock.Now(), func(b *jwt.Builder) *jwt.Builder {
+				return b.Audience([]string{tokenEndpoint, "https://evil.example"})
+			}),
+			"extra before audience": jc.assertion(t, clock.Now(), func(b *jwt.Builder) *jwt.Builder {
+				return b.Audience([]string{"https://evil.example", "https://id.example.gr/auth/citizen"})
+			}),
+			"both audiences at once": jc.assertion(t, clock.Now(), func(b *jwt.Builder) *jwt.Builder {
+				return b.Audience([]string{tokenEndpoint, "https://id.example.gr/auth/citizen"})
+			}),
 			"sub differs":     jc.assertion(t, clock.Now(), func(b *jwt.Builder) *jwt.Builder { return b.Subject("someone-else") }),
 			"expired":         jc.assertion(t, clock.Now().Add(-time.Hour), nil),
 			"lives too long":  jc.assertion(t, clock.Now(), func(b *jwt.Builder) *jwt.Builder { return b.Expiration(clock.Now().Add(time.Hour)) }),
@@ -332,16 +341,20 @@ func TestPrivateKeyJWT(t *testing.T) {
 		for name, a := range bad {
 			t.Run(name, func(t *testing.T) { assert.Equal(t, "invalid_client", oauthCode(t, authn(a))) })
 		}
-		// The issuer URL is an accepted audience too.
+		// The issuer URL is an accepted audience too, and so is "aud" as a
+		// single string rather than an array of one.
 		require.NoError(t, authn(jc.assertion(t, clock.Now(), func(b *jwt.Builder) *jwt.Builder {
 			return b.Audience([]string{"https://id.example.gr/auth/citizen"})
+		})))
+		require.NoError(t, authn(jc.assertion(t, clock.Now(), func(b *jwt.Builder) *jwt.Builder {
+			return b.Claim(jwt.AudienceKey, tokenEndpoint)
 		})))
 
 		// Purge forgets expired ids only.
 		clock.Advance(2 * time.Minute)
 		n, err := reg.PurgeAssertions(ctx, clock.Now())
 		require.NoError(t, err)
-		assert.Equal(t, int64(2), n)
+		assert.Equal(t, int64(3), n)
 	})
 }
 

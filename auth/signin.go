@@ -671,17 +671,24 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, id string, s
 	// A session of someone else in this browser ends; a stepped-up session
 	// of the same person is replaced and its clients carried over.
 	var carry []sessionClient
+	var carryFrom string
 	if old, ok, err := p.currentSession(r); err != nil {
 		p.internalError(w, r, err)
 		return
 	} else if ok {
+		if old.Subject != st.Subject {
+			if err := p.endSessionTokens(ctx, old.SID); err != nil {
+				p.internalError(w, r, err)
+				return
+			}
+		}
 		clients, err := p.store.endSession(ctx, old.SID)
 		if err != nil {
 			p.internalError(w, r, err)
 			return
 		}
 		if old.Subject == st.Subject {
-			carry = clients
+			carry, carryFrom = clients, old.SID
 		} else {
 			p.backchannelLogout(ctx, old, clients)
 		}
@@ -693,6 +700,13 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, id string, s
 	}
 	for _, c := range carry {
 		if err := p.store.addSessionClient(ctx, sess.SID, c.ClientID, c.Subject); err != nil {
+			p.internalError(w, r, err)
+			return
+		}
+	}
+	if carryFrom != "" {
+		// The refresh tokens of the replaced session go on with it.
+		if err := p.cfg.Codes.Refresh().moveSession(ctx, carryFrom, sess.SID); err != nil {
 			p.internalError(w, r, err)
 			return
 		}
