@@ -156,15 +156,18 @@ func (p *Page) ServiceName() string {
 	return p.T(p.r.serviceKey)
 }
 
-// PageTitle is the page's "title" block as text.
-func (p *Page) PageTitle() (string, error) {
+// PageTitle is the page's "title" block. The block is executed by
+// html/template, so what it returns is HTML whose text is already escaped;
+// it is typed as such, so that the layout's <title> does not escape it a
+// second time (which showed "&amp;" for "&").
+func (p *Page) PageTitle() (template.HTML, error) {
 	var b strings.Builder
 	if t := p.tmpl.Lookup("title"); t != nil {
 		if err := t.Execute(&b, p); err != nil {
 			return "", err
 		}
 	}
-	return strings.TrimSpace(b.String()), nil
+	return template.HTML(strings.TrimSpace(b.String())), nil
 }
 
 // StylesheetURL is the content-addressed URL of the shared stylesheet.
