@@ -22,6 +22,10 @@ import (
 //go:embed templates/*.html messages/*.json
 var pageAssets embed.FS
 
+// defaultLocation is where days begin when Config.Location is nil: the
+// location of every egovkit page, Europe/Athens.
+var defaultLocation = web.DefaultLocation
+
 // Comparison is a growth figure the statistics page shows: a period
 // against a base period, such as {"2021-H1", "2020"}.
 type Comparison struct{ Period, Base string }
@@ -65,6 +69,7 @@ func (m *Metrics) PageHandler(cfg PageConfig) (http.Handler, error) {
 		web.WithHomeURL(cfg.HomeURL),
 		web.WithRequestID(func(r *http.Request) string { return httpx.RequestIDFromContext(r.Context()) }),
 		web.WithLogger(m.log),
+		web.WithLocation(m.cfg.Location),
 	)
 	if err != nil {
 		return nil, err
