@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -46,6 +45,10 @@ type PagesConfig struct {
 	Logger     *zap.Logger
 }
 
+// defaultLocation is where dates are shown when Config.Location is nil:
+// the location of every egovkit page, Europe/Athens.
+var defaultLocation = web.DefaultLocation
+
 type pages struct {
 	cfg PagesConfig
 	s   *Service
@@ -76,6 +79,7 @@ func newPages(cfg PagesConfig) (*pages, error) {
 		web.WithHomeURL(cfg.HomeURL),
 		web.WithRequestID(func(r *http.Request) string { return httpx.RequestIDFromContext(r.Context()) }),
 		web.WithLogger(cfg.Logger),
+		web.WithLocation(cfg.Service.cfg.Location),
 	)
 	if err != nil {
 		return nil, err
@@ -198,12 +202,12 @@ func (p *pages) title(r *http.Request, d *Document) string {
 
 func (p *pages) row(r *http.Request, d *Document, link bool) docRow {
 	row := docRow{Title: p.title(r, d), State: p.text(r, "declaration.state."+d.State), Protocol: d.Protocol,
-		Date: d.CreatedAt.In(p.s.cfg.Location).Format("02/01/2006 15:04")}
+		Date: web.FormatDateTime(d.CreatedAt, p.s.cfg.Location)}
 	if link {
 		row.URL = p.cfg.Prefix + "/d/" + d.ID
 	}
 	if !d.IssuedAt.IsZero() {
-		row.Date = d.IssuedAt.In(p.s.cfg.Location).Format("02/01/2006 15:04")
+		row.Date = web.FormatDateTime(d.IssuedAt, p.s.cfg.Location)
 	}
 	return row
 }
@@ -377,11 +381,11 @@ func (p *pages) create(w http.ResponseWriter, r *http.Request, person Person) {
 	}
 	var dateErr bool
 	if s := v.Get("valid_until"); s != "" {
-		day, err := time.ParseInLocation(time.DateOnly, s, p.s.cfg.Location)
+		end, err := web.ParseUntil(s, p.s.cfg.Location) // to the end of that day
 		if err != nil {
 			dateErr = true
 		} else {
-			d.ValidUntil = day.AddDate(0, 0, 1) // to the end of that day
+			d.ValidUntil = end
 		}
 	}
 	if t != nil {
@@ -539,15 +543,13 @@ func (p *pages) rows(r *http.Request, d *Document) [][2]string {
 		add("grantee_name", g.Name)
 		add("grantee_afm", g.AFM)
 	}
-	if !d.Draft.ValidUntil.IsZero() {
-		add("valid_until", d.Draft.ValidUntil.Add(-time.Second).In(p.s.cfg.Location).Format("02/01/2006"))
-	}
+	add("valid_until", web.FormatUntil(d.Draft.ValidUntil, p.s.cfg.Location))
 	for _, kv := range flatFields(d.Draft.Fields) {
 		out = append(out, kv)
 	}
 	add("protocol", d.Protocol)
 	if !d.IssuedAt.IsZero() {
-		add("issued", d.IssuedAt.In(p.s.cfg.Location).Format("02/01/2006 15:04"))
+		add("issued", web.FormatDateTime(d.IssuedAt, p.s.cfg.Location))
 	}
 	add("code", d.Code)
 	return out
@@ -672,7 +674,7 @@ func (p *pages) verify(w http.ResponseWriter, r *http.Request) {
 				vp.Rows = append([][2]string{{p.text(r, "declaration.field.issuer"), v.Issuer}}, vp.Rows...)
 				vp.Paragraphs, vp.Statutory = paragraphs(v.Content.Text), v.Statutory
 				if v.Status == StatusRevoked {
-					vp.Rows = append(vp.Rows, [2]string{p.text(r, "declaration.field.revoked"), v.RevokedAt.In(p.s.cfg.Location).Format("02/01/2006 15:04")})
+					vp.Rows = append(vp.Rows, [2]string{p.text(r, "declaration.field.revoked"), web.FormatDateTime(v.RevokedAt, p.s.cfg.Location)})
 				}
 			}
 		}

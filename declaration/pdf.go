@@ -9,10 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/go-pdf/fpdf"
 	"rsc.io/qr"
+
+	"github.com/egovkit/egovkit/internal/web"
 )
 
 // pdfLabels are the fixed texts of a document in one language.
@@ -111,7 +112,7 @@ func (s *Service) draw(d *Document, l pdfLabels, lang string, code *qr.Code, f *
 		setFont(pdf, 12, true)
 		pdf.SetTextColor(170, 0, 0)
 		pdf.SetDrawColor(170, 0, 0)
-		text := l.revoked + " " + d.RevokedAt.In(s.cfg.Location).Format("02/01/2006 15:04")
+		text := l.revoked + " " + web.FormatDateTime(d.RevokedAt, s.cfg.Location)
 		pdf.CellFormat(width, 8, tx(text), "1", 1, "C", false, 0, "")
 		pdf.SetTextColor(0, 0, 0)
 		pdf.SetDrawColor(0, 0, 0)
@@ -134,8 +135,8 @@ func (s *Service) draw(d *Document, l pdfLabels, lang string, code *qr.Code, f *
 	row(l.declarant, p.GivenName+" "+p.FamilyName)
 	row(l.father, p.FatherName)
 	row(l.mother, p.MotherName)
-	if t, err := time.Parse(time.DateOnly, p.BirthDate); err == nil {
-		row(l.born, t.Format("02/01/2006"))
+	if born, ok := web.FormatCivilDate(p.BirthDate); ok {
+		row(l.born, born)
 	}
 	row(l.afm, p.AFM)
 	row(l.idCard, p.IDCard)
@@ -143,7 +144,7 @@ func (s *Service) draw(d *Document, l pdfLabels, lang string, code *qr.Code, f *
 		row(l.grantee, g.Name+" ("+l.afm+" "+g.AFM+")")
 	}
 	if !d.Draft.ValidUntil.IsZero() {
-		row(l.validUntil, d.Draft.ValidUntil.In(s.cfg.Location).Format("02/01/2006"))
+		row(l.validUntil, web.FormatUntil(d.Draft.ValidUntil, s.cfg.Location))
 	}
 	pdf.Ln(6)
 
@@ -188,7 +189,7 @@ func (s *Service) draw(d *Document, l pdfLabels, lang string, code *qr.Code, f *
 		pdf.Ln(1.5)
 	}
 	info(l.protocol, d.Protocol, 12)
-	info(l.issued, d.IssuedAt.In(s.cfg.Location).Format("02/01/2006 15:04"), 10)
+	info(l.issued, web.FormatDateTime(d.IssuedAt, s.cfg.Location), 10)
 	info(l.code, d.Code, 13)
 	info(l.verifyAt, s.cfg.BaseURL+"/verify", 9)
 	drawQR(pdf, code, 20+width-qrSize, top, qrSize)

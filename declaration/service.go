@@ -104,7 +104,9 @@ type Config struct {
 	// DraftLifetime bounds how long a draft waits for its code; zero means
 	// DefaultDraftLifetime.
 	DraftLifetime time.Duration
-	// Location decides the year of a protocol number; nil means UTC.
+	// Location is where people read the documents' dates, on the pages,
+	// the PDF and the verification page, and decides the year of a
+	// protocol number; nil means Europe/Athens. Instants are stored in UTC.
 	Location *time.Location
 	Counter  Counter
 	Clock    func() time.Time
@@ -153,7 +155,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.DraftLifetime = DefaultDraftLifetime
 	}
 	if cfg.Location == nil {
-		cfg.Location = time.UTC
+		cfg.Location = defaultLocation()
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now

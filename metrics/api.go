@@ -22,7 +22,8 @@ import (
 //
 // Periods are as ParsePeriod reads them. Series and top lists come as CSV
 // with format=csv or Accept: text/csv. Errors are RFC 9457 problem details
-// naming the parameter.
+// naming the parameter; a period that cannot be read is a 400 of type
+// ProblemBadPeriod whose "code" member is the PeriodError's Code.
 func (m *Metrics) APIHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /kinds", m.apiKinds)
@@ -39,16 +40,22 @@ func badParam(w http.ResponseWriter, r *http.Request, field, detail string) {
 		Status: http.StatusBadRequest, Detail: detail, Errors: []httpx.FieldError{{Field: field, Detail: detail}}})
 }
 
+// badPeriod answers a *PeriodError in err as a 400 problem of type
+// ProblemBadPeriod naming the parameter; it tells whether there was one.
+func badPeriod(w http.ResponseWriter, r *http.Request, name string, err error) bool {
+	var pe *PeriodError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	httpx.WriteProblem(w, r, pe.problem(name))
+	return true
+}
+
 // periodParam reads a period parameter, answering the error itself.
 func periodParam(w http.ResponseWriter, r *http.Request, name string) (Period, bool) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		badParam(w, r, name, name+" is required, such as 2021-H1, 2020, 2020-Q3, 2020-05 or 2020-01-01..2020-03-31")
-		return Period{}, false
-	}
-	p, err := ParsePeriod(v)
+	p, err := ParsePeriod(r.URL.Query().Get(name))
 	if err != nil {
-		badParam(w, r, name, err.Error())
+		badPeriod(w, r, name, err)
 		return Period{}, false
 	}
 	return p, true
@@ -131,8 +138,7 @@ func (m *Metrics) apiSeries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	points, err := m.Series(r.Context(), kind, p, by)
-	if errors.Is(err, ErrBadPeriod) {
-		badParam(w, r, "period", err.Error())
+	if badPeriod(w, r, "period", err) {
 		return
 	}
 	if err != nil {

@@ -29,7 +29,7 @@
 //
 // Every second (FlushEvery) and on Close the counts since the last flush
 // are added to per-day totals in the database (SQLite or PostgreSQL), the
-// day taken in Config.Location. Each flush is recorded under this
+// day taken in Config.Location (Europe/Athens unless set). Each flush is recorded under this
 // instance's identifier and a sequence number in the same transaction, so
 // a flush retried after an error whose commit did happen is not counted
 // twice. Close loses nothing; a crash loses at most one flush interval;
@@ -45,7 +45,9 @@
 // # Questions
 //
 // Periods are parsed by ParsePeriod: "2020", "2021-H1", "2020-Q3",
-// "2020-05", "2020-W05", "2020-05-17" and "2020-03-01..2020-06-30". Total,
+// "2020-05", "2020-W05", "2020-05-17" and "2020-03-01..2020-06-30"; a
+// period it cannot read is a *PeriodError whose Code names the mistake
+// (PeriodHalf, PeriodRangeOrder, …). Total,
 // Series (by day, month or year), Top (values of one label), Growth (the
 // plain change and the change of the daily rate, so that a half-year
 // compares fairly with a year) and VisitsAvoided read the store, so their
@@ -56,10 +58,13 @@
 // Collector exposes this instance's counts to Prometheus (client_golang),
 // one counter family per kind; the output passes promtool check metrics.
 // APIHandler serves the questions above as JSON (and series as CSV), with
-// RFC 9457 problems naming a bad parameter. PageHandler serves the public
+// RFC 9457 problems naming a bad parameter (a bad period is a 400 of type
+// ProblemBadPeriod with its code). PageHandler serves the public
 // statistics page in Greek and English: totals by year as a bar chart,
 // growth figures, the current year month by month as a line chart, and
-// totals by kind; the charts are SVG drawn on the server, each with a text
+// totals by kind, and a form to compare two periods, which says in the
+// page's language what is wrong with a period it cannot read and keeps
+// what was typed; the charts are SVG drawn on the server, each with a text
 // alternative and its data in a table, and the page passes axe-core's WCAG
 // 2.1 AA rules.
 package metrics

@@ -39,8 +39,9 @@ type Kind struct {
 type Config struct {
 	// DB stores the totals (SQLite or PostgreSQL).
 	DB *sql.DB
-	// Location decides where days begin; nil means UTC. The portal uses
-	// Europe/Athens.
+	// Location decides where days begin, for counting and for the
+	// statistics page; nil means Europe/Athens, where every egovkit page
+	// shows its dates.
 	Location *time.Location
 	// FlushEvery is how often counts are written to the store; zero means
 	// one second. A crash loses at most this much; Close loses nothing.
@@ -83,7 +84,7 @@ func New(ctx context.Context, cfg Config) (*Metrics, error) {
 		return nil, errors.New("metrics: a database is required")
 	}
 	if cfg.Location == nil {
-		cfg.Location = time.UTC
+		cfg.Location = defaultLocation()
 	}
 	if cfg.FlushEvery == 0 {
 		cfg.FlushEvery = time.Second

@@ -16,6 +16,7 @@ import (
 
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/internal/testclock"
+	"github.com/egovkit/egovkit/internal/web"
 	"github.com/egovkit/egovkit/metrics"
 )
 
@@ -45,7 +46,7 @@ func period(t *testing.T, s string) metrics.Period {
 }
 
 func today() metrics.Period {
-	d := time.Now().UTC().Format("2006-01-02")
+	d := time.Now().In(web.DefaultLocation()).Format("2006-01-02") // where days begin by default
 	p, _ := metrics.ParsePeriod(d)
 	return p
 }

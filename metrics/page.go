@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"html"
 	"html/template"
@@ -21,6 +22,10 @@ import (
 
 //go:embed templates/*.html messages/*.json
 var pageAssets embed.FS
+
+// defaultLocation is where days begin when Config.Location is nil: the
+// location of every egovkit page, Europe/Athens.
+var defaultLocation = web.DefaultLocation
 
 // Comparison is a growth figure the statistics page shows: a period
 // against a base period, such as {"2021-H1", "2020"}.
@@ -65,6 +70,7 @@ func (m *Metrics) PageHandler(cfg PageConfig) (http.Handler, error) {
 		web.WithHomeURL(cfg.HomeURL),
 		web.WithRequestID(func(r *http.Request) string { return httpx.RequestIDFromContext(r.Context()) }),
 		web.WithLogger(m.log),
+		web.WithLocation(m.cfg.Location),
 	)
 	if err != nil {
 		return nil, err
@@ -91,6 +97,9 @@ type growthRow struct {
 	Period, Base, Total, BaseTotal, Change, RateChange string
 }
 
+// formError is a field of the comparison form and what is wrong with it.
+type formError struct{ Field, Label, Text string }
+
 type kindRow struct {
 	Title, Total string
 }
@@ -113,7 +122,12 @@ type statsData struct {
 	Kinds       []kindRow
 	FormPeriod  string
 	FormBase    string
-	FormError   string
+	// PeriodError and BaseError say, in the page's language, what is
+	// wrong with what was typed in each field; FormErrors lists them for
+	// the summary above the form.
+	PeriodError string
+	BaseError   string
+	FormErrors  []formError
 	Custom      *growthRow
 	CSVYears    string
 	CSVMonths   string
@@ -262,11 +276,19 @@ func (s *statsPage) build(ctx context.Context, lang, period, base string) (*stat
 		d.Growth = append(d.Growth, *row)
 	}
 	if period != "" || base != "" {
-		row, err := s.compare(ctx, p, period, base)
-		if err != nil {
-			d.FormError = err.Error()
-		} else {
-			d.Custom = row
+		pp, perr := ParsePeriod(period)
+		bp, berr := ParsePeriod(base)
+		d.PeriodError, d.BaseError = s.periodMessage(lang, period, perr), s.periodMessage(lang, base, berr)
+		if d.PeriodError != "" {
+			d.FormErrors = append(d.FormErrors, formError{"period", s.text(lang, "metrics.form.period"), d.PeriodError})
+		}
+		if d.BaseError != "" {
+			d.FormErrors = append(d.FormErrors, formError{"base", s.text(lang, "metrics.form.base"), d.BaseError})
+		}
+		if perr == nil && berr == nil {
+			if d.Custom, err = s.growthRow(ctx, p, pp, bp); err != nil {
+				return nil, err
+			}
 		}
 	}
 
@@ -304,7 +326,25 @@ func (s *statsPage) build(ctx context.Context, lang, period, base string) (*stat
 	return d, nil
 }
 
-// compare builds a growth row from two period strings.
+// periodMessage says in lang what is wrong with a period typed in the
+// form, or "" when err is nil.
+func (s *statsPage) periodMessage(lang, input string, err error) string {
+	if err == nil {
+		return ""
+	}
+	code := PeriodUnknown
+	var pe *PeriodError
+	if errors.As(err, &pe) {
+		code = pe.Code
+	}
+	if code == PeriodMissing {
+		return s.text(lang, "metrics.period.missing")
+	}
+	return s.text(lang, "metrics.period.bad", "input", strings.TrimSpace(input), "reason", s.text(lang, "metrics.period."+code))
+}
+
+// compare builds a growth row from two period strings of the
+// configuration.
 func (s *statsPage) compare(ctx context.Context, p *message.Printer, period, base string) (*growthRow, error) {
 	pp, err := ParsePeriod(period)
 	if err != nil {
@@ -314,6 +354,11 @@ func (s *statsPage) compare(ctx context.Context, p *message.Printer, period, bas
 	if err != nil {
 		return nil, err
 	}
+	return s.growthRow(ctx, p, pp, bp)
+}
+
+// growthRow is the growth of pp against bp.
+func (s *statsPage) growthRow(ctx context.Context, p *message.Printer, pp, bp Period) (*growthRow, error) {
 	g, err := s.m.Growth(ctx, KindAll, pp, bp)
 	if err != nil {
 		return nil, err

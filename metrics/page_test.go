@@ -78,3 +78,28 @@ func TestStatisticsPage(t *testing.T) {
 	h.ServeHTTP(w, httptest.NewRequest("POST", "/stats", nil))
 	assert.Equal(t, http.StatusMethodNotAllowed, w.Code)
 }
+
+// With no location configured, days begin in Athens, as every page shows
+// its dates: at 00:30 on 1 January in Athens (still 31 December in UTC) a
+// count is filed on 1 January, and the page is about the new year.
+func TestDaysBeginInAthensByDefault(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 12, 31, 22, 30, 0, 0, time.UTC)
+	m := open(t, sqltest.SQLite(t), func(c *metrics.Config) { c.Clock = func() time.Time { return now } })
+	m.Count(metrics.KindDeclaration, "ypes", metrics.ChannelDigital)
+	require.NoError(t, m.Flush(ctx))
+	total, err := m.Total(ctx, metrics.KindDeclaration, period(t, "2027-01-01"))
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, total, "filed on 1 January")
+
+	h, err := m.PageHandler(metrics.PageConfig{})
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/stats?lang=en", nil))
+	require.Equal(t, http.StatusOK, w.Code)
+	body := w.Body.String()
+	assert.Contains(t, body, "Month by month in 2027")
+	assert.Contains(t, body, "January")
+	assert.NotContains(t, body, "December")
+	assert.Contains(t, body, "In 2027, 1 transactions")
+}

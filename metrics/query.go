@@ -132,7 +132,7 @@ func steps(p Period, g Granularity) ([]Period, error) {
 		d = next
 	}
 	if len(out) > 5000 {
-		return nil, &PeriodError{Input: p.Name, Reason: fmt.Sprintf("a series of %d steps is too long; choose a coarser step", len(out))}
+		return nil, &PeriodError{Input: p.Name, Code: PeriodSteps, Reason: fmt.Sprintf("a series of %d steps is too long; choose a coarser step", len(out))}
 	}
 	return out, nil
 }

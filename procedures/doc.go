@@ -17,8 +17,15 @@
 // both report every violation with its JSON Pointer and a
 // message in Greek and English (a 422 problem over HTTP), including the
 // rules a schema cannot state: a cost's minimum is not above its maximum,
-// and an application form is itself a valid schema, against which
-// [Procedure.ValidateApplication] checks a citizen's submission.
+// an application form is itself a valid schema, against which
+// [Procedure.ValidateApplication] checks a citizen's submission, and every
+// address is safe to republish. A link people follow (a step's page, a
+// channel, the authority's site, the contact page, a law's text, a useful
+// link) must be https; an identifier (an ELI, an event of the EU code
+// lists) http or https; javascript:, data: and every other scheme are
+// refused, so the JSON API and the CPSV-AP export never pass one on. A
+// registry made with [WithLoopbackHTTP], for a demonstration or for
+// development, also takes http links to this machine.
 //
 // # Registry and workflow
 //

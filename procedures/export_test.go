@@ -3,7 +3,22 @@ package procedures
 import (
 	"context"
 	"database/sql"
+	"strings"
 )
+
+// AddressFields lists the places of the schema that hold an address, as
+// JSON Pointer patterns ("*" for every item), links first.
+func AddressFields() (links, identifiers []string) {
+	for _, f := range addressFields {
+		p := "/" + strings.Join(f.path, "/")
+		if f.link {
+			links = append(links, p)
+		} else {
+			identifiers = append(identifiers, p)
+		}
+	}
+	return links, identifiers
+}
 
 // SeedPublished stores documents straight as published versions, for
 // benchmarks that need thousands of them.

@@ -42,7 +42,11 @@ type PagesConfig struct {
 	// SignOutURL is where the workspace's sign-out button posts, such as
 	// the site's logout handler; empty shows no button.
 	SignOutURL string
-	Logger     *zap.Logger
+	// Location is where the pages show dates and times (publication, the
+	// history of a procedure, suggestions); nil means Europe/Athens. The
+	// registry stores instants in UTC.
+	Location *time.Location
+	Logger   *zap.Logger
 }
 
 // PagesHandler serves the public catalogue in Greek and English, without
@@ -75,6 +79,7 @@ func PagesHandler(cfg PagesConfig) (http.Handler, error) {
 		web.WithHomeURL(cfg.HomeURL),
 		web.WithRequestID(func(r *http.Request) string { return httpx.RequestIDFromContext(r.Context()) }),
 		web.WithLogger(cfg.Logger),
+		web.WithLocation(cfg.Location),
 	)
 	if err != nil {
 		return nil, err
@@ -245,7 +250,7 @@ func (c *catalogue) view(r *http.Request, v *Version) procedurePage {
 	p := v.Procedure
 	d := procedurePage{Prefix: c.cfg.Prefix, ID: p.ID, Title: p.Title.In(lang), Description: p.Description.In(lang),
 		Authority: p.Authority.Name.In(lang), AuthorityURL: p.Authority.URL, Version: v.Version,
-		Updated: v.PublishedAt.Format("2006-01-02"),
+		Updated: web.FormatDate(v.PublishedAt, c.pages.Location()),
 		Kinds:   []string{SuggestionWrongInformation, SuggestionSimplification, SuggestionOther}}
 	for _, cond := range p.Conditions {
 		d.Conditions = append(d.Conditions, cond.In(lang))

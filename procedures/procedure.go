@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"sort"
 
 	"github.com/egovkit/egovkit/internal/jsonschema"
 )
@@ -147,8 +148,10 @@ var procedureSchema = jsonschema.MustCompile(schemaJSON)
 const maxDocument = 512 << 10
 
 // Parse checks a procedure document as [Validate] does and returns it.
-func Parse(doc []byte) (*Procedure, error) {
-	if err := Validate(doc); err != nil {
+func Parse(doc []byte) (*Procedure, error) { return parse(doc, addressPolicy{}) }
+
+func parse(doc []byte, policy addressPolicy) (*Procedure, error) {
+	if err := validate(doc, policy); err != nil {
 		return nil, err
 	}
 	var p Procedure
@@ -170,10 +173,14 @@ type Violation = jsonschema.Violation
 
 // Validate checks a procedure document against the schema and the rules a
 // schema cannot state (a cost's minimum is not above its maximum; the
-// application form is itself a valid schema). Every violation is
-// reported, as a *ValidationError, with its JSON Pointer and a message in
-// Greek and English.
-func Validate(doc []byte) error {
+// application form is itself a valid schema; every link people follow is
+// https, every identifier http or https, so that no javascript: or data:
+// address is stored and republished). Every violation is reported, as a
+// *ValidationError, with its JSON Pointer and a message in Greek and
+// English.
+func Validate(doc []byte) error { return validate(doc, addressPolicy{}) }
+
+func validate(doc []byte, policy addressPolicy) error {
 	if len(doc) > maxDocument {
 		return &jsonschema.ValidationError{Violations: []jsonschema.Violation{{
 			Kind: "too_large", Message: fmt.Sprintf("the document is larger than %d bytes", maxDocument),
@@ -186,7 +193,7 @@ func Validate(doc []byte) error {
 	// The schema has passed: the document is an object and costs, where
 	// present, are objects with numeric min and max.
 	root := tree.(map[string]any)
-	var vs []jsonschema.Violation
+	vs := checkAddresses(root, policy)
 	costs, _ := root["costs"].([]any)
 	for i, c := range costs {
 		c := c.(map[string]any)
@@ -206,6 +213,7 @@ func Validate(doc []byte) error {
 		}
 	}
 	if len(vs) > 0 {
+		sort.SliceStable(vs, func(i, j int) bool { return vs[i].Pointer < vs[j].Pointer })
 		return &jsonschema.ValidationError{Violations: vs}
 	}
 	return nil

@@ -114,9 +114,10 @@ type Event struct {
 // PostgreSQL. It is safe for concurrent use and for several instances
 // sharing a database.
 type Registry struct {
-	db  *sqlstore.DB
-	now func() time.Time
-	log *zap.Logger
+	db      *sqlstore.DB
+	now     func() time.Time
+	log     *zap.Logger
+	address addressPolicy
 }
 
 // Option configures a Registry.
@@ -124,6 +125,12 @@ type Option func(*Registry)
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(r *Registry) { r.now = now } }
+
+// WithLoopbackHTTP accepts links to this machine over plain http
+// (http://localhost/…, http://127.0.0.1/…, http://[::1]/…) besides https,
+// for a registry run for a demonstration or for development; a registry
+// that publishes must not use it. See [Validate].
+func WithLoopbackHTTP() Option { return func(r *Registry) { r.address.loopbackHTTP = true } }
 
 // WithLogger logs workflow changes.
 func WithLogger(l *zap.Logger) Option { return func(r *Registry) { r.log = l } }
@@ -168,7 +175,7 @@ func (r *Registry) Create(ctx context.Context, c Caller, doc []byte) (*Version, 
 	if !c.Has(RoleEditor) {
 		return nil, fail(ErrForbidden, "only editors create procedures")
 	}
-	p, err := Parse(doc)
+	p, err := parse(doc, r.address)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +263,7 @@ func (r *Registry) Update(ctx context.Context, c Caller, id string, version int,
 	if !c.Has(RoleEditor) {
 		return nil, fail(ErrForbidden, "only editors edit procedures")
 	}
-	p, err := Parse(doc)
+	p, err := parse(doc, r.address)
 	if err != nil {
 		return nil, err
 	}
@@ -510,7 +517,7 @@ func (r *Registry) ImportPublished(ctx context.Context, source string, docs [][]
 	}
 	items := make([]item, 0, len(docs))
 	for i, doc := range docs {
-		p, err := Parse(doc)
+		p, err := parse(doc, r.address)
 		if err != nil {
 			return 0, fmt.Errorf("procedures: import: document %d: %w", i+1, err)
 		}

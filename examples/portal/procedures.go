@@ -30,7 +30,11 @@ const proceduresService = "procedures"
 // through the servants' provider; their roles are their authorizations
 // for the service "procedures". The API takes a servant's access token.
 func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appConfig) error {
-	reg, err := procedures.NewRegistry(ctx, cfg.DB, procedures.WithLogger(a.log))
+	opts := []procedures.Option{procedures.WithLogger(a.log)}
+	if cfg.Demo { // a demonstration may link to services on this machine
+		opts = append(opts, procedures.WithLoopbackHTTP())
+	}
+	reg, err := procedures.NewRegistry(ctx, cfg.DB, opts...)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,17 @@
 // key missing in English falls back to Greek, then to the key itself;
 // [Renderer.MissingTranslations] lists such gaps so a test can forbid them.
 //
+// # Dates and times
+//
+// One rule holds on every page and in every document a package prints:
+// instants are stored in UTC and shown in one location, Europe/Athens
+// unless a package is configured with another ([WithLocation]); a day is
+// written 31/01/2027 ([FormatDate]) and an instant 31/01/2027 14:05
+// ([FormatDateTime]). Templates write {{.Date t}}, {{.DateTime t}} and
+// {{.Until t}}. An end of validity entered as a last day is stored as the
+// midnight that follows it ([ParseUntil]) and shown as that same day
+// ([FormatUntil]), whatever the season or the change of the clocks.
+//
 // # Accessibility
 //
 // The layout sets the page language, starts with a skip link to the main

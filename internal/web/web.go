@@ -33,6 +33,7 @@ type Renderer struct {
 	requestID   func(*http.Request) string
 	log         *zap.Logger
 	contentType string
+	loc         *time.Location
 }
 
 // Option configures a Renderer.
@@ -72,6 +73,12 @@ func WithRequestID(f func(*http.Request) string) Option {
 	return func(r *Renderer) error { r.requestID = f; return nil }
 }
 
+// WithLocation sets where the pages show dates and times (see
+// [FormatDateTime]); nil, like the default, means [DefaultLocation].
+func WithLocation(loc *time.Location) Option {
+	return func(r *Renderer) error { r.loc = LocationOr(loc); return nil }
+}
+
 // WithLogger logs template failures.
 func WithLogger(l *zap.Logger) Option { return func(r *Renderer) error { r.log = l; return nil } }
 
@@ -86,6 +93,7 @@ func NewRenderer(fsys fs.FS, pattern string, opts ...Option) (*Renderer, error) 
 		staticURL: "/static/" + stylesheet.hashedName,
 		homeURL:   "/",
 		log:       zap.NewNop(),
+		loc:       defaultLocation,
 	}
 	if err := r.cat.load(files, "messages/*.json"); err != nil {
 		return nil, err
@@ -156,16 +164,33 @@ func (p *Page) ServiceName() string {
 	return p.T(p.r.serviceKey)
 }
 
-// PageTitle is the page's "title" block as text.
-func (p *Page) PageTitle() (string, error) {
+// PageTitle is the page's "title" block. The block is executed by
+// html/template, so what it returns is HTML whose text is already escaped;
+// it is typed as such, so that the layout's <title> does not escape it a
+// second time (which showed "&amp;" for "&").
+func (p *Page) PageTitle() (template.HTML, error) {
 	var b strings.Builder
 	if t := p.tmpl.Lookup("title"); t != nil {
 		if err := t.Execute(&b, p); err != nil {
 			return "", err
 		}
 	}
-	return strings.TrimSpace(b.String()), nil
+	return template.HTML(strings.TrimSpace(b.String())), nil
 }
+
+// Date writes the day t falls on where the pages show dates, as
+// [FormatDate] does: {{.Date .Data.Published}}.
+func (p *Page) Date(t time.Time) string { return FormatDate(t, p.r.loc) }
+
+// DateTime writes the instant t where the pages show dates, as
+// [FormatDateTime] does: {{$.DateTime .At}}.
+func (p *Page) DateTime(t time.Time) string { return FormatDateTime(t, p.r.loc) }
+
+// Until writes an end of validity, as [FormatUntil] does.
+func (p *Page) Until(t time.Time) string { return FormatUntil(t, p.r.loc) }
+
+// Location is where the renderer's pages show dates and times.
+func (r *Renderer) Location() *time.Location { return r.loc }
 
 // StylesheetURL is the content-addressed URL of the shared stylesheet.
 func (p *Page) StylesheetURL() string { return p.r.staticURL }

@@ -303,3 +303,31 @@ func BenchmarkRender(b *testing.B) {
 		r.Render(w, req, 200, "hello.html", helloData{Name: "Μαρία"})
 	}
 }
+
+// A title is escaped once: the title block is already HTML, and the layout
+// must not escape it a second time.
+func TestTitleEscapedOnce(t *testing.T) {
+	r := newTestRenderer(t, WithServiceName("hello.amp"))
+	w := get(t, func(w http.ResponseWriter, req *http.Request) {
+		r.Render(w, req, http.StatusOK, "titled.html", helloData{Name: `Δήλωση & <b>"ένορκη"</b> 'Α'`})
+	}, "/", nil)
+	require.Equal(t, http.StatusOK, w.Code)
+	body := w.Body.String()
+	assert.Contains(t, body, `<title>Δήλωση &amp; &lt;b&gt;&#34;ένορκη&#34;&lt;/b&gt; &#39;Α&#39; — Δοκιμή &amp; έλεγχος — egovkit</title>`)
+	assert.NotContains(t, body, "&amp;amp;")
+	assert.NotContains(t, body, "&amp;lt;")
+	assert.NotContains(t, body, "&amp;#34;")
+	assert.Contains(t, body, `<h1>Δήλωση &amp; &lt;b&gt;&#34;ένορκη&#34;&lt;/b&gt; &#39;Α&#39;</h1>`)
+
+	// A translated title with an ampersand, and the error page's title.
+	w = get(t, func(w http.ResponseWriter, req *http.Request) {
+		r.RenderError(w, req, http.StatusBadRequest, "")
+	}, "/", nil)
+	assert.NotContains(t, w.Body.String(), "&amp;amp;")
+	assert.Regexp(t, `<title>[^<&]+ — Δοκιμή &amp; έλεγχος — egovkit</title>`, w.Body.String())
+
+	page := &Page{r: r, tmpl: r.pages["titled.html"], Data: helloData{Name: `a & b`}}
+	title, err := page.PageTitle()
+	require.NoError(t, err)
+	assert.Equal(t, "a &amp; b", string(title), "the title block is HTML, escaped once")
+}
