@@ -78,7 +78,9 @@
 // FIPS 140-3 module; the verifier reads the compact form once, remembers
 // each protected header it has seen signed, and decodes the claims with
 // encoding/json (BENCHMARKS.md compares it with the bare signature
-// check); make one verifier for a key set and keep it.
+// check). A JWK Set of more than DefaultMaxKeys keys is refused
+// (ErrTooManyKeys) unless WithMaxKeys allows more; make one verifier for
+// a key set and keep it.
 //
 // The text is set in DejaVu Sans, embedded, in forms prepared once at
 // build time that every PDF copies as they are: a document whose text

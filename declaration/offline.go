@@ -1,6 +1,7 @@
 package declaration
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -91,7 +92,17 @@ func ParseQR(content string) (code, token string, err error) {
 var (
 	ErrBadToken   = errors.New("declaration: the token is malformed or its signature is not valid")
 	ErrUnknownKey = errors.New("declaration: the token is signed with a key the issuer does not publish")
+	// ErrTooManyKeys refuses a JWK Set with more keys than the verifier
+	// takes (DefaultMaxKeys, or WithMaxKeys); it comes as an *Error.
+	ErrTooManyKeys = errors.New("declaration: the JWK Set has more keys than the verifier takes")
 )
+
+// DefaultMaxKeys is how many keys a JWK Set may hold for
+// NewOfflineVerifier unless WithMaxKeys says otherwise. An issuer
+// publishes a few keys at a time (the current one, the next, those
+// retired but still verifying); a set with many more is a mistake or an
+// attack, and refused before any key in it is read.
+const DefaultMaxKeys = 64
 
 // OfflineVerifier checks signed documents and QR summaries against an
 // issuer's published keys alone, with no call to the issuer: for an
@@ -117,16 +128,47 @@ type verifyKey struct {
 	ed  ed25519.PublicKey
 }
 
+// OfflineOption configures NewOfflineVerifier.
+type OfflineOption func(*offlineOptions)
+
+type offlineOptions struct {
+	maxKeys int
+}
+
+// WithMaxKeys sets how many keys the JWK Set may hold; zero or less
+// means DefaultMaxKeys. Every key counts, also those the verifier does
+// not use (RSA keys, keys without a "kid").
+func WithMaxKeys(n int) OfflineOption {
+	return func(o *offlineOptions) { o.maxKeys = n }
+}
+
 // NewOfflineVerifier takes the issuer's URL (Config.BaseURL) and its JWK
 // Set as published (the document at the service's jwks.json), fetched
-// beforehand and refreshed now and then. The verifier keeps the ES256
-// and EdDSA keys that carry a "kid" and an "alg", and checks signatures
-// with crypto/ecdsa and crypto/ed25519. It is safe for concurrent use:
-// make one for a key set and share it.
-func NewOfflineVerifier(issuer string, jwks []byte) (*OfflineVerifier, error) {
+// beforehand and refreshed now and then. A set with more keys than
+// DefaultMaxKeys (or WithMaxKeys) is refused with ErrTooManyKeys before
+// any key is parsed. The verifier keeps the ES256 and EdDSA keys that
+// carry a "kid" and an "alg", and checks signatures with crypto/ecdsa
+// and crypto/ed25519. It is safe for concurrent use: make one for a key
+// set and share it.
+func NewOfflineVerifier(issuer string, jwks []byte, opts ...OfflineOption) (*OfflineVerifier, error) {
+	o := offlineOptions{maxKeys: DefaultMaxKeys}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.maxKeys <= 0 {
+		o.maxKeys = DefaultMaxKeys
+	}
+	if err := countKeys(jwks, o.maxKeys); err != nil {
+		return nil, err
+	}
 	set, err := jwk.Parse(jwks)
 	if err != nil {
 		return nil, fmt.Errorf("declaration: JWK Set: %w", err)
+	}
+	if set.Len() > o.maxKeys {
+		// countKeys reads the set as jwk.Parse does; this holds if the two
+		// ever part.
+		return nil, &Error{Kind: ErrTooManyKeys, Detail: fmt.Sprintf("%d keys, at most %d", set.Len(), o.maxKeys)}
 	}
 	v := &OfflineVerifier{issuer: strings.TrimSuffix(issuer, "/"), keys: map[string]verifyKey{}, now: time.Now}
 	for i := range set.Len() {
@@ -161,6 +203,48 @@ func NewOfflineVerifier(issuer string, jwks []byte) (*OfflineVerifier, error) {
 		return nil, errors.New("declaration: the JWK Set has no ES256 or EdDSA key")
 	}
 	return v, nil
+}
+
+// countKeys refuses a JWK Set with more than max keys, reading it the way
+// jwk.Parse does (the members named "keys" of the top-level object, all
+// of them), and stops at the first key over: a set of thousands of keys
+// costs no more than max keys' worth of reading. Malformed JSON is left
+// to jwk.Parse to report.
+func countKeys(jwks []byte, max int) error {
+	dec := json.NewDecoder(bytes.NewReader(jwks))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	n := 0
+	for dec.More() {
+		name, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		if name != "keys" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil
+			}
+			continue
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+			return nil
+		}
+		for dec.More() {
+			if n++; n > max {
+				return &Error{Kind: ErrTooManyKeys, Detail: fmt.Sprintf("more than %d keys", max)}
+			}
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 // WithClock sets the clock expiry is judged by.

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -274,6 +275,51 @@ func keySet(t testing.TB, n int) ([]byte, []*ecdsa.PrivateKey) {
 	b, err := json.Marshal(set)
 	require.NoError(t, err)
 	return b, privs
+}
+
+// TestOfflineVerifierKeyLimit: a JWK Set with more keys than the limit is
+// refused before any key in it is parsed, so that a set of a thousand
+// keys costs little time and memory; up to the limit, every key is taken.
+func TestOfflineVerifierKeyLimit(t *testing.T) {
+	big, _ := keySet(t, 1000)
+	start := time.Now()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := declaration.NewOfflineVerifier("https://docs.example.gr", big)
+	runtime.ReadMemStats(&after)
+	elapsed := time.Since(start)
+	require.ErrorIs(t, err, declaration.ErrTooManyKeys)
+	var typed *declaration.Error
+	require.ErrorAs(t, err, &typed)
+	assert.Contains(t, typed.Detail, "64")
+	// Before the limit, preparing these keys took seconds and hundreds of
+	// megabytes; refusing them reads at most 65 keys.
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated to refuse the set")
+	assert.Less(t, elapsed, time.Second)
+
+	// The limit is configurable, and zero means the default.
+	_, err = declaration.NewOfflineVerifier("https://docs.example.gr", big, declaration.WithMaxKeys(1000))
+	require.NoError(t, err)
+	_, err = declaration.NewOfflineVerifier("https://docs.example.gr", big, declaration.WithMaxKeys(0))
+	assert.ErrorIs(t, err, declaration.ErrTooManyKeys)
+	atDefault, privs := keySet(t, declaration.DefaultMaxKeys)
+	v, err := declaration.NewOfflineVerifier("https://docs.example.gr", atDefault)
+	require.NoError(t, err, "a set of exactly the limit")
+	_, _, err = v.Verify(signES256(t, privs[declaration.DefaultMaxKeys-1], fmt.Sprintf("k%d", declaration.DefaultMaxKeys-1), declaration.TokenType, nil))
+	assert.NoError(t, err, "the last key of the set verifies")
+	three, _ := keySet(t, 3)
+	_, err = declaration.NewOfflineVerifier("https://docs.example.gr", three, declaration.WithMaxKeys(2))
+	assert.ErrorIs(t, err, declaration.ErrTooManyKeys)
+	_, err = declaration.NewOfflineVerifier("https://docs.example.gr", three, declaration.WithMaxKeys(3))
+	assert.NoError(t, err)
+
+	// jwk.Parse takes the keys of every "keys" member: all of them count.
+	keys := strings.TrimSuffix(strings.TrimPrefix(string(atDefault), `{"keys":`), "}")
+	twice := `{"keys":` + keys + `,"other":{"keys":[]},"keys":` + keys + `}`
+	_, err = declaration.NewOfflineVerifier("https://docs.example.gr", []byte(twice))
+	assert.ErrorIs(t, err, declaration.ErrTooManyKeys, "two \"keys\" members")
+	_, err = declaration.NewOfflineVerifier("https://docs.example.gr", []byte(twice), declaration.WithMaxKeys(2*declaration.DefaultMaxKeys))
+	assert.NoError(t, err)
 }
 
 // signES256 signs claims (a minimal valid Claims when nil) as a compact
