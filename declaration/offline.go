@@ -205,12 +205,12 @@ func NewOfflineVerifier(issuer string, jwks []byte, opts ...OfflineOption) (*Off
 	return v, nil
 }
 
-// countKeys refuses a JWK Set with more than max keys, reading it the way
-// jwk.Parse does (the members named "keys" of the top-level object, all
-// of them), and stops at the first key over: a set of thousands of keys
-// costs no more than max keys' worth of reading. Malformed JSON is left
-// to jwk.Parse to report.
-func countKeys(jwks []byte, max int) error {
+// countKeys refuses a JWK Set with more than limit keys, reading it the
+// way jwk.Parse does (the keys of every member named "keys" of the
+// top-level object), and stops at the first key over: a set of thousands
+// of keys costs no more than limit keys' worth of reading. Malformed JSON
+// is left to jwk.Parse to report.
+func countKeys(jwks []byte, limit int) error {
 	dec := json.NewDecoder(bytes.NewReader(jwks))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return nil
@@ -228,12 +228,19 @@ func countKeys(jwks []byte, max int) error {
 			}
 			continue
 		}
-		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		t, err := dec.Token()
+		if err != nil {
 			return nil
 		}
+		if t != json.Delim('[') {
+			if _, ok := t.(json.Delim); ok {
+				return nil // an object, which jwk.Parse refuses
+			}
+			continue // null, which jwk.Parse reads as no keys, or a scalar
+		}
 		for dec.More() {
-			if n++; n > max {
-				return &Error{Kind: ErrTooManyKeys, Detail: fmt.Sprintf("more than %d keys", max)}
+			if n++; n > limit {
+				return &Error{Kind: ErrTooManyKeys, Detail: fmt.Sprintf("more than %d keys", limit)}
 			}
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {

@@ -320,6 +320,12 @@ func TestOfflineVerifierKeyLimit(t *testing.T) {
 	assert.ErrorIs(t, err, declaration.ErrTooManyKeys, "two \"keys\" members")
 	_, err = declaration.NewOfflineVerifier("https://docs.example.gr", []byte(twice), declaration.WithMaxKeys(2*declaration.DefaultMaxKeys))
 	assert.NoError(t, err)
+	// A "keys" of null, which jwk.Parse reads as no keys, does not end
+	// the count before the keys that follow it.
+	afterNull := `{"keys":null,"keys":` + strings.TrimSuffix(strings.TrimPrefix(string(big), `{"keys":`), "}") + `}`
+	_, err = declaration.NewOfflineVerifier("https://docs.example.gr", []byte(afterNull))
+	require.ErrorAs(t, err, &typed)
+	assert.Equal(t, "more than 64 keys", typed.Detail, "refused before jwk.Parse")
 }
 
 // signES256 signs claims (a minimal valid Claims when nil) as a compact
