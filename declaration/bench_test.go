@@ -4,15 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
-	"math/big"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -72,95 +67,30 @@ func BenchmarkIssue(b *testing.B) {
 	})
 }
 
-// BenchmarkVerify checks signed documents offline (OfflineVerifier) with
-// ES256 and EdDSA keys, and verification codes against the database
-// (Service.Verify), beside raw jws.Verify of the same token with the key
-// in hand. Target on 2 cores: at least 25,000 signature verifications per
-// second.
+// BenchmarkVerify checks verification codes against the database
+// (Service.Verify). The offline verifier's benchmarks, beside the bare
+// signature checks, are in offline_bench_test.go.
 func BenchmarkVerify(b *testing.B) {
 	ctx := context.Background()
-	for _, alg := range []string{declaration.ES256, declaration.EdDSA} {
-		f := newFixtureAlg(b, sqltest.SQLite(b).DB.DB, nil, alg)
-		var docs []*declaration.Document
-		for range 200 {
-			d, err := declaration.IssueWithoutCode(ctx, f.svc, maria, solemn())
-			require.NoError(b, err)
-			docs = append(docs, d)
-		}
-		v := offlineVerifier(b, f)
-		set, err := f.keys.PublicSet(ctx)
+	f := newFixture(b, sqltest.SQLite(b).DB.DB, nil)
+	var docs []*declaration.Document
+	for range 200 {
+		d, err := declaration.IssueWithoutCode(ctx, f.svc, maria, solemn())
 		require.NoError(b, err)
-		pub, _ := set.Key(0)
-		b.Run(alg+"/OfflineVerifier.Verify", func(b *testing.B) {
-			b.ReportAllocs()
-			var i atomic.Int64
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					d := docs[i.Add(1)%int64(len(docs))]
-					if _, st, err := v.Verify(d.Token); err != nil || st != declaration.StatusValid {
-						b.Fatal(st, err)
-					}
-				}
-			})
-		})
-		b.Run(alg+"/jws.Verify", func(b *testing.B) {
-			b.ReportAllocs()
-			var i atomic.Int64
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					d := docs[i.Add(1)%int64(len(docs))]
-					if _, err := jws.Verify([]byte(d.Token), jws.WithKey(pub.Algorithm(), pub)); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		})
-		// The signature primitive alone, on the same tokens: the floor.
-		var raw any
-		require.NoError(b, pub.Raw(&raw))
-		b.Run(alg+"/primitive", func(b *testing.B) {
-			type signed struct{ input, sig []byte }
-			var in []signed
-			for _, d := range docs {
-				i := strings.LastIndexByte(d.Token, '.')
-				sig, err := base64.RawURLEncoding.DecodeString(d.Token[i+1:])
-				require.NoError(b, err)
-				in = append(in, signed{[]byte(d.Token[:i]), sig})
-			}
-			var i atomic.Int64
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					t := in[i.Add(1)%int64(len(in))]
-					ok := false
-					switch k := raw.(type) {
-					case *ecdsa.PublicKey:
-						h := sha256.Sum256(t.input)
-						ok = ecdsa.Verify(k, h[:], new(big.Int).SetBytes(t.sig[:32]), new(big.Int).SetBytes(t.sig[32:]))
-					case ed25519.PublicKey:
-						ok = ed25519.Verify(k, t.input, t.sig)
-					}
-					if !ok {
-						b.Fatal("signature")
-					}
-				}
-			})
-		})
-		if alg != declaration.ES256 {
-			continue
-		}
-		b.Run("Service.Verify", func(b *testing.B) {
-			b.ReportAllocs()
-			var i atomic.Int64
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					d := docs[i.Add(1)%int64(len(docs))]
-					if r, err := f.svc.Verify(ctx, d.Code); err != nil || r.Status != declaration.StatusValid {
-						b.Fatal(fmt.Sprint(r.Status), err)
-					}
-				}
-			})
-		})
+		docs = append(docs, d)
 	}
+	b.Run("Service.Verify", func(b *testing.B) {
+		b.ReportAllocs()
+		var i atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				d := docs[i.Add(1)%int64(len(docs))]
+				if r, err := f.svc.Verify(ctx, d.Code); err != nil || r.Status != declaration.StatusValid {
+					b.Fatal(fmt.Sprint(r.Status), err)
+				}
+			}
+		})
+	})
 }
 
 // BenchmarkPDF renders an issued solemn declaration as PDF, beside the

@@ -74,10 +74,13 @@
 //	summary, status, err := v.VerifyQR(scanned) // StatusValid or StatusExpired
 //
 // An offline check cannot see a revocation; online, verify the code. The
-// verifier prepares each published key once (ES256 keys with their
-// multiples precomputed, EdDSA keys expanded), so that it checks about
-// twice as many signatures per second as crypto/ecdsa or crypto/ed25519
-// alone; make one verifier and keep it.
+// signatures are checked by crypto/ecdsa and crypto/ed25519, inside Go's
+// FIPS 140-3 module; the verifier reads the compact form once, remembers
+// each protected header it has seen signed, and decodes the claims with
+// encoding/json (BENCHMARKS.md compares it with the bare signature
+// check). A JWK Set of more than DefaultMaxKeys keys is refused
+// (ErrTooManyKeys) unless WithMaxKeys allows more; make one verifier for
+// a key set and keep it.
 //
 // The text is set in DejaVu Sans, embedded, in forms prepared once at
 // build time that every PDF copies as they are: a document whose text

@@ -1,6 +1,7 @@
 package declaration
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -15,12 +16,8 @@ import (
 	"sync"
 	"time"
 
-	gojson "github.com/goccy/go-json"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
-	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
-
-	"github.com/egovkit/egovkit/internal/p256"
 )
 
 // A document's full content can run to pages, more than a QR code holds.
@@ -95,7 +92,17 @@ func ParseQR(content string) (code, token string, err error) {
 var (
 	ErrBadToken   = errors.New("declaration: the token is malformed or its signature is not valid")
 	ErrUnknownKey = errors.New("declaration: the token is signed with a key the issuer does not publish")
+	// ErrTooManyKeys refuses a JWK Set with more keys than the verifier
+	// takes (DefaultMaxKeys, or WithMaxKeys); it comes as an *Error.
+	ErrTooManyKeys = errors.New("declaration: the JWK Set has more keys than the verifier takes")
 )
+
+// DefaultMaxKeys is how many keys a JWK Set may hold for
+// NewOfflineVerifier unless WithMaxKeys says otherwise. An issuer
+// publishes a few keys at a time (the current one, the next, those
+// retired but still verifying); a set with many more is a mistake or an
+// attack, and refused before any key in it is read.
+const DefaultMaxKeys = 64
 
 // OfflineVerifier checks signed documents and QR summaries against an
 // issuer's published keys alone, with no call to the issuer: for an
@@ -113,21 +120,55 @@ type seenHeader struct {
 	typ string
 }
 
+// verifyKey is a published key, checked once: an ES256 key is a valid
+// P-256 point, an EdDSA key 32 bytes.
 type verifyKey struct {
 	alg jwa.SignatureAlgorithm
-	key any
+	ec  *ecdsa.PublicKey
+	ed  ed25519.PublicKey
+}
+
+// OfflineOption configures NewOfflineVerifier.
+type OfflineOption func(*offlineOptions)
+
+type offlineOptions struct {
+	maxKeys int
+}
+
+// WithMaxKeys sets how many keys the JWK Set may hold; zero or less
+// means DefaultMaxKeys. Every key counts, also those the verifier does
+// not use (RSA keys, keys without a "kid").
+func WithMaxKeys(n int) OfflineOption {
+	return func(o *offlineOptions) { o.maxKeys = n }
 }
 
 // NewOfflineVerifier takes the issuer's URL (Config.BaseURL) and its JWK
 // Set as published (the document at the service's jwks.json), fetched
-// beforehand and refreshed now and then. It prepares every key for fast
-// checks, which takes about two milliseconds and 270 KB per ES256 key:
-// make one verifier for a key set and share it (it is safe for
-// concurrent use).
-func NewOfflineVerifier(issuer string, jwks []byte) (*OfflineVerifier, error) {
+// beforehand and refreshed now and then. A set with more keys than
+// DefaultMaxKeys (or WithMaxKeys) is refused with ErrTooManyKeys before
+// any key is parsed. The verifier keeps the ES256 and EdDSA keys that
+// carry a "kid" and an "alg", and checks signatures with crypto/ecdsa
+// and crypto/ed25519. It is safe for concurrent use: make one for a key
+// set and share it.
+func NewOfflineVerifier(issuer string, jwks []byte, opts ...OfflineOption) (*OfflineVerifier, error) {
+	o := offlineOptions{maxKeys: DefaultMaxKeys}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.maxKeys <= 0 {
+		o.maxKeys = DefaultMaxKeys
+	}
+	if err := countKeys(jwks, o.maxKeys); err != nil {
+		return nil, err
+	}
 	set, err := jwk.Parse(jwks)
 	if err != nil {
 		return nil, fmt.Errorf("declaration: JWK Set: %w", err)
+	}
+	if set.Len() > o.maxKeys {
+		// countKeys reads the set as jwk.Parse does; this holds if the two
+		// ever part.
+		return nil, &Error{Kind: ErrTooManyKeys, Detail: fmt.Sprintf("%d keys, at most %d", set.Len(), o.maxKeys)}
 	}
 	v := &OfflineVerifier{issuer: strings.TrimSuffix(issuer, "/"), keys: map[string]verifyKey{}, now: time.Now}
 	for i := range set.Len() {
@@ -145,33 +186,72 @@ func NewOfflineVerifier(issuer string, jwks []byte) (*OfflineVerifier, error) {
 			if alg != jwa.ES256 || pub.Curve != elliptic.P256() {
 				continue
 			}
-			// With its multiples computed once, the key verifies about
-			// twice as fast as crypto/ecdsa does.
-			prepared, err := p256.NewPublicKey(pub)
-			if err != nil {
+			// Bytes refuses a point off the curve, once here rather than
+			// as a failed check of every signature.
+			if _, err := pub.Bytes(); err != nil {
 				return nil, fmt.Errorf("declaration: JWK %q: %w", k.KeyID(), err)
 			}
-			raw = prepared
+			v.keys[k.KeyID()] = verifyKey{alg: alg, ec: pub}
 		case ed25519.PublicKey:
-			if alg != jwa.EdDSA {
+			if alg != jwa.EdDSA || len(pub) != ed25519.PublicKeySize {
 				continue
 			}
-			// Expanded once, the key verifies about twice as fast as
-			// crypto/ed25519 does.
-			expanded, err := voi.NewExpandedPublicKey(voi.PublicKey(pub))
-			if err != nil {
-				return nil, fmt.Errorf("declaration: JWK %q: %w", k.KeyID(), err)
-			}
-			raw = expanded
-		default:
-			continue
+			v.keys[k.KeyID()] = verifyKey{alg: alg, ed: pub}
 		}
-		v.keys[k.KeyID()] = verifyKey{alg: alg, key: raw}
 	}
 	if len(v.keys) == 0 {
 		return nil, errors.New("declaration: the JWK Set has no ES256 or EdDSA key")
 	}
 	return v, nil
+}
+
+// countKeys refuses a JWK Set with more than limit keys, reading it the
+// way jwk.Parse does (the keys of every member named "keys" of the
+// top-level object), and stops at the first key over: a set of thousands
+// of keys costs no more than limit keys' worth of reading. Malformed JSON
+// is left to jwk.Parse to report.
+func countKeys(jwks []byte, limit int) error {
+	dec := json.NewDecoder(bytes.NewReader(jwks))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	n := 0
+	for dec.More() {
+		name, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		if name != "keys" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil
+			}
+			continue
+		}
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		if t != json.Delim('[') {
+			if _, ok := t.(json.Delim); ok {
+				return nil // an object, which jwk.Parse refuses
+			}
+			continue // null, which jwk.Parse reads as no keys, or a scalar
+		}
+		for dec.More() {
+			if n++; n > limit {
+				return &Error{Kind: ErrTooManyKeys, Detail: fmt.Sprintf("more than %d keys", limit)}
+			}
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 // WithClock sets the clock expiry is judged by.
@@ -180,24 +260,29 @@ func (v *OfflineVerifier) WithClock(now func() time.Time) *OfflineVerifier {
 	return v
 }
 
-// ed25519Options makes EdDSA verification accept exactly what
-// crypto/ed25519 (and so jwx) accepts.
-var ed25519Options = &voi.Options{Verify: voi.VerifyOptionsStdLib}
-
 // b64 is base64url without padding, refusing non-zero trailing bits, so
 // that one signature has one encoding.
 var b64 = base64.RawURLEncoding.Strict()
 
+// maxToken is the longest token the verifier reads.
+const maxToken = 1 << 20
+
+// buffers holds the verifier's scratch space: a copy of the token, then
+// its decoded payload. The claims are copied out of it (encoding/json
+// copies every string), so one buffer serves one check after another.
+var buffers = sync.Pool{New: func() any { return new([]byte) }}
+
 // verify checks a compact JWS and decodes its payload into claims. This is
-// the hot path of every offline check, so it works on the compact form
-// directly, and reads each distinct header once.
+// the hot path of every offline check, so it splits the compact form
+// once, reads each distinct header once, and allocates only what the
+// standard library's verification and the decoded claims do.
 func (v *OfflineVerifier) verify(token, typ string, claims any) error {
-	if len(token) > 1<<20 {
+	if len(token) > maxToken {
 		return fmt.Errorf("%w: too long", ErrBadToken)
 	}
 	h64, rest, ok1 := strings.Cut(token, ".")
 	p64, s64, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || strings.Contains(s64, ".") {
+	if !ok1 || !ok2 || strings.IndexByte(s64, '.') >= 0 {
 		return fmt.Errorf("%w: not a compact JWS", ErrBadToken)
 	}
 	var k verifyKey
@@ -210,37 +295,81 @@ func (v *OfflineVerifier) verify(token, typ string, claims any) error {
 			return err
 		}
 	}
-	sig, err := b64.DecodeString(s64)
-	if err != nil {
+	// Both algorithms sign with 64 bytes: r||s for ES256 (RFC 7518,
+	// section 3.4), R||S for Ed25519.
+	var sig [64]byte
+	if b64.DecodedLen(len(s64)) != len(sig) {
+		return fmt.Errorf("%w: the signature is not %d bytes", ErrBadToken, len(sig))
+	}
+	bp := buffers.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			buffers.Put(bp)
+		}
+	}()
+	// One copy of the token as bytes, which the signature check, the
+	// signature's and the payload's decoding all read.
+	buf := append((*bp)[:0], token...)
+	*bp = buf
+	input := buf[:len(h64)+1+len(p64)]
+	if _, err := b64.Decode(sig[:], buf[len(input)+1:]); err != nil {
 		return fmt.Errorf("%w: signature: %v", ErrBadToken, err)
 	}
-	input := token[:len(h64)+1+len(p64)]
 	valid := false
-	switch key := k.key.(type) {
-	case *p256.PublicKey:
-		digest := sha256.Sum256([]byte(input))
-		valid = key.Verify(digest[:], sig)
-	case *voi.ExpandedPublicKey:
-		valid = voi.VerifyExpandedWithOptions(key, []byte(input), sig, ed25519Options)
+	if k.ec != nil {
+		digest := sha256.Sum256(input)
+		var der [72]byte
+		valid = ecdsa.VerifyASN1(k.ec, digest[:], asn1Signature(der[:0], sig[:32], sig[32:]))
+	} else {
+		valid = ed25519.Verify(k.ed, input, sig[:])
 	}
 	if !valid {
 		return fmt.Errorf("%w: the signature does not match", ErrBadToken)
 	}
 	if !cached {
 		// Only a header the issuer signed is kept: they are few (one
-		// per key and type), and nobody else can add one.
-		v.headers.Store(h64, seenHeader{key: k, typ: typ})
+		// per key and type), and nobody else can add one. It is copied
+		// so as not to keep the whole token.
+		v.headers.Store(strings.Clone(h64), seenHeader{key: k, typ: typ})
 	}
-	payload, err := b64.DecodeString(p64)
+	// The payload is decoded after the token's copy, in the same buffer.
+	buf, err := b64.AppendDecode(buf, input[len(h64)+1:])
+	*bp = buf
 	if err != nil {
 		return fmt.Errorf("%w: payload: %v", ErrBadToken, err)
 	}
-	// The payload is the issuer's, its signature checked: goccy/go-json
-	// decodes it in half the time encoding/json takes.
-	if err := gojson.Unmarshal(payload, claims); err != nil {
+	if err := json.Unmarshal(buf[len(token):], claims); err != nil {
 		return fmt.Errorf("%w: payload: %v", ErrBadToken, err)
 	}
 	return nil
+}
+
+// asn1Signature appends to b the DER form crypto/ecdsa.VerifyASN1 reads,
+// SEQUENCE { INTEGER r, INTEGER s }, of a signature's two 32-byte halves,
+// as crypto/ecdsa.Verify makes it from the two numbers. A zero half is
+// written as the INTEGER 0, which VerifyASN1 refuses like any r or s out
+// of range.
+func asn1Signature(b, r, s []byte) []byte {
+	r, s = minimal(r), minimal(s)
+	lr, ls := len(r)+int(r[0]>>7), len(s)+int(s[0]>>7)
+	b = append(b, 0x30, byte(4+lr+ls))
+	for _, n := range [2][]byte{r, s} {
+		b = append(b, 0x02, byte(len(n)+int(n[0]>>7)))
+		if n[0]&0x80 != 0 {
+			b = append(b, 0)
+		}
+		b = append(b, n...)
+	}
+	return b
+}
+
+// minimal strips the leading zeros of a big-endian number and keeps one
+// byte at least.
+func minimal(n []byte) []byte {
+	for len(n) > 1 && n[0] == 0 {
+		n = n[1:]
+	}
+	return n
 }
 
 // header reads a token's protected header: it names the key (kid), whose
