@@ -247,7 +247,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if fresh {
-		if !p.startCode(w, r, id, &st, req) {
+		if !p.startCode(w, r, id, &st, req, false) {
 			return
 		}
 	}
@@ -477,7 +477,7 @@ func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
 		p.complete(w, r, id, st, req, LoALow)
 		return
 	}
-	if !p.startCode(w, r, id, &st, req) {
+	if !p.startCode(w, r, id, &st, req, false) {
 		return
 	}
 	http.Redirect(w, r, p.base+PathLogin+"?tx="+url.QueryEscape(id), http.StatusSeeOther)
@@ -499,8 +499,10 @@ func (p *Provider) signinPurpose() string { return "sign-in:" + p.cfg.Realm }
 
 // startCode sends a one-time code to the subject's registered mobile and
 // moves the sign-in to the code step. When it cannot, it answers and
-// returns false.
-func (p *Provider) startCode(w http.ResponseWriter, r *http.Request, id string, st *signinState, req *AuthorizeRequest) bool {
+// returns false. resend says the person asked for another code: during
+// the cool-down that is refused with the wait, while a code sent moments
+// ago (from this tab or another) stays the one to type.
+func (p *Provider) startCode(w http.ResponseWriter, r *http.Request, id string, st *signinState, req *AuthorizeRequest, resend bool) bool {
 	ctx := r.Context()
 	if p.cfg.Authenticators != nil && st.Method != methodSMS {
 		has, err := p.cfg.Authenticators.Has(ctx, st.Subject)
@@ -548,9 +550,34 @@ func (p *Provider) startCode(w http.ResponseWriter, r *http.Request, id string, 
 	switch {
 	case err == nil:
 		st.Challenge = ch.ID
-	case errors.Is(err, otp.ErrTooSoon) && st.Challenge != "":
-		// The code sent moments ago is still good.
-	case errors.As(err, &oe) && (errors.Is(err, otp.ErrTooSoon) || errors.Is(err, otp.ErrLockedOut)):
+	case errors.As(err, &oe) && errors.Is(err, otp.ErrTooSoon):
+		// A code went to this phone moments ago, for this sign-in or for
+		// another the person started in a second tab. While it is still
+		// usable it is the code to type, here as there.
+		pending, ok, perr := p.cfg.OneTimeCodes.Pending(ctx, st.Subject, p.signinPurpose())
+		if perr != nil {
+			p.internalError(w, r, perr)
+			return false
+		}
+		if ok {
+			st.Challenge = pending.ID
+		}
+		st.Step, st.Mobile = stepCode, httpx.MaskPhone(contact.Mobile)
+		if err := p.store.updateSignin(ctx, id, *st); err != nil {
+			p.internalError(w, r, err)
+			return false
+		}
+		if ok && !resend {
+			return true
+		}
+		d := signinData{Error: "auth.error.code_wait", ErrorArgs: []any{"minutes", minutesCeil(oe.RetryAfter)}}
+		if ok {
+			d.Error = "auth.error.code_still_good"
+		}
+		w.Header().Set("Retry-After", fmt.Sprint(int(oe.RetryAfter.Seconds())+1))
+		p.renderSignin(w, r, http.StatusTooManyRequests, id, *st, req, d)
+		return false
+	case errors.As(err, &oe) && errors.Is(err, otp.ErrLockedOut):
 		st.Step, st.Mobile = stepCode, httpx.MaskPhone(contact.Mobile)
 		if err := p.store.updateSignin(ctx, id, *st); err != nil {
 			p.internalError(w, r, err)
@@ -590,12 +617,35 @@ func (p *Provider) loginCode(w http.ResponseWriter, r *http.Request) {
 		p.checkAuthenticator(w, r, id, st, req, code)
 		return
 	}
-	err := p.cfg.OneTimeCodes.Verify(ctx, st.Challenge, st.Subject, p.signinPurpose(), code)
+	// The code to check is the newest one sent to the person for signing
+	// in: a second tab or a resend may have replaced the one this page
+	// asked for, and the person types what the phone shows last.
+	pending, ok, err := p.cfg.OneTimeCodes.Pending(ctx, st.Subject, p.signinPurpose())
+	if err != nil {
+		p.internalError(w, r, err)
+		return
+	}
+	replaced := ok && st.Challenge != "" && pending.ID != st.Challenge
+	if ok && pending.ID != st.Challenge {
+		st.Challenge = pending.ID
+		if err := p.store.updateSignin(ctx, id, st); err != nil {
+			p.internalError(w, r, err)
+			return
+		}
+	}
+	if st.Challenge == "" {
+		// No code was ever sent for this sign-in and none is usable now.
+		p.renderSignin(w, r, http.StatusUnauthorized, id, st, req, signinData{Error: "auth.error.code_dead", Field: "code"})
+		return
+	}
+	err = p.cfg.OneTimeCodes.Verify(ctx, st.Challenge, st.Subject, p.signinPurpose(), code)
 	if err != nil {
 		var oe *otp.Error
 		d := signinData{Field: "code"}
 		status := http.StatusUnauthorized
 		switch {
+		case errors.Is(err, otp.ErrInvalidCode) && replaced:
+			d.Error = "auth.error.code_replaced"
 		case errors.Is(err, otp.ErrInvalidCode):
 			d.Error = "auth.error.code_wrong"
 		case errors.Is(err, otp.ErrExpired), errors.Is(err, otp.ErrUsed), errors.Is(err, otp.ErrTooManyAttempts):
@@ -633,9 +683,8 @@ func (p *Provider) loginResend(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	st.Challenge = "" // a cool-down now is an error to show, not a code still good
 	st.Method = methodSMS
-	if !p.startCode(w, r, id, &st, req) {
+	if !p.startCode(w, r, id, &st, req, true) {
 		return
 	}
 	http.Redirect(w, r, p.base+PathLogin+"?tx="+url.QueryEscape(id)+"&sent=1", http.StatusSeeOther)
