@@ -47,6 +47,10 @@ var (
 	addressThrottle = throttleRule{Limit: 100, Window: 15 * time.Minute, Lock: time.Minute, Max: 15 * time.Minute}
 )
 
+// passwordBusyRetry is the Retry-After of a sign-in refused because every
+// password-hashing slot stayed taken.
+const passwordBusyRetry = 5 * time.Second
+
 // RFC 8176 authentication method references.
 const (
 	amrPassword = "pwd"
@@ -434,14 +438,31 @@ func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
 		p.renderSignin(w, r, http.StatusUnprocessableEntity, id, st, req, signinData{Username: username, Error: "auth.error.missing", Field: "username"})
 		return
 	}
+	// The attempt is counted before the password is checked, so that
+	// parallel guesses cannot all pass a check made before any of them
+	// failed: at most the limit reach the password.
+	type counted struct {
+		key  string
+		rule throttleRule
+	}
+	var taken []counted
+	giveBack := func() {
+		for _, c := range taken {
+			if err := p.store.refund(ctx, c.key, c.rule); err != nil {
+				p.log.Warn("sign-in attempt not given back", zap.String("realm", p.cfg.Realm), zap.Error(err))
+			}
+		}
+	}
 	accountKey, addressKey := "account:"+username, "address:"+p.cfg.ClientIP(r)
-	for _, key := range []string{addressKey, accountKey} {
-		wait, err := p.store.locked(ctx, key)
+	for _, c := range []counted{{addressKey, addressThrottle}, {accountKey, accountThrottle}} {
+		wait, err := p.store.attempt(ctx, c.key, c.rule)
 		if err != nil {
+			giveBack()
 			p.internalError(w, r, err)
 			return
 		}
 		if wait > 0 {
+			giveBack()
 			// The same page whether the account exists or not.
 			p.record(r, req.Client.ID, "", "", "throttled")
 			w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())))
@@ -449,15 +470,10 @@ func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
 				Error: "auth.error.throttled", ErrorArgs: []any{"minutes", minutesCeil(wait)}, Field: "username"})
 			return
 		}
+		taken = append(taken, c)
 	}
 	subject, err := p.checkPassword(ctx, username, password)
 	if errors.Is(err, ErrBadCredentials) {
-		for key, rule := range map[string]throttleRule{accountKey: accountThrottle, addressKey: addressThrottle} {
-			if err := p.store.fail(ctx, key, rule); err != nil {
-				p.internalError(w, r, err)
-				return
-			}
-		}
 		p.log.Info("sign-in refused", zap.String("realm", p.cfg.Realm), zap.String("client_id", req.Client.ID),
 			zap.String("username", httpx.MaskName(username)), zap.String("client", httpx.MaskIP(r.RemoteAddr)))
 		p.count("authentication", p.cfg.Realm, req.Client.ID, "", "bad_credentials")
@@ -465,10 +481,22 @@ func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		// The password was not checked: the attempt does not count.
+		giveBack()
+		if errors.Is(err, ErrPasswordBusy) {
+			p.record(r, req.Client.ID, "", "", "busy")
+			w.Header().Set("Retry-After", fmt.Sprint(int(passwordBusyRetry.Seconds())))
+			p.renderSignin(w, r, http.StatusServiceUnavailable, id, st, req, signinData{Username: username, Error: "auth.error.busy", Field: "password"})
+			return
+		}
 		p.internalError(w, r, err)
 		return
 	}
 	if err := p.store.forget(ctx, accountKey); err != nil {
+		p.internalError(w, r, err)
+		return
+	}
+	if err := p.store.refund(ctx, addressKey, addressThrottle); err != nil {
 		p.internalError(w, r, err)
 		return
 	}
