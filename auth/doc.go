@@ -31,8 +31,9 @@
 //     overlap, so tokens signed before a rotation verify until their key
 //     retires. Discovery announces only what is implemented.
 //   - The authorization endpoint (code flow only, PKCE with S256
-//     mandatory, exact redirect URIs with the loopback exception of
-//     RFC 8252, state, nonce, the iss parameter of RFC 9207) with sign-in
+//     mandatory, exact redirect URIs without fragment or user information,
+//     any port on loopback for public clients only (RFC 8252), state,
+//     nonce, the iss parameter of RFC 9207) with sign-in
 //     pages in Greek and English that work without JavaScript: password,
 //     then, when the client's registered minimum, acr_values or a step-up
 //     ask for LoA substantial, a six-digit code sent by SMS to the number

@@ -26,7 +26,7 @@ func agencySite(t *testing.T, f *signinFixture, acr string) (*httptest.Server, *
 	t.Cleanup(site.Close)
 	c := lowClient("site")
 	c.Name = "Agency site"
-	c.RedirectURIs = []string{"http://127.0.0.1:8090/callback"} // any port on loopback
+	c.RedirectURIs = []string{site.URL + "/callback"} // exact: the site is a confidential client
 	c.PostLogoutRedirectURIs = []string{site.URL + "/"}
 	_, secret, err := f.reg.Create(t.Context(), c)
 	require.NoError(t, err)
@@ -145,13 +145,18 @@ func TestWebLoginRefusals(t *testing.T) {
 	_, body, _ = visit(t, c, "GET", site.URL+"/", nil)
 	assert.Equal(t, "welcome, guest", body)
 
-	// An open redirect through return= is not possible.
-	_, body, _ = visit(t, c, "GET", site.URL+"/login?return=//evil.example/", nil)
-	_, body, at = visit(t, c, "POST", f.issuer+"/login", url.Values{"tx": {tx(t, page{Body: body})},
-		"username": {"maria.p"}, "password": {"correct horse battery"}})
-	assert.Equal(t, strings.TrimPrefix(site.URL, "http://"), at.Host)
-	assert.Equal(t, "/", at.Path)
-	assert.Equal(t, "signed in as "+f.citizen.ID, body)
+	// An open redirect through return= is not possible, however the path
+	// is dressed up for a browser to read it as another host.
+	for _, ret := range []string{"//evil.example/", "/\t/evil.example", "/\\evil.example", "/\n/evil.example", "https://evil.example/"} {
+		// Each sign-in starts afresh: the session of the one before ends.
+		visit(t, c, "POST", site.URL+"/logout", url.Values{})
+		_, body, _ = visit(t, c, "GET", site.URL+"/login?"+url.Values{"return": {ret}}.Encode(), nil)
+		_, body, at = visit(t, c, "POST", f.issuer+"/login", url.Values{"tx": {tx(t, page{Body: body})},
+			"username": {"maria.p"}, "password": {"correct horse battery"}})
+		assert.Equal(t, strings.TrimPrefix(site.URL, "http://"), at.Host, "%q", ret)
+		assert.Equal(t, "/", at.Path, "%q", ret)
+		assert.Equal(t, "signed in as "+f.citizen.ID, body, "%q", ret)
+	}
 
 	_, err := rp.NewWebLogin(rp.LoginConfig{Issuer: f.issuer, ClientID: "site", RedirectURL: site.URL + "/callback", CookieKey: []byte("short")})
 	assert.Error(t, err)
