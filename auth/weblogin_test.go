@@ -161,3 +161,82 @@ func TestWebLoginRefusals(t *testing.T) {
 	_, err := rp.NewWebLogin(rp.LoginConfig{Issuer: f.issuer, ClientID: "site", RedirectURL: site.URL + "/callback", CookieKey: []byte("short")})
 	assert.Error(t, err)
 }
+
+// TestWebLoginRequiresTheIssuer signs in through the real provider, which
+// announces RFC 9207 and names itself in every answer, and tampers with
+// the answer on its way back to the site: without iss, with another
+// provider's, or with two, the site refuses it before using the code.
+func TestWebLoginRequiresTheIssuer(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		f := newSigninFixture(t, db)
+		site, _ := agencySite(t, f, "")
+		siteURL, _ := url.Parse(site.URL)
+		c := person(t)
+		c.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+			if req.URL.Host == siteURL.Host && req.URL.Path == "/callback" {
+				return http.ErrUseLastResponse // the test carries the answer
+			}
+			return nil
+		}
+		// answer starts a sign-in at the site and returns the provider's
+		// answer, the redirect to the site's callback.
+		answer := func() *url.URL {
+			t.Helper()
+			status, body, at := visit(t, c, "GET", site.URL+"/login", nil)
+			if status == http.StatusOK && strings.Contains(body, `name="password"`) {
+				require.Equal(t, "/auth/citizen/login", at.Path)
+				form := url.Values{"tx": {tx(t, page{Body: body})}, "username": {"maria.p"}, "password": {"correct horse battery"}}
+				req, err := http.NewRequest("POST", f.issuer+"/login", strings.NewReader(form.Encode()))
+				require.NoError(t, err)
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				resp, err := c.Do(req)
+				require.NoError(t, err)
+				resp.Body.Close()
+				require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+				u, err := url.Parse(resp.Header.Get("Location"))
+				require.NoError(t, err)
+				return u
+			}
+			// Single sign-on: the provider answered without a page.
+			resp, err := c.Get(site.URL + "/login")
+			require.NoError(t, err)
+			resp.Body.Close()
+			u, err := resp.Location()
+			require.NoError(t, err)
+			if u.Host != siteURL.Host {
+				resp, err = c.Get(u.String())
+				require.NoError(t, err)
+				resp.Body.Close()
+				u, err = resp.Location()
+				require.NoError(t, err)
+			}
+			return u
+		}
+
+		for name, tamper := range map[string]func(q url.Values){
+			"no iss":      func(q url.Values) { q.Del("iss") },
+			"empty iss":   func(q url.Values) { q.Set("iss", "") },
+			"another iss": func(q url.Values) { q.Set("iss", "https://idp.evil.example/auth/citizen") },
+			"two iss":     func(q url.Values) { q.Add("iss", "https://idp.evil.example/auth/citizen") },
+		} {
+			u := answer()
+			q := u.Query()
+			require.Equal(t, f.issuer, q.Get("iss"), "the provider names itself")
+			require.NotEmpty(t, q.Get("code"))
+			tamper(q)
+			u.RawQuery = q.Encode()
+			status, body, _ := visit(t, c, "GET", u.String(), nil)
+			assert.Equal(t, http.StatusBadRequest, status, name)
+			assert.Contains(t, body, "provider", name)
+			_, body, _ = visit(t, c, "GET", site.URL+"/", nil)
+			assert.Equal(t, "welcome, guest", body, "%s: no session", name)
+		}
+
+		// Untouched, the answer signs the person in.
+		u := answer()
+		status, body, at := visit(t, c, "GET", u.String(), nil)
+		require.Equal(t, http.StatusOK, status, body)
+		assert.Equal(t, "/", at.Path)
+		assert.Equal(t, "signed in as "+f.citizen.ID, body)
+	})
+}

@@ -120,6 +120,10 @@ type providerMeta struct {
 	AuthorizationEndpoint string `json:"authorization_endpoint"`
 	TokenEndpoint         string `json:"token_endpoint"`
 	EndSessionEndpoint    string `json:"end_session_endpoint"`
+	// IssInResponse says the provider names itself in every
+	// authorization response (RFC 9207); an answer without iss is then
+	// not from it.
+	IssInResponse bool `json:"authorization_response_iss_parameter_supported"`
 }
 
 // NewWebLogin checks cfg and returns the helper; the provider is contacted
@@ -278,7 +282,9 @@ func (l *WebLogin) startLogin(w http.ResponseWriter, r *http.Request, ret string
 }
 
 // CallbackHandler completes the sign-in: it checks the state and the
-// issuer (RFC 9207), exchanges the code with the PKCE verifier, verifies
+// issuer (RFC 9207: the iss parameter must equal Issuer, and is required
+// when the provider's discovery document announces
+// authorization_response_iss_parameter_supported), exchanges the code with the PKCE verifier, verifies
 // the ID token (signature, issuer, audience, expiry, nonce, level of
 // assurance) and starts the session.
 func (l *WebLogin) CallbackHandler() http.Handler {
@@ -308,8 +314,19 @@ func (l *WebLogin) callback(r *http.Request) (*Session, string, *LoginError) {
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) != 1 {
 		return nil, "", &LoginError{Status: http.StatusBadRequest, Code: "state_mismatch", Description: "the answer does not belong to the sign-in started here"}
 	}
-	if iss := q.Get("iss"); iss != "" && iss != l.cfg.Issuer {
+	m, err := l.provider(ctx)
+	if err != nil {
+		return nil, "", &LoginError{Status: http.StatusBadGateway, Code: "provider_unavailable", Description: "the sign-in service cannot be reached", Err: err}
+	}
+	// Mix-up defence (RFC 9207): the answer names the provider that sent
+	// it, and must when the provider says it always does, before the code
+	// in it goes anywhere.
+	iss, named := q["iss"]
+	switch {
+	case named && (len(iss) != 1 || iss[0] != l.cfg.Issuer):
 		return nil, "", &LoginError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Description: "the answer comes from another provider"}
+	case !named && m.IssInResponse:
+		return nil, "", &LoginError{Status: http.StatusBadRequest, Code: "issuer_missing", Description: "the answer does not say which provider sent it"}
 	}
 	if code := q.Get("error"); code != "" {
 		status := http.StatusBadRequest
@@ -317,10 +334,6 @@ func (l *WebLogin) callback(r *http.Request) (*Session, string, *LoginError) {
 			status = http.StatusForbidden
 		}
 		return nil, "", &LoginError{Status: status, Code: code, Description: q.Get("error_description")}
-	}
-	m, err := l.provider(ctx)
-	if err != nil {
-		return nil, "", &LoginError{Status: http.StatusBadGateway, Code: "provider_unavailable", Description: "the sign-in service cannot be reached", Err: err}
 	}
 	tr, err := l.exchange(ctx, m.TokenEndpoint, q.Get("code"), f.Verifier)
 	if err != nil {
