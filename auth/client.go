@@ -240,7 +240,13 @@ func isLoopback(host string) bool {
 // any port (RFC 8252 section 7.3: a native app listens on a port it gets
 // when it starts). A confidential client is a server with a fixed
 // address, so it gets no such leeway.
+//
+// A URI the registration rules refuse is not allowed even when stored,
+// so a client registered before a rule was added cannot use it.
 func (c *Client) RedirectURIAllowed(uri string) bool {
+	if validateRedirectURI(uri) != nil {
+		return false
+	}
 	if slices.Contains(c.RedirectURIs, uri) {
 		return true
 	}
@@ -248,7 +254,7 @@ func (c *Client) RedirectURIAllowed(uri string) bool {
 		return false
 	}
 	u, err := url.Parse(uri)
-	if err != nil || u.Scheme != "http" || !isLoopback(u.Hostname()) || u.User != nil || u.Fragment != "" || strings.Contains(uri, "#") {
+	if err != nil || u.Scheme != "http" || !isLoopback(u.Hostname()) {
 		return false
 	}
 	for _, r := range c.RedirectURIs {

@@ -164,6 +164,13 @@ func TestRedirectURIMatching(t *testing.T) {
 	assert.False(t, c.RedirectURIAllowed("http://127.0.0.1:51234/callback"), "a confidential client's loopback URI matches exactly")
 	assert.False(t, c.RedirectURIAllowed("http://127.0.0.1/callback"))
 
+	// A URI stored before the rules refused it is not used.
+	old := auth.Client{ID: "old-agency", AuthMethod: auth.AuthSecretBasic,
+		RedirectURIs: []string{"https://someone@agency.example.gr/cb", "https://agency.example.gr/cb#x"}}
+	for _, uri := range old.RedirectURIs {
+		assert.False(t, old.RedirectURIAllowed(uri), uri)
+	}
+
 	// A public (native) client: any port on a registered loopback address
 	// (RFC 8252 section 7.3), nothing else loosened.
 	n := auth.Client{ID: "native-app", Name: "Native app", AuthMethod: auth.AuthNone,
