@@ -8,7 +8,10 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -28,6 +31,10 @@ var (
 	ErrAccountExists  = errors.New("auth: an account with this identifier exists")
 	ErrAccountInvalid = errors.New("auth: invalid account details")
 	ErrNoSuchAccount  = errors.New("auth: no such account")
+	// ErrPasswordBusy means every password-hashing slot stayed taken for
+	// as long as a request may wait: the server is at its limit, the
+	// password was not checked, and the person should try again shortly.
+	ErrPasswordBusy = errors.New("auth: too many password checks under way; try again shortly")
 )
 
 // Citizen is a person with one set of credentials for every service. They
@@ -82,6 +89,11 @@ type Accounts struct {
 	// dummy is a hash at the configured cost, checked for unknown users so
 	// that they take as long as known ones.
 	dummy func() string
+	// hashing holds one token per argon2id computation under way, so a
+	// burst of sign-ins cannot take more memory than the slots allow.
+	hashing  chan struct{}
+	slots    int
+	hashWait time.Duration
 }
 
 // AccountsOption configures Accounts.
@@ -96,6 +108,38 @@ func WithAccountsClock(now func() time.Time) AccountsOption {
 // are upgraded at the next successful sign-in.
 func WithPasswordParams(p PasswordParams) AccountsOption {
 	return func(a *Accounts) { a.params = p }
+}
+
+// DefaultPasswordWait is how long a password check waits for a hashing
+// slot before it gives up with ErrPasswordBusy.
+const DefaultPasswordWait = 2 * time.Second
+
+// WithPasswordConcurrency bounds how many argon2id computations (password
+// checks and new hashes) run at once, and how long one waits for a slot
+// before failing with ErrPasswordBusy. Each computation holds the
+// configured memory (19 MiB by default) for its duration, so the bound is
+// what keeps a burst of sign-ins from exhausting memory. slots <= 0 keeps
+// the default, [DefaultPasswordSlots]; wait <= 0 keeps
+// DefaultPasswordWait. The cost of each hash is not changed.
+func WithPasswordConcurrency(slots int, wait time.Duration) AccountsOption {
+	return func(a *Accounts) { a.slots, a.hashWait = slots, wait }
+}
+
+// DefaultPasswordSlots is the default bound of WithPasswordConcurrency for
+// hashes of cost p: one per processor (argon2id with one lane keeps one
+// busy, so more only queue inside the scheduler), and no more than fit in
+// a quarter of the Go memory limit (GOMEMLIMIT) when one is set, or in
+// 256 MiB when none is. It is at least 1.
+func DefaultPasswordSlots(p PasswordParams) int {
+	n := runtime.GOMAXPROCS(0)
+	budget := int64(256 << 20)
+	if limit := debug.SetMemoryLimit(-1); limit > 0 && limit < math.MaxInt64 {
+		budget = limit / 4
+	}
+	if per := int64(p.Memory) << 10; per > 0 {
+		n = min(n, int(budget/per))
+	}
+	return max(n, 1)
 }
 
 // WithAccountsLogger logs account changes (identifiers masked).
@@ -116,6 +160,13 @@ func NewAccounts(ctx context.Context, db *sql.DB, opts ...AccountsOption) (*Acco
 	for _, o := range opts {
 		o(a)
 	}
+	if a.slots <= 0 {
+		a.slots = DefaultPasswordSlots(a.params)
+	}
+	if a.hashWait <= 0 {
+		a.hashWait = DefaultPasswordWait
+	}
+	a.hashing = make(chan struct{}, a.slots)
 	a.dummy = sync.OnceValue(func() string {
 		h, err := HashPassword("no account has this password", a.params)
 		if err != nil {
@@ -126,9 +177,46 @@ func NewAccounts(ctx context.Context, db *sql.DB, opts ...AccountsOption) (*Acco
 	return a, nil
 }
 
+// slot waits for a hashing slot, at most hashWait, and returns its
+// release.
+func (a *Accounts) slot(ctx context.Context) (release func(), err error) {
+	select {
+	case a.hashing <- struct{}{}:
+		return func() { <-a.hashing }, nil
+	default:
+	}
+	t := time.NewTimer(a.hashWait)
+	defer t.Stop()
+	select {
+	case a.hashing <- struct{}{}:
+		return func() { <-a.hashing }, nil
+	case <-t.C:
+		a.log.Warn("password hashing at capacity", zap.Int("slots", a.slots), zap.Duration("waited", a.hashWait))
+		return nil, ErrPasswordBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// hashPassword is HashPassword in a hashing slot.
+func (a *Accounts) hashPassword(ctx context.Context, password string) (string, error) {
+	release, err := a.slot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return HashPassword(password, a.params)
+}
+
 // verifyDummy spends the time a password check takes, for unknown users.
-func (a *Accounts) verifyDummy(password string) {
+func (a *Accounts) verifyDummy(ctx context.Context, password string) error {
+	release, err := a.slot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	_, _, _ = VerifyPassword(password, a.dummy(), a.params)
+	return nil
 }
 
 func newAccountID() string {
@@ -168,7 +256,7 @@ func (a *Accounts) CreateCitizen(ctx context.Context, c Citizen, password string
 	if err := CheckPasswordRules(password); err != nil {
 		return Citizen{}, err
 	}
-	hash, err := HashPassword(password, a.params)
+	hash, err := a.hashPassword(ctx, password)
 	if err != nil {
 		return Citizen{}, err
 	}
@@ -233,7 +321,9 @@ func (a *Accounts) CheckCitizenPassword(ctx context.Context, username, password 
 		if !errors.Is(err, sql.ErrNoRows) {
 			return Citizen{}, fmt.Errorf("auth: sign in: %w", err)
 		}
-		a.verifyDummy(password)
+		if err := a.verifyDummy(ctx, password); err != nil {
+			return Citizen{}, err
+		}
 		return Citizen{}, ErrBadCredentials
 	}
 	if err := a.checkPassword(ctx, "auth_citizens", c.ID, hash, password, c.Disabled); err != nil {
@@ -243,6 +333,11 @@ func (a *Accounts) CheckCitizenPassword(ctx context.Context, username, password 
 }
 
 func (a *Accounts) checkPassword(ctx context.Context, table, id, hash, password string, disabled bool) error {
+	release, err := a.slot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ok, rehash, err := VerifyPassword(password, hash, a.params)
 	if err != nil {
 		a.log.Error("stored password hash unreadable", zap.String("table", table), zap.String("id", id), zap.Error(err))
@@ -275,7 +370,7 @@ func (a *Accounts) CreateServant(ctx context.Context, s Servant, password string
 	if err := CheckPasswordRules(password); err != nil {
 		return Servant{}, err
 	}
-	hash, err := HashPassword(password, a.params)
+	hash, err := a.hashPassword(ctx, password)
 	if err != nil {
 		return Servant{}, err
 	}
@@ -321,7 +416,9 @@ func (a *Accounts) CheckServantPassword(ctx context.Context, username, password 
 		if !errors.Is(err, sql.ErrNoRows) {
 			return Servant{}, fmt.Errorf("auth: sign in: %w", err)
 		}
-		a.verifyDummy(password)
+		if err := a.verifyDummy(ctx, password); err != nil {
+			return Servant{}, err
+		}
 		return Servant{}, ErrBadCredentials
 	}
 	s.CreatedAt = time.UnixMicro(created).UTC()

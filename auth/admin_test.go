@@ -74,6 +74,30 @@ func TestClientAdminAPI(t *testing.T) {
 		assert.Equal(t, "/redirect_uris", errs[0].(map[string]any)["pointer"])
 		_, err = reg.Get(ctx, "other")
 		assert.ErrorIs(t, err, auth.ErrClientNotFound, "nothing stored")
+		// A fragment or user information in a redirect URI is refused with
+		// a reason that names it, on creation and on update.
+		for uri, reason := range map[string]string{
+			"https://agency.example.gr/cb#top":            "fragment",
+			"https://agency.example.gr/cb#":               "fragment",
+			"https://user@agency.example.gr/cb":           "user information",
+			"https://evil.example:x@agency.example.gr/cb": "user information",
+			"http://127.0.0.1:8090@evil.example/cb":       "user information",
+			"https://agency.example.gr\\@evil.example/cb": "",
+		} {
+			bad := webClient()
+			bad.ID = "other"
+			bad.RedirectURIs = []string{uri}
+			status, out = call("POST", "/clients", bad, "admin-token")
+			assert.Equal(t, http.StatusUnprocessableEntity, status, uri)
+			errs, _ := out["errors"].([]any)
+			require.NotEmpty(t, errs, "%s: %v", uri, out)
+			first := errs[0].(map[string]any)
+			assert.Equal(t, "/redirect_uris", first["pointer"], uri)
+			assert.Contains(t, first["detail"], reason, uri)
+			bad.ID = "demo-agency"
+			status, _ = call("PUT", "/clients/demo-agency", bad, "admin-token")
+			assert.Equal(t, http.StatusUnprocessableEntity, status, uri)
+		}
 		status, _ = call("POST", "/clients", map[string]any{"client_id": "x", "unknown_field": 1}, "admin-token")
 		assert.Equal(t, http.StatusBadRequest, status)
 

@@ -57,7 +57,16 @@ func TestParseAuthorizeRequest(t *testing.T) {
 	loopback := goodAuthorize()
 	loopback.Set("redirect_uri", "http://127.0.0.1:49152/callback")
 	_, err = auth.ParseAuthorizeRequest(ctx, loopback, lookup, true)
-	assert.NoError(t, err, "any port on loopback")
+	var ae *auth.AuthorizeError
+	require.ErrorAs(t, err, &ae, "a confidential client's loopback URI matches exactly")
+	assert.False(t, ae.Redirect, "never sent to an unregistered address")
+	native := auth.Client{ID: "native-app", Name: "Native app", AuthMethod: auth.AuthNone,
+		GrantTypes: []string{auth.GrantAuthorizationCode}, RedirectURIs: []string{"http://127.0.0.1:8090/callback"},
+		Scopes: []string{"openid", "profile"}}
+	require.NoError(t, native.Validate())
+	loopback.Set("client_id", "native-app")
+	_, err = auth.ParseAuthorizeRequest(ctx, loopback, lookupOf(native), true)
+	assert.NoError(t, err, "any port on loopback for a native app")
 
 	type want struct {
 		code     string

@@ -44,9 +44,10 @@ type Client struct {
 	Name       string   `json:"client_name"`
 	AuthMethod string   `json:"token_endpoint_auth_method"`
 	GrantTypes []string `json:"grant_types"`
-	// RedirectURIs are matched exactly; for loopback addresses
-	// (127.0.0.1, [::1]) any port is accepted, as native apps need
-	// (RFC 8252 section 7.3).
+	// RedirectURIs are matched exactly; for a public (native) client
+	// registered with a loopback address (http://127.0.0.1, http://[::1])
+	// any port is accepted, as RFC 8252 section 7.3 asks. They have no
+	// fragment and no user information.
 	RedirectURIs []string `json:"redirect_uris,omitempty"`
 	// Scopes the client may ask for.
 	Scopes []string `json:"scope"`
@@ -201,15 +202,21 @@ func (c *Client) Validate() error {
 	return nil
 }
 
-// validateRedirectURI accepts absolute https URIs without a fragment, and
-// http only on loopback addresses.
+// validateRedirectURI accepts absolute https URIs without a fragment or
+// user information, and http only on loopback addresses.
 func validateRedirectURI(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" {
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
 		return fmt.Errorf("%q is not an absolute URI", raw)
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return fmt.Errorf("%q has a fragment", raw)
+		return fmt.Errorf("%q has a fragment; a redirect URI must not (RFC 6749 section 3.1.2)", raw)
+	}
+	if u.User != nil || strings.Contains(u.Host, "@") {
+		return fmt.Errorf("%q has user information before the host; a redirect URI must not", raw)
+	}
+	if strings.ContainsAny(raw, "\\ \t\r\n") {
+		return fmt.Errorf("%q has spaces or backslashes", raw)
 	}
 	switch u.Scheme {
 	case "https":
@@ -229,10 +236,22 @@ func isLoopback(host string) bool {
 }
 
 // RedirectURIAllowed reports whether uri is registered for the client:
-// exactly, or for a loopback address with any port.
+// exactly, or, for a public client, a registered loopback address with
+// any port (RFC 8252 section 7.3: a native app listens on a port it gets
+// when it starts). A confidential client is a server with a fixed
+// address, so it gets no such leeway.
+//
+// A URI the registration rules refuse is not allowed even when stored,
+// so a client registered before a rule was added cannot use it.
 func (c *Client) RedirectURIAllowed(uri string) bool {
+	if validateRedirectURI(uri) != nil {
+		return false
+	}
 	if slices.Contains(c.RedirectURIs, uri) {
 		return true
+	}
+	if c.Confidential() {
+		return false
 	}
 	u, err := url.Parse(uri)
 	if err != nil || u.Scheme != "http" || !isLoopback(u.Hostname()) {

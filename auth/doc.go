@@ -31,14 +31,17 @@
 //     overlap, so tokens signed before a rotation verify until their key
 //     retires. Discovery announces only what is implemented.
 //   - The authorization endpoint (code flow only, PKCE with S256
-//     mandatory, exact redirect URIs with the loopback exception of
-//     RFC 8252, state, nonce, the iss parameter of RFC 9207) with sign-in
+//     mandatory, exact redirect URIs without fragment or user information,
+//     any port on loopback for public clients only (RFC 8252), state,
+//     nonce, the iss parameter of RFC 9207) with sign-in
 //     pages in Greek and English that work without JavaScript: password,
 //     then, when the client's registered minimum, acr_values or a step-up
 //     ask for LoA substantial, a six-digit code sent by SMS to the number
 //     in the contact registry. A single sign-on session answers later
 //     requests without a page; prompt=login, max_age and prompt=none are
-//     honoured. Codes live 60 seconds and are single use across instances.
+//     honoured. Codes live two minutes, one a minute at most; the newest
+//     is the one to type, in whichever tab, and each is single use across
+//     instances.
 //   - Pushed authorization requests (RFC 9126), mandatory for clients
 //     registered with RequirePAR; a request_uri is used once, by its client.
 //   - The token endpoint: authorization_code (a replayed code revokes what
@@ -70,11 +73,18 @@
 //
 // # Security rules
 //
-// Failed passwords are counted per user name typed (whether an account has
-// it or not) and per client address; past five in an hour the name is
-// locked for a minute, twice as long at each further failure, at most an
-// hour. Unknown and known accounts get the same page and take as long
-// (argon2id with OWASP's parameters is run for both). A sign-in in progress
+// Password attempts are counted per user name typed (whether an account
+// has it or not) and per client address, in the database and before the
+// password is checked, so parallel guesses on any number of instances
+// cannot outrun the count: at most five in an hour reach the check, then
+// the name is locked for a minute, twice as long at each further failure,
+// at most an hour. A successful attempt is given back. Unknown and known
+// accounts get the same page and take as long (argon2id with OWASP's
+// parameters is run for both). The hashing itself runs in a bounded
+// number of slots ([WithPasswordConcurrency], by default sized from the
+// processors and the memory limit), so a burst cannot exhaust memory; a
+// sign-in that finds no slot in time is answered 503 with Retry-After and
+// a page asking to try again, and is not counted. A sign-in in progress
 // is bound to the browser that started it by a cookie, so its id alone is
 // useless; a successful sign-in always gets a new session cookie. Codes,
 // sessions, sign-ins, refresh tokens and pushed requests are stored only as

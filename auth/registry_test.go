@@ -113,6 +113,13 @@ func TestClientValidation(t *testing.T) {
 		"code without redirect": func(c *auth.Client) { c.RedirectURIs = nil },
 		"http redirect":         func(c *auth.Client) { c.RedirectURIs = []string{"http://agency.example.gr/cb"} },
 		"fragment":              func(c *auth.Client) { c.RedirectURIs = []string{"https://agency.example.gr/cb#x"} },
+		"empty fragment":        func(c *auth.Client) { c.RedirectURIs = []string{"https://agency.example.gr/cb#"} },
+		"user information":      func(c *auth.Client) { c.RedirectURIs = []string{"https://someone@agency.example.gr/cb"} },
+		"user and password":     func(c *auth.Client) { c.RedirectURIs = []string{"https://agency.example.gr:443@evil.example/cb"} },
+		"loopback user":         func(c *auth.Client) { c.RedirectURIs = []string{"http://127.0.0.1@evil.example/cb"} },
+		"backslash":             func(c *auth.Client) { c.RedirectURIs = []string{"https://agency.example.gr\\evil.example/cb"} },
+		"logout fragment":       func(c *auth.Client) { c.PostLogoutRedirectURIs = []string{"https://agency.example.gr/bye#x"} },
+		"logout user":           func(c *auth.Client) { c.PostLogoutRedirectURIs = []string{"https://u@agency.example.gr/bye"} },
 		"relative redirect":     func(c *auth.Client) { c.RedirectURIs = []string{"/cb"} },
 		"custom scheme":         func(c *auth.Client) { c.RedirectURIs = []string{"javascript://x/alert(1)"} },
 		"bad scope":             func(c *auth.Client) { c.Scopes = []string{"a b"} },
@@ -154,10 +161,39 @@ func TestRedirectURIMatching(t *testing.T) {
 	assert.False(t, c.RedirectURIAllowed("https://agency.example.gr/callback?x=1"))
 	assert.False(t, c.RedirectURIAllowed("https://AGENCY.example.gr/callback"))
 	assert.True(t, c.RedirectURIAllowed("http://127.0.0.1:8090/callback"))
-	assert.True(t, c.RedirectURIAllowed("http://127.0.0.1:51234/callback"), "any port on loopback (RFC 8252)")
-	assert.False(t, c.RedirectURIAllowed("http://127.0.0.1:51234/other"))
-	assert.False(t, c.RedirectURIAllowed("http://localhost:8090/callback"), "names are not loopback addresses")
-	assert.False(t, c.RedirectURIAllowed("https://127.0.0.1:8090/callback"))
+	assert.False(t, c.RedirectURIAllowed("http://127.0.0.1:51234/callback"), "a confidential client's loopback URI matches exactly")
+	assert.False(t, c.RedirectURIAllowed("http://127.0.0.1/callback"))
+
+	// A URI stored before the rules refused it is not used.
+	old := auth.Client{ID: "old-agency", AuthMethod: auth.AuthSecretBasic,
+		RedirectURIs: []string{"https://someone@agency.example.gr/cb", "https://agency.example.gr/cb#x"}}
+	for _, uri := range old.RedirectURIs {
+		assert.False(t, old.RedirectURIAllowed(uri), uri)
+	}
+
+	// A public (native) client: any port on a registered loopback address
+	// (RFC 8252 section 7.3), nothing else loosened.
+	n := auth.Client{ID: "native-app", Name: "Native app", AuthMethod: auth.AuthNone,
+		GrantTypes:   []string{auth.GrantAuthorizationCode},
+		RedirectURIs: []string{"http://127.0.0.1:8090/callback", "http://[::1]/callback", "https://agency.example.gr/callback"}}
+	require.NoError(t, n.Validate())
+	for uri, want := range map[string]bool{
+		"http://127.0.0.1:8090/callback":          true,
+		"http://127.0.0.1:51234/callback":         true,
+		"http://127.0.0.1/callback":               true,
+		"http://[::1]:40000/callback":             true,
+		"http://127.0.0.1:51234/other":            false,
+		"http://127.0.0.1:51234/callback?x=1":     false,
+		"http://127.0.0.1:51234/callback#x":       false,
+		"http://u@127.0.0.1:51234/callback":       false,
+		"http://localhost:8090/callback":          false, // names are not loopback addresses
+		"https://127.0.0.1:8090/callback":         false,
+		"http://[::1]:40000/other":                false,
+		"https://agency.example.gr:8443/callback": false,
+		"http://127.0.0.2:8090/callback":          false,
+	} {
+		assert.Equal(t, want, n.RedirectURIAllowed(uri), uri)
+	}
 }
 
 func TestRegistryLifecycle(t *testing.T) {

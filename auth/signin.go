@@ -47,6 +47,10 @@ var (
 	addressThrottle = throttleRule{Limit: 100, Window: 15 * time.Minute, Lock: time.Minute, Max: 15 * time.Minute}
 )
 
+// passwordBusyRetry is the Retry-After of a sign-in refused because every
+// password-hashing slot stayed taken.
+const passwordBusyRetry = 5 * time.Second
+
 // RFC 8176 authentication method references.
 const (
 	amrPassword = "pwd"
@@ -247,7 +251,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if fresh {
-		if !p.startCode(w, r, id, &st, req) {
+		if !p.startCode(w, r, id, &st, req, false) {
 			return
 		}
 	}
@@ -434,14 +438,31 @@ func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
 		p.renderSignin(w, r, http.StatusUnprocessableEntity, id, st, req, signinData{Username: username, Error: "auth.error.missing", Field: "username"})
 		return
 	}
+	// The attempt is counted before the password is checked, so that
+	// parallel guesses cannot all pass a check made before any of them
+	// failed: at most the limit reach the password.
+	type counted struct {
+		key  string
+		rule throttleRule
+	}
+	var taken []counted
+	giveBack := func() {
+		for _, c := range taken {
+			if err := p.store.refund(ctx, c.key, c.rule); err != nil {
+				p.log.Warn("sign-in attempt not given back", zap.String("realm", p.cfg.Realm), zap.Error(err))
+			}
+		}
+	}
 	accountKey, addressKey := "account:"+username, "address:"+p.cfg.ClientIP(r)
-	for _, key := range []string{addressKey, accountKey} {
-		wait, err := p.store.locked(ctx, key)
+	for _, c := range []counted{{addressKey, addressThrottle}, {accountKey, accountThrottle}} {
+		wait, err := p.store.attempt(ctx, c.key, c.rule)
 		if err != nil {
+			giveBack()
 			p.internalError(w, r, err)
 			return
 		}
 		if wait > 0 {
+			giveBack()
 			// The same page whether the account exists or not.
 			p.record(r, req.Client.ID, "", "", "throttled")
 			w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())))
@@ -449,15 +470,10 @@ func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
 				Error: "auth.error.throttled", ErrorArgs: []any{"minutes", minutesCeil(wait)}, Field: "username"})
 			return
 		}
+		taken = append(taken, c)
 	}
 	subject, err := p.checkPassword(ctx, username, password)
 	if errors.Is(err, ErrBadCredentials) {
-		for key, rule := range map[string]throttleRule{accountKey: accountThrottle, addressKey: addressThrottle} {
-			if err := p.store.fail(ctx, key, rule); err != nil {
-				p.internalError(w, r, err)
-				return
-			}
-		}
 		p.log.Info("sign-in refused", zap.String("realm", p.cfg.Realm), zap.String("client_id", req.Client.ID),
 			zap.String("username", httpx.MaskName(username)), zap.String("client", httpx.MaskIP(r.RemoteAddr)))
 		p.count("authentication", p.cfg.Realm, req.Client.ID, "", "bad_credentials")
@@ -465,10 +481,22 @@ func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		// The password was not checked: the attempt does not count.
+		giveBack()
+		if errors.Is(err, ErrPasswordBusy) {
+			p.record(r, req.Client.ID, "", "", "busy")
+			w.Header().Set("Retry-After", fmt.Sprint(int(passwordBusyRetry.Seconds())))
+			p.renderSignin(w, r, http.StatusServiceUnavailable, id, st, req, signinData{Username: username, Error: "auth.error.busy", Field: "password"})
+			return
+		}
 		p.internalError(w, r, err)
 		return
 	}
 	if err := p.store.forget(ctx, accountKey); err != nil {
+		p.internalError(w, r, err)
+		return
+	}
+	if err := p.store.refund(ctx, addressKey, addressThrottle); err != nil {
 		p.internalError(w, r, err)
 		return
 	}
@@ -477,7 +505,7 @@ func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
 		p.complete(w, r, id, st, req, LoALow)
 		return
 	}
-	if !p.startCode(w, r, id, &st, req) {
+	if !p.startCode(w, r, id, &st, req, false) {
 		return
 	}
 	http.Redirect(w, r, p.base+PathLogin+"?tx="+url.QueryEscape(id), http.StatusSeeOther)
@@ -499,8 +527,10 @@ func (p *Provider) signinPurpose() string { return "sign-in:" + p.cfg.Realm }
 
 // startCode sends a one-time code to the subject's registered mobile and
 // moves the sign-in to the code step. When it cannot, it answers and
-// returns false.
-func (p *Provider) startCode(w http.ResponseWriter, r *http.Request, id string, st *signinState, req *AuthorizeRequest) bool {
+// returns false. resend says the person asked for another code: during
+// the cool-down that is refused with the wait, while a code sent moments
+// ago (from this tab or another) stays the one to type.
+func (p *Provider) startCode(w http.ResponseWriter, r *http.Request, id string, st *signinState, req *AuthorizeRequest, resend bool) bool {
 	ctx := r.Context()
 	if p.cfg.Authenticators != nil && st.Method != methodSMS {
 		has, err := p.cfg.Authenticators.Has(ctx, st.Subject)
@@ -548,9 +578,34 @@ func (p *Provider) startCode(w http.ResponseWriter, r *http.Request, id string, 
 	switch {
 	case err == nil:
 		st.Challenge = ch.ID
-	case errors.Is(err, otp.ErrTooSoon) && st.Challenge != "":
-		// The code sent moments ago is still good.
-	case errors.As(err, &oe) && (errors.Is(err, otp.ErrTooSoon) || errors.Is(err, otp.ErrLockedOut)):
+	case errors.As(err, &oe) && errors.Is(err, otp.ErrTooSoon):
+		// A code went to this phone moments ago, for this sign-in or for
+		// another the person started in a second tab. While it is still
+		// usable it is the code to type, here as there.
+		pending, ok, perr := p.cfg.OneTimeCodes.Pending(ctx, st.Subject, p.signinPurpose())
+		if perr != nil {
+			p.internalError(w, r, perr)
+			return false
+		}
+		if ok {
+			st.Challenge = pending.ID
+		}
+		st.Step, st.Mobile = stepCode, httpx.MaskPhone(contact.Mobile)
+		if err := p.store.updateSignin(ctx, id, *st); err != nil {
+			p.internalError(w, r, err)
+			return false
+		}
+		if ok && !resend {
+			return true
+		}
+		d := signinData{Error: "auth.error.code_wait", ErrorArgs: []any{"minutes", minutesCeil(oe.RetryAfter)}}
+		if ok {
+			d.Error = "auth.error.code_still_good"
+		}
+		w.Header().Set("Retry-After", fmt.Sprint(int(oe.RetryAfter.Seconds())+1))
+		p.renderSignin(w, r, http.StatusTooManyRequests, id, *st, req, d)
+		return false
+	case errors.As(err, &oe) && errors.Is(err, otp.ErrLockedOut):
 		st.Step, st.Mobile = stepCode, httpx.MaskPhone(contact.Mobile)
 		if err := p.store.updateSignin(ctx, id, *st); err != nil {
 			p.internalError(w, r, err)
@@ -590,12 +645,35 @@ func (p *Provider) loginCode(w http.ResponseWriter, r *http.Request) {
 		p.checkAuthenticator(w, r, id, st, req, code)
 		return
 	}
-	err := p.cfg.OneTimeCodes.Verify(ctx, st.Challenge, st.Subject, p.signinPurpose(), code)
+	// The code to check is the newest one sent to the person for signing
+	// in: a second tab or a resend may have replaced the one this page
+	// asked for, and the person types what the phone shows last.
+	pending, ok, err := p.cfg.OneTimeCodes.Pending(ctx, st.Subject, p.signinPurpose())
+	if err != nil {
+		p.internalError(w, r, err)
+		return
+	}
+	replaced := ok && st.Challenge != "" && pending.ID != st.Challenge
+	if ok && pending.ID != st.Challenge {
+		st.Challenge = pending.ID
+		if err := p.store.updateSignin(ctx, id, st); err != nil {
+			p.internalError(w, r, err)
+			return
+		}
+	}
+	if st.Challenge == "" {
+		// No code was ever sent for this sign-in and none is usable now.
+		p.renderSignin(w, r, http.StatusUnauthorized, id, st, req, signinData{Error: "auth.error.code_dead", Field: "code"})
+		return
+	}
+	err = p.cfg.OneTimeCodes.Verify(ctx, st.Challenge, st.Subject, p.signinPurpose(), code)
 	if err != nil {
 		var oe *otp.Error
 		d := signinData{Field: "code"}
 		status := http.StatusUnauthorized
 		switch {
+		case errors.Is(err, otp.ErrInvalidCode) && replaced:
+			d.Error = "auth.error.code_replaced"
 		case errors.Is(err, otp.ErrInvalidCode):
 			d.Error = "auth.error.code_wrong"
 		case errors.Is(err, otp.ErrExpired), errors.Is(err, otp.ErrUsed), errors.Is(err, otp.ErrTooManyAttempts):
@@ -633,9 +711,8 @@ func (p *Provider) loginResend(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	st.Challenge = "" // a cool-down now is an error to show, not a code still good
 	st.Method = methodSMS
-	if !p.startCode(w, r, id, &st, req) {
+	if !p.startCode(w, r, id, &st, req, true) {
 		return
 	}
 	http.Redirect(w, r, p.base+PathLogin+"?tx="+url.QueryEscape(id)+"&sent=1", http.StatusSeeOther)

@@ -23,6 +23,7 @@ import (
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/internal/ident"
 	"github.com/egovkit/egovkit/internal/keys"
+	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/internal/testclock"
 )
@@ -44,6 +45,8 @@ type signinFixture struct {
 	citizen  auth.Citizen
 	now      func() time.Time
 	provider *auth.Provider
+	kek      []byte
+	cfg      auth.ProviderConfig
 }
 
 const (
@@ -64,18 +67,9 @@ func newSigninFixture(t *testing.T, db *sqltest.DB, opts ...signinOption) *signi
 	require.NoError(t, err)
 	codes, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen", nil)
 	require.NoError(t, err)
-	otps, err := auth.NewOneTimeCodes(ctx, db.DB.DB, []byte(strings.Repeat("k", 32)), f.outbox, nil)
+	f.kek, err = keys.GenerateKEK()
 	require.NoError(t, err)
-	f.contacts, err = auth.NewContactRegistry(ctx, db.DB.DB, otps, f.outbox)
-	require.NoError(t, err)
-	kek, err := keys.GenerateKEK()
-	require.NoError(t, err)
-	f.keys, err = keys.New(ctx, db.DB.DB, "auth/citizen", kek)
-	require.NoError(t, err)
-
-	f.citizen, err = f.accounts.CreateCitizen(ctx, maria(), "correct horse battery")
-	require.NoError(t, err)
-	_, err = f.contacts.ImportMobile(ctx, f.citizen.ID, citizenMobile, "test")
+	f.keys, err = keys.New(ctx, db.DB.DB, "auth/citizen", f.kek)
 	require.NoError(t, err)
 
 	mux := http.NewServeMux()
@@ -83,13 +77,30 @@ func newSigninFixture(t *testing.T, db *sqltest.DB, opts ...signinOption) *signi
 	t.Cleanup(f.srv.Close)
 	f.issuer = f.srv.URL + "/auth/citizen"
 	cfg := auth.ProviderConfig{Issuer: f.issuer, Realm: "citizen", Keys: f.keys, Clients: f.reg, Codes: codes,
-		Accounts: f.accounts, OneTimeCodes: otps, Contacts: f.contacts, Counter: f.counter}
+		Accounts: f.accounts, Counter: f.counter}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.Clock != nil {
 		f.now = cfg.Clock
 	}
+	// The codes keep the provider's clock, so that a test moving time
+	// moves both.
+	var otpOpts []otp.Option
+	if cfg.Clock != nil {
+		otpOpts = append(otpOpts, otp.WithClock(cfg.Clock))
+	}
+	otps, err := otp.New(ctx, db.DB.DB, []byte(strings.Repeat("k", 32)), f.outbox, otpOpts...)
+	require.NoError(t, err)
+	f.contacts, err = auth.NewContactRegistry(ctx, db.DB.DB, otps, f.outbox)
+	require.NoError(t, err)
+	cfg.OneTimeCodes, cfg.Contacts = otps, f.contacts
+
+	f.citizen, err = f.accounts.CreateCitizen(ctx, maria(), "correct horse battery")
+	require.NoError(t, err)
+	_, err = f.contacts.ImportMobile(ctx, f.citizen.ID, citizenMobile, "test")
+	require.NoError(t, err)
+	f.cfg = cfg
 	p, err := auth.NewProvider(cfg)
 	require.NoError(t, err)
 	f.provider = p

@@ -99,7 +99,7 @@ func (p *Provider) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 		p.complete(w, r, id, st, req, ident.ACR)
 		return
 	}
-	if !p.startCode(w, r, id, &st, req) {
+	if !p.startCode(w, r, id, &st, req, false) {
 		return
 	}
 	http.Redirect(w, r, p.base+PathLogin+"?tx="+url.QueryEscape(id), http.StatusSeeOther)

@@ -241,49 +241,65 @@ type throttleRule struct {
 	Max    time.Duration // the longest lock
 }
 
-// locked returns how long the key stays locked, or zero.
-func (s *signinStore) locked(ctx context.Context, key string) (time.Duration, error) {
-	var until int64
-	err := s.db.QueryRowContext(ctx, `SELECT locked_until FROM auth_throttle WHERE realm = $1 AND key_hash = $2`,
-		s.realm, hashID(key)).Scan(&until)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
+// attempt counts one sign-in attempt against key before the password is
+// checked, and says whether it may go ahead: wait is zero when it may,
+// and how long the key stays locked when it may not. The count and the
+// decision are one transaction holding the key's row, so parallel
+// attempts, on one instance or on several sharing the database, are let
+// through at most rule.Limit times in a window: the attempt that reaches
+// the limit locks the key for the next ones, and after a lock ends one
+// more attempt goes through and, counted too, locks for twice as long. A
+// refused attempt is not counted. An attempt that succeeds is given back
+// with refund (or the key forgotten), so the count is of failures and of
+// attempts still being checked.
+func (s *signinStore) attempt(ctx context.Context, key string, rule throttleRule) (wait time.Duration, err error) {
+	now := s.now()
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		wait = 0
+		var count int
+		var windowStart, lockedUntil int64
+		if err := tx.QueryRowContext(ctx,
+			`INSERT INTO auth_throttle (realm, key_hash, failures, window_start) VALUES ($1, $2, 0, $3)
+			 ON CONFLICT (realm, key_hash) DO UPDATE SET key_hash = excluded.key_hash
+			 RETURNING failures, window_start, locked_until`,
+			s.realm, hashID(key), now.UnixMicro()).Scan(&count, &windowStart, &lockedUntil); err != nil {
+			return err
+		}
+		if d := time.UnixMicro(lockedUntil).Sub(now); d > 0 {
+			wait = (d + time.Second - 1).Truncate(time.Second)
+			return nil
+		}
+		if windowStart < now.Add(-rule.Window).UnixMicro() {
+			count, windowStart = 0, now.UnixMicro()
+		}
+		count++
+		if count >= rule.Limit {
+			lock := rule.Lock
+			for i := rule.Limit; i < count && lock < rule.Max; i++ {
+				lock *= 2
+			}
+			lockedUntil = now.Add(min(lock, rule.Max)).UnixMicro()
+		}
+		_, err := tx.ExecContext(ctx,
+			`UPDATE auth_throttle SET failures = $1, window_start = $2, locked_until = $3 WHERE realm = $4 AND key_hash = $5`,
+			count, windowStart, lockedUntil, s.realm, hashID(key))
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("auth: throttle: %w", err)
 	}
-	if d := time.UnixMicro(until).Sub(s.now()); d > 0 {
-		return (d + time.Second - 1).Truncate(time.Second), nil
-	}
-	return 0, nil
+	return wait, nil
 }
 
-// fail counts a failure against key and locks it when the rule says so.
-// The count is one statement, so instances sharing the database count
-// together.
-func (s *signinStore) fail(ctx context.Context, key string, rule throttleRule) error {
-	now := s.now()
-	var failures int
-	err := s.db.QueryRowContext(ctx,
-		`INSERT INTO auth_throttle (realm, key_hash, failures, window_start) VALUES ($1, $2, 1, $3)
-		 ON CONFLICT (realm, key_hash) DO UPDATE SET
-		   failures = CASE WHEN auth_throttle.window_start < $4 THEN 1 ELSE auth_throttle.failures + 1 END,
-		   window_start = CASE WHEN auth_throttle.window_start < $4 THEN $3 ELSE auth_throttle.window_start END
-		 RETURNING failures`,
-		s.realm, hashID(key), now.UnixMicro(), now.Add(-rule.Window).UnixMicro()).Scan(&failures)
-	if err != nil {
-		return fmt.Errorf("auth: throttle: %w", err)
-	}
-	if failures < rule.Limit {
-		return nil
-	}
-	lock := rule.Lock
-	for i := rule.Limit; i < failures && lock < rule.Max; i++ {
-		lock *= 2
-	}
-	lock = min(lock, rule.Max)
-	_, err = s.db.ExecContext(ctx, `UPDATE auth_throttle SET locked_until = $1 WHERE realm = $2 AND key_hash = $3`,
-		now.Add(lock).UnixMicro(), s.realm, hashID(key))
+// refund gives back an attempt that did not fail: the password was right,
+// or it was never checked. A lock the attempt set is lifted with it when
+// the failures left are under the limit.
+func (s *signinStore) refund(ctx context.Context, key string, rule throttleRule) error {
+	_, err := s.db.ExecContext(ctx,
+		`UPDATE auth_throttle SET failures = failures - 1,
+		   locked_until = CASE WHEN failures - 1 < $1 THEN 0 ELSE locked_until END
+		 WHERE realm = $2 AND key_hash = $3 AND failures > 0`,
+		rule.Limit, s.realm, hashID(key))
 	if err != nil {
 		return fmt.Errorf("auth: throttle: %w", err)
 	}

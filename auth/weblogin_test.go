@@ -26,7 +26,7 @@ func agencySite(t *testing.T, f *signinFixture, acr string) (*httptest.Server, *
 	t.Cleanup(site.Close)
 	c := lowClient("site")
 	c.Name = "Agency site"
-	c.RedirectURIs = []string{"http://127.0.0.1:8090/callback"} // any port on loopback
+	c.RedirectURIs = []string{site.URL + "/callback"} // exact: the site is a confidential client
 	c.PostLogoutRedirectURIs = []string{site.URL + "/"}
 	_, secret, err := f.reg.Create(t.Context(), c)
 	require.NoError(t, err)
@@ -145,14 +145,98 @@ func TestWebLoginRefusals(t *testing.T) {
 	_, body, _ = visit(t, c, "GET", site.URL+"/", nil)
 	assert.Equal(t, "welcome, guest", body)
 
-	// An open redirect through return= is not possible.
-	_, body, _ = visit(t, c, "GET", site.URL+"/login?return=//evil.example/", nil)
-	_, body, at = visit(t, c, "POST", f.issuer+"/login", url.Values{"tx": {tx(t, page{Body: body})},
-		"username": {"maria.p"}, "password": {"correct horse battery"}})
-	assert.Equal(t, strings.TrimPrefix(site.URL, "http://"), at.Host)
-	assert.Equal(t, "/", at.Path)
-	assert.Equal(t, "signed in as "+f.citizen.ID, body)
+	// An open redirect through return= is not possible, however the path
+	// is dressed up for a browser to read it as another host.
+	for _, ret := range []string{"//evil.example/", "/\t/evil.example", "/\\evil.example", "/\n/evil.example", "https://evil.example/"} {
+		// Each sign-in starts afresh: the session of the one before ends.
+		visit(t, c, "POST", site.URL+"/logout", url.Values{})
+		_, body, _ = visit(t, c, "GET", site.URL+"/login?"+url.Values{"return": {ret}}.Encode(), nil)
+		_, body, at = visit(t, c, "POST", f.issuer+"/login", url.Values{"tx": {tx(t, page{Body: body})},
+			"username": {"maria.p"}, "password": {"correct horse battery"}})
+		assert.Equal(t, strings.TrimPrefix(site.URL, "http://"), at.Host, "%q", ret)
+		assert.Equal(t, "/", at.Path, "%q", ret)
+		assert.Equal(t, "signed in as "+f.citizen.ID, body, "%q", ret)
+	}
 
 	_, err := rp.NewWebLogin(rp.LoginConfig{Issuer: f.issuer, ClientID: "site", RedirectURL: site.URL + "/callback", CookieKey: []byte("short")})
 	assert.Error(t, err)
+}
+
+// TestWebLoginRequiresTheIssuer signs in through the real provider, which
+// announces RFC 9207 and names itself in every answer, and tampers with
+// the answer on its way back to the site: without iss, with another
+// provider's, or with two, the site refuses it before using the code.
+func TestWebLoginRequiresTheIssuer(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		f := newSigninFixture(t, db)
+		site, _ := agencySite(t, f, "")
+		siteURL, _ := url.Parse(site.URL)
+		c := person(t)
+		c.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+			if req.URL.Host == siteURL.Host && req.URL.Path == "/callback" {
+				return http.ErrUseLastResponse // the test carries the answer
+			}
+			return nil
+		}
+		// answer starts a sign-in at the site and returns the provider's
+		// answer, the redirect to the site's callback.
+		answer := func() *url.URL {
+			t.Helper()
+			status, body, at := visit(t, c, "GET", site.URL+"/login", nil)
+			if status == http.StatusOK && strings.Contains(body, `name="password"`) {
+				require.Equal(t, "/auth/citizen/login", at.Path)
+				form := url.Values{"tx": {tx(t, page{Body: body})}, "username": {"maria.p"}, "password": {"correct horse battery"}}
+				req, err := http.NewRequest("POST", f.issuer+"/login", strings.NewReader(form.Encode()))
+				require.NoError(t, err)
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				resp, err := c.Do(req)
+				require.NoError(t, err)
+				resp.Body.Close()
+				require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+				u, err := url.Parse(resp.Header.Get("Location"))
+				require.NoError(t, err)
+				return u
+			}
+			// Single sign-on: the provider answered without a page.
+			resp, err := c.Get(site.URL + "/login")
+			require.NoError(t, err)
+			resp.Body.Close()
+			u, err := resp.Location()
+			require.NoError(t, err)
+			if u.Host != siteURL.Host {
+				resp, err = c.Get(u.String())
+				require.NoError(t, err)
+				resp.Body.Close()
+				u, err = resp.Location()
+				require.NoError(t, err)
+			}
+			return u
+		}
+
+		for name, tamper := range map[string]func(q url.Values){
+			"no iss":      func(q url.Values) { q.Del("iss") },
+			"empty iss":   func(q url.Values) { q.Set("iss", "") },
+			"another iss": func(q url.Values) { q.Set("iss", "https://idp.evil.example/auth/citizen") },
+			"two iss":     func(q url.Values) { q.Add("iss", "https://idp.evil.example/auth/citizen") },
+		} {
+			u := answer()
+			q := u.Query()
+			require.Equal(t, f.issuer, q.Get("iss"), "the provider names itself")
+			require.NotEmpty(t, q.Get("code"))
+			tamper(q)
+			u.RawQuery = q.Encode()
+			status, body, _ := visit(t, c, "GET", u.String(), nil)
+			assert.Equal(t, http.StatusBadRequest, status, name)
+			assert.Contains(t, body, "provider", name)
+			_, body, _ = visit(t, c, "GET", site.URL+"/", nil)
+			assert.Equal(t, "welcome, guest", body, "%s: no session", name)
+		}
+
+		// Untouched, the answer signs the person in.
+		u := answer()
+		status, body, at := visit(t, c, "GET", u.String(), nil)
+		require.Equal(t, http.StatusOK, status, body)
+		assert.Equal(t, "/", at.Path)
+		assert.Equal(t, "signed in as "+f.citizen.ID, body)
+	})
 }

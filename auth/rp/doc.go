@@ -46,7 +46,10 @@
 //
 // A server-rendered site lets people sign in with [WebLogin]: the
 // authorization code flow with PKCE (S256), state and nonce, the issuer
-// checked in the answer (RFC 9207) and in the ID token, and a session in a
+// checked in the answer (RFC 9207: required when the provider announces
+// it, so that an answer from another provider is refused before its code
+// goes anywhere) and in the ID token, a return path that stays on the
+// site, and a session in a
 // cookie sealed with AES-256-GCM, so that any instance of the site serves
 // any request and nothing is stored on the server.
 //

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
@@ -119,6 +120,10 @@ type providerMeta struct {
 	AuthorizationEndpoint string `json:"authorization_endpoint"`
 	TokenEndpoint         string `json:"token_endpoint"`
 	EndSessionEndpoint    string `json:"end_session_endpoint"`
+	// IssInResponse says the provider names itself in every
+	// authorization response (RFC 9207); an answer without iss is then
+	// not from it.
+	IssInResponse bool `json:"authorization_response_iss_parameter_supported"`
 }
 
 // NewWebLogin checks cfg and returns the helper; the provider is contacted
@@ -218,9 +223,25 @@ func randomString() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// safeReturn keeps a return path on this site: a path, never another host.
+// safeReturn keeps a return path on this site: a path, never another
+// host. Browsers forgive a lot when they resolve a location: they drop
+// tabs and line breaks, read a backslash as a slash, and take "//" to
+// start a host, so "/\t/evil.example" and "/\\evil.example" lead away.
+// Anything with a control character or a backslash, anything starting
+// with "//", and anything that parses with a scheme, a host or user
+// information is refused for "/".
 func safeReturn(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || len(p) > 2048 {
+		return "/"
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f || r == '\\' || (r >= 0x80 && r <= 0x9f) || r == utf8.RuneError {
+			return "/"
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return p
@@ -261,7 +282,9 @@ func (l *WebLogin) startLogin(w http.ResponseWriter, r *http.Request, ret string
 }
 
 // CallbackHandler completes the sign-in: it checks the state and the
-// issuer (RFC 9207), exchanges the code with the PKCE verifier, verifies
+// issuer (RFC 9207: the iss parameter must equal Issuer, and is required
+// when the provider's discovery document announces
+// authorization_response_iss_parameter_supported), exchanges the code with the PKCE verifier, verifies
 // the ID token (signature, issuer, audience, expiry, nonce, level of
 // assurance) and starts the session.
 func (l *WebLogin) CallbackHandler() http.Handler {
@@ -291,8 +314,19 @@ func (l *WebLogin) callback(r *http.Request) (*Session, string, *LoginError) {
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) != 1 {
 		return nil, "", &LoginError{Status: http.StatusBadRequest, Code: "state_mismatch", Description: "the answer does not belong to the sign-in started here"}
 	}
-	if iss := q.Get("iss"); iss != "" && iss != l.cfg.Issuer {
+	m, err := l.provider(ctx)
+	if err != nil {
+		return nil, "", &LoginError{Status: http.StatusBadGateway, Code: "provider_unavailable", Description: "the sign-in service cannot be reached", Err: err}
+	}
+	// Mix-up defence (RFC 9207): the answer names the provider that sent
+	// it, and must when the provider says it always does, before the code
+	// in it goes anywhere.
+	iss, named := q["iss"]
+	switch {
+	case named && (len(iss) != 1 || iss[0] != l.cfg.Issuer):
 		return nil, "", &LoginError{Status: http.StatusBadRequest, Code: "issuer_mismatch", Description: "the answer comes from another provider"}
+	case !named && m.IssInResponse:
+		return nil, "", &LoginError{Status: http.StatusBadRequest, Code: "issuer_missing", Description: "the answer does not say which provider sent it"}
 	}
 	if code := q.Get("error"); code != "" {
 		status := http.StatusBadRequest
@@ -300,10 +334,6 @@ func (l *WebLogin) callback(r *http.Request) (*Session, string, *LoginError) {
 			status = http.StatusForbidden
 		}
 		return nil, "", &LoginError{Status: status, Code: code, Description: q.Get("error_description")}
-	}
-	m, err := l.provider(ctx)
-	if err != nil {
-		return nil, "", &LoginError{Status: http.StatusBadGateway, Code: "provider_unavailable", Description: "the sign-in service cannot be reached", Err: err}
 	}
 	tr, err := l.exchange(ctx, m.TokenEndpoint, q.Get("code"), f.Verifier)
 	if err != nil {

@@ -333,6 +333,32 @@ func (s *Service) Verify(ctx context.Context, challengeID, subject, purpose, cod
 	return nil
 }
 
+// Pending returns the newest code still usable for the subject and
+// purpose: pending and not expired. ok is false when there is none (never
+// issued, used, killed by wrong tries, or expired). A caller that holds
+// several challenges for one subject and purpose (a person signing in from
+// two tabs, or asking again during the cool-down) uses it to verify against
+// the code the person last received.
+func (s *Service) Pending(ctx context.Context, subject, purpose string) (ch Challenge, ok bool, err error) {
+	if subject == "" || purpose == "" {
+		return Challenge{}, false, &Error{Kind: ErrBadRequest, Detail: "subject and purpose are required"}
+	}
+	var expires int64
+	err = s.db.QueryRowContext(ctx,
+		`SELECT id, expires_at FROM otp_challenges
+		 WHERE subject_hash = $1 AND purpose = $2 AND state = 'pending' AND expires_at >= $3
+		 ORDER BY created_at DESC LIMIT 1`,
+		s.subjectHash(subject), purpose, s.now().UnixMicro()).Scan(&ch.ID, &expires)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Challenge{}, false, nil
+	case err != nil:
+		return Challenge{}, false, fmt.Errorf("otp: pending: %w", err)
+	}
+	ch.ExpiresAt = time.UnixMicro(expires).UTC()
+	return ch, true, nil
+}
+
 type subjectState struct {
 	failures, lockouts int
 	lockedUntil        int64

@@ -159,6 +159,46 @@ func TestCooldownAndReplacement(t *testing.T) {
 	})
 }
 
+func TestPendingIsTheNewestUsableCode(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		f := newFixture(t, db)
+		ctx := t.Context()
+		_, ok, err := f.svc.Pending(ctx, "s", "sign-in")
+		require.NoError(t, err)
+		assert.False(t, ok, "nothing issued")
+
+		first, _ := f.issue(t, "s", "sign-in", phone)
+		got, ok, err := f.svc.Pending(ctx, "s", "sign-in")
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.Equal(t, first.ID, got.ID)
+		assert.True(t, first.ExpiresAt.Equal(got.ExpiresAt), "%v %v", first.ExpiresAt, got.ExpiresAt)
+		_, ok, _ = f.svc.Pending(ctx, "s", "declaration:1")
+		assert.False(t, ok, "another purpose")
+		_, ok, _ = f.svc.Pending(ctx, "t", "sign-in")
+		assert.False(t, ok, "another subject")
+
+		f.clock.Advance(otp.DefaultCooldown)
+		second, code := f.issue(t, "s", "sign-in", phone)
+		got, ok, _ = f.svc.Pending(ctx, "s", "sign-in")
+		require.True(t, ok)
+		assert.Equal(t, second.ID, got.ID, "the replacement, not the first")
+
+		require.NoError(t, f.svc.Verify(ctx, second.ID, "s", "sign-in", code))
+		_, ok, _ = f.svc.Pending(ctx, "s", "sign-in")
+		assert.False(t, ok, "a used code is not pending")
+
+		f.clock.Advance(otp.DefaultCooldown)
+		f.issue(t, "s", "sign-in", phone)
+		f.clock.Advance(otp.DefaultLifetime + time.Second)
+		_, ok, _ = f.svc.Pending(ctx, "s", "sign-in")
+		assert.False(t, ok, "an expired code is not pending")
+
+		_, _, err = f.svc.Pending(ctx, "", "sign-in")
+		assert.ErrorIs(t, err, otp.ErrBadRequest)
+	})
+}
+
 func TestLockoutAndBackoff(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		f := newFixture(t, db, otp.WithCooldown(0))
