@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"io"
 	"net"
 	"syscall"
 	"time"
@@ -71,7 +70,6 @@ func unavailableOther(err error) bool {
 		errors.Is(err, syscall.EPIPE),
 		errors.Is(err, syscall.ENOSPC),
 		errors.Is(err, syscall.EROFS),
-		errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, net.ErrClosed):
 		return true
 	case errors.As(err, &op):
