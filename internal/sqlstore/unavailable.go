@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"io"
 	"net"
 	"syscall"
 	"time"
@@ -70,6 +71,8 @@ func unavailableOther(err error) bool {
 		errors.Is(err, syscall.EPIPE),
 		errors.Is(err, syscall.ENOSPC),
 		errors.Is(err, syscall.EROFS),
+		// pgx reports a connection the server dropped mid-answer so.
+		errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, net.ErrClosed):
 		return true
 	case errors.As(err, &op):
