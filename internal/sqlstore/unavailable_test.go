@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +107,43 @@ func TestIsUnavailable(t *testing.T) {
 	assert.True(t, sqlstore.IsUnavailable(context.DeadlineExceeded))
 	assert.True(t, sqlstore.IsUnavailable(sql.ErrConnDone))
 	assert.True(t, sqlstore.IsUnavailable(sqlstore.ErrUnavailable))
+}
+
+// The write probe passes on a database that writes and fails, as
+// unavailable, on one that answers but cannot write: a SQLite file opened
+// read-only, a PostgreSQL session with default_transaction_read_only, a
+// held write lock.
+func TestProbeWrite(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, tdb *sqltest.DB) {
+		db := migrated(t, tdb)
+		ctx := t.Context()
+		require.NoError(t, db.ProbeWrite(ctx))
+		require.NoError(t, db.ProbeWrite(ctx), "the probe rewrites its row")
+
+		var ro *sql.DB
+		var err error
+		if tdb.Dialect() == sqlstore.SQLite {
+			ro, err = sql.Open("sqlite", "file:"+strings.TrimPrefix(tdb.URL, "sqlite:")+"?mode=ro")
+		} else {
+			ro, err = sql.Open("pgx", tdb.URL+"&default_transaction_read_only=on")
+		}
+		require.NoError(t, err)
+		t.Cleanup(func() { ro.Close() })
+		rdb, err := sqlstore.New(ctx, ro)
+		require.NoError(t, err, "the read-only database answers")
+		require.NoError(t, rdb.PingContext(ctx), "a ping cannot tell")
+		err = rdb.ProbeWrite(ctx)
+		require.Error(t, err)
+		assert.ErrorIs(t, err, sqlstore.ErrUnavailable)
+
+		f := sqltest.Faulty(t, tdb, 200*time.Millisecond)
+		fdb, err := sqlstore.New(ctx, f.DB)
+		require.NoError(t, err)
+		fdb = fdb.WithTimeout(400 * time.Millisecond)
+		f.Freeze()
+		start := time.Now()
+		err = fdb.ProbeWrite(ctx)
+		assert.ErrorIs(t, err, sqlstore.ErrUnavailable)
+		assert.Less(t, time.Since(start), 2*time.Second)
+	})
 }

@@ -26,6 +26,9 @@ import (
 type Fault struct {
 	// DB is the pool to build the code under test on.
 	DB *sql.DB
+	// URL opens more pools that break with DB (through the proxy on
+	// PostgreSQL), for a program under test that opens its own.
+	URL string
 
 	t      testing.TB
 	engine sqlstore.Dialect
@@ -55,7 +58,7 @@ func Faulty(t testing.TB, db *DB, busy time.Duration) *Fault {
 	if err != nil {
 		t.Fatalf("sqltest: fault: open: %v", err)
 	}
-	f.DB = p
+	f.DB, f.URL = p, u
 	t.Cleanup(func() {
 		f.Thaw()
 		if f.proxy != nil {
