@@ -55,6 +55,12 @@
 // authority and channel. [Index.StartRefresh] follows the database, so
 // every instance sees another's publications within seconds.
 //
+// The index is rebuilt from the database at every start; its files live
+// in a directory under os.TempDir() that Close removes. A process killed
+// with its index open cannot remove it: the index holds a file lock in its
+// directory, which the system releases however the process ends, and the
+// next index to start removes every such directory no living index holds.
+//
 // # HTTP
 //
 // [APIHandler] serves the registry as JSON: the published procedures with
