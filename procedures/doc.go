@@ -69,6 +69,12 @@
 // given) drafts, If-Match updates, revisions, workflow transitions and the
 // history. Errors are RFC 9457 problems; a refused request stores nothing.
 //
+// Every database call has a deadline ([WithDBTimeout], 5 s by default). A
+// database that is down, does not answer in time or cannot write is
+// answered 503 with Retry-After (problem+json, or a "temporarily
+// unavailable" page), also when the caller function met it: an editor is
+// not asked to sign in again because their identity could not be looked up.
+//
 // # CPSV-AP
 //
 // [ExportCPSVAP] and [Registry.ExportCatalogue] write procedures as JSON-LD
