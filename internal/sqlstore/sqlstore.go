@@ -116,13 +116,16 @@ func (db *DB) Bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeoutCause(ctx, db.Timeout(), errDeadline)
 }
 
-// fail maps an error of a bounded call: the handle's own deadline and the
-// errors for which IsUnavailable holds become ErrUnavailable.
+// fail maps an error of a bounded call: what the handle's own deadline
+// caused (the context's error, a transaction it rolled back) and the
+// errors for which IsUnavailable holds become ErrUnavailable. An error of
+// the caller's own, returned from a transaction, is left alone.
 func fail(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
 	}
-	if ctx.Err() != nil && errors.Is(context.Cause(ctx), errDeadline) && !errors.Is(err, ErrUnavailable) {
+	if ctx.Err() != nil && errors.Is(context.Cause(ctx), errDeadline) &&
+		(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, sql.ErrTxDone)) {
 		return &Error{Kind: ErrUnavailable, Err: err}
 	}
 	return unavailable(err)
