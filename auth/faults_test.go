@@ -27,6 +27,7 @@ type faultFixture struct {
 	client auth.Client
 	secret string
 	token  string
+	rt     string // a refresh token
 	fault  *sqltest.Fault
 }
 
@@ -60,7 +61,8 @@ func newFaultFixture(t *testing.T, db *sqltest.DB) *faultFixture {
 	require.Equal(t, 200, status, body)
 	var tr auth.TokenResponse
 	require.NoError(t, json.Unmarshal([]byte(body), &tr))
-	f.token = tr.AccessToken
+	f.token, f.rt = tr.AccessToken, tr.RefreshToken
+	require.NotEmpty(t, f.rt)
 	return f
 }
 
@@ -128,6 +130,7 @@ func TestDatabaseDownIsUnavailableNotACredentialError(t *testing.T) {
 		}{
 			"client credentials": {"POST", "/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"openid"}}, ""},
 			"code exchange":      {"POST", "/token", f.exchangeForm(code), ""},
+			"refresh":            {"POST", "/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {f.rt}}, ""},
 			"public client":      {"POST", "/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"someone"}}, "-"},
 			"introspection":      {"POST", "/introspect", url.Values{"token": {f.token}}, ""},
 			"revocation":         {"POST", "/revoke", url.Values{"token": {f.token}}, ""},
@@ -167,6 +170,7 @@ func TestFrozenDatabaseAnswers503WithinDeadline(t *testing.T) {
 		}
 		calls := map[string]call{
 			"code exchange": {"POST", "/token", f.exchangeForm(code), ""},
+			"refresh":       {"POST", "/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {f.rt}}, ""},
 			"revocation":    {"POST", "/revoke", url.Values{"token": {f.token}}, ""},
 		}
 		if db.Dialect() == sqlstore.Postgres {
