@@ -39,9 +39,6 @@ type Kind struct {
 type Config struct {
 	// DB stores the totals (SQLite or PostgreSQL).
 	DB *sql.DB
-	// DBTimeout bounds each database call; zero means 5 s. A database
-	// that does not answer in time makes the handlers answer 503.
-	DBTimeout time.Duration
 	// Location decides where days begin; nil means UTC. The portal uses
 	// Europe/Athens.
 	Location *time.Location
@@ -56,6 +53,9 @@ type Config struct {
 	Kinds  []Kind
 	Clock  func() time.Time
 	Logger *zap.Logger
+	// DBTimeout bounds each database call; zero means 5 s. A database
+	// that does not answer in time makes the handlers answer 503.
+	DBTimeout time.Duration
 }
 
 // Metrics counts transactions and keeps their totals. Count and Handle are
