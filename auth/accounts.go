@@ -147,6 +147,12 @@ func WithAccountsLogger(l *zap.Logger) AccountsOption {
 	return func(a *Accounts) { a.log = l }
 }
 
+// WithAccountsDBTimeout bounds each database call of the accounts; zero
+// means the default of 5 s.
+func WithAccountsDBTimeout(d time.Duration) AccountsOption {
+	return func(a *Accounts) { a.db = a.db.WithTimeout(d) }
+}
+
 // NewAccounts opens the accounts in db.
 func NewAccounts(ctx context.Context, db *sql.DB, opts ...AccountsOption) (*Accounts, error) {
 	sdb, err := sqlstore.New(ctx, db)

@@ -78,7 +78,7 @@ type CodeStore struct {
 }
 
 // NewCodeStore opens the realm's codes in db; now may be nil (time.Now).
-func NewCodeStore(ctx context.Context, db *sql.DB, realm string, now func() time.Time) (*CodeStore, error) {
+func NewCodeStore(ctx context.Context, db *sql.DB, realm string, now func() time.Time, opts ...CodeStoreOption) (*CodeStore, error) {
 	sdb, err := sqlstore.New(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
@@ -89,7 +89,20 @@ func NewCodeStore(ctx context.Context, db *sql.DB, realm string, now func() time
 	if now == nil {
 		now = time.Now
 	}
-	return &CodeStore{db: sdb, realm: realm, now: now}, nil
+	s := &CodeStore{db: sdb, realm: realm, now: now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+// CodeStoreOption configures a CodeStore.
+type CodeStoreOption func(*CodeStore)
+
+// WithCodeStoreDBTimeout bounds each database call of the codes and
+// refresh tokens; zero means the default of 5 s.
+func WithCodeStoreDBTimeout(d time.Duration) CodeStoreOption {
+	return func(s *CodeStore) { s.db = s.db.WithTimeout(d) }
 }
 
 func codeHash(code string) string {
@@ -137,6 +150,8 @@ func (s *CodeStore) Redeem(ctx context.Context, code, clientID, redirectURI, ver
 		out   error
 		reuse *ReusedCodeError
 	)
+	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		out, reuse = nil, nil
 		var doc, owner, tokens, family string

@@ -181,6 +181,8 @@ func (r *ContactRegistry) ConfirmMobile(ctx context.Context, subject, challengeI
 	}
 	now := r.now().UTC().Truncate(time.Microsecond)
 	var old string
+	ctx, cancel := r.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err = r.db.Tx(ctx, func(tx *sql.Tx) error {
 		old = ""
 		err := tx.QueryRowContext(ctx, `SELECT mobile FROM auth_contacts WHERE subject = $1`+r.db.Dialect().ForUpdate(), subject).Scan(&old)
@@ -230,6 +232,8 @@ func (r *ContactRegistry) ImportMobile(ctx context.Context, subject, mobile, sou
 		return Contact{}, errors.New("auth: an imported number needs its source")
 	}
 	now := r.now().UTC().Truncate(time.Microsecond)
+	ctx, cancel := r.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err = r.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO auth_contacts (subject, mobile, mobile_verified_at, updated_at) VALUES ($1, $2, $3, $3)

@@ -77,6 +77,8 @@ func (r *ContactRegistry) ConfirmEmail(ctx context.Context, subject, challengeID
 	}
 	now := r.now().UTC().Truncate(time.Microsecond)
 	var old string
+	ctx, cancel := r.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err = r.db.Tx(ctx, func(tx *sql.Tx) error {
 		old = ""
 		err := tx.QueryRowContext(ctx, `SELECT email FROM auth_contact_emails WHERE subject = $1`+r.db.Dialect().ForUpdate(), subject).Scan(&old)

@@ -96,6 +96,15 @@
 // "authentication" (sign-ins: success, bad_credentials, bad_code, throttled,
 // session, …), "authorization", "token", "logout" and "backchannel_logout".
 //
+// A database that fails is never a credential error. Every call has a
+// deadline (5 s, or [WithRegistryDBTimeout], [WithAccountsDBTimeout],
+// [WithCodeStoreDBTimeout]); when the database is down, does not answer in
+// time or cannot write, the token, introspection, revocation and userinfo
+// endpoints answer 503 problem+json with Retry-After (the OAuth endpoints
+// add "error": "temporarily_unavailable") and the sign-in pages a
+// "temporarily unavailable" page, where they would otherwise have said
+// invalid_client, invalid_grant or invalid_token.
+//
 // # Building blocks
 //
 // [HashPassword] and [VerifyPassword] (argon2id, PHC strings, rehash when

@@ -12,6 +12,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/internal/httpx"
 )
 
 // Paths of the introspection and revocation endpoints, below the issuer.
@@ -102,8 +104,11 @@ func (p *Provider) Introspect(ctx context.Context, caller Client, raw string) (I
 	}
 	if _, person := tok.PrivateClaims()["authorization_details"]; person && p.cfg.Servants && p.cfg.Accounts != nil {
 		local, err := p.localSubject(ctx, clientID, tok.Subject())
-		if err != nil {
+		if errors.Is(err, errInvalidToken) {
 			return Introspection{}, nil
+		}
+		if err != nil {
+			return Introspection{}, err
 		}
 		if res.AuthorizationDetails, err = p.servantDetails(ctx, local, now); err != nil {
 			return Introspection{}, err
@@ -231,8 +236,16 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeOAuthError answers err as an RFC 6749 error; anything that is not an
-// OAuthError is logged and answered as server_error.
+// OAuthError is logged and answered as server_error. An unavailable
+// database comes first, whatever wraps it: 503 problem+json with
+// Retry-After that also carries RFC 6749's "error" member
+// (temporarily_unavailable), never a credential error.
 func (p *Provider) writeOAuthError(w http.ResponseWriter, err error) {
+	if pr := httpx.UnavailableProblem(err); pr != nil {
+		p.log.Warn("oauth endpoint: database unavailable", zap.String("realm", p.cfg.Realm), zap.Error(err))
+		writeUnavailable(w, pr)
+		return
+	}
 	var oe *OAuthError
 	if !errors.As(err, &oe) {
 		p.log.Error("oauth endpoint failed", zap.String("realm", p.cfg.Realm), zap.Error(err))

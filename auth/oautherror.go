@@ -3,6 +3,8 @@ package auth
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/egovkit/egovkit/internal/httpx"
 )
 
 // OAuth error codes (RFC 6749 section 5.2 and its extensions).
@@ -52,6 +54,24 @@ func (e *OAuthError) Write(w http.ResponseWriter) {
 	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": e.Code, "error_description": e.Description})
+}
+
+// ErrCodeTemporarilyUnavailable is the "error" member of the 503 answers
+// OAuth endpoints give when the database is unavailable (RFC 6749 section
+// 4.1.2.1 names the code).
+const ErrCodeTemporarilyUnavailable = "temporarily_unavailable"
+
+// writeUnavailable answers 503 problem+json with Retry-After; the body
+// also has "error" and "error_description", so that an OAuth client reads
+// it as it reads any error of the endpoint.
+func writeUnavailable(w http.ResponseWriter, pr *httpx.Problem) {
+	cp := *pr
+	cp.Extensions = map[string]any{"error": ErrCodeTemporarilyUnavailable, "error_description": pr.Detail}
+	for k, v := range pr.Extensions {
+		cp.Extensions[k] = v
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteProblem(w, nil, &cp)
 }
 
 func invalidClient(desc string, basic bool, err error) *OAuthError {

@@ -59,6 +59,9 @@ func (p *Provider) subjectFor(ctx context.Context, c Client, local string) (stri
 // account.
 func (p *Provider) localSubject(ctx context.Context, clientID, sub string) (string, error) {
 	c, err := p.cfg.Clients.Get(ctx, clientID)
+	if err != nil && !errors.Is(err, ErrClientNotFound) {
+		return "", err
+	}
 	if err != nil || c.SubjectType != SubjectPairwise {
 		return sub, nil
 	}

@@ -234,7 +234,11 @@ type TokenResponse struct {
 }
 
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
-	resp, err := p.tokenRequest(r.Context(), w, r)
+	// One database deadline bounds the grant, the statements inside the
+	// stores' transactions included: they run on this context.
+	ctx, cancel := p.cfg.Clients.db.Bound(r.Context())
+	defer cancel()
+	resp, err := p.tokenRequest(ctx, w, r)
 	if err != nil {
 		p.count("token", p.cfg.Realm, r.PostForm.Get("grant_type"), "refused")
 		p.writeOAuthError(w, err)

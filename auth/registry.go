@@ -55,6 +55,14 @@ func WithRegistryLogger(l *zap.Logger) RegistryOption {
 	return func(r *ClientRegistry) { r.log = l }
 }
 
+// WithRegistryDBTimeout bounds each database call of the registry, and of
+// the token, introspection and revocation endpoints that use it; zero
+// means the default of 5 s. A database that does not answer in time makes
+// the endpoints answer 503.
+func WithRegistryDBTimeout(d time.Duration) RegistryOption {
+	return func(r *ClientRegistry) { r.db = r.db.WithTimeout(d) }
+}
+
 // MaxAssertionLifetime bounds how far in the future a client assertion may
 // expire; assertion ids are remembered until then.
 const MaxAssertionLifetime = 5 * time.Minute
@@ -208,6 +216,8 @@ func (r *ClientRegistry) Update(ctx context.Context, c Client) (Client, error) {
 		return Client{}, err
 	}
 	var out Client
+	ctx, cancel := r.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
 		var doc string
 		err := tx.QueryRowContext(ctx,
@@ -294,7 +304,10 @@ var noSecretHash = hashSecret("\x00no client has this secret")
 // issuer), as a string or an array of that one value, or a
 // bare client_id for a public client. The request's form must be parsed
 // (r.ParseForm) before. Failures are *OAuthError values with invalid_client
-// or invalid_request; the reason goes to the log, never to the client.
+// or invalid_request; the reason goes to the log, never to the client. A
+// registry that cannot be read is not a refusal: its error is returned as
+// is, never as invalid_client, and the endpoints answer it with 503 when
+// the database is unavailable.
 func (r *ClientRegistry) Authenticate(ctx context.Context, req *http.Request, audiences []string) (Client, error) {
 	id, secret, hasBasic := req.BasicAuth()
 	assertion := req.PostForm.Get("client_assertion")
@@ -314,6 +327,9 @@ func (r *ClientRegistry) Authenticate(ctx context.Context, req *http.Request, au
 		return r.authenticateAssertion(ctx, assertion, formID, audiences)
 	case formID != "":
 		c, _, err := r.get(ctx, formID)
+		if err != nil && !errors.Is(err, ErrClientNotFound) {
+			return Client{}, err // the registry failed; the client was not refused
+		}
 		if err != nil || c.Disabled || c.Confidential() {
 			return Client{}, r.refuse(formID, "client authentication failed", false, err)
 		}
@@ -338,6 +354,9 @@ func (r *ClientRegistry) authenticateBasic(ctx context.Context, rawID, rawSecret
 		return Client{}, invalidRequest("client_id does not match the authenticated client")
 	}
 	c, hash, err := r.get(ctx, id)
+	if err != nil && !errors.Is(err, ErrClientNotFound) {
+		return Client{}, err // the registry failed; the client was not refused
+	}
 	if err != nil {
 		subtle.ConstantTimeCompare([]byte(noSecretHash), []byte(hashSecret(secret)))
 		return Client{}, r.refuse(id, "client authentication failed", true, err)
@@ -359,8 +378,9 @@ func (r *ClientRegistry) authenticateAssertion(ctx context.Context, assertion, f
 	// finds that client and offers its registered keys; nothing else in the
 	// token is trusted before the signature is checked.
 	var (
-		client  Client
-		lookErr error
+		client   Client
+		lookErr  error
+		storeErr error // the registry failed: not the client's fault
 	)
 	provider := jws.KeyProviderFunc(func(ctx context.Context, sink jws.KeySink, sig *jws.Signature, msg *jws.Message) error {
 		var claims struct {
@@ -376,6 +396,9 @@ func (r *ClientRegistry) authenticateAssertion(ctx context.Context, assertion, f
 		}
 		c, _, err := r.get(ctx, claims.Iss)
 		if err != nil {
+			if !errors.Is(err, ErrClientNotFound) {
+				storeErr = err
+			}
 			lookErr = err
 			return err
 		}
@@ -414,6 +437,9 @@ func (r *ClientRegistry) authenticateAssertion(ctx context.Context, assertion, f
 	)
 	if errors.Is(lookErr, errClientIDMismatch) {
 		return Client{}, invalidRequest("client_id does not match the client assertion")
+	}
+	if storeErr != nil {
+		return Client{}, storeErr
 	}
 	id := client.ID
 	if err != nil {

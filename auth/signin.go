@@ -803,8 +803,10 @@ func (p *Provider) record(r *http.Request, clientID, subject, acr, outcome strin
 }
 
 func (p *Provider) internalError(w http.ResponseWriter, r *http.Request, err error) {
-	p.log.Error("sign-in failed", zap.String("realm", p.cfg.Realm), zap.String("request_id", httpx.RequestIDFromContext(r.Context())), zap.Error(err))
-	p.pages.RenderError(w, r, http.StatusInternalServerError, "")
+	status := httpx.ServerErrorStatus(err) // 503, "temporarily unavailable", when the database is
+	p.log.Error("sign-in failed", zap.String("realm", p.cfg.Realm), zap.String("request_id", httpx.RequestIDFromContext(r.Context())),
+		zap.Int("status", status), zap.Error(err))
+	p.pages.RenderError(w, r, status, "")
 }
 
 // announceSignin adds the sign-in endpoints and their capabilities to the

@@ -204,6 +204,8 @@ func (s *signinStore) addSessionClient(ctx context.Context, sid, clientID, subje
 // racing notify the clients once.
 func (s *signinStore) endSession(ctx context.Context, sid string) ([]sessionClient, error) {
 	var out []sessionClient
+	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		out = nil
 		res, err := tx.ExecContext(ctx, `DELETE FROM auth_sessions WHERE realm = $1 AND sid = $2`, s.realm, sid)

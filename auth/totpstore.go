@@ -132,6 +132,8 @@ func (s *TOTPStore) Confirm(ctx context.Context, subject, code string) error {
 		return err
 	}
 	now := s.now().UnixMicro()
+	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM auth_totp WHERE subject = $1`, subject+":pending"); err != nil {
 			return err
@@ -168,6 +170,8 @@ func (s *TOTPStore) Remove(ctx context.Context, subject string) error {
 // used) or ErrAuthenticatorLocked.
 func (s *TOTPStore) Verify(ctx context.Context, subject, code string) error {
 	var out error
+	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		out = nil
 		var enc []byte

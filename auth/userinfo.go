@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/internal/httpx"
 )
 
 // PathUserInfo is the UserInfo endpoint, below the issuer.
@@ -83,6 +85,9 @@ func (p *Provider) UserInfo(ctx context.Context, raw string) (map[string]any, er
 	}
 	if p.cfg.Servants {
 		s, err := p.cfg.Accounts.Servant(ctx, local)
+		if err != nil && !errors.Is(err, ErrNoSuchAccount) {
+			return nil, err
+		}
 		if err != nil || s.Disabled {
 			return nil, errInvalidToken
 		}
@@ -96,6 +101,9 @@ func (p *Provider) UserInfo(ctx context.Context, raw string) (map[string]any, er
 		return claims, nil
 	}
 	c, err := p.cfg.Accounts.Citizen(ctx, local)
+	if err != nil && !errors.Is(err, ErrNoSuchAccount) {
+		return nil, err
+	}
 	if err != nil || c.Disabled {
 		return nil, errInvalidToken
 	}
@@ -131,8 +139,9 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	case err != nil:
-		p.log.Error("userinfo failed", zap.String("realm", p.cfg.Realm), zap.Error(err))
-		w.WriteHeader(http.StatusInternalServerError)
+		// 503 with Retry-After when the database is unavailable, else a
+		// logged 500; problem+json either way, never an empty body.
+		httpx.WriteError(w, r, p.log.With(zap.String("realm", p.cfg.Realm)), err)
 		return
 	}
 	p.count("userinfo", p.cfg.Realm)

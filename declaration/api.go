@@ -99,6 +99,11 @@ func (a *api) signedIn(h func(http.ResponseWriter, *http.Request, Person)) http.
 			return
 		}
 		p, err := a.cfg.Declarant(r)
+		if httpx.UnavailableProblem(err) != nil {
+			// The identity could not be looked up: not a failed sign-in.
+			a.fail(w, r, err)
+			return
+		}
 		if err != nil || p.AFM == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="declarations"`)
 			httpx.WriteProblem(w, r, httpx.NewProblem(httpx.TypeUnauthorized, http.StatusUnauthorized, "sign in to write and read your documents"))

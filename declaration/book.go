@@ -149,6 +149,8 @@ func (b *Book) Register(ctx context.Context, e BookEntry) (BookEntry, error) {
 	e.Issuer, e.Year = b.cfg.Issuer, now.In(b.cfg.Location).Year()
 	e.RegisteredAt = now.UTC().Truncate(time.Microsecond)
 	folded := fold.String(e.Subject + "\n" + e.Sender + "\n" + e.Recipient)
+	ctx, cancel := b.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err := b.db.Tx(ctx, func(tx *sql.Tx) error {
 		// The head row first: it makes registrations of one issuer take
 		// turns, so each sees the last hash.

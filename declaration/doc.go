@@ -116,4 +116,11 @@
 // verification page (where QR codes lead), and APIHandler the same as
 // JSON. They take the signed-in person from a function the service
 // supplies.
+//
+// Every database call has a deadline (Config.DBTimeout, 5 s by default).
+// A database that is down, does not answer in time or cannot write is
+// answered 503 with Retry-After (problem+json, or a "temporarily
+// unavailable" page), also when it is the person function that met it
+// (a context deadline or a refused connection in its error): the person is
+// not sent to sign in again.
 package declaration

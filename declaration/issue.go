@@ -106,6 +106,8 @@ func (s *Service) issueBatch(ctx context.Context, batch []*issueReq) error {
 	year := now.In(s.cfg.Location).Year()
 	issuedAt := now.UTC().Truncate(time.Microsecond)
 	var answers map[*issueReq]error
+	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		answers = map[*issueReq]error{}
 		// Only drafts still waiting get numbers, so that none is lost.

@@ -135,6 +135,11 @@ func (p *pages) signedIn(h func(http.ResponseWriter, *http.Request, Person)) htt
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		person, err := p.cfg.Declarant(r)
+		if httpx.UnavailableProblem(err) != nil {
+			// The identity could not be looked up: not a failed sign-in.
+			p.fail(w, r, err)
+			return
+		}
 		if err != nil || person.AFM == "" {
 			if p.cfg.SignInURL != "" && r.Method == http.MethodGet {
 				http.Redirect(w, r, p.cfg.SignInURL+"?return="+url.QueryEscape(p.cfg.Prefix+r.URL.RequestURI()), http.StatusSeeOther)
@@ -166,8 +171,9 @@ func (p *pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		p.r.RenderError(w, r, status, p.text(r, "declaration.error."+errKey(de.Kind)))
 	default:
-		p.cfg.Logger.Error("declaration page failed", zap.String("path", r.URL.Path), zap.Error(err))
-		p.r.RenderError(w, r, http.StatusInternalServerError, "")
+		status := httpx.ServerErrorStatus(err) // 503 when the database is unavailable
+		p.cfg.Logger.Error("declaration page failed", zap.String("path", r.URL.Path), zap.Int("status", status), zap.Error(err))
+		p.r.RenderError(w, r, status, "")
 	}
 }
 

@@ -80,6 +80,9 @@ const DefaultDraftLifetime = 30 * time.Minute
 // Config configures a Service.
 type Config struct {
 	DB *sql.DB
+	// DBTimeout bounds each database call; zero means 5 s. A database
+	// that does not answer in time makes the handlers answer 503.
+	DBTimeout time.Duration
 	// Issuer names the issuing authority on documents and in protocol
 	// numbers, which run per issuer and year, such as "gov.gr".
 	Issuer string
@@ -178,6 +181,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if s.db, err = sqlstore.New(ctx, cfg.DB); err != nil {
 		return nil, fmt.Errorf("declaration: %w", err)
 	}
+	s.db = s.db.WithTimeout(cfg.DBTimeout)
 	if err := s.db.Migrate(ctx, "declaration", migrations); err != nil {
 		return nil, fmt.Errorf("declaration: %w", err)
 	}

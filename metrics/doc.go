@@ -66,5 +66,8 @@
 // page's language what is wrong with a period it cannot read and keeps
 // what was typed; the charts are SVG drawn on the server, each with a text
 // alternative and its data in a table, and the page passes axe-core's WCAG
-// 2.1 AA rules.
+// 2.1 AA rules. Every database call has a deadline (Config.DBTimeout, 5 s
+// by default); a database that is down or does not answer in time is
+// answered 503 with Retry-After, as a problem or a "temporarily
+// unavailable" page.
 package metrics

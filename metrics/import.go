@@ -59,6 +59,8 @@ func (m *Metrics) Import(ctx context.Context, source string, records []Imported)
 		}
 		list = append(list, checked{rec: r, p: p, labels: labelsJSON(r.Labels)})
 	}
+	ctx, cancel := m.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err := m.db.Tx(ctx, func(tx *sql.Tx) error {
 		for _, c := range list {
 			if _, err := tx.ExecContext(ctx,

@@ -54,6 +54,9 @@ type Config struct {
 	Kinds  []Kind
 	Clock  func() time.Time
 	Logger *zap.Logger
+	// DBTimeout bounds each database call; zero means 5 s. A database
+	// that does not answer in time makes the handlers answer 503.
+	DBTimeout time.Duration
 }
 
 // Metrics counts transactions and keeps their totals. Count and Handle are
@@ -103,6 +106,7 @@ func New(ctx context.Context, cfg Config) (*Metrics, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	db = db.WithTimeout(cfg.DBTimeout)
 	if err := db.Migrate(ctx, "metrics", migrations); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
@@ -298,6 +302,8 @@ func upsertMany(ctx context.Context, tx *sql.Tx, rows []row) error {
 }
 
 func (m *Metrics) write(ctx context.Context, b *batch) error {
+	ctx, cancel := m.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err := m.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO metrics_flushes (instance, seq, at) VALUES ($1, $2, $3) ON CONFLICT (instance, seq) DO NOTHING`,

@@ -142,8 +142,9 @@ func (s *statsPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lang := web.Lang(r)
 	d, err := s.build(r.Context(), lang, r.URL.Query().Get("period"), r.URL.Query().Get("base"))
 	if err != nil {
-		s.m.log.Error("statistics page", zap.Error(err))
-		s.pages.RenderError(w, r, http.StatusInternalServerError, "")
+		status := httpx.ServerErrorStatus(err) // 503 when the database is unavailable
+		s.m.log.Error("statistics page", zap.Int("status", status), zap.Error(err))
+		s.pages.RenderError(w, r, status, "")
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")

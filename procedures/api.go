@@ -112,6 +112,11 @@ func (a *api) staff(h func(http.ResponseWriter, *http.Request, Caller)) http.Han
 			return
 		}
 		c, err := a.cfg.Caller(r)
+		if httpx.UnavailableProblem(err) != nil {
+			// The identity could not be looked up: not a failed sign-in.
+			a.fail(w, r, err)
+			return
+		}
 		if err != nil || c.ID == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="procedures"`)
 			httpx.WriteProblem(w, r, httpx.NewProblem(httpx.TypeUnauthorized, http.StatusUnauthorized, "sign in as an editor or approver"))

@@ -62,6 +62,12 @@
 // authority and channel. [Index.StartRefresh] follows the database, so
 // every instance sees another's publications within seconds.
 //
+// The index is rebuilt from the database at every start; its files live
+// in a directory under os.TempDir() that Close removes. A process killed
+// with its index open cannot remove it: the index holds a file lock in its
+// directory, which the system releases however the process ends, and the
+// next index to start removes every such directory no living index holds.
+//
 // # HTTP
 //
 // [APIHandler] serves the registry as JSON: the published procedures with
@@ -69,6 +75,12 @@
 // for editors and approvers (identified by the caller function it is
 // given) drafts, If-Match updates, revisions, workflow transitions and the
 // history. Errors are RFC 9457 problems; a refused request stores nothing.
+//
+// Every database call has a deadline ([WithDBTimeout], 5 s by default). A
+// database that is down, does not answer in time or cannot write is
+// answered 503 with Retry-After (problem+json, or a "temporarily
+// unavailable" page), also when the caller function met it: an editor is
+// not asked to sign in again because their identity could not be looked up.
 //
 // # CPSV-AP
 //

@@ -64,6 +64,11 @@ func (c *catalogue) editor(h func(http.ResponseWriter, *http.Request, Caller)) h
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		caller, err := c.cfg.Caller(r)
+		if httpx.UnavailableProblem(err) != nil {
+			// The identity could not be looked up: not a failed sign-in.
+			c.fail(w, r, err)
+			return
+		}
 		if err != nil || caller.ID == "" {
 			c.pages.RenderError(w, r, http.StatusUnauthorized, c.text(r, "procedures.edit.sign_in"))
 			return

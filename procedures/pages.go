@@ -381,6 +381,7 @@ func (c *catalogue) suggest(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *catalogue) fail(w http.ResponseWriter, r *http.Request, err error) {
-	c.cfg.Logger.Error("procedures page", zap.String("request_id", httpx.RequestIDFromContext(r.Context())), zap.Error(err))
-	c.pages.RenderError(w, r, http.StatusInternalServerError, "")
+	status := httpx.ServerErrorStatus(err) // 503 when the database is unavailable
+	c.cfg.Logger.Error("procedures page", zap.String("request_id", httpx.RequestIDFromContext(r.Context())), zap.Int("status", status), zap.Error(err))
+	c.pages.RenderError(w, r, status, "")
 }

@@ -135,6 +135,13 @@ func WithLoopbackHTTP() Option { return func(r *Registry) { r.address.loopbackHT
 // WithLogger logs workflow changes.
 func WithLogger(l *zap.Logger) Option { return func(r *Registry) { r.log = l } }
 
+// WithDBTimeout bounds each database call of the registry; zero means the
+// default of 5 s. A database that does not answer in time makes the
+// handlers answer 503.
+func WithDBTimeout(d time.Duration) Option {
+	return func(r *Registry) { r.db = r.db.WithTimeout(d) }
+}
+
 // NewRegistry opens the registry in db.
 func NewRegistry(ctx context.Context, db *sql.DB, opts ...Option) (*Registry, error) {
 	sdb, err := sqlstore.New(ctx, db)
@@ -184,6 +191,8 @@ func (r *Registry) Create(ctx context.Context, c Caller, doc []byte) (*Version, 
 		return nil, err
 	}
 	now := r.now().UnixMicro()
+	ctx, cancel := r.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err = r.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO procedures_versions (id, version, state, doc, hash, author, created_at, updated_at) VALUES ($1, 1, $2, $3, $4, $5, $6, $6)`,
@@ -209,6 +218,8 @@ func (r *Registry) Revise(ctx context.Context, c Caller, id string) (*Version, e
 		return nil, fail(ErrForbidden, "only editors revise procedures")
 	}
 	var next int
+	ctx, cancel := r.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
 		var latest int
 		var state, doc string
@@ -274,6 +285,8 @@ func (r *Registry) Update(ctx context.Context, c Caller, id string, version int,
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := r.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err = r.db.Tx(ctx, func(tx *sql.Tx) error {
 		state, err := r.stateForUpdate(ctx, tx, id, version)
 		if err != nil {
@@ -339,6 +352,8 @@ func (r *Registry) Transition(ctx context.Context, c Caller, id string, version 
 	if action == ActionReject && note == "" {
 		return nil, fail(ErrTransition, "say why the version is sent back")
 	}
+	ctx, cancel := r.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
 		var state, author string
 		err := tx.QueryRowContext(ctx, `SELECT state, author FROM procedures_versions WHERE id = $1 AND version = $2`+r.db.Dialect().ForUpdate(), id, version).Scan(&state, &author)
@@ -527,6 +542,8 @@ func (r *Registry) ImportPublished(ctx context.Context, source string, docs [][]
 		}
 		items = append(items, item{p.ID, raw, hash})
 	}
+	ctx, cancel := r.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err = r.db.Tx(ctx, func(tx *sql.Tx) error {
 		imported = 0
 		now := r.now().UnixMicro()

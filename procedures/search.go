@@ -32,6 +32,7 @@ type Index struct {
 	mu      sync.RWMutex
 	idx     bleve.Index
 	dir     string            // the index's files
+	lock    *os.File          // held while the index lives; see indexdir.go
 	indexed map[string]string // id → hash of the indexed version
 	summary map[string]*Procedure
 
@@ -122,17 +123,20 @@ func NewIndex(ctx context.Context, reg *Registry) (*Index, error) {
 	// Scorch, bleve's segment-based index, builds many times faster than
 	// its in-memory tree store; its files live in a temporary directory
 	// removed on Close, since the index is rebuilt from the database at
-	// every start.
-	dir, err := os.MkdirTemp("", "egovkit-procedures-index-")
+	// every start. A process that is killed cannot remove its directory:
+	// the next index removes it (see removeAbandonedIndexes).
+	removeAbandonedIndexes(os.TempDir(), reg.log)
+	dir, lock, err := newIndexDir(os.TempDir())
 	if err != nil {
 		return nil, fmt.Errorf("procedures: index: %w", err)
 	}
 	idx, err := bleve.NewUsing(filepath.Join(dir, "index"), m, scorch.Name, scorch.Name, map[string]any{"unsafe_batch": true})
 	if err != nil {
 		os.RemoveAll(dir)
+		lock.Close()
 		return nil, fmt.Errorf("procedures: index: %w", err)
 	}
-	x := &Index{reg: reg, log: reg.log, idx: idx, dir: dir, indexed: map[string]string{}, summary: map[string]*Procedure{}}
+	x := &Index{reg: reg, log: reg.log, idx: idx, dir: dir, lock: lock, indexed: map[string]string{}, summary: map[string]*Procedure{}}
 	if err := x.Refresh(ctx); err != nil {
 		x.Close()
 		return nil, err
@@ -262,6 +266,7 @@ func (x *Index) Close() error {
 	if rerr := os.RemoveAll(x.dir); err == nil {
 		err = rerr
 	}
+	x.lock.Close() // after the removal: a starting index never sees this one half gone
 	return err
 }
 

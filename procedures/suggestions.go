@@ -105,6 +105,8 @@ func (r *Registry) Suggest(ctx context.Context, procedureID string, s Suggestion
 	s.ID = strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 	s.ProcedureID, s.Version, s.CreatedAt = procedureID, v.Version, now.UTC().Truncate(time.Microsecond)
 	var limited *RateLimitError
+	ctx, cancel := r.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err = r.db.Tx(ctx, func(tx *sql.Tx) error {
 		limited = nil
 		var n int

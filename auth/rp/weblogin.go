@@ -336,6 +336,10 @@ func (l *WebLogin) callback(r *http.Request) (*Session, string, *LoginError) {
 		return nil, "", &LoginError{Status: status, Code: code, Description: q.Get("error_description")}
 	}
 	tr, err := l.exchange(ctx, m.TokenEndpoint, q.Get("code"), f.Verifier)
+	if errors.Is(err, errProviderUnavailable) {
+		return nil, "", &LoginError{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable",
+			Description: "the sign-in service is temporarily unavailable; try again in a few minutes", Err: err}
+	}
 	if err != nil {
 		return nil, "", &LoginError{Status: http.StatusBadGateway, Code: "token_exchange", Description: "the sign-in could not be completed", Err: err}
 	}
@@ -352,6 +356,10 @@ func (l *WebLogin) callback(r *http.Request) (*Session, string, *LoginError) {
 	}
 	return sess, f.Return, nil
 }
+
+// errProviderUnavailable means the provider said 503: it is up but cannot
+// serve now (its database is unavailable, say), which is not a refusal.
+var errProviderUnavailable = errors.New("rp: provider temporarily unavailable")
 
 type tokenAnswer struct {
 	AccessToken string `json:"access_token"`
@@ -380,6 +388,9 @@ func (l *WebLogin) exchange(ctx context.Context, endpoint, code, verifier string
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return nil, err
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		return nil, fmt.Errorf("%w: token endpoint answered %s", errProviderUnavailable, resp.Status)
 	}
 	var tr tokenAnswer
 	if err := json.Unmarshal(body, &tr); err != nil {

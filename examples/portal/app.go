@@ -172,14 +172,16 @@ func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, health{Status: "ok"})
 }
 
+// readyz reports whether the database can write, not only answer: a
+// read-only database (a standby, a read-only file) or a full disk takes
+// the instance out of rotation as surely as a database that is down.
 func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := a.db.PingContext(ctx); err != nil {
+	if err := a.db.ProbeWrite(ctx); err != nil {
 		a.log.Warn("readiness check failed", zap.Error(err))
-		p := &httpx.Problem{Type: httpx.TypeUnavailable, Title: "Service unavailable", Status: http.StatusServiceUnavailable, Detail: "the database does not answer"}
-		httpx.WriteProblem(w, r, p)
+		httpx.WriteProblem(w, r, httpx.Unavailable("the database does not answer or cannot write", httpx.RetryAfterUnavailable))
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, health{Status: "ok", Database: a.db.Dialect().String()})

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/egovkit/egovkit/internal/keys"
 )
@@ -38,6 +39,9 @@ type config struct {
 	// PDFCert and PDFKey are PEM files of the certificate and key that
 	// sign PDFs (EGOVKIT_PDF_CERT, EGOVKIT_PDF_KEY).
 	PDFCert, PDFKey string
+	// Grace bounds the whole shutdown after a signal: requests under way,
+	// then closing the packages and the database pool.
+	Grace time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -56,6 +60,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fl.BoolVar(&c.LogJSON, "log-json", getenv("EGOVKIT_LOG_JSON") != "", "write logs as JSON (env EGOVKIT_LOG_JSON)")
 	fl.StringVar(&c.PublicURL, "public-url", getenv("EGOVKIT_PUBLIC_URL"), "URL the portal is reached at, for issuer URLs (env EGOVKIT_PUBLIC_URL; default http://ADDR)")
 	fl.StringVar(&c.SMSWebhook, "sms-webhook", getenv("EGOVKIT_SMS_WEBHOOK"), "SMS gateway URL for one-time codes (env EGOVKIT_SMS_WEBHOOK; secret in EGOVKIT_SMS_WEBHOOK_SECRET); without it, and outside demo mode, sign-ins reach only LoA low")
+	fl.DurationVar(&c.Grace, "shutdown-grace", shutdownGrace, "how long stopping may take after SIGINT or SIGTERM, even when the database hangs")
 	fl.BoolVar(&c.Demo, "demo", getenv("EGOVKIT_DEMO") != "false", "create demonstration data with published credentials (env EGOVKIT_DEMO=false turns it off)")
 	fl.Usage = func() {
 		fmt.Fprintf(fl.Output(), "Usage: portal [flags]\n\nRuns every egovkit package on one port.\n\n")
@@ -82,6 +87,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.DataDir == "" {
 		return c, errors.New("-data must not be empty")
+	}
+	if c.Grace <= 0 {
+		return c, errors.New("-shutdown-grace must be positive")
 	}
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {

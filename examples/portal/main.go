@@ -9,8 +9,10 @@
 // signing keys stored in the database. Keep that file, or set EGOVKIT_KEK, for
 // as long as the database lives: without it the stored keys cannot be used.
 //
-// It answers /healthz (the process is up) and /readyz (the database answers),
-// and stops gracefully on SIGINT or SIGTERM, finishing requests under way.
+// It answers /healthz (the process is up) and /readyz (the database answers
+// and can write), and stops gracefully on SIGINT or SIGTERM, finishing
+// requests under way; the whole stop, closing included, takes at most the
+// grace period (-shutdown-grace, 15 s), even when the database hangs.
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,7 +50,8 @@ func main() {
 
 var errUsage = errors.New("usage")
 
-// shutdownGrace bounds how long requests under way may take after a signal.
+// shutdownGrace is the default bound on stopping after a signal (flag
+// -shutdown-grace).
 const shutdownGrace = 15 * time.Second
 
 // run starts the portal and blocks until ctx ends; then it shuts down
@@ -81,7 +85,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	// Once shutdown has begun, it closes the app and the pool within the
+	// grace period; these deferred closes cover the earlier returns.
+	var stopping atomic.Bool
+	defer func() {
+		if !stopping.Load() {
+			db.Close()
+		}
+	}()
 	if err := keys.CheckKEK(ctx, db, kek); err != nil {
 		return fmt.Errorf("%w; the key-encryption key must be the one the database was created with", err)
 	}
@@ -113,7 +124,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer func() {
+		if !stopping.Load() {
+			app.Close()
+		}
+	}()
 	srv := &http.Server{
 		Handler:           app,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -137,17 +152,49 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	log.Info("shutting down", zap.Duration("grace", cfg.Grace))
+	stopping.Store(true)
+	return shutdown(cfg.Grace, log, srv, served, app.Close, db.Close)
+}
+
+// shutdown stops accepting requests, lets those under way finish, then
+// closes what the packages hold (flushing counters) and the database
+// pool, all within grace. A database that hangs cannot hold the exit:
+// what is still waiting for it when grace passes is left to end with the
+// process, and the error says so.
+func shutdown(grace time.Duration, log *zap.Logger, srv *http.Server, served <-chan error, closers ...func() error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	done := make(chan error, 1)
+	go func() {
+		var errs []error
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		for _, c := range closers {
+			if ctx.Err() != nil {
+				break
+			}
+			if err := c(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		done <- errors.Join(errs...)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return err
+		}
+		log.Info("stopped")
+		return nil
+	case <-ctx.Done():
+		log.Warn("grace period over; exiting with work unfinished (is the database answering?)", zap.Duration("grace", grace))
+		return fmt.Errorf("shutdown: not finished within the grace period of %v", grace)
 	}
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	log.Info("stopped")
-	return nil
 }
 
 func newLogger(cfg config, w io.Writer) *zap.Logger {

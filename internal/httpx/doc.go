@@ -8,8 +8,12 @@
 // (application/problem+json) with a stable type URI under [TypeBase]. A
 // package's typed error renders itself by having a Problem method
 // ([Problemer]); [WriteError] finds it anywhere in the chain with errors.As.
-// Any other error becomes a 500 whose detail says nothing about the cause,
-// and is logged with the request id the client sees.
+// An error that means the database is unavailable (sqlstore.IsUnavailable)
+// becomes a 503 of type [TypeUnavailable] with Retry-After, never a
+// credential error; [UnavailableProblem] and [ServerErrorStatus] give the
+// same verdict to handlers that answer in another format. Any other error
+// becomes a 500 whose detail says nothing about the cause, and is logged
+// with the request id the client sees.
 //
 //	func (e *NotFoundError) Problem() *httpx.Problem {
 //		return httpx.NewProblem(httpx.TypeBase+"consent/not-found", http.StatusNotFound, e.Error())

@@ -1,14 +1,18 @@
 package httpx
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,7 +20,19 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/egovkit/egovkit/internal/sqlstore"
 )
+
+// wrapped is a package error with a Problem that wraps a cause.
+type wrapped struct {
+	p   *Problem
+	err error
+}
+
+func (e *wrapped) Error() string     { return e.p.Error() }
+func (e *wrapped) Unwrap() error     { return e.err }
+func (e *wrapped) Problem() *Problem { return e.p }
 
 type payload struct {
 	Name  string `json:"name"`
@@ -124,6 +140,32 @@ func TestWriteError(t *testing.T) {
 	assert.Contains(t, w.Body.String(), TypeInternal)
 	require.Equal(t, 1, logs.Len())
 	assert.Equal(t, "req-1", logs.All()[0].ContextMap()["request_id"])
+
+	// A database that does not answer is a 503 with Retry-After, however
+	// the error reached the handler, and never the problem a package
+	// chose for a server-side failure.
+	logs.TakeAll()
+	for name, e := range map[string]error{
+		"sentinel":          fmt.Errorf("store: save: %w", sqlstore.ErrUnavailable),
+		"deadline":          fmt.Errorf("store: get: %w", context.DeadlineExceeded),
+		"closed pool":       fmt.Errorf("store: get: %w", sql.ErrConnDone),
+		"refused":           &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED},
+		"500 problem cause": &wrapped{p: NewProblem(TypeInternal, 500, "x"), err: sqlstore.ErrUnavailable},
+	} {
+		w = httptest.NewRecorder()
+		WriteError(w, r, log, e)
+		assert.Equal(t, http.StatusServiceUnavailable, w.Code, name)
+		assert.Equal(t, ContentTypeProblem, w.Header().Get("Content-Type"), name)
+		assert.Equal(t, "5", w.Header().Get("Retry-After"), name)
+		assert.Contains(t, w.Body.String(), TypeUnavailable, name)
+	}
+	assert.Equal(t, 5, logs.FilterMessage("database unavailable").Len())
+	w = httptest.NewRecorder()
+	WriteError(w, r, log, &wrapped{p: NotFound("no such thing"), err: sqlstore.ErrUnavailable})
+	assert.Equal(t, http.StatusNotFound, w.Code, "a refusal the package decided on stands")
+	assert.Equal(t, http.StatusServiceUnavailable, ServerErrorStatus(fmt.Errorf("x: %w", context.DeadlineExceeded)))
+	assert.Equal(t, http.StatusInternalServerError, ServerErrorStatus(errors.New("x")))
+	assert.Equal(t, http.StatusInternalServerError, ServerErrorStatus(context.Canceled))
 
 	w = httptest.NewRecorder()
 	WriteProblem(w, r, RateLimited(30))

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/internal/sqlstore"
 )
 
 // TypeBase is the prefix of every problem type URI egovkit defines. The URIs
@@ -139,6 +141,44 @@ func RateLimited(retryAfterSeconds int) *Problem {
 	return p
 }
 
+// RetryAfterUnavailable is the Retry-After, in seconds, of the answers to
+// requests that met an unavailable database.
+const RetryAfterUnavailable = 5
+
+// Unavailable is a 503 problem; the writer adds Retry-After when
+// retryAfterSeconds is positive.
+func Unavailable(detail string, retryAfterSeconds int) *Problem {
+	p := NewProblem(TypeUnavailable, http.StatusServiceUnavailable, detail)
+	if retryAfterSeconds > 0 {
+		p.Extensions = map[string]any{"retry_after": retryAfterSeconds}
+	}
+	return p
+}
+
+// UnavailableProblem returns the 503 problem that answers err when err
+// means the database is unavailable (see sqlstore.IsUnavailable: refused
+// connection, deadline, closed pool, SQLite busy, full or read-only
+// storage), and nil for any other error. It is the one place where that
+// class of error meets HTTP: [WriteError] uses it, and handlers that answer
+// in another format (OAuth error bodies, pages) ask it first.
+func UnavailableProblem(err error) *Problem {
+	if !sqlstore.IsUnavailable(err) {
+		return nil
+	}
+	return Unavailable("the service's database is temporarily unavailable; try again shortly", RetryAfterUnavailable)
+}
+
+// ServerErrorStatus is the status of an error a handler cannot answer in
+// its own terms: 503 when the database is unavailable (see
+// [UnavailableProblem]), 500 otherwise. Pages render their error page with
+// it; the renderer adds Retry-After to a 503.
+func ServerErrorStatus(err error) int {
+	if sqlstore.IsUnavailable(err) {
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
 // WriteProblem writes p as application/problem+json.
 func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	if p.Status == 0 {
@@ -171,13 +211,34 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	w.Write(append(b, '\n'))
 }
 
-// WriteError writes err as a problem. An error that has a [Problemer] in its
-// chain is shown as that problem; any other error becomes a 500 whose detail
-// reveals nothing, and is logged with the request id on log (which may be
-// nil).
+// WriteError writes err as a problem. An error that has a [Problemer] in
+// its chain is shown as that problem, except that a server-side problem
+// wrapping an unavailable database yields to the 503: an error that means
+// the database is unavailable is a 503 with Retry-After (see
+// [UnavailableProblem]), logged as a warning. Any other error becomes a 500 whose detail reveals
+// nothing, and is logged with the request id on log (which may be nil).
 func WriteError(w http.ResponseWriter, r *http.Request, log *zap.Logger, err error) {
 	var pe Problemer
 	if errors.As(err, &pe) {
+		// A refusal the package decided on stands, whatever it wraps.
+		if p := pe.Problem(); p != nil && p.Status > 0 && p.Status < 500 {
+			cp := *p
+			WriteProblem(w, r, &cp)
+			return
+		}
+	}
+	if p := UnavailableProblem(err); p != nil {
+		if log != nil {
+			id := ""
+			if r != nil {
+				id = RequestIDFromContext(r.Context())
+			}
+			log.Warn("database unavailable", zap.String("request_id", id), zap.Error(err))
+		}
+		WriteProblem(w, r, p)
+		return
+	}
+	if pe != nil {
 		if p := pe.Problem(); p != nil {
 			cp := *p
 			WriteProblem(w, r, &cp)

@@ -140,6 +140,8 @@ func New(ctx context.Context, db *sql.DB, set string, kek []byte, opts ...Option
 // KEK against an existing set.
 func (m *Manager) ensureSet(ctx context.Context) error {
 	check := m.sealer.seal([]byte("egovkit key set"), aad("check", m.set))
+	ctx, cancel := m.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err := m.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO keys_sets (set_name, kek_check, created_at) VALUES ($1, $2, $3) ON CONFLICT (set_name) DO NOTHING`,
@@ -221,6 +223,8 @@ func generate(alg Alg) (crypto.Signer, error) {
 // does nothing, so instances that rotate at the same moment make one key.
 func (m *Manager) Rotate(ctx context.Context) error {
 	now := m.now()
+	ctx, cancel := m.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err := m.db.Tx(ctx, func(tx *sql.Tx) error {
 		var seq int
 		var activeFrom int64

@@ -175,6 +175,8 @@ func (s *Service) Issue(ctx context.Context, req Request) (Challenge, error) {
 	ch := Challenge{ID: id, ExpiresAt: now.Add(s.lifetime)}
 
 	var outcome error
+	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		outcome = nil
 		_, locked, err := s.lockSubject(ctx, tx, subj, now)
@@ -255,6 +257,8 @@ func (s *Service) Verify(ctx context.Context, challengeID, subject, purpose, cod
 	want := s.codeMAC(challengeID, purpose, subject, code)
 
 	var outcome error
+	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		outcome = nil
 		st, locked, err := s.lockSubject(ctx, tx, subj, now)

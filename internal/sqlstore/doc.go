@@ -60,6 +60,23 @@
 // [ErrConflict] and [ErrConstraint] by SQLSTATE or SQLite result code, never by
 // message text, and keeps the original error in the chain.
 //
+// # Deadlines and unavailable databases
+//
+// Every call made through a [DB] runs under a deadline ([DefaultTimeout],
+// or the one set with [DB.WithTimeout]), so a database that stops
+// answering fails requests in seconds instead of holding them. A function
+// run by [DB.Tx] uses the context it captured: bound it with [DB.Bound].
+// SQLite waits for a held write lock for its busy timeout whatever the
+// context says, so the pool's busy timeout stays below the deadline.
+//
+// [IsUnavailable] is the one test of "the database cannot serve now":
+// refused or dropped connections, the deadline, a closed pool, SQLite busy
+// beyond its timeout, a full disk or a read-only database, PostgreSQL's
+// connection, resource and shutdown SQLSTATEs. It recognises errors by
+// value, type and code, never by text; the handle's methods and [MapError]
+// wrap them as [ErrUnavailable]. HTTP handlers answer it with 503 and
+// Retry-After, never with a credential error.
+//
 // # Transactions
 //
 // [DB.Tx] runs a function in a transaction and retries it a bounded number of

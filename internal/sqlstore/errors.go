@@ -19,10 +19,13 @@ var (
 	ErrConstraint = errors.New("constraint violated")
 )
 
+// ErrUnavailable, the fourth kind, is declared with the classification of
+// unavailable databases in unavailable.go.
+
 // Error is a driver error mapped to one of the sentinels. It keeps the
 // driver's error, its code and its message for logs and errors.As.
 type Error struct {
-	Kind error  // ErrNotFound, ErrConflict or ErrConstraint
+	Kind error  // ErrNotFound, ErrConflict, ErrConstraint or ErrUnavailable
 	Code string // SQLSTATE on PostgreSQL, the extended result code on SQLite
 	Err  error  // the driver's error
 }
@@ -55,7 +58,8 @@ const (
 )
 
 // MapError translates a driver error into an *Error carrying the matching
-// sentinel. sql.ErrNoRows becomes ErrNotFound. Errors that match no sentinel,
+// sentinel. sql.ErrNoRows becomes ErrNotFound; errors for which
+// [IsUnavailable] holds become ErrUnavailable. Errors that match no sentinel,
 // and nil, are returned unchanged.
 func MapError(err error) error {
 	if err == nil {
@@ -79,6 +83,11 @@ func classify(err error) (kind error, code string) {
 			return ErrConflict, state
 		case len(state) == 5 && state[:2] == "23":
 			return ErrConstraint, state
+		case pgUnavailable(state):
+			return ErrUnavailable, state
+		}
+		if unavailableOther(err) {
+			return ErrUnavailable, state
 		}
 		return nil, state
 	}
@@ -90,8 +99,13 @@ func classify(err error) (kind error, code string) {
 			return ErrConflict, fmt.Sprint(c)
 		case c&0xff == sqliteConstraint:
 			return ErrConstraint, fmt.Sprint(c)
+		case sqliteUnavailable(c):
+			return ErrUnavailable, fmt.Sprint(c)
 		}
 		return nil, fmt.Sprint(c)
+	}
+	if unavailableOther(err) {
+		return ErrUnavailable, ""
 	}
 	return nil, ""
 }

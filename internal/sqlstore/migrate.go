@@ -81,6 +81,9 @@ func (db *DB) Migrate(ctx context.Context, pkg string, fsys fs.FS) error {
 	if _, err := conn.ExecContext(ctx, migrationsTable); err != nil {
 		return fmt.Errorf("sqlstore: migrate %s: create table: %w", pkg, err)
 	}
+	if _, err := conn.ExecContext(ctx, readyTable); err != nil {
+		return fmt.Errorf("sqlstore: migrate %s: create table: %w", pkg, err)
+	}
 	applied, err := appliedVersions(ctx, conn, pkg)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate %s: %w", pkg, err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Dialect names a database engine.
@@ -42,11 +43,20 @@ func (d Dialect) ForUpdate() string {
 // nor PostgreSQL.
 var ErrUnsupported = errors.New("sqlstore: unsupported database engine")
 
-// DB is a *sql.DB together with the dialect detected once at construction.
-// It is safe for concurrent use.
+// DB is a *sql.DB together with the dialect detected once at construction
+// and the deadline of every call. It is safe for concurrent use.
+//
+// The methods ExecContext, QueryContext, QueryRowContext, PrepareContext,
+// PingContext and BeginTx shadow those of *sql.DB: each runs under the
+// earlier of the caller's deadline and now plus [DB.Timeout], so a database
+// that stops answering fails the call in bounded time instead of holding
+// it. Errors that mean the database is unavailable come back as
+// [ErrUnavailable] (see [IsUnavailable]). Rows read after QueryContext
+// returns stay under the same deadline.
 type DB struct {
 	*sql.DB
 	dialect Dialect
+	timeout time.Duration
 }
 
 // New detects the engine behind db and returns the handle packages use.
@@ -60,17 +70,120 @@ func New(ctx context.Context, db *sql.DB) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{DB: db, dialect: d}, nil
+	return &DB{DB: db, dialect: d, timeout: DefaultTimeout}, nil
 }
 
 // NewWithDialect wraps db without asking the database; the caller vouches for
 // the dialect.
 func NewWithDialect(db *sql.DB, d Dialect) *DB {
-	return &DB{DB: db, dialect: d}
+	return &DB{DB: db, dialect: d, timeout: DefaultTimeout}
 }
 
 // Dialect returns the engine behind the handle.
 func (db *DB) Dialect() Dialect { return db.dialect }
+
+// WithTimeout returns a handle on the same pool whose calls are bounded by
+// d; zero or less means [DefaultTimeout]. Packages keep their own handle,
+// so each can have its own deadline over one shared pool.
+func (db *DB) WithTimeout(d time.Duration) *DB {
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	cp := *db
+	cp.timeout = d
+	return &cp
+}
+
+// Timeout returns the bound of every call made through the handle.
+func (db *DB) Timeout() time.Duration {
+	if db.timeout <= 0 {
+		return DefaultTimeout
+	}
+	return db.timeout
+}
+
+// errDeadline is the cause of a context ended by the handle's own deadline.
+var errDeadline = fmt.Errorf("%w: no answer within the deadline", ErrUnavailable)
+
+// Bound returns ctx limited to the handle's timeout from now (or to ctx's
+// own deadline when that comes first). Statements a function runs inside
+// [DB.Tx] use the context the caller captured, so callers bound it:
+//
+//	ctx, cancel := db.Bound(ctx)
+//	defer cancel()
+//	err := db.Tx(ctx, func(tx *sql.Tx) error { … tx.ExecContext(ctx, …) … })
+func (db *DB) Bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, db.Timeout(), errDeadline)
+}
+
+// fail maps an error of a bounded call: what the handle's own deadline
+// caused (the context's error, a transaction it rolled back) and the
+// errors for which IsUnavailable holds become ErrUnavailable. An error of
+// the caller's own, returned from a transaction, is left alone.
+func fail(ctx context.Context, err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	if ctx.Err() != nil && errors.Is(context.Cause(ctx), errDeadline) &&
+		(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, sql.ErrTxDone)) {
+		return &Error{Kind: ErrUnavailable, Err: err}
+	}
+	return unavailable(err)
+}
+
+// ExecContext runs a statement under the handle's deadline.
+func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, cancel := db.Bound(ctx)
+	defer cancel()
+	res, err := db.DB.ExecContext(ctx, query, args...)
+	return res, fail(ctx, err)
+}
+
+// QueryContext runs a query under the handle's deadline. The deadline also
+// bounds reading the rows: database/sql closes them when it passes. Its
+// timer is released when it fires or when ctx ends.
+func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx, cancel := db.Bound(ctx)
+	rows, err := db.DB.QueryContext(ctx, query, args...)
+	if err != nil {
+		cancel()
+		return nil, fail(ctx, err)
+	}
+	return rows, nil
+}
+
+// QueryRowContext runs a query that returns at most one row under the
+// handle's deadline, which also bounds its Scan. Scan returns
+// database/sql's errors unchanged; [IsUnavailable] recognises them.
+func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx, _ = db.Bound(ctx) // released when it fires; Scan needs it until then
+	return db.DB.QueryRowContext(ctx, query, args...)
+}
+
+// PrepareContext prepares a statement under the handle's deadline. The
+// statement's own calls take the context they are given.
+func (db *DB) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	ctx, cancel := db.Bound(ctx)
+	defer cancel()
+	st, err := db.DB.PrepareContext(ctx, query)
+	return st, fail(ctx, err)
+}
+
+// PingContext checks the database answers within the handle's deadline.
+func (db *DB) PingContext(ctx context.Context) error {
+	ctx, cancel := db.Bound(ctx)
+	defer cancel()
+	return fail(ctx, db.DB.PingContext(ctx))
+}
+
+// BeginTx starts a transaction that is rolled back when the handle's
+// deadline passes; on PostgreSQL its commit is bounded by the same
+// deadline. Prefer [DB.Tx], which also retries transient conflicts.
+func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error) {
+	ctx, _ = db.Bound(ctx) // released when it fires; the transaction needs it until then
+	tx, err := db.DB.BeginTx(ctx, opts)
+	return tx, fail(ctx, err)
+}
 
 // Detect asks the database which engine it is. Only a function that exists
 // in one engine is called, so a driver wrapped for tracing or pooling is

@@ -39,8 +39,21 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // again after a short randomised back-off, at most opts.MaxAttempts times in
 // all. fn must touch the database only through tx and keep no state of its
 // own between attempts. An error fn returns is passed back unchanged, so
-// callers may return their own sentinels from it.
+// callers may return their own sentinels from it; an error that means the
+// database is unavailable is wrapped so that errors.Is(err, ErrUnavailable)
+// holds.
+//
+// All attempts together run under the handle's deadline ([DB.Timeout]):
+// the transaction is rolled back when it passes. Statements fn runs use the
+// context fn captured; bound it with [DB.Bound] so that they stop at the
+// same deadline.
 func (db *DB) TxWith(ctx context.Context, opts TxOptions, fn func(tx *sql.Tx) error) error {
+	ctx, cancel := db.Bound(ctx)
+	defer cancel()
+	return fail(ctx, db.txWith(ctx, opts, fn))
+}
+
+func (db *DB) txWith(ctx context.Context, opts TxOptions, fn func(tx *sql.Tx) error) error {
 	attempts := opts.MaxAttempts
 	if attempts <= 0 {
 		attempts = 8
@@ -66,7 +79,7 @@ func (db *DB) TxWith(ctx context.Context, opts TxOptions, fn func(tx *sql.Tx) er
 }
 
 func (db *DB) runOnce(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) (err error) {
-	tx, err := db.BeginTx(ctx, opts)
+	tx, err := db.DB.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -292,8 +293,13 @@ type ErrorData struct {
 	Title, Message string
 }
 
+// RetryAfterUnavailable is the Retry-After, in seconds, that [RenderError]
+// sends with a 503 page when the handler set none.
+const RetryAfterUnavailable = 5
+
 // RenderError writes a readable error page in the visitor's language. An
-// empty message means the standard text for the status.
+// empty message means the standard text for the status. A 503 page (the
+// service's database is unavailable) carries Retry-After.
 func (r *Renderer) RenderError(w http.ResponseWriter, req *http.Request, status int, message string) {
 	lang := Lang(req)
 	key := fmt.Sprintf("error.%d", status)
@@ -305,6 +311,9 @@ func (r *Renderer) RenderError(w http.ResponseWriter, req *http.Request, status 
 	}
 	if message == "" {
 		message = r.cat.text(lang, key+".text")
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterUnavailable))
 	}
 	r.Render(w, req, status, "error.html", ErrorData{Status: status, Title: r.cat.text(lang, key+".title"), Message: message})
 }

@@ -208,6 +208,17 @@ func TestErrorPages(t *testing.T) {
 		assert.Equal(t, tt.status, w.Code)
 		assert.Contains(t, w.Body.String(), "<h1>"+tt.title+"</h1>")
 	}
+	for _, tt := range []struct{ query, title string }{
+		{"", "Η υπηρεσία είναι προσωρινά μη διαθέσιμη"},
+		{"?lang=en", "The service is temporarily unavailable"},
+	} {
+		w := get(t, func(w http.ResponseWriter, req *http.Request) {
+			RenderError(w, req, http.StatusServiceUnavailable, "")
+		}, "/x"+tt.query, nil)
+		assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+		assert.Contains(t, w.Body.String(), "<h1>"+tt.title+"</h1>")
+		assert.Equal(t, "5", w.Header().Get("Retry-After"), "a 503 page says when to come back")
+	}
 	w := get(t, func(w http.ResponseWriter, req *http.Request) {
 		RenderError(w, req, 400, "Ο ΑΦΜ δεν είναι έγκυρος <script>")
 	}, "/", nil)

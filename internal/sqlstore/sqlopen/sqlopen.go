@@ -13,7 +13,8 @@
 //
 // # SQLite settings
 //
-// Files are opened in WAL mode with synchronous=NORMAL, a 5 s busy timeout,
+// Files are opened in WAL mode with synchronous=NORMAL, a 4 s busy timeout
+// (below the stores' 5 s deadline, so a held lock fails as unavailable),
 // foreign keys on and BEGIN IMMEDIATE for read-write transactions, so a
 // transaction that reads and then writes waits for the single writer instead
 // of failing. The pool allows several connections (WAL readers run in
@@ -56,7 +57,9 @@ type Options struct {
 	// SQLite files and 20 for PostgreSQL.
 	MaxOpenConns int
 	// BusyTimeout is how long a SQLite writer waits for the lock. Zero
-	// means 5 s.
+	// means 4 s. SQLite waits this long whatever the caller's context says,
+	// so keep it below the deadline of the stores' calls
+	// (sqlstore.DefaultTimeout, 5 s, unless configured).
 	BusyTimeout time.Duration
 }
 
@@ -96,7 +99,7 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*sql.DB, error) {
 func openSQLite(rest string, o Options) (*sql.DB, error) {
 	busy := o.BusyTimeout
 	if busy <= 0 {
-		busy = 5 * time.Second
+		busy = 4 * time.Second
 	}
 	if rest == ":memory:" {
 		q := url.Values{}

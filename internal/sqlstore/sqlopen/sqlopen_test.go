@@ -31,7 +31,7 @@ func TestOpenSQLiteFile(t *testing.T) {
 		require.NoError(t, db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk))
 		require.NoError(t, db.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy))
 		assert.Equal(t, 1, fk)
-		assert.Equal(t, 5000, busy)
+		assert.Equal(t, 4000, busy)
 		d, err := sqlstore.Detect(ctx, db)
 		require.NoError(t, err)
 		assert.Equal(t, sqlstore.SQLite, d)
