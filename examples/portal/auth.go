@@ -63,6 +63,10 @@ func (a *app) mountAuth(ctx context.Context, mux *http.ServeMux, cfg appConfig) 
 		if err != nil {
 			return err
 		}
+		if a.signingKeys == nil {
+			a.signingKeys = map[string]*keys.Manager{}
+		}
+		a.signingKeys[realm] = signing
 		codes, err := auth.NewCodeStore(ctx, cfg.DB, realm, nil)
 		if err != nil {
 			return err

@@ -26,6 +26,7 @@ const (
 	demoApproverPass    = "chief-password"
 	demoMobile          = "+306912345678"
 	demoServantMobile   = "+306900000001"
+	demoApproverMobile  = "+306900000002"
 )
 
 // otpSecret derives the one-time-code secret from the key-encryption key,
@@ -94,6 +95,11 @@ func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux) error {
 	default:
 		if err := a.grantDemo(ctx, approver.ID, "", "", procedures.RoleApprover); err != nil {
 			return fmt.Errorf("demo approver: %w", err)
+		}
+		if a.contacts != nil {
+			if _, err := a.contacts.ImportMobile(ctx, approver.ID, demoApproverMobile, "demonstration data"); err != nil {
+				return fmt.Errorf("demo approver: %w", err)
+			}
 		}
 	}
 	if a.outbox == nil {

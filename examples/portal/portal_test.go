@@ -663,40 +663,6 @@ func servantToken(t *testing.T, base, user, password string) string {
 	return tok.AccessToken
 }
 
-// TestProceduresAPIWithServantToken calls the editors' endpoints of the
-// API with servants' access tokens: the roles come from their
-// authorizations.
-func TestProceduresAPIWithServantToken(t *testing.T) {
-	base, _ := startPortal(t)
-	call := func(method, path, token, body string) (int, string) {
-		req, _ := http.NewRequest(method, base+"/procedures/api"+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	doc := strings.Replace(string(procedures.Samples()["passport.json"]), `"id": "passport"`, `"id": "api-test-passport"`, 1)
-	status, _ := call("POST", "/procedures", "", doc)
-	assert.Equal(t, http.StatusUnauthorized, status)
-	status, _ = call("POST", "/procedures", "not-a-token", doc)
-	assert.Equal(t, http.StatusUnauthorized, status)
-
-	approver := servantToken(t, base, demoApprover, demoApproverPass)
-	status, body := call("POST", "/procedures", approver, doc)
-	assert.Equal(t, http.StatusForbidden, status, body)
-	editor := servantToken(t, base, demoServant, demoServantPassword)
-	status, body = call("POST", "/procedures", editor, doc)
-	require.Equal(t, http.StatusCreated, status, body)
-	status, body = call("GET", "/procedures/api-test-passport/history", approver, "")
-	require.Equal(t, http.StatusOK, status, body)
-	assert.Contains(t, body, demoServant, "the history names the editor")
-}
-
 // lastCode reads the newest code in the development outbox.
 func lastCode(t *testing.T, base string) string {
 	t.Helper()
