@@ -142,6 +142,10 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		}
 		a.services[0].Href = "/demo/citizen/"
 	}
+	if err := a.warnDemoData(ctx, cfg.Demo); err != nil {
+		a.Close()
+		return nil, err
+	}
 
 	a.Handler = httpx.Chain(
 		httpx.RequestID,

@@ -187,8 +187,7 @@ func createDemoClient(ctx context.Context, clients *auth.ClientRegistry, base, r
 	if err := ensureClient(ctx, clients, c, demoClientSecret); err != nil {
 		return fmt.Errorf("demo client: %w", err)
 	}
-	log.Warn("demo mode: a client with a published secret exists; start with -demo=false on a real server",
-		zap.String("realm", realm), zap.String("client_id", demoClientID), zap.String("client_secret", demoClientSecret),
+	log.Info("demo client ready", zap.String("realm", realm), zap.String("client_id", demoClientID),
 		zap.String("authorization_endpoint", base+"/auth/"+realm+"/authorize"))
 	return nil
 }
