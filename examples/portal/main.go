@@ -2,7 +2,12 @@
 // packages are wired together.
 //
 //	go run ./examples/portal                      # http://127.0.0.1:8080, data in ./egovkit-data
+//	go run ./examples/portal -demo                # the same, with demonstration accounts
 //	go run ./examples/portal -db postgres://postgres@127.0.0.1/egovkit
+//
+// Demo mode (-demo, EGOVKIT_DEMO=true) creates accounts and a client whose
+// passwords are published; it is off unless asked for and refused next to
+// an SMS gateway or at a public URL that is not a loopback address.
 //
 // On first run it creates the data directory, a SQLite database in it and a
 // random key-encryption key (the file kek, mode 0600) that protects the
