@@ -74,3 +74,18 @@ func TestDemoDataWarnedOnEveryStart(t *testing.T) {
 	assert.Contains(t, later, demoCitizen+" / "+demoCitizenPassword)
 	assert.Contains(t, later, demoClientID+" / "+demoClientSecret)
 }
+
+// TestDemoRefusalIsPrinted: a start refused because demo mode would run
+// next to real use says why on stderr, and exits with status 2.
+func TestDemoRefusalIsPrinted(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-data", t.TempDir(), "-demo", "-public-url", "https://gov.example.gr"},
+		env(nil), &out, nil)
+	assert.Equal(t, 2, exitCode(err, &out))
+	assert.Contains(t, out.String(), "portal: ")
+	assert.Contains(t, out.String(), "loopback")
+	assert.Contains(t, out.String(), "https://gov.example.gr")
+	out.Reset()
+	assert.Equal(t, 0, exitCode(nil, &out))
+	assert.Empty(t, out.String())
+}
