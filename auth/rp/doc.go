@@ -32,6 +32,8 @@
 // cached, and fetched again when a token names an unknown key, at most once
 // every 30 seconds, so forged tokens cannot make the service hammer the
 // provider. Keys already known keep working while the provider is down.
+// A service that runs in the provider's own process hands the keys over
+// with Config.KeySource instead, and nothing goes over HTTP.
 //
 // # Refusals
 //

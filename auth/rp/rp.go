@@ -32,6 +32,11 @@ type Config struct {
 	// JWKSURL is where the provider publishes its keys. Empty means the
 	// jwks_uri of Issuer + "/.well-known/openid-configuration".
 	JWKSURL string
+	// KeySource, when set, gives the provider's JWK Set (its JSON) instead
+	// of fetching it over HTTP: for a service that runs in the same
+	// process as the provider. JWKSURL and HTTPClient are then unused;
+	// the keys are cached and asked for again as when fetched.
+	KeySource func(ctx context.Context) ([]byte, error)
 	// HTTPClient fetches the keys; nil means a client with a 10 s timeout.
 	HTTPClient *http.Client
 	// Leeway tolerates clock skew on exp, nbf and iat; zero means 30 s.
@@ -88,6 +93,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		keys: &keyCache{
 			client: cfg.HTTPClient, now: cfg.Clock, cooldown: cfg.RefetchCooldown, maxAge: cfg.KeysMaxAge,
 			jwksURL:   cfg.JWKSURL,
+			source:    cfg.KeySource,
 			discovery: strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/openid-configuration",
 		},
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -196,6 +197,36 @@ func TestKeyRotationAndRefetchCooldown(t *testing.T) {
 	is.clock.Advance(31 * time.Second)
 	_, _ = v.Verify(t.Context(), string(ft))
 	assert.Equal(t, int32(3), is.jwksHits.Load())
+}
+
+// TestKeySource verifies with keys handed over in process: no discovery,
+// no HTTP, the same checks, and a rotated key is asked for again.
+func TestKeySource(t *testing.T) {
+	is := newIssuer(t)
+	var asked atomic.Int32
+	v, err := rp.NewVerifier(rp.Config{Issuer: is.srv.URL, Audience: audience, Clock: is.clock.Now,
+		KeySource: func(ctx context.Context) ([]byte, error) {
+			asked.Add(1)
+			set, err := is.set.Load().PublicSet(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(set)
+		}})
+	require.NoError(t, err)
+	id, err := v.Verify(t.Context(), is.token(t, nil))
+	require.NoError(t, err)
+	assert.Equal(t, "citizen-7f3a", id.Subject)
+	assert.Equal(t, int32(1), asked.Load())
+	assert.Zero(t, is.discovery.Load()+is.jwksHits.Load(), "nothing went over HTTP")
+
+	_, err = v.Verify(t.Context(), is.token(t, claims{"aud": "https://other.example.gr"}))
+	assert.Error(t, err, "the audience is still checked")
+	is.clock.Advance(31 * time.Second)
+	is.rotate(t)
+	_, err = v.Verify(t.Context(), is.token(t, nil))
+	require.NoError(t, err, "a new key is asked for on first sight")
+	assert.Equal(t, int32(2), asked.Load())
 }
 
 func TestProviderUnavailable(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/internal/httpx"
+	"github.com/egovkit/egovkit/internal/keys"
 	"github.com/egovkit/egovkit/internal/sqlstore"
 	"github.com/egovkit/egovkit/internal/web"
 	"github.com/egovkit/egovkit/metrics"
@@ -64,6 +65,9 @@ type app struct {
 	contacts       *auth.ContactRegistry // nil without an SMS sender
 	outbox         *auth.Outbox          // the development outbox, in demo mode
 	metrics        *metrics.Metrics
+
+	// signingKeys are each realm's keys, to check its tokens in process.
+	signingKeys map[string]*keys.Manager
 }
 
 // service is one entry of the home page: a capability the portal hosts.
@@ -137,6 +141,10 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 			return nil, err
 		}
 		a.services[0].Href = "/demo/citizen/"
+	}
+	if err := a.warnDemoData(ctx, cfg.Demo); err != nil {
+		a.Close()
+		return nil, err
 	}
 
 	a.Handler = httpx.Chain(

@@ -63,6 +63,10 @@ func (a *app) mountAuth(ctx context.Context, mux *http.ServeMux, cfg appConfig) 
 		if err != nil {
 			return err
 		}
+		if a.signingKeys == nil {
+			a.signingKeys = map[string]*keys.Manager{}
+		}
+		a.signingKeys[realm] = signing
 		codes, err := auth.NewCodeStore(ctx, cfg.DB, realm, nil)
 		if err != nil {
 			return err
@@ -149,23 +153,41 @@ func (a *app) every(ctx context.Context, what string, fn func(context.Context) e
 	a.closers = append(a.closers, func() error { cancel(); <-done; return nil })
 }
 
-// ensureClient registers c with secret, or, when it exists, brings its
-// redirect URIs up to date (the portal may have moved to another address).
+// ensureClient registers c with secret, or, when it exists, adds c's
+// redirect URIs to the registered ones in one transaction: instances of
+// the portal reached at other public URLs keep theirs, and so does an
+// address the portal has moved from, until the operator removes it.
 func ensureClient(ctx context.Context, clients *auth.ClientRegistry, c auth.Client, secret string) error {
 	_, err := clients.Import(ctx, c, secret)
 	if !errors.Is(err, auth.ErrClientExists) {
 		return err
 	}
-	old, err := clients.Get(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	if slices.Equal(old.RedirectURIs, c.RedirectURIs) && slices.Equal(old.PostLogoutRedirectURIs, c.PostLogoutRedirectURIs) {
+	_, err = clients.Modify(ctx, c.ID, func(old *auth.Client) error {
+		redirects, logouts := union(old.RedirectURIs, c.RedirectURIs), union(old.PostLogoutRedirectURIs, c.PostLogoutRedirectURIs)
+		if len(redirects) == len(old.RedirectURIs) && len(logouts) == len(old.PostLogoutRedirectURIs) {
+			return errUnchanged
+		}
+		old.RedirectURIs, old.PostLogoutRedirectURIs = redirects, logouts
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
 		return nil
 	}
-	old.RedirectURIs, old.PostLogoutRedirectURIs = c.RedirectURIs, c.PostLogoutRedirectURIs
-	_, err = clients.Update(ctx, old)
 	return err
+}
+
+// errUnchanged stops a modification that would change nothing.
+var errUnchanged = errors.New("unchanged")
+
+// union is a followed by what of b it lacks.
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, s := range b {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func createDemoClient(ctx context.Context, clients *auth.ClientRegistry, base, realm string, log *zap.Logger) error {
@@ -183,8 +205,7 @@ func createDemoClient(ctx context.Context, clients *auth.ClientRegistry, base, r
 	if err := ensureClient(ctx, clients, c, demoClientSecret); err != nil {
 		return fmt.Errorf("demo client: %w", err)
 	}
-	log.Warn("demo mode: a client with a published secret exists; start with -demo=false on a real server",
-		zap.String("realm", realm), zap.String("client_id", demoClientID), zap.String("client_secret", demoClientSecret),
+	log.Info("demo client ready", zap.String("realm", realm), zap.String("client_id", demoClientID),
 		zap.String("authorization_endpoint", base+"/auth/"+realm+"/authorize"))
 	return nil
 }

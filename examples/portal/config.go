@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,8 +29,11 @@ type config struct {
 	// PublicURL is where people and clients reach the portal; issuer URLs
 	// are made from it. Empty means http://<listening address>.
 	PublicURL string
-	// Demo creates demonstration data (a client with a published secret)
-	// on first run. Never on a server that real people use.
+	// Demo creates demonstration data (accounts and a client with
+	// published passwords and secret) on first run. Off unless asked for
+	// (-demo, EGOVKIT_DEMO=true), and refused next to an SMS gateway or a
+	// public URL that is not a loopback address: never on a server that
+	// real people use.
 	Demo bool
 	// SMSWebhook is the SMS gateway's URL; codes are posted to it as
 	// signed JSON (SMSWebhookSecret keys the signature).
@@ -52,6 +58,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return fallback
 	}
 	var c config
+	demo := false
+	if v := getenv("EGOVKIT_DEMO"); v != "" {
+		var err error
+		if demo, err = strconv.ParseBool(v); err != nil {
+			return c, fmt.Errorf("EGOVKIT_DEMO must be true or false, not %q", v)
+		}
+	}
 	fl := flag.NewFlagSet("portal", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	fl.StringVar(&c.Addr, "addr", def("EGOVKIT_ADDR", "127.0.0.1:8080"), "listen address (env EGOVKIT_ADDR)")
@@ -61,7 +74,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fl.StringVar(&c.PublicURL, "public-url", getenv("EGOVKIT_PUBLIC_URL"), "URL the portal is reached at, for issuer URLs (env EGOVKIT_PUBLIC_URL; default http://ADDR)")
 	fl.StringVar(&c.SMSWebhook, "sms-webhook", getenv("EGOVKIT_SMS_WEBHOOK"), "SMS gateway URL for one-time codes (env EGOVKIT_SMS_WEBHOOK; secret in EGOVKIT_SMS_WEBHOOK_SECRET); without it, and outside demo mode, sign-ins reach only LoA low")
 	fl.DurationVar(&c.Grace, "shutdown-grace", shutdownGrace, "how long stopping may take after SIGINT or SIGTERM, even when the database hangs")
-	fl.BoolVar(&c.Demo, "demo", getenv("EGOVKIT_DEMO") != "false", "create demonstration data with published credentials (env EGOVKIT_DEMO=false turns it off)")
+	fl.BoolVar(&c.Demo, "demo", demo, "create demonstration accounts and a client with published passwords, on a loopback address only, never with -sms-webhook (env EGOVKIT_DEMO=true)")
 	fl.Usage = func() {
 		fmt.Fprintf(fl.Output(), "Usage: portal [flags]\n\nRuns every egovkit package on one port.\n\n")
 		fl.PrintDefaults()
@@ -98,7 +111,49 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "egovkit.db")
 	}
+	if c.Demo {
+		if err := demoAllowed(c); err != nil {
+			return c, err
+		}
+	}
 	return c, nil
+}
+
+// demoAllowed refuses demo mode next to what real people would use: an SMS
+// gateway, or a portal reached anywhere but on this machine (its public
+// URL, or without one the listening address).
+func demoAllowed(c config) error {
+	const why = "-demo creates accounts and a client whose passwords are published"
+	if c.SMSWebhook != "" {
+		return errors.New(why + ": it cannot run with an SMS gateway (-sms-webhook, EGOVKIT_SMS_WEBHOOK)")
+	}
+	host, what := "", ""
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil {
+			return fmt.Errorf("-public-url: %w", err)
+		}
+		host, what = u.Hostname(), "public URL "+c.PublicURL+" (-public-url, EGOVKIT_PUBLIC_URL)"
+	} else {
+		h, _, err := net.SplitHostPort(c.Addr)
+		if err != nil {
+			return fmt.Errorf("-addr: %w", err)
+		}
+		host, what = h, "listening address "+c.Addr+" (-addr, EGOVKIT_ADDR)"
+	}
+	if !isLoopback(host) {
+		return fmt.Errorf("%s: it runs only on a loopback address (127.0.0.1, [::1], localhost), not at the %s", why, what)
+	}
+	return nil
+}
+
+// isLoopback reports whether host names this machine only.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // errFlagHelp means -h was asked for and the usage was printed.

@@ -42,7 +42,7 @@ func TestParseConfig(t *testing.T) {
 	c, err = parseConfig([]string{"-public-url", "https://gov.example.gr/"}, env(nil), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, "https://gov.example.gr", c.PublicURL)
-	assert.True(t, c.Demo, "demo data by default for the example server")
+	assert.False(t, c.Demo, "no demonstration data unless asked for")
 	_, err = parseConfig([]string{"-public-url", "gov.example.gr"}, env(nil), io.Discard)
 	assert.Error(t, err)
 	c, err = parseConfig(nil, env(map[string]string{"EGOVKIT_DEMO": "false"}), io.Discard)
@@ -57,6 +57,50 @@ func TestParseConfig(t *testing.T) {
 	assert.Error(t, err)
 	_, err = parseConfig(nil, env(map[string]string{"EGOVKIT_ADMIN_TOKEN": "short"}), io.Discard)
 	assert.ErrorContains(t, err, "at least 32")
+}
+
+// TestDemoIsOptIn: demo mode only when asked for, and never next to an
+// SMS gateway or at an address other machines reach.
+func TestDemoIsOptIn(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		demo bool
+	}{
+		{nil, nil, false},
+		{[]string{"-demo"}, nil, true},
+		{nil, map[string]string{"EGOVKIT_DEMO": "true"}, true},
+		{nil, map[string]string{"EGOVKIT_DEMO": "1"}, true},
+		{[]string{"-demo=false"}, map[string]string{"EGOVKIT_DEMO": "true"}, false},
+		{[]string{"-demo", "-addr", "localhost:8080"}, nil, true},
+		{[]string{"-demo", "-addr", "[::1]:8080"}, nil, true},
+		{[]string{"-demo", "-public-url", "http://127.0.0.1:8080"}, nil, true},
+		{[]string{"-demo", "-addr", "0.0.0.0:8080", "-public-url", "http://localhost:8080"}, nil, true},
+	} {
+		c, err := parseConfig(tc.args, env(tc.env), io.Discard)
+		require.NoError(t, err, "%v %v", tc.args, tc.env)
+		assert.Equal(t, tc.demo, c.Demo, "%v %v", tc.args, tc.env)
+	}
+	_, err := parseConfig(nil, env(map[string]string{"EGOVKIT_DEMO": "yes please"}), io.Discard)
+	assert.ErrorContains(t, err, "EGOVKIT_DEMO")
+
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"-demo", "-sms-webhook", "https://sms.example.gr/send"}, nil, "SMS gateway"},
+		{[]string{"-sms-webhook", "https://sms.example.gr/send"}, map[string]string{"EGOVKIT_DEMO": "true"}, "SMS gateway"},
+		{[]string{"-demo", "-public-url", "https://gov.example.gr"}, nil, "https://gov.example.gr"},
+		{[]string{"-demo", "-public-url", "http://10.0.0.5:8080"}, nil, "loopback"},
+		{nil, map[string]string{"EGOVKIT_DEMO": "true", "EGOVKIT_PUBLIC_URL": "https://gov.example.gr"}, "loopback"},
+		{[]string{"-demo", "-addr", ":8080"}, nil, "listening address :8080"},
+		{[]string{"-demo", "-addr", "0.0.0.0:8080"}, nil, "loopback"},
+	} {
+		_, err := parseConfig(tc.args, env(tc.env), io.Discard)
+		assert.ErrorContains(t, err, tc.want, "%v %v", tc.args, tc.env)
+		assert.ErrorContains(t, err, "-demo")
+	}
 }
 
 func TestKEKCreatedOnceAndReused(t *testing.T) {

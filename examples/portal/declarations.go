@@ -18,11 +18,18 @@ import (
 // through which citizens sign in to write their declarations.
 const declarationsClientID = "declarations"
 
+// declarationsAPI is where the declarations API is mounted; the public URL
+// followed by it is the API's audience.
+const declarationsAPI = "/declarations/api"
+
 // mountDeclarations mounts solemn declarations and authorizations: the
 // citizen's pages at /declarations/ (signed in through the citizens'
 // provider, with the tax number released by the gr_identity scope), the
 // JSON API at /declarations/api/ (a citizen's access token), and the
-// public verification page at /verify, where QR codes lead. Without an
+// public verification page at /verify, where QR codes lead. The API's
+// private endpoints take tokens issued for it (audience
+// <public URL>/declarations/api) with the scopes declarations:read to
+// read and declarations:write, at LoA substantial, to write. Without an
 // SMS gateway no code can confirm a document, so nothing is mounted.
 func (a *app) mountDeclarations(ctx context.Context, mux *http.ServeMux, cfg appConfig) error {
 	if cfg.SMS == nil {
@@ -72,7 +79,20 @@ func (a *app) mountDeclarations(ctx context.Context, mux *http.ServeMux, cfg app
 		return err
 	}
 	mux.Handle("/declarations/", login.Require(freshAccess("/declarations/signin", http.StripPrefix("/declarations", pages))))
-	mux.Handle("/declarations/api/", http.StripPrefix("/declarations/api", api))
+	res, err := a.newResource(cfg, "citizen", declarationsAPI,
+		[]string{"openid", auth.ScopeGreekIdentity, scopeDeclarationsRead},
+		[]string{"openid", "profile", auth.ScopeGreekIdentity, scopeDeclarationsWrite})
+	if err != nil {
+		return err
+	}
+	api = http.StripPrefix(declarationsAPI, api)
+	// Everything about a person's documents takes their token, checked
+	// for this API; verification, keys, templates and the status list are
+	// public.
+	for _, private := range []string{"/documents", "/documents/", "/granted", "/granted/"} {
+		mux.Handle(declarationsAPI+private, res.guard(api))
+	}
+	mux.Handle(declarationsAPI+"/", api)
 	mux.Handle("/verify", verify)
 	a.every(ctx, "declaration purge", func(ctx context.Context) error {
 		_, err := svc.Purge(ctx, time.Now())

@@ -26,6 +26,7 @@ const (
 	demoApproverPass    = "chief-password"
 	demoMobile          = "+306912345678"
 	demoServantMobile   = "+306900000001"
+	demoApproverMobile  = "+306900000002"
 )
 
 // otpSecret derives the one-time-code secret from the key-encryption key,
@@ -95,6 +96,11 @@ func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux) error {
 		if err := a.grantDemo(ctx, approver.ID, "", "", procedures.RoleApprover); err != nil {
 			return fmt.Errorf("demo approver: %w", err)
 		}
+		if a.contacts != nil {
+			if _, err := a.contacts.ImportMobile(ctx, approver.ID, demoApproverMobile, "demonstration data"); err != nil {
+				return fmt.Errorf("demo approver: %w", err)
+			}
+		}
 	}
 	if a.outbox == nil {
 		return nil
@@ -107,10 +113,61 @@ func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux) error {
 		w.Header().Set("Cache-Control", "no-store")
 		httpx.WriteJSON(w, http.StatusOK, map[string]any{"messages": msgs})
 	})
-	a.log.Warn("demo mode: demonstration accounts with published passwords exist; start with -demo=false on a real server",
-		zap.String("citizen", demoCitizen+" / "+demoCitizenPassword),
-		zap.String("servant", demoServant+" / "+demoServantPassword),
-		zap.String("procedures_editor", demoServant), zap.String("procedures_approver", demoApprover+" / "+demoApproverPass),
-		zap.String("outbox", "/dev/outbox"))
+	return nil
+}
+
+// warnDemoData logs, on every start, which demonstration accounts and
+// clients with published credentials the database holds, in demo mode or
+// not: a database that once ran in demo mode keeps them.
+func (a *app) warnDemoData(ctx context.Context, demo bool) error {
+	var found []string
+	check := func(what, user, password string, c func(context.Context, string, string) error) error {
+		err := c(ctx, user, password)
+		switch {
+		case err == nil:
+			found = append(found, what+" "+user+" / "+password)
+		case !errors.Is(err, auth.ErrBadCredentials):
+			return fmt.Errorf("looking for demonstration data: %w", err)
+		}
+		return nil
+	}
+	citizen := func(ctx context.Context, u, p string) error {
+		_, err := a.accounts.CheckCitizenPassword(ctx, u, p)
+		return err
+	}
+	servant := func(ctx context.Context, u, p string) error {
+		_, err := a.accounts.CheckServantPassword(ctx, u, p)
+		return err
+	}
+	if err := check("citizen", demoCitizen, demoCitizenPassword, citizen); err != nil {
+		return err
+	}
+	if err := check("procedures editor", demoServant, demoServantPassword, servant); err != nil {
+		return err
+	}
+	if err := check("procedures approver", demoApprover, demoApproverPass, servant); err != nil {
+		return err
+	}
+	for _, realm := range realms {
+		clients := a.citizenClients
+		if realm == "servant" {
+			clients = a.servantClients
+		}
+		_, err := clients.Get(ctx, demoClientID)
+		switch {
+		case err == nil:
+			found = append(found, "client "+demoClientID+" / "+demoClientSecret+" in realm "+realm)
+		case !errors.Is(err, auth.ErrClientNotFound):
+			return fmt.Errorf("looking for demonstration data: %w", err)
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	fields := []zap.Field{zap.Strings("published_credentials", found), zap.Bool("demo_mode", demo)}
+	if a.outbox != nil {
+		fields = append(fields, zap.String("outbox", "/dev/outbox"))
+	}
+	a.log.Warn("this database holds demonstration accounts with published passwords: never let real people use it", fields...)
 	return nil
 }

@@ -2,7 +2,12 @@
 // packages are wired together.
 //
 //	go run ./examples/portal                      # http://127.0.0.1:8080, data in ./egovkit-data
+//	go run ./examples/portal -demo                # the same, with demonstration accounts
 //	go run ./examples/portal -db postgres://postgres@127.0.0.1/egovkit
+//
+// Demo mode (-demo, EGOVKIT_DEMO=true) creates accounts and a client whose
+// passwords are published; it is off unless asked for and refused next to
+// an SMS gateway or at a public URL that is not a loopback address.
 //
 // On first run it creates the data directory, a SQLite database in it and a
 // random key-encryption key (the file kek, mode 0600) that protects the
@@ -38,14 +43,24 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
-		if errors.Is(err, errUsage) {
-			os.Exit(2)
-		}
-		fmt.Fprintln(os.Stderr, "portal:", err)
-		os.Exit(1)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode reports err on w and returns the exit status: 0 without an
+// error, 2 for a refused command line or configuration, 1 otherwise.
+// Every refusal is printed, so that a start refused for its settings
+// (demo mode next to an SMS gateway, say) says why.
+func exitCode(err error, w io.Writer) int {
+	if err == nil {
+		return 0
 	}
+	fmt.Fprintln(w, "portal:", err)
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
 }
 
 var errUsage = errors.New("usage")

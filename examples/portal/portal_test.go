@@ -159,6 +159,8 @@ func TestPortalRefusesBadStart(t *testing.T) {
 	err = run(ctx, []string{"-bogus"}, nop, io.Discard, nil)
 	assert.ErrorIs(t, err, errUsage)
 	assert.NoError(t, run(ctx, []string{"-h"}, nop, io.Discard, nil), "-h prints usage and exits cleanly")
+	err = run(ctx, []string{"-addr", "127.0.0.1:0", "-data", t.TempDir(), "-demo", "-sms-webhook", "https://sms.example.gr/send"}, nop, io.Discard, nil)
+	assert.ErrorContains(t, err, "SMS gateway", "demo data never next to a real gateway")
 }
 
 func TestPortalRefusesWrongKEK(t *testing.T) {
@@ -193,7 +195,7 @@ func TestCataloguesComplete(t *testing.T) {
 // the portal's citizen realm with the demo client and has an agency API,
 // protected by auth/rp, accept it.
 func TestCitizenRealmIssuesAgencyTokens(t *testing.T) {
-	base, _ := startPortal(t)
+	base, _ := startPortal(t, "-demo")
 	issuer := base + "/auth/citizen"
 	resp, body := fetch(t, "GET", issuer+"/.well-known/openid-configuration", nil)
 	require.Equal(t, 200, resp.StatusCode)
@@ -237,7 +239,7 @@ func TestCitizenRealmIssuesAgencyTokens(t *testing.T) {
 }
 
 func TestDemoData(t *testing.T) {
-	base, dataDir := startPortal(t)
+	base, dataDir := startPortal(t, "-demo")
 	resp, body := fetch(t, "GET", base+"/dev/outbox", nil)
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.JSONEq(t, `{"messages":[]}`, body)
@@ -258,7 +260,7 @@ func TestDemoData(t *testing.T) {
 }
 
 func TestNoDemoClientWithoutDemoMode(t *testing.T) {
-	base, _ := startPortal(t, "-demo=false")
+	base, _ := startPortal(t)
 	resp, _ := fetch(t, "GET", base+"/dev/outbox", nil)
 	assert.Equal(t, 404, resp.StatusCode, "the outbox exists only in demo mode")
 	req, _ := http.NewRequest("POST", base+"/auth/citizen/token", strings.NewReader("grant_type=client_credentials"))
@@ -323,7 +325,7 @@ func txOf(t *testing.T, page string) string {
 // development outbox; the site shows what UserInfo released, and signing
 // out ends both sessions.
 func TestDemoSiteSignIn(t *testing.T) {
-	base, _ := startPortal(t)
+	base, _ := startPortal(t, "-demo")
 	c := signInBrowser(t)
 	page, at := browse(t, c, "GET", base+"/demo/citizen/login?lang=en&return=/demo/citizen/", nil)
 	assert.Equal(t, "/auth/citizen/login", at.Path)
@@ -372,7 +374,7 @@ func TestDemoSiteSignIn(t *testing.T) {
 // the demo site for a person to look at.
 func TestSignInPagesInBrowser(t *testing.T) {
 	browsertest.Binary(t)
-	base, _ := startPortal(t)
+	base, _ := startPortal(t, "-demo")
 	dom := browsertest.DOM(t, base+"/demo/citizen/login?lang=en&return=/demo/citizen/")
 	assert.Contains(t, dom, `autocomplete="current-password"`)
 	assert.Contains(t, dom, "Demo agency")
@@ -382,6 +384,27 @@ func TestSignInPagesInBrowser(t *testing.T) {
 	browsertest.Screenshot(t, base+"/stats?lang=el", "stats-el-desktop", 1280, 2400)
 	browsertest.Screenshot(t, base+"/stats?lang=en", "stats-en-mobile", 390, 3200)
 	browsertest.Screenshot(t, base+"/procedures/passport?lang=el", "procedure-el-desktop", 1280, 2600)
+}
+
+// seedCitizen creates, in the data directory a portal will start on, a
+// citizen with a mobile number in the contact registry, as an operator
+// would from Go.
+func seedCitizen(t *testing.T, dataDir, username, password, mobile string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(dataDir, 0o700))
+	kek, _, err := loadOrCreateKEK(config{DataDir: dataDir})
+	require.NoError(t, err)
+	db, err := sqlopen.Open(t.Context(), "sqlite:"+filepath.Join(dataDir, "egovkit.db"), nil)
+	require.NoError(t, err)
+	defer db.Close()
+	a, err := newApp(t.Context(), appConfig{DB: db, KEK: kek, BaseURL: "http://127.0.0.1:8080", SMS: &auth.Outbox{}})
+	require.NoError(t, err)
+	defer a.Close()
+	c, err := a.accounts.CreateCitizen(t.Context(), auth.Citizen{Username: username, AFM: "090000045", AMKA: "01017012343",
+		GivenName: "Ελένη", FamilyName: "Πολίτου", FatherName: "Ιωάννης", MotherName: "Άννα", BirthDate: "1970-01-01"}, password)
+	require.NoError(t, err)
+	_, err = a.contacts.ImportMobile(t.Context(), c.ID, mobile, "test data")
+	require.NoError(t, err)
 }
 
 // TestSMSGoesToTheGateway starts the portal with an SMS gateway: the
@@ -403,25 +426,28 @@ func TestSMSGoesToTheGateway(t *testing.T) {
 		got <- m
 	}))
 	defer gateway.Close()
-	base, _ := startPortalEnv(t, map[string]string{"EGOVKIT_SMS_WEBHOOK_SECRET": secret}, "-sms-webhook", gateway.URL)
+	dataDir := filepath.Join(t.TempDir(), "gateway")
+	seedCitizen(t, dataDir, "eleni", "eleni-password", "+306955555555")
+	base, _ := startPortalEnv(t, map[string]string{"EGOVKIT_SMS_WEBHOOK_SECRET": secret}, "-data", dataDir, "-sms-webhook", gateway.URL)
 	resp, _ := fetch(t, "GET", base+"/dev/outbox", nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 
 	c := signInBrowser(t)
-	page, _ := browse(t, c, "GET", base+"/demo/citizen/login?lang=en&return=/demo/citizen/", nil)
-	page, _ = browse(t, c, "POST", base+"/auth/citizen/login", url.Values{"tx": {txOf(t, page)}, "username": {demoCitizen}, "password": {demoCitizenPassword}})
+	page, _ := browse(t, c, "GET", base+"/declarations/?lang=en", nil)
+	page, _ = browse(t, c, "POST", base+"/auth/citizen/login", url.Values{"tx": {txOf(t, page)}, "username": {"eleni"}, "password": {"eleni-password"}})
 	m := <-got
-	assert.Equal(t, demoMobile, m.To)
+	assert.Equal(t, "+306955555555", m.To)
 	code := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(m.Text)
-	page, _ = browse(t, c, "POST", base+"/auth/citizen/login/code", url.Values{"tx": {txOf(t, page)}, "code": {code}})
-	assert.Contains(t, page, "You are signed in.")
+	page, at := browse(t, c, "POST", base+"/auth/citizen/login/code", url.Values{"tx": {txOf(t, page)}, "code": {code}})
+	assert.Equal(t, "/declarations/", at.Path)
+	assert.Contains(t, page, "Ελένη Πολίτου")
 }
 
 // TestClientAdministration registers a client through the admin API of a
 // portal started with an admin token, and uses it at once.
 func TestClientAdministration(t *testing.T) {
 	token := strings.Repeat("t", 40)
-	base, _ := startPortalEnv(t, map[string]string{"EGOVKIT_ADMIN_TOKEN": token}, "-demo=false")
+	base, _ := startPortalEnv(t, map[string]string{"EGOVKIT_ADMIN_TOKEN": token})
 	body := `{"client_id":"permits","client_name":"Permits office","token_endpoint_auth_method":"client_secret_basic",
 	  "grant_types":["client_credentials"],"scope":["permits:read"],"audience":["https://permits.example.gr"]}`
 	req, _ := http.NewRequest("POST", base+"/auth/servant/admin/clients", strings.NewReader(body))
@@ -453,7 +479,7 @@ func TestClientAdministration(t *testing.T) {
 
 	resp, _ = fetch(t, "GET", base+"/auth/citizen/admin/clients", nil)
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-	noAdmin, _ := startPortal(t, "-demo=false")
+	noAdmin, _ := startPortal(t)
 	resp, _ = fetch(t, "GET", noAdmin+"/auth/citizen/admin/clients", nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "no token, no admin API")
 }
@@ -462,7 +488,7 @@ func TestClientAdministration(t *testing.T) {
 // the WCAG 2.1 A and AA rules, in both languages.
 func TestPagesAreAccessible(t *testing.T) {
 	browsertest.Binary(t)
-	base, _ := startPortal(t)
+	base, _ := startPortal(t, "-demo")
 	for _, path := range []string{
 		"/?lang=el", "/?lang=en", "/no/such/page?lang=en",
 		"/demo/citizen/?lang=el", "/demo/servant/?lang=en",
@@ -487,7 +513,7 @@ func mustAthens(t *testing.T) *time.Location {
 // TestStatistics reads the published history the portal seeds, through
 // the API and the page.
 func TestStatistics(t *testing.T) {
-	base, _ := startPortal(t, "-demo=false")
+	base, _ := startPortal(t)
 	resp, body := fetch(t, "GET", base+"/stats/api/growth?kind=all&period=2021-H1&base=2020", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, body)
 	var g map[string]any
@@ -507,7 +533,7 @@ func TestStatistics(t *testing.T) {
 
 // TestProceduresAPI finds the sample procedures through the portal.
 func TestProceduresAPI(t *testing.T) {
-	base, _ := startPortal(t, "-demo=false")
+	base, _ := startPortal(t)
 	resp, body := fetch(t, "GET", base+"/procedures/api/search?q="+url.QueryEscape("ΔΗΛΩΣΗ"), nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, body)
 	assert.Contains(t, body, `"id":"solemn-declaration"`)
@@ -553,7 +579,7 @@ func signInServant(t *testing.T, c *http.Client, base, user, password string) (s
 // it; a servant without a role in the registry is refused, and so is
 // anyone who has not signed in.
 func TestProceduresEditorsSignIn(t *testing.T) {
-	base, dataDir := startPortal(t)
+	base, dataDir := startPortal(t, "-demo")
 	db, err := sqlopen.Open(context.Background(), "sqlite:"+filepath.Join(dataDir, "egovkit.db"), nil)
 	require.NoError(t, err)
 	defer db.Close()
@@ -663,40 +689,6 @@ func servantToken(t *testing.T, base, user, password string) string {
 	return tok.AccessToken
 }
 
-// TestProceduresAPIWithServantToken calls the editors' endpoints of the
-// API with servants' access tokens: the roles come from their
-// authorizations.
-func TestProceduresAPIWithServantToken(t *testing.T) {
-	base, _ := startPortal(t)
-	call := func(method, path, token, body string) (int, string) {
-		req, _ := http.NewRequest(method, base+"/procedures/api"+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	doc := strings.Replace(string(procedures.Samples()["passport.json"]), `"id": "passport"`, `"id": "api-test-passport"`, 1)
-	status, _ := call("POST", "/procedures", "", doc)
-	assert.Equal(t, http.StatusUnauthorized, status)
-	status, _ = call("POST", "/procedures", "not-a-token", doc)
-	assert.Equal(t, http.StatusUnauthorized, status)
-
-	approver := servantToken(t, base, demoApprover, demoApproverPass)
-	status, body := call("POST", "/procedures", approver, doc)
-	assert.Equal(t, http.StatusForbidden, status, body)
-	editor := servantToken(t, base, demoServant, demoServantPassword)
-	status, body = call("POST", "/procedures", editor, doc)
-	require.Equal(t, http.StatusCreated, status, body)
-	status, body = call("GET", "/procedures/api-test-passport/history", approver, "")
-	require.Equal(t, http.StatusOK, status, body)
-	assert.Contains(t, body, demoServant, "the history names the editor")
-}
-
 // lastCode reads the newest code in the development outbox.
 func lastCode(t *testing.T, base string) string {
 	t.Helper()
@@ -716,7 +708,7 @@ func lastCode(t *testing.T, base string) string {
 // the code sent to her mobile, downloads the PDF, and checks it on the
 // public verification page and through the API.
 func TestDeclarations(t *testing.T) {
-	base, _ := startPortal(t)
+	base, _ := startPortal(t, "-demo")
 	c := signInBrowser(t)
 	page, at := browse(t, c, "GET", base+"/declarations/?lang=en", nil)
 	require.Equal(t, "/auth/citizen/login", at.Path)

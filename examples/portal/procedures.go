@@ -18,6 +18,10 @@ import (
 // workspace.
 const editorsClientID = "procedures-editors"
 
+// proceduresAPI is where the procedures API is mounted; the public URL
+// followed by it is the API's audience.
+const proceduresAPI = "/procedures/api"
+
 // proceduresService is the service a servant's authorization names to
 // give them a role in the registry of procedures (editor or approver).
 const proceduresService = "procedures"
@@ -28,7 +32,10 @@ const proceduresService = "procedures"
 // /procedures/api/, with a search index that follows the database.
 // Civil servants sign in to the editors' workspace at /procedures/edit/
 // through the servants' provider; their roles are their authorizations
-// for the service "procedures". The API takes a servant's access token.
+// for the service "procedures". The API's editors' endpoints take a
+// servant's access token issued for it (audience
+// <public URL>/procedures/api) with the scope procedures:edit, at LoA
+// substantial to write.
 func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appConfig) error {
 	opts := []procedures.Option{procedures.WithLogger(a.log)}
 	if cfg.Demo { // a demonstration may link to services on this machine
@@ -66,7 +73,20 @@ func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appCo
 	if err != nil {
 		return err
 	}
-	mux.Handle("/procedures/api/", http.StripPrefix("/procedures/api", api))
+	res, err := a.newResource(cfg, "servant", proceduresAPI, []string{"openid", scopeProceduresEdit}, []string{"openid", scopeProceduresEdit})
+	if err != nil {
+		return err
+	}
+	api = http.StripPrefix(proceduresAPI, api)
+	// The editors' and approvers' endpoints take a servant's token,
+	// checked for this API; the catalogue, search, exports and citizens'
+	// suggestions are public.
+	for _, staff := range []string{"POST " + proceduresAPI + "/procedures", proceduresAPI + "/procedures/{id}/history",
+		proceduresAPI + "/procedures/{id}/versions/", proceduresAPI + "/procedures/{id}/revisions",
+		proceduresAPI + "/suggestions", proceduresAPI + "/suggestions/"} {
+		mux.Handle(staff, res.guard(api))
+	}
+	mux.Handle(proceduresAPI+"/", api)
 	pages, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures", Logger: a.log,
 		Caller: fromSession(a.editorFromToken), SignOutURL: "/procedures/signout"})
 	if err != nil {

@@ -106,12 +106,17 @@ func fromSession[T any](who func(context.Context, string) (T, error)) func(*http
 }
 
 // fromBearer makes the caller of an API from the access token the request
-// bears (RFC 6750).
+// bears (RFC 6750), once a resource's guard has accepted it for this
+// request (audience, scopes, level of assurance). A route the guard does
+// not cover has no caller: the package answers 401.
 func fromBearer[T any](who func(context.Context, string) (T, error)) func(*http.Request) (T, error) {
 	return func(r *http.Request) (T, error) {
+		var zero T
+		if _, ok := rp.FromContext(r.Context()); !ok {
+			return zero, errors.New("the access token was not checked for this resource")
+		}
 		h := r.Header.Get("Authorization")
 		if len(h) < 8 || !strings.EqualFold(h[:7], "Bearer ") {
-			var zero T
 			return zero, errors.New("no bearer token")
 		}
 		return who(r.Context(), strings.TrimSpace(h[7:]))
