@@ -89,7 +89,9 @@
 // Unicode font parsed for that PDF alone, several times slower.
 //
 // With Config.PDFSigner (the agency's certificate for electronic seals and
-// its key) every PDF is also signed the PAdES way: an incremental update
+// its key: any crypto.Signer with an ECDSA or RSA public key, in memory or
+// in a hardware security module or on a smart card) every PDF is also
+// signed the PAdES way: an incremental update
 // adds an invisible signature field and a detached CMS signature
 // (ETSI.CAdES.detached, SHA-256, with the signing-certificate-v2
 // attribute) over the whole file but the signature itself, which PDF
