@@ -78,7 +78,29 @@ type api struct {
 	s   *Service
 }
 
+// statusClientClosed is what access logs record for a request whose
+// client went away before the answer (nginx's 499): the client hears
+// nothing, and it is no error of the server's.
+const statusClientClosed = 499
+
+// clientGone reports, and logs at info, a request that failed once its
+// client had disconnected: whatever the error (context.Canceled, or
+// sql.ErrTxDone from a transaction the cancellation rolled back), it
+// follows from the client's leaving, and the caller answers no more.
+func clientGone(w http.ResponseWriter, r *http.Request, log *zap.Logger, err error) bool {
+	if r.Context().Err() == nil {
+		return false
+	}
+	log.Info("client went away before the answer", zap.String("method", r.Method), zap.String("path", r.URL.Path),
+		zap.String("request_id", httpx.RequestIDFromContext(r.Context())), zap.Error(err))
+	w.WriteHeader(statusClientClosed)
+	return true
+}
+
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if clientGone(w, r, a.cfg.Logger, err) {
+		return
+	}
 	var rl *RateLimitError
 	var de *Error
 	switch {

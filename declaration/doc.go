@@ -26,8 +26,10 @@
 //	// doc.Protocol "2026/000123", doc.Code "7KQM-…", doc.Token (JWS)
 //
 // The code is bound to the document: it confirms this draft and no other,
-// lives two minutes, is used once and dies after three wrong tries. A draft
-// left unconfirmed expires (Config.DraftLifetime).
+// lives two minutes, is used once and dies after three wrong tries. It is
+// used up in the transaction that issues the draft, so that an issue that
+// fails (or a process that dies before it commits) leaves it usable. A
+// draft left unconfirmed expires (Config.DraftLifetime).
 //
 // On issue the document gets a protocol number that is unique and without
 // gaps per issuer and year, even with several instances on one PostgreSQL
@@ -59,7 +61,10 @@
 // address that asked for too many unknown codes (VerifyFailuresPerWindow
 // in VerifyWindow), counted in the database for every instance.
 //
-// Every issue and every verification is reported to Config.Counter.
+// Every issue and every verification is reported to Config.Counter: an
+// issued document once, when it is stored, even if the client that
+// confirmed it went away meanwhile (the pages and the API log such a
+// request at info and answer it 499, not as an internal error).
 //
 // # PDF and QR code
 //

@@ -150,6 +150,9 @@ func (p *pages) signedIn(h func(http.ResponseWriter, *http.Request, Person)) htt
 // fail answers an error: a refusal the person can act on as a page saying
 // so, anything else as an error page (logged).
 func (p *pages) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if clientGone(w, r, p.cfg.Logger, err) {
+		return
+	}
 	var de *Error
 	switch {
 	case errors.As(err, &de):

@@ -69,7 +69,9 @@ type (
 
 // Counter is told of every issue and every verification, for statistics:
 // event is "issued" or "verified", kind the document's kind (for a
-// verification of an unknown code, "unknown").
+// verification of an unknown code, "unknown"). An issued document is
+// counted once, when it is stored, whatever becomes of the request that
+// confirmed it.
 type Counter interface {
 	Count(event, kind string)
 }
@@ -358,16 +360,16 @@ func (s *Service) Confirm(ctx context.Context, declarant Person, id, code string
 	case challenge == "":
 		return nil, &Error{Kind: ErrCode, Detail: "ask for a code first"}
 	}
-	if err := s.otp.Verify(ctx, challenge, d.Declarant.AFM, purpose(id), code); err != nil {
+	// The code is checked here and used up in the transaction that issues
+	// the draft: an issue that fails, or a process that dies before it
+	// commits, leaves the code usable.
+	if err := s.otp.Check(ctx, challenge, d.Declarant.AFM, purpose(id), code); err != nil {
 		return nil, codeError(err)
 	}
-	if err := s.issue(ctx, d); err != nil {
+	if err := s.issue(ctx, d, challenge); err != nil {
 		return nil, err
 	}
 	d.ExpiresAt = time.Time{}
-	s.count("issued", d.Draft.Kind)
-	s.log.Info("document issued", zap.String("id", d.ID), zap.String("kind", d.Draft.Kind),
-		zap.String("protocol", d.Protocol), zap.String("declarant", ident.MaskAFM(d.Declarant.AFM)))
 	return d, nil
 }
 
