@@ -41,7 +41,7 @@ func TestPagesAccessible(t *testing.T) {
 	_, err = f.svc.RequestCode(ctx, maria, draft.ID)
 	require.NoError(t, err)
 	revoked := f.issue(t, maria, solemn())
-	_, err = f.svc.Revoke(ctx, maria, revoked.ID, "")
+	_, err = f.revoke(t, maria, revoked.ID, "")
 	require.NoError(t, err)
 
 	paths := []string{

@@ -1,6 +1,7 @@
 package declaration
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -39,7 +40,8 @@ type APIConfig struct {
 //	GET  /documents/{id}/pdf              the issued document as PDF
 //	POST /documents/{id}/code             send the one-time code to the registered mobile
 //	POST /documents/{id}/confirm          {"code": "123456"}: issue the draft
-//	POST /documents/{id}/revoke           {"reason": "…"}: revoke an issued document
+//	POST /documents/{id}/revoke/code      send the one-time code that confirms a revocation
+//	POST /documents/{id}/revoke           {"code": "123456", "reason": "…"}: revoke an issued document
 //	GET  /granted                         authorizations that name the caller as grantee
 //	GET  /granted/{id}/pdf                one of them as PDF, to show where the grantee acts
 //
@@ -67,6 +69,7 @@ func APIHandler(cfg APIConfig) (http.Handler, error) {
 	mux.HandleFunc("GET /documents/{id}/pdf", a.signedIn(a.pdf))
 	mux.HandleFunc("POST /documents/{id}/code", a.signedIn(a.code))
 	mux.HandleFunc("POST /documents/{id}/confirm", a.signedIn(a.confirm))
+	mux.HandleFunc("POST /documents/{id}/revoke/code", a.signedIn(a.revokeCode))
 	mux.HandleFunc("POST /documents/{id}/revoke", a.signedIn(a.revoke))
 	mux.HandleFunc("GET /granted", a.signedIn(a.granted))
 	mux.HandleFunc("GET /granted/{id}/pdf", a.signedIn(a.grantedPDF))
@@ -230,7 +233,15 @@ func (a *api) get(w http.ResponseWriter, r *http.Request, p Person) {
 }
 
 func (a *api) code(w http.ResponseWriter, r *http.Request, p Person) {
-	expires, err := a.s.RequestCode(r.Context(), p, r.PathValue("id"))
+	a.sendCode(w, r, p, a.s.RequestCode)
+}
+
+func (a *api) revokeCode(w http.ResponseWriter, r *http.Request, p Person) {
+	a.sendCode(w, r, p, a.s.RequestRevokeCode)
+}
+
+func (a *api) sendCode(w http.ResponseWriter, r *http.Request, p Person, send func(context.Context, Person, string) (time.Time, error)) {
+	expires, err := send(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -256,15 +267,14 @@ func (a *api) confirm(w http.ResponseWriter, r *http.Request, p Person) {
 
 func (a *api) revoke(w http.ResponseWriter, r *http.Request, p Person) {
 	var body struct {
+		Code   string `json:"code"`
 		Reason string `json:"reason"`
 	}
-	if r.ContentLength != 0 {
-		if err := httpx.Decode(w, r, &body); err != nil {
-			a.fail(w, r, err)
-			return
-		}
+	if err := httpx.Decode(w, r, &body); err != nil {
+		a.fail(w, r, err)
+		return
 	}
-	doc, err := a.s.Revoke(r.Context(), p, r.PathValue("id"), body.Reason)
+	doc, err := a.s.Revoke(r.Context(), p, r.PathValue("id"), body.Code, body.Reason)
 	if err != nil {
 		a.fail(w, r, err)
 		return

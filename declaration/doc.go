@@ -56,7 +56,20 @@
 // issued so that an office can read it, and nothing else about the
 // citizen. Nothing is cached: a revocation (by the declarant, who for an
 // authorization is the grantor) is seen by the next verification on any
-// instance. GrantedTo lists the authorizations that name a person.
+// instance.
+//
+// A revocation is confirmed with a one-time code as an issue is, bound to
+// revoking this document (a code for issuing it, or for revoking another,
+// does not serve), and used up in the transaction that revokes:
+//
+//	_, err = svc.RequestRevokeCode(ctx, person, doc.ID)
+//	doc, err = svc.Revoke(ctx, person, doc.ID, code, "written by mistake")
+//
+// Each SMS says what its code confirms, in the document's language: for
+// an issue the kind of document and whom it is addressed to (for an
+// authorization, the grantee), for a revocation the kind and protocol
+// number, so that a person who did not ask for it knows what it would
+// sign. GrantedTo lists the authorizations that name a person.
 // VerifyFrom, which the page and the API use, also refuses a client
 // address that asked for too many unknown codes (VerifyFailuresPerWindow
 // in VerifyWindow), counted in the database for every instance.

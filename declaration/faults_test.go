@@ -28,11 +28,17 @@ import (
 // returned function is called: a fault inside the issuing transaction,
 // after the one-time code was checked.
 func failIssues(t *testing.T, db *sqltest.DB) func() {
+	return failState(t, db, declaration.StateIssued)
+}
+
+// failState makes the database refuse to put any document in state until
+// the returned function is called.
+func failState(t *testing.T, db *sqltest.DB, state string) func() {
 	t.Helper()
 	ctx := t.Context()
 	if db.Dialect() == sqlstore.Postgres {
-		_, err := db.DB.DB.ExecContext(ctx, `CREATE FUNCTION test_fail_issue() RETURNS trigger LANGUAGE plpgsql AS $$
-			BEGIN IF NEW.state = 'issued' THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$`)
+		_, err := db.DB.DB.ExecContext(ctx, `CREATE OR REPLACE FUNCTION test_fail_issue() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN IF NEW.state = '`+state+`' THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$`)
 		require.NoError(t, err)
 		_, err = db.DB.DB.ExecContext(ctx, `CREATE TRIGGER test_fail_issue BEFORE UPDATE ON declaration_documents
 			FOR EACH ROW EXECUTE FUNCTION test_fail_issue()`)
@@ -43,7 +49,7 @@ func failIssues(t *testing.T, db *sqltest.DB) func() {
 		}
 	}
 	_, err := db.DB.DB.ExecContext(ctx, `CREATE TRIGGER test_fail_issue BEFORE UPDATE ON declaration_documents
-		WHEN NEW.state = 'issued' BEGIN SELECT RAISE(ABORT, 'injected fault'); END`)
+		WHEN NEW.state = '`+state+`' BEGIN SELECT RAISE(ABORT, 'injected fault'); END`)
 	require.NoError(t, err)
 	return func() {
 		_, err := db.DB.DB.ExecContext(ctx, `DROP TRIGGER test_fail_issue`)

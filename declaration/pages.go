@@ -87,8 +87,8 @@ func newPages(cfg PagesConfig) (*pages, error) {
 // JavaScript (mount it at Prefix with http.StripPrefix): their documents
 // and the authorizations given to them, forms for a new solemn
 // declaration, authorization or template document, the preview with the
-// one-time code, the PDF and revocation. Form posts from other sites are
-// refused.
+// one-time code, the PDF and revocation, confirmed with a code too. Form
+// posts from other sites are refused.
 func PagesHandler(cfg PagesConfig) (http.Handler, error) {
 	if cfg.Declarant == nil {
 		return nil, errors.New("declaration: the citizen's pages need a Declarant")
@@ -105,6 +105,7 @@ func PagesHandler(cfg PagesConfig) (http.Handler, error) {
 	mux.HandleFunc("GET /d/{id}/pdf", p.signedIn(p.pdf))
 	mux.HandleFunc("POST /d/{id}/code", p.signedIn(p.sendCode))
 	mux.HandleFunc("POST /d/{id}/confirm", p.signedIn(p.confirm))
+	mux.HandleFunc("POST /d/{id}/revoke/code", p.signedIn(p.sendRevokeCode))
 	mux.HandleFunc("POST /d/{id}/revoke", p.signedIn(p.revoke))
 	mux.HandleFunc("GET /granted/{id}/pdf", p.signedIn(p.grantedPDF))
 	return httpx.Fallbacks(mux, func(w http.ResponseWriter, r *http.Request, status int) {
@@ -481,7 +482,12 @@ type viewPage struct {
 	Sent, NoMobile                bool
 	Mobile, Message, VerifyURL    string
 	CodeError                     string
-	Paragraphs                    []string
+	// RevokeSent shows the form that revokes with the code sent;
+	// RevokeError says why the last try was refused.
+	RevokeSent  bool
+	RevokeError string
+	Reason      string
+	Paragraphs  []string
 }
 
 // paragraphs splits what a person wrote at its line breaks.
@@ -496,10 +502,12 @@ func paragraphs(text string) []string {
 }
 
 func (p *pages) view(w http.ResponseWriter, r *http.Request, person Person) {
-	p.renderView(w, r, person, http.StatusOK, "")
+	p.renderView(w, r, person, http.StatusOK, "", "")
 }
 
-func (p *pages) renderView(w http.ResponseWriter, r *http.Request, person Person, status int, codeError string) {
+// renderView shows a document; codeError says why a code for issuing it
+// was refused, revokeError why a revocation was.
+func (p *pages) renderView(w http.ResponseWriter, r *http.Request, person Person, status int, codeError, revokeError string) {
 	d, err := p.s.Get(r.Context(), person, r.PathValue("id"))
 	if err != nil {
 		p.fail(w, r, err)
@@ -507,7 +515,8 @@ func (p *pages) renderView(w http.ResponseWriter, r *http.Request, person Person
 	}
 	vp := viewPage{Doc: d, Title: p.title(r, d), State: p.text(r, "declaration.state."+d.State), Base: p.cfg.Prefix + "/d/" + d.ID,
 		Sent: r.URL.Query().Get("sent") == "1" || codeError != "", Mobile: ident.Mask(person.Mobile, 4), NoMobile: person.Mobile == "",
-		CodeError: codeError, Paragraphs: paragraphs(d.Draft.Text)}
+		CodeError: codeError, Paragraphs: paragraphs(d.Draft.Text),
+		RevokeSent: r.URL.Query().Get("revoke") == "1" || revokeError != "", RevokeError: revokeError, Reason: r.PostForm.Get("reason")}
 	if d.Draft.Kind == KindSolemn {
 		vp.Statutory = StatutoryWording.In(d.Draft.Lang)
 	}
@@ -569,13 +578,27 @@ func (p *pages) sendCode(w http.ResponseWriter, r *http.Request, person Person) 
 	if _, err := p.s.RequestCode(r.Context(), person, id); err != nil {
 		var de *Error
 		if errors.As(err, &de) && de.Kind == ErrCode {
-			p.renderView(w, r, person, http.StatusTooManyRequests, p.text(r, "declaration.code.wait"))
+			p.renderView(w, r, person, http.StatusTooManyRequests, p.text(r, "declaration.code.wait"), "")
 			return
 		}
 		p.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, p.cfg.Prefix+"/d/"+id+"?sent=1", http.StatusSeeOther)
+}
+
+func (p *pages) sendRevokeCode(w http.ResponseWriter, r *http.Request, person Person) {
+	id := r.PathValue("id")
+	if _, err := p.s.RequestRevokeCode(r.Context(), person, id); err != nil {
+		var de *Error
+		if errors.As(err, &de) && de.Kind == ErrCode {
+			p.renderView(w, r, person, http.StatusTooManyRequests, "", p.text(r, "declaration.code.wait"))
+			return
+		}
+		p.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, p.cfg.Prefix+"/d/"+id+"?revoke=1#revoke", http.StatusSeeOther)
 }
 
 func (p *pages) confirm(w http.ResponseWriter, r *http.Request, person Person) {
@@ -592,7 +615,7 @@ func (p *pages) confirm(w http.ResponseWriter, r *http.Request, person Person) {
 			if de.RetryAfter > 0 {
 				status = http.StatusTooManyRequests
 			}
-			p.renderView(w, r, person, status, p.codeMessage(r, de))
+			p.renderView(w, r, person, status, p.codeMessage(r, de), "")
 			return
 		}
 		p.fail(w, r, err)
@@ -622,13 +645,22 @@ func (p *pages) revoke(w http.ResponseWriter, r *http.Request, person Person) {
 		p.r.RenderError(w, r, http.StatusBadRequest, "")
 		return
 	}
-	if _, err := p.s.Revoke(r.Context(), person, id, r.PostForm.Get("reason")); err != nil {
+	if _, err := p.s.Revoke(r.Context(), person, id, strings.TrimSpace(r.PostForm.Get("code")), r.PostForm.Get("reason")); err != nil {
 		var inv *InvalidError
-		if errors.As(err, &inv) {
-			p.renderView(w, r, person, http.StatusUnprocessableEntity, "")
-			return
+		var de *Error
+		switch {
+		case errors.As(err, &inv):
+			p.renderView(w, r, person, http.StatusUnprocessableEntity, "",
+				p.text(r, "declaration.view.reason")+": "+p.detail(r, inv.Fields[0].Detail))
+		case errors.As(err, &de) && de.Kind == ErrCode:
+			status := http.StatusUnprocessableEntity
+			if de.RetryAfter > 0 {
+				status = http.StatusTooManyRequests
+			}
+			p.renderView(w, r, person, status, "", p.codeMessage(r, de))
+		default:
+			p.fail(w, r, err)
 		}
-		p.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, p.cfg.Prefix+"/d/"+id, http.StatusSeeOther)
