@@ -83,10 +83,16 @@
 //
 // PDF renders an issued document as an A4 page in its language with its
 // protocol number, verification code and a QR code drawn as vector
-// squares. The QR code holds QRContent: the verification URL, which any
-// phone opens, and after "#" a summary signed when the PDF is drawn (a
-// full document can be longer than a QR code holds), which OfflineVerifier
-// checks against the published keys with no call to the issuer:
+// squares. It is drawn and signed on its first download and stored: every
+// later download, from any instance, gets the same bytes (the pages and
+// the API serve them with a strong ETag and answer If-None-Match), and two
+// instances racing for the first store one form. A revoked document gets
+// a second form, marked revoked. Most documents are never printed, so
+// nothing is drawn at issue. The QR code holds QRContent: the
+// verification URL, which any phone opens, and after "#" a summary signed
+// when the PDF is first drawn (a full document can be longer than a QR
+// code holds), which OfflineVerifier checks against the published keys
+// with no call to the issuer:
 //
 //	v, err := declaration.NewOfflineVerifier("https://docs.example.gr", jwks)
 //	summary, status, err := v.VerifyQR(scanned) // StatusValid or StatusExpired
