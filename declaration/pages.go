@@ -483,11 +483,11 @@ type viewPage struct {
 	Mobile, Message, VerifyURL    string
 	CodeError                     string
 	// RevokeSent shows the form that revokes with the code sent;
-	// RevokeError says why the last try was refused.
-	RevokeSent  bool
-	RevokeError string
-	Reason      string
-	Paragraphs  []string
+	// RevokeError says why the last try was refused, and ReasonError
+	// whether the reason, rather than the code, was at fault.
+	RevokeSent, ReasonError bool
+	RevokeError, Reason     string
+	Paragraphs              []string
 }
 
 // paragraphs splits what a person wrote at its line breaks.
@@ -502,21 +502,28 @@ func paragraphs(text string) []string {
 }
 
 func (p *pages) view(w http.ResponseWriter, r *http.Request, person Person) {
-	p.renderView(w, r, person, http.StatusOK, "", "")
+	p.renderView(w, r, person, http.StatusOK, viewErrors{})
 }
 
-// renderView shows a document; codeError says why a code for issuing it
-// was refused, revokeError why a revocation was.
-func (p *pages) renderView(w http.ResponseWriter, r *http.Request, person Person, status int, codeError, revokeError string) {
+// viewErrors say why a request about a document was refused: code, a
+// code for issuing it; revoke, a revocation, for its reason when reason.
+type viewErrors struct {
+	code, revoke string
+	reason       bool
+}
+
+// renderView shows a document, with what errs says was refused.
+func (p *pages) renderView(w http.ResponseWriter, r *http.Request, person Person, status int, errs viewErrors) {
 	d, err := p.s.Get(r.Context(), person, r.PathValue("id"))
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
 	vp := viewPage{Doc: d, Title: p.title(r, d), State: p.text(r, "declaration.state."+d.State), Base: p.cfg.Prefix + "/d/" + d.ID,
-		Sent: r.URL.Query().Get("sent") == "1" || codeError != "", Mobile: ident.Mask(person.Mobile, 4), NoMobile: person.Mobile == "",
-		CodeError: codeError, Paragraphs: paragraphs(d.Draft.Text),
-		RevokeSent: r.URL.Query().Get("revoke") == "1" || revokeError != "", RevokeError: revokeError, Reason: r.PostForm.Get("reason")}
+		Sent: r.URL.Query().Get("sent") == "1" || errs.code != "", Mobile: ident.Mask(person.Mobile, 4), NoMobile: person.Mobile == "",
+		CodeError: errs.code, Paragraphs: paragraphs(d.Draft.Text),
+		RevokeSent: r.URL.Query().Get("revoke") == "1" || errs.revoke != "", RevokeError: errs.revoke, Reason: r.PostForm.Get("reason"),
+		ReasonError: errs.reason}
 	if d.Draft.Kind == KindSolemn {
 		vp.Statutory = StatutoryWording.In(d.Draft.Lang)
 	}
@@ -578,7 +585,7 @@ func (p *pages) sendCode(w http.ResponseWriter, r *http.Request, person Person) 
 	if _, err := p.s.RequestCode(r.Context(), person, id); err != nil {
 		var de *Error
 		if errors.As(err, &de) && de.Kind == ErrCode {
-			p.renderView(w, r, person, http.StatusTooManyRequests, p.text(r, "declaration.code.wait"), "")
+			p.renderView(w, r, person, http.StatusTooManyRequests, viewErrors{code: p.text(r, "declaration.code.wait")})
 			return
 		}
 		p.fail(w, r, err)
@@ -592,7 +599,7 @@ func (p *pages) sendRevokeCode(w http.ResponseWriter, r *http.Request, person Pe
 	if _, err := p.s.RequestRevokeCode(r.Context(), person, id); err != nil {
 		var de *Error
 		if errors.As(err, &de) && de.Kind == ErrCode {
-			p.renderView(w, r, person, http.StatusTooManyRequests, "", p.text(r, "declaration.code.wait"))
+			p.renderView(w, r, person, http.StatusTooManyRequests, viewErrors{revoke: p.text(r, "declaration.code.wait")})
 			return
 		}
 		p.fail(w, r, err)
@@ -615,7 +622,7 @@ func (p *pages) confirm(w http.ResponseWriter, r *http.Request, person Person) {
 			if de.RetryAfter > 0 {
 				status = http.StatusTooManyRequests
 			}
-			p.renderView(w, r, person, status, p.codeMessage(r, de), "")
+			p.renderView(w, r, person, status, viewErrors{code: p.codeMessage(r, de)})
 			return
 		}
 		p.fail(w, r, err)
@@ -650,14 +657,14 @@ func (p *pages) revoke(w http.ResponseWriter, r *http.Request, person Person) {
 		var de *Error
 		switch {
 		case errors.As(err, &inv):
-			p.renderView(w, r, person, http.StatusUnprocessableEntity, "",
-				p.text(r, "declaration.view.reason")+": "+p.detail(r, inv.Fields[0].Detail))
+			p.renderView(w, r, person, http.StatusUnprocessableEntity, viewErrors{reason: true,
+				revoke: p.text(r, "declaration.view.reason") + ": " + p.detail(r, inv.Fields[0].Detail)})
 		case errors.As(err, &de) && de.Kind == ErrCode:
 			status := http.StatusUnprocessableEntity
 			if de.RetryAfter > 0 {
 				status = http.StatusTooManyRequests
 			}
-			p.renderView(w, r, person, status, "", p.codeMessage(r, de))
+			p.renderView(w, r, person, status, viewErrors{revoke: p.codeMessage(r, de)})
 		default:
 			p.fail(w, r, err)
 		}
