@@ -116,6 +116,13 @@ func TestRevokeNeedsCode(t *testing.T) {
 			_, err = f.svc.Revoke(ctx, maria, doc.ID, first, "x")
 			refused(err, "wrong", "a replaced code")
 		}
+		// The code that issued the document does not revoke it.
+		for _, m := range f.outbox.All() {
+			if m.Purpose == "declaration:"+doc.ID && codeIn(m.Text) != second {
+				_, err = f.svc.Revoke(ctx, maria, doc.ID, codeIn(m.Text), "x")
+				refused(err, "wrong", "the code that issued it")
+			}
+		}
 
 		// A reason that cannot be printed is refused before the code is
 		// looked at, and keeps it.
