@@ -41,13 +41,14 @@ func TestPagesAccessible(t *testing.T) {
 	_, err = f.svc.RequestCode(ctx, maria, draft.ID)
 	require.NoError(t, err)
 	revoked := f.issue(t, maria, solemn())
-	_, err = f.svc.Revoke(ctx, maria, revoked.ID, "")
+	_, err = f.revoke(t, maria, revoked.ID, "")
 	require.NoError(t, err)
 
 	paths := []string{
 		"/declarations/", "/declarations/new/solemn_declaration", "/declarations/new/authorization",
 		"/declarations/new/template?template=parking",
-		"/declarations/d/" + draft.ID + "?sent=1", "/declarations/d/" + issued.ID, "/declarations/d/" + revoked.ID,
+		"/declarations/d/" + draft.ID + "?sent=1", "/declarations/d/" + issued.ID, "/declarations/d/" + issued.ID + "?revoke=1",
+		"/declarations/d/" + revoked.ID,
 		"/verify", "/verify?code=" + url.QueryEscape(issued.Code), "/verify?code=" + url.QueryEscape(revoked.Code),
 		"/verify?code=2222-2222-2222-2222-2222",
 	}

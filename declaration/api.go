@@ -1,6 +1,7 @@
 package declaration
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -39,7 +40,8 @@ type APIConfig struct {
 //	GET  /documents/{id}/pdf              the issued document as PDF
 //	POST /documents/{id}/code             send the one-time code to the registered mobile
 //	POST /documents/{id}/confirm          {"code": "123456"}: issue the draft
-//	POST /documents/{id}/revoke           {"reason": "…"}: revoke an issued document
+//	POST /documents/{id}/revoke/code      send the one-time code that confirms a revocation
+//	POST /documents/{id}/revoke           {"code": "123456", "reason": "…"}: revoke an issued document
 //	GET  /granted                         authorizations that name the caller as grantee
 //	GET  /granted/{id}/pdf                one of them as PDF, to show where the grantee acts
 //
@@ -67,6 +69,7 @@ func APIHandler(cfg APIConfig) (http.Handler, error) {
 	mux.HandleFunc("GET /documents/{id}/pdf", a.signedIn(a.pdf))
 	mux.HandleFunc("POST /documents/{id}/code", a.signedIn(a.code))
 	mux.HandleFunc("POST /documents/{id}/confirm", a.signedIn(a.confirm))
+	mux.HandleFunc("POST /documents/{id}/revoke/code", a.signedIn(a.revokeCode))
 	mux.HandleFunc("POST /documents/{id}/revoke", a.signedIn(a.revoke))
 	mux.HandleFunc("GET /granted", a.signedIn(a.granted))
 	mux.HandleFunc("GET /granted/{id}/pdf", a.signedIn(a.grantedPDF))
@@ -78,7 +81,29 @@ type api struct {
 	s   *Service
 }
 
+// statusClientClosed is what access logs record for a request whose
+// client went away before the answer (nginx's 499): the client hears
+// nothing, and it is no error of the server's.
+const statusClientClosed = 499
+
+// clientGone reports, and logs at info, a request that failed once its
+// client had disconnected: whatever the error (context.Canceled, or
+// sql.ErrTxDone from a transaction the cancellation rolled back), it
+// follows from the client's leaving, and the caller answers no more.
+func clientGone(w http.ResponseWriter, r *http.Request, log *zap.Logger, err error) bool {
+	if r.Context().Err() == nil {
+		return false
+	}
+	log.Info("client went away before the answer", zap.String("method", r.Method), zap.String("path", r.URL.Path),
+		zap.String("request_id", httpx.RequestIDFromContext(r.Context())), zap.Error(err))
+	w.WriteHeader(statusClientClosed)
+	return true
+}
+
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if clientGone(w, r, a.cfg.Logger, err) {
+		return
+	}
 	var rl *RateLimitError
 	var de *Error
 	switch {
@@ -213,7 +238,15 @@ func (a *api) get(w http.ResponseWriter, r *http.Request, p Person) {
 }
 
 func (a *api) code(w http.ResponseWriter, r *http.Request, p Person) {
-	expires, err := a.s.RequestCode(r.Context(), p, r.PathValue("id"))
+	a.sendCode(w, r, p, a.s.RequestCode)
+}
+
+func (a *api) revokeCode(w http.ResponseWriter, r *http.Request, p Person) {
+	a.sendCode(w, r, p, a.s.RequestRevokeCode)
+}
+
+func (a *api) sendCode(w http.ResponseWriter, r *http.Request, p Person, send func(context.Context, Person, string) (time.Time, error)) {
+	expires, err := send(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -239,15 +272,14 @@ func (a *api) confirm(w http.ResponseWriter, r *http.Request, p Person) {
 
 func (a *api) revoke(w http.ResponseWriter, r *http.Request, p Person) {
 	var body struct {
+		Code   string `json:"code"`
 		Reason string `json:"reason"`
 	}
-	if r.ContentLength != 0 {
-		if err := httpx.Decode(w, r, &body); err != nil {
-			a.fail(w, r, err)
-			return
-		}
+	if err := httpx.Decode(w, r, &body); err != nil {
+		a.fail(w, r, err)
+		return
 	}
-	doc, err := a.s.Revoke(r.Context(), p, r.PathValue("id"), body.Reason)
+	doc, err := a.s.Revoke(r.Context(), p, r.PathValue("id"), body.Code, body.Reason)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -136,14 +136,41 @@ func TestAPI(t *testing.T) {
 		resp, _ = call("GET", "/granted/"+doc.ID+"/pdf", "nikos", "")
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "a declaration grants nothing")
 
-		resp, body = call("POST", "/documents/"+doc.ID+"/revoke", "nikos", `{"reason":"x"}`)
+		// Revocation takes a code, like issuing.
+		resp, body = call("POST", "/documents/"+doc.ID+"/revoke/code", "nikos", "")
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode, body)
-		resp, body = call("POST", "/documents/"+doc.ID+"/revoke", "maria", `{"reason":"λάθος"}`)
+		resp, body = call("POST", "/documents/"+doc.ID+"/revoke", "nikos", `{"code":"123456","reason":"x"}`)
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, body)
+		resp, body = call("POST", "/documents/"+doc.ID+"/revoke", "maria", `{"code":"123456","reason":"λάθος"}`)
+		assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, body)
+		assert.Contains(t, body, "ask for a code first")
+		resp, body = call("POST", "/documents/"+doc.ID+"/revoke/code", "maria", "")
+		require.Equal(t, http.StatusAccepted, resp.StatusCode, body)
+		assert.Contains(t, body, `"expires_at"`)
+		resp, body = call("POST", "/documents/"+doc.ID+"/revoke/code", "maria", "")
+		assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode, body)
+		assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+		revokeCode := f.code(t, maria)
+		wrong := "000000"
+		if revokeCode == wrong {
+			wrong = "000001"
+		}
+		for _, bad := range []string{"", `{"reason":"λάθος"}`, `{"code":"` + wrong + `","reason":"λάθος"}`} {
+			resp, body = call("POST", "/documents/"+doc.ID+"/revoke", "maria", bad)
+			assert.Contains(t, []int{400, 415, 422}, resp.StatusCode, bad)
+			assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"), body)
+		}
+		resp, body = call("GET", "/verify?code="+doc.Code, "", "", "X-Test-Addr", "192.0.2.1")
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Contains(t, body, `"status":"valid"`, "a refused revocation changes nothing")
+		resp, body = call("POST", "/documents/"+doc.ID+"/revoke", "maria", `{"code":"`+revokeCode+`","reason":"λάθος"}`)
 		require.Equal(t, http.StatusOK, resp.StatusCode, body)
 		resp, body = call("GET", "/verify?code="+doc.Code, "", "", "X-Test-Addr", "192.0.2.1")
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		assert.Contains(t, body, `"status":"revoked"`)
-		resp, _ = call("POST", "/documents/"+doc.ID+"/revoke", "maria", "")
+		resp, _ = call("POST", "/documents/"+doc.ID+"/revoke", "maria", `{"code":"`+revokeCode+`"}`)
 		assert.Equal(t, http.StatusConflict, resp.StatusCode)
+		resp, _ = call("POST", "/documents/"+doc.ID+"/revoke/code", "maria", "")
+		assert.Equal(t, http.StatusConflict, resp.StatusCode, "a revoked document takes no code")
 	})
 }

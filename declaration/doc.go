@@ -26,8 +26,10 @@
 //	// doc.Protocol "2026/000123", doc.Code "7KQM-…", doc.Token (JWS)
 //
 // The code is bound to the document: it confirms this draft and no other,
-// lives two minutes, is used once and dies after three wrong tries. A draft
-// left unconfirmed expires (Config.DraftLifetime).
+// lives two minutes, is used once and dies after three wrong tries. It is
+// used up in the transaction that issues the draft, so that an issue that
+// fails (or a process that dies before it commits) leaves it usable. A
+// draft left unconfirmed expires (Config.DraftLifetime).
 //
 // On issue the document gets a protocol number that is unique and without
 // gaps per issuer and year, even with several instances on one PostgreSQL
@@ -54,21 +56,43 @@
 // issued so that an office can read it, and nothing else about the
 // citizen. Nothing is cached: a revocation (by the declarant, who for an
 // authorization is the grantor) is seen by the next verification on any
-// instance. GrantedTo lists the authorizations that name a person.
+// instance.
+//
+// A revocation is confirmed with a one-time code as an issue is, bound to
+// revoking this document (a code for issuing it, or for revoking another,
+// does not serve), and used up in the transaction that revokes:
+//
+//	_, err = svc.RequestRevokeCode(ctx, person, doc.ID)
+//	doc, err = svc.Revoke(ctx, person, doc.ID, code, "written by mistake")
+//
+// Each SMS says what its code confirms, in the document's language: for
+// an issue the kind of document and whom it is addressed to (for an
+// authorization, the grantee), for a revocation the kind and protocol
+// number, so that a person who did not ask for it knows what it would
+// sign. GrantedTo lists the authorizations that name a person.
 // VerifyFrom, which the page and the API use, also refuses a client
 // address that asked for too many unknown codes (VerifyFailuresPerWindow
 // in VerifyWindow), counted in the database for every instance.
 //
-// Every issue and every verification is reported to Config.Counter.
+// Every issue and every verification is reported to Config.Counter: an
+// issued document once, when it is stored, even if the client that
+// confirmed it went away meanwhile (the pages and the API log such a
+// request at info and answer it 499, not as an internal error).
 //
 // # PDF and QR code
 //
 // PDF renders an issued document as an A4 page in its language with its
 // protocol number, verification code and a QR code drawn as vector
-// squares. The QR code holds QRContent: the verification URL, which any
-// phone opens, and after "#" a summary signed when the PDF is drawn (a
-// full document can be longer than a QR code holds), which OfflineVerifier
-// checks against the published keys with no call to the issuer:
+// squares. It is drawn and signed on its first download and stored: every
+// later download, from any instance, gets the same bytes (the pages and
+// the API serve them with a strong ETag and answer If-None-Match), and two
+// instances racing for the first store one form. A revoked document gets
+// a second form, marked revoked. Most documents are never printed, so
+// nothing is drawn at issue. The QR code holds QRContent: the
+// verification URL, which any phone opens, and after "#" a summary signed
+// when the PDF is first drawn (a full document can be longer than a QR
+// code holds), which OfflineVerifier checks against the published keys
+// with no call to the issuer:
 //
 //	v, err := declaration.NewOfflineVerifier("https://docs.example.gr", jwks)
 //	summary, status, err := v.VerifyQR(scanned) // StatusValid or StatusExpired
@@ -92,7 +116,9 @@
 // Unicode font parsed for that PDF alone, several times slower.
 //
 // With Config.PDFSigner (the agency's certificate for electronic seals and
-// its key) every PDF is also signed the PAdES way: an incremental update
+// its key: any crypto.Signer with an ECDSA or RSA public key, in memory or
+// in a hardware security module or on a smart card) every PDF is also
+// signed the PAdES way: an incremental update
 // adds an invisible signature field and a detached CMS signature
 // (ETSI.CAdES.detached, SHA-256, with the signing-certificate-v2
 // attribute) over the whole file but the signature itself, which PDF

@@ -56,7 +56,14 @@ func Example() {
 	// Any office checks it from the code printed on it.
 	v, _ := svc.Verify(ctx, doc.Code)
 	fmt.Println(v.Status, v.Content.Text)
-	if _, err := svc.Revoke(ctx, me, doc.ID, "written by mistake"); err != nil {
+	// Revoking it takes a code too; the SMS names the document.
+	if _, err := svc.RequestRevokeCode(ctx, me, doc.ID); err != nil {
+		panic(err)
+	}
+	sms, _ = outbox.Last(me.Mobile)
+	fmt.Println(strings.Contains(sms.Text, "ανάκληση της υπεύθυνης δήλωσης "+doc.Protocol))
+	code = regexp.MustCompile(`είναι ([0-9]{6})`).FindStringSubmatch(sms.Text)[1] // after the protocol number
+	if _, err := svc.Revoke(ctx, me, doc.ID, code, "written by mistake"); err != nil {
 		panic(err)
 	}
 	v, _ = svc.Verify(ctx, doc.Code)
@@ -64,5 +71,6 @@ func Example() {
 	// Output:
 	// issued 000001
 	// valid Διαμένω μόνιμα στην Αθήνα.
+	// true
 	// revoked
 }

@@ -9,11 +9,34 @@ func IssueWithoutCode(ctx context.Context, s *Service, p Person, d Draft) (*Docu
 	if err != nil {
 		return nil, err
 	}
-	return doc, s.issue(ctx, doc)
+	return doc, s.issue(ctx, doc, "")
 }
 
 // Font returns the embedded font, for the naive baseline of benchmarks.
 func Font() []byte { return fontRegular }
 
+// IssueDraftWithCode issues a stored draft whose one-time code (its
+// challenge) was checked, using the code up.
+func IssueDraftWithCode(ctx context.Context, s *Service, d *Document, challenge string) error {
+	return s.issue(ctx, d, challenge)
+}
+
 // IssueDraft issues a stored draft at once, skipping the one-time code.
-func IssueDraft(ctx context.Context, s *Service, d *Document) error { return s.issue(ctx, d) }
+func IssueDraft(ctx context.Context, s *Service, d *Document) error { return s.issue(ctx, d, "") }
+
+// Idle reports whether no issue is queued or being issued.
+func Idle(s *Service) bool {
+	s.batch.mu.Lock()
+	defer s.batch.mu.Unlock()
+	return !s.batch.leading && len(s.batch.queue) == 0
+}
+
+// RenderPDF draws and signs a document's PDF anew, storing nothing: what
+// the first download of each document costs.
+func RenderPDF(ctx context.Context, s *Service, d *Document) ([]byte, error) {
+	content, err := s.QRContent(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	return s.renderPDF(d, content)
+}

@@ -98,7 +98,7 @@ func TestExternalVerification(t *testing.T) {
 	assert.NotContains(t, res.Presented, "text")
 	assert.Equal(t, 2, res.PresentationDisclosures)
 
-	_, err = f.svc.Revoke(ctx, maria, doc.ID, "")
+	_, err = f.revoke(t, maria, doc.ID, "")
 	require.NoError(t, err)
 	res = verifyExternally(t, input)
 	assert.Contains(t, res.VCError, "Status is not valid", "the status list says revoked")

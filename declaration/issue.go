@@ -5,9 +5,14 @@ import (
 	"database/sql"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/internal/ident"
 )
 
 // Issuing takes numbers from a counter row that every issue of the issuer
@@ -45,8 +50,11 @@ func (s *Service) prepareIssue(ctx context.Context) (err error) {
 }
 
 type issueReq struct {
-	d    *Document
-	done chan error
+	d *Document
+	// challenge is the one-time code's, checked and used up in the
+	// issuing transaction; empty for an issue without a code.
+	challenge string
+	done      chan error
 }
 
 type batcher struct {
@@ -56,9 +64,11 @@ type batcher struct {
 }
 
 // issue numbers, codes and signs a confirmed draft, in one transaction
-// with the protocol number it takes.
-func (s *Service) issue(ctx context.Context, d *Document) error {
-	req := &issueReq{d: d, done: make(chan error, 1)}
+// with the protocol number it takes and the one-time code it uses up.
+// Once the draft is queued, it is issued (and counted) whatever becomes of
+// ctx: a caller that stops waiting gets ctx's error, not the outcome.
+func (s *Service) issue(ctx context.Context, d *Document, challenge string) error {
+	req := &issueReq{d: d, challenge: challenge, done: make(chan error, 1)}
 	b := &s.batch
 	b.mu.Lock()
 	b.queue = append(b.queue, req)
@@ -136,6 +146,7 @@ func (s *Service) issueBatch(ctx context.Context, batch []*issueReq) error {
 			return err
 		}
 		var todo []*issueReq
+		var challenges []string
 		for _, r := range batch {
 			if !waiting[r.d.ID] {
 				answers[r] = fail(ErrState, "the document was issued by another request")
@@ -143,7 +154,24 @@ func (s *Service) issueBatch(ctx context.Context, batch []*issueReq) error {
 			}
 			delete(waiting, r.d.ID) // the same draft twice in one batch: once
 			todo = append(todo, r)
+			if r.challenge != "" {
+				challenges = append(challenges, r.challenge)
+			}
 		}
+		// The codes are used up here, so that they stay usable if this
+		// transaction does not commit; a code used or replaced since its
+		// check issues nothing.
+		used, err := s.otp.Consume(ctx, tx, challenges...)
+		if err != nil {
+			return err
+		}
+		todo = slices.DeleteFunc(todo, func(r *issueReq) bool {
+			if r.challenge != "" && !used[r.challenge] {
+				answers[r] = &Error{Kind: ErrCode, Detail: "the code was used already or replaced by a newer one"}
+				return true
+			}
+			return false
+		})
 		if len(todo) == 0 {
 			return nil
 		}
@@ -202,7 +230,15 @@ func (s *Service) issueBatch(ctx context.Context, batch []*issueReq) error {
 	if err != nil {
 		return fmt.Errorf("declaration: issue: %w", err)
 	}
+	// Counted here, once the documents are stored, rather than by the
+	// callers, some of whom may have stopped waiting.
 	for r, e := range answers {
+		if e == nil {
+			d := r.d
+			s.count("issued", d.Draft.Kind)
+			s.log.Info("document issued", zap.String("id", d.ID), zap.String("kind", d.Draft.Kind),
+				zap.String("protocol", d.Protocol), zap.String("declarant", ident.MaskAFM(d.Declarant.AFM)))
+		}
 		r.done <- e
 	}
 	return nil

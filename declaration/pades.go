@@ -25,15 +25,18 @@ import (
 // /ByteRange says. The CMS carries the signing certificate and the
 // ESS signing-certificate-v2 attribute that binds it.
 
-// PDFSigner signs PDFs: the agency's certificate and its private key
-// (*ecdsa.PrivateKey or *rsa.PrivateKey). In production the certificate
-// is one a PDF reader trusts, such as a qualified certificate for
-// electronic seals.
+// PDFSigner signs PDFs: the agency's certificate and the key that signs
+// with it. The key is any crypto.Signer whose public half is the
+// certificate's ECDSA or RSA key: an *ecdsa.PrivateKey or *rsa.PrivateKey
+// in memory, or a key that never leaves a hardware security module or a
+// smart card (PKCS #11, PIV) behind the same interface. In production the
+// certificate is one a PDF reader trusts, such as a qualified certificate
+// for electronic seals.
 type PDFSigner struct {
 	Certificate *x509.Certificate
 	// Chain holds the intermediate certificates, if any, to embed.
 	Chain []*x509.Certificate
-	Key   crypto.PrivateKey
+	Key   crypto.Signer
 }
 
 // check refuses a signer that cannot sign.
@@ -41,17 +44,14 @@ func (p *PDFSigner) check() error {
 	if p.Certificate == nil || p.Key == nil {
 		return errors.New("declaration: a PDFSigner needs a Certificate and a Key")
 	}
-	switch k := p.Key.(type) {
-	case *ecdsa.PrivateKey:
-		if !k.PublicKey.Equal(p.Certificate.PublicKey) {
-			return errors.New("declaration: the PDF signing key is not the certificate's")
-		}
-	case *rsa.PrivateKey:
-		if !k.PublicKey.Equal(p.Certificate.PublicKey) {
-			return errors.New("declaration: the PDF signing key is not the certificate's")
-		}
+	pub := p.Key.Public()
+	switch pub.(type) {
+	case *ecdsa.PublicKey, *rsa.PublicKey:
 	default:
-		return fmt.Errorf("declaration: a PDF signing key must be ECDSA or RSA, not %T", p.Key)
+		return fmt.Errorf("declaration: a PDF signing key must be ECDSA or RSA, not %T", pub)
+	}
+	if k, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); !ok || !k.Equal(p.Certificate.PublicKey) {
+		return errors.New("declaration: the PDF signing key is not the certificate's")
 	}
 	return nil
 }

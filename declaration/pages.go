@@ -91,8 +91,8 @@ func newPages(cfg PagesConfig) (*pages, error) {
 // JavaScript (mount it at Prefix with http.StripPrefix): their documents
 // and the authorizations given to them, forms for a new solemn
 // declaration, authorization or template document, the preview with the
-// one-time code, the PDF and revocation. Form posts from other sites are
-// refused.
+// one-time code, the PDF and revocation, confirmed with a code too. Form
+// posts from other sites are refused.
 func PagesHandler(cfg PagesConfig) (http.Handler, error) {
 	if cfg.Declarant == nil {
 		return nil, errors.New("declaration: the citizen's pages need a Declarant")
@@ -109,6 +109,7 @@ func PagesHandler(cfg PagesConfig) (http.Handler, error) {
 	mux.HandleFunc("GET /d/{id}/pdf", p.signedIn(p.pdf))
 	mux.HandleFunc("POST /d/{id}/code", p.signedIn(p.sendCode))
 	mux.HandleFunc("POST /d/{id}/confirm", p.signedIn(p.confirm))
+	mux.HandleFunc("POST /d/{id}/revoke/code", p.signedIn(p.sendRevokeCode))
 	mux.HandleFunc("POST /d/{id}/revoke", p.signedIn(p.revoke))
 	mux.HandleFunc("GET /granted/{id}/pdf", p.signedIn(p.grantedPDF))
 	return httpx.Fallbacks(mux, func(w http.ResponseWriter, r *http.Request, status int) {
@@ -159,6 +160,9 @@ func (p *pages) signedIn(h func(http.ResponseWriter, *http.Request, Person)) htt
 // fail answers an error: a refusal the person can act on as a page saying
 // so, anything else as an error page (logged).
 func (p *pages) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if clientGone(w, r, p.cfg.Logger, err) {
+		return
+	}
 	var de *Error
 	switch {
 	case errors.As(err, &de):
@@ -488,7 +492,12 @@ type viewPage struct {
 	Sent, NoMobile                bool
 	Mobile, Message, VerifyURL    string
 	CodeError                     string
-	Paragraphs                    []string
+	// RevokeSent shows the form that revokes with the code sent;
+	// RevokeError says why the last try was refused, and ReasonError
+	// whether the reason, rather than the code, was at fault.
+	RevokeSent, ReasonError bool
+	RevokeError, Reason     string
+	Paragraphs              []string
 }
 
 // paragraphs splits what a person wrote at its line breaks.
@@ -503,18 +512,28 @@ func paragraphs(text string) []string {
 }
 
 func (p *pages) view(w http.ResponseWriter, r *http.Request, person Person) {
-	p.renderView(w, r, person, http.StatusOK, "")
+	p.renderView(w, r, person, http.StatusOK, viewErrors{})
 }
 
-func (p *pages) renderView(w http.ResponseWriter, r *http.Request, person Person, status int, codeError string) {
+// viewErrors say why a request about a document was refused: code, a
+// code for issuing it; revoke, a revocation, for its reason when reason.
+type viewErrors struct {
+	code, revoke string
+	reason       bool
+}
+
+// renderView shows a document, with what errs says was refused.
+func (p *pages) renderView(w http.ResponseWriter, r *http.Request, person Person, status int, errs viewErrors) {
 	d, err := p.s.Get(r.Context(), person, r.PathValue("id"))
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
 	vp := viewPage{Doc: d, Title: p.title(r, d), State: p.text(r, "declaration.state."+d.State), Base: p.cfg.Prefix + "/d/" + d.ID,
-		Sent: r.URL.Query().Get("sent") == "1" || codeError != "", Mobile: ident.Mask(person.Mobile, 4), NoMobile: person.Mobile == "",
-		CodeError: codeError, Paragraphs: paragraphs(d.Draft.Text)}
+		Sent: r.URL.Query().Get("sent") == "1" || errs.code != "", Mobile: ident.Mask(person.Mobile, 4), NoMobile: person.Mobile == "",
+		CodeError: errs.code, Paragraphs: paragraphs(d.Draft.Text),
+		RevokeSent: r.URL.Query().Get("revoke") == "1" || errs.revoke != "", RevokeError: errs.revoke, Reason: r.PostForm.Get("reason"),
+		ReasonError: errs.reason}
 	if d.Draft.Kind == KindSolemn {
 		vp.Statutory = StatutoryWording.In(d.Draft.Lang)
 	}
@@ -574,13 +593,27 @@ func (p *pages) sendCode(w http.ResponseWriter, r *http.Request, person Person) 
 	if _, err := p.s.RequestCode(r.Context(), person, id); err != nil {
 		var de *Error
 		if errors.As(err, &de) && de.Kind == ErrCode {
-			p.renderView(w, r, person, http.StatusTooManyRequests, p.text(r, "declaration.code.wait"))
+			p.renderView(w, r, person, http.StatusTooManyRequests, viewErrors{code: p.text(r, "declaration.code.wait")})
 			return
 		}
 		p.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, p.cfg.Prefix+"/d/"+id+"?sent=1", http.StatusSeeOther)
+}
+
+func (p *pages) sendRevokeCode(w http.ResponseWriter, r *http.Request, person Person) {
+	id := r.PathValue("id")
+	if _, err := p.s.RequestRevokeCode(r.Context(), person, id); err != nil {
+		var de *Error
+		if errors.As(err, &de) && de.Kind == ErrCode {
+			p.renderView(w, r, person, http.StatusTooManyRequests, viewErrors{revoke: p.text(r, "declaration.code.wait")})
+			return
+		}
+		p.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, p.cfg.Prefix+"/d/"+id+"?revoke=1#revoke", http.StatusSeeOther)
 }
 
 func (p *pages) confirm(w http.ResponseWriter, r *http.Request, person Person) {
@@ -597,7 +630,7 @@ func (p *pages) confirm(w http.ResponseWriter, r *http.Request, person Person) {
 			if de.RetryAfter > 0 {
 				status = http.StatusTooManyRequests
 			}
-			p.renderView(w, r, person, status, p.codeMessage(r, de))
+			p.renderView(w, r, person, status, viewErrors{code: p.codeMessage(r, de)})
 			return
 		}
 		p.fail(w, r, err)
@@ -627,13 +660,22 @@ func (p *pages) revoke(w http.ResponseWriter, r *http.Request, person Person) {
 		p.r.RenderError(w, r, http.StatusBadRequest, "")
 		return
 	}
-	if _, err := p.s.Revoke(r.Context(), person, id, r.PostForm.Get("reason")); err != nil {
+	if _, err := p.s.Revoke(r.Context(), person, id, strings.TrimSpace(r.PostForm.Get("code")), r.PostForm.Get("reason")); err != nil {
 		var inv *InvalidError
-		if errors.As(err, &inv) {
-			p.renderView(w, r, person, http.StatusUnprocessableEntity, "")
-			return
+		var de *Error
+		switch {
+		case errors.As(err, &inv):
+			p.renderView(w, r, person, http.StatusUnprocessableEntity, viewErrors{reason: true,
+				revoke: p.text(r, "declaration.view.reason") + ": " + p.detail(r, inv.Fields[0].Detail)})
+		case errors.As(err, &de) && de.Kind == ErrCode:
+			status := http.StatusUnprocessableEntity
+			if de.RetryAfter > 0 {
+				status = http.StatusTooManyRequests
+			}
+			p.renderView(w, r, person, status, viewErrors{revoke: p.codeMessage(r, de)})
+		default:
+			p.fail(w, r, err)
 		}
-		p.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, p.cfg.Prefix+"/d/"+id, http.StatusSeeOther)

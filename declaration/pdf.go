@@ -3,12 +3,17 @@ package declaration
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-pdf/fpdf"
 	"rsc.io/qr"
@@ -41,21 +46,68 @@ var labels = map[string]pdfLabels{
 	},
 }
 
-// PDF renders an issued (or revoked) document as an A4 PDF in its
+// PDF returns an issued (or revoked) document as an A4 PDF in its
 // language: the document, its protocol number and verification code, and
-// a QR code, drawn as vector squares, holding QRContent.
+// a QR code, drawn as vector squares, holding QRContent; sealed when
+// Config.PDFSigner is set. It is drawn and signed once, on the first
+// call, and stored: every later call, on every instance, returns the same
+// bytes. Two instances drawing it at once store one form, which both
+// return. A revoked document has a form of its own, marked revoked, with
+// the same QR code.
 func (s *Service) PDF(ctx context.Context, d *Document) ([]byte, error) {
 	if d.State == StateDraft || d.Code == "" {
 		return nil, fail(ErrState, "a draft has no PDF; confirm it first")
 	}
+	if b, err := s.storedPDF(ctx, d.ID, d.State); err != nil || b != nil {
+		return b, err
+	}
+	// The QR code another form of the document carries, or a new one.
+	var content string
+	err := s.db.QueryRowContext(ctx, `SELECT qr FROM declaration_pdfs WHERE id = $1 LIMIT 1`, d.ID).Scan(&content)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if content, err = s.QRContent(ctx, d); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, fmt.Errorf("declaration: PDF: %w", err)
+	}
+	b, err := s.renderPDF(d, content)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO declaration_pdfs (id, state, qr, pdf, created_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id, state) DO NOTHING`, d.ID, d.State, content, b, s.now().UnixMicro()); err != nil {
+		return nil, fmt.Errorf("declaration: store PDF: %w", err)
+	}
+	// Whichever form was stored first is the document's.
+	stored, err := s.storedPDF(ctx, d.ID, d.State)
+	if err == nil && stored == nil {
+		err = errors.New("declaration: the stored PDF is missing")
+	}
+	return stored, err
+}
+
+// storedPDF returns the PDF stored for the document in state, or nil.
+func (s *Service) storedPDF(ctx context.Context, id, state string) ([]byte, error) {
+	var b []byte
+	err := s.db.QueryRowContext(ctx, `SELECT pdf FROM declaration_pdfs WHERE id = $1 AND state = $2`, id, state).Scan(&b)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("declaration: PDF: %w", err)
+	}
+	return b, nil
+}
+
+// renderPDF draws the document with content in its QR code, and seals it
+// when Config.PDFSigner is set.
+func (s *Service) renderPDF(d *Document, content string) ([]byte, error) {
 	lang := d.Draft.Lang
 	l, ok := labels[lang]
 	if !ok {
 		lang, l = "el", labels["el"]
-	}
-	content, err := s.QRContent(ctx, d)
-	if err != nil {
-		return nil, err
 	}
 	code, err := qr.Encode(content, qr.M)
 	if err != nil {
@@ -287,7 +339,9 @@ func flatFields(raw json.RawMessage) [][2]string {
 // servePDF answers with the PDF of the document in the path, as get finds
 // it for person (their own with Get, one given to them with Granted), as a
 // download named after its kind and protocol number; fail answers errors
-// the way of the page or API that serves it.
+// the way of the page or API that serves it. The bytes are the same on
+// every download, so they carry a strong ETag (their SHA-256), and a
+// client that has them already (If-None-Match) is answered 304.
 func servePDF(w http.ResponseWriter, r *http.Request, s *Service, person Person,
 	get func(context.Context, Person, string) (*Document, error), fail func(http.ResponseWriter, *http.Request, error)) {
 	d, err := get(r.Context(), person, r.PathValue("id"))
@@ -300,7 +354,12 @@ func servePDF(w http.ResponseWriter, r *http.Request, s *Service, person Person,
 		fail(w, r, err)
 		return
 	}
+	sum := sha256.Sum256(b)
+	w.Header().Set("ETag", `"`+base64.RawURLEncoding.EncodeToString(sum[:])+`"`)
+	// Kept by the person's own client only, and checked before reuse: a
+	// revocation changes the PDF.
+	w.Header().Set("Cache-Control", "private, no-cache")
 	w.Header().Set("Content-Type", "application/pdf")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+d.Draft.Kind+"-"+strings.ReplaceAll(d.Protocol, "/", "-")+`.pdf"`)
-	w.Write(b)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
 }

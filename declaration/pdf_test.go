@@ -50,7 +50,7 @@ func TestPDF(t *testing.T) {
 	crowded.Text = many.String()
 	docs["crowded"] = f.issue(t, maria, crowded)
 	revoked := f.issue(t, maria, solemn())
-	revoked, err := f.svc.Revoke(ctx, maria, revoked.ID, "")
+	revoked, err := f.revoke(t, maria, revoked.ID, "")
 	require.NoError(t, err)
 	docs["revoked"] = revoked
 

@@ -69,7 +69,9 @@ type (
 
 // Counter is told of every issue and every verification, for statistics:
 // event is "issued" or "verified", kind the document's kind (for a
-// verification of an unknown code, "unknown").
+// verification of an unknown code, "unknown"). An issued document is
+// counted once, when it is stored, whatever becomes of the request that
+// confirmed it.
 type Counter interface {
 	Count(event, kind string)
 }
@@ -325,27 +327,123 @@ func (s *Service) RequestCode(ctx context.Context, declarant Person, id string) 
 	if !s.now().Before(d.ExpiresAt) {
 		return time.Time{}, fail(ErrExpired, "the draft expired at %s; write it again", d.ExpiresAt.Format(time.RFC3339))
 	}
-	ch, err := s.otp.Issue(ctx, otp.Request{Subject: d.Declarant.AFM, Purpose: purpose(id),
-		Description: codeDescription(d.Draft.Lang), Destination: declarant.Mobile})
+	return s.sendCode(ctx, d, declarant, purpose(id), s.issueDescription(d), StateDraft)
+}
+
+// RequestRevokeCode sends the one-time code that confirms the revocation
+// of an issued document to the declarant's registered mobile (for an
+// authorization, the grantor's); the message names the document's kind
+// and protocol number. As for issuing, asking again within a minute is
+// refused (ErrCode with RetryAfter) and a new code replaces the old.
+func (s *Service) RequestRevokeCode(ctx context.Context, declarant Person, id string) (time.Time, error) {
+	d, _, err := s.own(ctx, id, declarant.AFM)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if d.State != StateIssued {
+		return time.Time{}, fail(ErrState, "only issued documents are revoked; this one is %s", d.State)
+	}
+	return s.sendCode(ctx, d, declarant, revokePurpose(id), s.revokeDescription(d), StateIssued)
+}
+
+// sendCode sends a code for purpose and keeps its challenge on the
+// document, while it is in state.
+func (s *Service) sendCode(ctx context.Context, d *Document, declarant Person, purpose, description, state string) (time.Time, error) {
+	ch, err := s.otp.Issue(ctx, otp.Request{Subject: d.Declarant.AFM, Purpose: purpose,
+		Description: description, Destination: declarant.Mobile, Text: codeText(d.Draft.Lang)})
 	if err != nil {
 		return time.Time{}, codeError(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE declaration_documents SET challenge = $1 WHERE id = $2 AND state = $3`,
-		ch.ID, id, StateDraft); err != nil {
+		ch.ID, d.ID, state); err != nil {
 		return time.Time{}, fmt.Errorf("declaration: %w", err)
 	}
 	return ch.ExpiresAt, nil
 }
 
-// purpose binds a code to one document: a code sent for another document,
-// or for a sign-in, does not confirm this one.
+// purpose binds a code to issuing one document: a code sent for another
+// document, for a revocation or for a sign-in, does not confirm this one.
 func purpose(id string) string { return "declaration:" + id }
 
-func codeDescription(lang string) string {
+// revokePurpose binds a code to revoking one document. Document ids hold
+// no colon, so no issuing purpose is a revoking one.
+func revokePurpose(id string) string { return "declaration:" + id + ":revoke" }
+
+// codeText is the message of a code in the document's language.
+func codeText(lang string) string {
 	if lang == "en" {
-		return "issuing your document"
+		return "Your code for {description} is {code}. It is valid for {minutes} minutes. Never give it to anyone."
 	}
-	return "την έκδοση του εγγράφου σας"
+	return otp.DefaultText
+}
+
+// smsRecipient is the most of a recipient's name an SMS quotes.
+const smsRecipient = 40
+
+// issueDescription names what a code for issuing d confirms: the kind of
+// document and whom it is addressed to (for an authorization, the
+// grantee), so that a person who did not ask for it sees what it would
+// sign.
+func (s *Service) issueDescription(d *Document) string {
+	en := d.Draft.Lang == "en"
+	to := d.Draft.Recipient
+	if g := d.Draft.Grantee; g != nil {
+		to = g.Name
+	}
+	var b strings.Builder
+	if en {
+		b.WriteString("issuing " + s.kindName(d, true))
+		if to != "" {
+			b.WriteString(" to «" + shorten(to, smsRecipient) + "»")
+		}
+		return b.String()
+	}
+	b.WriteString("την έκδοση " + s.kindName(d, false))
+	if to != "" {
+		b.WriteString(" προς «" + shorten(to, smsRecipient) + "»")
+	}
+	return b.String()
+}
+
+// revokeDescription names what a code for revoking d confirms: its kind
+// and protocol number.
+func (s *Service) revokeDescription(d *Document) string {
+	if d.Draft.Lang == "en" {
+		return "revoking " + s.kindName(d, true) + " " + d.Protocol
+	}
+	return "την ανάκληση " + s.kindName(d, false) + " " + d.Protocol
+}
+
+// kindName names the kind of d as the message says it: in English with
+// its article, in Greek in the genitive ("της υπεύθυνης δήλωσης").
+func (s *Service) kindName(d *Document, en bool) string {
+	switch {
+	case d.Draft.Kind == KindSolemn && en:
+		return "the solemn declaration"
+	case d.Draft.Kind == KindSolemn:
+		return "της υπεύθυνης δήλωσης"
+	case d.Draft.Kind == KindAuthorization && en:
+		return "the authorization"
+	case d.Draft.Kind == KindAuthorization:
+		return "της εξουσιοδότησης"
+	}
+	title := d.Draft.Template
+	if t, ok := s.templates[d.Draft.Template]; ok {
+		title = t.Title.In(d.Draft.Lang)
+	}
+	if en {
+		return "the document «" + shorten(title, smsRecipient) + "»"
+	}
+	return "του εγγράφου «" + shorten(title, smsRecipient) + "»"
+}
+
+// shorten cuts s to at most n characters, marking the cut.
+func shorten(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return strings.TrimSpace(string(r[:n-1])) + "…"
+	}
+	return s
 }
 
 // Confirm checks the one-time code and issues the draft: it takes the
@@ -364,16 +462,16 @@ func (s *Service) Confirm(ctx context.Context, declarant Person, id, code string
 	case challenge == "":
 		return nil, &Error{Kind: ErrCode, Detail: "ask for a code first"}
 	}
-	if err := s.otp.Verify(ctx, challenge, d.Declarant.AFM, purpose(id), code); err != nil {
+	// The code is checked here and used up in the transaction that issues
+	// the draft: an issue that fails, or a process that dies before it
+	// commits, leaves the code usable.
+	if err := s.otp.Check(ctx, challenge, d.Declarant.AFM, purpose(id), code); err != nil {
 		return nil, codeError(err)
 	}
-	if err := s.issue(ctx, d); err != nil {
+	if err := s.issue(ctx, d, challenge); err != nil {
 		return nil, err
 	}
 	d.ExpiresAt = time.Time{}
-	s.count("issued", d.Draft.Kind)
-	s.log.Info("document issued", zap.String("id", d.ID), zap.String("kind", d.Draft.Kind),
-		zap.String("protocol", d.Protocol), zap.String("declarant", ident.MaskAFM(d.Declarant.AFM)))
 	return d, nil
 }
 
@@ -522,35 +620,75 @@ func (s *Service) Verify(ctx context.Context, code string) (Verification, error)
 }
 
 // Revoke withdraws an issued document of the declarant's (for an
-// authorization, the grantor's). Verification says "revoked" from the
-// next request on, on every instance.
-func (s *Service) Revoke(ctx context.Context, declarant Person, id, reason string) (*Document, error) {
+// authorization, the grantor's), confirmed with the one-time code that
+// RequestRevokeCode sent; reason is optional. A wrong, expired or used
+// code is refused with ErrCode and changes nothing. The code is used up
+// in the transaction that revokes, so a revocation that fails leaves it
+// usable. Verification says "revoked" from the next request on, on every
+// instance.
+func (s *Service) Revoke(ctx context.Context, declarant Person, id, code, reason string) (*Document, error) {
 	reason = strings.TrimSpace(reason)
 	var c checker
 	c.text("/reason", reason, false, 500)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	d, _, err := s.own(ctx, id, declarant.AFM)
+	d, challenge, err := s.own(ctx, id, declarant.AFM)
 	if err != nil {
 		return nil, err
 	}
-	if d.State != StateIssued {
+	switch {
+	case d.State != StateIssued:
 		return nil, fail(ErrState, "only issued documents are revoked; this one is %s", d.State)
+	case challenge == "":
+		return nil, &Error{Kind: ErrCode, Detail: "ask for a code first"}
+	}
+	if err := s.otp.Check(ctx, challenge, d.Declarant.AFM, revokePurpose(id), code); err != nil {
+		return nil, codeError(err)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	res, err := s.db.ExecContext(ctx, `UPDATE declaration_documents SET state = $1, revoked_at = $2, revoked_by = $3, revoke_reason = $4
-		WHERE id = $5 AND state = $6`, StateRevoked, now.UnixMicro(), d.Declarant.AFM, reason, id, StateIssued)
+	var outcome error
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		outcome = nil
+		used, err := s.otp.Consume(ctx, tx, challenge)
+		if err != nil {
+			return err
+		}
+		if !used[challenge] {
+			outcome = &Error{Kind: ErrCode, Detail: "the code was used already or replaced by a newer one"}
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE declaration_documents SET state = $1, revoked_at = $2, revoked_by = $3, revoke_reason = $4,
+			challenge = '' WHERE id = $5 AND state = $6`, StateRevoked, now.UnixMicro(), d.Declarant.AFM, reason, id, StateIssued)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			outcome = fail(ErrState, "the document was revoked by another request")
+			if err == nil {
+				err = errRollback
+			}
+			return err
+		}
+		return nil
+	})
+	if errors.Is(err, errRollback) {
+		err = nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("declaration: revoke: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return nil, fail(ErrState, "the document was revoked by another request")
+	if outcome != nil {
+		return nil, outcome
 	}
 	d.State, d.RevokedAt, d.RevokeReason = StateRevoked, now, reason
 	s.log.Info("document revoked", zap.String("id", d.ID), zap.String("protocol", d.Protocol))
 	return d, nil
 }
+
+// errRollback rolls a transaction back that has nothing to change; the
+// outcome says why.
+var errRollback = errors.New("declaration: nothing to change")
 
 // List returns the declarant's documents, newest first: drafts still
 // waiting, issued and revoked ones.

@@ -98,12 +98,22 @@ func newFixtureAlg(t testing.TB, db *sql.DB, kek []byte, alg string, opts ...fun
 
 var sixDigits = regexp.MustCompile(`\b[0-9]{6}\b`)
 
+// codeIn reads the code in an SMS: the last six digits, after what the
+// message names (a protocol number, 2026/000123, may come first).
+func codeIn(text string) string {
+	all := sixDigits.FindAllString(text, -1)
+	if len(all) == 0 {
+		return ""
+	}
+	return all[len(all)-1]
+}
+
 // code reads the last code sent to the person.
 func (f *fixture) code(t testing.TB, p declaration.Person) string {
 	t.Helper()
 	m, ok := f.outbox.Last(p.Mobile)
 	require.True(t, ok, "a code was sent")
-	c := sixDigits.FindString(m.Text)
+	c := codeIn(m.Text)
 	require.NotEmpty(t, c, m.Text)
 	return c
 }
@@ -119,6 +129,15 @@ func (f *fixture) issue(t testing.TB, p declaration.Person, d declaration.Draft)
 	issued, err := f.svc.Confirm(ctx, p, doc.ID, f.code(t, p))
 	require.NoError(t, err)
 	return issued
+}
+
+// revoke asks for a revocation code and revokes with it.
+func (f *fixture) revoke(t testing.TB, p declaration.Person, id, reason string) (*declaration.Document, error) {
+	t.Helper()
+	if _, err := f.svc.RequestRevokeCode(t.Context(), p, id); err != nil {
+		return nil, err
+	}
+	return f.svc.Revoke(t.Context(), p, id, f.code(t, p), reason)
 }
 
 func solemn() declaration.Draft {
@@ -150,7 +169,7 @@ func TestIssueVerifyRevoke(t *testing.T) {
 		m, ok := f.outbox.Last(maria.Mobile)
 		require.True(t, ok)
 		assert.Equal(t, "declaration:"+draft.ID, m.Purpose)
-		assert.Contains(t, m.Text, "έκδοση του εγγράφου")
+		assert.Contains(t, m.Text, "έκδοση της υπεύθυνης δήλωσης προς «Δήμος Αθηναίων»", "the SMS names what it confirms")
 		doc, err := f.svc.Confirm(ctx, maria, draft.ID, f.code(t, maria))
 		require.NoError(t, err)
 		assert.Equal(t, declaration.StateIssued, doc.State)
@@ -192,16 +211,20 @@ func TestIssueVerifyRevoke(t *testing.T) {
 
 		// Revocation, seen by the next verification on another instance.
 		other := newFixture(t, db.OpenAnother(t), f.kek)
-		_, err = other.svc.Revoke(ctx, nikos, doc.ID, "")
+		_, err = other.svc.RequestRevokeCode(ctx, nikos, doc.ID)
 		assert.ErrorIs(t, err, declaration.ErrNotFound, "not his document")
-		revoked, err := f.svc.Revoke(ctx, maria, doc.ID, "Λάθος στοιχεία")
+		_, err = other.svc.Revoke(ctx, nikos, doc.ID, "123456", "")
+		assert.ErrorIs(t, err, declaration.ErrNotFound, "not his document")
+		revoked, err := f.revoke(t, maria, doc.ID, "Λάθος στοιχεία")
 		require.NoError(t, err)
 		assert.Equal(t, declaration.StateRevoked, revoked.State)
 		v, err = other.svc.Verify(ctx, doc.Code)
 		require.NoError(t, err)
 		assert.Equal(t, declaration.StatusRevoked, v.Status)
 		assert.False(t, v.RevokedAt.IsZero())
-		_, err = f.svc.Revoke(ctx, maria, doc.ID, "")
+		_, err = f.svc.RequestRevokeCode(ctx, maria, doc.ID)
+		assert.ErrorIs(t, err, declaration.ErrState)
+		_, err = f.svc.Revoke(ctx, maria, doc.ID, "123456", "")
 		assert.ErrorIs(t, err, declaration.ErrState)
 
 		list, err := f.svc.List(ctx, maria)
@@ -229,7 +252,7 @@ func TestAuthorization(t *testing.T) {
 		assert.Equal(t, doc.ID, given[0].ID)
 		_, err = f.svc.Get(ctx, nikos, doc.ID)
 		assert.ErrorIs(t, err, declaration.ErrNotFound, "the grantee reads it through GrantedTo, not as its owner")
-		_, err = f.svc.Revoke(ctx, nikos, doc.ID, "")
+		_, err = f.svc.RequestRevokeCode(ctx, nikos, doc.ID)
 		assert.ErrorIs(t, err, declaration.ErrNotFound, "only the grantor revokes")
 
 		v, err := f.svc.Verify(ctx, doc.Code)
@@ -247,7 +270,7 @@ func TestAuthorization(t *testing.T) {
 		assert.Equal(t, doc.Draft.ValidUntil.Unix(), c.Expiry)
 		assert.Empty(t, c.Statutory, "the statutory wording is a solemn declaration's")
 
-		revoked, err := f.svc.Revoke(ctx, maria, doc.ID, "")
+		revoked, err := f.revoke(t, maria, doc.ID, "")
 		require.NoError(t, err)
 		given, err = f.svc.GrantedTo(ctx, nikos)
 		require.NoError(t, err)
@@ -500,7 +523,7 @@ func issueQuietly(ctx context.Context, f *fixture, p declaration.Person) (*decla
 	if !ok || m.Purpose != "declaration:"+doc.ID {
 		return nil, errors.New("no code sent")
 	}
-	return f.svc.Confirm(ctx, p, doc.ID, sixDigits.FindString(m.Text))
+	return f.svc.Confirm(ctx, p, doc.ID, codeIn(m.Text))
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

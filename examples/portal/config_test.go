@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"io"
 	"os"
 	"path/filepath"
@@ -149,24 +154,60 @@ func TestKEKRejectsBadInput(t *testing.T) {
 
 func TestPDFSeal(t *testing.T) {
 	dir := t.TempDir()
+	kek := make([]byte, 32)
+	_, _ = rand.Read(kek)
 	c := config{DataDir: dir, Demo: true}
-	s, created, err := loadPDFSigner(c)
+	s, created, err := loadPDFSigner(c, kek)
 	require.NoError(t, err)
 	require.True(t, created)
-	again, created, err := loadPDFSigner(c)
+	again, created, err := loadPDFSigner(c, kek)
 	require.NoError(t, err)
 	assert.False(t, created)
 	assert.Equal(t, s.Certificate.Raw, again.Certificate.Raw, "the same seal on every start")
+	assert.True(t, again.Key.Public().(*ecdsa.PublicKey).Equal(s.Key.Public()), "and the same key")
 	fi, err := os.Stat(filepath.Join(dir, sealFile))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 
-	none, _, err := loadPDFSigner(config{DataDir: t.TempDir()})
+	// The key is encrypted at rest under the KEK: no key in clear in the
+	// file, and another KEK does not open it.
+	der, err := x509.MarshalPKCS8PrivateKey(s.Key)
+	require.NoError(t, err)
+	file, err := os.ReadFile(filepath.Join(dir, sealFile))
+	require.NoError(t, err)
+	assert.NotContains(t, string(file), "PRIVATE KEY-----")
+	assert.False(t, bytes.Contains(file, der), "no key in clear")
+	assert.NotContains(t, string(file), base64.StdEncoding.EncodeToString(der[:48]))
+	other := make([]byte, 32)
+	_, _ = rand.Read(other)
+	_, _, err = loadPDFSigner(c, other)
+	assert.ErrorContains(t, err, "key-encryption key")
+
+	// A file an earlier version wrote with the key in clear is encrypted
+	// in place, and keeps its seal.
+	legacy := t.TempDir()
+	clear := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate.Raw}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})...)
+	require.NoError(t, os.WriteFile(filepath.Join(legacy, sealFile), clear, 0o600))
+	old, created, err := loadPDFSigner(config{DataDir: legacy, Demo: true}, kek)
+	require.NoError(t, err)
+	assert.False(t, created)
+	assert.Equal(t, s.Certificate.Raw, old.Certificate.Raw)
+	file, err = os.ReadFile(filepath.Join(legacy, sealFile))
+	require.NoError(t, err)
+	assert.NotContains(t, string(file), "PRIVATE KEY-----", "encrypted now")
+	_, _, err = loadPDFSigner(config{DataDir: legacy, Demo: true}, kek)
+	require.NoError(t, err)
+
+	none, _, err := loadPDFSigner(config{DataDir: t.TempDir()}, kek)
 	require.NoError(t, err)
 	assert.Nil(t, none, "outside demo mode, no files: unsigned")
-	_, _, err = loadPDFSigner(config{DataDir: dir, PDFCert: filepath.Join(dir, sealFile)})
+	certFile, keyFile := filepath.Join(legacy, "cert.pem"), filepath.Join(legacy, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate.Raw}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600))
+	_, _, err = loadPDFSigner(config{DataDir: dir, PDFCert: certFile}, kek)
 	assert.Error(t, err, "a certificate without its key")
-	files, _, err := loadPDFSigner(config{DataDir: t.TempDir(), PDFCert: filepath.Join(dir, sealFile), PDFKey: filepath.Join(dir, sealFile)})
+	files, _, err := loadPDFSigner(config{DataDir: t.TempDir(), PDFCert: certFile, PDFKey: keyFile}, kek)
 	require.NoError(t, err)
 	assert.Equal(t, s.Certificate.Raw, files.Certificate.Raw)
 }

@@ -123,7 +123,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		base = "http://" + addr
 	}
 
-	seal, created, err := loadPDFSigner(cfg)
+	seal, created, err := loadPDFSigner(cfg, kek)
 	if err != nil {
 		return err
 	}

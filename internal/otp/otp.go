@@ -245,6 +245,56 @@ func (s *Service) Issue(ctx context.Context, req Request) (Challenge, error) {
 // subject out, for one minute at first and twice as long each further time,
 // up to one hour). Success resets the subject's count.
 func (s *Service) Verify(ctx context.Context, challengeID, subject, purpose, code string) error {
+	return s.verify(ctx, challengeID, subject, purpose, code, true)
+}
+
+// Check is Verify that leaves a right code pending instead of using it up:
+// every failure counts as in Verify, and success resets the subject's
+// count, but the code is used only by Consume, in the transaction of the
+// action it confirms. An action that fails before it commits (an error,
+// a crash) then leaves the code usable, rather than spent on nothing and
+// the subject held back by the cool-down before a new one.
+func (s *Service) Check(ctx context.Context, challengeID, subject, purpose, code string) error {
+	return s.verify(ctx, challengeID, subject, purpose, code, false)
+}
+
+// Consume uses up checked codes (Check) in tx, the caller's transaction
+// on the same database, and returns the challenges it used. A challenge
+// missing from the answer was used, replaced or dropped since its check:
+// its action must not go ahead. Several instances consuming one challenge
+// at once find it used by one alone: the row stays locked until tx ends.
+func (s *Service) Consume(ctx context.Context, tx *sql.Tx, challengeIDs ...string) (map[string]bool, error) {
+	used := make(map[string]bool, len(challengeIDs))
+	if len(challengeIDs) == 0 {
+		return used, nil
+	}
+	args := make([]any, 0, len(challengeIDs)+1)
+	args = append(args, s.now().UnixMicro())
+	marks := make([]string, len(challengeIDs))
+	for i, id := range challengeIDs {
+		args = append(args, id)
+		marks[i] = fmt.Sprintf("$%d", i+2)
+	}
+	rows, err := tx.QueryContext(ctx, `UPDATE otp_challenges SET state = 'used', used_at = $1
+		WHERE state = 'pending' AND id IN (`+strings.Join(marks, ", ")+`) RETURNING id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("otp: consume: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("otp: consume: %w", err)
+		}
+		used[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("otp: consume: %w", err)
+	}
+	return used, nil
+}
+
+func (s *Service) verify(ctx context.Context, challengeID, subject, purpose, code string, consume bool) error {
 	code, ok := NormalizeCode(code)
 	if !ok {
 		return &Error{Kind: ErrBadRequest, Detail: "the code is six digits"}
@@ -295,6 +345,13 @@ func (s *Service) Verify(ctx context.Context, challengeID, subject, purpose, cod
 		case now.UnixMicro() > expires:
 			outcome = failure(ErrExpired)
 			return nil
+		case match && !consume:
+			if st == (subjectState{}) {
+				return nil
+			}
+			_, err = tx.ExecContext(ctx,
+				`UPDATE otp_subjects SET failures = 0, lockouts = 0, locked_until = 0 WHERE subject_hash = $1`, subj)
+			return err
 		case match:
 			res, err := tx.ExecContext(ctx,
 				`UPDATE otp_challenges SET state = 'used', used_at = $1 WHERE id = $2 AND state = 'pending'`,
@@ -333,7 +390,7 @@ func (s *Service) Verify(ctx context.Context, challengeID, subject, purpose, cod
 		s.log.Info("otp verification failed", zap.String("subject", maskHash(subj)), zap.String("purpose", purpose), zap.Error(outcome))
 		return outcome
 	}
-	s.log.Info("otp verified", zap.String("subject", maskHash(subj)), zap.String("purpose", purpose))
+	s.log.Info("otp verified", zap.String("subject", maskHash(subj)), zap.String("purpose", purpose), zap.Bool("used", consume))
 	return nil
 }
 

@@ -2,6 +2,7 @@ package otp_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -520,3 +521,63 @@ func FuzzNormalizeCode(f *testing.F) {
 
 var _ otp.Sender = (*otp.Outbox)(nil)
 var _ otp.Sender = (*otp.Webhook)(nil)
+
+// TestCheckThenConsume: Check leaves a right code pending, so an action
+// whose transaction fails keeps its code; Consume in a transaction that
+// commits uses it once, on every instance, and one that rolls back does
+// not.
+func TestCheckThenConsume(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := t.Context()
+		f := newFixture(t, db)
+		ch, code := f.issue(t, "alice", "declaration:X", "+306900000001")
+		wrong := "000000"
+		if code == wrong {
+			wrong = "000001"
+		}
+		assert.ErrorIs(t, f.svc.Check(ctx, ch.ID, "alice", "declaration:X", wrong), otp.ErrInvalidCode)
+		assert.ErrorIs(t, f.svc.Check(ctx, ch.ID, "alice", "declaration:Y", code), otp.ErrInvalidCode, "another purpose")
+		require.NoError(t, f.svc.Check(ctx, ch.ID, "alice", "declaration:X", code))
+		require.NoError(t, f.svc.Check(ctx, ch.ID, "alice", "declaration:X", code), "still pending")
+
+		// A transaction that fails after consuming gives the code back.
+		tx, err := db.DB.DB.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		used, err := f.svc.Consume(ctx, tx, ch.ID)
+		require.NoError(t, err)
+		assert.True(t, used[ch.ID])
+		require.NoError(t, tx.Rollback())
+		require.NoError(t, f.svc.Check(ctx, ch.ID, "alice", "declaration:X", code), "rolled back: usable")
+
+		// Two instances consume at once: one of them uses it.
+		otherDB := db.OpenAnother(t)
+		other, err := otp.New(ctx, otherDB, secret, f.outbox, otp.WithClock(f.clock.Now))
+		require.NoError(t, err)
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for i, svc := range []*otp.Service{f.svc, other} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tx, err := []*sql.DB{db.DB.DB, otherDB}[i].BeginTx(ctx, nil)
+				if !assert.NoError(t, err) {
+					return
+				}
+				used, err := svc.Consume(ctx, tx, ch.ID, "no-such-challenge")
+				if !assert.NoError(t, err) {
+					_ = tx.Rollback()
+					return
+				}
+				assert.False(t, used["no-such-challenge"])
+				if used[ch.ID] {
+					wins.Add(1)
+				}
+				assert.NoError(t, tx.Commit())
+			}()
+		}
+		wg.Wait()
+		assert.EqualValues(t, 1, wins.Load())
+		assert.ErrorIs(t, f.svc.Check(ctx, ch.ID, "alice", "declaration:X", code), otp.ErrUsed)
+		assert.ErrorIs(t, f.svc.Verify(ctx, ch.ID, "alice", "declaration:X", code), otp.ErrUsed)
+	})
+}
