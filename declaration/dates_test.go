@@ -122,7 +122,9 @@ func TestDatesAreShownInOneLocation(t *testing.T) {
 	// Revoked at 00:15 on 26 January in Athens, still the 25th in UTC: the
 	// banner of the page, the PDF and the verification page agree.
 	f.clock.Set(time.Date(2027, 1, 25, 22, 15, 0, 0, time.UTC))
-	status, _, _ = do("POST", loc+"/revoke", url.Values{"reason": {"λάθος"}})
+	status, _, _ = do("POST", loc+"/revoke/code", url.Values{})
+	require.Equal(t, http.StatusSeeOther, status)
+	status, _, _ = do("POST", loc+"/revoke", url.Values{"reason": {"λάθος"}, "code": {f.code(t, maria)}})
 	require.Equal(t, http.StatusSeeOther, status)
 	const revoked = "26/01/2027 00:15"
 	status, _, body = do("GET", loc, nil)

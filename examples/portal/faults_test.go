@@ -36,7 +36,7 @@ func TestShutdownWithinGraceWhenDatabaseHangs(t *testing.T) {
 		done := make(chan error, 1)
 		go func() {
 			done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "data"), "-db", f.URL,
-				"-shutdown-grace", grace.String()}, func(string) string { return "" }, io.Discard, func(a string) { addrc <- a })
+				"-shutdown-grace", grace.String(), "-demo"}, func(string) string { return "" }, io.Discard, func(a string) { addrc <- a })
 		}()
 		var base string
 		select {

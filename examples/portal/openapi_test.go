@@ -334,8 +334,12 @@ func TestOpenAPIMatchesLiveAnswers(t *testing.T) {
 	w.do(call{method: "GET", op: d + "/granted/{id}/pdf", path: d + "/granted/" + id + "/pdf", token: reader}, 200)
 	w.do(call{method: "GET", op: d + "/granted/{id}/pdf", path: d + "/granted/nothing-here/pdf", token: reader}, 404)
 	w.do(call{method: "POST", op: d + "/documents/{id}/revoke", path: d + "/documents/" + id + "/revoke", token: reader, json: `{}`}, 403)
+	w.do(call{method: "POST", op: d + "/documents/{id}/revoke/code", path: d + "/documents/" + id + "/revoke/code", token: reader}, 403)
 	w.do(call{method: "POST", op: d + "/documents/{id}/revoke", path: d + "/documents/" + id + "/revoke", token: citizen,
-		json: `{"reason":"Δεν χρειάζεται πια."}`}, 200)
+		json: `{"reason":"Δεν χρειάζεται πια."}`}, 422)
+	w.do(call{method: "POST", op: d + "/documents/{id}/revoke/code", path: d + "/documents/" + id + "/revoke/code", token: citizen}, 202)
+	w.do(call{method: "POST", op: d + "/documents/{id}/revoke", path: d + "/documents/" + id + "/revoke", token: citizen,
+		json: `{"reason":"Δεν χρειάζεται πια.","code":"` + lastCode(t, base) + `"}`}, 200)
 
 	var missed []string
 	for key := range doc.ops {

@@ -698,9 +698,11 @@ func lastCode(t *testing.T, base string) string {
 	}
 	require.NoError(t, json.Unmarshal([]byte(outbox), &box))
 	require.NotEmpty(t, box.Messages)
-	code := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(box.Messages[0].Text)
-	require.NotEmpty(t, code)
-	return code
+	// The code is the last six digits: a revocation's message names the
+	// protocol number (2026/000123) before it.
+	codes := regexp.MustCompile(`\b[0-9]{6}\b`).FindAllString(box.Messages[0].Text, -1)
+	require.NotEmpty(t, codes, box.Messages[0].Text)
+	return codes[len(codes)-1]
 }
 
 // TestDeclarations signs the demo citizen in to the declarations pages
