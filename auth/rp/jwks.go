@@ -47,6 +47,12 @@ type keyCache struct {
 	fetches  atomic.Int64
 }
 
+// ErrKeysUnavailable means the provider's key set could not be had (the
+// provider or the key source did not answer, or answered something that is
+// not a key set), and none was known before: a token cannot be judged, so
+// it is answered 503 with Retry-After, never as an invalid token.
+var ErrKeysUnavailable = errors.New("rp: the provider's keys are unavailable")
+
 // errUnknownKid means the JWKS, even freshly fetched, has no such key.
 var errUnknownKid = errors.New("rp: token signed with an unknown key")
 
@@ -130,11 +136,11 @@ func (c *keyCache) fetch(ctx context.Context) (*keySnapshot, error) {
 		body, err = c.get(ctx, c.jwksURL)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("rp: JWKS: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, err)
 	}
 	set, err := jwk.Parse(body)
 	if err != nil {
-		return nil, fmt.Errorf("rp: JWKS: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, err)
 	}
 	s := &keySnapshot{byKid: map[string]verifyKey{}}
 	for i := 0; i < set.Len(); i++ {

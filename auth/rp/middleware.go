@@ -110,6 +110,12 @@ func bearer(r *http.Request) (string, *Error) {
 
 // refuse answers the request per RFC 6750 section 3 and RFC 9470.
 func (v *Verifier) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
+	if e.Code == CodeTemporarilyUnavailable {
+		v.log.Warn("access token not judged: provider keys unavailable", zap.String("path", httpx.MaskURL(r.URL)),
+			zap.String("request_id", httpx.RequestIDFromContext(r.Context())), zap.Error(e.Err))
+		httpx.WriteProblem(w, r, httpx.Unavailable(e.Description, httpx.RetryAfterUnavailable))
+		return
+	}
 	params := []string{`realm=` + quote(v.cfg.Audience)}
 	if e.Code != CodeMissingToken {
 		params = append(params, `error=`+quote(e.Code), `error_description=`+quote(e.Description))

@@ -141,6 +141,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
 		return nil, &Error{Code: CodeMissingToken, Description: "no access token"}
 	}
 	tok, err := jwt.ParseString(raw, append(v.parse, jwt.WithContext(ctx))...)
+	if errors.Is(err, ErrKeysUnavailable) {
+		return nil, &Error{Code: CodeTemporarilyUnavailable, Description: "the provider's keys cannot be had right now", Err: err}
+	}
 	if err != nil {
 		return nil, &Error{Code: CodeInvalidToken, Description: "the access token is invalid or expired", Err: err}
 	}
@@ -171,6 +174,10 @@ const (
 	CodeInvalidToken                   = "invalid_token"
 	CodeInsufficientScope              = "insufficient_scope"
 	CodeInsufficientUserAuthentication = "insufficient_user_authentication"
+	// CodeTemporarilyUnavailable is no verdict on the token: the provider's
+	// keys could not be had (ErrKeysUnavailable). It answers 503 with
+	// Retry-After.
+	CodeTemporarilyUnavailable = "temporarily_unavailable"
 )
 
 // Error is why a request was refused. It answers as RFC 6750 (and RFC 9470
@@ -194,10 +201,12 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Status is 401, or 403 for insufficient_scope, or 400 for
-// invalid_request.
+// Status is 401, or 403 for insufficient_scope, 400 for invalid_request,
+// 503 for temporarily_unavailable.
 func (e *Error) Status() int {
 	switch e.Code {
+	case CodeTemporarilyUnavailable:
+		return http.StatusServiceUnavailable
 	case CodeInsufficientScope:
 		return http.StatusForbidden
 	case CodeInvalidRequest:

@@ -249,6 +249,62 @@ func TestProviderUnavailable(t *testing.T) {
 	assert.NoError(t, err)
 }
 
+// TestKeysUnavailableIs503: when the provider's keys cannot be had (its
+// JWKS does not answer, or an in-process key source fails on its
+// database), a token is not judged: the answer is 503 with Retry-After,
+// never 401 invalid_token, and the same token passes once keys return.
+func TestKeysUnavailableIs503(t *testing.T) {
+	is := newIssuer(t)
+	var broken atomic.Bool
+	broken.Store(true)
+	inProcess, err := rp.NewVerifier(rp.Config{Issuer: is.srv.URL, Audience: audience, Clock: is.clock.Now,
+		KeySource: func(ctx context.Context) ([]byte, error) {
+			if broken.Load() {
+				return nil, errors.New("database is closed")
+			}
+			set, err := is.set.Load().PublicSet(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(set)
+		}})
+	require.NoError(t, err)
+	is.down.Store(true)
+	for name, v := range map[string]*rp.Verifier{"key source": inProcess, "JWKS over HTTP": is.verifier(t)} {
+		_, err := v.Verify(t.Context(), is.token(t, nil))
+		require.ErrorIs(t, err, rp.ErrKeysUnavailable, name)
+		var e *rp.Error
+		require.ErrorAs(t, err, &e, name)
+		assert.Equal(t, rp.CodeTemporarilyUnavailable, e.Code, name)
+
+		h := v.Middleware(rp.RequireScopes("declarations:read"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte("ok"))
+		}))
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/declarations", nil)
+		r.Header.Set("Authorization", "Bearer "+is.token(t, nil))
+		h.ServeHTTP(w, r)
+		assert.Equal(t, http.StatusServiceUnavailable, w.Code, name)
+		assert.Equal(t, "5", w.Header().Get("Retry-After"), name)
+		assert.Equal(t, "application/problem+json", w.Header().Get("Content-Type"), name)
+		assert.Contains(t, w.Body.String(), "unavailable", name)
+		assert.NotContains(t, w.Header().Get("WWW-Authenticate"), "invalid_token", name)
+
+		// A forged token is still not let through while keys are missing.
+		w = httptest.NewRecorder()
+		r.Header.Set("Authorization", "Bearer "+is.token(t, nil)+"x")
+		h.ServeHTTP(w, r)
+		assert.NotEqual(t, http.StatusOK, w.Code, name)
+	}
+	broken.Store(false)
+	is.down.Store(false)
+	is.clock.Advance(31 * time.Second)
+	for name, v := range map[string]*rp.Verifier{"key source": inProcess} {
+		_, err := v.Verify(t.Context(), is.token(t, nil))
+		assert.NoError(t, err, name)
+	}
+}
+
 func TestMiddleware(t *testing.T) {
 	is := newIssuer(t)
 	v := is.verifier(t)
