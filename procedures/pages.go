@@ -23,7 +23,9 @@ var pageAssets embed.FS
 // PagesConfig configures the public catalogue pages.
 type PagesConfig struct {
 	Registry *Registry
-	Index    *Index
+	// Index answers the search box, such as the full-text index of
+	// procedures/search.
+	Index Searcher
 	// StaticPrefix is where the shared stylesheet is served; empty means
 	// "/static/".
 	StaticPrefix string
