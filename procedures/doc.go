@@ -65,8 +65,11 @@
 //	defer idx.Close()
 //	pages, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures"})
 //
-// Without one, the API leaves /search out (404); GET /procedures lists the
-// published procedures.
+// Without one, the pages show no search box: the catalogue lists every
+// published procedure by title in the reader's language, and the filters
+// by category, channel and life event still narrow it, which is how a
+// citizen finds a procedure in a small registry. The API then leaves
+// /search out (404); GET /procedures lists the published procedures.
 //
 // # HTTP
 //
@@ -94,8 +97,9 @@
 // # Pages
 //
 // [PagesHandler] serves the public catalogue in Greek and English without
-// JavaScript: search with filters by category, channel and life event, and
-// a page per published procedure (what is needed, the steps, where and how,
+// JavaScript: search with filters by category, channel and life event
+// (without a Searcher, the list with the same filters), and a page per
+// published procedure (what is needed, the steps, where and how,
 // cost and time, what one receives, the legal basis, questions) with the
 // suggestion form. The pages pass axe-core's WCAG 2.1 AA rules.
 //
