@@ -16,6 +16,7 @@ import (
 
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/procedures/search"
 )
 
 // Every address the schema has is checked: the schema states "format":
@@ -200,7 +201,7 @@ func TestAPIRefusesUnsafeAddresses(t *testing.T) {
 	ctx := t.Context()
 	reg, err := procedures.NewRegistry(ctx, sqltest.SQLite(t).DB.DB)
 	require.NoError(t, err)
-	idx, err := procedures.NewIndex(ctx, reg)
+	idx, err := search.New(ctx, reg)
 	require.NoError(t, err)
 	defer idx.Close()
 	h, err := procedures.APIHandler(procedures.APIConfig{Registry: reg, Index: idx,

@@ -15,8 +15,10 @@ import (
 // APIConfig configures the JSON API.
 type APIConfig struct {
 	Registry *Registry
-	// Index answers searches; nil leaves /search out.
-	Index *Index
+	// Index answers searches, such as the full-text index of
+	// procedures/search; nil leaves /search out (a client lists the
+	// published procedures with GET /procedures).
+	Index Searcher
 	// Caller identifies who calls the editors' and approvers' endpoints
 	// (for example from a civil servant's access token); an error or a
 	// caller without the role is refused. Nil makes those endpoints refuse

@@ -15,6 +15,7 @@ import (
 
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/procedures/search"
 )
 
 // callers by bearer token, as a real deployment would read a civil
@@ -27,7 +28,7 @@ func TestAPI(t *testing.T) {
 		reg, err := procedures.NewRegistry(ctx, db.DB.DB)
 		require.NoError(t, err)
 		publish(t, reg, sample(t, "permanent-residence-certificate"))
-		idx, err := procedures.NewIndex(ctx, reg)
+		idx, err := search.New(ctx, reg)
 		require.NoError(t, err)
 		defer idx.Close()
 		h, err := procedures.APIHandler(procedures.APIConfig{Registry: reg, Index: idx, Caller: func(r *http.Request) (procedures.Caller, error) {

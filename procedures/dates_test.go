@@ -13,6 +13,7 @@ import (
 
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/procedures/search"
 )
 
 // The catalogue and the editors' pages show the publication date, the
@@ -37,7 +38,7 @@ func TestPagesDatesAndTitles(t *testing.T) {
 	require.NotEmpty(t, history)
 	assert.Equal(t, at, history[0].At.UTC(), "the registry keeps the instant")
 
-	idx, err := procedures.NewIndex(ctx, reg)
+	idx, err := search.New(ctx, reg)
 	require.NoError(t, err)
 	defer idx.Close()
 	h, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures",

@@ -53,28 +53,32 @@
 //
 // # Search
 //
-// [Index] is a full-text index of the published procedures (bleve), in
-// Greek and English. Greek words are folded (case, accents, diaeresis,
-// final sigma), stop words dropped and endings stripped by a light
-// stemmer ([FoldGreek], [StemGreek]), so that «δήλωση», «δηλώσεις»,
-// «ΔΗΛΩΣΗ» and «δηλωση» find the same procedure. Titles weigh most, a
-// whole title most of all; filters narrow by category, life event,
-// authority and channel. [Index.StartRefresh] follows the database, so
-// every instance sees another's publications within seconds.
+// The catalogue pages and the API search through a [Searcher]: words and
+// filters in a [Query], a page of [Results] back. This package holds no
+// search engine, so a program that imports it for the registry alone stays
+// small; the subpackage procedures/search is the full-text index that
+// understands Greek (bleve), and any other type with the method will do.
 //
-// The index is rebuilt from the database at every start; its files live
-// in a directory under os.TempDir() that Close removes. A process killed
-// with its index open cannot remove it: the index holds a file lock in its
-// directory, which the system releases however the process ends, and the
-// next index to start removes every such directory no living index holds.
+//	idx, err := search.New(ctx, reg, search.WithLogger(log))
+//	if err != nil { ... }
+//	idx.StartRefresh(5 * time.Second) // other instances' publications
+//	defer idx.Close()
+//	pages, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures"})
+//
+// Without one, the pages show no search box: the catalogue lists every
+// published procedure by title in the reader's language, and the filters
+// by category, channel and life event still narrow it, which is how a
+// citizen finds a procedure in a small registry. The API then leaves
+// /search out (404); GET /procedures lists the published procedures.
 //
 // # HTTP
 //
 // [APIHandler] serves the registry as JSON: the published procedures with
-// ETags and conditional GET, search, the burden report, suggestions, and
+// ETags and conditional GET, the burden report, suggestions, and
 // for editors and approvers (identified by the caller function it is
 // given) drafts, If-Match updates, revisions, workflow transitions and the
-// history. Errors are RFC 9457 problems; a refused request stores nothing.
+// history; search when APIConfig.Index is set. Errors are RFC 9457
+// problems; a refused request stores nothing.
 //
 // Every database call has a deadline ([WithDBTimeout], 5 s by default). A
 // database that is down, does not answer in time or cannot write is
@@ -93,8 +97,9 @@
 // # Pages
 //
 // [PagesHandler] serves the public catalogue in Greek and English without
-// JavaScript: search with filters by category, channel and life event, and
-// a page per published procedure (what is needed, the steps, where and how,
+// JavaScript: search with filters by category, channel and life event
+// (without a Searcher, the list with the same filters), and a page per
+// published procedure (what is needed, the steps, where and how,
 // cost and time, what one receives, the legal basis, questions) with the
 // suggestion form. The pages pass axe-core's WCAG 2.1 AA rules.
 //

@@ -14,13 +14,14 @@ import (
 
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/procedures/search"
 )
 
 func TestEditorPages(t *testing.T) {
 	ctx := t.Context()
 	reg, err := procedures.NewRegistry(ctx, sqltest.SQLite(t).DB.DB)
 	require.NoError(t, err)
-	idx, err := procedures.NewIndex(ctx, reg)
+	idx, err := search.New(ctx, reg)
 	require.NoError(t, err)
 	defer idx.Close()
 	h, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures", SignOutURL: "/procedures/signout",

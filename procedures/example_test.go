@@ -37,20 +37,6 @@ func Example() {
 		}
 	}
 
-	// Citizens search in Greek without accents, in capitals, or in English.
-	idx, err := procedures.NewIndex(ctx, reg)
-	if err != nil {
-		panic(err)
-	}
-	defer idx.Close()
-	for _, q := range []string{"ΔΗΛΩΣΗ", "δηλωσεις", "solemn declaration"} {
-		res, err := idx.Search(ctx, procedures.Query{Text: q})
-		if err != nil {
-			panic(err)
-		}
-		fmt.Printf("%s: %s\n", q, res.Hits[0].ID)
-	}
-
 	// The registry knows what the procedure asks of people.
 	b := procedures.BurdenOf(v.Procedure)
 	fmt.Printf("%d steps, %d in person, %.0f%% digital\n", b.Steps, b.Visits, 100*b.DigitalShare)
@@ -63,9 +49,6 @@ func Example() {
 		fmt.Printf("%s %s: %s / %s\n", v.Pointer, v.Kind, v.Message, v.MessageEL)
 	}
 	// Output:
-	// ΔΗΛΩΣΗ: solemn-declaration
-	// δηλωσεις: solemn-declaration
-	// solemn declaration: solemn-declaration
 	// 3 steps, 0 in person, 100% digital
 	// /authority required: is required / είναι υποχρεωτικό
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/procedures/search"
 )
 
 const faultDeadline = 500 * time.Millisecond
@@ -32,7 +33,7 @@ func newFaultSite(t *testing.T, db *sqltest.DB) *faultSite {
 	reg, err := procedures.NewRegistry(ctx, f.DB, procedures.WithDBTimeout(faultDeadline))
 	require.NoError(t, err)
 	publish(t, reg, sample(t, "permanent-residence-certificate"))
-	idx, err := procedures.NewIndex(ctx, reg)
+	idx, err := search.New(ctx, reg)
 	require.NoError(t, err)
 	t.Cleanup(func() { idx.Close() })
 	caller := func(r *http.Request) (procedures.Caller, error) {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
+	"github.com/egovkit/egovkit/internal/fold"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/web"
 )
@@ -23,7 +24,11 @@ var pageAssets embed.FS
 // PagesConfig configures the public catalogue pages.
 type PagesConfig struct {
 	Registry *Registry
-	Index    *Index
+	// Index answers the search box, such as the full-text index of
+	// procedures/search. Nil leaves the box out: the catalogue lists every
+	// published procedure by title, and the filters by category, channel
+	// and life event still narrow the list.
+	Index Searcher
 	// StaticPrefix is where the shared stylesheet is served; empty means
 	// "/static/".
 	StaticPrefix string
@@ -51,13 +56,14 @@ type PagesConfig struct {
 
 // PagesHandler serves the public catalogue in Greek and English, without
 // JavaScript: the search page with filters by category, life event and
-// channel, and a page per published procedure that says what a citizen
+// channel (without an Index, the list of every published procedure with
+// the same filters), and a page per published procedure that says what a citizen
 // needs, the steps, where and how, the cost, the time and the legal basis,
 // with a form to suggest a correction or a simplification. Mount it at
 // Prefix with http.StripPrefix.
 func PagesHandler(cfg PagesConfig) (http.Handler, error) {
-	if cfg.Registry == nil || cfg.Index == nil {
-		return nil, errors.New("procedures: the pages need a Registry and an Index")
+	if cfg.Registry == nil {
+		return nil, errors.New("procedures: the pages need a Registry")
 	}
 	if cfg.StaticPrefix == "" {
 		cfg.StaticPrefix = "/static/"
@@ -109,7 +115,9 @@ type facet struct {
 }
 
 type searchPage struct {
-	Prefix     string
+	Prefix string
+	// TextSearch shows the search box: the pages have an index.
+	TextSearch bool
 	Q          string
 	Categories []facet
 	Channels   []facet
@@ -134,7 +142,7 @@ func (c *catalogue) search(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lang := web.Lang(r)
 	q := r.URL.Query()
-	d := searchPage{Prefix: c.cfg.Prefix, Q: q.Get("q"), Editors: c.cfg.Caller != nil}
+	d := searchPage{Prefix: c.cfg.Prefix, TextSearch: c.cfg.Index != nil, Q: q.Get("q"), Editors: c.cfg.Caller != nil}
 	published, err := c.cfg.Registry.ListPublished(ctx)
 	if err != nil {
 		c.fail(w, r, err)
@@ -159,6 +167,22 @@ func (c *catalogue) search(w http.ResponseWriter, r *http.Request) {
 		d.Channels = append(d.Channels, facet{Value: x, Label: c.text(r, "procedures.channel."+x), Selected: q.Get("channel") == x})
 	}
 	query := Query{Text: d.Q, Category: q.Get("category"), LifeEvent: q.Get("life_event"), Channel: q.Get("channel"), Limit: 50}
+	if c.cfg.Index == nil {
+		// No index: no words to search by. The list of the published
+		// procedures, narrowed by the filters, is what is left to find one.
+		d.Q, query.Text = "", ""
+		d.Searched = query.Category != "" || query.LifeEvent != "" || query.Channel != ""
+		for _, v := range published {
+			if matches(v.Procedure, query) {
+				d.Hits = append(d.Hits, hitView{URL: c.cfg.Prefix + "/" + v.Procedure.ID, Title: v.Procedure.Title.In(lang), Authority: v.Procedure.Authority.Name.In(lang)})
+			}
+		}
+		slices.SortStableFunc(d.Hits, func(a, b hitView) int { return strings.Compare(fold.String(a.Title), fold.String(b.Title)) })
+		d.Total = uint64(len(d.Hits))
+		w.Header().Set("Cache-Control", "public, max-age=30")
+		c.pages.Render(w, r, http.StatusOK, "catalogue.html", d)
+		return
+	}
 	d.Searched = query.Text != "" || query.Category != "" || query.LifeEvent != "" || query.Channel != ""
 	res, err := c.cfg.Index.Search(ctx, query)
 	var qe *QueryError
@@ -176,6 +200,23 @@ func (c *catalogue) search(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "public, max-age=30")
 	c.pages.Render(w, r, http.StatusOK, "catalogue.html", d)
+}
+
+// matches says whether p passes the query's filters (its text aside).
+func matches(p *Procedure, q Query) bool {
+	if q.Category != "" && !slices.Contains(p.Categories, q.Category) {
+		return false
+	}
+	if q.LifeEvent != "" && !slices.Contains(p.LifeEvents, q.LifeEvent) {
+		return false
+	}
+	if q.Authority != "" && p.Authority.ID != q.Authority {
+		return false
+	}
+	if q.Channel != "" && !slices.ContainsFunc(p.Channels, func(c Channel) bool { return c.Type == q.Channel }) {
+		return false
+	}
+	return true
 }
 
 // label translates key, or gives fallback when the catalogue has none.

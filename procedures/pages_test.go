@@ -15,6 +15,7 @@ import (
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/internal/web"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/procedures/search"
 )
 
 func TestCataloguePages(t *testing.T) {
@@ -27,7 +28,7 @@ func TestCataloguePages(t *testing.T) {
 	}
 	_, err = reg.ImportPublished(ctx, "samples", docs)
 	require.NoError(t, err)
-	idx, err := procedures.NewIndex(ctx, reg)
+	idx, err := search.New(ctx, reg)
 	require.NoError(t, err)
 	defer idx.Close()
 	h, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures"})

@@ -451,6 +451,29 @@ func (r *Registry) ListPublished(ctx context.Context) ([]*Version, error) {
 	return r.list(ctx, `SELECT `+versionColumns+` FROM procedures_versions WHERE state = $1 ORDER BY id`, StatePublished)
 }
 
+// PublishedHashes gives the hash of every published version by procedure
+// id, without reading the documents: what a search index compares with
+// what it holds to find what was published, changed or withdrawn since.
+func (r *Registry) PublishedHashes(ctx context.Context) (map[string]string, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT id, hash FROM procedures_versions WHERE state = $1`, StatePublished)
+	if err != nil {
+		return nil, fmt.Errorf("procedures: published hashes: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, hash string
+		if err := rows.Scan(&id, &hash); err != nil {
+			return nil, fmt.Errorf("procedures: published hashes: %w", err)
+		}
+		out[id] = hash
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("procedures: published hashes: %w", err)
+	}
+	return out, nil
+}
+
 // ListState lists the versions in a state, by id, for editors' work lists.
 func (r *Registry) ListState(ctx context.Context, state string) ([]*Version, error) {
 	return r.list(ctx, `SELECT `+versionColumns+` FROM procedures_versions WHERE state = $1 ORDER BY id, version`, state)

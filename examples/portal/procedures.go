@@ -11,6 +11,7 @@ import (
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/auth/rp"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/procedures/search"
 )
 
 // editorsClientID is the portal's own client in the civil servants'
@@ -56,7 +57,7 @@ func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appCo
 	if n > 0 {
 		a.log.Info("sample procedures imported", zap.Int("procedures", n))
 	}
-	idx, err := procedures.NewIndex(ctx, reg)
+	idx, err := search.New(ctx, reg, search.WithLogger(a.log))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package procedures
+package search
 
 import (
 	"errors"
@@ -9,4 +9,4 @@ import (
 
 // lockFile cannot lock here: every directory looks held, so none is
 // removed as abandoned.
-func lockFile(*os.File) error { return errors.New("procedures: no file locks on this system") }
+func lockFile(*os.File) error { return errors.New("search: no file locks on this system") }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package procedures
+package search
 
 import (
 	"os"

@@ -1,4 +1,4 @@
-package procedures
+package search
 
 import (
 	"context"
@@ -18,15 +18,16 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 	"go.uber.org/zap"
 
-	"github.com/egovkit/egovkit/internal/httpx"
+	"github.com/egovkit/egovkit/procedures"
 )
 
 // Index is the full-text index of the published procedures, in Greek and
 // English, kept in memory and brought up to date from the registry: every
 // instance sharing a database sees another's publications at its next
-// refresh (StartRefresh; every few seconds).
+// refresh (StartRefresh; every few seconds). It is the
+// [procedures.Searcher] of the catalogue pages and the API.
 type Index struct {
-	reg *Registry
+	reg *procedures.Registry
 	log *zap.Logger
 
 	mu      sync.RWMutex
@@ -34,7 +35,7 @@ type Index struct {
 	dir     string            // the index's files
 	lock    *os.File          // held while the index lives; see indexdir.go
 	indexed map[string]string // id → hash of the indexed version
-	summary map[string]*Procedure
+	summary map[string]*procedures.Procedure
 
 	stop chan struct{}
 	done chan struct{}
@@ -81,9 +82,9 @@ func newMapping() (mapping.IndexMapping, error) {
 	return m, nil
 }
 
-func toIndexDoc(p *Procedure) indexDoc {
+func toIndexDoc(p *procedures.Procedure) indexDoc {
 	var el, en []string
-	add := func(t Text) {
+	add := func(t procedures.Text) {
 		el = append(el, t.EL)
 		if t.EN != "" {
 			en = append(en, t.EN)
@@ -114,8 +115,28 @@ func toIndexDoc(p *Procedure) indexDoc {
 	return d
 }
 
-// NewIndex builds the index of the procedures published now.
-func NewIndex(ctx context.Context, reg *Registry) (*Index, error) {
+var _ procedures.Searcher = (*Index)(nil)
+
+// Option configures an Index.
+type Option func(*Index)
+
+// WithLogger logs the refreshes that fail and the removal of the files of
+// indexes whose processes were killed; nothing is logged by default.
+func WithLogger(l *zap.Logger) Option { return func(x *Index) { x.log = l } }
+
+// New builds the index of the procedures published now in reg. Close it
+// to free its files.
+func New(ctx context.Context, reg *procedures.Registry, opts ...Option) (*Index, error) {
+	if reg == nil {
+		return nil, errors.New("search: the index needs a Registry")
+	}
+	x := &Index{reg: reg, log: zap.NewNop(), indexed: map[string]string{}, summary: map[string]*procedures.Procedure{}}
+	for _, o := range opts {
+		o(x)
+	}
+	if x.log == nil {
+		x.log = zap.NewNop()
+	}
 	m, err := newMapping()
 	if err != nil {
 		return nil, err
@@ -125,18 +146,18 @@ func NewIndex(ctx context.Context, reg *Registry) (*Index, error) {
 	// removed on Close, since the index is rebuilt from the database at
 	// every start. A process that is killed cannot remove its directory:
 	// the next index removes it (see removeAbandonedIndexes).
-	removeAbandonedIndexes(os.TempDir(), reg.log)
+	removeAbandonedIndexes(os.TempDir(), x.log)
 	dir, lock, err := newIndexDir(os.TempDir())
 	if err != nil {
-		return nil, fmt.Errorf("procedures: index: %w", err)
+		return nil, fmt.Errorf("search: index: %w", err)
 	}
 	idx, err := bleve.NewUsing(filepath.Join(dir, "index"), m, scorch.Name, scorch.Name, map[string]any{"unsafe_batch": true})
 	if err != nil {
 		os.RemoveAll(dir)
 		lock.Close()
-		return nil, fmt.Errorf("procedures: index: %w", err)
+		return nil, fmt.Errorf("search: index: %w", err)
 	}
-	x := &Index{reg: reg, log: reg.log, idx: idx, dir: dir, lock: lock, indexed: map[string]string{}, summary: map[string]*Procedure{}}
+	x.idx, x.dir, x.lock = idx, dir, lock
 	if err := x.Refresh(ctx); err != nil {
 		x.Close()
 		return nil, err
@@ -147,22 +168,9 @@ func NewIndex(ctx context.Context, reg *Registry) (*Index, error) {
 // Refresh brings the index up to date with the published procedures:
 // new and changed ones are indexed, withdrawn ones removed.
 func (x *Index) Refresh(ctx context.Context) error {
-	rows, err := x.reg.db.QueryContext(ctx, `SELECT id, hash FROM procedures_versions WHERE state = $1`, StatePublished)
+	published, err := x.reg.PublishedHashes(ctx)
 	if err != nil {
-		return fmt.Errorf("procedures: refresh index: %w", err)
-	}
-	published := map[string]string{}
-	for rows.Next() {
-		var id, hash string
-		if err := rows.Scan(&id, &hash); err != nil {
-			rows.Close()
-			return err
-		}
-		published[id] = hash
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
+		return fmt.Errorf("search: refresh: %w", err)
 	}
 	x.mu.RLock()
 	var changed, gone []string
@@ -180,7 +188,7 @@ func (x *Index) Refresh(ctx context.Context) error {
 	if len(changed) == 0 && len(gone) == 0 {
 		return nil
 	}
-	var docs []*Version
+	var docs []*procedures.Version
 	if len(changed) > 50 {
 		all, err := x.reg.ListPublished(ctx)
 		if err != nil {
@@ -198,7 +206,7 @@ func (x *Index) Refresh(ctx context.Context) error {
 	} else {
 		for _, id := range changed {
 			v, err := x.reg.Published(ctx, id)
-			if errors.Is(err, ErrNotFound) {
+			if errors.Is(err, procedures.ErrNotFound) {
 				continue // withdrawn meanwhile; the next refresh sees it
 			}
 			if err != nil {
@@ -219,7 +227,7 @@ func (x *Index) Refresh(ctx context.Context) error {
 		b.Delete(id)
 	}
 	if err := x.idx.Batch(b); err != nil {
-		return fmt.Errorf("procedures: index: %w", err)
+		return fmt.Errorf("search: index: %w", err)
 	}
 	for _, v := range docs {
 		x.indexed[v.Procedure.ID], x.summary[v.Procedure.ID] = v.Hash, v.Procedure
@@ -270,49 +278,14 @@ func (x *Index) Close() error {
 	return err
 }
 
-// QueryError says why a search cannot be run.
-type QueryError struct{ Reason string }
-
-func (e *QueryError) Error() string { return "procedures: search: " + e.Reason }
-
-// Problem renders the error as a 400.
-func (e *QueryError) Problem() *httpx.Problem { return httpx.BadRequest(e.Reason) }
-
-// Query is a search: words in Greek or English, and filters.
-type Query struct {
-	Text      string
-	Category  string
-	LifeEvent string
-	Authority string
-	Channel   string
-	Limit     int // at most 100; zero means 20
-	Offset    int
-}
-
-// Hit is a procedure found, with its score.
-type Hit struct {
-	ID        string  `json:"id"`
-	Title     Text    `json:"title"`
-	Authority Text    `json:"authority"`
-	Score     float64 `json:"score"`
-}
-
-// Results are a page of hits, best first.
-type Results struct {
-	Total uint64 `json:"total"`
-	Hits  []Hit  `json:"hits"`
-}
-
 // Search finds published procedures. Words match in titles (which weigh
 // most, a whole title most of all) and in the rest of the text, in Greek
 // (accents, case and endings folded) and English (stemmed); filters narrow
 // by category, life event, authority and channel.
-func (x *Index) Search(ctx context.Context, q Query) (Results, error) {
-	if q.Limit <= 0 {
-		q.Limit = 20
-	}
-	if q.Limit > 100 || q.Offset < 0 || q.Offset > 10000 || len(q.Text) > 500 {
-		return Results{}, &QueryError{Reason: "a query of at most 500 bytes, up to 100 results a page, from at most the 10,000th"}
+func (x *Index) Search(ctx context.Context, q procedures.Query) (procedures.Results, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return procedures.Results{}, err
 	}
 	var must []query.Query
 	text := strings.TrimSpace(q.Text)
@@ -348,15 +321,15 @@ func (x *Index) Search(ctx context.Context, q Query) (Results, error) {
 	defer x.mu.RUnlock()
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
-		return Results{}, fmt.Errorf("procedures: search: %w", err)
+		return procedures.Results{}, fmt.Errorf("search: %w", err)
 	}
-	out := Results{Total: res.Total, Hits: make([]Hit, 0, len(res.Hits))}
+	out := procedures.Results{Total: res.Total, Hits: make([]procedures.Hit, 0, len(res.Hits))}
 	for _, h := range res.Hits {
 		p := x.summary[h.ID]
 		if p == nil {
 			continue
 		}
-		out.Hits = append(out.Hits, Hit{ID: h.ID, Title: p.Title, Authority: p.Authority.Name, Score: h.Score})
+		out.Hits = append(out.Hits, procedures.Hit{ID: h.ID, Title: p.Title, Authority: p.Authority.Name, Score: h.Score})
 	}
 	return out, nil
 }

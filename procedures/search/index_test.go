@@ -1,4 +1,4 @@
-package procedures_test
+package search_test
 
 import (
 	"testing"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/procedures/search"
 )
 
 func TestGreekFolding(t *testing.T) {
@@ -17,9 +18,9 @@ func TestGreekFolding(t *testing.T) {
 		"πιστοποιητικό": "πιστοποιητικ", "πιστοποιητικά": "πιστοποιητικ", "βεβαίωση": "βεβαιωσ", "βεβαιώσεις": "βεβαιωσ",
 		"διαβατήριο": "διαβατηρ", "διαβατηρίου": "διαβατηρ", "ΐ": "ι", "Passport": "passport",
 	} {
-		assert.Equal(t, want, procedures.StemGreek(procedures.FoldGreek(in)), in)
+		assert.Equal(t, want, search.StemGreek(search.FoldGreek(in)), in)
 	}
-	assert.Equal(t, "αυτοσ", procedures.FoldGreek("Αυτός"), "final sigma")
+	assert.Equal(t, "αυτοσ", search.FoldGreek("Αυτός"), "final sigma")
 }
 
 func TestSearch(t *testing.T) {
@@ -33,7 +34,7 @@ func TestSearch(t *testing.T) {
 		for _, doc := range procedures.Synthetic(200, 1) {
 			publish(t, reg, doc)
 		}
-		idx, err := procedures.NewIndex(ctx, reg)
+		idx, err := search.New(ctx, reg)
 		require.NoError(t, err)
 		defer idx.Close()
 
@@ -80,7 +81,7 @@ func TestSearchAcrossInstances(t *testing.T) {
 		require.NoError(t, err)
 		b, err := procedures.NewRegistry(ctx, db.OpenAnother(t))
 		require.NoError(t, err)
-		idx, err := procedures.NewIndex(ctx, b)
+		idx, err := search.New(ctx, b)
 		require.NoError(t, err)
 		defer idx.Close()
 		idx.StartRefresh(20 * time.Millisecond)

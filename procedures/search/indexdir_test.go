@@ -1,4 +1,4 @@
-package procedures_test
+package search_test
 
 import (
 	"os"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/procedures/search"
 )
 
 func indexDirs(t *testing.T, parent string) []string {
@@ -51,14 +52,14 @@ func TestIndexRemovesWhatAKilledProcessLeft(t *testing.T) {
 	other := filepath.Join(tmp, "not-an-index")
 	require.NoError(t, os.Mkdir(other, 0o700))
 
-	alive, err := procedures.NewIndex(t.Context(), reg)
+	alive, err := search.New(t.Context(), reg)
 	require.NoError(t, err)
 	assert.NoDirExists(t, killed)
 	assert.NoDirExists(t, old)
 	assert.DirExists(t, other)
 	require.Len(t, indexDirs(t, tmp), 1, "only the living index's directory is left")
 
-	second, err := procedures.NewIndex(t.Context(), reg)
+	second, err := search.New(t.Context(), reg)
 	require.NoError(t, err)
 	assert.Len(t, indexDirs(t, tmp), 2, "a living index's directory is never taken for abandoned")
 	res, err := alive.Search(t.Context(), procedures.Query{Text: "permanent residence"})
