@@ -171,9 +171,19 @@ func (m *Metrics) apiTop(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// What the caller can mend is judged before the database is asked, so
+	// a failing database is never blamed on the label.
+	if kind == KindAll {
+		badParam(w, r, "kind", "top values need one kind")
+		return
+	}
+	if _, err := m.labelIndex(kind, label); err != nil {
+		badParam(w, r, "label", err.Error())
+		return
+	}
 	entries, err := m.Top(r.Context(), kind, label, p, n)
 	if err != nil {
-		badParam(w, r, "label", err.Error())
+		httpx.WriteError(w, r, m.log, err)
 		return
 	}
 	cacheable(w)

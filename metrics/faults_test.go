@@ -64,7 +64,8 @@ func TestDatabaseDownAnswers503(t *testing.T) {
 		status, _, body := get("/stats/api/growth?kind=all&period=2021-H1&base=2020", "application/json")
 		require.Equal(t, http.StatusOK, status, body)
 		f.Down()
-		for _, path := range []string{"/stats/api/growth?kind=all&period=2021-H1&base=2020", "/stats/api/totals?kind=all&period=2020"} {
+		for _, path := range []string{"/stats/api/growth?kind=all&period=2021-H1&base=2020", "/stats/api/totals?kind=all&period=2020",
+			"/stats/api/top?kind=declaration&label=agency&period=2020"} {
 			status, h, body := get(path, "application/json")
 			assertUnavailable(t, status, h, body)
 		}
