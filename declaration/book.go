@@ -58,7 +58,8 @@ type BookConfig struct {
 	// year, shared with the documents a Service of the same Issuer issues:
 	// one agency, one numbering.
 	Issuer string
-	// Location decides the year of a number; nil means UTC.
+	// Location decides the year of a number; nil means Europe/Athens, as
+	// for the service's own documents (Config.Location).
 	Location *time.Location
 	Clock    func() time.Time
 	Logger   *zap.Logger
@@ -80,7 +81,7 @@ func NewBook(ctx context.Context, cfg BookConfig) (*Book, error) {
 		return nil, errors.New("declaration: a protocol book needs DB and Issuer")
 	}
 	if cfg.Location == nil {
-		cfg.Location = time.UTC
+		cfg.Location = defaultLocation()
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now

@@ -200,3 +200,17 @@ func TestProtocolBookConcurrent(t *testing.T) {
 	assert.True(t, rep.OK(), rep.Broken)
 	assert.EqualValues(t, 40, rep.Entries)
 }
+
+// A book without a Location numbers by the year in Athens, as the
+// service's documents do: half an hour after midnight on New Year's Day
+// in Athens is still the old year in UTC, and the number is the new year's.
+func TestBookYearInAthensByDefault(t *testing.T) {
+	db := sqltest.SQLite(t)
+	clock := testclock.New()
+	clock.Set(time.Date(2026, 12, 31, 22, 30, 0, 0, time.UTC))
+	book, err := declaration.NewBook(t.Context(), declaration.BookConfig{DB: db.DB.DB, Issuer: "Δήμος Πάτρας", Clock: clock.Now})
+	require.NoError(t, err)
+	got, err := book.Register(t.Context(), entry("Πρώτο του έτους"))
+	require.NoError(t, err)
+	assert.Equal(t, "2027/000001", got.Number)
+}

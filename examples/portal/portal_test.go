@@ -348,6 +348,8 @@ func TestDemoSiteSignIn(t *testing.T) {
 	assert.Contains(t, page, "You are signed in.")
 	assert.Contains(t, page, "http://eidas.europa.eu/LoA/substantial")
 	assert.Contains(t, page, "Μαρία", "UserInfo released the name")
+	assert.Regexp(t, `[0-3][0-9]/[01][0-9]/20[0-9]{2} [0-2][0-9]:[0-5][0-9]`, page, "the sign-in time as every page shows instants")
+	assert.NotContains(t, page, " UTC<", "shown in Athens time, not UTC")
 
 	// The sign-in is counted, and shows in the statistics within a flush.
 	today := time.Now().In(mustAthens(t)).Format(time.DateOnly)
