@@ -572,7 +572,11 @@ func signInServant(t *testing.T, c *http.Client, base, user, password string) (s
 	page, at := browse(t, c, "GET", base+"/procedures/edit/?lang=en", nil)
 	require.Equal(t, "/auth/servant/login", at.Path, "the workspace asks for a sign-in")
 	assert.Contains(t, page, "Registry of procedures")
-	return browse(t, c, "POST", base+"/auth/servant/login", url.Values{"tx": {txOf(t, page)}, "username": {user}, "password": {password}})
+	page, at = browse(t, c, "POST", base+"/auth/servant/login", url.Values{"tx": {txOf(t, page)}, "username": {user}, "password": {password}})
+	// The workspace writes, so it asks for the code sent to the servant's
+	// mobile after the password (LoA substantial).
+	require.Contains(t, page, `name="code"`, "a code is asked for after the password")
+	return browse(t, c, "POST", base+"/auth/servant/login/code", url.Values{"tx": {txOf(t, page)}, "code": {lastCode(t, base)}})
 }
 
 // TestProceduresEditorsSignIn signs civil servants in to the editors'
@@ -587,7 +591,13 @@ func TestProceduresEditorsSignIn(t *testing.T) {
 	defer db.Close()
 	acc, err := auth.NewAccounts(context.Background(), db)
 	require.NoError(t, err)
-	_, err = acc.CreateServant(context.Background(), auth.Servant{Username: "archivist", GivenName: "Άννα", FamilyName: "Αρχειονόμος"}, "archivist-password")
+	archivist, err := acc.CreateServant(context.Background(), auth.Servant{Username: "archivist", GivenName: "Άννα", FamilyName: "Αρχειονόμος"}, "archivist-password")
+	require.NoError(t, err)
+	codes, err := auth.NewOneTimeCodes(context.Background(), db, make([]byte, 32), &auth.Outbox{}, nil)
+	require.NoError(t, err)
+	contacts, err := auth.NewContactRegistry(context.Background(), db, codes, &auth.Outbox{})
+	require.NoError(t, err)
+	_, err = contacts.ImportMobile(context.Background(), archivist.ID, "+306900000003", "test")
 	require.NoError(t, err)
 
 	_, body := fetch(t, "GET", base+"/procedures/?lang=en", nil)
@@ -640,7 +650,9 @@ func TestProceduresEditorsSignIn(t *testing.T) {
 	require.NoError(t, err)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	req, _ = http.NewRequest("POST", base+"/auth/servant/login", strings.NewReader(url.Values{"tx": {txOf(t, string(b))}, "username": {"archivist"}, "password": {"archivist-password"}}.Encode()))
+	page, _ = browse(t, other, "POST", base+"/auth/servant/login", url.Values{"tx": {txOf(t, string(b))}, "username": {"archivist"}, "password": {"archivist-password"}})
+	require.Contains(t, page, `name="code"`)
+	req, _ = http.NewRequest("POST", base+"/auth/servant/login/code", strings.NewReader(url.Values{"tx": {txOf(t, page)}, "code": {lastCode(t, base)}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err = other.Do(req)
 	require.NoError(t, err)

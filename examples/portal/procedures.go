@@ -64,8 +64,15 @@ func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appCo
 	idx.StartRefresh(5 * time.Second)
 	a.closers = append(a.closers, idx.Close)
 
+	// Editing the registry is a write: with an SMS gateway the workspace
+	// asks for a one-time code after the password (LoA substantial), as the
+	// API does of its tokens. Without one, no code can be sent.
+	acr := rp.LoASubstantial
+	if a.otps == nil {
+		acr = rp.LoALow
+	}
 	login, err := a.webLogin(ctx, mux, cfg, siteLogin{ClientID: editorsClientID, Name: "Registry of procedures: editors' workspace",
-		Realm: "servant", Path: "/procedures", Scopes: []string{"openid", "profile"}, ACR: rp.LoALow, Lifetime: 8 * time.Hour})
+		Realm: "servant", Path: "/procedures", Scopes: []string{"openid", "profile"}, ACR: acr, Lifetime: 8 * time.Hour})
 	if err != nil {
 		return err
 	}
