@@ -215,44 +215,10 @@ func (r *ClientRegistry) Update(ctx context.Context, c Client) (Client, error) {
 	if err := c.Validate(); err != nil {
 		return Client{}, err
 	}
-	var out Client
-	ctx, cancel := r.db.Bound(ctx) // the transaction's statements run on ctx
-	defer cancel()
-	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
-		var doc string
-		err := tx.QueryRowContext(ctx,
-			`SELECT doc FROM auth_clients WHERE realm = $1 AND client_id = $2`+r.db.Dialect().ForUpdate(),
-			r.realm, c.ID).Scan(&doc)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrClientNotFound
-		}
-		if err != nil {
-			return err
-		}
-		var old Client
-		if err := json.Unmarshal([]byte(doc), &old); err != nil {
-			return err
-		}
-		if (old.AuthMethod == AuthSecretBasic) != (c.AuthMethod == AuthSecretBasic) {
-			return &InvalidClientError{Field: "token_endpoint_auth_method", Reason: "cannot switch to or from client_secret_basic"}
-		}
-		c.CreatedAt = old.CreatedAt
-		c.UpdatedAt = r.now().UTC().Truncate(time.Microsecond)
-		b, err := json.Marshal(c)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx,
-			`UPDATE auth_clients SET doc = $1, disabled = $2, updated_at = $3 WHERE realm = $4 AND client_id = $5`,
-			string(b), c.Disabled, c.UpdatedAt.UnixMicro(), r.realm, c.ID)
-		out = c
-		return err
+	return r.modify(ctx, c.ID, "update", func(stored *Client) error {
+		*stored = c
+		return nil
 	})
-	if err != nil {
-		return Client{}, fmt.Errorf("auth: update client %s: %w", c.ID, err)
-	}
-	r.log.Info("client updated", zap.String("realm", r.realm), zap.String("client_id", c.ID))
-	return out, nil
 }
 
 // Modify changes the client's registration in one transaction: fn gets
@@ -263,7 +229,13 @@ func (r *ClientRegistry) Update(ctx context.Context, c Client) (Client, error) {
 // run more than once and must keep no state of its own; an error from it
 // is returned unchanged and nothing is stored.
 func (r *ClientRegistry) Modify(ctx context.Context, id string, fn func(*Client) error) (Client, error) {
+	return r.modify(ctx, id, "modify", fn)
+}
+
+func (r *ClientRegistry) modify(ctx context.Context, id, verb string, fn func(*Client) error) (Client, error) {
 	var out Client
+	ctx, cancel := r.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
 	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
 		var doc string
 		var disabled bool
@@ -305,7 +277,7 @@ func (r *ClientRegistry) Modify(ctx context.Context, id string, fn func(*Client)
 		return err
 	})
 	if err != nil {
-		return Client{}, fmt.Errorf("auth: modify client %s: %w", id, err)
+		return Client{}, fmt.Errorf("auth: %s client %s: %w", verb, id, err)
 	}
 	r.log.Info("client updated", zap.String("realm", r.realm), zap.String("client_id", id))
 	return out, nil
