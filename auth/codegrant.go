@@ -91,7 +91,6 @@ func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Requ
 	}
 	p.log.Info("tokens issued", zap.String("realm", p.cfg.Realm), zap.String("grant", GrantAuthorizationCode),
 		zap.String("client_id", c.ID), zap.String("acr", g.ACR))
-	p.count("token", p.cfg.Realm, GrantAuthorizationCode, "issued")
 	return resp, nil
 }
 
@@ -116,7 +115,6 @@ func (p *Provider) codeReplayed(ctx context.Context, c Client, reused *ReusedCod
 	}
 	p.log.Warn("authorization code replayed; tokens issued from it revoked", zap.String("realm", p.cfg.Realm),
 		zap.String("client_id", c.ID), zap.Int("revoked", len(reused.Tokens)), zap.Int("refresh_families_ended", ended))
-	p.count("token", p.cfg.Realm, GrantAuthorizationCode, "code_replayed")
 	return invalidGrant("the authorization code was already used")
 }
 
@@ -223,7 +221,6 @@ func (p *Provider) refreshToken(ctx context.Context, c Client, r *http.Request) 
 		}
 		p.log.Warn("refresh token reused; family revoked", zap.String("realm", p.cfg.Realm), zap.String("client_id", c.ID),
 			zap.Int("access_tokens_revoked", len(revoke)))
-		p.count("token", p.cfg.Realm, GrantRefreshToken, "reuse_detected")
 		return nil, invalidGrant("the refresh token was already used")
 	case errors.Is(err, ErrInvalidGrant):
 		return nil, invalidGrant("the refresh token is invalid, expired or revoked")
@@ -245,7 +242,6 @@ func (p *Provider) refreshToken(ctx context.Context, c Client, r *http.Request) 
 	} else if err != nil {
 		return nil, err
 	}
-	p.count("token", p.cfg.Realm, GrantRefreshToken, "issued")
 	return &TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(issued.ExpiresAt.Sub(now) / time.Second),
 		Scope: strings.Join(scopes, " "), RefreshToken: next}, nil
 }

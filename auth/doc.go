@@ -92,9 +92,7 @@
 // under a key derived from the used token). Logs name accounts by their
 // random identifier and mask user names
 // and client addresses. Every decision is logged (realm, client, subject,
-// acr, outcome) and reported to the optional [TransactionCounter] as
-// "authentication" (sign-ins: success, bad_credentials, bad_code, throttled,
-// session, …), "authorization", "token", "logout" and "backchannel_logout".
+// acr, outcome); see Counting for what is counted.
 //
 // A database that fails is never a credential error. Every call has a
 // deadline (5 s, or [WithRegistryDBTimeout], [WithAccountsDBTimeout],
@@ -104,6 +102,24 @@
 // add "error": "temporarily_unavailable") and the sign-in pages a
 // "temporarily unavailable" page, where they would otherwise have said
 // invalid_client, invalid_grant or invalid_token.
+//
+// # Counting
+//
+// ProviderConfig.Counter is told of every successful sign-in: with a
+// password, with a second factor, through an upstream identity provider,
+// or by a session that already met the client's requirements. Its shape
+// is that of every egovkit counter, Count(kind string, labels ...string),
+// so a *metrics.Metrics is wired with one line (Counter: m). Refused or
+// abandoned sign-ins, tokens, revocations and logouts are logged, not
+// counted: they are not services rendered. The kind and labels:
+//
+//	kind          labels (CountLabels)            counted
+//	CountSignIn   realm, client, acr, channel     a successful sign-in, at the level of
+//	                                              assurance it reached (LoALow, …)
+//
+// The channel is ChannelDigital. Declared to metrics:
+//
+//	metrics.Config{Kinds: []metrics.Kind{{Name: auth.CountSignIn, Labels: auth.CountLabels()}}}
 //
 // # Building blocks
 //

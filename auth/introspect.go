@@ -156,7 +156,6 @@ func (p *Provider) Revoke(ctx context.Context, client Client, raw string) error 
 		return fmt.Errorf("auth: revoke: %w", err)
 	}
 	p.log.Info("access token revoked", zap.String("realm", p.cfg.Realm), zap.String("client_id", client.ID), zap.String("jti", tok.JwtID()))
-	p.count("revocation", p.cfg.Realm)
 	return nil
 }
 
@@ -178,7 +177,6 @@ func (p *Provider) revokeRefresh(ctx context.Context, client Client, raw string)
 	}
 	p.log.Info("refresh token revoked with its family", zap.String("realm", p.cfg.Realm), zap.String("client_id", client.ID),
 		zap.Int("access_tokens_revoked", len(ended.Tokens)))
-	p.count("revocation", p.cfg.Realm)
 	return nil
 }
 

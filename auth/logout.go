@@ -140,7 +140,6 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 		p.backchannelLogout(ctx, sess, clients)
 		p.log.Info("signed out", zap.String("realm", p.cfg.Realm), zap.String("sub", sess.Subject),
 			zap.String("client_id", clientID), zap.Int("clients_told", len(clients)))
-		p.count("logout", p.cfg.Realm, clientID)
 	}
 	p.setCookie(w, p.sessionCookie(), "", -1)
 	if after != "" {
@@ -206,10 +205,7 @@ func (p *Provider) backchannelLogout(ctx context.Context, sess session, clients 
 			defer wg.Done()
 			if err := p.sendLogoutToken(ctx, c, sc.Subject, sess.SID); err != nil {
 				p.log.Warn("back-channel logout failed", zap.String("realm", p.cfg.Realm), zap.String("client_id", c.ID), zap.Error(err))
-				p.count("backchannel_logout", p.cfg.Realm, c.ID, "failed")
-				return
 			}
-			p.count("backchannel_logout", p.cfg.Realm, c.ID, "delivered")
 		}()
 	}
 	wg.Wait()

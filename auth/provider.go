@@ -22,11 +22,42 @@ import (
 	"github.com/egovkit/egovkit/internal/web"
 )
 
-// TransactionCounter is where the provider reports what it did, so that a
-// statistics package can count sign-ins and tokens. Any type with this
-// method fits; nil counts nothing.
+// TransactionCounter is where the provider reports the transactions it
+// completes, so that a statistics package can count them: one call per
+// successful sign-in, of kind CountSignIn with the label values in the
+// order CountLabels names them (realm, client, level of assurance,
+// channel). Refusals, tokens, logouts and other protocol traffic are
+// logged, not counted: they are not services rendered. *metrics.Metrics
+// fits as it is; nil counts nothing.
 type TransactionCounter interface {
 	Count(kind string, labels ...string)
+}
+
+// What the provider counts: the kind, the names of its labels, and the
+// channel value it reports. A statistics package declares the kind with
+// these label names in this order; see the package documentation.
+const (
+	// CountSignIn is a successful sign-in: with a password, with a code
+	// as a second factor, with an upstream identity provider, or with a
+	// session that already met the client's requirements.
+	CountSignIn = "authentication"
+	// CountLabelRealm is the realm signed in to ("citizen", "servant").
+	CountLabelRealm = "realm"
+	// CountLabelClient is the client the person signed in for.
+	CountLabelClient = "client"
+	// CountLabelLoA is the level of assurance reached (LoALow,
+	// LoASubstantial, LoAHigh), as in the tokens' "acr" claim.
+	CountLabelLoA = "acr"
+	// CountLabelChannel is the channel; a sign-in is always ChannelDigital.
+	CountLabelChannel = "channel"
+	// ChannelDigital is the channel of everything the provider counts.
+	ChannelDigital = "digital"
+)
+
+// CountLabels returns the label names of CountSignIn in the order the
+// provider reports their values.
+func CountLabels() []string {
+	return []string{CountLabelRealm, CountLabelClient, CountLabelLoA, CountLabelChannel}
 }
 
 // ProviderConfig describes one realm's provider.
@@ -240,7 +271,6 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	resp, err := p.tokenRequest(ctx, w, r)
 	if err != nil {
-		p.count("token", p.cfg.Realm, r.PostForm.Get("grant_type"), "refused")
 		p.writeOAuthError(w, err)
 		return
 	}
@@ -335,7 +365,6 @@ func (p *Provider) clientCredentials(ctx context.Context, c Client, r *http.Requ
 	}
 	p.log.Info("access token issued", zap.String("realm", p.cfg.Realm), zap.String("grant", GrantClientCredentials),
 		zap.String("client_id", c.ID), zap.Strings("aud", aud), zap.Strings("scope", scopes))
-	p.count("token", p.cfg.Realm, GrantClientCredentials, "issued")
 	return &TokenResponse{AccessToken: string(signed), TokenType: "Bearer", ExpiresIn: int(exp.Sub(now) / time.Second), Scope: strings.Join(scopes, " ")}, nil
 }
 

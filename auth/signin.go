@@ -275,7 +275,6 @@ func (p *Provider) authorizeFailed(w http.ResponseWriter, r *http.Request, err e
 	}
 	p.log.Info("authorization request refused", zap.String("realm", p.cfg.Realm), zap.String("error", ae.Code),
 		zap.String("description", ae.Description), zap.Bool("redirected", ae.Redirect))
-	p.count("authorization", p.cfg.Realm, "", "refused")
 	if u := ae.ErrorURI(p.cfg.Issuer); u != "" {
 		http.Redirect(w, r, u, http.StatusSeeOther)
 		return
@@ -322,7 +321,6 @@ func (p *Provider) redirectWithCode(w http.ResponseWriter, r *http.Request, req 
 	}
 	v.Set("iss", p.cfg.Issuer)
 	u.RawQuery = v.Encode()
-	p.count("authorization", p.cfg.Realm, req.Client.ID, "granted")
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 
@@ -476,7 +474,6 @@ func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, ErrBadCredentials) {
 		p.log.Info("sign-in refused", zap.String("realm", p.cfg.Realm), zap.String("client_id", req.Client.ID),
 			zap.String("username", httpx.MaskName(username)), zap.String("client", httpx.MaskIP(r.RemoteAddr)))
-		p.count("authentication", p.cfg.Realm, req.Client.ID, "", "bad_credentials")
 		p.renderSignin(w, r, http.StatusUnauthorized, id, st, req, signinData{Username: username, Error: "auth.error.credentials", Field: "password"})
 		return
 	}
@@ -688,7 +685,6 @@ func (p *Provider) loginCode(w http.ResponseWriter, r *http.Request) {
 		}
 		p.log.Info("sign-in code refused", zap.String("realm", p.cfg.Realm), zap.String("client_id", req.Client.ID),
 			zap.String("sub", st.Subject), zap.Error(err))
-		p.count("authentication", p.cfg.Realm, req.Client.ID, LoASubstantial, "bad_code")
 		p.renderSignin(w, r, status, id, st, req, d)
 		return
 	}
@@ -793,13 +789,16 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, id string, s
 	p.redirectWithCode(w, r, req, sess)
 }
 
-// record logs an authentication decision and counts it. The subject is
-// the account's random identifier; the client address is masked.
+// record logs an authentication decision and counts a successful one (a
+// new sign-in or an existing session that was enough). The subject is the
+// account's random identifier; the client address is masked.
 func (p *Provider) record(r *http.Request, clientID, subject, acr, outcome string) {
 	p.log.Info("authentication", zap.String("realm", p.cfg.Realm), zap.String("client_id", clientID),
 		zap.String("sub", subject), zap.String("acr", acr), zap.String("outcome", outcome),
 		zap.String("client", httpx.MaskIP(r.RemoteAddr)), zap.String("request_id", httpx.RequestIDFromContext(r.Context())))
-	p.count("authentication", p.cfg.Realm, clientID, acr, outcome)
+	if outcome == "success" || outcome == "session" {
+		p.count(CountSignIn, p.cfg.Realm, clientID, acr, ChannelDigital)
+	}
 }
 
 func (p *Provider) internalError(w http.ResponseWriter, r *http.Request, err error) {
@@ -875,10 +874,8 @@ func (p *Provider) checkAuthenticator(w http.ResponseWriter, r *http.Request, id
 		p.complete(w, r, id, st, req, LoASubstantial)
 		return
 	case errors.Is(err, ErrAuthenticatorCode):
-		p.count("authentication", p.cfg.Realm, req.Client.ID, LoASubstantial, "bad_code")
 		p.renderSignin(w, r, http.StatusUnauthorized, id, st, req, signinData{Error: "auth.error.code_wrong", Field: "code"})
 	case errors.Is(err, ErrAuthenticatorLocked):
-		p.count("authentication", p.cfg.Realm, req.Client.ID, LoASubstantial, "locked")
 		p.renderSignin(w, r, http.StatusTooManyRequests, id, st, req, signinData{Error: "auth.error.app_locked", Field: "code"})
 	default:
 		p.internalError(w, r, err)

@@ -315,8 +315,11 @@ func TestSignInWithPasswordAndSMSCode(t *testing.T) {
 		assert.ElementsMatch(t, []any{"pwd", "sms", "mfa"}, claims["amr"])
 		assert.Equal(t, "n-demo-agency", claims["nonce"])
 		assert.NotEmpty(t, claims["sid"])
-		assert.Equal(t, 1, f.counter.counts["authentication:citizen,demo-agency,"+auth.LoASubstantial+",success"])
-		assert.Equal(t, 2, f.counter.counts["authentication:citizen,demo-agency,,bad_credentials"])
+		// One sign-in counted; the refusals and the tokens are not.
+		f.counter.mu.Lock()
+		assert.Equal(t, map[string]int{auth.CountSignIn + ":citizen,demo-agency," + auth.LoASubstantial + "," + auth.ChannelDigital: 1},
+			f.counter.counts)
+		f.counter.mu.Unlock()
 	})
 }
 
@@ -376,6 +379,17 @@ func TestSingleSignOnAndStepUp(t *testing.T) {
 		q = authorizeParams("low-agency")
 		q.Set("acr_values", auth.LoAHigh)
 		assert.Equal(t, "unmet_authentication_requirements", callback(t, b.authorize(q)).Get("error"))
+
+		// Counted: every sign-in that reached a client, by a page or by
+		// the session, at the level it reached; nothing else.
+		sign := func(client, loa string) string {
+			return auth.CountSignIn + ":" + strings.Join([]string{"citizen", client, loa, auth.ChannelDigital}, ",")
+		}
+		f.counter.mu.Lock()
+		assert.Equal(t, map[string]int{sign("low-agency", auth.LoALow): 3, sign("demo-agency", auth.LoASubstantial): 1,
+			sign("low-agency", auth.LoASubstantial): 1}, f.counter.counts)
+		f.counter.mu.Unlock()
+		assert.Equal(t, []string{auth.CountLabelRealm, auth.CountLabelClient, auth.CountLabelLoA, auth.CountLabelChannel}, auth.CountLabels())
 	})
 }
 

@@ -144,7 +144,6 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, p.log.With(zap.String("realm", p.cfg.Realm)), err)
 		return
 	}
-	p.count("userinfo", p.cfg.Realm)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(claims)
 }

@@ -74,10 +74,31 @@
 // address that asked for too many unknown codes (VerifyFailuresPerWindow
 // in VerifyWindow), counted in the database for every instance.
 //
-// Every issue and every verification is reported to Config.Counter: an
-// issued document once, when it is stored, even if the client that
+// # Counting
+//
+// Every document issued is reported to Config.Counter, which has the
+// shape of every egovkit counter, Count(kind string, labels ...string),
+// so a *metrics.Metrics is wired with one line (Counter: m). An issued
+// document is counted once, when it is stored, even if the client that
 // confirmed it went away meanwhile (the pages and the API log such a
-// request at info and answer it 499, not as an internal error).
+// request at info and answer it 499, not as an internal error); two
+// instances sharing a database count each document once between them.
+// Drafts, verifications and revocations are not counted. The kinds and
+// labels:
+//
+//	kind                 labels (CountLabels)       counted
+//	CountDeclaration     issuer, channel            a solemn declaration issued, or a
+//	                                                template document that is not an authorization
+//	CountAuthorization   issuer, channel            an authorization issued (KindAuthorization,
+//	                                                or a template marked Authorization)
+//
+// The issuer is Config.Issuer and the channel ChannelDigital. Declared to
+// metrics, they are:
+//
+//	metrics.Config{Kinds: []metrics.Kind{
+//		{Name: declaration.CountDeclaration, Labels: declaration.CountLabels(), ReplacesVisit: true},
+//		{Name: declaration.CountAuthorization, Labels: declaration.CountLabels(), ReplacesVisit: true},
+//	}}
 //
 // # PDF and QR code
 //

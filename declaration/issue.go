@@ -235,7 +235,7 @@ func (s *Service) issueBatch(ctx context.Context, batch []*issueReq) error {
 	for r, e := range answers {
 		if e == nil {
 			d := r.d
-			s.count("issued", d.Draft.Kind)
+			s.countIssued(d.Draft)
 			s.log.Info("document issued", zap.String("id", d.ID), zap.String("kind", d.Draft.Kind),
 				zap.String("protocol", d.Protocol), zap.String("declarant", ident.MaskAFM(d.Declarant.AFM)))
 		}

@@ -67,13 +67,39 @@ type (
 	Outbox    = otp.Outbox
 )
 
-// Counter is told of every issue and every verification, for statistics:
-// event is "issued" or "verified", kind the document's kind (for a
-// verification of an unknown code, "unknown"). An issued document is
-// counted once, when it is stored, whatever becomes of the request that
-// confirmed it.
+// Counter is told of every document issued, for statistics: one call of
+// kind CountDeclaration or CountAuthorization, with the label values in
+// the order CountLabels names them (issuer, channel). An issued document
+// is counted once, when it is stored, whatever becomes of the request
+// that confirmed it. Drafts, verifications and revocations are not
+// services rendered and are not counted. *metrics.Metrics fits as it is;
+// nil counts nothing.
 type Counter interface {
-	Count(event, kind string)
+	Count(kind string, labels ...string)
+}
+
+// What the service counts: the kinds, the names of their labels, and the
+// channel value it reports. A statistics package declares the kinds with
+// these label names in this order; see the package documentation.
+const (
+	// CountDeclaration is a solemn declaration issued, or a document of
+	// an agency template that is not an authorization.
+	CountDeclaration = "declaration"
+	// CountAuthorization is an authorization issued: KindAuthorization,
+	// or a document of a template marked Authorization.
+	CountAuthorization = "authorization"
+	// CountLabelIssuer is the issuing authority, Config.Issuer.
+	CountLabelIssuer = "issuer"
+	// CountLabelChannel is the channel; an issue is always ChannelDigital.
+	CountLabelChannel = "channel"
+	// ChannelDigital is the channel of everything the service counts.
+	ChannelDigital = "digital"
+)
+
+// CountLabels returns the label names of CountDeclaration and
+// CountAuthorization in the order the service reports their values.
+func CountLabels() []string {
+	return []string{CountLabelIssuer, CountLabelChannel}
 }
 
 // DefaultDraftLifetime is how long a draft waits for its one-time code.
@@ -198,10 +224,16 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 
 func (s *Service) now() time.Time { return s.cfg.Clock() }
 
-func (s *Service) count(event, kind string) {
-	if s.cfg.Counter != nil {
-		s.cfg.Counter.Count(event, kind)
+// countIssued counts an issued document as a transaction of its kind.
+func (s *Service) countIssued(d Draft) {
+	if s.cfg.Counter == nil {
+		return
 	}
+	kind := CountDeclaration
+	if d.Kind == KindAuthorization || d.Kind == KindTemplate && s.templates[d.Template].Authorization {
+		kind = CountAuthorization
+	}
+	s.cfg.Counter.Count(kind, s.cfg.Issuer, ChannelDigital)
 }
 
 // stored is what the content column holds.
@@ -593,12 +625,10 @@ type Verification struct {
 func (s *Service) Verify(ctx context.Context, code string) (Verification, error) {
 	norm, ok := NormalizeCode(code)
 	if !ok {
-		s.count("verified", StatusUnknown)
 		return Verification{Status: StatusUnknown}, nil
 	}
 	d, _, err := scanDocument(s.db.QueryRowContext(ctx, selectDocument+` WHERE code = $1`, norm))
 	if errors.Is(err, sql.ErrNoRows) {
-		s.count("verified", StatusUnknown)
 		return Verification{Status: StatusUnknown}, nil
 	}
 	if err != nil {
@@ -615,7 +645,6 @@ func (s *Service) Verify(ctx context.Context, code string) (Verification, error)
 	case !d.Draft.ValidUntil.IsZero() && !s.now().Before(d.Draft.ValidUntil):
 		v.Status = StatusExpired
 	}
-	s.count("verified", d.Draft.Kind)
 	return v, nil
 }
 

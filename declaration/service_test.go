@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"sort"
 	"strings"
@@ -39,13 +40,13 @@ type counter struct {
 	counts map[string]int
 }
 
-func (c *counter) Count(event, kind string) {
+func (c *counter) Count(kind string, labels ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.counts == nil {
 		c.counts = map[string]int{}
 	}
-	c.counts[event+"/"+kind]++
+	c.counts[kind+"/"+strings.Join(labels, ",")]++
 }
 
 func (c *counter) get(k string) int {
@@ -53,6 +54,20 @@ func (c *counter) get(k string) int {
 	defer c.mu.Unlock()
 	return c.counts[k]
 }
+
+// all returns every count, by kind and label values.
+func (c *counter) all() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.counts)
+}
+
+// What the fixture's service reports for an issued declaration and an
+// issued authorization (issuer "gov.gr").
+const (
+	declarationIssued   = declaration.CountDeclaration + "/gov.gr," + declaration.ChannelDigital
+	authorizationIssued = declaration.CountAuthorization + "/gov.gr," + declaration.ChannelDigital
+)
 
 type fixture struct {
 	svc    *declaration.Service
@@ -175,7 +190,7 @@ func TestIssueVerifyRevoke(t *testing.T) {
 		assert.Equal(t, declaration.StateIssued, doc.State)
 		assert.Equal(t, "2026/000001", doc.Protocol)
 		assert.Regexp(t, `^[2-9A-HJKMNP-TV-Z]{4}(-[2-9A-HJKMNP-TV-Z]{4}){4}$`, doc.Code)
-		assert.Equal(t, 1, f.count.get("issued/solemn_declaration"))
+		assert.Equal(t, 1, f.count.get(declarationIssued))
 
 		// The token verifies against the published keys and carries the content.
 		payload, err := f.keys.Verify(ctx, []byte(doc.Token))
@@ -207,7 +222,7 @@ func TestIssueVerifyRevoke(t *testing.T) {
 			assert.Equal(t, declaration.StatusUnknown, v.Status, bad)
 			assert.Nil(t, v.Content)
 		}
-		assert.Equal(t, 1, f.count.get("verified/solemn_declaration"))
+		assert.Equal(t, map[string]int{declarationIssued: 2}, f.count.all(), "verifications are not counted")
 
 		// Revocation, seen by the next verification on another instance.
 		other := newFixture(t, db.OpenAnother(t), f.kek)
@@ -277,6 +292,34 @@ func TestAuthorization(t *testing.T) {
 		require.Len(t, given, 1)
 		assert.Equal(t, declaration.StateRevoked, given[0].State, "the grantee sees the revocation")
 		assert.Equal(t, revoked.RevokedAt, given[0].RevokedAt)
+	})
+}
+
+// TestCountedKinds checks what the service reports to its Counter: each
+// issued document once, as a declaration or an authorization (a template
+// marked Authorization counting as one), with the issuer and the channel;
+// drafts, verifications and revocations not at all.
+func TestCountedKinds(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := t.Context()
+		f := newFixture(t, db.DB.DB, nil, func(c *declaration.Config) {
+			c.Templates["mandate"] = declaration.Template{Title: declaration.Text{EL: "Εντολή", EN: "Mandate"},
+				Schema: []byte(`{"type":"object"}`), Authorization: true}
+		})
+		_, err := f.svc.Create(ctx, maria, solemn())
+		require.NoError(t, err, "a draft left unconfirmed")
+		doc := f.issue(t, maria, solemn())
+		f.issue(t, maria, authorization())
+		f.issue(t, maria, declaration.Draft{Kind: declaration.KindTemplate, Template: "parking", Fields: json.RawMessage(`{"plate": "ΙΚΑ-1234"}`)})
+		mandate := authorization()
+		mandate.Kind, mandate.Template, mandate.Text = declaration.KindTemplate, "mandate", ""
+		f.issue(t, maria, mandate)
+		_, err = f.svc.Verify(ctx, doc.Code)
+		require.NoError(t, err)
+		_, err = f.revoke(t, maria, doc.ID, "")
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{declarationIssued: 2, authorizationIssued: 2}, f.count.all())
+		assert.Equal(t, []string{declaration.CountLabelIssuer, declaration.CountLabelChannel}, declaration.CountLabels())
 	})
 }
 

@@ -16,8 +16,21 @@
 //	h := m.Handle(metrics.KindDeclaration, "ypes", metrics.ChannelDigital) // for a hot path
 //	h.Inc()
 //
-// Metrics satisfies the small Count(kind string, labels ...string)
-// interface the other packages declare, so wiring is one line. Counting
+// Metrics satisfies the counting interface every egovkit package that
+// counts declares, Count(kind string, labels ...string)
+// (auth.TransactionCounter, declaration.Counter), so wiring is one line:
+// Counter: m. Each such package names the kinds it reports and their
+// labels as constants; declare them so that the labels have their names
+// and the kinds that replace a visit count as such:
+//
+//	Kinds: []metrics.Kind{
+//		{Name: auth.CountSignIn, Labels: auth.CountLabels()},
+//		{Name: declaration.CountDeclaration, Labels: declaration.CountLabels(), ReplacesVisit: true},
+//		{Name: declaration.CountAuthorization, Labels: declaration.CountLabels(), ReplacesVisit: true},
+//	}
+//
+// Their values are this package's KindAuthentication, KindDeclaration and
+// KindAuthorization, whose titles the statistics page knows. Counting
 // takes no lock and allocates nothing for a label set seen before: each
 // processor adds to its own cache line, and a label set is found through
 // an immutable map read atomically. A kind keeps at most MaxLabelSets

@@ -35,8 +35,6 @@ type appConfig struct {
 	// SMS delivers one-time codes; nil in demo mode means the development
 	// outbox, and otherwise no codes (sign-ins reach only LoA low).
 	SMS auth.SMSSender
-	// Counter counts transactions; nil counts nothing.
-	Counter auth.TransactionCounter
 	// AdminToken opens the client administration API at
 	// /auth/<realm>/admin/ to bearers of it; empty leaves it unmounted.
 	AdminToken string
@@ -115,9 +113,6 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	if err := a.mountStats(ctx, mux, cfg); err != nil {
 		a.Close()
 		return nil, err
-	}
-	if cfg.Counter == nil {
-		cfg.Counter = authCounter{a.metrics}
 	}
 	if err := a.mountAuth(ctx, mux, cfg); err != nil {
 		a.Close()

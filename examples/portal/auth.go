@@ -75,7 +75,7 @@ func (a *app) mountAuth(ctx context.Context, mux *http.ServeMux, cfg appConfig) 
 		p, err := auth.NewProvider(auth.ProviderConfig{
 			Issuer: issuer, Realm: realm, Servants: realm == "servant", Keys: signing, Clients: clients,
 			Codes: codes, Accounts: a.accounts, OneTimeCodes: a.otps, Contacts: a.contacts,
-			Logger: a.log, Counter: cfg.Counter,
+			Logger: a.log, Counter: a.metrics,
 		})
 		if err != nil {
 			return err

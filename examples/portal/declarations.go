@@ -11,7 +11,6 @@ import (
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/auth/rp"
 	"github.com/egovkit/egovkit/declaration"
-	"github.com/egovkit/egovkit/metrics"
 )
 
 // declarationsClientID is the portal's own client in the citizens' realm,
@@ -50,7 +49,7 @@ func (a *app) mountDeclarations(ctx context.Context, mux *http.ServeMux, cfg app
 	}
 	svc, err := declaration.New(ctx, declaration.Config{DB: cfg.DB, Issuer: "egovkit", BaseURL: cfg.BaseURL,
 		StatusListURL: cfg.BaseURL + "/declarations/api/statuslist", PDFSigner: cfg.PDFSigner,
-		Keys: signing, CodeSecret: secret, SMS: cfg.SMS, Location: athens, Counter: declarationCounter{a.metrics},
+		Keys: signing, CodeSecret: secret, SMS: cfg.SMS, Location: athens, Counter: a.metrics,
 		Logger: a.log.Named("declaration")})
 	if err != nil {
 		return err
@@ -127,19 +126,4 @@ func (a *app) declarantFromToken(ctx context.Context, token string) (declaration
 		}
 	}
 	return p, nil
-}
-
-// declarationCounter counts every issued document as a transaction of
-// its kind; verifications are checks, not services rendered.
-type declarationCounter struct{ m *metrics.Metrics }
-
-func (c declarationCounter) Count(event, kind string) {
-	if c.m == nil || event != "issued" {
-		return
-	}
-	k := metrics.KindDeclaration
-	if kind == declaration.KindAuthorization {
-		k = metrics.KindAuthorization
-	}
-	c.m.Count(k, "egovkit", metrics.ChannelDigital)
 }

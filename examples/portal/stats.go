@@ -11,15 +11,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/metrics"
 )
 
-// transactionKinds are the kinds the portal counts, with their labels.
+// transactionKinds are the kinds the portal counts, with their labels:
+// those auth and declaration report to the *metrics.Metrics they are
+// given as their Counter, named as those packages name them.
 var transactionKinds = []metrics.Kind{
-	{Name: metrics.KindAuthentication, Labels: []string{"realm", "client", "acr", "channel"}},
+	{Name: auth.CountSignIn, Labels: auth.CountLabels()},
 	{Name: metrics.KindInteropCall, Labels: []string{"agency", "service", "channel"}},
-	{Name: metrics.KindDeclaration, Labels: []string{"agency", "channel"}, ReplacesVisit: true},
-	{Name: metrics.KindAuthorization, Labels: []string{"agency", "channel"}, ReplacesVisit: true},
+	{Name: declaration.CountDeclaration, Labels: declaration.CountLabels(), ReplacesVisit: true},
+	{Name: declaration.CountAuthorization, Labels: declaration.CountLabels(), ReplacesVisit: true},
 	{Name: metrics.KindCertificate, Labels: []string{"agency", "channel"}, ReplacesVisit: true},
 }
 
@@ -72,20 +76,4 @@ func (a *app) mountStats(ctx context.Context, mux *http.ServeMux, cfg appConfig)
 		}
 	}
 	return nil
-}
-
-// authCounter turns what auth reports into transactions: a sign-in that
-// succeeded (with a password, a code or an existing session) is one
-// authentication. Refusals and token traffic are logged by auth, not
-// counted as services rendered.
-type authCounter struct{ m *metrics.Metrics }
-
-func (c authCounter) Count(kind string, labels ...string) {
-	if c.m == nil || kind != "authentication" || len(labels) != 4 {
-		return
-	}
-	switch labels[3] {
-	case "success", "session":
-		c.m.Count(metrics.KindAuthentication, labels[0], labels[1], labels[2], metrics.ChannelDigital)
-	}
 }
