@@ -18,7 +18,7 @@ import (
 // A frozen database fails every kind of call within the handle's deadline
 // (plus a margin for the engines' own reaction), as ErrUnavailable. SQLite
 // waits for its write lock for the busy timeout whatever the context says,
-// so the pool's busy timeout is kept below the deadline, as sqlopen's
+// so the pool's busy timeout is kept below the deadline, as sqldb's
 // defaults do.
 func TestFrozenDatabaseFailsWithinDeadline(t *testing.T) {
 	const deadline = 400 * time.Millisecond

@@ -32,7 +32,7 @@ import (
 	"time"
 
 	"github.com/egovkit/egovkit/internal/sqlstore"
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 // Environment variables read by this package.
@@ -57,7 +57,7 @@ func (d *DB) Name() string { return d.Dialect().String() }
 // a service.
 func (d *DB) OpenAnother(t testing.TB) *sql.DB {
 	t.Helper()
-	db, err := sqlopen.Open(context.Background(), d.URL, &sqlopen.Options{MaxOpenConns: 8})
+	db, err := sqldb.Open(context.Background(), d.URL, &sqldb.Options{MaxOpenConns: 8})
 	if err != nil {
 		t.Fatalf("sqltest: open another pool: %v", err)
 	}
@@ -77,7 +77,7 @@ func Run(t *testing.T, fn func(t *testing.T, db *DB)) {
 func SQLite(t testing.TB) *DB {
 	t.Helper()
 	u := "sqlite:" + filepath.Join(t.TempDir(), "test.db")
-	db, err := sqlopen.Open(context.Background(), u, nil)
+	db, err := sqldb.Open(context.Background(), u, nil)
 	if err != nil {
 		t.Fatalf("sqltest: open sqlite: %v", err)
 	}
@@ -105,7 +105,7 @@ func Postgres(t testing.TB) *DB {
 	}
 	ctx := context.Background()
 	admin.once.Do(func() {
-		admin.db, admin.err = sqlopen.Open(ctx, dsn, &sqlopen.Options{MaxOpenConns: 2})
+		admin.db, admin.err = sqldb.Open(ctx, dsn, &sqldb.Options{MaxOpenConns: 2})
 	})
 	if admin.err != nil {
 		t.Fatalf("sqltest: connect to PostgreSQL: %v", admin.err)
@@ -120,7 +120,7 @@ func Postgres(t testing.TB) *DB {
 	if err != nil {
 		t.Fatalf("sqltest: %v", err)
 	}
-	db, err := sqlopen.Open(ctx, u, &sqlopen.Options{MaxOpenConns: 10})
+	db, err := sqldb.Open(ctx, u, &sqldb.Options{MaxOpenConns: 10})
 	if err != nil {
 		t.Fatalf("sqltest: open schema pool: %v", err)
 	}
