@@ -40,4 +40,18 @@
 // database lives in one connection, so its pool is limited to one connection
 // that is never closed: a caller must not hold a transaction open while it
 // runs another query outside it.
+//
+// # Opening a pool yourself
+//
+// A service that opens its own pool passes it to the packages the same way.
+// A PostgreSQL pool needs no particular setting. A SQLite pool must give
+// every connection foreign keys, a busy timeout and, for a file, WAL mode:
+// with modernc.org/sqlite, append the parameters
+// [github.com/egovkit/egovkit/sqldb/sqlcheck.DSNSettings] to the file name,
+//
+//	sql.Open("sqlite", path+"?"+sqlcheck.DSNSettings)
+//
+// The packages check a SQLite pool once when they are handed it, and refuse
+// one opened without these settings (plain sql.Open("sqlite", path)) with a
+// *sqlcheck.SettingsError that says what to change.
 package sqldb

@@ -2,9 +2,11 @@ package sqldb_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,6 +14,7 @@ import (
 	"github.com/egovkit/egovkit/internal/sqlstore"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/sqldb"
+	"github.com/egovkit/egovkit/sqldb/sqlcheck"
 )
 
 func TestOpenSQLiteFile(t *testing.T) {
@@ -142,4 +145,33 @@ func TestRedact(t *testing.T) {
 	assert.Equal(t, "postgres://u@h/db", sqldb.Redact("postgres://u@h/db"))
 	assert.Equal(t, "postgres://h/db?password=xxxxx", sqldb.Redact("postgres://h/db?password=pw"))
 	assert.Equal(t, "postgres:…", sqldb.Redact("postgres://u:pw@[::1/db"))
+}
+
+// Every pool the opener makes has the settings the stores check, and
+// OpenSQLite opens a path as Open opens "sqlite:"+path.
+func TestOpenedPoolsPassTheCheck(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	byURL, err := sqldb.Open(ctx, "sqlite:"+filepath.Join(dir, "url.db"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { byURL.Close() })
+	byPath, err := sqldb.OpenSQLite(ctx, filepath.Join(dir, "path.db"), &sqldb.Options{BusyTimeout: time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { byPath.Close() })
+	mem, err := sqldb.OpenSQLite(ctx, ":memory:", nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { mem.Close() })
+	for _, db := range []*sql.DB{byURL, byPath, mem} {
+		require.NoError(t, sqlcheck.SQLite(ctx, db))
+	}
+	var busy int
+	require.NoError(t, byPath.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy))
+	assert.Equal(t, 1000, busy)
+	assert.Equal(t, 1, mem.Stats().MaxOpenConnections, "an in-memory database lives in one connection")
+
+	for _, bad := range []string{"", filepath.Join(dir, "missing", "x.db"), filepath.Join(dir, "x.db?_pragma=foreign_keys(0)")} {
+		db, err := sqldb.OpenSQLite(ctx, bad, nil)
+		assert.Nil(t, db)
+		assert.ErrorIs(t, err, sqldb.ErrBadURL, bad)
+	}
 }

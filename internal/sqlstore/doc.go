@@ -6,7 +6,9 @@
 // its choice (modernc.org/sqlite or github.com/jackc/pgx/v5/stdlib; the public
 // package sqldb does that from a URL) and every package's store shares it, so
 // one database and one pool serve a whole service, and an agency that imports
-// a single package does not compile a driver it does not use.
+// a single package does not compile a driver it does not use. [New] refuses a
+// SQLite pool without the settings the stores need (package sqldb/sqlcheck
+// says which), once per pool.
 //
 // # Dialects
 //

@@ -85,6 +85,31 @@ func SQLite(t testing.TB) *DB {
 	return &DB{DB: sqlstore.NewWithDialect(db, sqlstore.SQLite), URL: u}
 }
 
+// PlainSQLite returns a pool on a fresh SQLite file opened with the driver's
+// defaults, sql.Open("sqlite", path), as a service that ignores the
+// documented settings would: foreign keys off, no busy timeout, a rollback
+// journal. Stores must refuse it. It is closed when the test ends.
+func PlainSQLite(t testing.TB) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "plain.db"))
+	if err != nil {
+		t.Fatalf("sqltest: open plain sqlite: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Tables returns the number of tables, indexes and other objects in a SQLite
+// database, to show that a refused pool was left untouched.
+func Tables(t testing.TB, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM sqlite_master").Scan(&n); err != nil {
+		t.Fatalf("sqltest: count tables: %v", err)
+	}
+	return n
+}
+
 var admin struct {
 	once sync.Once
 	db   *sql.DB
