@@ -163,4 +163,19 @@
 //
 // Not written yet: pages for binding an authenticator app (the API above
 // exists); see the README.
+//
+// # Opening the database
+//
+// Every constructor that takes a *sql.DB (NewAccounts, NewClientRegistry,
+// NewCodeStore, …) keeps its state there, SQLite or PostgreSQL; the package
+// imports no driver. Open the pool with
+// [github.com/egovkit/egovkit/sqldb], sqldb.Open(ctx, "sqlite:PATH", nil) or
+// a postgres:// URL, which gives it the settings the stores need. A service
+// that opens its own SQLite pool with modernc.org/sqlite (driver name
+// "sqlite") gives every connection foreign keys, a busy timeout and WAL mode
+// in the data source name, sql.Open("sqlite", path+"?"+sqlcheck.DSNSettings)
+// (package [github.com/egovkit/egovkit/sqldb/sqlcheck]); a SQLite pool
+// without them is refused with a *sqlcheck.SettingsError that says what to
+// change. A PostgreSQL pool (github.com/jackc/pgx/v5/stdlib, driver name
+// "pgx") is taken as it is.
 package auth

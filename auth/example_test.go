@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/egovkit/egovkit/auth"
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 func ExampleHashPassword() {
@@ -46,7 +46,7 @@ func ExampleTOTP() {
 // discovery document, as a relying party would.
 func ExampleNewProvider() {
 	ctx := context.Background()
-	db, err := sqlopen.Open(ctx, "sqlite::memory:", nil)
+	db, err := sqldb.Open(ctx, "sqlite::memory:", nil)
 	if err != nil {
 		panic(err)
 	}

@@ -170,4 +170,18 @@
 // unavailable" page), also when it is the person function that met it
 // (a context deadline or a refused connection in its error): the person is
 // not sent to sign in again.
+//
+// # Opening the database
+//
+// New, NewSigningKeys and NewBook keep their state in the *sql.DB they are
+// handed, SQLite or PostgreSQL; the package imports no driver. Open the pool with
+// [github.com/egovkit/egovkit/sqldb], sqldb.Open(ctx, "sqlite:PATH", nil) or
+// a postgres:// URL, which gives it the settings the stores need. A service
+// that opens its own SQLite pool with modernc.org/sqlite (driver name
+// "sqlite") gives every connection foreign keys, a busy timeout and WAL mode
+// in the data source name, sql.Open("sqlite", path+"?"+sqlcheck.DSNSettings)
+// (package [github.com/egovkit/egovkit/sqldb/sqlcheck]); a SQLite pool
+// without them is refused with a *sqlcheck.SettingsError that says what to
+// change. A PostgreSQL pool (github.com/jackc/pgx/v5/stdlib, driver name
+// "pgx") is taken as it is.
 package declaration

@@ -9,12 +9,12 @@ import (
 	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/internal/keys"
 	"github.com/egovkit/egovkit/internal/otp"
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 func Example() {
 	ctx := context.Background()
-	db, err := sqlopen.Open(ctx, "sqlite::memory:", nil)
+	db, err := sqldb.Open(ctx, "sqlite::memory:", nil)
 	if err != nil {
 		panic(err)
 	}

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 func Example() {
 	ctx := context.Background()
-	db, err := sqlopen.Open(ctx, "sqlite::memory:", nil)
+	db, err := sqldb.Open(ctx, "sqlite::memory:", nil)
 	if err != nil {
 		panic(err)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egovkit/egovkit/auth"
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 // BenchmarkTokenLoad is a load test against the running portal: the
@@ -40,7 +40,7 @@ func BenchmarkTokenLoad(b *testing.B) {
 	// Register a private_key_jwt client in the database the portal will
 	// open (the KEK file is created by the portal on start).
 	ctx := context.Background()
-	db, err := sqlopen.Open(ctx, dbURL, nil)
+	db, err := sqldb.Open(ctx, dbURL, nil)
 	require.NoError(b, err)
 	reg, err := auth.NewClientRegistry(ctx, db, "citizen")
 	require.NoError(b, err)

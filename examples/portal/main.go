@@ -38,7 +38,7 @@ import (
 
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/internal/keys"
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 func main() {
@@ -95,7 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	db, err := sqlopen.Open(openCtx, cfg.DB, nil)
+	db, err := sqldb.Open(openCtx, cfg.DB, nil)
 	cancel()
 	if err != nil {
 		return err
@@ -157,7 +157,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	log.Info("portal listening", zap.String("url", "http://"+addr+"/"), zap.String("db", sqlopen.Redact(cfg.DB)))
+	log.Info("portal listening", zap.String("url", "http://"+addr+"/"), zap.String("db", sqldb.Redact(cfg.DB)))
 	if ready != nil {
 		ready(addr)
 	}

@@ -20,8 +20,8 @@ import (
 
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/auth/rp"
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 // apiDoc is what the tests read of openapi.json.
@@ -366,7 +366,7 @@ func headOf(t *testing.T, u, name string) string {
 // portal's database.
 func createCitizen(t *testing.T, dataDir, username, password, afm string) {
 	t.Helper()
-	db, err := sqlopen.Open(t.Context(), "sqlite:"+filepath.Join(dataDir, "egovkit.db"), nil)
+	db, err := sqldb.Open(t.Context(), "sqlite:"+filepath.Join(dataDir, "egovkit.db"), nil)
 	require.NoError(t, err)
 	defer db.Close()
 	acc, err := auth.NewAccounts(t.Context(), db)

@@ -26,9 +26,9 @@ import (
 	"github.com/egovkit/egovkit/internal/browsertest"
 	"github.com/egovkit/egovkit/internal/keys"
 	"github.com/egovkit/egovkit/internal/otp"
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 // startPortal runs the portal as main does, on a free port, and stops it
@@ -167,7 +167,7 @@ func TestPortalRefusesWrongKEK(t *testing.T) {
 	dataDir := t.TempDir()
 	url := "sqlite:" + filepath.Join(dataDir, "egovkit.db")
 	// A key set created under one KEK…
-	db, err := sqlopen.Open(context.Background(), url, nil)
+	db, err := sqldb.Open(context.Background(), url, nil)
 	require.NoError(t, err)
 	first, err := keys.GenerateKEK()
 	require.NoError(t, err)
@@ -244,7 +244,7 @@ func TestDemoData(t *testing.T) {
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.JSONEq(t, `{"messages":[]}`, body)
 
-	db, err := sqlopen.Open(context.Background(), "sqlite:"+filepath.Join(dataDir, "egovkit.db"), nil)
+	db, err := sqldb.Open(context.Background(), "sqlite:"+filepath.Join(dataDir, "egovkit.db"), nil)
 	require.NoError(t, err)
 	defer db.Close()
 	acc, err := auth.NewAccounts(context.Background(), db)
@@ -396,7 +396,7 @@ func seedCitizen(t *testing.T, dataDir, username, password, mobile string) {
 	require.NoError(t, os.MkdirAll(dataDir, 0o700))
 	kek, _, err := loadOrCreateKEK(config{DataDir: dataDir})
 	require.NoError(t, err)
-	db, err := sqlopen.Open(t.Context(), "sqlite:"+filepath.Join(dataDir, "egovkit.db"), nil)
+	db, err := sqldb.Open(t.Context(), "sqlite:"+filepath.Join(dataDir, "egovkit.db"), nil)
 	require.NoError(t, err)
 	defer db.Close()
 	a, err := newApp(t.Context(), appConfig{DB: db, KEK: kek, BaseURL: "http://127.0.0.1:8080", SMS: &auth.Outbox{}})
@@ -586,7 +586,7 @@ func signInServant(t *testing.T, c *http.Client, base, user, password string) (s
 // anyone who has not signed in.
 func TestProceduresEditorsSignIn(t *testing.T) {
 	base, dataDir := startPortal(t, "-demo")
-	db, err := sqlopen.Open(context.Background(), "sqlite:"+filepath.Join(dataDir, "egovkit.db"), nil)
+	db, err := sqldb.Open(context.Background(), "sqlite:"+filepath.Join(dataDir, "egovkit.db"), nil)
 	require.NoError(t, err)
 	defer db.Close()
 	acc, err := auth.NewAccounts(context.Background(), db)

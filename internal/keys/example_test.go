@@ -5,12 +5,12 @@ import (
 	"fmt"
 
 	"github.com/egovkit/egovkit/internal/keys"
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 func Example() {
 	ctx := context.Background()
-	db, err := sqlopen.Open(ctx, "sqlite::memory:", nil)
+	db, err := sqldb.Open(ctx, "sqlite::memory:", nil)
 	if err != nil {
 		panic(err)
 	}

@@ -3,10 +3,12 @@
 // a retrying transaction helper.
 //
 // It imports no database driver. The caller opens a *sql.DB with the driver of
-// its choice (modernc.org/sqlite or github.com/jackc/pgx/v5/stdlib; package
-// sqlopen does that from a URL) and every package's store shares it, so one
-// database and one pool serve a whole service, and an agency that imports a
-// single package does not compile a driver it does not use.
+// its choice (modernc.org/sqlite or github.com/jackc/pgx/v5/stdlib; the public
+// package sqldb does that from a URL) and every package's store shares it, so
+// one database and one pool serve a whole service, and an agency that imports
+// a single package does not compile a driver it does not use. [New] refuses a
+// SQLite pool without the settings the stores need (package sqldb/sqlcheck
+// says which), once per pool.
 //
 // # Dialects
 //

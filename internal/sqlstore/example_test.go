@@ -8,12 +8,12 @@ import (
 	"testing/fstest"
 
 	"github.com/egovkit/egovkit/internal/sqlstore"
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 func Example() {
 	ctx := context.Background()
-	raw, err := sqlopen.Open(ctx, "sqlite::memory:", nil)
+	raw, err := sqldb.Open(ctx, "sqlite::memory:", nil)
 	if err != nil {
 		panic(err)
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egovkit/egovkit/internal/sqlstore"
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 // envMigrateURL makes the test binary, run as a child, migrate the database
@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 
 func migrateChild(u string) int {
 	ctx := context.Background()
-	raw, err := sqlopen.Open(ctx, u, nil)
+	raw, err := sqldb.Open(ctx, u, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -62,6 +62,12 @@ type DB struct {
 // New detects the engine behind db and returns the handle packages use.
 // It returns [ErrUnsupported] when the engine is neither SQLite nor
 // PostgreSQL, and an error when the database cannot be reached.
+//
+// A SQLite pool opened without foreign keys, a busy timeout or (for a file)
+// WAL mode is refused with a
+// [*github.com/egovkit/egovkit/sqldb/sqlcheck.SettingsError] that says what
+// to change. The settings are read once per pool, however many packages it
+// is handed to.
 func New(ctx context.Context, db *sql.DB) (*DB, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: nil *sql.DB")
@@ -69,6 +75,11 @@ func New(ctx context.Context, db *sql.DB) (*DB, error) {
 	d, err := Detect(ctx, db)
 	if err != nil {
 		return nil, err
+	}
+	if d == SQLite {
+		if err := checkSettings(ctx, db); err != nil {
+			return nil, err
+		}
 	}
 	return &DB{DB: db, dialect: d, timeout: DefaultTimeout}, nil
 }

@@ -13,12 +13,13 @@ import (
 
 	"github.com/egovkit/egovkit/internal/sqlstore"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/sqldb/sqlcheck"
 )
 
 // A frozen database fails every kind of call within the handle's deadline
 // (plus a margin for the engines' own reaction), as ErrUnavailable. SQLite
 // waits for its write lock for the busy timeout whatever the context says,
-// so the pool's busy timeout is kept below the deadline, as sqlopen's
+// so the pool's busy timeout is kept below the deadline, as sqldb's
 // defaults do.
 func TestFrozenDatabaseFailsWithinDeadline(t *testing.T) {
 	const deadline = 400 * time.Millisecond
@@ -123,7 +124,7 @@ func TestProbeWrite(t *testing.T) {
 		var ro *sql.DB
 		var err error
 		if tdb.Dialect() == sqlstore.SQLite {
-			ro, err = sql.Open("sqlite", "file:"+strings.TrimPrefix(tdb.URL, "sqlite:")+"?mode=ro")
+			ro, err = sql.Open("sqlite", "file:"+strings.TrimPrefix(tdb.URL, "sqlite:")+"?mode=ro&"+sqlcheck.DSNSettings)
 		} else {
 			ro, err = sql.Open("pgx", tdb.URL+"&default_transaction_read_only=on")
 		}

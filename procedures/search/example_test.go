@@ -4,14 +4,14 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
 	"github.com/egovkit/egovkit/procedures"
 	"github.com/egovkit/egovkit/procedures/search"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 func Example() {
 	ctx := context.Background()
-	db, err := sqlopen.Open(ctx, "sqlite::memory:", nil)
+	db, err := sqldb.Open(ctx, "sqlite::memory:", nil)
 	if err != nil {
 		panic(err)
 	}

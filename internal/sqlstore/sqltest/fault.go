@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/egovkit/egovkit/internal/sqlstore"
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 // Fault is a pool on a test database that the test can break, to see how a
@@ -54,7 +54,7 @@ func Faulty(t testing.TB, db *DB, busy time.Duration) *Fault {
 		pu.Host = f.proxy.addr
 		u = pu.String()
 	}
-	p, err := sqlopen.Open(context.Background(), u, &sqlopen.Options{MaxOpenConns: 4, BusyTimeout: busy})
+	p, err := sqldb.Open(context.Background(), u, &sqldb.Options{MaxOpenConns: 4, BusyTimeout: busy})
 	if err != nil {
 		t.Fatalf("sqltest: fault: open: %v", err)
 	}
@@ -81,7 +81,7 @@ func (f *Fault) Freeze() {
 	if f.lock != nil {
 		return
 	}
-	other, err := sqlopen.Open(context.Background(), f.url, &sqlopen.Options{MaxOpenConns: 1})
+	other, err := sqldb.Open(context.Background(), f.url, &sqldb.Options{MaxOpenConns: 1})
 	if err != nil {
 		f.t.Fatalf("sqltest: freeze: %v", err)
 	}

@@ -32,7 +32,7 @@ import (
 	"time"
 
 	"github.com/egovkit/egovkit/internal/sqlstore"
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 // Environment variables read by this package.
@@ -57,7 +57,7 @@ func (d *DB) Name() string { return d.Dialect().String() }
 // a service.
 func (d *DB) OpenAnother(t testing.TB) *sql.DB {
 	t.Helper()
-	db, err := sqlopen.Open(context.Background(), d.URL, &sqlopen.Options{MaxOpenConns: 8})
+	db, err := sqldb.Open(context.Background(), d.URL, &sqldb.Options{MaxOpenConns: 8})
 	if err != nil {
 		t.Fatalf("sqltest: open another pool: %v", err)
 	}
@@ -77,12 +77,37 @@ func Run(t *testing.T, fn func(t *testing.T, db *DB)) {
 func SQLite(t testing.TB) *DB {
 	t.Helper()
 	u := "sqlite:" + filepath.Join(t.TempDir(), "test.db")
-	db, err := sqlopen.Open(context.Background(), u, nil)
+	db, err := sqldb.Open(context.Background(), u, nil)
 	if err != nil {
 		t.Fatalf("sqltest: open sqlite: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return &DB{DB: sqlstore.NewWithDialect(db, sqlstore.SQLite), URL: u}
+}
+
+// PlainSQLite returns a pool on a fresh SQLite file opened with the driver's
+// defaults, sql.Open("sqlite", path), as a service that ignores the
+// documented settings would: foreign keys off, no busy timeout, a rollback
+// journal. Stores must refuse it. It is closed when the test ends.
+func PlainSQLite(t testing.TB) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "plain.db"))
+	if err != nil {
+		t.Fatalf("sqltest: open plain sqlite: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Tables returns the number of tables, indexes and other objects in a SQLite
+// database, to show that a refused pool was left untouched.
+func Tables(t testing.TB, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM sqlite_master").Scan(&n); err != nil {
+		t.Fatalf("sqltest: count tables: %v", err)
+	}
+	return n
 }
 
 var admin struct {
@@ -105,7 +130,7 @@ func Postgres(t testing.TB) *DB {
 	}
 	ctx := context.Background()
 	admin.once.Do(func() {
-		admin.db, admin.err = sqlopen.Open(ctx, dsn, &sqlopen.Options{MaxOpenConns: 2})
+		admin.db, admin.err = sqldb.Open(ctx, dsn, &sqldb.Options{MaxOpenConns: 2})
 	})
 	if admin.err != nil {
 		t.Fatalf("sqltest: connect to PostgreSQL: %v", admin.err)
@@ -120,7 +145,7 @@ func Postgres(t testing.TB) *DB {
 	if err != nil {
 		t.Fatalf("sqltest: %v", err)
 	}
-	db, err := sqlopen.Open(ctx, u, &sqlopen.Options{MaxOpenConns: 10})
+	db, err := sqldb.Open(ctx, u, &sqldb.Options{MaxOpenConns: 10})
 	if err != nil {
 		t.Fatalf("sqltest: open schema pool: %v", err)
 	}

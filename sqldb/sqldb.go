@@ -1,28 +1,4 @@
-// Package sqlopen opens a *sql.DB from a URL, with the settings egovkit's
-// stores expect. It is the only package that links the database drivers; the
-// example servers use it, and an agency service that opens its own *sql.DB
-// does not need it.
-//
-// # URLs
-//
-//	sqlite:PATH              a file; created with mode 0600 if missing (its directory must exist)
-//	sqlite:///abs/path.db    the same with an absolute path
-//	sqlite::memory:          a private in-memory database (tests, demos)
-//	postgres://user@host/db  PostgreSQL through pgx (postgresql:// too);
-//	                         every libpq URL parameter pgx knows is accepted
-//
-// # SQLite settings
-//
-// Files are opened in WAL mode with synchronous=NORMAL, a 4 s busy timeout
-// (below the stores' 5 s deadline, so a held lock fails as unavailable),
-// foreign keys on and BEGIN IMMEDIATE for read-write transactions, so a
-// transaction that reads and then writes waits for the single writer instead
-// of failing. The pool allows several connections (WAL readers run in
-// parallel; writers queue on SQLite's lock). An in-memory database lives in
-// one connection, so its pool is limited to one connection that is never
-// closed: a caller must not hold a transaction open while it runs another
-// query outside it.
-package sqlopen
+package sqldb
 
 import (
 	"context"
@@ -45,10 +21,15 @@ import (
 // Errors for URLs that cannot be opened, matched with errors.Is.
 var (
 	// ErrBadURL means the URL is malformed or names a file that cannot be.
-	ErrBadURL = errors.New("sqlopen: malformed database URL")
+	ErrBadURL = errors.New("sqldb: malformed database URL")
 	// ErrUnknownScheme means the URL's scheme is neither sqlite nor postgres.
-	ErrUnknownScheme = errors.New("sqlopen: unknown database URL scheme")
+	ErrUnknownScheme = errors.New("sqldb: unknown database URL scheme")
 )
+
+// DefaultBusyTimeout is how long a SQLite writer waits for another's lock
+// unless Options say otherwise: below the stores' 5 s deadline, so a lock
+// held too long fails a call as unavailable.
+const DefaultBusyTimeout = 4 * time.Second
 
 // Options tune the pool. The zero value gives the defaults described on each
 // field.
@@ -57,14 +38,14 @@ type Options struct {
 	// SQLite files and 20 for PostgreSQL.
 	MaxOpenConns int
 	// BusyTimeout is how long a SQLite writer waits for the lock. Zero
-	// means 4 s. SQLite waits this long whatever the caller's context says,
+	// means DefaultBusyTimeout. SQLite waits this long whatever the caller's context says,
 	// so keep it below the deadline of the stores' calls
 	// (sqlstore.DefaultTimeout, 5 s, unless configured).
 	BusyTimeout time.Duration
 }
 
-// Open opens and pings the database the URL names. Errors never include the
-// URL's password.
+// Open opens and pings the database the URL names (see the package
+// documentation for the URLs). Errors never include the URL's password.
 func Open(ctx context.Context, rawURL string, opts *Options) (*sql.DB, error) {
 	var o Options
 	if opts != nil {
@@ -80,6 +61,12 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*sql.DB, error) {
 	)
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3":
+		if strings.HasPrefix(rest, "//") {
+			rest = strings.TrimPrefix(rest, "//")
+			if !strings.HasPrefix(rest, "/") {
+				return nil, fmt.Errorf("%w: sqlite://HOST is not a path; write sqlite:relative/path or sqlite:///absolute/path", ErrBadURL)
+			}
+		}
 		db, err = openSQLite(rest, o)
 	case "postgres", "postgresql":
 		db, err = openPostgres(rawURL, o)
@@ -89,26 +76,47 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ping(ctx, db, Redact(rawURL))
+}
+
+// OpenSQLite opens and pings the SQLite database in the file at path, with
+// the settings described in the package documentation; the file is created
+// with mode 0600 if missing, and its directory must exist. The path
+// ":memory:" opens a private in-memory database. It is Open with the URL
+// "sqlite:"+path, for a caller that holds a path.
+func OpenSQLite(ctx context.Context, path string, opts *Options) (*sql.DB, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	db, err := openSQLite(path, o)
+	if err != nil {
+		return nil, err
+	}
+	return ping(ctx, db, "sqlite:"+path)
+}
+
+func ping(ctx context.Context, db *sql.DB, redacted string) (*sql.DB, error) {
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlopen: connect to %s: %w", Redact(rawURL), err)
+		return nil, fmt.Errorf("sqldb: connect to %s: %w", redacted, err)
 	}
 	return db, nil
 }
 
-func openSQLite(rest string, o Options) (*sql.DB, error) {
+func openSQLite(p string, o Options) (*sql.DB, error) {
 	busy := o.BusyTimeout
 	if busy <= 0 {
-		busy = 4 * time.Second
+		busy = DefaultBusyTimeout
 	}
-	if rest == ":memory:" {
+	if p == ":memory:" {
 		q := url.Values{}
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 		q.Set("_txlock", "immediate")
 		db, err := sql.Open("sqlite", ":memory:?"+q.Encode())
 		if err != nil {
-			return nil, fmt.Errorf("sqlopen: sqlite: %w", err)
+			return nil, fmt.Errorf("sqldb: sqlite: %w", err)
 		}
 		// Every connection would be a different empty database.
 		db.SetMaxOpenConns(1)
@@ -116,13 +124,6 @@ func openSQLite(rest string, o Options) (*sql.DB, error) {
 		db.SetConnMaxLifetime(0)
 		db.SetConnMaxIdleTime(0)
 		return db, nil
-	}
-	p := rest
-	if strings.HasPrefix(p, "//") {
-		p = strings.TrimPrefix(p, "//")
-		if !strings.HasPrefix(p, "/") {
-			return nil, fmt.Errorf("%w: sqlite://HOST is not a path; write sqlite:relative/path or sqlite:///absolute/path", ErrBadURL)
-		}
 	}
 	switch {
 	case p == "":
@@ -156,7 +157,7 @@ func openSQLite(rest string, o Options) (*sql.DB, error) {
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", p+"?"+q.Encode())
 	if err != nil {
-		return nil, fmt.Errorf("sqlopen: sqlite: %w", err)
+		return nil, fmt.Errorf("sqldb: sqlite: %w", err)
 	}
 	n := o.MaxOpenConns
 	if n <= 0 {

@@ -1,17 +1,20 @@
-package sqlopen_test
+package sqldb_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/egovkit/egovkit/internal/sqlstore"
-	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/sqldb"
+	"github.com/egovkit/egovkit/sqldb/sqlcheck"
 )
 
 func TestOpenSQLiteFile(t *testing.T) {
@@ -22,7 +25,7 @@ func TestOpenSQLiteFile(t *testing.T) {
 		"sqlite://" + filepath.Join(dir, "b.db"),
 		"SQLITE:" + filepath.Join(dir, "c.db"),
 	} {
-		db, err := sqlopen.Open(ctx, u, nil)
+		db, err := sqldb.Open(ctx, u, nil)
 		require.NoError(t, err, u)
 		var mode string
 		require.NoError(t, db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode))
@@ -40,7 +43,7 @@ func TestOpenSQLiteFile(t *testing.T) {
 	fi, err := os.Stat(filepath.Join(dir, "a.db"))
 	require.NoError(t, err, "the file was created")
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "readable by its owner only")
-	live, err := sqlopen.Open(ctx, "sqlite:"+filepath.Join(dir, "live.db"), nil)
+	live, err := sqldb.Open(ctx, "sqlite:"+filepath.Join(dir, "live.db"), nil)
 	require.NoError(t, err)
 	_, err = live.ExecContext(ctx, "CREATE TABLE t (a INTEGER)")
 	require.NoError(t, err)
@@ -54,7 +57,7 @@ func TestOpenSQLiteFile(t *testing.T) {
 	// An existing file keeps the mode its owner gave it.
 	shared := filepath.Join(dir, "shared.db")
 	require.NoError(t, os.WriteFile(shared, nil, 0o640))
-	db, err := sqlopen.Open(ctx, "sqlite:"+shared, nil)
+	db, err := sqldb.Open(ctx, "sqlite:"+shared, nil)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 	fi, err = os.Stat(shared)
@@ -64,7 +67,7 @@ func TestOpenSQLiteFile(t *testing.T) {
 
 func TestOpenSQLiteMemoryKeepsData(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlopen.Open(ctx, "sqlite::memory:", nil)
+	db, err := sqldb.Open(ctx, "sqlite::memory:", nil)
 	require.NoError(t, err)
 	defer db.Close()
 	_, err = db.ExecContext(ctx, "CREATE TABLE t (a INTEGER)")
@@ -94,24 +97,24 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 		url  string
 		want error
 	}{
-		{"", sqlopen.ErrBadURL},
-		{"just-a-path.db", sqlopen.ErrBadURL},
-		{":memory:", sqlopen.ErrBadURL},
-		{"mysql://root@localhost/db", sqlopen.ErrUnknownScheme},
-		{"file:test.db", sqlopen.ErrUnknownScheme},
-		{"sqlite:", sqlopen.ErrBadURL},
-		{"sqlite:memory:", sqlopen.ErrBadURL},
-		{"sqlite::memory", sqlopen.ErrBadURL},
-		{"sqlite://host/file.db", sqlopen.ErrBadURL},
-		{"sqlite:" + filepath.Join(dir, "x.db") + "?_pragma=journal_mode(OFF)", sqlopen.ErrBadURL},
-		{"sqlite:" + filepath.Join(dir, "missing", "x.db"), sqlopen.ErrBadURL},
-		{"sqlite:" + filepath.Join(notDir, "x.db"), sqlopen.ErrBadURL},
-		{"postgres://user:secret@[::1/db", sqlopen.ErrBadURL},
-		{"postgres://user:secret@127.0.0.1:5432/db?sslmode=bogus", sqlopen.ErrBadURL},
+		{"", sqldb.ErrBadURL},
+		{"just-a-path.db", sqldb.ErrBadURL},
+		{":memory:", sqldb.ErrBadURL},
+		{"mysql://root@localhost/db", sqldb.ErrUnknownScheme},
+		{"file:test.db", sqldb.ErrUnknownScheme},
+		{"sqlite:", sqldb.ErrBadURL},
+		{"sqlite:memory:", sqldb.ErrBadURL},
+		{"sqlite::memory", sqldb.ErrBadURL},
+		{"sqlite://host/file.db", sqldb.ErrBadURL},
+		{"sqlite:" + filepath.Join(dir, "x.db") + "?_pragma=journal_mode(OFF)", sqldb.ErrBadURL},
+		{"sqlite:" + filepath.Join(dir, "missing", "x.db"), sqldb.ErrBadURL},
+		{"sqlite:" + filepath.Join(notDir, "x.db"), sqldb.ErrBadURL},
+		{"postgres://user:secret@[::1/db", sqldb.ErrBadURL},
+		{"postgres://user:secret@127.0.0.1:5432/db?sslmode=bogus", sqldb.ErrBadURL},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
-			db, err := sqlopen.Open(context.Background(), tt.url, nil)
+			db, err := sqldb.Open(context.Background(), tt.url, nil)
 			assert.Nil(t, db)
 			require.ErrorIs(t, err, tt.want)
 			assert.NotContains(t, err.Error(), "secret", "passwords never appear in errors")
@@ -123,7 +126,7 @@ func TestOpenPostgresUnreachable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5e9)
 	defer cancel()
 	// Port 1 on loopback refuses at once.
-	db, err := sqlopen.Open(ctx, "postgres://user:secret@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", nil)
+	db, err := sqldb.Open(ctx, "postgres://user:secret@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", nil)
 	assert.Nil(t, db)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "secret")
@@ -138,8 +141,37 @@ func TestOpenPostgres(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	assert.Equal(t, "postgres://u:xxxxx@h/db", sqlopen.Redact("postgres://u:pw@h/db"))
-	assert.Equal(t, "postgres://u@h/db", sqlopen.Redact("postgres://u@h/db"))
-	assert.Equal(t, "postgres://h/db?password=xxxxx", sqlopen.Redact("postgres://h/db?password=pw"))
-	assert.Equal(t, "postgres:…", sqlopen.Redact("postgres://u:pw@[::1/db"))
+	assert.Equal(t, "postgres://u:xxxxx@h/db", sqldb.Redact("postgres://u:pw@h/db"))
+	assert.Equal(t, "postgres://u@h/db", sqldb.Redact("postgres://u@h/db"))
+	assert.Equal(t, "postgres://h/db?password=xxxxx", sqldb.Redact("postgres://h/db?password=pw"))
+	assert.Equal(t, "postgres:…", sqldb.Redact("postgres://u:pw@[::1/db"))
+}
+
+// Every pool the opener makes has the settings the stores check, and
+// OpenSQLite opens a path as Open opens "sqlite:"+path.
+func TestOpenedPoolsPassTheCheck(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	byURL, err := sqldb.Open(ctx, "sqlite:"+filepath.Join(dir, "url.db"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { byURL.Close() })
+	byPath, err := sqldb.OpenSQLite(ctx, filepath.Join(dir, "path.db"), &sqldb.Options{BusyTimeout: time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { byPath.Close() })
+	mem, err := sqldb.OpenSQLite(ctx, ":memory:", nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { mem.Close() })
+	for _, db := range []*sql.DB{byURL, byPath, mem} {
+		require.NoError(t, sqlcheck.SQLite(ctx, db))
+	}
+	var busy int
+	require.NoError(t, byPath.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy))
+	assert.Equal(t, 1000, busy)
+	assert.Equal(t, 1, mem.Stats().MaxOpenConnections, "an in-memory database lives in one connection")
+
+	for _, bad := range []string{"", filepath.Join(dir, "missing", "x.db"), filepath.Join(dir, "x.db?_pragma=foreign_keys(0)")} {
+		db, err := sqldb.OpenSQLite(ctx, bad, nil)
+		assert.Nil(t, db)
+		assert.ErrorIs(t, err, sqldb.ErrBadURL, bad)
+	}
 }
