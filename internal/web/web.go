@@ -333,7 +333,9 @@ func (r *Renderer) writeFallback(w http.ResponseWriter, req *http.Request) {
 
 // MissingTranslations lists "lang: key" for every key present in one
 // language and absent from another, across the shared and the package's
-// catalogues. Packages assert in a test that it is empty.
+// catalogues, and "lang: key: form" for every plural form the language's
+// CLDR rules need and a message with plural forms lacks. Packages assert
+// in a test that it is empty.
 func (r *Renderer) MissingTranslations() []string { return r.cat.missing() }
 
 // defaultRenderer renders error pages for callers without a renderer.
