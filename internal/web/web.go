@@ -41,8 +41,9 @@ type Renderer struct {
 type Option func(*Renderer) error
 
 // WithMessages adds the catalogues matching pattern in fsys: files named
-// el.json and en.json holding a flat object of key → text. A package's keys
-// are best prefixed with its name ("declaration.new.title").
+// el.json and en.json holding an object of key → message, a message being
+// a text or an object of plural forms (see the package documentation). A
+// package's keys are best prefixed with its name ("declaration.new.title").
 func WithMessages(fsys fs.FS, pattern string) Option {
 	return func(r *Renderer) error { return r.cat.load(fsys, pattern) }
 }
