@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"golang.org/x/text/language"
 )
 
 // Client authentication methods (RFC 7591 token_endpoint_auth_method).
@@ -40,10 +41,14 @@ const (
 
 // Client is a registered relying party or agency system.
 type Client struct {
-	ID         string   `json:"client_id"`
-	Name       string   `json:"client_name"`
-	AuthMethod string   `json:"token_endpoint_auth_method"`
-	GrantTypes []string `json:"grant_types"`
+	ID   string `json:"client_id"`
+	Name string `json:"client_name"`
+	// Names is the client's name by language ("el", "en"): the sign-in
+	// pages show the name in the page's language, and Name where the
+	// language has none. Clients registered before it existed have none.
+	Names      map[string]string `json:"client_names,omitempty"`
+	AuthMethod string            `json:"token_endpoint_auth_method"`
+	GrantTypes []string          `json:"grant_types"`
 	// RedirectURIs are matched exactly; for a public (native) client
 	// registered with a loopback address (http://127.0.0.1, http://[::1])
 	// any port is accepted, as RFC 8252 section 7.3 asks. They have no
@@ -110,6 +115,15 @@ var (
 	ErrClientExists          = errors.New("auth: a client with this id exists")
 )
 
+// NameIn is the client's name in lang: Names[lang], or Name when the
+// client has no name in that language.
+func (c *Client) NameIn(lang string) string {
+	if n := c.Names[lang]; n != "" {
+		return n
+	}
+	return c.Name
+}
+
 var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$`)
 
 // Validate checks the registration and puts lists in a canonical order.
@@ -120,6 +134,14 @@ func (c *Client) Validate() error {
 	}
 	if strings.TrimSpace(c.Name) == "" || len(c.Name) > 200 {
 		return bad("client_name", "required, at most 200 bytes")
+	}
+	for lang, name := range c.Names {
+		if tag, err := language.Parse(lang); err != nil || tag.String() != lang {
+			return bad("client_names", fmt.Sprintf("%q is not a language code such as el or en", lang))
+		}
+		if strings.TrimSpace(name) == "" || len(name) > 200 {
+			return bad("client_names", "each name is required, at most 200 bytes")
+		}
 	}
 	switch c.AuthMethod {
 	case AuthSecretBasic, AuthNone:

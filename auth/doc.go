@@ -125,7 +125,9 @@
 //
 // [HashPassword] and [VerifyPassword] (argon2id, PHC strings, rehash when
 // the cost is raised); [TOTP] (RFC 6238, checked against the RFC's
-// vectors); [ClientRegistry]; [Accounts] for citizens (one account per tax
+// vectors); [ClientRegistry] (a client has a name in each language,
+// client_names, that the sign-in pages show by the page's language, and
+// client_name where a language has none); [Accounts] for citizens (one account per tax
 // number, AFM and AMKA validated) and servants with their agencies'
 // authorizations; [ContactRegistry] (a mobile number and, with
 // [WithEmail], an e-mail address, each proven with a code sent to it; a

@@ -372,7 +372,7 @@ func (p *Provider) loadSignin(w http.ResponseWriter, r *http.Request, id string)
 }
 
 func (p *Provider) renderSignin(w http.ResponseWriter, r *http.Request, status int, id string, st signinState, req *AuthorizeRequest, d signinData) {
-	d.Action, d.Tx, d.Client, d.Realm, d.Mobile = p.base+PathLogin, id, req.Client.Name, p.realmKey(), st.Mobile
+	d.Action, d.Tx, d.Client, d.Realm, d.Mobile = p.base+PathLogin, id, req.Client.NameIn(web.Lang(r)), p.realmKey(), st.Mobile
 	for _, u := range p.cfg.Upstreams {
 		d.Upstreams = append(d.Upstreams, upstreamChoice{ID: u.ID(), Name: u.Name()})
 	}
@@ -553,14 +553,14 @@ func (p *Provider) startCode(w http.ResponseWriter, r *http.Request, id string, 
 	}
 	if p.cfg.OneTimeCodes == nil {
 		p.record(r, req.Client.ID, st.Subject, st.Required, "no_second_factor")
-		p.pages.Render(w, r, http.StatusConflict, "signin_error.html", map[string]any{"NoMobile": true, "Client": req.Client.Name})
+		p.pages.Render(w, r, http.StatusConflict, "signin_error.html", map[string]any{"NoMobile": true, "Client": req.Client.NameIn(web.Lang(r))})
 		return false
 	}
 	st.Method = methodSMS
 	contact, err := p.cfg.Contacts.Get(ctx, st.Subject)
 	if errors.Is(err, ErrContactNotFound) || (err == nil && contact.Mobile == "") {
 		p.record(r, req.Client.ID, st.Subject, st.Required, "no_mobile")
-		p.pages.Render(w, r, http.StatusConflict, "signin_error.html", map[string]any{"NoMobile": true, "Client": req.Client.Name})
+		p.pages.Render(w, r, http.StatusConflict, "signin_error.html", map[string]any{"NoMobile": true, "Client": req.Client.NameIn(web.Lang(r))})
 		return false
 	}
 	if err != nil {
@@ -569,7 +569,7 @@ func (p *Provider) startCode(w http.ResponseWriter, r *http.Request, id string, 
 	}
 	ch, err := p.cfg.OneTimeCodes.Issue(ctx, otp.Request{
 		Subject: st.Subject, Purpose: p.signinPurpose(), Destination: contact.Mobile,
-		Description: p.pages.Text("el", "auth.sms.purpose", "client", req.Client.Name),
+		Description: p.pages.Text("el", "auth.sms.purpose", "client", req.Client.NameIn("el")),
 	})
 	var oe *otp.Error
 	switch {

@@ -160,7 +160,7 @@ func TestCodeStepInEveryOrder(t *testing.T) {
 			readable(s.t, s.enter(first, s.first()), http.StatusUnauthorized, textDead)
 			// Asking again in the first tab, once the cool-down is over,
 			// finishes it.
-			readable(s.t, s.resend(first), http.StatusTooManyRequests, "Try again in 1 minutes")
+			readable(s.t, s.resend(first), http.StatusTooManyRequests, "Try again in 1 minute.")
 			s.clock.Advance(otp.DefaultCooldown)
 			readable(s.t, s.resend(first), http.StatusOK, `name="code"`)
 			s.signedIn(s.enter(first, s.latest()))

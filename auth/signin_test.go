@@ -476,7 +476,7 @@ func TestSignInThrottling(t *testing.T) {
 		p := try("maria.p", "correct horse battery")
 		assert.Equal(t, http.StatusTooManyRequests, p.Status)
 		assert.Equal(t, "60", p.Header.Get("Retry-After"))
-		assert.Contains(t, p.Body, "Try again in 1 minutes.")
+		assert.Contains(t, p.Body, "Try again in 1 minute.")
 		assert.Contains(t, p.Body, "Too many failed attempts")
 		assert.Equal(t, http.StatusTooManyRequests, try("ghost", "whatever it is").Status)
 

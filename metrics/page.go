@@ -111,17 +111,20 @@ type monthRow struct {
 type statsData struct {
 	Empty       bool
 	LatestYear  string
-	LatestTotal string
-	Visits      string
-	Years       []yearRow
-	YearsChart  template.HTML
-	Growth      []growthRow
-	Months      []monthRow
-	MonthsChart template.HTML
-	MonthsYear  string
-	Kinds       []kindRow
-	FormPeriod  string
-	FormBase    string
+	LatestTotal string // formatted for the page's language
+	Visits      string // formatted; "" when none were avoided
+	// LatestCount and VisitsCount are the same numbers unformatted: they
+	// choose the plural form of the sentences that show them.
+	LatestCount, VisitsCount int64
+	Years                    []yearRow
+	YearsChart               template.HTML
+	Growth                   []growthRow
+	Months                   []monthRow
+	MonthsChart              template.HTML
+	MonthsYear               string
+	Kinds                    []kindRow
+	FormPeriod               string
+	FormBase                 string
 	// PeriodError and BaseError say, in the page's language, what is
 	// wrong with what was typed in each field; FormErrors lists them for
 	// the summary above the form.
@@ -258,9 +261,9 @@ func (s *statsPage) build(ctx context.Context, lang, period, base string) (*stat
 		prevP := yp
 		prev = &prevP
 		if total > 0 {
-			d.LatestYear, d.LatestTotal, d.Visits = row.Year, row.Total, ""
+			d.LatestYear, d.LatestTotal, d.LatestCount, d.Visits, d.VisitsCount = row.Year, row.Total, total, "", 0
 			if row.visits > 0 {
-				d.Visits = row.VisitsAvoided
+				d.Visits, d.VisitsCount = row.VisitsAvoided, row.visits
 			}
 		}
 	}

@@ -101,5 +101,11 @@ func TestDaysBeginInAthensByDefault(t *testing.T) {
 	assert.Contains(t, body, "Month by month in 2027")
 	assert.Contains(t, body, "January")
 	assert.NotContains(t, body, "December")
-	assert.Contains(t, body, "In 2027, 1 transactions")
+	assert.Contains(t, body, "In 2027, 1 transaction was served digitally.", "one transaction is singular")
+	assert.NotContains(t, body, "1 transactions")
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/stats?lang=el", nil))
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), "Το 2027 εξυπηρετήθηκε ψηφιακά 1 συναλλαγή.")
+	assert.NotContains(t, w.Body.String(), "1 συναλλαγές")
 }

@@ -73,14 +73,19 @@ func (x *exporter) concept(id string, label Text) map[string]any {
 // eventTitle names a life or business event from the last part of its
 // codelist URI.
 func eventTitle(uri string) Text {
+	name := strings.ReplaceAll(eventName(uri), "-", " ")
+	return Text{EL: name, EN: name}
+}
+
+// eventName is the last segment of a life event's URI, such as
+// "having-a-child": the key of its label in the catalogues.
+func eventName(uri string) string {
 	u, err := url.Parse(uri)
-	name := uri
 	if err == nil && u.Path != "" {
 		parts := strings.Split(strings.TrimSuffix(u.Path, "/"), "/")
-		name = parts[len(parts)-1]
+		return parts[len(parts)-1]
 	}
-	name = strings.ReplaceAll(name, "-", " ")
-	return Text{EL: name, EN: name}
+	return uri
 }
 
 var channelTypes = map[string]Text{

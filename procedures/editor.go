@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/jsonschema"
@@ -234,6 +236,9 @@ func (c *catalogue) renderVersion(w http.ResponseWriter, r *http.Request, caller
 		return
 	}
 	history = slices.DeleteFunc(history, func(e Event) bool { return e.Version != n })
+	for i := range history {
+		history[i].Note = c.historyNote(web.Lang(r), history[i].Note)
+	}
 	d := versionPage{Prefix: c.cfg.Prefix, ID: id, Title: v.Procedure.Title.In(web.Lang(r)), State: v.State, Doc: doc, Version: n,
 		Editable: v.State == StateDraft && caller.Has(RoleEditor), Actions: actionsFor(caller, v.State), History: history,
 		Violations: violations, Message: message,
@@ -321,4 +326,22 @@ func (c *catalogue) closeSuggestion(w http.ResponseWriter, r *http.Request, call
 		return
 	}
 	http.Redirect(w, r, c.cfg.Prefix+"/edit/", http.StatusSeeOther)
+}
+
+// historyNote writes a note of the history in lang: the notes the
+// registry writes itself are translated, an editor's own note is kept.
+func (c *catalogue) historyNote(lang, note string) string {
+	switch {
+	case note == noteCreated:
+		return c.pages.Text(lang, "procedures.history.created")
+	case note == noteEdited:
+		return c.pages.Text(lang, "procedures.history.edited")
+	case strings.HasPrefix(note, noteImported):
+		return c.pages.Text(lang, "procedures.history.imported", "source", strings.TrimPrefix(note, noteImported))
+	}
+	var n int
+	if _, err := fmt.Sscanf(note, noteRevision, &n); err == nil && fmt.Sprintf(noteRevision, n) == note {
+		return c.pages.Text(lang, "procedures.history.revision", "n", n)
+	}
+	return note
 }

@@ -161,7 +161,7 @@ func (c *catalogue) search(w http.ResponseWriter, r *http.Request) {
 		d.Categories = append(d.Categories, facet{Value: x, Label: c.label(lang, "procedures.category."+x, x), Selected: q.Get("category") == x})
 	}
 	for _, x := range sortedKeys(events) {
-		d.LifeEvents = append(d.LifeEvents, facet{Value: x, Label: eventTitle(x).EN, Selected: q.Get("life_event") == x})
+		d.LifeEvents = append(d.LifeEvents, facet{Value: x, Label: c.label(lang, "procedures.life_event."+eventName(x), eventTitle(x).In(lang)), Selected: q.Get("life_event") == x})
 	}
 	for _, x := range []string{ChannelDigital, ChannelInPerson, ChannelVideoCall, ChannelPhone, ChannelPost} {
 		d.Channels = append(d.Channels, facet{Value: x, Label: c.text(r, "procedures.channel."+x), Selected: q.Get("channel") == x})
@@ -309,7 +309,7 @@ func (c *catalogue) view(r *http.Request, v *Version) procedurePage {
 			sv.Description = s.Description.In(lang)
 		}
 		if s.MaxDuration != "" {
-			sv.Duration = humanDuration(lang, s.MaxDuration)
+			sv.Duration = c.humanDuration(lang, s.MaxDuration)
 		}
 		d.Steps = append(d.Steps, sv)
 	}
@@ -319,16 +319,22 @@ func (c *catalogue) view(r *http.Request, v *Version) procedurePage {
 	}
 	for _, cost := range p.Costs {
 		amount := c.text(r, "procedures.free")
+		title := cost.Title.In(lang)
+		if cost.Max <= 0 && (title == "" || strings.EqualFold(title, amount)) {
+			// A free cost titled "free of charge" is said once.
+			d.Costs = append(d.Costs, amount)
+			continue
+		}
 		if cost.Max > 0 {
 			amount = pr.Sprintf("%.2f %s", cost.Max, cost.Currency)
 			if cost.Min != cost.Max {
 				amount = pr.Sprintf("%.2f–%.2f %s", cost.Min, cost.Max, cost.Currency)
 			}
 		}
-		d.Costs = append(d.Costs, cost.Title.In(lang)+": "+amount)
+		d.Costs = append(d.Costs, title+": "+amount)
 	}
 	if p.ProcessingTime != "" {
-		d.Time = humanDuration(lang, p.ProcessingTime)
+		d.Time = c.humanDuration(lang, p.ProcessingTime)
 	}
 	for _, ch := range p.Channels {
 		s := c.text(r, "procedures.channel."+ch.Type)
@@ -356,31 +362,20 @@ func (c *catalogue) view(r *http.Request, v *Version) procedurePage {
 	return d
 }
 
-// humanDuration writes an ISO 8601 duration in words.
-func humanDuration(lang, iso string) string {
+// humanDuration writes an ISO 8601 duration in words in lang, as whole
+// days, hours or minutes, with the plural form the count takes.
+func (c *catalogue) humanDuration(lang, iso string) string {
 	d, err := ParseDuration(iso)
 	if err != nil {
 		return iso
 	}
-	unit := func(n int, el1, elN, en1, enN string) string {
-		if lang == "el" {
-			if n == 1 {
-				return fmt.Sprintf("%d %s", n, el1)
-			}
-			return fmt.Sprintf("%d %s", n, elN)
-		}
-		if n == 1 {
-			return fmt.Sprintf("%d %s", n, en1)
-		}
-		return fmt.Sprintf("%d %s", n, enN)
-	}
 	switch {
 	case d >= 24*time.Hour:
-		return unit(int(d.Hours()/24+0.5), "ημέρα", "ημέρες", "day", "days")
+		return c.pages.Text(lang, "procedures.duration.days", "count", int(d.Hours()/24+0.5))
 	case d >= time.Hour:
-		return unit(int(d.Hours()+0.5), "ώρα", "ώρες", "hour", "hours")
+		return c.pages.Text(lang, "procedures.duration.hours", "count", int(d.Hours()+0.5))
 	default:
-		return unit(max(1, int(d.Minutes()+0.5)), "λεπτό", "λεπτά", "minute", "minutes")
+		return c.pages.Text(lang, "procedures.duration.minutes", "count", max(1, int(d.Minutes()+0.5)))
 	}
 }
 

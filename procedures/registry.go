@@ -110,6 +110,15 @@ type Event struct {
 	At      time.Time `json:"at"`
 }
 
+// The notes the registry writes itself in the history; the pages show
+// them in the reader's language (an editor's own note is shown as typed).
+const (
+	noteCreated  = "created"
+	noteEdited   = "edited"
+	noteRevision = "revision of version %d"
+	noteImported = "imported from "
+)
+
 // Registry keeps procedures with their full history in SQLite or
 // PostgreSQL. It is safe for concurrent use and for several instances
 // sharing a database.
@@ -199,7 +208,7 @@ func (r *Registry) Create(ctx context.Context, c Caller, doc []byte) (*Version, 
 			p.ID, StateDraft, string(raw), hash, c.ID, now); err != nil {
 			return err
 		}
-		return r.event(ctx, tx, p.ID, 1, "", StateDraft, c.ID, "created")
+		return r.event(ctx, tx, p.ID, 1, "", StateDraft, c.ID, noteCreated)
 	})
 	if err = sqlstore.MapError(err); errors.Is(err, sqlstore.ErrConflict) {
 		return nil, fail(ErrExists, "procedure %q exists; start a new revision instead", p.ID)
@@ -250,7 +259,7 @@ func (r *Registry) Revise(ctx context.Context, c Caller, id string) (*Version, e
 			id, next, StateDraft, string(raw), hash, c.ID, now); err != nil {
 			return err
 		}
-		return r.event(ctx, tx, id, next, "", StateDraft, c.ID, fmt.Sprintf("revision of version %d", latest))
+		return r.event(ctx, tx, id, next, "", StateDraft, c.ID, fmt.Sprintf(noteRevision, latest))
 	})
 	if err = sqlstore.MapError(err); errors.Is(err, sqlstore.ErrConflict) {
 		return nil, fail(ErrTransition, "another revision of %q was just started", id)
@@ -300,7 +309,7 @@ func (r *Registry) Update(ctx context.Context, c Caller, id string, version int,
 		if err != nil {
 			return err
 		}
-		return r.event(ctx, tx, id, version, StateDraft, StateDraft, c.ID, "edited")
+		return r.event(ctx, tx, id, version, StateDraft, StateDraft, c.ID, noteEdited)
 	})
 	if err != nil {
 		return nil, wrap(err, "update")
@@ -582,7 +591,7 @@ func (r *Registry) ImportPublished(ctx context.Context, source string, docs [][]
 				continue
 			}
 			imported++
-			if err := r.event(ctx, tx, it.id, 1, "", StatePublished, "import", "imported from "+source); err != nil {
+			if err := r.event(ctx, tx, it.id, 1, "", StatePublished, "import", noteImported+source); err != nil {
 				return err
 			}
 		}

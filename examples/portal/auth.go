@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -164,10 +165,14 @@ func ensureClient(ctx context.Context, clients *auth.ClientRegistry, c auth.Clie
 	}
 	_, err = clients.Modify(ctx, c.ID, func(old *auth.Client) error {
 		redirects, logouts := union(old.RedirectURIs, c.RedirectURIs), union(old.PostLogoutRedirectURIs, c.PostLogoutRedirectURIs)
-		if len(redirects) == len(old.RedirectURIs) && len(logouts) == len(old.PostLogoutRedirectURIs) {
+		// Clients registered before they had names in both languages
+		// get them here.
+		sameNames := old.Name == c.Name && maps.Equal(old.Names, c.Names)
+		if sameNames && len(redirects) == len(old.RedirectURIs) && len(logouts) == len(old.PostLogoutRedirectURIs) {
 			return errUnchanged
 		}
 		old.RedirectURIs, old.PostLogoutRedirectURIs = redirects, logouts
+		old.Name, old.Names = c.Name, c.Names
 		return nil
 	})
 	if errors.Is(err, errUnchanged) {
@@ -192,7 +197,8 @@ func union(a, b []string) []string {
 
 func createDemoClient(ctx context.Context, clients *auth.ClientRegistry, base, realm string, log *zap.Logger) error {
 	c := auth.Client{
-		ID: demoClientID, Name: "Demo agency", AuthMethod: auth.AuthSecretBasic,
+		ID: demoClientID, Name: "Δοκιμαστική υπηρεσία", AuthMethod: auth.AuthSecretBasic,
+		Names:                  map[string]string{"el": "Δοκιμαστική υπηρεσία", "en": "Demo agency"},
 		GrantTypes:             []string{auth.GrantAuthorizationCode, auth.GrantRefreshToken, auth.GrantClientCredentials},
 		RedirectURIs:           []string{"http://127.0.0.1:8090/callback", base + "/demo/" + realm + "/callback"},
 		PostLogoutRedirectURIs: []string{"http://127.0.0.1:8090/", base + "/demo/" + realm + "/"},

@@ -58,7 +58,8 @@ func (a *app) mountDeclarations(ctx context.Context, mux *http.ServeMux, cfg app
 	if a.otps == nil {
 		acr = rp.LoALow
 	}
-	login, err := a.webLogin(ctx, mux, cfg, siteLogin{ClientID: declarationsClientID, Name: "Solemn declarations and authorizations",
+	login, err := a.webLogin(ctx, mux, cfg, siteLogin{ClientID: declarationsClientID,
+		Names: map[string]string{"el": "Υπεύθυνες δηλώσεις και εξουσιοδοτήσεις", "en": "Solemn declarations and authorizations"},
 		Realm: "citizen", Path: "/declarations", Scopes: []string{"openid", "profile", auth.ScopeGreekIdentity}, ACR: acr, Lifetime: time.Hour})
 	if err != nil {
 		return err

@@ -71,7 +71,8 @@ func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appCo
 	if a.otps == nil {
 		acr = rp.LoALow
 	}
-	login, err := a.webLogin(ctx, mux, cfg, siteLogin{ClientID: editorsClientID, Name: "Registry of procedures: editors' workspace",
+	login, err := a.webLogin(ctx, mux, cfg, siteLogin{ClientID: editorsClientID,
+		Names: map[string]string{"el": "Μητρώο διαδικασιών: χώρος επιμελητών", "en": "Registry of procedures: editors' workspace"},
 		Realm: "servant", Path: "/procedures", Scopes: []string{"openid", "profile"}, ACR: acr, Lifetime: 8 * time.Hour})
 	if err != nil {
 		return err

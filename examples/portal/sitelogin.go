@@ -20,12 +20,13 @@ import (
 // siteLogin describes how one part of the portal signs people in: its
 // own client in a realm, and its own session cookie below its path.
 type siteLogin struct {
-	ClientID, Name string
-	Realm          string // "citizen" or "servant"
-	Path           string // such as "/procedures"; sign-in lives below it
-	Scopes         []string
-	ACR            string
-	Lifetime       time.Duration
+	ClientID string
+	Names    map[string]string // the site's name in Greek ("el") and English ("en")
+	Realm    string            // "citizen" or "servant"
+	Path     string            // such as "/procedures"; sign-in lives below it
+	Scopes   []string
+	ACR      string
+	Lifetime time.Duration
 }
 
 // webLogin registers (or brings up to date) the site's client in its
@@ -43,7 +44,7 @@ func (a *app) webLogin(ctx context.Context, mux *http.ServeMux, cfg appConfig, s
 		return nil, err
 	}
 	c := auth.Client{
-		ID: s.ClientID, Name: s.Name, AuthMethod: auth.AuthSecretBasic,
+		ID: s.ClientID, Name: s.Names["el"], Names: s.Names, AuthMethod: auth.AuthSecretBasic,
 		GrantTypes:             []string{auth.GrantAuthorizationCode},
 		RedirectURIs:           []string{cfg.BaseURL + s.Path + "/signin/callback"},
 		PostLogoutRedirectURIs: []string{cfg.BaseURL + s.Path + "/"},

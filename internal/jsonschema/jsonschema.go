@@ -12,6 +12,8 @@ import (
 
 	"github.com/xeipuuv/gojsonreference"
 	"github.com/xeipuuv/gojsonschema"
+	xplural "golang.org/x/text/feature/plural"
+	"golang.org/x/text/language"
 
 	"github.com/egovkit/egovkit/internal/httpx"
 )
@@ -288,9 +290,13 @@ func messages(kind string, d gojsonschema.ErrorDetails, fallback string) (en, el
 	case "invalid_type":
 		return "must be of type " + get("expected"), "πρέπει να είναι τύπου " + typeEL(get("expected"))
 	case "string_gte":
-		return "must be at least " + get("min") + " characters long", "πρέπει να έχει τουλάχιστον " + get("min") + " χαρακτήρες"
+		n := get("min")
+		return "must be at least " + n + plural(language.English, n, " character", " characters") + " long",
+			"πρέπει να έχει τουλάχιστον " + n + plural(language.Greek, n, " χαρακτήρα", " χαρακτήρες")
 	case "string_lte":
-		return "must be at most " + get("max") + " characters long", "πρέπει να έχει το πολύ " + get("max") + " χαρακτήρες"
+		n := get("max")
+		return "must be at most " + n + plural(language.English, n, " character", " characters") + " long",
+			"πρέπει να έχει το πολύ " + n + plural(language.Greek, n, " χαρακτήρα", " χαρακτήρες")
 	case "pattern":
 		return "is not in the expected form", "δεν έχει την αναμενόμενη μορφή"
 	case "format":
@@ -308,9 +314,13 @@ func messages(kind string, d gojsonschema.ErrorDetails, fallback string) (en, el
 	case "number_lt":
 		return "must be less than " + get("max"), "πρέπει να είναι μικρότερο από " + get("max")
 	case "array_min_items":
-		return "must have at least " + get("min") + " items", "πρέπει να έχει τουλάχιστον " + get("min") + " στοιχεία"
+		n := get("min")
+		return "must have at least " + n + plural(language.English, n, " item", " items"),
+			"πρέπει να έχει τουλάχιστον " + n + plural(language.Greek, n, " στοιχείο", " στοιχεία")
 	case "array_max_items":
-		return "must have at most " + get("max") + " items", "πρέπει να έχει το πολύ " + get("max") + " στοιχεία"
+		n := get("max")
+		return "must have at most " + n + plural(language.English, n, " item", " items"),
+			"πρέπει να έχει το πολύ " + n + plural(language.Greek, n, " στοιχείο", " στοιχεία")
 	case "unique":
 		return "must not repeat items", "δεν πρέπει να επαναλαμβάνει στοιχεία"
 	case "additional_property_not_allowed":
@@ -319,6 +329,26 @@ func messages(kind string, d gojsonschema.ErrorDetails, fallback string) (en, el
 		return "must be a multiple of " + get("multiple"), "πρέπει να είναι πολλαπλάσιο του " + get("multiple")
 	}
 	return fallback, "η τιμή δεν είναι έγκυρη"
+}
+
+// plural is one or other as the CLDR plural rules of lang (from
+// golang.org/x/text) choose for the whole number n, written in digits;
+// anything else takes other.
+func plural(lang language.Tag, n, one, other string) string {
+	if n == "" {
+		return other
+	}
+	digits := make([]byte, len(n))
+	for i := range len(n) {
+		if n[i] < '0' || n[i] > '9' {
+			return other
+		}
+		digits[i] = n[i] - '0'
+	}
+	if xplural.Cardinal.MatchDigits(lang, digits, len(digits), 0) == xplural.One {
+		return one
+	}
+	return other
 }
 
 func typeEL(t string) string {

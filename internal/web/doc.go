@@ -23,12 +23,23 @@
 // receives a [Page]: {{.T "key"}} translates, {{.T "key" "name" .Data.Name}}
 // fills {name}, .Data is the handler's value, .Lang the language.
 //
+// A catalogue is a JSON object of key → message, one file per language
+// (el.json, en.json). A message is a string, or, when it takes a count, an
+// object of CLDR plural forms and the name of the argument that counts:
+//
+//	"auth.error.throttled": {"one": "Try again in {minutes} minute.",
+//	  "other": "Try again in {minutes} minutes.", "count": "minutes"}
+//
+// The form is chosen by the CLDR plural rules of golang.org/x/text for the
+// page's language ("one" and "other" in Greek and English; 0 is "other").
+//
 // # Languages
 //
 // Greek is the default. [Lang] chooses, in order: a ?lang= parameter (then
 // remembered in a cookie), the lang cookie, the Accept-Language header. A
 // key missing in English falls back to Greek, then to the key itself;
-// [Renderer.MissingTranslations] lists such gaps so a test can forbid them.
+// [Renderer.MissingTranslations] lists such gaps, and plural forms a
+// language needs and a message lacks, so a test can forbid them.
 //
 // # Dates and times
 //

@@ -41,8 +41,9 @@ type Renderer struct {
 type Option func(*Renderer) error
 
 // WithMessages adds the catalogues matching pattern in fsys: files named
-// el.json and en.json holding a flat object of key → text. A package's keys
-// are best prefixed with its name ("declaration.new.title").
+// el.json and en.json holding an object of key → message, a message being
+// a text or an object of plural forms (see the package documentation). A
+// package's keys are best prefixed with its name ("declaration.new.title").
 func WithMessages(fsys fs.FS, pattern string) Option {
 	return func(r *Renderer) error { return r.cat.load(fsys, pattern) }
 }
@@ -333,7 +334,9 @@ func (r *Renderer) writeFallback(w http.ResponseWriter, req *http.Request) {
 
 // MissingTranslations lists "lang: key" for every key present in one
 // language and absent from another, across the shared and the package's
-// catalogues. Packages assert in a test that it is empty.
+// catalogues, and "lang: key: form" for every plural form the language's
+// CLDR rules need and a message with plural forms lacks. Packages assert
+// in a test that it is empty.
 func (r *Renderer) MissingTranslations() []string { return r.cat.missing() }
 
 // defaultRenderer renders error pages for callers without a renderer.
