@@ -70,6 +70,10 @@
 //     signed in to. A session that ends (logout, or another person signing
 //     in in the same browser) ends the refresh tokens issued in it; a
 //     step-up keeps them.
+//   - The sign-in pages' stylesheet, below the issuer's path at
+//     /static/egovkit.<hash>.css (text/css, cached for a year since its
+//     name changes with its content): the handler alone gives styled
+//     pages, with nothing else mounted.
 //
 // # Security rules
 //

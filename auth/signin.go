@@ -87,7 +87,7 @@ func (p *Provider) setupSignin() error {
 	pages, err := web.NewRenderer(signinAssets, "templates/*.html",
 		web.WithMessages(signinAssets, "messages/*.json"),
 		web.WithServiceName("auth.service."+p.realmKey()),
-		web.WithStaticPrefix(p.base+"/static/"),
+		web.WithStaticPrefix(web.StaticPrefixAt(p.base)),
 		web.WithRequestID(func(r *http.Request) string { return httpx.RequestIDFromContext(r.Context()) }),
 		web.WithLogger(p.log),
 	)
@@ -130,7 +130,7 @@ func (p *Provider) mountSignin(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("GET "+PathLogout, p.logout)
 	mux.HandleFunc("POST "+PathLogout, p.logout)
-	mux.Handle("GET /static/", web.Static())
+	mux.Handle("GET "+web.StaticDir, web.Static())
 }
 
 // Cookie names carry the realm so that two realms on one host keep their

@@ -12,7 +12,6 @@ import (
 	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/internal/browsertest"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
-	"github.com/egovkit/egovkit/internal/web"
 )
 
 // TestPagesAccessible checks every page with axe-core against the WCAG
@@ -29,9 +28,9 @@ func TestPagesAccessible(t *testing.T) {
 	verify, err := declaration.VerifyHandler(cfg)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", web.Static())
 	mux.Handle("/declarations/", http.StripPrefix("/declarations", pages))
 	mux.Handle("/verify", verify)
+	mux.Handle("/verify/", verify)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 

@@ -164,6 +164,13 @@
 // JSON. They take the signed-in person from a function the service
 // supplies.
 //
+// Each page handler serves its pages' stylesheet itself, under a name that
+// changes with its content (text/css, cached for a year): PagesHandler at
+// PagesConfig.Prefix + "/static/egovkit.<hash>.css", VerifyHandler below
+// the verification path (/verify/static/…; mount it at "/verify" and
+// "/verify/"). A service that mounts them alone gets styled pages; a site
+// that serves one shared stylesheet points PagesConfig.StaticPrefix at it.
+//
 // Every database call has a deadline (Config.DBTimeout, 5 s by default).
 // A database that is down, does not answer in time or cannot write is
 // answered 503 with Retry-After (problem+json, or a "temporarily

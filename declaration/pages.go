@@ -36,8 +36,13 @@ type PagesConfig struct {
 	// Prefix is the path the citizen's pages are mounted at, such as
 	// "/declarations"; links are made from it.
 	Prefix string
-	// StaticPrefix is where the shared stylesheet is served; empty means
-	// "/static/". HomeURL is where the brand link leads; empty means "/".
+	// StaticPrefix is the directory the pages link their stylesheet from.
+	// Empty means each handler's own: PagesHandler serves it at
+	// Prefix + "/static/", VerifyHandler below the verification path
+	// (see VerifyHandler), so the pages need nothing else mounted. A site
+	// that serves one shared stylesheet for all its pages names its
+	// directory here, such as "/static/". HomeURL is where the brand link
+	// leads; empty means "/".
 	StaticPrefix, HomeURL string
 	// ClientAddr gives the address verification is limited by; nil means
 	// the connection's address.
@@ -55,17 +60,19 @@ type pages struct {
 	r   *web.Renderer
 }
 
-func newPages(cfg PagesConfig) (*pages, error) {
+// newPages builds the pages of a handler mounted at mount, below which it
+// serves the stylesheet unless cfg.StaticPrefix names another place.
+func newPages(cfg PagesConfig, mount func(PagesConfig) string) (*pages, error) {
 	if cfg.Service == nil {
 		return nil, errors.New("declaration: the pages need a Service")
 	}
+	cfg.Prefix = strings.TrimSuffix(cfg.Prefix, "/")
 	if cfg.StaticPrefix == "" {
-		cfg.StaticPrefix = "/static/"
+		cfg.StaticPrefix = web.StaticPrefixAt(mount(cfg))
 	}
 	if cfg.HomeURL == "" {
 		cfg.HomeURL = "/"
 	}
-	cfg.Prefix = strings.TrimSuffix(cfg.Prefix, "/")
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
@@ -92,16 +99,19 @@ func newPages(cfg PagesConfig) (*pages, error) {
 // and the authorizations given to them, forms for a new solemn
 // declaration, authorization or template document, the preview with the
 // one-time code, the PDF and revocation, confirmed with a code too. Form
-// posts from other sites are refused.
+// posts from other sites are refused. It serves the pages' stylesheet
+// itself, to anyone, at Prefix + "/static/egovkit.<hash>.css" (text/css,
+// cached for a year since its name changes with its content).
 func PagesHandler(cfg PagesConfig) (http.Handler, error) {
 	if cfg.Declarant == nil {
 		return nil, errors.New("declaration: the citizen's pages need a Declarant")
 	}
-	p, err := newPages(cfg)
+	p, err := newPages(cfg, func(c PagesConfig) string { return c.Prefix })
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
+	mux.Handle("GET "+web.StaticDir, web.Static())
 	mux.HandleFunc("GET /{$}", p.signedIn(p.home))
 	mux.HandleFunc("GET /new/{kind}", p.signedIn(p.newForm))
 	mux.HandleFunc("POST /new/{kind}", p.signedIn(p.create))
@@ -120,12 +130,36 @@ func PagesHandler(cfg PagesConfig) (http.Handler, error) {
 // VerifyHandler serves the public verification page: a form for the code
 // and, with ?code=, what the document says and whether it is valid. Mount
 // it where Config.BaseURL + "/verify" leads, since QR codes point there.
+// Unless PagesConfig.StaticPrefix says otherwise, the page links its
+// stylesheet below that path, which the handler serves too: mount it at
+// the path and at the path with a slash,
+//
+//	mux.Handle("/verify", verify)
+//	mux.Handle("/verify/", verify)
 func VerifyHandler(cfg PagesConfig) (http.Handler, error) {
-	p, err := newPages(cfg)
+	p, err := newPages(cfg, func(c PagesConfig) string { return c.Service.verifyPath() })
 	if err != nil {
 		return nil, err
 	}
-	return http.HandlerFunc(p.verify), nil
+	static := web.Static()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && web.IsStatic(r.URL.Path) {
+			static.ServeHTTP(w, r)
+			return
+		}
+		p.verify(w, r)
+	}), nil
+}
+
+// verifyPath is the path of the verification page, the path of
+// Config.BaseURL + "/verify", where QR codes lead and VerifyHandler is
+// mounted.
+func (s *Service) verifyPath() string {
+	u, err := url.Parse(s.cfg.BaseURL)
+	if err != nil {
+		return "/verify"
+	}
+	return strings.TrimSuffix(u.Path, "/") + "/verify"
 }
 
 func (p *pages) text(r *http.Request, key string, args ...any) string {

@@ -79,7 +79,11 @@
 // page's language what is wrong with a period it cannot read and keeps
 // what was typed; the charts are SVG drawn on the server, each with a text
 // alternative and its data in a table, and the page passes axe-core's WCAG
-// 2.1 AA rules. Every database call has a deadline (Config.DBTimeout, 5 s
+// 2.1 AA rules. The page handler serves the page's stylesheet itself, at
+// PageConfig.Prefix + "/static/egovkit.<hash>.css" (text/css, cached for a
+// year since its name changes with its content), so the page mounted alone
+// is styled; PageConfig.StaticPrefix points it at a site's shared copy
+// instead. Every database call has a deadline (Config.DBTimeout, 5 s
 // by default); a database that is down or does not answer in time is
 // answered 503 with Retry-After, as a problem or a "temporarily
 // unavailable" page.

@@ -33,8 +33,18 @@ type Comparison struct{ Period, Base string }
 
 // PageConfig configures the public statistics page.
 type PageConfig struct {
-	// StaticPrefix is where the shared stylesheet is served
-	// (internal/web's Static); empty means "/static/".
+	// Prefix is the path the page is mounted at with http.StripPrefix,
+	// such as "/stats" for a page at /stats/; empty means the root. The
+	// handler serves the page's stylesheet itself, below it, at
+	// Prefix + "/static/egovkit.<hash>.css".
+	Prefix string
+	// StaticPrefix is the directory the page links its stylesheet from.
+	// Empty means the handler's own, Prefix + "/static/", so the page
+	// needs nothing else mounted. A site that serves one shared
+	// stylesheet for all its pages names its directory here, such as
+	// "/static/"; so does a site that mounts the page at one exact path
+	// (mux.Handle("GET /stats", page)), since no other path reaches the
+	// handler then.
 	StaticPrefix string
 	// HomeURL is where the brand link leads; empty means "/".
 	HomeURL string
@@ -53,9 +63,14 @@ type PageConfig struct {
 // by month with a line chart, and totals by kind. Charts are SVG drawn on
 // the server (no JavaScript), each with a text alternative and its data as
 // a table. ?period=P&base=B adds a comparison of the visitor's choice.
+// Every path gives the page except its stylesheet's: the handler serves the
+// stylesheet itself at Prefix + "/static/egovkit.<hash>.css" (text/css,
+// cached for a year since its name changes with its content). Mount it
+// at the root, or below PageConfig.Prefix with http.StripPrefix.
 func (m *Metrics) PageHandler(cfg PageConfig) (http.Handler, error) {
+	cfg.Prefix = strings.TrimSuffix(cfg.Prefix, "/")
 	if cfg.StaticPrefix == "" {
-		cfg.StaticPrefix = "/static/"
+		cfg.StaticPrefix = web.StaticPrefixAt(cfg.Prefix)
 	}
 	if cfg.HomeURL == "" {
 		cfg.HomeURL = "/"
@@ -75,13 +90,14 @@ func (m *Metrics) PageHandler(cfg PageConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &statsPage{m: m, cfg: cfg, pages: pages}, nil
+	return &statsPage{m: m, cfg: cfg, pages: pages, static: web.Static()}, nil
 }
 
 type statsPage struct {
-	m     *Metrics
-	cfg   PageConfig
-	pages *web.Renderer
+	m      *Metrics
+	cfg    PageConfig
+	pages  *web.Renderer
+	static http.Handler
 }
 
 // yearRow is one year of the totals table.
@@ -137,6 +153,10 @@ type statsData struct {
 }
 
 func (s *statsPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && web.IsStatic(r.URL.Path) {
+		s.static.ServeHTTP(w, r)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		s.pages.RenderError(w, r, http.StatusMethodNotAllowed, "")

@@ -103,6 +103,13 @@
 // cost and time, what one receives, the legal basis, questions) with the
 // suggestion form. The pages pass axe-core's WCAG 2.1 AA rules.
 //
+// The handler serves everything its pages need: their stylesheet is at
+// PagesConfig.Prefix + "/static/egovkit.<hash>.css" (text/css, cached for
+// a year since its name changes with its content), so a service that
+// mounts the handler alone, at the root or below Prefix with
+// http.StripPrefix, gets styled pages. A site that serves one shared
+// stylesheet for all its pages points PagesConfig.StaticPrefix at it.
+//
 // With PagesConfig.Caller set, editors and approvers get a workspace below
 // /edit/: the versions being worked on and the open suggestions, a page per
 // version with its document (editable while a draft, violations listed by

@@ -29,8 +29,11 @@ type PagesConfig struct {
 	// published procedure by title, and the filters by category, channel
 	// and life event still narrow the list.
 	Index Searcher
-	// StaticPrefix is where the shared stylesheet is served; empty means
-	// "/static/".
+	// StaticPrefix is the directory the pages link their stylesheet from.
+	// Empty means the handler's own: it serves the stylesheet at
+	// Prefix + "/static/", so the pages need nothing else mounted. A site
+	// that serves one shared stylesheet for all its pages names its
+	// directory here, such as "/static/".
 	StaticPrefix string
 	// HomeURL is where the brand link leads; empty means "/".
 	HomeURL string
@@ -60,18 +63,20 @@ type PagesConfig struct {
 // the same filters), and a page per published procedure that says what a citizen
 // needs, the steps, where and how, the cost, the time and the legal basis,
 // with a form to suggest a correction or a simplification. Mount it at
-// Prefix with http.StripPrefix.
+// Prefix with http.StripPrefix. It serves the pages' stylesheet itself, at
+// Prefix + "/static/egovkit.<hash>.css" (text/css, cached for a year since
+// its name changes with its content).
 func PagesHandler(cfg PagesConfig) (http.Handler, error) {
 	if cfg.Registry == nil {
 		return nil, errors.New("procedures: the pages need a Registry")
 	}
+	cfg.Prefix = strings.TrimSuffix(cfg.Prefix, "/")
 	if cfg.StaticPrefix == "" {
-		cfg.StaticPrefix = "/static/"
+		cfg.StaticPrefix = web.StaticPrefixAt(cfg.Prefix)
 	}
 	if cfg.HomeURL == "" {
 		cfg.HomeURL = "/"
 	}
-	cfg.Prefix = strings.TrimSuffix(cfg.Prefix, "/")
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
@@ -92,6 +97,7 @@ func PagesHandler(cfg PagesConfig) (http.Handler, error) {
 	}
 	p := &catalogue{cfg: cfg, pages: pages}
 	mux := http.NewServeMux()
+	mux.Handle("GET "+web.StaticDir, web.Static())
 	mux.HandleFunc("GET /{$}", p.search)
 	mux.HandleFunc("GET /{id}", p.procedure)
 	mux.HandleFunc("POST /{id}/suggestions", p.suggest)

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
-	"github.com/egovkit/egovkit/internal/web"
 	"github.com/egovkit/egovkit/procedures"
 	"github.com/egovkit/egovkit/procedures/search"
 )
@@ -35,7 +34,6 @@ func TestCataloguePages(t *testing.T) {
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/procedures/", http.StripPrefix("/procedures", h))
-	mux.Handle("GET /static/", web.Static())
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	jar, _ := cookiejar.New(nil)

@@ -25,6 +25,10 @@ var openAPIDoc []byte
 //go:embed templates messages
 var assets embed.FS
 
+// sharedStatic is where the portal serves the one stylesheet all its pages
+// link, its own and the packages'.
+const sharedStatic = "/static/"
+
 // appConfig is what the portal's handler is built from.
 type appConfig struct {
 	DB      *sql.DB
@@ -98,7 +102,9 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	}}
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", web.Static())
+	// One stylesheet for every page of the portal, cached once by the
+	// browser; each package's handler could serve its own copy too.
+	mux.Handle("GET "+sharedStatic, web.Static())
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)

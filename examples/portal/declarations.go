@@ -64,7 +64,7 @@ func (a *app) mountDeclarations(ctx context.Context, mux *http.ServeMux, cfg app
 	if err != nil {
 		return err
 	}
-	pcfg := declaration.PagesConfig{Service: svc, Prefix: "/declarations", SignInURL: "/declarations/signin",
+	pcfg := declaration.PagesConfig{Service: svc, Prefix: "/declarations", StaticPrefix: sharedStatic, SignInURL: "/declarations/signin",
 		SignOutURL: "/declarations/signout", Declarant: fromSession(a.declarantFromToken), Logger: a.log}
 	pages, err := declaration.PagesHandler(pcfg)
 	if err != nil {

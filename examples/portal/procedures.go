@@ -96,7 +96,7 @@ func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appCo
 		mux.Handle(staff, res.guard(api))
 	}
 	mux.Handle(proceduresAPI+"/", api)
-	pages, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures", Logger: a.log,
+	pages, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures", StaticPrefix: sharedStatic, Logger: a.log,
 		Caller: fromSession(a.editorFromToken), SignOutURL: "/procedures/signout"})
 	if err != nil {
 		return err

@@ -59,7 +59,7 @@ func (a *app) mountStats(ctx context.Context, mux *http.ServeMux, cfg appConfig)
 	if err := m.ImportCSV(ctx, "gov.gr announcements, 2019 to 2021", strings.NewReader(publishedHistory)); err != nil {
 		return err
 	}
-	page, err := m.PageHandler(metrics.PageConfig{APIPrefix: "/stats/api/", Comparisons: []metrics.Comparison{
+	page, err := m.PageHandler(metrics.PageConfig{APIPrefix: "/stats/api/", StaticPrefix: sharedStatic, Comparisons: []metrics.Comparison{
 		{Period: "2021-H1", Base: "2020"}, {Period: "2020", Base: "2019"}, {Period: "2019", Base: "2018"},
 	}})
 	if err != nil {

@@ -12,6 +12,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,4 +96,25 @@ func tail(b []byte) []byte {
 		return b[len(b)-2000:]
 	}
 	return b
+}
+
+// Pixel returns the colour at x, y of the PNG at path (a [Screenshot]), so
+// a test can check that a page's stylesheet was applied: an unstyled page
+// is white where the styled one shows its header.
+func Pixel(t testing.TB, path string, x, y int) color.RGBA {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("browsertest: %v", err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("browsertest: %s: %v", path, err)
+	}
+	if !(image.Point{x, y}).In(img.Bounds()) {
+		t.Fatalf("browsertest: %d,%d is outside %s (%v)", x, y, path, img.Bounds())
+	}
+	r, g, b, a := img.At(x, y).RGBA()
+	return color.RGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: uint8(a >> 8)}
 }

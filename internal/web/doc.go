@@ -69,6 +69,11 @@
 // # Assets
 //
 // [Static] serves the stylesheet under a content-addressed name, cached for a
-// year; mount it at /static/ (or say where with [WithStaticPrefix]). Nothing
-// is loaded from another origin.
+// year, as text/css. Every package's page handler serves it itself in the
+// static directory below its own mount point ([StaticDir], [StaticPrefixAt],
+// [IsStatic]) and links it from there with [WithStaticPrefix], so a page
+// handler mounted alone, by a module that cannot import this package, still
+// shows styled pages. A site that prefers one shared copy mounts [Static]
+// at /static/ and points the packages there (their StaticPrefix options).
+// Nothing is loaded from another origin.
 package web

@@ -54,7 +54,10 @@ func WithServiceName(key string) Option {
 	return func(r *Renderer) error { r.serviceKey = key; return nil }
 }
 
-// WithStaticPrefix says where [Static] is mounted; the default is "/static/".
+// WithStaticPrefix says where [Static] answers, the directory the pages
+// link the stylesheet from; the default is [StaticDir] ("/static/"). A
+// package whose pages are mounted below a path passes
+// [StaticPrefixAt](that path) and serves [Static] there itself.
 func WithStaticPrefix(prefix string) Option {
 	return func(r *Renderer) error {
 		if !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") {
@@ -390,6 +393,29 @@ func mustAsset(name, ctype string) asset {
 		name: name, hashedName: strings.TrimSuffix(name, ext) + "." + h + ext,
 		contentType: ctype, body: b, etag: `"` + h + `"`,
 	}
+}
+
+// StaticDir is the directory, below the path a package's page handler is
+// mounted at, where that handler serves the shared assets itself: pages
+// mounted at /stats link /stats/static/egovkit.<hash>.css, and pages at the
+// root link /static/egovkit.<hash>.css. A package's handler therefore needs
+// nothing else mounted beside it.
+const StaticDir = "/static/"
+
+// StaticPrefixAt is the static prefix of pages mounted at mount (a path
+// such as "/declarations", or "" for the root): mount + [StaticDir].
+func StaticPrefixAt(mount string) string { return strings.TrimSuffix(mount, "/") + StaticDir }
+
+// IsStatic reports whether p names one of the shared assets in a static
+// directory, such as "/static/egovkit.<hash>.css" or
+// "/verify/static/egovkit.css": the requests a page handler hands to
+// [Static].
+func IsStatic(p string) bool {
+	dir, name := path.Split(p)
+	if !strings.HasSuffix(dir, StaticDir) {
+		return false
+	}
+	return name == stylesheet.hashedName || name == stylesheet.name
 }
 
 // Static serves the shared assets wherever it is mounted (the last path

@@ -247,6 +247,28 @@ func TestStatic(t *testing.T) {
 	assert.Equal(t, 404, w.Code)
 }
 
+func TestStaticBelowAMountPoint(t *testing.T) {
+	assert.Equal(t, "/static/", StaticPrefixAt(""))
+	assert.Equal(t, "/static/", StaticPrefixAt("/"))
+	assert.Equal(t, "/stats/static/", StaticPrefixAt("/stats"))
+	assert.Equal(t, "/a/verify/static/", StaticPrefixAt("/a/verify/"))
+
+	r := newTestRenderer(t, WithStaticPrefix(StaticPrefixAt("/hello")))
+	w := get(t, func(w http.ResponseWriter, req *http.Request) {
+		r.Render(w, req, 200, "hello.html", helloData{Name: "Μαρία"})
+	}, "/", nil)
+	m := regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)">`).FindStringSubmatch(w.Body.String())
+	require.NotNil(t, m)
+	assert.Equal(t, "/hello/static/"+stylesheet.hashedName, m[1])
+	assert.True(t, IsStatic(m[1]))
+	assert.True(t, IsStatic("/static/"+stylesheet.hashedName))
+	assert.True(t, IsStatic("/verify/static/egovkit.css"))
+	for _, p := range []string{"/", "/static/", "/static", "/egovkit.css", "/" + stylesheet.hashedName,
+		"/static/other.css", "/staticx/egovkit.css", "/static/egovkit.css/x"} {
+		assert.False(t, IsStatic(p), p)
+	}
+}
+
 // TestColourContrast checks the colour pairs the stylesheet uses for text
 // against WCAG 2.1's 4.5:1 minimum for normal text, reading the values from
 // the stylesheet itself.

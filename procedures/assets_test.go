@@ -1,0 +1,99 @@
+package procedures_test
+
+import (
+	"image/color"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egovkit/egovkit/internal/browsertest"
+	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/procedures/search"
+)
+
+var stylesheetLink = regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)">`)
+
+// assertStyled loads page from base and checks that it links a stylesheet
+// below dir which the same server answers as CSS, cached for good under
+// its content-addressed name.
+func assertStyled(t *testing.T, base, page, dir string) {
+	t.Helper()
+	resp, err := http.Get(base + page)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, page)
+	m := stylesheetLink.FindStringSubmatch(string(body))
+	require.NotNil(t, m, "%s links no stylesheet", page)
+	assert.Regexp(t, "^"+regexp.QuoteMeta(dir)+`egovkit\.[0-9a-f]{12}\.css$`, m[1], page)
+	resp, err = http.Get(base + m[1])
+	require.NoError(t, err)
+	css, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, m[1])
+	assert.Equal(t, "text/css; charset=utf-8", resp.Header.Get("Content-Type"), m[1])
+	assert.Equal(t, "public, max-age=31536000, immutable", resp.Header.Get("Cache-Control"), m[1])
+	assert.Contains(t, string(css), "--color-header-bg", m[1])
+}
+
+// catalogueAlone serves the sample catalogue's pages, and nothing else,
+// at prefix on a fresh server.
+func catalogueAlone(t *testing.T, prefix string) *httptest.Server {
+	t.Helper()
+	ctx := t.Context()
+	reg, err := procedures.NewRegistry(ctx, sqltest.SQLite(t).DB.DB)
+	require.NoError(t, err)
+	var docs [][]byte
+	for _, d := range procedures.Samples() {
+		docs = append(docs, d)
+	}
+	_, err = reg.ImportPublished(ctx, "samples", docs)
+	require.NoError(t, err)
+	idx, err := search.New(ctx, reg)
+	require.NoError(t, err)
+	t.Cleanup(func() { idx.Close() })
+	h, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: prefix})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	if prefix == "" {
+		mux.Handle("/", h)
+	} else {
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, h))
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestPagesServeTheirStylesheet mounts the catalogue's handler alone on a
+// fresh mux, at the root and below a path, as a service importing only
+// this package would: its pages link a stylesheet the handler serves.
+func TestPagesServeTheirStylesheet(t *testing.T) {
+	for _, prefix := range []string{"", "/procedures"} {
+		t.Run("at "+prefix+"/", func(t *testing.T) {
+			srv := catalogueAlone(t, prefix)
+			for _, p := range []string{"/", "/?q=passport", "/passport"} {
+				assertStyled(t, srv.URL, prefix+p, prefix+"/static/")
+			}
+		})
+	}
+}
+
+// TestPagesStyledInBrowser loads a page of the catalogue, mounted alone,
+// in chromium and checks that the stylesheet was applied: the header has
+// the stylesheet's colour (--color-header-bg) where an unstyled page is
+// white.
+func TestPagesStyledInBrowser(t *testing.T) {
+	browsertest.Binary(t)
+	srv := catalogueAlone(t, "/procedures")
+	shot := browsertest.Screenshot(t, srv.URL+"/procedures/passport?lang=el", "procedures-alone-passport-el", 1024, 900)
+	assert.Equal(t, color.RGBA{R: 0x00, G: 0x34, B: 0x76, A: 0xff}, browsertest.Pixel(t, shot, 4, 4))
+}
