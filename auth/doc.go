@@ -11,7 +11,7 @@
 //	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek, log) // or NewExternalSigningKeys (HSM)
 //	accounts, err := auth.NewAccounts(ctx, db)
 //	codes, err := auth.NewCodeStore(ctx, db, "citizen", nil)
-//	gateway := &auth.Webhook{URL: smsGatewayURL, Secret: smsGatewayKey}
+//	gateway := &sms.Webhook{URL: smsGatewayURL, Secret: smsGatewayKey}
 //	sms, err := auth.NewOneTimeCodes(ctx, db, otpSecret, gateway, log)
 //	contacts, err := auth.NewContactRegistry(ctx, db, sms, gateway)
 //	p, err := auth.NewProvider(auth.ProviderConfig{

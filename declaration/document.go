@@ -13,6 +13,7 @@ import (
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/ident"
 	"github.com/egovkit/egovkit/internal/jsonschema"
+	"github.com/egovkit/egovkit/problem"
 )
 
 // Kinds of document.
@@ -167,7 +168,7 @@ func (e *Error) Error() string { return e.Kind.Error() + ": " + e.Detail }
 func (e *Error) Unwrap() error { return e.Kind }
 
 // Problem renders the error as problem details.
-func (e *Error) Problem() *httpx.Problem {
+func (e *Error) Problem() *problem.Problem {
 	switch e.Kind {
 	case ErrNotFound:
 		return httpx.NotFound(e.Detail)
@@ -181,7 +182,7 @@ func (e *Error) Problem() *httpx.Problem {
 			p.Detail = e.Detail
 			return p
 		}
-		return httpx.Validation(e.Detail, httpx.FieldError{Field: "code", Detail: e.Detail})
+		return httpx.Validation(e.Detail, problem.FieldError{Field: "code", Detail: e.Detail})
 	}
 	return httpx.BadRequest(e.Detail)
 }
@@ -193,7 +194,7 @@ func fail(kind error, format string, args ...any) error {
 // InvalidError lists what is wrong with a draft or a person, by field
 // (JSON Pointers into the draft, such as "/grantee/afm").
 type InvalidError struct {
-	Fields []httpx.FieldError
+	Fields []problem.FieldError
 }
 
 func (e *InvalidError) Error() string {
@@ -205,19 +206,19 @@ func (e *InvalidError) Error() string {
 }
 
 // Problem renders the error as a 422 with one field error per problem.
-func (e *InvalidError) Problem() *httpx.Problem {
+func (e *InvalidError) Problem() *problem.Problem {
 	return httpx.Validation("the document is not valid", e.Fields...)
 }
 
 type checker struct {
-	fields []httpx.FieldError
+	fields []problem.FieldError
 	// anyScript accepts characters the document's font lacks: a person's
 	// name comes from a registry and is taken as it is.
 	anyScript bool
 }
 
 func (c *checker) add(ptr, detail string) {
-	c.fields = append(c.fields, httpx.FieldError{Pointer: ptr, Detail: detail})
+	c.fields = append(c.fields, problem.FieldError{Pointer: ptr, Detail: detail})
 }
 
 func (c *checker) text(ptr, s string, required bool, max int) {

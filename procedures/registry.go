@@ -16,6 +16,7 @@ import (
 
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/sqlstore"
+	"github.com/egovkit/egovkit/problem"
 )
 
 //go:embed migrations/*.sql
@@ -65,7 +66,7 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Kind.Error() + ": " + e.Detail }
 func (e *Error) Unwrap() error { return e.Kind }
-func (e *Error) Problem() *httpx.Problem {
+func (e *Error) Problem() *problem.Problem {
 	switch e.Kind {
 	case ErrNotFound:
 		return httpx.NotFound(e.Detail)

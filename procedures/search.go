@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/internal/httpx"
+	"github.com/egovkit/egovkit/problem"
 )
 
 // Index is the full-text index of the published procedures, in Greek and
@@ -276,7 +277,7 @@ type QueryError struct{ Reason string }
 func (e *QueryError) Error() string { return "procedures: search: " + e.Reason }
 
 // Problem renders the error as a 400.
-func (e *QueryError) Problem() *httpx.Problem { return httpx.BadRequest(e.Reason) }
+func (e *QueryError) Problem() *problem.Problem { return httpx.BadRequest(e.Reason) }
 
 // Query is a search: words in Greek or English, and filters.
 type Query struct {

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/egovkit/egovkit/internal/httpx"
+	"github.com/egovkit/egovkit/problem"
 )
 
 // Kinds of suggestion.
@@ -42,7 +43,7 @@ func (e *RateLimitError) Error() string        { return ErrRateLimited.Error() }
 func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
 
 // Problem renders the error as a 429.
-func (e *RateLimitError) Problem() *httpx.Problem {
+func (e *RateLimitError) Problem() *problem.Problem {
 	return httpx.RateLimited(int(e.RetryAfter.Seconds()) + 1)
 }
 
@@ -68,7 +69,7 @@ func (e *SuggestionError) Error() string {
 }
 
 // Problem renders the error as a 422 naming the field.
-func (e *SuggestionError) Problem() *httpx.Problem {
+func (e *SuggestionError) Problem() *problem.Problem {
 	return httpx.Validation("the suggestion is not valid", httpx.FieldError{Pointer: "/" + e.Field, Detail: e.Reason})
 }
 

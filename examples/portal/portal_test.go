@@ -29,6 +29,7 @@ import (
 	"github.com/egovkit/egovkit/internal/sqlstore/sqlopen"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/sms"
 )
 
 // startPortal runs the portal as main does, on a free port, and stops it
@@ -397,7 +398,7 @@ func seedCitizen(t *testing.T, dataDir, username, password, mobile string) {
 	db, err := sqlopen.Open(t.Context(), "sqlite:"+filepath.Join(dataDir, "egovkit.db"), nil)
 	require.NoError(t, err)
 	defer db.Close()
-	a, err := newApp(t.Context(), appConfig{DB: db, KEK: kek, BaseURL: "http://127.0.0.1:8080", SMS: &auth.Outbox{}})
+	a, err := newApp(t.Context(), appConfig{DB: db, KEK: kek, BaseURL: "http://127.0.0.1:8080", SMS: &sms.Outbox{}})
 	require.NoError(t, err)
 	defer a.Close()
 	c, err := a.accounts.CreateCitizen(t.Context(), auth.Citizen{Username: username, AFM: "090000045", AMKA: "01017012343",
