@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/internal/sqlstore"
@@ -20,8 +21,8 @@ import (
 
 // Contact registry errors, matched with errors.Is.
 var (
-	ErrContactNotFound = errors.New("auth: no verified contact for this subject")
-	ErrInvalidPhone    = errors.New("auth: not a mobile number in international form")
+	ErrContactNotFound = errkind.New(errkind.NotFound, "auth: no verified contact for this subject")
+	ErrInvalidPhone    = errkind.New(errkind.Invalid, "auth: not a mobile number in international form")
 )
 
 // Contact is a subject's verified contact details.

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/sms"
@@ -18,7 +19,7 @@ import (
 
 // E-mail errors, matched with errors.Is.
 var (
-	ErrInvalidEmail  = errors.New("auth: not an e-mail address")
+	ErrInvalidEmail  = errkind.New(errkind.Invalid, "auth: not an e-mail address")
 	ErrNoEmailSender = errors.New("auth: the contact registry has no e-mail sender (WithEmail)")
 )
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/internal/testclock"
@@ -65,8 +66,10 @@ func TestContactRegistry(t *testing.T) {
 		// A wrong code stores nothing.
 		_, err = reg.ConfirmMobile(ctx, subject, ch.ID, "6912345678", wrongCode(code))
 		assert.ErrorIs(t, err, otp.ErrInvalidCode)
+		assert.ErrorIs(t, err, errkind.Unauthorized, "importers, who cannot name otp's errors, test the kind")
 		_, err = reg.Get(ctx, subject)
 		assert.ErrorIs(t, err, auth.ErrContactNotFound)
+		assert.ErrorIs(t, err, errkind.NotFound)
 		// The code was sent to one number and cannot confirm another.
 		_, err = reg.ConfirmMobile(ctx, subject, ch.ID, "6900000000", code)
 		assert.True(t, errors.Is(err, otp.ErrInvalidCode), "%v", err)

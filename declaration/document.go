@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/ident"
 	"github.com/egovkit/egovkit/internal/jsonschema"
@@ -148,11 +149,11 @@ type Document struct {
 
 // Errors, matched with errors.Is.
 var (
-	ErrNotFound  = errors.New("declaration: no such document")
-	ErrForbidden = errors.New("declaration: the document is not the caller's")
-	ErrState     = errors.New("declaration: the document's state does not allow this")
-	ErrExpired   = errors.New("declaration: the draft has expired")
-	ErrCode      = errors.New("declaration: the one-time code was not accepted")
+	ErrNotFound  = errkind.New(errkind.NotFound, "declaration: no such document")
+	ErrForbidden = errkind.New(errkind.Forbidden, "declaration: the document is not the caller's")
+	ErrState     = errkind.New(errkind.Conflict, "declaration: the document's state does not allow this")
+	ErrExpired   = errkind.New(errkind.Conflict, "declaration: the draft has expired")
+	ErrCode      = errkind.New(errkind.Unauthorized, "declaration: the one-time code was not accepted")
 )
 
 // Error carries one of the sentinels with the reason, and renders as a
@@ -204,6 +205,9 @@ func (e *InvalidError) Error() string {
 	}
 	return "declaration: invalid document: " + strings.Join(parts, "; ")
 }
+
+// Is makes errors.Is(err, errkind.Invalid) hold.
+func (e *InvalidError) Is(target error) bool { return target == errkind.Invalid }
 
 // Problem renders the error as a 422 with one field error per problem.
 func (e *InvalidError) Problem() *problem.Problem {

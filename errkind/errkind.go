@@ -21,8 +21,9 @@
 //
 //   - [NotFound]: the thing asked for does not exist (or is not the caller's
 //     to see).
-//   - [Conflict]: the request contradicts what is stored: a duplicate, a
-//     state that does not allow the change, a code used twice.
+//   - [Conflict]: the request contradicts what is stored: a duplicate, or a
+//     state that does not allow the change (an expired draft, a published
+//     version edited).
 //   - [Invalid]: the input itself is wrong, whatever is stored.
 //   - [Forbidden]: the caller is known but not allowed to do this.
 //   - [Unauthorized]: the caller's credentials (password, code, token) were

@@ -18,6 +18,7 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 	"go.uber.org/zap"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/problem"
 )
@@ -275,6 +276,9 @@ func (x *Index) Close() error {
 type QueryError struct{ Reason string }
 
 func (e *QueryError) Error() string { return "procedures: search: " + e.Reason }
+
+// Is makes errors.Is(err, errkind.Invalid) hold.
+func (e *QueryError) Is(target error) bool { return target == errkind.Invalid }
 
 // Problem renders the error as a 400.
 func (e *QueryError) Problem() *problem.Problem { return httpx.BadRequest(e.Reason) }

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/problem"
 )
@@ -67,6 +68,9 @@ type SuggestionError struct{ Field, Reason string }
 func (e *SuggestionError) Error() string {
 	return "procedures: suggestion: " + e.Field + ": " + e.Reason
 }
+
+// Is makes errors.Is(err, errkind.Invalid) hold.
+func (e *SuggestionError) Is(target error) bool { return target == errkind.Invalid }
 
 // Problem renders the error as a 422 naming the field.
 func (e *SuggestionError) Problem() *problem.Problem {
