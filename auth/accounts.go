@@ -19,6 +19,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/ident"
 	"github.com/egovkit/egovkit/internal/sqlstore"
 )
@@ -27,14 +28,14 @@ import (
 var (
 	// ErrBadCredentials is the one answer to a failed password check,
 	// whether the account exists or not.
-	ErrBadCredentials = errors.New("auth: wrong user name or password")
-	ErrAccountExists  = errors.New("auth: an account with this identifier exists")
-	ErrAccountInvalid = errors.New("auth: invalid account details")
-	ErrNoSuchAccount  = errors.New("auth: no such account")
+	ErrBadCredentials = errkind.New(errkind.Unauthorized, "auth: wrong user name or password")
+	ErrAccountExists  = errkind.New(errkind.Conflict, "auth: an account with this identifier exists")
+	ErrAccountInvalid = errkind.New(errkind.Invalid, "auth: invalid account details")
+	ErrNoSuchAccount  = errkind.New(errkind.NotFound, "auth: no such account")
 	// ErrPasswordBusy means every password-hashing slot stayed taken for
 	// as long as a request may wait: the server is at its limit, the
 	// password was not checked, and the person should try again shortly.
-	ErrPasswordBusy = errors.New("auth: too many password checks under way; try again shortly")
+	ErrPasswordBusy = errkind.New(errkind.Unavailable, "auth: too many password checks under way; try again shortly")
 )
 
 // Citizen is a person with one set of credentials for every service. They

@@ -15,6 +15,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"golang.org/x/text/language"
+
+	"github.com/egovkit/egovkit/errkind"
 )
 
 // Client authentication methods (RFC 7591 token_endpoint_auth_method).
@@ -106,13 +108,15 @@ func (e *InvalidClientError) Error() string {
 }
 
 // Is makes errors.Is(err, ErrInvalidClientMetadata) hold.
-func (e *InvalidClientError) Is(target error) bool { return target == ErrInvalidClientMetadata }
+func (e *InvalidClientError) Is(target error) bool {
+	return target == ErrInvalidClientMetadata || target == errkind.Invalid
+}
 
 // Client registry errors, matched with errors.Is.
 var (
-	ErrInvalidClientMetadata = errors.New("auth: invalid client metadata")
-	ErrClientNotFound        = errors.New("auth: no such client")
-	ErrClientExists          = errors.New("auth: a client with this id exists")
+	ErrInvalidClientMetadata = errkind.New(errkind.Invalid, "auth: invalid client metadata")
+	ErrClientNotFound        = errkind.New(errkind.NotFound, "auth: no such client")
+	ErrClientExists          = errkind.New(errkind.Conflict, "auth: a client with this id exists")
 )
 
 // NameIn is the client's name in lang: Names[lang], or Name when the

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/sqlstore"
 )
 
@@ -24,10 +25,10 @@ var (
 	// ErrInvalidGrant covers every refused redemption (unknown, expired,
 	// other client, other redirect URI, wrong PKCE verifier); the token
 	// endpoint answers invalid_grant.
-	ErrInvalidGrant = errors.New("auth: invalid authorization code")
+	ErrInvalidGrant = errkind.New(errkind.Unauthorized, "auth: invalid authorization code")
 	// ErrCodeReused means the code was redeemed before: the tokens issued
 	// from it must be revoked (RFC 9700 section 4.5.3).
-	ErrCodeReused = errors.New("auth: authorization code used twice")
+	ErrCodeReused = errkind.New(errkind.Unauthorized, "auth: authorization code used twice")
 )
 
 // Grant is what a person's sign-in produced, waiting to be exchanged for
@@ -66,7 +67,9 @@ type ReusedCodeError struct {
 func (e *ReusedCodeError) Error() string { return ErrCodeReused.Error() }
 
 // Is makes errors.Is(err, ErrCodeReused) hold.
-func (e *ReusedCodeError) Is(target error) bool { return target == ErrCodeReused }
+func (e *ReusedCodeError) Is(target error) bool {
+	return target == ErrCodeReused || target == errkind.Unauthorized
+}
 
 // CodeStore keeps a realm's authorization codes. Redemption is atomic
 // across instances sharing a database: a code redeemed on two at once gives

@@ -12,15 +12,17 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/internal/sqlstore"
+	"github.com/egovkit/egovkit/sms"
 )
 
 // Contact registry errors, matched with errors.Is.
 var (
-	ErrContactNotFound = errors.New("auth: no verified contact for this subject")
-	ErrInvalidPhone    = errors.New("auth: not a mobile number in international form")
+	ErrContactNotFound = errkind.New(errkind.NotFound, "auth: no verified contact for this subject")
+	ErrInvalidPhone    = errkind.New(errkind.Invalid, "auth: not a mobile number in international form")
 )
 
 // Contact is a subject's verified contact details.
@@ -47,12 +49,12 @@ type ContactEvent struct {
 type ContactRegistry struct {
 	db     *sqlstore.DB
 	codes  *otp.Service
-	notify otp.Sender
+	notify sms.Sender
 	now    func() time.Time
 	log    *zap.Logger
 
 	emailCodes  *otp.Service // nil: no e-mail addresses
-	emailSender otp.Sender
+	emailSender sms.Sender
 }
 
 // ContactOption configures a ContactRegistry.
@@ -71,7 +73,7 @@ func WithContactLogger(l *zap.Logger) ContactOption {
 // NewContactRegistry opens the registry in db. codes sends and checks the
 // verification codes; notify tells the old number when the number changes
 // (usually the same SMS gateway as codes uses).
-func NewContactRegistry(ctx context.Context, db *sql.DB, codes *otp.Service, notify otp.Sender, opts ...ContactOption) (*ContactRegistry, error) {
+func NewContactRegistry(ctx context.Context, db *sql.DB, codes *OneTimeCodes, notify sms.Sender, opts ...ContactOption) (*ContactRegistry, error) {
 	if codes == nil || notify == nil {
 		return nil, errors.New("auth: contact registry needs a code service and a sender")
 	}
@@ -82,7 +84,7 @@ func NewContactRegistry(ctx context.Context, db *sql.DB, codes *otp.Service, not
 	if err := sdb.Migrate(ctx, "auth", migrations); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	r := &ContactRegistry{db: sdb, codes: codes, notify: notify, now: time.Now, log: zap.NewNop()}
+	r := &ContactRegistry{db: sdb, codes: codes.svc, notify: notify, now: time.Now, log: zap.NewNop()}
 	for _, o := range opts {
 		o(r)
 	}
@@ -156,15 +158,16 @@ func (r *ContactRegistry) Get(ctx context.Context, subject string) (Contact, err
 
 // StartMobileVerification sends a code to mobile for the subject to prove
 // the number is theirs. The code can confirm this number only.
-func (r *ContactRegistry) StartMobileVerification(ctx context.Context, subject, mobile string) (otp.Challenge, error) {
+func (r *ContactRegistry) StartMobileVerification(ctx context.Context, subject, mobile string) (Challenge, error) {
 	m, err := NormalizeMobile(mobile)
 	if err != nil {
-		return otp.Challenge{}, err
+		return Challenge{}, err
 	}
-	return r.codes.Issue(ctx, otp.Request{
+	ch, err := r.codes.Issue(ctx, otp.Request{
 		Subject: subject, Purpose: mobilePurpose(m), Destination: m,
 		Description: "επιβεβαίωση του αριθμού κινητού σας",
 	})
+	return Challenge(ch), err
 }
 
 // ConfirmMobile checks the code sent by StartMobileVerification and stores
@@ -208,7 +211,7 @@ func (r *ContactRegistry) ConfirmMobile(ctx context.Context, subject, challengeI
 		return Contact{}, fmt.Errorf("auth: confirm mobile: %w", err)
 	}
 	if old != "" && old != m {
-		msg := otp.Message{ID: newEventID(), To: old, Purpose: "contact-mobile-changed",
+		msg := sms.Message{ID: newEventID(), To: old, Purpose: "contact-mobile-changed",
 			Text: "Ο αριθμός κινητού του λογαριασμού σας άλλαξε σε " + httpx.MaskPhone(m) +
 				". Αν δεν το κάνατε εσείς, επικοινωνήστε αμέσως με την υπηρεσία."}
 		if err := r.notify.Send(ctx, msg); err != nil {

@@ -11,21 +11,27 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/otp"
+	"github.com/egovkit/egovkit/sms"
 )
 
 // E-mail errors, matched with errors.Is.
 var (
-	ErrInvalidEmail  = errors.New("auth: not an e-mail address")
+	ErrInvalidEmail  = errkind.New(errkind.Invalid, "auth: not an e-mail address")
 	ErrNoEmailSender = errors.New("auth: the contact registry has no e-mail sender (WithEmail)")
 )
 
 // WithEmail lets the registry keep verified e-mail addresses: codes sends
 // the verification codes by e-mail (a OneTimeCodes built with an e-mail
 // sender), and sender tells the old address when the address changes.
-func WithEmail(codes *OneTimeCodes, sender SMSSender) ContactOption {
-	return func(r *ContactRegistry) { r.emailCodes, r.emailSender = codes, sender }
+func WithEmail(codes *OneTimeCodes, sender sms.Sender) ContactOption {
+	return func(r *ContactRegistry) {
+		if codes != nil {
+			r.emailCodes, r.emailSender = codes.svc, sender
+		}
+	}
 }
 
 // NormalizeEmail returns a bare address (no display name) with the domain
@@ -47,18 +53,19 @@ func emailPurpose(email string) string { return "contact-email:" + email }
 
 // StartEmailVerification sends a code to the address for the subject to
 // prove it is theirs. The code can confirm this address only.
-func (r *ContactRegistry) StartEmailVerification(ctx context.Context, subject, email string) (otp.Challenge, error) {
+func (r *ContactRegistry) StartEmailVerification(ctx context.Context, subject, email string) (Challenge, error) {
 	if r.emailCodes == nil {
-		return otp.Challenge{}, ErrNoEmailSender
+		return Challenge{}, ErrNoEmailSender
 	}
 	e, err := NormalizeEmail(email)
 	if err != nil {
-		return otp.Challenge{}, err
+		return Challenge{}, err
 	}
-	return r.emailCodes.Issue(ctx, otp.Request{
+	ch, err := r.emailCodes.Issue(ctx, otp.Request{
 		Subject: subject, Purpose: emailPurpose(e), Destination: e,
 		Description: "επιβεβαίωση της διεύθυνσης e-mail σας",
 	})
+	return Challenge(ch), err
 }
 
 // ConfirmEmail checks the code sent by StartEmailVerification and stores
@@ -104,7 +111,7 @@ func (r *ContactRegistry) ConfirmEmail(ctx context.Context, subject, challengeID
 		return Contact{}, fmt.Errorf("auth: confirm e-mail: %w", err)
 	}
 	if old != "" && old != e {
-		msg := otp.Message{ID: newEventID(), To: old, Purpose: "contact-email-changed",
+		msg := sms.Message{ID: newEventID(), To: old, Purpose: "contact-email-changed",
 			Text: "Η διεύθυνση e-mail του λογαριασμού σας άλλαξε σε " + httpx.MaskEmail(e) +
 				". Αν δεν το κάνατε εσείς, επικοινωνήστε αμέσως με την υπηρεσία."}
 		if err := r.emailSender.Send(ctx, msg); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/internal/testclock"
@@ -43,7 +44,7 @@ func TestContactRegistry(t *testing.T) {
 		outbox := otp.NewOutbox(0)
 		codes, err := otp.New(ctx, db.DB.DB, []byte("0123456789abcdef0123456789abcdef"), outbox, otp.WithClock(clock.Now))
 		require.NoError(t, err)
-		reg, err := auth.NewContactRegistry(ctx, db.DB.DB, codes, outbox, auth.WithContactClock(clock.Now))
+		reg, err := auth.NewContactRegistry(ctx, db.DB.DB, auth.OneTimeCodesOf(codes), outbox, auth.WithContactClock(clock.Now))
 		require.NoError(t, err)
 		const subject = "citizen-7f3a"
 
@@ -65,8 +66,10 @@ func TestContactRegistry(t *testing.T) {
 		// A wrong code stores nothing.
 		_, err = reg.ConfirmMobile(ctx, subject, ch.ID, "6912345678", wrongCode(code))
 		assert.ErrorIs(t, err, otp.ErrInvalidCode)
+		assert.ErrorIs(t, err, errkind.Unauthorized, "importers, who cannot name otp's errors, test the kind")
 		_, err = reg.Get(ctx, subject)
 		assert.ErrorIs(t, err, auth.ErrContactNotFound)
+		assert.ErrorIs(t, err, errkind.NotFound)
 		// The code was sent to one number and cannot confirm another.
 		_, err = reg.ConfirmMobile(ctx, subject, ch.ID, "6900000000", code)
 		assert.True(t, errors.Is(err, otp.ErrInvalidCode), "%v", err)
@@ -110,7 +113,7 @@ func TestImportMobile(t *testing.T) {
 	outbox := otp.NewOutbox(0)
 	codes, err := otp.New(ctx, db.DB.DB, []byte("0123456789abcdef0123456789abcdef"), outbox)
 	require.NoError(t, err)
-	reg, err := auth.NewContactRegistry(ctx, db.DB.DB, codes, outbox)
+	reg, err := auth.NewContactRegistry(ctx, db.DB.DB, auth.OneTimeCodesOf(codes), outbox)
 	require.NoError(t, err)
 	c, err := reg.ImportMobile(ctx, "s1", "6912345678", "national contact registry")
 	require.NoError(t, err)
@@ -143,12 +146,12 @@ func TestContactEmail(t *testing.T) {
 		require.NoError(t, err)
 		mailCodes, err := otp.New(ctx, db.DB.DB, secret, mail, otp.WithClock(clock.Now))
 		require.NoError(t, err)
-		plain, err := auth.NewContactRegistry(ctx, db.DB.DB, smsCodes, sms)
+		plain, err := auth.NewContactRegistry(ctx, db.DB.DB, auth.OneTimeCodesOf(smsCodes), sms)
 		require.NoError(t, err)
 		_, err = plain.StartEmailVerification(ctx, "s1", "maria@example.gr")
 		assert.ErrorIs(t, err, auth.ErrNoEmailSender)
 
-		reg, err := auth.NewContactRegistry(ctx, db.DB.DB, smsCodes, sms, auth.WithContactClock(clock.Now), auth.WithEmail(mailCodes, mail))
+		reg, err := auth.NewContactRegistry(ctx, db.DB.DB, auth.OneTimeCodesOf(smsCodes), sms, auth.WithContactClock(clock.Now), auth.WithEmail(auth.OneTimeCodesOf(mailCodes), mail))
 		require.NoError(t, err)
 		for _, bad := range []string{"maria", "Maria <maria@example.gr>", "maria@localhost", "@example.gr"} {
 			_, err := reg.StartEmailVerification(ctx, "s1", bad)

@@ -11,13 +11,13 @@
 //	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek, log) // or NewExternalSigningKeys (HSM)
 //	accounts, err := auth.NewAccounts(ctx, db)
 //	codes, err := auth.NewCodeStore(ctx, db, "citizen", nil)
-//	gateway := &auth.Webhook{URL: smsGatewayURL, Secret: smsGatewayKey}
-//	sms, err := auth.NewOneTimeCodes(ctx, db, otpSecret, gateway, log)
-//	contacts, err := auth.NewContactRegistry(ctx, db, sms, gateway)
+//	gateway := &sms.Webhook{URL: smsGatewayURL, Secret: smsGatewayKey}
+//	otps, err := auth.NewOneTimeCodes(ctx, db, otpSecret, gateway, log)
+//	contacts, err := auth.NewContactRegistry(ctx, db, otps, gateway)
 //	p, err := auth.NewProvider(auth.ProviderConfig{
 //		Issuer: "https://id.example.gr/auth/citizen", Realm: "citizen",
 //		Keys: signing, Clients: clients, Codes: codes, Accounts: accounts,
-//		OneTimeCodes: sms, Contacts: contacts, Logger: log, Counter: stats,
+//		OneTimeCodes: otps, Contacts: contacts, Logger: log, Counter: stats,
 //	})
 //	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
 //	go func() { for range time.Tick(5 * time.Minute) { p.Maintain(ctx) } }()
@@ -27,7 +27,7 @@
 //
 // # What the provider serves
 //
-//   - Discovery and the JWKS; keys from internal/keys, rotated with
+//   - Discovery and the JWKS; keys from NewSigningKeys, rotated with
 //     overlap, so tokens signed before a rotation verify until their key
 //     retires. Discovery announces only what is implemented.
 //   - The authorization endpoint (code flow only, PKCE with S256

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/sms"
 	"github.com/egovkit/egovkit/sqldb"
 )
 
@@ -59,7 +60,7 @@ func ExampleNewProvider() {
 	clients, _ := auth.NewClientRegistry(ctx, db, "citizen")
 	accounts, _ := auth.NewAccounts(ctx, db)
 	codes, _ := auth.NewCodeStore(ctx, db, "citizen", nil)
-	gateway := &auth.Outbox{} // an auth.Webhook to the SMS gateway in production
+	gateway := &sms.Outbox{} // an sms.Webhook to the SMS gateway in production
 	sms, _ := auth.NewOneTimeCodes(ctx, db, bytes.Repeat([]byte{7}, 32), gateway, nil)
 	contacts, _ := auth.NewContactRegistry(ctx, db, sms, gateway)
 

@@ -1,5 +1,7 @@
 package auth
 
+import "github.com/egovkit/egovkit/internal/otp"
+
 // HoldPasswordSlots takes every password-hashing slot of a, as a burst of
 // sign-ins would, until release is called.
 func HoldPasswordSlots(a *Accounts) (release func()) {
@@ -12,3 +14,6 @@ func HoldPasswordSlots(a *Accounts) (release func()) {
 		}
 	}
 }
+
+// OneTimeCodesOf wraps a code service built with test options (a clock).
+func OneTimeCodesOf(svc *otp.Service) *OneTimeCodes { return &OneTimeCodes{svc: svc} }

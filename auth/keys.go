@@ -4,14 +4,33 @@ import (
 	"context"
 	"crypto"
 	"database/sql"
+	"net/http"
 
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/internal/keys"
 )
 
-// SigningKeys sign a realm's tokens and publish its JWKS.
-type SigningKeys = keys.KeySet
+// SigningKeys sign a realm's tokens and publish its JWKS. NewSigningKeys
+// and NewExternalSigningKeys return them; the methods are those a
+// Provider calls, so a key service of your own can stand in. Keys from
+// NewSigningKeys rotate when Provider.Maintain runs (any SigningKeys with
+// a Maintain(context.Context) error method is maintained there).
+type SigningKeys interface {
+	// SignJWT returns tok as a compact JWT signed with the active key;
+	// headers add protected headers, such as "typ".
+	SignJWT(ctx context.Context, tok jwt.Token, headers ...func(jws.Headers) error) ([]byte, error)
+	// ParseJWT verifies a compact JWT against the published keys and
+	// validates its time claims as opts say.
+	ParseJWT(ctx context.Context, compact []byte, opts ...jwt.ParseOption) (jwt.Token, error)
+	// PublicSet returns the public keys verifiers should accept now.
+	PublicSet(ctx context.Context) (jwk.Set, error)
+	// JWKSHandler serves PublicSet as a JWK Set document.
+	JWKSHandler() http.Handler
+}
 
 // GenerateKEK returns a new random key-encryption key for
 // NewSigningKeys. Keep it outside the database, for as long as the

@@ -68,7 +68,7 @@ type ProviderConfig struct {
 	// Realm names the realm in logs and counts ("citizen", "servant").
 	Realm string
 	// Keys sign the realm's tokens; its JWKS is published.
-	Keys keys.KeySet
+	Keys SigningKeys
 	// Clients is the realm's client registry.
 	Clients *ClientRegistry
 	// Codes holds authorization codes; nil leaves the authorization_code

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/egovkit/egovkit/errkind"
 )
 
 // Refresh token settings.
@@ -28,7 +30,7 @@ const (
 // ErrRefreshReused means a used refresh token came back outside the grace
 // window, or after its successor was used: the family has been revoked
 // (RFC 9700 section 4.14.2).
-var ErrRefreshReused = errors.New("auth: refresh token reused; its family is revoked")
+var ErrRefreshReused = errkind.New(errkind.Unauthorized, "auth: refresh token reused; its family is revoked")
 
 // RefreshStore keeps a realm's refresh tokens in the code store's
 // database.

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egovkit/egovkit/auth"
-	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/sms"
 	"github.com/egovkit/egovkit/sqldb/sqlcheck"
 )
 
@@ -22,8 +22,8 @@ func TestConstructorsRefuseBadlyOpenedSQLite(t *testing.T) {
 	plain := sqltest.PlainSQLite(t)
 	key := []byte("0123456789abcdef0123456789abcdef")
 	good := sqltest.SQLite(t)
-	outbox := otp.NewOutbox(0)
-	codes, err := otp.New(ctx, good.DB.DB, key, outbox)
+	outbox := sms.NewOutbox(0)
+	codes, err := auth.NewOneTimeCodes(ctx, good.DB.DB, key, outbox, nil)
 	require.NoError(t, err)
 
 	for name, construct := range map[string]func() error{

@@ -567,7 +567,7 @@ func (p *Provider) startCode(w http.ResponseWriter, r *http.Request, id string, 
 		p.internalError(w, r, err)
 		return false
 	}
-	ch, err := p.cfg.OneTimeCodes.Issue(ctx, otp.Request{
+	ch, err := p.cfg.OneTimeCodes.svc.Issue(ctx, otp.Request{
 		Subject: st.Subject, Purpose: p.signinPurpose(), Destination: contact.Mobile,
 		Description: p.pages.Text("el", "auth.sms.purpose", "client", req.Client.NameIn("el")),
 	})
@@ -579,7 +579,7 @@ func (p *Provider) startCode(w http.ResponseWriter, r *http.Request, id string, 
 		// A code went to this phone moments ago, for this sign-in or for
 		// another the person started in a second tab. While it is still
 		// usable it is the code to type, here as there.
-		pending, ok, perr := p.cfg.OneTimeCodes.Pending(ctx, st.Subject, p.signinPurpose())
+		pending, ok, perr := p.cfg.OneTimeCodes.svc.Pending(ctx, st.Subject, p.signinPurpose())
 		if perr != nil {
 			p.internalError(w, r, perr)
 			return false
@@ -645,7 +645,7 @@ func (p *Provider) loginCode(w http.ResponseWriter, r *http.Request) {
 	// The code to check is the newest one sent to the person for signing
 	// in: a second tab or a resend may have replaced the one this page
 	// asked for, and the person types what the phone shows last.
-	pending, ok, err := p.cfg.OneTimeCodes.Pending(ctx, st.Subject, p.signinPurpose())
+	pending, ok, err := p.cfg.OneTimeCodes.svc.Pending(ctx, st.Subject, p.signinPurpose())
 	if err != nil {
 		p.internalError(w, r, err)
 		return
@@ -663,7 +663,7 @@ func (p *Provider) loginCode(w http.ResponseWriter, r *http.Request) {
 		p.renderSignin(w, r, http.StatusUnauthorized, id, st, req, signinData{Error: "auth.error.code_dead", Field: "code"})
 		return
 	}
-	err = p.cfg.OneTimeCodes.Verify(ctx, st.Challenge, st.Subject, p.signinPurpose(), code)
+	err = p.cfg.OneTimeCodes.svc.Verify(ctx, st.Challenge, st.Subject, p.signinPurpose(), code)
 	if err != nil {
 		var oe *otp.Error
 		d := signinData{Field: "code"}

@@ -26,6 +26,7 @@ import (
 	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/internal/testclock"
+	"github.com/egovkit/egovkit/sms"
 )
 
 // signinFixture is a citizen realm with the sign-in pages, a demo citizen
@@ -38,7 +39,7 @@ type signinFixture struct {
 	reg      *auth.ClientRegistry
 	accounts *auth.Accounts
 	contacts *auth.ContactRegistry
-	outbox   *auth.Outbox
+	outbox   *sms.Outbox
 	counter  *counter
 	keys     *keys.Manager
 	secrets  map[string]string
@@ -59,7 +60,7 @@ type signinOption func(*auth.ProviderConfig)
 func newSigninFixture(t *testing.T, db *sqltest.DB, opts ...signinOption) *signinFixture {
 	t.Helper()
 	ctx := t.Context()
-	f := &signinFixture{counter: &counter{}, outbox: &auth.Outbox{}, secrets: map[string]string{}, now: time.Now}
+	f := &signinFixture{counter: &counter{}, outbox: &sms.Outbox{}, secrets: map[string]string{}, now: time.Now}
 	var err error
 	f.reg, err = auth.NewClientRegistry(ctx, db.DB.DB, "citizen")
 	require.NoError(t, err)
@@ -92,9 +93,9 @@ func newSigninFixture(t *testing.T, db *sqltest.DB, opts ...signinOption) *signi
 	}
 	otps, err := otp.New(ctx, db.DB.DB, []byte(strings.Repeat("k", 32)), f.outbox, otpOpts...)
 	require.NoError(t, err)
-	f.contacts, err = auth.NewContactRegistry(ctx, db.DB.DB, otps, f.outbox)
+	f.contacts, err = auth.NewContactRegistry(ctx, db.DB.DB, auth.OneTimeCodesOf(otps), f.outbox)
 	require.NoError(t, err)
-	cfg.OneTimeCodes, cfg.Contacts = otps, f.contacts
+	cfg.OneTimeCodes, cfg.Contacts = auth.OneTimeCodesOf(otps), f.contacts
 
 	f.citizen, err = f.accounts.CreateCitizen(ctx, maria(), "correct horse battery")
 	require.NoError(t, err)

@@ -37,7 +37,7 @@ func (f *signinFixture) instance(t *testing.T, db *sqltest.DB) *signinFixture {
 	require.NoError(t, err)
 	otps, err := otp.New(ctx, other, []byte(strings.Repeat("k", 32)), f.outbox)
 	require.NoError(t, err)
-	contacts, err := auth.NewContactRegistry(ctx, other, otps, f.outbox)
+	contacts, err := auth.NewContactRegistry(ctx, other, auth.OneTimeCodesOf(otps), f.outbox)
 	require.NoError(t, err)
 	km, err := keys.New(ctx, other, "auth/citizen", f.kek)
 	require.NoError(t, err)
@@ -47,7 +47,7 @@ func (f *signinFixture) instance(t *testing.T, db *sqltest.DB) *signinFixture {
 	g.srv = httptest.NewServer(mux)
 	t.Cleanup(g.srv.Close)
 	cfg := f.cfg
-	cfg.Clients, cfg.Accounts, cfg.Codes, cfg.OneTimeCodes, cfg.Contacts, cfg.Keys = reg, accounts, codes, otps, contacts, km
+	cfg.Clients, cfg.Accounts, cfg.Codes, cfg.OneTimeCodes, cfg.Contacts, cfg.Keys = reg, accounts, codes, auth.OneTimeCodesOf(otps), contacts, km
 	g.provider, err = auth.NewProvider(cfg)
 	require.NoError(t, err)
 	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", g.provider.Handler()))

@@ -3,40 +3,52 @@ package auth
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/internal/otp"
+	"github.com/egovkit/egovkit/sms"
 )
 
 // OneTimeCodes issues the six-digit codes sent by SMS and checks them:
 // stored only as keyed hashes, bound to subject and purpose, single use
 // across instances, three tries per code, 120 seconds, with a cool-down
-// between codes and a lock-out after repeated failures.
-type OneTimeCodes = otp.Service
+// between codes and a lock-out after repeated failures. Build it with
+// NewOneTimeCodes and hand it to ProviderConfig.OneTimeCodes and
+// NewContactRegistry; Provider.Maintain purges its old records.
+type OneTimeCodes struct {
+	svc *otp.Service
+}
 
-// SMSSender delivers a code to a phone, usually through an SMS gateway.
-// Implement it for your operator's API, or use a [Webhook].
-type SMSSender = otp.Sender
-
-// SMS is one message on its way to a phone.
-type SMS = otp.Message
-
-// Webhook is an SMSSender that posts each message as JSON, signed with
-// HMAC-SHA-256 over a timestamp and the body, to a gateway URL.
-type Webhook = otp.Webhook
-
-// Outbox is an SMSSender that keeps messages in memory, for development
-// and tests; its zero value is ready to use.
-type Outbox = otp.Outbox
+// Challenge is a one-time code on its way to a person: ID identifies it
+// when the person confirms (ConfirmMobile, ConfirmEmail), and the code is
+// no longer accepted after ExpiresAt.
+type Challenge struct {
+	ID        string
+	ExpiresAt time.Time
+}
 
 // NewOneTimeCodes keeps the codes' state in db and sends codes through
-// sender. secret keys every hash: at least 32 random bytes, kept as long as
-// codes are outstanding. log may be nil.
-func NewOneTimeCodes(ctx context.Context, db *sql.DB, secret []byte, sender SMSSender, log *zap.Logger) (*OneTimeCodes, error) {
+// sender (an sms.Webhook to the SMS gateway, an sms.Outbox in
+// development). secret keys every hash: at least 32 random bytes, kept as
+// long as codes are outstanding. log may be nil.
+func NewOneTimeCodes(ctx context.Context, db *sql.DB, secret []byte, sender sms.Sender, log *zap.Logger) (*OneTimeCodes, error) {
 	var opts []otp.Option
 	if log != nil {
 		opts = append(opts, otp.WithLogger(log))
 	}
-	return otp.New(ctx, db, secret, sender, opts...)
+	svc, err := otp.New(ctx, db, secret, sender, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &OneTimeCodes{svc: svc}, nil
+}
+
+// Purge deletes the codes that expired before the given time, and the
+// records of subjects that have nothing left to remember, and says how
+// many codes went. Provider.Maintain calls it; call it yourself only when
+// the codes serve no Provider.
+func (c *OneTimeCodes) Purge(ctx context.Context, before time.Time) (int64, error) {
+	return c.svc.Purge(ctx, before)
 }

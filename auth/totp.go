@@ -9,12 +9,13 @@ import (
 	"crypto/subtle"
 	"encoding/base32"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/egovkit/egovkit/errkind"
 )
 
 // TOTP is a time-based one-time password generator (RFC 6238) as
@@ -28,7 +29,7 @@ type TOTP struct {
 }
 
 // ErrTOTPConfig means a TOTP has settings no authenticator app can follow.
-var ErrTOTPConfig = errors.New("auth: invalid TOTP settings")
+var ErrTOTPConfig = errkind.New(errkind.Invalid, "auth: invalid TOTP settings")
 
 // NewTOTPSecret returns a fresh 160-bit secret, the size RFC 4226 recommends.
 func NewTOTPSecret() ([]byte, error) {

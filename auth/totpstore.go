@@ -12,13 +12,14 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/sqlstore"
 )
 
 // Authenticator app errors, matched with errors.Is.
 var (
-	ErrNoAuthenticator     = errors.New("auth: no authenticator app is bound to this subject")
-	ErrAuthenticatorCode   = errors.New("auth: wrong or already used authenticator code")
+	ErrNoAuthenticator     = errkind.New(errkind.NotFound, "auth: no authenticator app is bound to this subject")
+	ErrAuthenticatorCode   = errkind.New(errkind.Unauthorized, "auth: wrong or already used authenticator code")
 	ErrAuthenticatorLocked = errors.New("auth: too many wrong authenticator codes; wait")
 )
 

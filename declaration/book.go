@@ -14,8 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/internal/fold"
-	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/sqlstore"
+	"github.com/egovkit/egovkit/problem"
 )
 
 // Directions of a protocol book entry.
@@ -238,7 +238,7 @@ func (b *Book) Search(ctx context.Context, q BookQuery) ([]BookEntry, error) {
 		q.Limit = 100
 	}
 	if q.Limit > 500 || q.Offset < 0 || len(q.Text) > 500 {
-		return nil, &InvalidError{Fields: []httpx.FieldError{{Pointer: "/limit",
+		return nil, &InvalidError{Fields: []problem.FieldError{{Pointer: "/limit",
 			Detail: "at most 500 entries a page, a non-negative offset and at most 500 characters of text"}}}
 	}
 	where := []string{"issuer = $1"}

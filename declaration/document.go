@@ -10,9 +10,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/ident"
 	"github.com/egovkit/egovkit/internal/jsonschema"
+	"github.com/egovkit/egovkit/problem"
 )
 
 // Kinds of document.
@@ -147,11 +149,11 @@ type Document struct {
 
 // Errors, matched with errors.Is.
 var (
-	ErrNotFound  = errors.New("declaration: no such document")
-	ErrForbidden = errors.New("declaration: the document is not the caller's")
-	ErrState     = errors.New("declaration: the document's state does not allow this")
-	ErrExpired   = errors.New("declaration: the draft has expired")
-	ErrCode      = errors.New("declaration: the one-time code was not accepted")
+	ErrNotFound  = errkind.New(errkind.NotFound, "declaration: no such document")
+	ErrForbidden = errkind.New(errkind.Forbidden, "declaration: the document is not the caller's")
+	ErrState     = errkind.New(errkind.Conflict, "declaration: the document's state does not allow this")
+	ErrExpired   = errkind.New(errkind.Conflict, "declaration: the draft has expired")
+	ErrCode      = errkind.New(errkind.Unauthorized, "declaration: the one-time code was not accepted")
 )
 
 // Error carries one of the sentinels with the reason, and renders as a
@@ -167,7 +169,7 @@ func (e *Error) Error() string { return e.Kind.Error() + ": " + e.Detail }
 func (e *Error) Unwrap() error { return e.Kind }
 
 // Problem renders the error as problem details.
-func (e *Error) Problem() *httpx.Problem {
+func (e *Error) Problem() *problem.Problem {
 	switch e.Kind {
 	case ErrNotFound:
 		return httpx.NotFound(e.Detail)
@@ -181,7 +183,7 @@ func (e *Error) Problem() *httpx.Problem {
 			p.Detail = e.Detail
 			return p
 		}
-		return httpx.Validation(e.Detail, httpx.FieldError{Field: "code", Detail: e.Detail})
+		return httpx.Validation(e.Detail, problem.FieldError{Field: "code", Detail: e.Detail})
 	}
 	return httpx.BadRequest(e.Detail)
 }
@@ -193,7 +195,7 @@ func fail(kind error, format string, args ...any) error {
 // InvalidError lists what is wrong with a draft or a person, by field
 // (JSON Pointers into the draft, such as "/grantee/afm").
 type InvalidError struct {
-	Fields []httpx.FieldError
+	Fields []problem.FieldError
 }
 
 func (e *InvalidError) Error() string {
@@ -204,20 +206,23 @@ func (e *InvalidError) Error() string {
 	return "declaration: invalid document: " + strings.Join(parts, "; ")
 }
 
+// Is makes errors.Is(err, errkind.Invalid) hold.
+func (e *InvalidError) Is(target error) bool { return target == errkind.Invalid }
+
 // Problem renders the error as a 422 with one field error per problem.
-func (e *InvalidError) Problem() *httpx.Problem {
+func (e *InvalidError) Problem() *problem.Problem {
 	return httpx.Validation("the document is not valid", e.Fields...)
 }
 
 type checker struct {
-	fields []httpx.FieldError
+	fields []problem.FieldError
 	// anyScript accepts characters the document's font lacks: a person's
 	// name comes from a registry and is taken as it is.
 	anyScript bool
 }
 
 func (c *checker) add(ptr, detail string) {
-	c.fields = append(c.fields, httpx.FieldError{Pointer: ptr, Detail: detail})
+	c.fields = append(c.fields, problem.FieldError{Pointer: ptr, Detail: detail})
 }
 
 func (c *checker) text(ptr, s string, required bool, max int) {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/internal/keys"
-	"github.com/egovkit/egovkit/internal/otp"
+	"github.com/egovkit/egovkit/sms"
 	"github.com/egovkit/egovkit/sqldb"
 )
 
@@ -24,7 +24,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	outbox := otp.NewOutbox(10) // an SMS gateway (declaration.Webhook) in production
+	outbox := sms.NewOutbox(10) // an sms.Webhook to the SMS gateway in production
 	svc, err := declaration.New(ctx, declaration.Config{
 		DB: db, Issuer: "gov.gr", BaseURL: "https://docs.example.gr",
 		Keys: signing, CodeSecret: []byte("a secret of thirty-two bytes ...."), SMS: outbox,

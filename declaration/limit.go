@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/egovkit/egovkit/internal/httpx"
+	"github.com/egovkit/egovkit/problem"
 )
 
 // Verification from the public is limited per client address: an address
@@ -34,7 +35,7 @@ func (e *RateLimitError) Error() string        { return ErrRateLimited.Error() }
 func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
 
 // Problem renders the error as a 429 with Retry-After.
-func (e *RateLimitError) Problem() *httpx.Problem {
+func (e *RateLimitError) Problem() *problem.Problem {
 	return httpx.RateLimited(int(e.RetryAfter.Seconds()) + 1)
 }
 

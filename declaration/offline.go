@@ -18,6 +18,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/egovkit/egovkit/errkind"
 )
 
 // A document's full content can run to pages, more than a QR code holds.
@@ -90,11 +92,11 @@ func ParseQR(content string) (code, token string, err error) {
 
 // Errors of offline verification.
 var (
-	ErrBadToken   = errors.New("declaration: the token is malformed or its signature is not valid")
-	ErrUnknownKey = errors.New("declaration: the token is signed with a key the issuer does not publish")
+	ErrBadToken   = errkind.New(errkind.Invalid, "declaration: the token is malformed or its signature is not valid")
+	ErrUnknownKey = errkind.New(errkind.Invalid, "declaration: the token is signed with a key the issuer does not publish")
 	// ErrTooManyKeys refuses a JWK Set with more keys than the verifier
 	// takes (DefaultMaxKeys, or WithMaxKeys); it comes as an *Error.
-	ErrTooManyKeys = errors.New("declaration: the JWK Set has more keys than the verifier takes")
+	ErrTooManyKeys = errkind.New(errkind.Invalid, "declaration: the JWK Set has more keys than the verifier takes")
 )
 
 // DefaultMaxKeys is how many keys a JWK Set may hold for

@@ -8,9 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/internal/ident"
@@ -18,14 +21,24 @@ import (
 	"github.com/egovkit/egovkit/internal/keys"
 	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/internal/sqlstore"
+	"github.com/egovkit/egovkit/sms"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
 // SigningKeys sign issued documents; their public half is published as a
-// JWK Set for verifiers.
-type SigningKeys = keys.KeySet
+// JWK Set for verifiers. NewSigningKeys returns them; the methods are
+// those a Service calls, so a key service of your own can stand in.
+type SigningKeys interface {
+	// Sign returns a compact JWS of payload signed with the active key;
+	// headers add protected headers, such as "typ".
+	Sign(ctx context.Context, payload []byte, headers ...func(jws.Headers) error) ([]byte, error)
+	// PublicSet returns the public keys verifiers should accept now.
+	PublicSet(ctx context.Context) (jwk.Set, error)
+	// JWKSHandler serves PublicSet as a JWK Set document.
+	JWKSHandler() http.Handler
+}
 
 // Signature algorithms of NewSigningKeys.
 const (
@@ -56,16 +69,6 @@ func NewSigningKeys(ctx context.Context, db *sql.DB, kek []byte, alg string, log
 	}
 	return keys.New(ctx, db, "declaration", kek, opts...)
 }
-
-// SMSSender delivers one-time codes to phones; SMS is one message.
-// Webhook posts them to an SMS gateway as signed JSON; Outbox keeps them
-// in memory for development and tests.
-type (
-	SMSSender = otp.Sender
-	SMS       = otp.Message
-	Webhook   = otp.Webhook
-	Outbox    = otp.Outbox
-)
 
 // Counter is told of every document issued, for statistics: one call of
 // kind CountDeclaration or CountAuthorization, with the label values in
@@ -121,9 +124,10 @@ type Config struct {
 	// Keys sign issued documents (NewSigningKeys).
 	Keys SigningKeys
 	// CodeSecret keys the one-time codes (32 random bytes, the same on
-	// every instance); SMS sends them.
+	// every instance); SMS sends them: an sms.Webhook to the SMS gateway,
+	// an sms.Outbox in development.
 	CodeSecret []byte
-	SMS        SMSSender
+	SMS        sms.Sender
 	// StatusListURL is where the status list of the SD-JWT VCs is served
 	// (APIHandler's /statuslist); empty means BaseURL + "/statuslist".
 	StatusListURL string

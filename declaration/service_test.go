@@ -193,7 +193,7 @@ func TestIssueVerifyRevoke(t *testing.T) {
 		assert.Equal(t, 1, f.count.get(declarationIssued))
 
 		// The token verifies against the published keys and carries the content.
-		payload, err := f.keys.Verify(ctx, []byte(doc.Token))
+		payload, err := f.keys.(keys.KeySet).Verify(ctx, []byte(doc.Token))
 		require.NoError(t, err)
 		var c declaration.Claims
 		require.NoError(t, json.Unmarshal(payload, &c))
@@ -278,7 +278,7 @@ func TestAuthorization(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, declaration.StatusExpired, v.Status, "past its end date")
 
-		payload, err := f.keys.Verify(ctx, []byte(doc.Token))
+		payload, err := f.keys.(keys.KeySet).Verify(ctx, []byte(doc.Token))
 		require.NoError(t, err)
 		var c declaration.Claims
 		require.NoError(t, json.Unmarshal(payload, &c))
@@ -493,13 +493,13 @@ func TestTamperedToken(t *testing.T) {
 	parts := strings.Split(doc.Token, ".")
 	require.Len(t, parts, 3)
 	var c map[string]any
-	payload, err := f.keys.Verify(ctx, []byte(doc.Token))
+	payload, err := f.keys.(keys.KeySet).Verify(ctx, []byte(doc.Token))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(payload, &c))
 	c["protocol"] = "2026/000999"
 	forged, _ := json.Marshal(c)
 	tampered := parts[0] + "." + b64(forged) + "." + parts[2]
-	_, err = f.keys.Verify(ctx, []byte(tampered))
+	_, err = f.keys.(keys.KeySet).Verify(ctx, []byte(tampered))
 	assert.Error(t, err)
 }
 

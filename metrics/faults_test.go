@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/sqlstore"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/metrics"
@@ -86,6 +87,7 @@ func TestFrozenDatabaseFailsWithinDeadline(t *testing.T) {
 		start := time.Now()
 		err := m.Flush(t.Context())
 		assert.True(t, sqlstore.IsUnavailable(err), "%v", err)
+		assert.ErrorIs(t, err, errkind.Unavailable, "importers test the public kind")
 		assert.Less(t, time.Since(start), faultDeadline+time.Second)
 		if db.Dialect() == sqlstore.Postgres {
 			start = time.Now()

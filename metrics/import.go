@@ -10,6 +10,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/egovkit/egovkit/errkind"
 )
 
 // Imported is a published total for a period before counting began.
@@ -29,6 +31,9 @@ type ImportError struct {
 func (e *ImportError) Error() string {
 	return fmt.Sprintf("metrics: import: record %d: %s", e.Record, e.Reason)
 }
+
+// Is makes errors.Is(err, errkind.Invalid) hold.
+func (e *ImportError) Is(target error) bool { return target == errkind.Invalid }
 
 // Import stores published totals, kept apart from counted ones. Importing
 // the same kind, labels and period again replaces the total. Every record

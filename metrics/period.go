@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -9,11 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/httpx"
 )
 
 // ErrBadPeriod is matched by every period parsing error.
-var ErrBadPeriod = errors.New("metrics: bad period")
+var ErrBadPeriod = errkind.New(errkind.Invalid, "metrics: bad period")
 
 // PeriodError says what is wrong with a period.
 type PeriodError struct {
@@ -46,7 +46,9 @@ func (e *PeriodError) Error() string {
 }
 
 // Is makes errors.Is(err, ErrBadPeriod) hold.
-func (e *PeriodError) Is(target error) bool { return target == ErrBadPeriod }
+func (e *PeriodError) Is(target error) bool {
+	return target == ErrBadPeriod || target == errkind.Invalid
+}
 
 // ProblemBadPeriod is the problem type of a period that cannot be read.
 const ProblemBadPeriod = "https://egovkit.dev/problems/bad-period"

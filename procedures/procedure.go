@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/egovkit/egovkit/internal/jsonschema"
+	"github.com/egovkit/egovkit/problem"
 )
 
 // Text is a text in Greek and, where written, English.
@@ -164,12 +165,14 @@ func parse(doc []byte, policy addressPolicy) (*Procedure, error) {
 
 // ValidationError lists every way a document fails the schema (or an
 // application form's schema), ordered by JSON Pointer; over HTTP it is a
-// 422 problem with one field error per Violation.
-type ValidationError = jsonschema.ValidationError
+// 422 problem with one field error per Violation. It is
+// problem.ValidationError, which every package that validates documents
+// returns; errors.Is(err, problem.ErrInvalidDocument) holds for it.
+type ValidationError = problem.ValidationError
 
 // Violation is one way a document fails: its JSON Pointer, the rule, and a
 // message in English and in Greek.
-type Violation = jsonschema.Violation
+type Violation = problem.Violation
 
 // Validate checks a procedure document against the schema and the rules a
 // schema cannot state (a cost's minimum is not above its maximum; the

@@ -14,8 +14,10 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/sqlstore"
+	"github.com/egovkit/egovkit/problem"
 )
 
 //go:embed migrations/*.sql
@@ -49,11 +51,11 @@ func (c Caller) Has(role string) bool { return slices.Contains(c.Roles, role) }
 
 // Registry errors, matched with errors.Is.
 var (
-	ErrNotFound          = errors.New("procedures: no such procedure or version")
-	ErrForbidden         = errors.New("procedures: the caller's role does not allow this")
-	ErrTransition        = errors.New("procedures: the version's state does not allow this")
-	ErrExists            = errors.New("procedures: a procedure with this id exists")
-	ErrNoApplicationForm = errors.New("procedures: the procedure has no application form")
+	ErrNotFound          = errkind.New(errkind.NotFound, "procedures: no such procedure or version")
+	ErrForbidden         = errkind.New(errkind.Forbidden, "procedures: the caller's role does not allow this")
+	ErrTransition        = errkind.New(errkind.Conflict, "procedures: the version's state does not allow this")
+	ErrExists            = errkind.New(errkind.Conflict, "procedures: a procedure with this id exists")
+	ErrNoApplicationForm = errkind.New(errkind.NotFound, "procedures: the procedure has no application form")
 )
 
 // Error carries one of the sentinels with the reason, and renders as a
@@ -65,7 +67,7 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Kind.Error() + ": " + e.Detail }
 func (e *Error) Unwrap() error { return e.Kind }
-func (e *Error) Problem() *httpx.Problem {
+func (e *Error) Problem() *problem.Problem {
 	switch e.Kind {
 	case ErrNotFound:
 		return httpx.NotFound(e.Detail)

@@ -3,7 +3,9 @@ package procedures
 import (
 	"context"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/httpx"
+	"github.com/egovkit/egovkit/problem"
 )
 
 // Searcher finds published procedures: what the catalogue pages and the
@@ -24,7 +26,10 @@ type QueryError struct{ Reason string }
 func (e *QueryError) Error() string { return "procedures: search: " + e.Reason }
 
 // Problem renders the error as a 400.
-func (e *QueryError) Problem() *httpx.Problem { return httpx.BadRequest(e.Reason) }
+func (e *QueryError) Problem() *problem.Problem { return httpx.BadRequest(e.Reason) }
+
+// Is makes errors.Is(err, errkind.Invalid) hold.
+func (e *QueryError) Is(target error) bool { return target == errkind.Invalid }
 
 // Query is a search: words in Greek or English, and filters.
 type Query struct {

@@ -13,7 +13,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/httpx"
+	"github.com/egovkit/egovkit/problem"
 )
 
 // Kinds of suggestion.
@@ -42,7 +44,7 @@ func (e *RateLimitError) Error() string        { return ErrRateLimited.Error() }
 func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
 
 // Problem renders the error as a 429.
-func (e *RateLimitError) Problem() *httpx.Problem {
+func (e *RateLimitError) Problem() *problem.Problem {
 	return httpx.RateLimited(int(e.RetryAfter.Seconds()) + 1)
 }
 
@@ -67,8 +69,11 @@ func (e *SuggestionError) Error() string {
 	return "procedures: suggestion: " + e.Field + ": " + e.Reason
 }
 
+// Is makes errors.Is(err, errkind.Invalid) hold.
+func (e *SuggestionError) Is(target error) bool { return target == errkind.Invalid }
+
 // Problem renders the error as a 422 naming the field.
-func (e *SuggestionError) Problem() *httpx.Problem {
+func (e *SuggestionError) Problem() *problem.Problem {
 	return httpx.Validation("the suggestion is not valid", httpx.FieldError{Pointer: "/" + e.Field, Detail: e.Reason})
 }
 

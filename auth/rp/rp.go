@@ -12,6 +12,8 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/errkind"
 )
 
 // Levels of assurance, as eIDAS acr values, from lowest to highest.
@@ -200,6 +202,22 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches the error's kind: errkind.Unavailable for
+// temporarily_unavailable, errkind.Invalid for invalid_request,
+// errkind.Forbidden for insufficient_scope, errkind.Unauthorized for the
+// rest (no token, a token not accepted, a stronger sign-in needed).
+func (e *Error) Is(target error) bool {
+	switch e.Code {
+	case CodeTemporarilyUnavailable:
+		return target == errkind.Unavailable
+	case CodeInvalidRequest:
+		return target == errkind.Invalid
+	case CodeInsufficientScope:
+		return target == errkind.Forbidden
+	}
+	return target == errkind.Unauthorized
+}
 
 // Status is 401, or 403 for insufficient_scope, 400 for invalid_request,
 // 503 for temporarily_unavailable.

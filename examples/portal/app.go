@@ -17,6 +17,7 @@ import (
 	"github.com/egovkit/egovkit/internal/sqlstore"
 	"github.com/egovkit/egovkit/internal/web"
 	"github.com/egovkit/egovkit/metrics"
+	"github.com/egovkit/egovkit/sms"
 )
 
 //go:embed openapi.json
@@ -38,7 +39,7 @@ type appConfig struct {
 	Log     *zap.Logger
 	// SMS delivers one-time codes; nil in demo mode means the development
 	// outbox, and otherwise no codes (sign-ins reach only LoA low).
-	SMS auth.SMSSender
+	SMS sms.Sender
 	// AdminToken opens the client administration API at
 	// /auth/<realm>/admin/ to bearers of it; empty leaves it unmounted.
 	AdminToken string
@@ -65,7 +66,7 @@ type app struct {
 	accounts       *auth.Accounts
 	otps           *auth.OneTimeCodes    // nil without an SMS sender
 	contacts       *auth.ContactRegistry // nil without an SMS sender
-	outbox         *auth.Outbox          // the development outbox, in demo mode
+	outbox         *sms.Outbox           // the development outbox, in demo mode
 	metrics        *metrics.Metrics
 
 	// signingKeys are each realm's keys, to check its tokens in process.
@@ -113,7 +114,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		w.Write(openAPIDoc)
 	})
 	if cfg.Demo && cfg.SMS == nil {
-		a.outbox = &auth.Outbox{}
+		a.outbox = &sms.Outbox{}
 		cfg.SMS = a.outbox
 	}
 	if err := a.mountStats(ctx, mux, cfg); err != nil {

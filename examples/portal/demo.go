@@ -14,6 +14,7 @@ import (
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/sms"
 )
 
 // Demo accounts, created on first run in demo mode and printed at start.
@@ -106,7 +107,7 @@ func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux) error {
 		return nil
 	}
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
-		msgs := append([]auth.SMS{}, a.outbox.All()...)
+		msgs := append([]sms.Message{}, a.outbox.All()...)
 		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
 			msgs[i], msgs[j] = msgs[j], msgs[i] // newest first
 		}

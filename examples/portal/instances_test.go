@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/internal/keys"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/sms"
 )
 
 // TestInstancesKeepEachOthersRedirects starts portals reached at different
@@ -28,7 +28,7 @@ func TestInstancesKeepEachOthersRedirects(t *testing.T) {
 		start := func() (string, *app, error) {
 			srv := httptest.NewUnstartedServer(nil)
 			base := "http://" + srv.Listener.Addr().String()
-			a, err := newApp(t.Context(), appConfig{DB: db.OpenAnother(t), KEK: kek, BaseURL: base, SMS: &auth.Outbox{}})
+			a, err := newApp(t.Context(), appConfig{DB: db.OpenAnother(t), KEK: kek, BaseURL: base, SMS: &sms.Outbox{}})
 			if err != nil {
 				srv.Listener.Close()
 				return "", nil, err

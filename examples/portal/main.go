@@ -36,8 +36,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/internal/keys"
+	"github.com/egovkit/egovkit/sms"
 	"github.com/egovkit/egovkit/sqldb"
 )
 
@@ -133,7 +133,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	acfg := appConfig{DB: db, KEK: kek, BaseURL: base, Demo: cfg.Demo, Log: log, AdminToken: cfg.AdminToken, PDFSigner: seal}
 	if cfg.SMSWebhook != "" {
-		acfg.SMS = &auth.Webhook{URL: cfg.SMSWebhook, Secret: []byte(cfg.SMSWebhookSecret)}
+		acfg.SMS = &sms.Webhook{URL: cfg.SMSWebhook, Secret: []byte(cfg.SMSWebhookSecret)}
 	}
 	app, err := newApp(ctx, acfg)
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/procedures"
+	"github.com/egovkit/egovkit/sms"
 	"github.com/egovkit/egovkit/sqldb"
 )
 
@@ -399,7 +400,7 @@ func seedCitizen(t *testing.T, dataDir, username, password, mobile string) {
 	db, err := sqldb.Open(t.Context(), "sqlite:"+filepath.Join(dataDir, "egovkit.db"), nil)
 	require.NoError(t, err)
 	defer db.Close()
-	a, err := newApp(t.Context(), appConfig{DB: db, KEK: kek, BaseURL: "http://127.0.0.1:8080", SMS: &auth.Outbox{}})
+	a, err := newApp(t.Context(), appConfig{DB: db, KEK: kek, BaseURL: "http://127.0.0.1:8080", SMS: &sms.Outbox{}})
 	require.NoError(t, err)
 	defer a.Close()
 	c, err := a.accounts.CreateCitizen(t.Context(), auth.Citizen{Username: username, AFM: "090000045", AMKA: "01017012343",
@@ -593,9 +594,9 @@ func TestProceduresEditorsSignIn(t *testing.T) {
 	require.NoError(t, err)
 	archivist, err := acc.CreateServant(context.Background(), auth.Servant{Username: "archivist", GivenName: "Άννα", FamilyName: "Αρχειονόμος"}, "archivist-password")
 	require.NoError(t, err)
-	codes, err := auth.NewOneTimeCodes(context.Background(), db, make([]byte, 32), &auth.Outbox{}, nil)
+	codes, err := auth.NewOneTimeCodes(context.Background(), db, make([]byte, 32), sms.NewOutbox(0), nil)
 	require.NoError(t, err)
-	contacts, err := auth.NewContactRegistry(context.Background(), db, codes, &auth.Outbox{})
+	contacts, err := auth.NewContactRegistry(context.Background(), db, codes, sms.NewOutbox(0))
 	require.NoError(t, err)
 	_, err = contacts.ImportMobile(context.Background(), archivist.ID, "+306900000003", "test")
 	require.NoError(t, err)

@@ -8,103 +8,43 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/egovkit/egovkit/problem"
+
 	"github.com/egovkit/egovkit/internal/sqlstore"
 )
 
-// TypeBase is the prefix of every problem type URI egovkit defines. The URIs
-// are identifiers: stable, documented in each package, not necessarily
-// resolvable.
-const TypeBase = "https://egovkit.dev/problems/"
+// The problem type, its field errors and the type URIs are the public
+// package problem's: importers name them there.
+type (
+	Problem    = problem.Problem
+	FieldError = problem.FieldError
+	Problemer  = problem.Problemer
+)
 
-// Problem types shared by every package. Packages add their own under
-// TypeBase + "<package>/".
+// TypeBase and the shared problem types; see package problem.
 const (
-	TypeValidation       = TypeBase + "validation"
-	TypeBadRequest       = TypeBase + "bad-request"
-	TypeNotFound         = TypeBase + "not-found"
-	TypeConflict         = TypeBase + "conflict"
-	TypeUnauthorized     = TypeBase + "unauthorized"
-	TypeForbidden        = TypeBase + "forbidden"
-	TypeRateLimited      = TypeBase + "rate-limited"
-	TypePayloadTooLarge  = TypeBase + "payload-too-large"
-	TypeUnsupportedMedia = TypeBase + "unsupported-media-type"
-	TypeMethodNotAllowed = TypeBase + "method-not-allowed"
-	TypeUnavailable      = TypeBase + "unavailable"
-	TypeInternal         = TypeBase + "internal"
+	TypeBase             = problem.TypeBase
+	TypeValidation       = problem.TypeValidation
+	TypeBadRequest       = problem.TypeBadRequest
+	TypeNotFound         = problem.TypeNotFound
+	TypeConflict         = problem.TypeConflict
+	TypeUnauthorized     = problem.TypeUnauthorized
+	TypeForbidden        = problem.TypeForbidden
+	TypeRateLimited      = problem.TypeRateLimited
+	TypePayloadTooLarge  = problem.TypePayloadTooLarge
+	TypeUnsupportedMedia = problem.TypeUnsupportedMedia
+	TypeMethodNotAllowed = problem.TypeMethodNotAllowed
+	TypeUnavailable      = problem.TypeUnavailable
+	TypeInternal         = problem.TypeInternal
 )
 
 // ContentTypeProblem is the media type of RFC 9457 problem details.
-const ContentTypeProblem = "application/problem+json"
-
-// Problem is an RFC 9457 problem details object.
-type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-	// Instance identifies this occurrence; the writer sets it to
-	// "urn:request:<request id>" when empty.
-	Instance string `json:"instance,omitempty"`
-	// Errors lists what is wrong with each field of a rejected input.
-	Errors []FieldError `json:"errors,omitempty"`
-	// Extensions are further members written at the top level of the
-	// object (RFC 9457 section 3.2).
-	Extensions map[string]any `json:"-"`
-}
-
-// FieldError is one invalid input field. Pointer is a JSON Pointer (RFC 6901)
-// into the request body, such as "/title/el"; for form or query input,
-// Field names the parameter instead.
-type FieldError struct {
-	Pointer string `json:"pointer,omitempty"`
-	Field   string `json:"field,omitempty"`
-	Detail  string `json:"detail"`
-}
-
-// Error makes a Problem usable as an error that renders as itself.
-func (p *Problem) Error() string {
-	if p.Detail != "" {
-		return p.Title + ": " + p.Detail
-	}
-	return p.Title
-}
-
-// Problem returns p; see [Problemer].
-func (p *Problem) Problem() *Problem { return p }
-
-// MarshalJSON writes the standard members and the extensions side by side.
-// Extensions never replace a standard member.
-func (p *Problem) MarshalJSON() ([]byte, error) {
-	type plain Problem
-	b, err := json.Marshal((*plain)(p))
-	if err != nil || len(p.Extensions) == 0 {
-		return b, err
-	}
-	m := make(map[string]any, len(p.Extensions)+6)
-	for k, v := range p.Extensions {
-		m[k] = v
-	}
-	var std map[string]json.RawMessage
-	if err := json.Unmarshal(b, &std); err != nil {
-		return nil, err
-	}
-	for k, v := range std {
-		m[k] = v
-	}
-	return json.Marshal(m)
-}
-
-// Problemer is implemented by errors that know how they are shown over HTTP.
-// Packages give their typed errors a Problem method; [WriteError] finds it
-// anywhere in the error chain with errors.As.
-type Problemer interface {
-	Problem() *Problem
-}
+const ContentTypeProblem = problem.ContentType
 
 // NewProblem returns a problem of the given type and status whose title is
 // the status text.
 func NewProblem(typ string, status int, detail string) *Problem {
-	return &Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail}
+	return problem.New(typ, status, detail)
 }
 
 // BadRequest is a 400 problem.

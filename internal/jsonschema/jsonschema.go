@@ -15,7 +15,7 @@ import (
 	xplural "golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
 
-	"github.com/egovkit/egovkit/internal/httpx"
+	"github.com/egovkit/egovkit/problem"
 )
 
 // ErrInvalidSchema means a schema does not compile, or refers to a schema
@@ -23,8 +23,8 @@ import (
 var ErrInvalidSchema = errors.New("jsonschema: invalid schema")
 
 // ErrInvalidDocument is matched (errors.Is) by every *ValidationError, and
-// wraps documents that are not JSON at all.
-var ErrInvalidDocument = errors.New("jsonschema: document does not match the schema")
+// wraps documents that are not JSON at all. It is problem.ErrInvalidDocument.
+var ErrInvalidDocument = problem.ErrInvalidDocument
 
 func init() {
 	// gojsonschema keeps format checkers in a package variable; adding one
@@ -126,54 +126,12 @@ func checkRefs(node any, known map[string]bool) error {
 	return nil
 }
 
-// Violation is one way a document fails its schema.
-type Violation struct {
-	// Pointer is the RFC 6901 JSON Pointer of the offending value ("" for
-	// the whole document). For a missing property it points at where the
-	// property should be.
-	Pointer string `json:"pointer"`
-	// Kind is the failed rule: "required", "invalid_type", "format", …
-	Kind string `json:"kind"`
-	// Message and MessageEL say what is wrong, in English and in Greek.
-	Message   string `json:"message"`
-	MessageEL string `json:"message_el"`
-}
-
-// ValidationError lists every violation, ordered by pointer. Over HTTP it
-// is a 422 problem with one field error per violation.
-type ValidationError struct {
-	Violations []Violation
-}
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, 0, len(e.Violations))
-	for _, v := range e.Violations {
-		p := v.Pointer
-		if p == "" {
-			p = "/"
-		}
-		parts = append(parts, p+": "+v.Message)
-	}
-	return "jsonschema: " + strings.Join(parts, "; ")
-}
-
-// Is makes errors.Is(err, ErrInvalidDocument) hold.
-func (e *ValidationError) Is(target error) bool { return target == ErrInvalidDocument }
-
-// Problem renders the error as httpx problem details; each field error
-// carries the pointer and the English message (the Greek one is in the
-// "errors_el" member).
-func (e *ValidationError) Problem() *httpx.Problem {
-	fields := make([]httpx.FieldError, len(e.Violations))
-	el := make([]map[string]string, len(e.Violations))
-	for i, v := range e.Violations {
-		fields[i] = httpx.FieldError{Pointer: v.Pointer, Detail: v.Message}
-		el[i] = map[string]string{"pointer": v.Pointer, "detail": v.MessageEL}
-	}
-	p := httpx.Validation("the document does not match its schema", fields...)
-	p.Extensions = map[string]any{"errors_el": el}
-	return p
-}
+// Violation and ValidationError are the public package problem's, so that
+// the packages that validate documents can name them in their APIs.
+type (
+	Violation       = problem.Violation
+	ValidationError = problem.ValidationError
+)
 
 // Validate checks a JSON document. It returns nil, a *ValidationError, or
 // an error wrapping ErrInvalidDocument when doc is not JSON.

@@ -56,8 +56,11 @@ type KeySet interface {
 	JWKSHandler() http.Handler
 }
 
-// SignOption adds protected headers to a signature.
-type SignOption func(jws.Headers) error
+// SignOption adds protected headers to a signature. It is an alias, so
+// that the public packages can declare the methods of a KeySet they call
+// in their own interfaces (auth.SigningKeys, declaration.SigningKeys)
+// without naming this package.
+type SignOption = func(jws.Headers) error
 
 // WithType sets the "typ" header, such as "at+jwt" (RFC 9068) or
 // "dc+sd-jwt".

@@ -44,7 +44,7 @@
 //
 // # Senders
 //
-// [Outbox] keeps messages in memory for development and tests. [Webhook]
-// posts them as signed JSON to an SMS gateway. Any other channel implements
-// [Sender].
+// Senders are the public package sms's: [Outbox] keeps messages in memory
+// for development and tests, [Webhook] posts them as signed JSON to an SMS
+// gateway, and any other channel implements [Sender].
 package otp

@@ -4,21 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/egovkit/egovkit/errkind"
 )
 
 // Sentinel errors, matched with errors.Is.
 var (
 	// ErrInvalidCode means the code does not match: wrong digits, or a
 	// challenge of another subject or another purpose, or no such challenge.
-	ErrInvalidCode = errors.New("otp: invalid code")
+	ErrInvalidCode = errkind.New(errkind.Unauthorized, "otp: invalid code")
 	// ErrExpired means the code's lifetime has passed.
-	ErrExpired = errors.New("otp: code expired")
+	ErrExpired = errkind.New(errkind.Unauthorized, "otp: code expired")
 	// ErrUsed means the right code was presented again after it had been
 	// used, or after a newer code replaced it.
-	ErrUsed = errors.New("otp: code already used")
+	ErrUsed = errkind.New(errkind.Unauthorized, "otp: code already used")
 	// ErrTooManyAttempts means the code took its three wrong tries and can
 	// no longer be used, even with the right digits.
-	ErrTooManyAttempts = errors.New("otp: too many wrong attempts for this code")
+	ErrTooManyAttempts = errkind.New(errkind.Unauthorized, "otp: too many wrong attempts for this code")
 	// ErrLockedOut means the subject failed too often in a row; see
 	// Error.RetryAfter.
 	ErrLockedOut = errors.New("otp: too many failures; locked out for a while")
@@ -26,10 +28,10 @@ var (
 	// moment ago; see Error.RetryAfter.
 	ErrTooSoon = errors.New("otp: a code was sent a moment ago")
 	// ErrSendFailed means the sender could not deliver the code.
-	ErrSendFailed = errors.New("otp: sending the code failed")
+	ErrSendFailed = errkind.New(errkind.Unavailable, "otp: sending the code failed")
 	// ErrBadRequest means the request itself is malformed (empty subject
 	// or purpose, a code that is not six digits).
-	ErrBadRequest = errors.New("otp: bad request")
+	ErrBadRequest = errkind.New(errkind.Invalid, "otp: bad request")
 	// ErrWeakSecret means the server secret is missing or shorter than 32
 	// bytes.
 	ErrWeakSecret = errors.New("otp: server secret must be at least 32 random bytes")

@@ -4,19 +4,21 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/egovkit/egovkit/errkind"
 )
 
 // Sentinel errors that stores return, wrapped with their context. Callers test
 // them with errors.Is.
 var (
 	// ErrNotFound means no row matched.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = errkind.New(errkind.NotFound, "not found")
 	// ErrConflict means a unique or primary-key constraint was violated:
 	// the thing already exists.
-	ErrConflict = errors.New("conflict")
+	ErrConflict = errkind.New(errkind.Conflict, "conflict")
 	// ErrConstraint means another integrity constraint was violated
 	// (foreign key, check, not null).
-	ErrConstraint = errors.New("constraint violated")
+	ErrConstraint = errkind.New(errkind.Invalid, "constraint violated")
 )
 
 // ErrUnavailable, the fourth kind, is declared with the classification of
@@ -37,8 +39,9 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%v (%s): %v", e.Kind, e.Code, e.Err)
 }
 
-// Is reports whether target is the error's kind.
-func (e *Error) Is(target error) bool { return target == e.Kind }
+// Is reports whether target is the error's kind, or the errkind the kind
+// matches (errkind.Unavailable for ErrUnavailable...).
+func (e *Error) Is(target error) bool { return target == e.Kind || errors.Is(e.Kind, target) }
 
 // Unwrap returns the driver's error.
 func (e *Error) Unwrap() error { return e.Err }

@@ -9,6 +9,8 @@ import (
 	"net"
 	"syscall"
 	"time"
+
+	"github.com/egovkit/egovkit/errkind"
 )
 
 // ErrUnavailable means the database could not serve the request now: it
@@ -17,7 +19,7 @@ import (
 // taken beyond its busy timeout. The request may succeed later; it says
 // nothing about the data or the caller's credentials. HTTP handlers answer
 // it with 503 and Retry-After.
-var ErrUnavailable = errors.New("database unavailable")
+var ErrUnavailable = errkind.New(errkind.Unavailable, "database unavailable")
 
 // DefaultTimeout bounds every database call of a [DB] whose timeout was not
 // set with [DB.WithTimeout].

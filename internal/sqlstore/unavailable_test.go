@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/sqlstore"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/sqldb/sqlcheck"
@@ -90,6 +91,7 @@ func TestDownDatabaseIsUnavailable(t *testing.T) {
 
 		_, err = db.ExecContext(ctx, "INSERT INTO accounts (id, owner) VALUES ($1, $2)", "d1", "x")
 		assert.ErrorIs(t, err, sqlstore.ErrUnavailable)
+		assert.ErrorIs(t, err, errkind.Unavailable, "importers test the public kind")
 		var n int
 		err = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM accounts").Scan(&n)
 		assert.True(t, sqlstore.IsUnavailable(err), "%v", err)
@@ -97,6 +99,7 @@ func TestDownDatabaseIsUnavailable(t *testing.T) {
 		assert.ErrorIs(t, sqlstore.MapError(err), sqlstore.ErrUnavailable)
 		err = db.Tx(ctx, func(tx *sql.Tx) error { return nil })
 		assert.ErrorIs(t, err, sqlstore.ErrUnavailable)
+		assert.ErrorIs(t, err, errkind.Unavailable)
 	})
 }
 
