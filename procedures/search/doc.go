@@ -25,11 +25,12 @@
 //	defer idx.Close()
 //	api, err := procedures.APIHandler(procedures.APIConfig{Registry: reg, Index: idx})
 //
-// # Files
+// # Memory
 //
-// The index's files live in a directory under os.TempDir() that Close
-// removes. A process killed with its index open cannot remove it: the
-// index holds a file lock in its directory, which the system releases
-// however the process ends, and the next index to start removes every such
-// directory no living index holds.
+// The index lives in memory only (bleve's scorch without a path): it is
+// rebuilt from the database at every start, so it writes no file and a
+// killed process leaves nothing behind. Each refresh that changes
+// something adds a segment; after RebuildAfter such refreshes the next one
+// builds a fresh index of everything published and swaps it in, so the
+// segments a search walks stay few without a background merger.
 package search

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -31,9 +29,9 @@ type Index struct {
 	log *zap.Logger
 
 	mu      sync.RWMutex
+	mapping mapping.IndexMapping
 	idx     bleve.Index
-	dir     string            // the index's files
-	lock    *os.File          // held while the index lives; see indexdir.go
+	batches int               // refreshes applied since idx was built
 	indexed map[string]string // id → hash of the indexed version
 	summary map[string]*procedures.Procedure
 
@@ -120,12 +118,11 @@ var _ procedures.Searcher = (*Index)(nil)
 // Option configures an Index.
 type Option func(*Index)
 
-// WithLogger logs the refreshes that fail and the removal of the files of
-// indexes whose processes were killed; nothing is logged by default.
+// WithLogger logs the refreshes that fail; nothing is logged by default.
 func WithLogger(l *zap.Logger) Option { return func(x *Index) { x.log = l } }
 
-// New builds the index of the procedures published now in reg. Close it
-// to free its files.
+// New builds the index of the procedures published now in reg, in memory.
+// Close stops its refreshes and frees it.
 func New(ctx context.Context, reg *procedures.Registry, opts ...Option) (*Index, error) {
 	if reg == nil {
 		return nil, errors.New("search: the index needs a Registry")
@@ -141,28 +138,30 @@ func New(ctx context.Context, reg *procedures.Registry, opts ...Option) (*Index,
 	if err != nil {
 		return nil, err
 	}
-	// Scorch, bleve's segment-based index, builds many times faster than
-	// its in-memory tree store; its files live in a temporary directory
-	// removed on Close, since the index is rebuilt from the database at
-	// every start. A process that is killed cannot remove its directory:
-	// the next index removes it (see removeAbandonedIndexes).
-	removeAbandonedIndexes(os.TempDir(), x.log)
-	dir, lock, err := newIndexDir(os.TempDir())
-	if err != nil {
-		return nil, fmt.Errorf("search: index: %w", err)
+	x.mapping = m
+	if x.idx, err = newMemIndex(m); err != nil {
+		return nil, err
 	}
-	idx, err := bleve.NewUsing(filepath.Join(dir, "index"), m, scorch.Name, scorch.Name, map[string]any{"unsafe_batch": true})
-	if err != nil {
-		os.RemoveAll(dir)
-		lock.Close()
-		return nil, fmt.Errorf("search: index: %w", err)
-	}
-	x.idx, x.dir, x.lock = idx, dir, lock
 	if err := x.Refresh(ctx); err != nil {
 		x.Close()
 		return nil, err
 	}
 	return x, nil
+}
+
+// RebuildAfter is how many refreshes that change the index it takes before
+// the next one rebuilds it whole (see the package documentation).
+const RebuildAfter = 32
+
+// newMemIndex is an empty index in memory. Scorch, bleve's segment-based
+// index, builds many times faster than its in-memory tree store; without a
+// path it keeps its segments in memory and runs no persister or merger.
+func newMemIndex(m mapping.IndexMapping) (bleve.Index, error) {
+	idx, err := bleve.NewUsing("", m, scorch.Name, scorch.Name, map[string]any{"unsafe_batch": true})
+	if err != nil {
+		return nil, fmt.Errorf("search: index: %w", err)
+	}
+	return idx, nil
 }
 
 // Refresh brings the index up to date with the published procedures:
@@ -187,6 +186,12 @@ func (x *Index) Refresh(ctx context.Context) error {
 	x.mu.RUnlock()
 	if len(changed) == 0 && len(gone) == 0 {
 		return nil
+	}
+	x.mu.RLock()
+	rebuild := x.batches >= RebuildAfter
+	x.mu.RUnlock()
+	if rebuild {
+		return x.rebuild(ctx)
 	}
 	var docs []*procedures.Version
 	if len(changed) > 50 {
@@ -236,9 +241,46 @@ func (x *Index) Refresh(ctx context.Context) error {
 		delete(x.indexed, id)
 		delete(x.summary, id)
 	}
+	x.batches++
 	x.log.Debug("search index refreshed", zap.Int("indexed", len(docs)), zap.Int("removed", len(gone)))
 	return nil
 }
+
+// rebuild indexes everything published into a fresh index, in one batch,
+// and swaps it in; searches go on against the old one meanwhile.
+func (x *Index) rebuild(ctx context.Context) error {
+	all, err := x.reg.ListPublished(ctx)
+	if err != nil {
+		return fmt.Errorf("search: rebuild: %w", err)
+	}
+	idx, err := newMemIndex(x.mapping)
+	if err != nil {
+		return err
+	}
+	b := idx.NewBatch()
+	indexed, summary := make(map[string]string, len(all)), make(map[string]*procedures.Procedure, len(all))
+	for _, v := range all {
+		if err := b.Index(v.Procedure.ID, toIndexDoc(v.Procedure)); err != nil {
+			idx.Close()
+			return err
+		}
+		indexed[v.Procedure.ID], summary[v.Procedure.ID] = v.Hash, v.Procedure
+	}
+	if err := idx.Batch(b); err != nil {
+		idx.Close()
+		return fmt.Errorf("search: rebuild: %w", err)
+	}
+	x.mu.Lock()
+	old := x.idx
+	x.idx, x.indexed, x.summary, x.batches = idx, indexed, summary, 0
+	x.mu.Unlock()
+	x.log.Debug("search index rebuilt", zap.Int("indexed", len(all)))
+	return old.Close()
+}
+
+// sinceBuild is how many refreshes have changed the index since it was
+// last built whole; it never exceeds RebuildAfter.
+func (x *Index) sinceBuild() int { x.mu.RLock(); defer x.mu.RUnlock(); return x.batches }
 
 // StartRefresh refreshes the index every interval until Close.
 func (x *Index) StartRefresh(every time.Duration) {
@@ -264,18 +306,13 @@ func (x *Index) StartRefresh(every time.Duration) {
 	})
 }
 
-// Close stops refreshing and frees the index and its files.
+// Close stops refreshing and frees the index.
 func (x *Index) Close() error {
 	if x.stop != nil {
 		close(x.stop)
 		<-x.done
 	}
-	err := x.idx.Close()
-	if rerr := os.RemoveAll(x.dir); err == nil {
-		err = rerr
-	}
-	x.lock.Close() // after the removal: a starting index never sees this one half gone
-	return err
+	return x.idx.Close()
 }
 
 // Search finds published procedures. Words match in titles (which weigh
