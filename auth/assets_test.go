@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"image/color"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -17,34 +16,6 @@ import (
 	"github.com/egovkit/egovkit/internal/keys"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 )
-
-var stylesheetLink = regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)">`)
-
-// assertStyled loads page from base and checks that it links a stylesheet
-// below dir which the same server answers as CSS, cached for good under
-// its content-addressed name.
-func assertStyled(t *testing.T, c *http.Client, base, page, dir string) {
-	t.Helper()
-	resp, err := c.Get(base + page)
-	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, page)
-	require.Contains(t, string(body), `name="password"`, "%s is the sign-in page", page)
-	m := stylesheetLink.FindStringSubmatch(string(body))
-	require.NotNil(t, m, "%s links no stylesheet", page)
-	assert.Regexp(t, "^"+regexp.QuoteMeta(dir)+`egovkit\.[0-9a-f]{12}\.css$`, m[1], page)
-	resp, err = c.Get(base + m[1])
-	require.NoError(t, err)
-	css, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
-	assert.Equal(t, http.StatusOK, resp.StatusCode, m[1])
-	assert.Equal(t, "text/css; charset=utf-8", resp.Header.Get("Content-Type"), m[1])
-	assert.Equal(t, "public, max-age=31536000, immutable", resp.Header.Get("Cache-Control"), m[1])
-	assert.Contains(t, string(css), "--color-header-bg", m[1])
-}
 
 // providerAlone serves a citizens' provider with its sign-in pages, and
 // nothing else, at prefix on a fresh server, and returns the server and
@@ -98,7 +69,7 @@ func TestSigninPagesServeTheirStylesheet(t *testing.T) {
 			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 			login := resp.Header.Get("Location")
 			require.Regexp(t, "^"+regexp.QuoteMeta(prefix+auth.PathLogin+"?"), login)
-			assertStyled(t, c, srv.URL, login, prefix+"/static/")
+			assertStyledSignIn(t, c, srv.URL, login, prefix+"/static/")
 		})
 	}
 }
@@ -112,4 +83,11 @@ func TestSigninPageStyledInBrowser(t *testing.T) {
 	srv, authorize := providerAlone(t, "/auth/citizen")
 	shot := browsertest.Screenshot(t, srv.URL+authorize+"&ui_locales=el", "auth-alone-signin-el", 1024, 900)
 	assert.Equal(t, color.RGBA{R: 0x00, G: 0x34, B: 0x76, A: 0xff}, browsertest.Pixel(t, shot, 4, 4))
+}
+
+// assertStyledSignIn checks the page is the sign-in page and is styled.
+func assertStyledSignIn(t *testing.T, c *http.Client, base, page, dir string) {
+	t.Helper()
+	body := browsertest.AssertStyled(t, c, base, page, dir)
+	require.Contains(t, body, `name="password"`, "%s is the sign-in page", page)
 }

@@ -2,7 +2,6 @@ package declaration_test
 
 import (
 	"image/color"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,31 +17,6 @@ import (
 )
 
 var stylesheetLink = regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)">`)
-
-// assertStyled loads page from base and checks that it links a stylesheet
-// below dir which the same server answers as CSS, cached for good under
-// its content-addressed name.
-func assertStyled(t *testing.T, base, page, dir string) {
-	t.Helper()
-	resp, err := http.Get(base + page)
-	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, page)
-	m := stylesheetLink.FindStringSubmatch(string(body))
-	require.NotNil(t, m, "%s links no stylesheet", page)
-	assert.Regexp(t, "^"+regexp.QuoteMeta(dir)+`egovkit\.[0-9a-f]{12}\.css$`, m[1], page)
-	resp, err = http.Get(base + m[1])
-	require.NoError(t, err)
-	css, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
-	assert.Equal(t, http.StatusOK, resp.StatusCode, m[1])
-	assert.Equal(t, "text/css; charset=utf-8", resp.Header.Get("Content-Type"), m[1])
-	assert.Equal(t, "public, max-age=31536000, immutable", resp.Header.Get("Cache-Control"), m[1])
-	assert.Contains(t, string(css), "--color-header-bg", m[1])
-}
 
 // TestPagesServeTheirStylesheet mounts each page handler alone on a fresh
 // mux, at the root and below a path, as a service importing only this
@@ -72,7 +46,7 @@ func TestPagesServeTheirStylesheet(t *testing.T) {
 			srv := httptest.NewServer(mux)
 			defer srv.Close()
 			for _, p := range []string{"/", "/new/solemn_declaration", "/d/" + issued.ID} {
-				assertStyled(t, srv.URL, c.prefix+p, c.prefix+"/static/")
+				browsertest.AssertStyled(t, nil, srv.URL, c.prefix+p, c.prefix+"/static/")
 			}
 
 			// The verification page, alone on its own mux.
@@ -81,8 +55,8 @@ func TestPagesServeTheirStylesheet(t *testing.T) {
 			vmux.Handle(c.verify+"/", verify)
 			vsrv := httptest.NewServer(vmux)
 			defer vsrv.Close()
-			assertStyled(t, vsrv.URL, c.verify, c.verify+"/static/")
-			assertStyled(t, vsrv.URL, c.verify+"?code="+url.QueryEscape(issued.Code), c.verify+"/static/")
+			browsertest.AssertStyled(t, nil, vsrv.URL, c.verify, c.verify+"/static/")
+			browsertest.AssertStyled(t, nil, vsrv.URL, c.verify+"?code="+url.QueryEscape(issued.Code), c.verify+"/static/")
 		})
 	}
 

@@ -2,10 +2,8 @@ package metrics_test
 
 import (
 	"image/color"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -16,33 +14,6 @@ import (
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/metrics"
 )
-
-var stylesheetLink = regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)">`)
-
-// assertStyled loads page from base and checks that it links a stylesheet
-// below dir which the same server answers as CSS, cached for good under
-// its content-addressed name.
-func assertStyled(t *testing.T, base, page, dir string) {
-	t.Helper()
-	resp, err := http.Get(base + page)
-	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, page)
-	m := stylesheetLink.FindStringSubmatch(string(body))
-	require.NotNil(t, m, "%s links no stylesheet", page)
-	assert.Regexp(t, "^"+regexp.QuoteMeta(dir)+`egovkit\.[0-9a-f]{12}\.css$`, m[1], page)
-	resp, err = http.Get(base + m[1])
-	require.NoError(t, err)
-	css, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
-	assert.Equal(t, http.StatusOK, resp.StatusCode, m[1])
-	assert.Equal(t, "text/css; charset=utf-8", resp.Header.Get("Content-Type"), m[1])
-	assert.Equal(t, "public, max-age=31536000, immutable", resp.Header.Get("Cache-Control"), m[1])
-	assert.Contains(t, string(css), "--color-header-bg", m[1])
-}
 
 // statsAlone serves the statistics page, and nothing else, at prefix on a
 // fresh server.
@@ -71,7 +42,7 @@ func TestPageServesItsStylesheet(t *testing.T) {
 		t.Run("at "+prefix+"/", func(t *testing.T) {
 			srv := statsAlone(t, prefix)
 			for _, p := range []string{"/", "/?lang=en&period=2021-H1&base=2020"} {
-				assertStyled(t, srv.URL, prefix+p, prefix+"/static/")
+				browsertest.AssertStyled(t, nil, srv.URL, prefix+p, prefix+"/static/")
 			}
 			// Only the stylesheet's own names are assets; any other path
 			// below static is the page, as every path is.
