@@ -102,17 +102,6 @@ func (f *faultFixture) do(t *testing.T, method, path string, form url.Values, be
 // assertUnavailable checks the answer every endpoint gives when the
 // database does not answer: 503 problem+json with Retry-After, never a
 // credential error.
-func assertUnavailable(t *testing.T, name string, status int, body string, h http.Header) {
-	t.Helper()
-	assert.Equal(t, http.StatusServiceUnavailable, status, "%s: %s", name, body)
-	assert.Equal(t, "application/problem+json", h.Get("Content-Type"), name)
-	assert.NotEmpty(t, h.Get("Retry-After"), name)
-	assert.Empty(t, h.Get("WWW-Authenticate"), "%s: no credential error", name)
-	var p map[string]any
-	require.NoError(t, json.Unmarshal([]byte(body), &p), "%s: %q", name, body)
-	assert.Equal(t, "https://egovkit.dev/problems/unavailable", p["type"], name)
-	assert.NotContains(t, []any{"invalid_client", "invalid_grant", "invalid_token"}, p["error"], name)
-}
 
 // With the database down, a valid client and a valid token are answered
 // 503, not invalid_client, invalid_grant or invalid_token, on every OAuth
@@ -142,11 +131,11 @@ func TestDatabaseDownIsUnavailableNotACredentialError(t *testing.T) {
 				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				w := httptest.NewRecorder()
 				f.h.ServeHTTP(w, r)
-				assertUnavailable(t, name, w.Code, w.Body.String(), w.Header())
+				sqltest.AssertUnavailable(t, name, w.Code, w.Header(), w.Body.String())
 				continue
 			}
 			status, body, h := f.do(t, req.method, req.path, req.form, bearer)
-			assertUnavailable(t, name, status, body, h)
+			sqltest.AssertUnavailable(t, name, status, h, body)
 			if req.path == "/token" {
 				assert.Contains(t, body, `"error":"temporarily_unavailable"`, "%s: OAuth clients read the error member", name)
 			}
@@ -182,7 +171,7 @@ func TestFrozenDatabaseAnswers503WithinDeadline(t *testing.T) {
 			start := time.Now()
 			status, body, h := f.do(t, c.method, c.path, c.form, c.bearer)
 			took := time.Since(start)
-			assertUnavailable(t, name, status, body, h)
+			sqltest.AssertUnavailable(t, name, status, h, body)
 			// Client authentication and the grant may each use the
 			// deadline once.
 			assert.Less(t, took, 2*faultDeadline+time.Second, name)

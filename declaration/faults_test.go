@@ -1,7 +1,6 @@
 package declaration_test
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -72,17 +71,6 @@ func (s *faultSite) call(t *testing.T, method, path, user, body, accept string) 
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-func assertUnavailable(t *testing.T, name string, status int, h http.Header, body string) {
-	t.Helper()
-	require.Equal(t, http.StatusServiceUnavailable, status, "%s: %s", name, body)
-	assert.Equal(t, "application/problem+json", h.Get("Content-Type"), name)
-	assert.NotEmpty(t, h.Get("Retry-After"), name)
-	assert.Empty(t, h.Get("WWW-Authenticate"), "%s: not a sign-in problem", name)
-	var p map[string]any
-	require.NoError(t, json.Unmarshal([]byte(body), &p), name)
-	assert.Equal(t, "https://egovkit.dev/problems/unavailable", p["type"], name)
-}
-
 const faultDraft = `{"kind":"solemn_declaration","recipient":"Δήμος Αθηναίων","text":"Τα στοιχεία της αίτησής μου είναι αληθή."}`
 
 // With the database down, the API answers 503 problem+json with
@@ -102,7 +90,7 @@ func TestDatabaseDownAnswers503(t *testing.T) {
 			"granted to me": {"GET", "/api/granted", "maria", ""},
 		} {
 			status, h, body := s.call(t, c.method, c.path, c.user, c.body, "application/json")
-			assertUnavailable(t, name, status, h, body)
+			sqltest.AssertUnavailable(t, name, status, h, body)
 		}
 		for name, user := range map[string]string{"home": "maria", "identity lookup": "lookup"} {
 			status, h, body := s.call(t, "GET", "/declarations/?lang=en", user, "", "text/html")
@@ -120,7 +108,7 @@ func TestFrozenDatabaseAnswers503WithinDeadline(t *testing.T) {
 		s.fault.Freeze()
 		start := time.Now()
 		status, h, body := s.call(t, "POST", "/api/documents", "maria", faultDraft, "application/json")
-		assertUnavailable(t, "create", status, h, body)
+		sqltest.AssertUnavailable(t, "create", status, h, body)
 		assert.Less(t, time.Since(start), faultDeadline+time.Second)
 	})
 }

@@ -1,7 +1,6 @@
 package metrics_test
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -47,16 +46,6 @@ func faultServer(t *testing.T, db *sqltest.DB) (*metrics.Metrics, *sqltest.Fault
 	}
 }
 
-func assertUnavailable(t *testing.T, status int, h http.Header, body string) {
-	t.Helper()
-	require.Equal(t, http.StatusServiceUnavailable, status, body)
-	assert.Equal(t, "application/problem+json", h.Get("Content-Type"))
-	assert.NotEmpty(t, h.Get("Retry-After"))
-	var p map[string]any
-	require.NoError(t, json.Unmarshal([]byte(body), &p))
-	assert.Equal(t, "https://egovkit.dev/problems/unavailable", p["type"])
-}
-
 // With the database down, the API answers 503 problem+json with
 // Retry-After and the page a readable "temporarily unavailable" page.
 func TestDatabaseDownAnswers503(t *testing.T) {
@@ -68,7 +57,7 @@ func TestDatabaseDownAnswers503(t *testing.T) {
 		for _, path := range []string{"/stats/api/growth?kind=all&period=2021-H1&base=2020", "/stats/api/totals?kind=all&period=2020",
 			"/stats/api/top?kind=declaration&label=agency&period=2020"} {
 			status, h, body := get(path, "application/json")
-			assertUnavailable(t, status, h, body)
+			sqltest.AssertUnavailable(t, path, status, h, body)
 		}
 		status, h, body := get("/stats?lang=en", "text/html")
 		assert.Equal(t, http.StatusServiceUnavailable, status)
@@ -92,7 +81,7 @@ func TestFrozenDatabaseFailsWithinDeadline(t *testing.T) {
 		if db.Dialect() == sqlstore.Postgres {
 			start = time.Now()
 			status, h, body := get("/stats/api/growth?kind=all&period=2021-H1&base=2020", "application/json")
-			assertUnavailable(t, status, h, body)
+			sqltest.AssertUnavailable(t, "growth, frozen", status, h, body)
 			assert.Less(t, time.Since(start), faultDeadline+time.Second)
 		}
 	})

@@ -2,7 +2,6 @@ package procedures_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -77,17 +76,6 @@ func (s *faultSite) call(t *testing.T, method, path, token string, body []byte, 
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-func assertUnavailable(t *testing.T, name string, status int, h http.Header, body string) {
-	t.Helper()
-	require.Equal(t, http.StatusServiceUnavailable, status, "%s: %s", name, body)
-	assert.Equal(t, "application/problem+json", h.Get("Content-Type"), name)
-	assert.NotEmpty(t, h.Get("Retry-After"), name)
-	assert.Empty(t, h.Get("WWW-Authenticate"), "%s: not a sign-in problem", name)
-	var p map[string]any
-	require.NoError(t, json.Unmarshal([]byte(body), &p), name)
-	assert.Equal(t, "https://egovkit.dev/problems/unavailable", p["type"], name)
-}
-
 // With the database down, the API answers 503 problem+json with
 // Retry-After (an editor whose identity cannot be looked up is not asked
 // to sign in) and the pages a readable "temporarily unavailable" page.
@@ -107,7 +95,7 @@ func TestDatabaseDownAnswers503(t *testing.T) {
 			"editor history": {"GET", "/procedures/api/procedures/permanent-residence-certificate/history", "editor", nil},
 		} {
 			status, h, body := s.call(t, c.method, c.path, c.token, c.body, "application/json")
-			assertUnavailable(t, name, status, h, body)
+			sqltest.AssertUnavailable(t, name, status, h, body)
 		}
 		status, h, body := s.call(t, "GET", "/procedures/permanent-residence-certificate?lang=en", "", nil, "text/html")
 		assert.Equal(t, http.StatusServiceUnavailable, status)
@@ -124,7 +112,7 @@ func TestFrozenDatabaseAnswers503WithinDeadline(t *testing.T) {
 		s.fault.Freeze()
 		start := time.Now()
 		status, h, body := s.call(t, "POST", "/procedures/api/procedures", "static-editor", doc, "application/json")
-		assertUnavailable(t, "create", status, h, body)
+		sqltest.AssertUnavailable(t, "create", status, h, body)
 		assert.Less(t, time.Since(start), faultDeadline+time.Second)
 	})
 }
