@@ -3,15 +3,19 @@
 //
 // Every package's typed error has a Problem method ([Problemer]) that says
 // how it is shown over HTTP; the handlers the packages serve write it. An
-// importer that calls a package from its own handlers can do the same:
+// importer that calls a package from its own handlers can do the same
+// with [Write]:
 //
 //	var pe problem.Problemer
 //	if errors.As(err, &pe) {
-//		p := pe.Problem()
-//		w.Header().Set("Content-Type", problem.ContentType)
-//		w.WriteHeader(p.Status)
-//		json.NewEncoder(w).Encode(p)
+//		problem.Write(w, r, pe.Problem())
+//		return
 //	}
+//
+// Write fills in the title and, when the request went through package
+// middleware's RequestID, the instance "urn:request:<id>" that the
+// access log quotes too. [Unavailable] is the 503 with Retry-After that a
+// service answers while its database cannot serve.
 //
 // # Types
 //

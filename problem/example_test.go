@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 
 	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/problem"
@@ -37,4 +38,17 @@ func ExampleNew() {
 	fmt.Println(string(b))
 	// Output:
 	// {"type":"https://egovkit.dev/problems/not-found","title":"Not Found","status":404,"detail":"no such document","errors":[{"field":"code","detail":"unknown code"}]}
+}
+
+func ExampleWrite() {
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		problem.Write(w, r, problem.Unavailable("the database does not answer", 5))
+	}
+	w := httptest.NewRecorder()
+	handler(w, httptest.NewRequest("GET", "/readyz", nil))
+	fmt.Println(w.Code, w.Header().Get("Content-Type"), w.Header().Get("Retry-After"))
+	fmt.Print(w.Body.String())
+	// Output:
+	// 503 application/problem+json 5
+	// {"detail":"the database does not answer","retry_after":5,"status":503,"title":"Service Unavailable","type":"https://egovkit.dev/problems/unavailable"}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -12,12 +13,12 @@ import (
 
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/declaration"
-	"github.com/egovkit/egovkit/internal/httpx"
-	"github.com/egovkit/egovkit/internal/keys"
-	"github.com/egovkit/egovkit/internal/sqlstore"
-	"github.com/egovkit/egovkit/internal/web"
 	"github.com/egovkit/egovkit/metrics"
+	"github.com/egovkit/egovkit/middleware"
+	"github.com/egovkit/egovkit/page"
+	"github.com/egovkit/egovkit/problem"
 	"github.com/egovkit/egovkit/sms"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 //go:embed openapi.json
@@ -51,9 +52,9 @@ type appConfig struct {
 // behind the shared middleware.
 type app struct {
 	http.Handler
-	db       *sqlstore.DB
+	ready    *sqldb.Probe // whether the database writes, for /readyz
 	log      *zap.Logger
-	pages    *web.Renderer
+	pages    *page.Renderer
 	services []service
 	issuers  []string // the identity realms' issuer URLs
 	closers  []func() error
@@ -70,7 +71,7 @@ type app struct {
 	metrics        *metrics.Metrics
 
 	// signingKeys are each realm's keys, to check its tokens in process.
-	signingKeys map[string]*keys.Manager
+	signingKeys map[string]auth.SigningKeys
 }
 
 // service is one entry of the home page: a capability the portal hosts.
@@ -84,20 +85,19 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	db, err := sqlstore.New(ctx, cfg.DB)
+	ready, err := sqldb.NewProbe(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
 	}
-	pages, err := web.NewRenderer(assets, "templates/*.html",
-		web.WithMessages(assets, "messages/*.json"),
-		web.WithServiceName("home.service"),
-		web.WithRequestID(func(r *http.Request) string { return httpx.RequestIDFromContext(r.Context()) }),
-		web.WithLogger(log),
+	pages, err := page.NewRenderer(assets, "templates/*.html",
+		page.WithMessages(assets, "messages/*.json"),
+		page.WithServiceName("home.service"),
+		page.WithLogger(log),
 	)
 	if err != nil {
 		return nil, err
 	}
-	a := &app{db: db, log: log, pages: pages, services: []service{
+	a := &app{ready: ready, log: log, pages: pages, services: []service{
 		{Key: "auth"}, {Key: "declaration"}, {Key: "procedures"},
 		{Key: "consent"}, {Key: "interop"}, {Key: "metrics"},
 	}}
@@ -105,7 +105,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	mux := http.NewServeMux()
 	// One stylesheet for every page of the portal, cached once by the
 	// browser; each package's handler could serve its own copy too.
-	mux.Handle("GET "+sharedStatic, web.Static())
+	mux.Handle("GET "+sharedStatic, page.Static())
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)
@@ -149,11 +149,12 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		return nil, err
 	}
 
-	a.Handler = httpx.Chain(
-		httpx.RequestID,
-		httpx.AccessLog(log),
-		httpx.Recover(log),
-	)(httpx.Fallbacks(mux, func(w http.ResponseWriter, r *http.Request, status int) {
+	logged := middleware.WithLogger(log)
+	a.Handler = middleware.Chain(
+		middleware.RequestID,
+		middleware.AccessLog(logged),
+		middleware.Recover(logged),
+	)(middleware.Fallbacks(mux, func(w http.ResponseWriter, r *http.Request, status int) {
 		a.pages.RenderError(w, r, status, "")
 	}))
 	return a, nil
@@ -179,7 +180,7 @@ type health struct {
 
 func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	httpx.WriteJSON(w, http.StatusOK, health{Status: "ok"})
+	writeJSON(w, health{Status: "ok"})
 }
 
 // readyz reports whether the database can write, not only answer: a
@@ -189,10 +190,20 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := a.db.ProbeWrite(ctx); err != nil {
+	if err := a.ready.Check(ctx); err != nil {
 		a.log.Warn("readiness check failed", zap.Error(err))
-		httpx.WriteProblem(w, r, httpx.Unavailable("the database does not answer or cannot write", httpx.RetryAfterUnavailable))
+		problem.Write(w, r, problem.Unavailable("the database does not answer or cannot write", retryAfterUnready))
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, health{Status: "ok", Database: a.db.Dialect().String()})
+	writeJSON(w, health{Status: "ok", Database: a.ready.Engine()})
+}
+
+// retryAfterUnready is the Retry-After, in seconds, of a failed readiness
+// check.
+const retryAfterUnready = 5
+
+// writeJSON answers 200 with v as JSON.
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
 }

@@ -15,7 +15,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/auth"
-	"github.com/egovkit/egovkit/internal/keys"
 )
 
 // realms are the two identity realms the portal runs: citizens and civil
@@ -60,12 +59,12 @@ func (a *app) mountAuth(ctx context.Context, mux *http.ServeMux, cfg appConfig) 
 		if err != nil {
 			return err
 		}
-		signing, err := keys.New(ctx, cfg.DB, "auth/"+realm, cfg.KEK, keys.WithLogger(a.log))
+		signing, err := auth.NewSigningKeys(ctx, cfg.DB, "auth/"+realm, cfg.KEK, a.log)
 		if err != nil {
 			return err
 		}
 		if a.signingKeys == nil {
-			a.signingKeys = map[string]*keys.Manager{}
+			a.signingKeys = map[string]auth.SigningKeys{}
 		}
 		a.signingKeys[realm] = signing
 		codes, err := auth.NewCodeStore(ctx, cfg.DB, realm, nil)

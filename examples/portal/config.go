@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/egovkit/egovkit/internal/keys"
+	"github.com/egovkit/egovkit/kek"
 )
 
 // config is what the portal is started with. Flags win over environment
@@ -163,13 +163,13 @@ var errFlagHelp = flag.ErrHelp
 // else from the file DataDir/kek, which is created with fresh random bytes on
 // first run and readable by the owner only. A file with other permissions is
 // refused rather than silently used.
-func loadOrCreateKEK(c config) (kek []byte, created bool, err error) {
+func loadOrCreateKEK(c config) (key []byte, created bool, err error) {
 	if c.KEK != "" {
-		kek, err = keys.ParseKEK(c.KEK)
+		key, err = kek.Parse(c.KEK)
 		if err != nil {
 			return nil, false, fmt.Errorf("EGOVKIT_KEK: %w", err)
 		}
-		return kek, false, nil
+		return key, false, nil
 	}
 	path := filepath.Join(c.DataDir, "kek")
 	b, err := os.ReadFile(path)
@@ -182,13 +182,13 @@ func loadOrCreateKEK(c config) (kek []byte, created bool, err error) {
 		if fi.Mode().Perm()&0o077 != 0 {
 			return nil, false, fmt.Errorf("%s is readable by others (mode %v); run chmod 600 on it", path, fi.Mode().Perm())
 		}
-		kek, err = keys.ParseKEK(string(b))
+		key, err = kek.Parse(string(b))
 		if err != nil {
 			return nil, false, fmt.Errorf("%s: %w", path, err)
 		}
-		return kek, false, nil
+		return key, false, nil
 	case errors.Is(err, fs.ErrNotExist):
-		kek, err = keys.GenerateKEK()
+		key, err = kek.Generate()
 		if err != nil {
 			return nil, false, err
 		}
@@ -197,7 +197,7 @@ func loadOrCreateKEK(c config) (kek []byte, created bool, err error) {
 		if err != nil {
 			return nil, false, fmt.Errorf("create %s: %w", path, err)
 		}
-		_, werr := f.WriteString(keys.EncodeKEK(kek) + "\n")
+		_, werr := f.WriteString(kek.Encode(key) + "\n")
 		if cerr := f.Close(); werr == nil {
 			werr = cerr
 		}
@@ -205,7 +205,7 @@ func loadOrCreateKEK(c config) (kek []byte, created bool, err error) {
 			os.Remove(path)
 			return nil, false, fmt.Errorf("write %s: %w", path, werr)
 		}
-		return kek, true, nil
+		return key, true, nil
 	default:
 		return nil, false, err
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/egovkit/egovkit/internal/keys"
+	"github.com/egovkit/egovkit/kek"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -113,7 +113,7 @@ func TestKEKCreatedOnceAndReused(t *testing.T) {
 	first, created, err := loadOrCreateKEK(c)
 	require.NoError(t, err)
 	assert.True(t, created)
-	assert.Len(t, first, keys.KEKSize)
+	assert.Len(t, first, kek.Size)
 
 	fi, err := os.Stat(filepath.Join(c.DataDir, "kek"))
 	require.NoError(t, err)
@@ -131,11 +131,11 @@ func TestKEKRejectsBadInput(t *testing.T) {
 
 	require.NoError(t, os.WriteFile(path, []byte("not base64!"), 0o600))
 	_, _, err := loadOrCreateKEK(config{DataDir: dir})
-	assert.ErrorIs(t, err, keys.ErrNoKEK)
+	assert.ErrorIs(t, err, kek.ErrInvalid)
 
 	require.NoError(t, os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(make([]byte, 16))), 0o600))
 	_, _, err = loadOrCreateKEK(config{DataDir: dir})
-	assert.ErrorIs(t, err, keys.ErrNoKEK)
+	assert.ErrorIs(t, err, kek.ErrInvalid)
 
 	require.NoError(t, os.Chmod(path, 0o644))
 	_, _, err = loadOrCreateKEK(config{DataDir: dir})
@@ -144,10 +144,10 @@ func TestKEKRejectsBadInput(t *testing.T) {
 	assert.Equal(t, base64.StdEncoding.EncodeToString(make([]byte, 16)), string(b), "a refused file is left as it was")
 
 	good := base64.StdEncoding.EncodeToString(make([]byte, 32))
-	kek, created, err := loadOrCreateKEK(config{DataDir: dir, KEK: good})
+	key, created, err := loadOrCreateKEK(config{DataDir: dir, KEK: good})
 	require.NoError(t, err, "EGOVKIT_KEK wins over the file")
 	assert.False(t, created)
-	assert.Len(t, kek, 32)
+	assert.Len(t, key, 32)
 	_, _, err = loadOrCreateKEK(config{DataDir: dir, KEK: "short"})
 	assert.ErrorContains(t, err, "EGOVKIT_KEK")
 }

@@ -12,7 +12,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/auth"
-	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/procedures"
 	"github.com/egovkit/egovkit/sms"
 )
@@ -112,7 +111,7 @@ func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux) error {
 			msgs[i], msgs[j] = msgs[j], msgs[i] // newest first
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		httpx.WriteJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+		writeJSON(w, map[string]any{"messages": msgs})
 	})
 	return nil
 }

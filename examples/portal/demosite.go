@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/auth/rp"
-	"github.com/egovkit/egovkit/internal/web"
+	"github.com/egovkit/egovkit/page"
 )
 
 // mountDemoSites serves, in demo mode, a small agency site per realm at
@@ -36,7 +36,7 @@ func (a *app) mountDemoSites(mux *http.ServeMux, cfg appConfig) error {
 			ACR: acr, CookieKey: key, CookieName: "egovkit_demo_" + realm, CookiePath: base,
 			SessionLifetime: time.Hour, Logger: a.log.Named("demo-site"),
 			OnError: func(w http.ResponseWriter, r *http.Request, err *rp.LoginError) {
-				a.pages.RenderError(w, r, err.Status, a.pages.Text(web.Lang(r), "signin.failed", "reason", err.Description))
+				a.pages.RenderError(w, r, err.Status, a.pages.Text(page.Lang(r), "signin.failed", "reason", err.Description))
 			},
 		})
 		if err != nil {

@@ -2,22 +2,20 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/egovkit/egovkit/internal/keys"
-	"github.com/egovkit/egovkit/internal/sqlstore"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/kek"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 // The grace period bounds the whole stop even when the database hangs:
@@ -84,9 +82,9 @@ func TestShutdownWithinGraceWhenDatabaseHangs(t *testing.T) {
 func TestReadyzReportsADatabaseThatCannotWrite(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
-		kek, err := keys.GenerateKEK()
+		key, err := kek.Generate()
 		require.NoError(t, err)
-		a, err := newApp(ctx, appConfig{DB: db.DB.DB, KEK: kek, BaseURL: "http://127.0.0.1:8080", Demo: false})
+		a, err := newApp(ctx, appConfig{DB: db.DB.DB, KEK: key, BaseURL: "http://127.0.0.1:8080", Demo: false})
 		require.NoError(t, err)
 		t.Cleanup(func() { a.Close() })
 		ready := func() (int, http.Header, string) {
@@ -97,16 +95,10 @@ func TestReadyzReportsADatabaseThatCannotWrite(t *testing.T) {
 		status, _, body := ready()
 		require.Equal(t, http.StatusOK, status, body)
 
-		var ro *sql.DB
-		if db.Dialect() == sqlstore.SQLite {
-			ro, err = sql.Open("sqlite", "file:"+strings.TrimPrefix(db.URL, "sqlite:")+"?mode=ro")
-		} else {
-			ro, err = sql.Open("pgx", db.URL+"&default_transaction_read_only=on")
-		}
-		require.NoError(t, err)
-		t.Cleanup(func() { ro.Close() })
+		ro := db.OpenReadOnly(t)
 		require.NoError(t, ro.PingContext(ctx), "the database still answers")
-		a.db = sqlstore.NewWithDialect(ro, db.Dialect())
+		a.ready, err = sqldb.NewProbe(ctx, ro)
+		require.NoError(t, err)
 
 		status, h, body := ready()
 		assert.Equal(t, http.StatusServiceUnavailable, status, body)

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/egovkit/egovkit/internal/keys"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/kek"
 	"github.com/egovkit/egovkit/sms"
 )
 
@@ -22,13 +22,13 @@ import (
 // takes away another's, so sign-ins keep working through every one.
 func TestInstancesKeepEachOthersRedirects(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
-		kek, err := keys.GenerateKEK()
+		key, err := kek.Generate()
 		require.NoError(t, err)
 		// Each instance listens on its own address, which is its public URL.
 		start := func() (string, *app, error) {
 			srv := httptest.NewUnstartedServer(nil)
 			base := "http://" + srv.Listener.Addr().String()
-			a, err := newApp(t.Context(), appConfig{DB: db.OpenAnother(t), KEK: kek, BaseURL: base, SMS: &sms.Outbox{}})
+			a, err := newApp(t.Context(), appConfig{DB: db.OpenAnother(t), KEK: key, BaseURL: base, SMS: &sms.Outbox{}})
 			if err != nil {
 				srv.Listener.Close()
 				return "", nil, err

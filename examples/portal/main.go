@@ -1,5 +1,7 @@
 // Command portal runs every egovkit package on one port: the place where the
-// packages are wired together.
+// packages are wired together. It imports public packages only (kek,
+// middleware and page for what a service adds around the packages), so an
+// agency can copy it as the model of wiring them into its own service.
 //
 //	go run ./examples/portal                      # http://127.0.0.1:8080, data in ./egovkit-data
 //	go run ./examples/portal -demo                # the same, with demonstration accounts
@@ -36,7 +38,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/egovkit/egovkit/internal/keys"
+	"github.com/egovkit/egovkit/kek"
 	"github.com/egovkit/egovkit/sms"
 	"github.com/egovkit/egovkit/sqldb"
 )
@@ -86,7 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	kek, created, err := loadOrCreateKEK(cfg)
+	key, created, err := loadOrCreateKEK(cfg)
 	if err != nil {
 		return err
 	}
@@ -108,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			db.Close()
 		}
 	}()
-	if err := keys.CheckKEK(ctx, db, kek); err != nil {
+	if err := kek.Check(ctx, db, key); err != nil {
 		return fmt.Errorf("%w; the key-encryption key must be the one the database was created with", err)
 	}
 
@@ -123,7 +125,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		base = "http://" + addr
 	}
 
-	seal, created, err := loadPDFSigner(cfg, kek)
+	seal, created, err := loadPDFSigner(cfg, key)
 	if err != nil {
 		return err
 	}
@@ -131,7 +133,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		log.Warn("demo mode: generated a self-signed certificate to sign PDFs; set EGOVKIT_PDF_CERT and EGOVKIT_PDF_KEY on a real server",
 			zap.String("file", cfg.DataDir+"/"+sealFile))
 	}
-	acfg := appConfig{DB: db, KEK: kek, BaseURL: base, Demo: cfg.Demo, Log: log, AdminToken: cfg.AdminToken, PDFSigner: seal}
+	acfg := appConfig{DB: db, KEK: key, BaseURL: base, Demo: cfg.Demo, Log: log, AdminToken: cfg.AdminToken, PDFSigner: seal}
 	if cfg.SMSWebhook != "" {
 		acfg.SMS = &sms.Webhook{URL: cfg.SMSWebhook, Secret: []byte(cfg.SMSWebhookSecret)}
 	}

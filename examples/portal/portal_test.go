@@ -24,9 +24,9 @@ import (
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/auth/rp"
 	"github.com/egovkit/egovkit/internal/browsertest"
-	"github.com/egovkit/egovkit/internal/keys"
 	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/kek"
 	"github.com/egovkit/egovkit/procedures"
 	"github.com/egovkit/egovkit/sms"
 	"github.com/egovkit/egovkit/sqldb"
@@ -170,24 +170,24 @@ func TestPortalRefusesWrongKEK(t *testing.T) {
 	// A key set created under one KEK…
 	db, err := sqldb.Open(context.Background(), url, nil)
 	require.NoError(t, err)
-	first, err := keys.GenerateKEK()
+	first, err := kek.Generate()
 	require.NoError(t, err)
-	_, err = keys.New(context.Background(), db, "some-package", first)
+	_, err = auth.NewSigningKeys(context.Background(), db, "some-package", first, nil)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 	// …stops a start with another.
-	other, err := keys.GenerateKEK()
+	other, err := kek.Generate()
 	require.NoError(t, err)
-	env := map[string]string{"EGOVKIT_KEK": keys.EncodeKEK(other)}
+	env := map[string]string{"EGOVKIT_KEK": kek.Encode(other)}
 	err = run(context.Background(), []string{"-addr", "127.0.0.1:0", "-data", dataDir, "-db", url}, func(k string) string { return env[k] }, io.Discard, nil)
-	assert.ErrorIs(t, err, keys.ErrWrongKEK)
+	assert.ErrorIs(t, err, kek.ErrMismatch)
 }
 
 func TestCataloguesComplete(t *testing.T) {
 	db := sqltest.SQLite(t)
-	kek, err := keys.GenerateKEK()
+	key, err := kek.Generate()
 	require.NoError(t, err)
-	a, err := newApp(context.Background(), appConfig{DB: db.DB.DB, KEK: kek, BaseURL: "http://127.0.0.1:8080"})
+	a, err := newApp(context.Background(), appConfig{DB: db.DB.DB, KEK: key, BaseURL: "http://127.0.0.1:8080"})
 	require.NoError(t, err)
 	assert.Empty(t, a.pages.MissingTranslations())
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/auth/rp"
-	"github.com/egovkit/egovkit/internal/web"
+	"github.com/egovkit/egovkit/page"
 )
 
 // siteLogin describes how one part of the portal signs people in: its
@@ -63,7 +63,7 @@ func (a *app) webLogin(ctx context.Context, mux *http.ServeMux, cfg appConfig, s
 		ACR: s.ACR, CookieKey: cookieKey, CookieName: "egovkit_" + s.ClientID, CookiePath: s.Path + "/",
 		SessionLifetime: s.Lifetime, Logger: a.log.Named(s.ClientID),
 		OnError: func(w http.ResponseWriter, r *http.Request, err *rp.LoginError) {
-			a.pages.RenderError(w, r, err.Status, a.pages.Text(web.Lang(r), "signin.failed", "reason", err.Description))
+			a.pages.RenderError(w, r, err.Status, a.pages.Text(page.Lang(r), "signin.failed", "reason", err.Description))
 		},
 	})
 	if err != nil {

@@ -45,15 +45,31 @@ type listed struct {
 	}
 }
 
+// Report is what [Walk] found.
+type Report struct {
+	// Leaks are the exported identifiers that mention an internal type,
+	// sorted by position.
+	Leaks []Leak
+	// Packages are the import paths of the public packages walked.
+	Packages []string
+}
+
 // Leaks lists every exported identifier of the public packages of the module
-// in dir whose type mentions an internal package. Public packages are the
-// module's packages outside any internal/ directory and outside examples/.
-// It compiles the module with `go list -export`, so the go command must be
-// on PATH.
+// in dir whose type mentions an internal package: [Walk]'s leaks.
 func Leaks(ctx context.Context, dir string) ([]Leak, error) {
+	r, err := Walk(ctx, dir)
+	return r.Leaks, err
+}
+
+// Walk walks the exported API of every public package of the module in
+// dir, the module's packages outside any internal/ directory and outside
+// examples/, and reports the identifiers whose types mention an internal
+// package. It compiles the module with `go list -export`, so the go
+// command must be on PATH.
+func Walk(ctx context.Context, dir string) (Report, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("apicheck: %w", err)
+		return Report{}, fmt.Errorf("apicheck: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, "go", "list", "-export", "-deps", "-json=ImportPath,Name,Dir,Export,Standard,Module", "./...")
 	cmd.Dir = dir
@@ -61,7 +77,7 @@ func Leaks(ctx context.Context, dir string) ([]Leak, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("apicheck: go list: %w: %s", err, stderr.String())
+		return Report{}, fmt.Errorf("apicheck: go list: %w: %s", err, stderr.String())
 	}
 	exports := map[string]string{}
 	var targets []listed
@@ -71,7 +87,7 @@ func Leaks(ctx context.Context, dir string) ([]Leak, error) {
 		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return nil, fmt.Errorf("apicheck: decode go list output: %w", err)
+			return Report{}, fmt.Errorf("apicheck: decode go list output: %w", err)
 		}
 		exports[p.ImportPath] = p.Export
 		if p.Module == nil || !p.Module.Main || p.Name == "main" {
@@ -84,7 +100,7 @@ func Leaks(ctx context.Context, dir string) ([]Leak, error) {
 		targets = append(targets, p)
 	}
 	if len(targets) == 0 {
-		return nil, errors.New("apicheck: no public package found")
+		return Report{}, errors.New("apicheck: no public package found")
 	}
 	modPath := targets[0].Module.Path
 
@@ -97,10 +113,12 @@ func Leaks(ctx context.Context, dir string) ([]Leak, error) {
 		return os.Open(file)
 	})
 	w := &walker{fset: fset, modPath: modPath, dir: dir, found: map[string]bool{}}
+	var walked []string
 	for _, t := range targets {
+		walked = append(walked, t.ImportPath)
 		pkg, err := imp.Import(t.ImportPath)
 		if err != nil {
-			return nil, fmt.Errorf("apicheck: import %s: %w", t.ImportPath, err)
+			return Report{}, fmt.Errorf("apicheck: import %s: %w", t.ImportPath, err)
 		}
 		w.pkg(pkg)
 	}
@@ -114,7 +132,8 @@ func Leaks(ctx context.Context, dir string) ([]Leak, error) {
 		}
 		return a.Ident+a.Internal < b.Ident+b.Internal
 	})
-	return w.leaks, nil
+	sort.Strings(walked)
+	return Report{Leaks: w.leaks, Packages: walked}, nil
 }
 
 // isInternal reports whether an import path has an internal element.

@@ -11,6 +11,7 @@ import (
 	"github.com/egovkit/egovkit/auth/rp"
 	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/errkind"
+	"github.com/egovkit/egovkit/kek"
 	"github.com/egovkit/egovkit/metrics"
 	"github.com/egovkit/egovkit/problem"
 	"github.com/egovkit/egovkit/procedures"
@@ -40,14 +41,14 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 			auth.ErrInvalidEmail, auth.ErrTOTPConfig, &auth.InvalidClientError{},
 			declaration.ErrBadToken, declaration.ErrUnknownKey, declaration.ErrTooManyKeys,
 			&declaration.InvalidError{}, &procedures.QueryError{}, &procedures.SuggestionError{},
-			&procedures.ValidationError{}, problem.ErrInvalidDocument,
+			&procedures.ValidationError{}, problem.ErrInvalidDocument, kek.ErrInvalid,
 			metrics.ErrBadPeriod, &metrics.PeriodError{}, &metrics.ImportError{},
 			&rp.Error{Code: rp.CodeInvalidRequest}}},
 		{"forbidden", []error{declaration.ErrForbidden, procedures.ErrForbidden,
 			&declaration.Error{Kind: declaration.ErrForbidden}, &rp.Error{Code: rp.CodeInsufficientScope}}},
 		{"unauthorized", []error{auth.ErrBadCredentials, auth.ErrInvalidGrant, auth.ErrCodeReused,
 			auth.ErrRefreshReused, auth.ErrAuthenticatorCode, &auth.ReusedCodeError{},
-			declaration.ErrCode, &rp.Error{Code: rp.CodeInvalidToken},
+			declaration.ErrCode, kek.ErrMismatch, &rp.Error{Code: rp.CodeInvalidToken},
 			&rp.Error{Code: rp.CodeInsufficientUserAuthentication}}},
 		{"unavailable", []error{auth.ErrPasswordBusy}},
 	} {

@@ -38,7 +38,7 @@ func Fallbacks(mux *http.ServeMux, page func(w http.ResponseWriter, r *http.Requ
 		}
 		p := NewProblem(TypeNotFound, status, "no resource at this path")
 		if status == http.StatusMethodNotAllowed {
-			p = NewProblem(TypeMethodNotAllowed, status, "allowed methods: "+strings.ReplaceAll(probe.header.Get("Allow"), ",", ", "))
+			p = NewProblem(TypeMethodNotAllowed, status, "allowed methods: "+listAllowed(probe.header.Get("Allow")))
 		}
 		WriteProblem(w, r, p)
 	})
@@ -60,4 +60,14 @@ func (p *statusProbe) WriteHeader(code int) {
 	if p.status == 0 {
 		p.status = code
 	}
+}
+
+// listAllowed writes an Allow header's methods as "GET, HEAD", however the
+// mux spaced them.
+func listAllowed(allow string) string {
+	methods := strings.Split(allow, ",")
+	for i, m := range methods {
+		methods[i] = strings.TrimSpace(m)
+	}
+	return strings.Join(methods, ", ")
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/internal/reqid"
 )
 
 // Chain composes middleware so that the first one given is the outermost:
@@ -26,21 +28,16 @@ func Chain(mw ...func(http.Handler) http.Handler) func(http.Handler) http.Handle
 	}
 }
 
-type requestIDKey struct{}
-
 // HeaderRequestID carries the request id in both directions.
 const HeaderRequestID = "X-Request-ID"
 
 // NewContextWithRequestID returns ctx carrying the request id.
 func NewContextWithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
+	return reqid.NewContext(ctx, id)
 }
 
 // RequestIDFromContext returns the request id, or "" when there is none.
-func RequestIDFromContext(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
+func RequestIDFromContext(ctx context.Context) string { return reqid.FromContext(ctx) }
 
 // RequestID is middleware that gives every request an id: the incoming
 // X-Request-ID when it is safe (1 to 64 characters of letters, digits, '-',

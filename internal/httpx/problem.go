@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"go.uber.org/zap"
 
@@ -86,13 +85,9 @@ func RateLimited(retryAfterSeconds int) *Problem {
 const RetryAfterUnavailable = 5
 
 // Unavailable is a 503 problem; the writer adds Retry-After when
-// retryAfterSeconds is positive.
+// retryAfterSeconds is positive. See problem.Unavailable.
 func Unavailable(detail string, retryAfterSeconds int) *Problem {
-	p := NewProblem(TypeUnavailable, http.StatusServiceUnavailable, detail)
-	if retryAfterSeconds > 0 {
-		p.Extensions = map[string]any{"retry_after": retryAfterSeconds}
-	}
-	return p
+	return problem.Unavailable(detail, retryAfterSeconds)
 }
 
 // UnavailableProblem returns the 503 problem that answers err when err
@@ -119,37 +114,8 @@ func ServerErrorStatus(err error) int {
 	return http.StatusInternalServerError
 }
 
-// WriteProblem writes p as application/problem+json.
-func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
-	if p.Status == 0 {
-		p.Status = http.StatusInternalServerError
-	}
-	if p.Title == "" {
-		p.Title = http.StatusText(p.Status)
-	}
-	if p.Type == "" {
-		p.Type = "about:blank"
-	}
-	if p.Instance == "" && r != nil {
-		if id := RequestIDFromContext(r.Context()); id != "" {
-			p.Instance = "urn:request:" + id
-		}
-	}
-	if s, ok := p.Extensions["retry_after"].(int); ok && s > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(s))
-	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		b = []byte(`{"type":"` + TypeInternal + `","title":"Internal Server Error","status":500}`)
-		p.Status = http.StatusInternalServerError
-	}
-	h := w.Header()
-	h.Set("Content-Type", ContentTypeProblem)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Del("Content-Length")
-	w.WriteHeader(p.Status)
-	w.Write(append(b, '\n'))
-}
+// WriteProblem writes p as application/problem+json; see problem.Write.
+func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) { problem.Write(w, r, p) }
 
 // WriteError writes err as a problem. An error that has a [Problemer] in
 // its chain is shown as that problem, except that a server-side problem

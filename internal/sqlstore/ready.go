@@ -14,6 +14,15 @@ const readyTable = `CREATE TABLE IF NOT EXISTS egovkit_ready (
 	checked_at BIGINT NOT NULL
 )`
 
+// CreateProbeTable creates the table [DB.ProbeWrite] writes, when it is
+// missing: for a probe of a database no package has migrated yet.
+func (db *DB) CreateProbeTable(ctx context.Context) error {
+	if _, err := db.ExecContext(ctx, readyTable); err != nil {
+		return fmt.Errorf("sqlstore: create probe table: %w", err)
+	}
+	return nil
+}
+
 // ProbeWrite checks that the database can write now, not only answer: in
 // one transaction under the handle's deadline it rewrites a single row of
 // the table egovkit_ready and commits, so that a read-only database (a

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/sqlstore"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
-	"github.com/egovkit/egovkit/sqldb/sqlcheck"
 )
 
 // A frozen database fails every kind of call within the handle's deadline
@@ -124,16 +122,7 @@ func TestProbeWrite(t *testing.T) {
 		require.NoError(t, db.ProbeWrite(ctx))
 		require.NoError(t, db.ProbeWrite(ctx), "the probe rewrites its row")
 
-		var ro *sql.DB
-		var err error
-		if tdb.Dialect() == sqlstore.SQLite {
-			ro, err = sql.Open("sqlite", "file:"+strings.TrimPrefix(tdb.URL, "sqlite:")+"?mode=ro&"+sqlcheck.DSNSettings)
-		} else {
-			ro, err = sql.Open("pgx", tdb.URL+"&default_transaction_read_only=on")
-		}
-		require.NoError(t, err)
-		t.Cleanup(func() { ro.Close() })
-		rdb, err := sqlstore.New(ctx, ro)
+		rdb, err := sqlstore.New(ctx, tdb.OpenReadOnly(t))
 		require.NoError(t, err, "the read-only database answers")
 		require.NoError(t, rdb.PingContext(ctx), "a ping cannot tell")
 		err = rdb.ProbeWrite(ctx)

@@ -33,6 +33,7 @@ import (
 
 	"github.com/egovkit/egovkit/internal/sqlstore"
 	"github.com/egovkit/egovkit/sqldb"
+	"github.com/egovkit/egovkit/sqldb/sqlcheck"
 )
 
 // Environment variables read by this package.
@@ -60,6 +61,28 @@ func (d *DB) OpenAnother(t testing.TB) *sql.DB {
 	db, err := sqldb.Open(context.Background(), d.URL, &sqldb.Options{MaxOpenConns: 8})
 	if err != nil {
 		t.Fatalf("sqltest: open another pool: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// OpenReadOnly opens a pool on the same database that answers but cannot
+// write, as a standby or a read-only file does: SQLite opened with
+// mode=ro (and the settings the stores check), PostgreSQL with
+// default_transaction_read_only. It is closed when the test ends.
+func (d *DB) OpenReadOnly(t testing.TB) *sql.DB {
+	t.Helper()
+	var (
+		db  *sql.DB
+		err error
+	)
+	if d.Dialect() == sqlstore.SQLite {
+		db, err = sql.Open("sqlite", "file:"+strings.TrimPrefix(d.URL, "sqlite:")+"?mode=ro&"+sqlcheck.DSNSettings)
+	} else {
+		db, err = sql.Open("pgx", d.URL+"&default_transaction_read_only=on")
+	}
+	if err != nil {
+		t.Fatalf("sqltest: open read-only pool: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
