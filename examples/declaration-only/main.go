@@ -47,6 +47,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -364,7 +365,7 @@ func (u *userInfo) getJSON(ctx context.Context, target, token string, v any) err
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s answered %s", target, resp.Status)
 	}
-	return json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(v)
+	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
 }
 
 // purgeDrafts deletes drafts left unconfirmed, every ten minutes.
