@@ -54,10 +54,11 @@ func TestSinglePackageExamples(t *testing.T) {
 	require.NoError(t, err)
 	files := map[string][]byte{}
 	for name := range singles {
-		srcs, err := filepath.Glob(filepath.Join(name, "*.go"))
+		// Every file an agency would copy: the program and what it embeds.
+		srcs, err := filepath.Glob(filepath.Join(name, "*"))
 		require.NoError(t, err)
 		for _, src := range srcs {
-			if strings.HasSuffix(src, "_test.go") {
+			if fi, err := os.Stat(src); err != nil || !fi.Mode().IsRegular() || strings.HasSuffix(src, "_test.go") {
 				continue
 			}
 			b, err := os.ReadFile(src)
@@ -139,6 +140,14 @@ func TestSinglePackageExamples(t *testing.T) {
 			Scopes: []string{"permits:read", "permits:write"}, Audience: []string{audience}})
 		op.register(t, auth.Client{ID: "other-app", GrantTypes: []string{auth.GrantClientCredentials},
 			Scopes: []string{"permits:read"}, Audience: []string{"https://other.example.gr/api"}})
+
+		var doc struct {
+			OpenAPI string                    `json:"openapi"`
+			Paths   map[string]map[string]any `json:"paths"`
+		}
+		getJSON(t, base+"/openapi.json", &doc)
+		assert.Equal(t, "3.1.0", doc.OpenAPI)
+		assert.Contains(t, doc.Paths["/api/applications"], "post")
 
 		assertProblem(t, "GET", base+"/api/applications", "", http.StatusUnauthorized, "")
 		read := op.token(t, "permits-app", "permits:read")

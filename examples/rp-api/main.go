@@ -10,6 +10,7 @@
 //
 //	GET  /api/applications  scope permits:read                           the caller's applications
 //	POST /api/applications  scope permits:write, LoA substantial         {"kind": "parking"}
+//	GET  /openapi.json      no token                                     this API, described (OpenAPI 3.1)
 //
 // A request without a token, or with one issued for another service, is
 // refused 401 invalid_token; a missing scope 403 insufficient_scope; a write
@@ -33,6 +34,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -51,6 +53,12 @@ import (
 	"github.com/egovkit/egovkit/problem"
 	"github.com/egovkit/egovkit/sqldb"
 )
+
+// apiDoc describes the API; the provider's discovery URL is filled in at
+// start.
+//
+//go:embed openapi.json
+var apiDoc []byte
 
 // The scopes this API asks of tokens.
 const (
@@ -115,8 +123,28 @@ func run(ctx context.Context, log *zap.Logger, addr, data, dbURL string, cfg rp.
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/applications", read(listApplications(db)))
 	mux.Handle("POST /api/applications", write(apply(db)))
+	doc, err := describe(cfg.Issuer)
+	if err != nil {
+		return err
+	}
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(doc)
+	})
 	log.Info("accepting tokens", zap.String("issuer", cfg.Issuer), zap.String("audience", cfg.Audience))
 	return serve(ctx, log, ln, mux)
+}
+
+// describe returns the OpenAPI document with the provider's discovery
+// document as where clients find how to get tokens.
+func describe(issuer string) ([]byte, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(apiDoc, &doc); err != nil {
+		return nil, err
+	}
+	scheme := doc["components"].(map[string]any)["securitySchemes"].(map[string]any)["provider"].(map[string]any)
+	scheme["openIdConnectUrl"] = issuer + "/.well-known/openid-configuration"
+	return json.MarshalIndent(doc, "", "  ")
 }
 
 type application struct {
