@@ -191,4 +191,12 @@
 // without them is refused with a *sqlcheck.SettingsError that says what to
 // change. A PostgreSQL pool (github.com/jackc/pgx/v5/stdlib, driver name
 // "pgx") is taken as it is.
+//
+// # A service that imports only this package
+//
+// examples/declaration-only in the repository issues and verifies documents
+// with this package and signs citizens in with auth/rp against an OpenID
+// provider it is given: the verification page, the citizen's pages and the
+// JSON API; run it from a checkout with go run ./examples/declaration-only
+// -issuer URL.
 package declaration

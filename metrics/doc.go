@@ -101,4 +101,11 @@
 // without them is refused with a *sqlcheck.SettingsError that says what to
 // change. A PostgreSQL pool (github.com/jackc/pgx/v5/stdlib, driver name
 // "pgx") is taken as it is.
+//
+// # A service that imports only this package
+//
+// examples/metrics-only in the repository is an agency's service that counts
+// its own transactions with this package and nothing else of egovkit, with the
+// statistics page, its JSON API and Prometheus mounted; run it from a checkout
+// with go run ./examples/metrics-only.
 package metrics

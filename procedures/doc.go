@@ -134,4 +134,11 @@
 // without them is refused with a *sqlcheck.SettingsError that says what to
 // change. A PostgreSQL pool (github.com/jackc/pgx/v5/stdlib, driver name
 // "pgx") is taken as it is.
+//
+// # A service that imports only this package
+//
+// examples/procedures-only in the repository is a registry of procedures with
+// its catalogue pages and JSON API, seeded with Samples, built on this package
+// (and, unless -search=false, procedures/search) and nothing else of egovkit;
+// run it from a checkout with go run ./examples/procedures-only.
 package procedures

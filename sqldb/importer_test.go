@@ -1,14 +1,14 @@
 package sqldb_test
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/egovkit/egovkit/internal/modtest"
 )
 
 // An agency's own module imports sqldb and metrics alone, opens SQLite with
@@ -108,46 +108,15 @@ func main() {
 `
 
 func TestImportedFromAnotherModule(t *testing.T) {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH")
-	}
 	root, err := filepath.Abs("..")
 	require.NoError(t, err)
-	goEnv := func(name string) string {
-		out, err := exec.Command(gobin, "env", name).Output()
-		require.NoError(t, err)
-		return strings.TrimSpace(string(out))
-	}
-	modcache, buildcache := goEnv("GOMODCACHE"), goEnv("GOCACHE")
-
-	mod := t.TempDir()
-	write := func(name, text string) {
-		p := filepath.Join(mod, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
-	}
-	write("go.mod", "module example.gov/agency\n\ngo 1.26.0\n\n"+
-		"require github.com/egovkit/egovkit v0.0.0\n\n"+
-		"replace github.com/egovkit/egovkit => "+root+"\n")
-	// The checkout's sums cover every module it needs.
-	sums, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	require.NoError(t, err)
-	write("go.sum", string(sums))
-	write("good/main.go", importerGood)
-	write("plain/main.go", importerPlain)
-
-	bin := t.TempDir()
-	build := exec.Command(gobin, "build", "-o", bin+string(filepath.Separator), "./...")
-	build.Dir = mod
-	build.Env = append(os.Environ(),
-		"GOFLAGS=-mod=mod", "GOPROXY=off", "GOSUMDB=off", "GOWORK=off",
-		"GOMODCACHE="+modcache, "GOCACHE="+buildcache)
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	bin := modtest.Build(t, root, map[string][]byte{
+		"good/main.go":  []byte(importerGood),
+		"plain/main.go": []byte(importerPlain),
+	})
 
 	data := t.TempDir()
-	out, err = exec.Command(filepath.Join(bin, "good"), data).CombinedOutput()
+	out, err := exec.Command(filepath.Join(bin, "good"), data).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Equal(t, "total 3\n", string(out))
 

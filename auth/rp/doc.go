@@ -72,4 +72,12 @@
 // level of assurance and access token. Logout ends the site's session and
 // the provider's. A sealed session cannot be withdrawn before it expires
 // (SessionLifetime), so keep that short where back-channel logout matters.
+//
+// # Examples
+//
+// In the repository, examples/rp-api is an agency's JSON API that takes
+// tokens for its audience with scopes and a level of assurance, and
+// examples/declaration-only a site that signs citizens in with WebLogin;
+// neither runs any part of the provider. Run them from a checkout with
+// go run ./examples/rp-api -issuer URL.
 package rp
