@@ -26,12 +26,9 @@ var (
 // WithEmail lets the registry keep verified e-mail addresses: codes sends
 // the verification codes by e-mail (a OneTimeCodes built with an e-mail
 // sender), and sender tells the old address when the address changes.
-func WithEmail(codes *OneTimeCodes, sender sms.Sender) ContactOption {
-	return func(r *ContactRegistry) {
-		if codes != nil {
-			r.emailCodes, r.emailSender = codes.svc, sender
-		}
-	}
+// NewContactRegistry takes it.
+func WithEmail(codes *OneTimeCodes, sender sms.Sender) Option {
+	return func(o *options) { o.mark("WithEmail"); o.emailCodes, o.emailSender = codes, sender }
 }
 
 // NormalizeEmail returns a bare address (no display name) with the domain

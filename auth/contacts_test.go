@@ -44,7 +44,7 @@ func TestContactRegistry(t *testing.T) {
 		outbox := otp.NewOutbox(0)
 		codes, err := otp.New(ctx, db.DB.DB, []byte("0123456789abcdef0123456789abcdef"), outbox, otp.WithClock(clock.Now))
 		require.NoError(t, err)
-		reg, err := auth.NewContactRegistry(ctx, db.DB.DB, auth.OneTimeCodesOf(codes), outbox, auth.WithContactClock(clock.Now))
+		reg, err := auth.NewContactRegistry(ctx, db.DB.DB, auth.OneTimeCodesOf(codes), outbox, auth.WithClock(clock.Now))
 		require.NoError(t, err)
 		const subject = "citizen-7f3a"
 
@@ -151,7 +151,7 @@ func TestContactEmail(t *testing.T) {
 		_, err = plain.StartEmailVerification(ctx, "s1", "maria@example.gr")
 		assert.ErrorIs(t, err, auth.ErrNoEmailSender)
 
-		reg, err := auth.NewContactRegistry(ctx, db.DB.DB, auth.OneTimeCodesOf(smsCodes), sms, auth.WithContactClock(clock.Now), auth.WithEmail(auth.OneTimeCodesOf(mailCodes), mail))
+		reg, err := auth.NewContactRegistry(ctx, db.DB.DB, auth.OneTimeCodesOf(smsCodes), sms, auth.WithClock(clock.Now), auth.WithEmail(auth.OneTimeCodesOf(mailCodes), mail))
 		require.NoError(t, err)
 		for _, bad := range []string{"maria", "Maria <maria@example.gr>", "maria@localhost", "@example.gr"} {
 			_, err := reg.StartEmailVerification(ctx, "s1", bad)

@@ -8,13 +8,13 @@
 // # Wiring a realm
 //
 //	clients, err := auth.NewClientRegistry(ctx, db, "citizen")
-//	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek, log) // or NewExternalSigningKeys (HSM)
+//	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek, auth.WithLogger(log)) // or NewExternalSigningKeys (HSM)
 //	accounts, err := auth.NewAccounts(ctx, db)
-//	codes, err := auth.NewCodeStore(ctx, db, "citizen", nil)
+//	codes, err := auth.NewCodeStore(ctx, db, "citizen")
 //	gateway := &sms.Webhook{URL: smsGatewayURL, Secret: smsGatewayKey}
-//	otps, err := auth.NewOneTimeCodes(ctx, db, otpSecret, gateway, log)
+//	otps, err := auth.NewOneTimeCodes(ctx, db, otpSecret, gateway, auth.WithLogger(log))
 //	contacts, err := auth.NewContactRegistry(ctx, db, otps, gateway)
-//	p, err := auth.NewProvider(auth.ProviderConfig{
+//	p, err := auth.NewProvider(ctx, auth.ProviderConfig{
 //		Issuer: "https://id.example.gr/auth/citizen", Realm: "citizen",
 //		Keys: signing, Clients: clients, Codes: codes, Accounts: accounts,
 //		OneTimeCodes: otps, Contacts: contacts, Logger: log, Counter: stats,
@@ -99,8 +99,8 @@
 // acr, outcome); see Counting for what is counted.
 //
 // A database that fails is never a credential error. Every call has a
-// deadline (5 s, or [WithRegistryDBTimeout], [WithAccountsDBTimeout],
-// [WithCodeStoreDBTimeout]); when the database is down, does not answer in
+// deadline (5 s, or [WithDBTimeout] given to each store); when the
+// database is down, does not answer in
 // time or cannot write, the token, introspection, revocation and userinfo
 // endpoints answer 503 problem+json with Retry-After (the OAuth endpoints
 // add "error": "temporarily_unavailable") and the sign-in pages a

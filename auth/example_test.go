@@ -53,21 +53,21 @@ func ExampleNewProvider() {
 	}
 	defer db.Close()
 	kek, _ := auth.GenerateKEK()
-	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek, nil)
+	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek)
 	if err != nil {
 		panic(err)
 	}
 	clients, _ := auth.NewClientRegistry(ctx, db, "citizen")
 	accounts, _ := auth.NewAccounts(ctx, db)
-	codes, _ := auth.NewCodeStore(ctx, db, "citizen", nil)
+	codes, _ := auth.NewCodeStore(ctx, db, "citizen")
 	gateway := &sms.Outbox{} // an sms.Webhook to the SMS gateway in production
-	sms, _ := auth.NewOneTimeCodes(ctx, db, bytes.Repeat([]byte{7}, 32), gateway, nil)
+	sms, _ := auth.NewOneTimeCodes(ctx, db, bytes.Repeat([]byte{7}, 32), gateway)
 	contacts, _ := auth.NewContactRegistry(ctx, db, sms, gateway)
 
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	p, err := auth.NewProvider(auth.ProviderConfig{
+	p, err := auth.NewProvider(ctx, auth.ProviderConfig{
 		Issuer: srv.URL + "/auth/citizen", Realm: "citizen", Keys: signing, Clients: clients,
 		Codes: codes, Accounts: accounts, OneTimeCodes: sms, Contacts: contacts,
 	})

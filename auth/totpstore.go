@@ -39,10 +39,16 @@ type TOTPStore struct {
 }
 
 // NewTOTPStore opens the store in db. key (32 bytes) seals the secrets;
-// issuer names the service in the apps ("gov.gr"). now and log may be nil.
-func NewTOTPStore(ctx context.Context, db *sql.DB, key []byte, issuer string, now func() time.Time, log *zap.Logger) (*TOTPStore, error) {
+// issuer names the service in the apps ("gov.gr"). It takes WithLogger
+// (bindings and lock-outs are logged, subjects masked), WithClock and
+// WithDBTimeout.
+func NewTOTPStore(ctx context.Context, db *sql.DB, key []byte, issuer string, opts ...Option) (*TOTPStore, error) {
 	if len(key) != 32 || issuer == "" {
 		return nil, errors.New("auth: a TOTP store needs a 32-byte key and an issuer name")
+	}
+	o, err := collect("NewTOTPStore", opts)
+	if err != nil {
+		return nil, err
 	}
 	sdb, err := sqlstore.New(ctx, db)
 	if err != nil {
@@ -59,13 +65,7 @@ func NewTOTPStore(ctx context.Context, db *sql.DB, key []byte, issuer string, no
 	if err != nil {
 		return nil, err
 	}
-	if now == nil {
-		now = time.Now
-	}
-	if log == nil {
-		log = zap.NewNop()
-	}
-	return &TOTPStore{db: sdb, aead: aead, issuer: issuer, now: now, log: log}, nil
+	return &TOTPStore{db: sdb.WithTimeout(o.dbTimeout), aead: aead, issuer: issuer, now: o.now, log: o.log}, nil
 }
 
 func (s *TOTPStore) seal(subject string, secret []byte) ([]byte, error) {

@@ -39,9 +39,9 @@ func TestTOTPStore(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
 		clock := testclock.New()
-		s, err := auth.NewTOTPStore(ctx, db.DB.DB, totpKey, "gov.example", clock.Now, nil)
+		s, err := auth.NewTOTPStore(ctx, db.DB.DB, totpKey, "gov.example", auth.WithClock(clock.Now))
 		require.NoError(t, err)
-		_, err = auth.NewTOTPStore(ctx, db.DB.DB, []byte("short"), "gov.example", nil, nil)
+		_, err = auth.NewTOTPStore(ctx, db.DB.DB, []byte("short"), "gov.example")
 		assert.Error(t, err)
 
 		assert.ErrorIs(t, s.Verify(ctx, "s1", "123456"), auth.ErrNoAuthenticator)
@@ -97,7 +97,7 @@ func TestTOTPStore(t *testing.T) {
 func TestSignInWithAuthenticatorApp(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
-		store, err := auth.NewTOTPStore(ctx, db.DB.DB, totpKey, "gov.example", nil, nil)
+		store, err := auth.NewTOTPStore(ctx, db.DB.DB, totpKey, "gov.example")
 		require.NoError(t, err)
 		f := newSigninFixture(t, db, func(c *auth.ProviderConfig) { c.Authenticators = store })
 		uri, err := store.Enroll(ctx, f.citizen.ID, "maria.p")

@@ -31,9 +31,9 @@ func offlineVerifier(t testing.TB, f *fixture) *declaration.OfflineVerifier {
 	require.NoError(t, err)
 	jwks, err := json.Marshal(set)
 	require.NoError(t, err)
-	v, err := declaration.NewOfflineVerifier("https://docs.example.gr/", jwks)
+	v, err := declaration.NewOfflineVerifier("https://docs.example.gr/", jwks, declaration.WithClock(f.clock.Now))
 	require.NoError(t, err)
-	return v.WithClock(f.clock.Now)
+	return v
 }
 
 func TestOfflineVerification(t *testing.T) {

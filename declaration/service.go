@@ -52,22 +52,23 @@ const (
 // NewSigningKeys opens the key set "declaration" in db, encrypted under
 // the 32-byte key-encryption key kek, rotating with overlap; every
 // instance sharing the database signs with the same keys. alg is ES256
-// (also when empty) or EdDSA, chosen when the set is first created. log
-// may be nil.
-func NewSigningKeys(ctx context.Context, db *sql.DB, kek []byte, alg string, log *zap.Logger) (SigningKeys, error) {
-	var opts []keys.Option
+// (also when empty) or EdDSA, chosen when the set is first created. It
+// takes WithLogger, WithClock and WithDBTimeout.
+func NewSigningKeys(ctx context.Context, db *sql.DB, kek []byte, alg string, opts ...Option) (SigningKeys, error) {
+	o, err := collect("NewSigningKeys", opts, "WithLogger", "WithClock", "WithDBTimeout")
+	if err != nil {
+		return nil, err
+	}
+	kopts := []keys.Option{keys.WithLogger(o.log), keys.WithClock(o.now), keys.WithDBTimeout(o.dbTimeout)}
 	switch alg {
 	case "", ES256:
-		opts = append(opts, keys.WithAlgorithm(keys.ES256))
+		kopts = append(kopts, keys.WithAlgorithm(keys.ES256))
 	case EdDSA:
-		opts = append(opts, keys.WithAlgorithm(keys.EdDSA))
+		kopts = append(kopts, keys.WithAlgorithm(keys.EdDSA))
 	default:
 		return nil, fmt.Errorf("declaration: signature algorithm %q: ES256 or EdDSA", alg)
 	}
-	if log != nil {
-		opts = append(opts, keys.WithLogger(log))
-	}
-	return keys.New(ctx, db, "declaration", kek, opts...)
+	return keys.New(ctx, db, "declaration", kek, kopts...)
 }
 
 // Counter is told of every document issued, for statistics: one call of
@@ -143,9 +144,13 @@ type Config struct {
 	// the PDF and the verification page, and decides the year of a
 	// protocol number; nil means Europe/Athens. Instants are stored in UTC.
 	Location *time.Location
-	Counter  Counter
-	Clock    func() time.Time
-	Logger   *zap.Logger
+	// Counter counts what is issued; nil counts nothing.
+	Counter Counter
+	// Now replaces time.Now, for tests; nil means time.Now.
+	Now func() time.Time
+	// Logger logs issues, revocations and refusals, persons masked; nil
+	// logs nothing.
+	Logger *zap.Logger
 }
 
 type template struct {
@@ -192,8 +197,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Location == nil {
 		cfg.Location = defaultLocation()
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
@@ -220,13 +225,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := s.prepareIssue(ctx); err != nil {
 		return nil, fmt.Errorf("declaration: %w", err)
 	}
-	if s.otp, err = otp.New(ctx, cfg.DB, cfg.CodeSecret, cfg.SMS, otp.WithClock(cfg.Clock), otp.WithLogger(cfg.Logger)); err != nil {
+	if s.otp, err = otp.New(ctx, cfg.DB, cfg.CodeSecret, cfg.SMS, otp.WithClock(cfg.Now), otp.WithLogger(cfg.Logger), otp.WithDBTimeout(cfg.DBTimeout)); err != nil {
 		return nil, fmt.Errorf("declaration: %w", err)
 	}
 	return s, nil
 }
 
-func (s *Service) now() time.Time { return s.cfg.Clock() }
+func (s *Service) now() time.Time { return s.cfg.Now() }
 
 // countIssued counts an issued document as a transaction of its kind.
 func (s *Service) countIssued(d Draft) {

@@ -93,11 +93,11 @@ func newFixtureAlg(t testing.TB, db *sql.DB, kek []byte, alg string, opts ...fun
 		kek, err = keys.GenerateKEK()
 		require.NoError(t, err)
 	}
-	ks, err := declaration.NewSigningKeys(ctx, db, kek, alg, nil)
+	ks, err := declaration.NewSigningKeys(ctx, db, kek, alg)
 	require.NoError(t, err)
 	f := &fixture{outbox: otp.NewOutbox(5000), clock: testclock.New(), keys: ks, count: &counter{}, kek: kek}
 	cfg := declaration.Config{DB: db, Issuer: "gov.gr", BaseURL: "https://docs.example.gr", Keys: ks,
-		CodeSecret: secret, SMS: f.outbox, Clock: f.clock.Now, Counter: f.count,
+		CodeSecret: secret, SMS: f.outbox, Now: f.clock.Now, Counter: f.count,
 		Templates: map[string]declaration.Template{
 			"parking": {Title: declaration.Text{EL: "Αίτηση κάρτας στάθμευσης", EN: "Parking card application"},
 				Schema: []byte(`{"type":"object","required":["plate"],"additionalProperties":false,

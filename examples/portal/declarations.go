@@ -39,7 +39,7 @@ func (a *app) mountDeclarations(ctx context.Context, mux *http.ServeMux, cfg app
 	if err != nil {
 		return err
 	}
-	signing, err := declaration.NewSigningKeys(ctx, cfg.DB, cfg.KEK, declaration.ES256, a.log)
+	signing, err := declaration.NewSigningKeys(ctx, cfg.DB, cfg.KEK, declaration.ES256, declaration.WithLogger(a.log))
 	if err != nil {
 		return err
 	}

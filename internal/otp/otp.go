@@ -66,6 +66,9 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // masked).
 func WithLogger(l *zap.Logger) Option { return func(s *Service) { s.log = l } }
 
+// WithDBTimeout bounds each database call; zero or less keeps the default.
+func WithDBTimeout(d time.Duration) Option { return func(s *Service) { s.db = s.db.WithTimeout(d) } }
+
 // WithLifetime sets how long a code stays valid (default 120 s).
 func WithLifetime(d time.Duration) Option { return func(s *Service) { s.lifetime = d } }
 
