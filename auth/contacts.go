@@ -160,7 +160,7 @@ func (r *ContactRegistry) StartMobileVerification(ctx context.Context, subject, 
 		Subject: subject, Purpose: mobilePurpose(m), Destination: m,
 		Description: "επιβεβαίωση του αριθμού κινητού σας",
 	})
-	return Challenge(ch), err
+	return Challenge(ch), codeError(err)
 }
 
 // ConfirmMobile checks the code sent by StartMobileVerification and stores
@@ -173,7 +173,7 @@ func (r *ContactRegistry) ConfirmMobile(ctx context.Context, subject, challengeI
 		return Contact{}, err
 	}
 	if err := r.codes.Verify(ctx, challengeID, subject, mobilePurpose(m), code); err != nil {
-		return Contact{}, err
+		return Contact{}, codeError(err)
 	}
 	now := r.now().UTC().Truncate(time.Microsecond)
 	var old string

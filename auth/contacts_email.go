@@ -62,7 +62,7 @@ func (r *ContactRegistry) StartEmailVerification(ctx context.Context, subject, e
 		Subject: subject, Purpose: emailPurpose(e), Destination: e,
 		Description: "επιβεβαίωση της διεύθυνσης e-mail σας",
 	})
-	return Challenge(ch), err
+	return Challenge(ch), codeError(err)
 }
 
 // ConfirmEmail checks the code sent by StartEmailVerification and stores
@@ -77,7 +77,7 @@ func (r *ContactRegistry) ConfirmEmail(ctx context.Context, subject, challengeID
 		return Contact{}, err
 	}
 	if err := r.emailCodes.Verify(ctx, challengeID, subject, emailPurpose(e), code); err != nil {
-		return Contact{}, err
+		return Contact{}, codeError(err)
 	}
 	now := r.now().UTC().Truncate(time.Microsecond)
 	var old string

@@ -63,10 +63,21 @@ func TestContactRegistry(t *testing.T) {
 		require.NoError(t, err)
 		code := codeFor("+306912345678")
 
+		// Another code at once is refused with the wait, which importers
+		// can read.
+		_, err = reg.StartMobileVerification(ctx, subject, "69 1234 5678")
+		var rl *auth.RateLimitError
+		require.ErrorAs(t, err, &rl)
+		assert.ErrorIs(t, err, auth.ErrCodeTooSoon)
+		assert.ErrorIs(t, err, errkind.RateLimited)
+		assert.Equal(t, otp.DefaultCooldown, rl.RetryAfter)
+		assert.Equal(t, 429, rl.Problem().Status)
+
 		// A wrong code stores nothing.
 		_, err = reg.ConfirmMobile(ctx, subject, ch.ID, "6912345678", wrongCode(code))
 		assert.ErrorIs(t, err, otp.ErrInvalidCode)
-		assert.ErrorIs(t, err, errkind.Unauthorized, "importers, who cannot name otp's errors, test the kind")
+		assert.ErrorIs(t, err, auth.ErrCodeRejected, "importers, who cannot name otp's errors, test the package's")
+		assert.ErrorIs(t, err, errkind.Unauthorized, "or the kind")
 		_, err = reg.Get(ctx, subject)
 		assert.ErrorIs(t, err, auth.ErrContactNotFound)
 		assert.ErrorIs(t, err, errkind.NotFound)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -876,6 +877,10 @@ func (p *Provider) checkAuthenticator(w http.ResponseWriter, r *http.Request, id
 	case errors.Is(err, ErrAuthenticatorCode):
 		p.renderSignin(w, r, http.StatusUnauthorized, id, st, req, signinData{Error: "auth.error.code_wrong", Field: "code"})
 	case errors.Is(err, ErrAuthenticatorLocked):
+		var rl *RateLimitError
+		if errors.As(err, &rl) {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(rl.RetryAfter)))
+		}
 		p.renderSignin(w, r, http.StatusTooManyRequests, id, st, req, signinData{Error: "auth.error.app_locked", Field: "code"})
 	default:
 		p.internalError(w, r, err)

@@ -18,9 +18,8 @@ import (
 
 // Authenticator app errors, matched with errors.Is.
 var (
-	ErrNoAuthenticator     = errkind.New(errkind.NotFound, "auth: no authenticator app is bound to this subject")
-	ErrAuthenticatorCode   = errkind.New(errkind.Unauthorized, "auth: wrong or already used authenticator code")
-	ErrAuthenticatorLocked = errors.New("auth: too many wrong authenticator codes; wait")
+	ErrNoAuthenticator   = errkind.New(errkind.NotFound, "auth: no authenticator app is bound to this subject")
+	ErrAuthenticatorCode = errkind.New(errkind.Unauthorized, "auth: wrong or already used authenticator code")
 )
 
 // TOTPStore binds authenticator apps (TOTP, RFC 6238: SHA-1, six digits,
@@ -168,7 +167,8 @@ func (s *TOTPStore) Remove(ctx context.Context, subject string) error {
 
 // Verify checks a code from the subject's app. It fails with
 // ErrNoAuthenticator, ErrAuthenticatorCode (wrong, or a time step already
-// used) or ErrAuthenticatorLocked.
+// used) or, after too many wrong codes, a *RateLimitError of kind
+// ErrAuthenticatorLocked.
 func (s *TOTPStore) Verify(ctx context.Context, subject, code string) error {
 	var out error
 	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
@@ -190,7 +190,7 @@ func (s *TOTPStore) Verify(ctx context.Context, subject, code string) error {
 		}
 		now := s.now()
 		if now.UnixMicro() < locked {
-			out = ErrAuthenticatorLocked
+			out = &RateLimitError{Kind: ErrAuthenticatorLocked, RetryAfter: time.UnixMicro(locked).Sub(now)}
 			return nil
 		}
 		secret, err := s.open(subject, enc)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/internal/testclock"
 )
@@ -73,7 +74,12 @@ func TestTOTPStore(t *testing.T) {
 		for range 5 {
 			assert.ErrorIs(t, s.Verify(ctx, "s1", "000000"), auth.ErrAuthenticatorCode)
 		}
-		assert.ErrorIs(t, s.Verify(ctx, "s1", appCode(t, app, clock.Now().Add(time.Minute))), auth.ErrAuthenticatorLocked)
+		err = s.Verify(ctx, "s1", appCode(t, app, clock.Now().Add(time.Minute)))
+		assert.ErrorIs(t, err, auth.ErrAuthenticatorLocked)
+		assert.ErrorIs(t, err, errkind.RateLimited)
+		var rl *auth.RateLimitError
+		require.ErrorAs(t, err, &rl)
+		assert.Equal(t, time.Minute, rl.RetryAfter, "the first lock lasts a minute")
 		clock.Advance(61 * time.Second)
 		require.NoError(t, s.Verify(ctx, "s1", appCode(t, app, clock.Now())), "the lock is over")
 
