@@ -391,7 +391,7 @@ func (s *Service) RequestRevokeCode(ctx context.Context, declarant Person, id st
 // document, while it is in state.
 func (s *Service) sendCode(ctx context.Context, d *Document, declarant Person, purpose, description, state string) (time.Time, error) {
 	ch, err := s.otp.Issue(ctx, otp.Request{Subject: d.Declarant.AFM, Purpose: purpose,
-		Description: description, Destination: declarant.Mobile, Text: codeText(d.Draft.Lang)})
+		Description: description, Destination: declarant.Mobile, Lang: d.Draft.Lang})
 	if err != nil {
 		return time.Time{}, codeError(err)
 	}
@@ -409,14 +409,6 @@ func purpose(id string) string { return "declaration:" + id }
 // revokePurpose binds a code to revoking one document. Document ids hold
 // no colon, so no issuing purpose is a revoking one.
 func revokePurpose(id string) string { return "declaration:" + id + ":revoke" }
-
-// codeText is the message of a code in the document's language.
-func codeText(lang string) string {
-	if lang == "en" {
-		return "Your code for {description} is {code}. It is valid for {minutes} minutes. Never give it to anyone."
-	}
-	return otp.DefaultText
-}
 
 // smsRecipient is the most of a recipient's name an SMS quotes.
 const smsRecipient = 40
