@@ -25,6 +25,27 @@
 // A second provider with Servants set, its own issuer, keys and clients,
 // is the civil servants' realm. examples/portal wires both.
 //
+// # Options and errors
+//
+// The stores take options of one type, [Option]. WithLogger, WithClock
+// and WithDBTimeout go to every store, so one list serves them all; the
+// others belong to one constructor (WithPasswordParams and
+// WithPasswordConcurrency to NewAccounts, WithEmail to
+// NewContactRegistry), and any other constructor given one fails with
+// ErrOption instead of ignoring it:
+//
+//	common := []auth.Option{auth.WithLogger(log), auth.WithDBTimeout(3 * time.Second)}
+//	clients, err := auth.NewClientRegistry(ctx, db, "citizen", common...)
+//	accounts, err := auth.NewAccounts(ctx, db, append(common, auth.WithPasswordConcurrency(8, 0))...)
+//
+// The Provider, which takes several collaborators, takes a ProviderConfig
+// instead, with Logger and Now. Every error matches a kind of package
+// [github.com/egovkit/egovkit/errkind] with errors.Is. A one-time code
+// not accepted is ErrCodeRejected (errkind.Unauthorized); a refusal that
+// asks for a wait (a code asked for again too soon, too many wrong codes
+// or authenticator codes) is a *RateLimitError whose RetryAfter says how
+// long, matching errkind.RateLimited.
+//
 // # What the provider serves
 //
 //   - Discovery and the JWKS; keys from NewSigningKeys, rotated with

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/sms"
 	"github.com/egovkit/egovkit/sqldb"
 )
@@ -94,4 +96,38 @@ func ExampleNewProvider() {
 	// /auth/citizen/authorize
 	// [http://eidas.europa.eu/LoA/low http://eidas.europa.eu/LoA/substantial]
 	// [S256]
+}
+
+// A refusal that asks for a wait carries it, for the caller's own
+// Retry-After or message; the kind is the same for every package.
+func ExampleRateLimitError() {
+	var err error = fmt.Errorf("confirm mobile: %w",
+		&auth.RateLimitError{Kind: auth.ErrCodeTooSoon, RetryAfter: 42 * time.Second})
+
+	var rl *auth.RateLimitError
+	if errors.As(err, &rl) {
+		fmt.Println("wait", rl.RetryAfter)
+	}
+	fmt.Println(errors.Is(err, auth.ErrCodeTooSoon), errors.Is(err, errkind.RateLimited))
+	fmt.Println(rl.Problem().Status)
+	// Output:
+	// wait 42s
+	// true true
+	// 429
+}
+
+// Constructors given an option of another type refuse it.
+func ExampleOption() {
+	db, err := sqldb.Open(context.Background(), "sqlite::memory:", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer db.Close()
+	_, err = auth.NewClientRegistry(context.Background(), db, "citizen",
+		auth.WithDBTimeout(2*time.Second), auth.WithPasswordParams(auth.DefaultPasswordParams))
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, auth.ErrOption), errors.Is(err, errkind.Invalid))
+	// Output:
+	// auth: NewClientRegistry does not take WithPasswordParams: auth: option not taken by this constructor
+	// true true
 }

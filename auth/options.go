@@ -57,7 +57,7 @@ func collect(ctor string, opts []Option, own ...string) (*options, error) {
 	}
 	for _, name := range o.given {
 		if !slices.Contains(commonOptions, name) && !slices.Contains(own, name) {
-			return nil, fmt.Errorf("auth: %s: %w: %s does not apply to it", ctor, ErrOption, name)
+			return nil, fmt.Errorf("auth: %s does not take %s: %w", ctor, name, ErrOption)
 		}
 	}
 	if o.log == nil {

@@ -423,3 +423,13 @@ func TestOfflineHeaderCache(t *testing.T) {
 	assert.ErrorIs(t, err, declaration.ErrBadToken)
 	assert.Equal(t, 1, declaration.CachedHeaders(v))
 }
+
+// TestOfflineVerifierOptions: an option of the signing keys given to the
+// verifier is refused, not ignored.
+func TestOfflineVerifierOptions(t *testing.T) {
+	_, err := declaration.NewOfflineVerifier("https://docs.example.gr", []byte(`{"keys":[]}`), declaration.WithDBTimeout(time.Second))
+	assert.ErrorIs(t, err, declaration.ErrOption)
+	assert.ErrorContains(t, err, "NewOfflineVerifier does not take WithDBTimeout")
+	_, err = declaration.NewOfflineVerifier("https://docs.example.gr", []byte(`{"keys":[]}`), declaration.WithMaxKeys(3), declaration.WithClock(time.Now))
+	assert.NotErrorIs(t, err, declaration.ErrOption, "its own options pass; the empty set is what is refused")
+}

@@ -39,7 +39,7 @@ func collect(ctor string, opts []Option, takes ...string) (*options, error) {
 	}
 	for _, name := range o.given {
 		if !slices.Contains(takes, name) {
-			return nil, fmt.Errorf("declaration: %s: %w: %s does not apply to it", ctor, ErrOption, name)
+			return nil, fmt.Errorf("declaration: %s does not take %s: %w", ctor, name, ErrOption)
 		}
 	}
 	if o.log == nil {

@@ -776,8 +776,18 @@ func (s *Service) query(ctx context.Context, q string, args ...any) ([]*Document
 	return out, rows.Err()
 }
 
+// Maintain does the service's periodic work: Purge of what expired before
+// now. Run it every few minutes from any number of instances (it is safe
+// to repeat). It leaves the signing keys alone: documents are verified
+// against the published keys for as long as they are valid.
+func (s *Service) Maintain(ctx context.Context) error {
+	_, err := s.Purge(ctx, s.now())
+	return err
+}
+
 // Purge deletes drafts that expired before the given time, spent one-time
-// codes and past rate-limit windows. Call it now and then from any instance.
+// codes and past rate-limit windows. Maintain calls it; call it yourself
+// to purge up to another time.
 func (s *Service) Purge(ctx context.Context, before time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM declaration_documents WHERE state = $1 AND expires_at < $2`, StateDraft, before.UnixMicro())
 	if err != nil {
