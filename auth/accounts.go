@@ -97,18 +97,10 @@ type Accounts struct {
 	hashWait time.Duration
 }
 
-// AccountsOption configures Accounts.
-type AccountsOption func(*Accounts)
-
-// WithAccountsClock replaces time.Now, for tests.
-func WithAccountsClock(now func() time.Time) AccountsOption {
-	return func(a *Accounts) { a.now = now }
-}
-
 // WithPasswordParams sets the argon2id cost of new hashes; older hashes
-// are upgraded at the next successful sign-in.
-func WithPasswordParams(p PasswordParams) AccountsOption {
-	return func(a *Accounts) { a.params = p }
+// are upgraded at the next successful sign-in. NewAccounts takes it.
+func WithPasswordParams(p PasswordParams) Option {
+	return func(o *options) { o.mark("WithPasswordParams"); o.passwordParams = &p }
 }
 
 // DefaultPasswordWait is how long a password check waits for a hashing
@@ -121,9 +113,10 @@ const DefaultPasswordWait = 2 * time.Second
 // configured memory (19 MiB by default) for its duration, so the bound is
 // what keeps a burst of sign-ins from exhausting memory. slots <= 0 keeps
 // the default, [DefaultPasswordSlots]; wait <= 0 keeps
-// DefaultPasswordWait. The cost of each hash is not changed.
-func WithPasswordConcurrency(slots int, wait time.Duration) AccountsOption {
-	return func(a *Accounts) { a.slots, a.hashWait = slots, wait }
+// DefaultPasswordWait. The cost of each hash is not changed. NewAccounts
+// takes it.
+func WithPasswordConcurrency(slots int, wait time.Duration) Option {
+	return func(o *options) { o.mark("WithPasswordConcurrency"); o.slots, o.hashWait = slots, wait }
 }
 
 // DefaultPasswordSlots is the default bound of WithPasswordConcurrency for
@@ -143,19 +136,14 @@ func DefaultPasswordSlots(p PasswordParams) int {
 	return max(n, 1)
 }
 
-// WithAccountsLogger logs account changes (identifiers masked).
-func WithAccountsLogger(l *zap.Logger) AccountsOption {
-	return func(a *Accounts) { a.log = l }
-}
-
-// WithAccountsDBTimeout bounds each database call of the accounts; zero
-// means the default of 5 s.
-func WithAccountsDBTimeout(d time.Duration) AccountsOption {
-	return func(a *Accounts) { a.db = a.db.WithTimeout(d) }
-}
-
-// NewAccounts opens the accounts in db.
-func NewAccounts(ctx context.Context, db *sql.DB, opts ...AccountsOption) (*Accounts, error) {
+// NewAccounts opens the accounts in db. Besides WithLogger (account
+// changes are logged, identifiers masked), WithClock and WithDBTimeout it
+// takes WithPasswordParams and WithPasswordConcurrency.
+func NewAccounts(ctx context.Context, db *sql.DB, opts ...Option) (*Accounts, error) {
+	o, err := collect("NewAccounts", opts, "WithPasswordParams", "WithPasswordConcurrency")
+	if err != nil {
+		return nil, err
+	}
 	sdb, err := sqlstore.New(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
@@ -163,9 +151,10 @@ func NewAccounts(ctx context.Context, db *sql.DB, opts ...AccountsOption) (*Acco
 	if err := sdb.Migrate(ctx, "auth", migrations); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	a := &Accounts{db: sdb, now: time.Now, log: zap.NewNop(), params: DefaultPasswordParams, ids: ident.Default()}
-	for _, o := range opts {
-		o(a)
+	a := &Accounts{db: sdb.WithTimeout(o.dbTimeout), now: o.now, log: o.log, params: DefaultPasswordParams, ids: ident.Default(),
+		slots: o.slots, hashWait: o.hashWait}
+	if o.passwordParams != nil {
+		a.params = *o.passwordParams
 	}
 	if a.slots <= 0 {
 		a.slots = DefaultPasswordSlots(a.params)

@@ -94,7 +94,7 @@ func TestServantsAndAuthorizations(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
 		clock := testclock.New()
-		acc, err := auth.NewAccounts(ctx, db.DB.DB, auth.WithPasswordParams(fastParams), auth.WithAccountsClock(clock.Now))
+		acc, err := auth.NewAccounts(ctx, db.DB.DB, auth.WithPasswordParams(fastParams), auth.WithClock(clock.Now))
 		require.NoError(t, err)
 		s, err := acc.CreateServant(ctx, auth.Servant{Username: " Clerk ", GivenName: "Νίκος", FamilyName: "Αλεξίου"}, "clerk-password")
 		require.NoError(t, err)

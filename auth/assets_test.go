@@ -28,7 +28,7 @@ func providerAlone(t *testing.T, prefix string) (*httptest.Server, string) {
 	require.NoError(t, err)
 	accounts, err := auth.NewAccounts(ctx, db, auth.WithPasswordParams(fastParams))
 	require.NoError(t, err)
-	codes, err := auth.NewCodeStore(ctx, db, "citizen", nil)
+	codes, err := auth.NewCodeStore(ctx, db, "citizen")
 	require.NoError(t, err)
 	kek, err := keys.GenerateKEK()
 	require.NoError(t, err)
@@ -37,7 +37,7 @@ func providerAlone(t *testing.T, prefix string) (*httptest.Server, string) {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: srv.URL + prefix, Realm: "citizen", Keys: signing,
+	p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: srv.URL + prefix, Realm: "citizen", Keys: signing,
 		Clients: reg, Codes: codes, Accounts: accounts})
 	require.NoError(t, err)
 	if prefix == "" {

@@ -32,7 +32,7 @@ func benchProvider(b *testing.B) (*auth.ClientRegistry, *keys.Manager, http.Hand
 	kek, _ := keys.GenerateKEK()
 	ks, err := keys.New(ctx, db.DB.DB, "auth/citizen", kek)
 	require.NoError(b, err)
-	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: benchIssuer, Keys: ks, Clients: reg})
+	p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: benchIssuer, Keys: ks, Clients: reg})
 	require.NoError(b, err)
 	return reg, ks, p.Handler()
 }

@@ -45,7 +45,7 @@ func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Requ
 		return nil, err
 	}
 
-	now := p.cfg.Clock().Truncate(time.Second)
+	now := p.cfg.Now().Truncate(time.Second)
 	access, issued, err := p.userAccessToken(ctx, c, g, g.Scopes, now)
 	if err != nil {
 		return nil, err
@@ -164,7 +164,7 @@ func (p *Provider) userAccessToken(ctx context.Context, c Client, g Grant, scope
 	if p.cfg.Servants && p.cfg.Accounts != nil {
 		// What the servant may do now, read afresh for every token: a
 		// revoked authorization is absent from the next one.
-		details, err := p.servantDetails(ctx, g.Subject, p.cfg.Clock())
+		details, err := p.servantDetails(ctx, g.Subject, p.cfg.Now())
 		if err != nil {
 			return "", IssuedToken{}, err
 		}
@@ -227,7 +227,7 @@ func (p *Provider) refreshToken(ctx context.Context, c Client, r *http.Request) 
 	case err != nil:
 		return nil, err
 	}
-	now := p.cfg.Clock().Truncate(time.Second)
+	now := p.cfg.Now().Truncate(time.Second)
 	access, issued, err := p.userAccessToken(ctx, c, g, scopes, now)
 	if err != nil {
 		return nil, err
@@ -251,6 +251,6 @@ func (p *Provider) revokeJTI(ctx context.Context, clientID string, t IssuedToken
 	_, err := p.cfg.Clients.db.ExecContext(ctx,
 		`INSERT INTO auth_revoked_tokens (realm, jti, client_id, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5)
 		 ON CONFLICT (realm, jti) DO NOTHING`,
-		p.cfg.Realm, t.JTI, clientID, t.ExpiresAt.UnixMicro(), p.cfg.Clock().UnixMicro())
+		p.cfg.Realm, t.JTI, clientID, t.ExpiresAt.UnixMicro(), p.cfg.Now().UnixMicro())
 	return err
 }

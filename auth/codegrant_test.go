@@ -29,7 +29,7 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 		require.NoError(t, err)
 		_, secret, err := reg.Create(ctx, webClient())
 		require.NoError(t, err)
-		codes, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen", nil)
+		codes, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen")
 		require.NoError(t, err)
 		kek, _ := keys.GenerateKEK()
 		ks, err := keys.New(ctx, db.DB.DB, "auth/citizen", kek)
@@ -38,7 +38,7 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 		srv := httptest.NewServer(mux)
 		defer srv.Close()
 		issuer := srv.URL + "/auth/citizen"
-		p, err := auth.NewProvider(auth.ProviderConfig{Issuer: issuer, Keys: ks, Clients: reg, Codes: codes})
+		p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: issuer, Keys: ks, Clients: reg, Codes: codes})
 		require.NoError(t, err)
 		mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
 
@@ -121,7 +121,7 @@ func TestAuthorizationCodeGrantNeedsStoreAndPermission(t *testing.T) {
 	require.NoError(t, err)
 	ks, err := keys.NewStatic(mustKey(t))
 	require.NoError(t, err)
-	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: "https://id.example.gr/auth/citizen", Keys: ks, Clients: reg})
+	p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: "https://id.example.gr/auth/citizen", Keys: ks, Clients: reg})
 	require.NoError(t, err)
 	r := httptest.NewRequest("POST", "/token", strings.NewReader("grant_type=authorization_code&code=x&redirect_uri=y&code_verifier=z"))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -80,8 +80,14 @@ type CodeStore struct {
 	now   func() time.Time
 }
 
-// NewCodeStore opens the realm's codes in db; now may be nil (time.Now).
-func NewCodeStore(ctx context.Context, db *sql.DB, realm string, now func() time.Time, opts ...CodeStoreOption) (*CodeStore, error) {
+// NewCodeStore opens the realm's authorization codes and refresh tokens in
+// db. It takes WithClock and WithDBTimeout, and WithLogger, though it logs
+// nothing.
+func NewCodeStore(ctx context.Context, db *sql.DB, realm string, opts ...Option) (*CodeStore, error) {
+	o, err := collect("NewCodeStore", opts)
+	if err != nil {
+		return nil, err
+	}
 	sdb, err := sqlstore.New(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
@@ -89,23 +95,7 @@ func NewCodeStore(ctx context.Context, db *sql.DB, realm string, now func() time
 	if err := sdb.Migrate(ctx, "auth", migrations); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	if now == nil {
-		now = time.Now
-	}
-	s := &CodeStore{db: sdb, realm: realm, now: now}
-	for _, o := range opts {
-		o(s)
-	}
-	return s, nil
-}
-
-// CodeStoreOption configures a CodeStore.
-type CodeStoreOption func(*CodeStore)
-
-// WithCodeStoreDBTimeout bounds each database call of the codes and
-// refresh tokens; zero means the default of 5 s.
-func WithCodeStoreDBTimeout(d time.Duration) CodeStoreOption {
-	return func(s *CodeStore) { s.db = s.db.WithTimeout(d) }
+	return &CodeStore{db: sdb.WithTimeout(o.dbTimeout), realm: realm, now: o.now}, nil
 }
 
 func codeHash(code string) string {

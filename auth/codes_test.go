@@ -29,7 +29,7 @@ func TestCodeStore(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
 		clock := testclock.New()
-		s, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen", clock.Now)
+		s, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen", auth.WithClock(clock.Now))
 		require.NoError(t, err)
 
 		code, err := s.Create(ctx, grant())
@@ -88,9 +88,9 @@ func TestCodeStore(t *testing.T) {
 func TestCodeRedeemedOnTwoInstancesAtOnce(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
-		a, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen", nil)
+		a, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen")
 		require.NoError(t, err)
-		b, err := auth.NewCodeStore(ctx, db.OpenAnother(t), "citizen", nil)
+		b, err := auth.NewCodeStore(ctx, db.OpenAnother(t), "citizen")
 		require.NoError(t, err)
 		for round := 0; round < 3; round++ {
 			code, err := a.Create(ctx, grant())

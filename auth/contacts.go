@@ -57,25 +57,18 @@ type ContactRegistry struct {
 	emailSender sms.Sender
 }
 
-// ContactOption configures a ContactRegistry.
-type ContactOption func(*ContactRegistry)
-
-// WithContactClock replaces time.Now, for tests.
-func WithContactClock(now func() time.Time) ContactOption {
-	return func(r *ContactRegistry) { r.now = now }
-}
-
-// WithContactLogger logs changes, numbers masked.
-func WithContactLogger(l *zap.Logger) ContactOption {
-	return func(r *ContactRegistry) { r.log = l }
-}
-
 // NewContactRegistry opens the registry in db. codes sends and checks the
 // verification codes; notify tells the old number when the number changes
-// (usually the same SMS gateway as codes uses).
-func NewContactRegistry(ctx context.Context, db *sql.DB, codes *OneTimeCodes, notify sms.Sender, opts ...ContactOption) (*ContactRegistry, error) {
+// (usually the same SMS gateway as codes uses). Besides WithLogger
+// (changes are logged, numbers and addresses masked), WithClock and
+// WithDBTimeout it takes WithEmail.
+func NewContactRegistry(ctx context.Context, db *sql.DB, codes *OneTimeCodes, notify sms.Sender, opts ...Option) (*ContactRegistry, error) {
 	if codes == nil || notify == nil {
 		return nil, errors.New("auth: contact registry needs a code service and a sender")
+	}
+	o, err := collect("NewContactRegistry", opts, "WithEmail")
+	if err != nil {
+		return nil, err
 	}
 	sdb, err := sqlstore.New(ctx, db)
 	if err != nil {
@@ -84,9 +77,9 @@ func NewContactRegistry(ctx context.Context, db *sql.DB, codes *OneTimeCodes, no
 	if err := sdb.Migrate(ctx, "auth", migrations); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	r := &ContactRegistry{db: sdb, codes: codes.svc, notify: notify, now: time.Now, log: zap.NewNop()}
-	for _, o := range opts {
-		o(r)
+	r := &ContactRegistry{db: sdb.WithTimeout(o.dbTimeout), codes: codes.svc, notify: notify, now: o.now, log: o.log}
+	if o.emailCodes != nil {
+		r.emailCodes, r.emailSender = o.emailCodes.svc, o.emailSender
 	}
 	return r, nil
 }
@@ -167,7 +160,7 @@ func (r *ContactRegistry) StartMobileVerification(ctx context.Context, subject, 
 		Subject: subject, Purpose: mobilePurpose(m), Destination: m,
 		Description: "επιβεβαίωση του αριθμού κινητού σας",
 	})
-	return Challenge(ch), err
+	return Challenge(ch), codeError(err)
 }
 
 // ConfirmMobile checks the code sent by StartMobileVerification and stores
@@ -180,7 +173,7 @@ func (r *ContactRegistry) ConfirmMobile(ctx context.Context, subject, challengeI
 		return Contact{}, err
 	}
 	if err := r.codes.Verify(ctx, challengeID, subject, mobilePurpose(m), code); err != nil {
-		return Contact{}, err
+		return Contact{}, codeError(err)
 	}
 	now := r.now().UTC().Truncate(time.Microsecond)
 	var old string

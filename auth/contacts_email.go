@@ -26,12 +26,9 @@ var (
 // WithEmail lets the registry keep verified e-mail addresses: codes sends
 // the verification codes by e-mail (a OneTimeCodes built with an e-mail
 // sender), and sender tells the old address when the address changes.
-func WithEmail(codes *OneTimeCodes, sender sms.Sender) ContactOption {
-	return func(r *ContactRegistry) {
-		if codes != nil {
-			r.emailCodes, r.emailSender = codes.svc, sender
-		}
-	}
+// NewContactRegistry takes it.
+func WithEmail(codes *OneTimeCodes, sender sms.Sender) Option {
+	return func(o *options) { o.mark("WithEmail"); o.emailCodes, o.emailSender = codes, sender }
 }
 
 // NormalizeEmail returns a bare address (no display name) with the domain
@@ -65,7 +62,7 @@ func (r *ContactRegistry) StartEmailVerification(ctx context.Context, subject, e
 		Subject: subject, Purpose: emailPurpose(e), Destination: e,
 		Description: "επιβεβαίωση της διεύθυνσης e-mail σας",
 	})
-	return Challenge(ch), err
+	return Challenge(ch), codeError(err)
 }
 
 // ConfirmEmail checks the code sent by StartEmailVerification and stores
@@ -80,7 +77,7 @@ func (r *ContactRegistry) ConfirmEmail(ctx context.Context, subject, challengeID
 		return Contact{}, err
 	}
 	if err := r.emailCodes.Verify(ctx, challengeID, subject, emailPurpose(e), code); err != nil {
-		return Contact{}, err
+		return Contact{}, codeError(err)
 	}
 	now := r.now().UTC().Truncate(time.Microsecond)
 	var old string

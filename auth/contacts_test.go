@@ -44,7 +44,7 @@ func TestContactRegistry(t *testing.T) {
 		outbox := otp.NewOutbox(0)
 		codes, err := otp.New(ctx, db.DB.DB, []byte("0123456789abcdef0123456789abcdef"), outbox, otp.WithClock(clock.Now))
 		require.NoError(t, err)
-		reg, err := auth.NewContactRegistry(ctx, db.DB.DB, auth.OneTimeCodesOf(codes), outbox, auth.WithContactClock(clock.Now))
+		reg, err := auth.NewContactRegistry(ctx, db.DB.DB, auth.OneTimeCodesOf(codes), outbox, auth.WithClock(clock.Now))
 		require.NoError(t, err)
 		const subject = "citizen-7f3a"
 
@@ -63,10 +63,21 @@ func TestContactRegistry(t *testing.T) {
 		require.NoError(t, err)
 		code := codeFor("+306912345678")
 
+		// Another code at once is refused with the wait, which importers
+		// can read.
+		_, err = reg.StartMobileVerification(ctx, subject, "69 1234 5678")
+		var rl *auth.RateLimitError
+		require.ErrorAs(t, err, &rl)
+		assert.ErrorIs(t, err, auth.ErrCodeTooSoon)
+		assert.ErrorIs(t, err, errkind.RateLimited)
+		assert.Equal(t, otp.DefaultCooldown, rl.RetryAfter)
+		assert.Equal(t, 429, rl.Problem().Status)
+
 		// A wrong code stores nothing.
 		_, err = reg.ConfirmMobile(ctx, subject, ch.ID, "6912345678", wrongCode(code))
 		assert.ErrorIs(t, err, otp.ErrInvalidCode)
-		assert.ErrorIs(t, err, errkind.Unauthorized, "importers, who cannot name otp's errors, test the kind")
+		assert.ErrorIs(t, err, auth.ErrCodeRejected, "importers, who cannot name otp's errors, test the package's")
+		assert.ErrorIs(t, err, errkind.Unauthorized, "or the kind")
 		_, err = reg.Get(ctx, subject)
 		assert.ErrorIs(t, err, auth.ErrContactNotFound)
 		assert.ErrorIs(t, err, errkind.NotFound)
@@ -151,7 +162,7 @@ func TestContactEmail(t *testing.T) {
 		_, err = plain.StartEmailVerification(ctx, "s1", "maria@example.gr")
 		assert.ErrorIs(t, err, auth.ErrNoEmailSender)
 
-		reg, err := auth.NewContactRegistry(ctx, db.DB.DB, auth.OneTimeCodesOf(smsCodes), sms, auth.WithContactClock(clock.Now), auth.WithEmail(auth.OneTimeCodesOf(mailCodes), mail))
+		reg, err := auth.NewContactRegistry(ctx, db.DB.DB, auth.OneTimeCodesOf(smsCodes), sms, auth.WithClock(clock.Now), auth.WithEmail(auth.OneTimeCodesOf(mailCodes), mail))
 		require.NoError(t, err)
 		for _, bad := range []string{"maria", "Maria <maria@example.gr>", "maria@localhost", "@example.gr"} {
 			_, err := reg.StartEmailVerification(ctx, "s1", bad)

@@ -8,13 +8,13 @@
 // # Wiring a realm
 //
 //	clients, err := auth.NewClientRegistry(ctx, db, "citizen")
-//	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek, log) // or NewExternalSigningKeys (HSM)
+//	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek, auth.WithLogger(log)) // or NewExternalSigningKeys (HSM)
 //	accounts, err := auth.NewAccounts(ctx, db)
-//	codes, err := auth.NewCodeStore(ctx, db, "citizen", nil)
+//	codes, err := auth.NewCodeStore(ctx, db, "citizen")
 //	gateway := &sms.Webhook{URL: smsGatewayURL, Secret: smsGatewayKey}
-//	otps, err := auth.NewOneTimeCodes(ctx, db, otpSecret, gateway, log)
+//	otps, err := auth.NewOneTimeCodes(ctx, db, otpSecret, gateway, auth.WithLogger(log))
 //	contacts, err := auth.NewContactRegistry(ctx, db, otps, gateway)
-//	p, err := auth.NewProvider(auth.ProviderConfig{
+//	p, err := auth.NewProvider(ctx, auth.ProviderConfig{
 //		Issuer: "https://id.example.gr/auth/citizen", Realm: "citizen",
 //		Keys: signing, Clients: clients, Codes: codes, Accounts: accounts,
 //		OneTimeCodes: otps, Contacts: contacts, Logger: log, Counter: stats,
@@ -24,6 +24,27 @@
 //
 // A second provider with Servants set, its own issuer, keys and clients,
 // is the civil servants' realm. examples/portal wires both.
+//
+// # Options and errors
+//
+// The stores take options of one type, [Option]. WithLogger, WithClock
+// and WithDBTimeout go to every store, so one list serves them all; the
+// others belong to one constructor (WithPasswordParams and
+// WithPasswordConcurrency to NewAccounts, WithEmail to
+// NewContactRegistry), and any other constructor given one fails with
+// ErrOption instead of ignoring it:
+//
+//	common := []auth.Option{auth.WithLogger(log), auth.WithDBTimeout(3 * time.Second)}
+//	clients, err := auth.NewClientRegistry(ctx, db, "citizen", common...)
+//	accounts, err := auth.NewAccounts(ctx, db, append(common, auth.WithPasswordConcurrency(8, 0))...)
+//
+// The Provider, which takes several collaborators, takes a ProviderConfig
+// instead, with Logger and Now. Every error matches a kind of package
+// [github.com/egovkit/egovkit/errkind] with errors.Is. A one-time code
+// not accepted is ErrCodeRejected (errkind.Unauthorized); a refusal that
+// asks for a wait (a code asked for again too soon, too many wrong codes
+// or authenticator codes) is a *RateLimitError whose RetryAfter says how
+// long, matching errkind.RateLimited.
 //
 // # What the provider serves
 //
@@ -99,8 +120,8 @@
 // acr, outcome); see Counting for what is counted.
 //
 // A database that fails is never a credential error. Every call has a
-// deadline (5 s, or [WithRegistryDBTimeout], [WithAccountsDBTimeout],
-// [WithCodeStoreDBTimeout]); when the database is down, does not answer in
+// deadline (5 s, or [WithDBTimeout] given to each store); when the
+// database is down, does not answer in
 // time or cannot write, the token, introspection, revocation and userinfo
 // endpoints answer 503 problem+json with Retry-After (the OAuth endpoints
 // add "error": "temporarily_unavailable") and the sign-in pages a

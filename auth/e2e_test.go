@@ -161,11 +161,11 @@ func TestKeyRotationThroughProvider(t *testing.T) {
 		srv := httptest.NewServer(mux)
 		defer srv.Close()
 		issuer := srv.URL + "/auth/citizen"
-		p, err := auth.NewProvider(auth.ProviderConfig{Issuer: issuer, Keys: ks, Clients: reg, Clock: clock.Now, AccessTokenLifetime: time.Hour})
+		p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: issuer, Keys: ks, Clients: reg, Now: clock.Now, AccessTokenLifetime: time.Hour})
 		require.NoError(t, err)
 		mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
 
-		v, err := rp.NewVerifier(rp.Config{Issuer: issuer, Audience: "https://agency.example.gr/api", Clock: clock.Now, KeysMaxAge: time.Minute})
+		v, err := rp.NewVerifier(rp.Config{Issuer: issuer, Audience: "https://agency.example.gr/api", Now: clock.Now, KeysMaxAge: time.Minute})
 		require.NoError(t, err)
 		api := v.Middleware()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 		call := func(tok string) int {
@@ -231,14 +231,14 @@ func TestCodeRedeemedOnTwoProvidersAtOnce(t *testing.T) {
 				_, secret, err = reg.Create(ctx, webClient())
 				require.NoError(t, err)
 			}
-			cs, err := auth.NewCodeStore(ctx, pool, "citizen", nil)
+			cs, err := auth.NewCodeStore(ctx, pool, "citizen")
 			require.NoError(t, err)
 			if i == 0 {
 				codes = cs
 			}
 			ks, err := keys.New(ctx, pool, "auth/citizen", kek)
 			require.NoError(t, err)
-			p, err := auth.NewProvider(auth.ProviderConfig{Issuer: issuer, Keys: ks, Clients: reg, Codes: cs})
+			p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: issuer, Keys: ks, Clients: reg, Codes: cs})
 			require.NoError(t, err)
 			if i == 0 {
 				first, firstReg = p, reg

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/sms"
 	"github.com/egovkit/egovkit/sqldb"
 )
@@ -53,21 +55,21 @@ func ExampleNewProvider() {
 	}
 	defer db.Close()
 	kek, _ := auth.GenerateKEK()
-	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek, nil)
+	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek)
 	if err != nil {
 		panic(err)
 	}
 	clients, _ := auth.NewClientRegistry(ctx, db, "citizen")
 	accounts, _ := auth.NewAccounts(ctx, db)
-	codes, _ := auth.NewCodeStore(ctx, db, "citizen", nil)
+	codes, _ := auth.NewCodeStore(ctx, db, "citizen")
 	gateway := &sms.Outbox{} // an sms.Webhook to the SMS gateway in production
-	sms, _ := auth.NewOneTimeCodes(ctx, db, bytes.Repeat([]byte{7}, 32), gateway, nil)
+	sms, _ := auth.NewOneTimeCodes(ctx, db, bytes.Repeat([]byte{7}, 32), gateway)
 	contacts, _ := auth.NewContactRegistry(ctx, db, sms, gateway)
 
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	p, err := auth.NewProvider(auth.ProviderConfig{
+	p, err := auth.NewProvider(ctx, auth.ProviderConfig{
 		Issuer: srv.URL + "/auth/citizen", Realm: "citizen", Keys: signing, Clients: clients,
 		Codes: codes, Accounts: accounts, OneTimeCodes: sms, Contacts: contacts,
 	})
@@ -94,4 +96,38 @@ func ExampleNewProvider() {
 	// /auth/citizen/authorize
 	// [http://eidas.europa.eu/LoA/low http://eidas.europa.eu/LoA/substantial]
 	// [S256]
+}
+
+// A refusal that asks for a wait carries it, for the caller's own
+// Retry-After or message; the kind is the same for every package.
+func ExampleRateLimitError() {
+	var err error = fmt.Errorf("confirm mobile: %w",
+		&auth.RateLimitError{Kind: auth.ErrCodeTooSoon, RetryAfter: 42 * time.Second})
+
+	var rl *auth.RateLimitError
+	if errors.As(err, &rl) {
+		fmt.Println("wait", rl.RetryAfter)
+	}
+	fmt.Println(errors.Is(err, auth.ErrCodeTooSoon), errors.Is(err, errkind.RateLimited))
+	fmt.Println(rl.Problem().Status)
+	// Output:
+	// wait 42s
+	// true true
+	// 429
+}
+
+// Constructors given an option of another type refuse it.
+func ExampleOption() {
+	db, err := sqldb.Open(context.Background(), "sqlite::memory:", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer db.Close()
+	_, err = auth.NewClientRegistry(context.Background(), db, "citizen",
+		auth.WithDBTimeout(2*time.Second), auth.WithPasswordParams(auth.DefaultPasswordParams))
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, auth.ErrOption), errors.Is(err, errkind.Invalid))
+	// Output:
+	// auth: NewClientRegistry does not take WithPasswordParams: auth: option not taken by this constructor
+	// true true
 }

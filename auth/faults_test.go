@@ -37,9 +37,9 @@ func newFaultFixture(t *testing.T, db *sqltest.DB) *faultFixture {
 	ctx := t.Context()
 	f := &faultFixture{fault: sqltest.Faulty(t, db, 200*time.Millisecond)}
 	pool := f.fault.DB
-	reg, err := auth.NewClientRegistry(ctx, pool, "citizen", auth.WithRegistryDBTimeout(faultDeadline))
+	reg, err := auth.NewClientRegistry(ctx, pool, "citizen", auth.WithDBTimeout(faultDeadline))
 	require.NoError(t, err)
-	acc, err := auth.NewAccounts(ctx, pool, auth.WithPasswordParams(fastParams), auth.WithAccountsDBTimeout(faultDeadline))
+	acc, err := auth.NewAccounts(ctx, pool, auth.WithPasswordParams(fastParams), auth.WithDBTimeout(faultDeadline))
 	require.NoError(t, err)
 	citizen, err := acc.CreateCitizen(ctx, maria(), "σωστός κωδικός")
 	require.NoError(t, err)
@@ -48,11 +48,11 @@ func newFaultFixture(t *testing.T, db *sqltest.DB) *faultFixture {
 	c.Scopes = []string{"openid", "profile", auth.ScopeGreekIdentity}
 	f.client, f.secret, err = reg.Create(ctx, c)
 	require.NoError(t, err)
-	f.codes, err = auth.NewCodeStore(ctx, pool, "citizen", nil, auth.WithCodeStoreDBTimeout(faultDeadline))
+	f.codes, err = auth.NewCodeStore(ctx, pool, "citizen", auth.WithDBTimeout(faultDeadline))
 	require.NoError(t, err)
 	ks, err := keys.NewStatic(mustKey(t))
 	require.NoError(t, err)
-	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: "https://id.example.gr/auth/citizen", Keys: ks, Clients: reg,
+	p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: "https://id.example.gr/auth/citizen", Keys: ks, Clients: reg,
 		Codes: f.codes, Accounts: acc})
 	require.NoError(t, err)
 	f.h = p.Handler()

@@ -56,7 +56,7 @@ func (p *Provider) parseOwnToken(ctx context.Context, raw string) (jwt.Token, er
 	if err != nil {
 		return nil, err
 	}
-	if tok.Expiration().After(p.cfg.Clock()) {
+	if tok.Expiration().After(p.cfg.Now()) {
 		if p.verifiedCount.Add(1) > maxVerifiedTokens {
 			p.verified.Clear()
 			p.verifiedCount.Store(0)
@@ -80,7 +80,7 @@ func (p *Provider) Introspect(ctx context.Context, caller Client, raw string) (I
 	if err != nil {
 		return Introspection{}, nil
 	}
-	now := p.cfg.Clock()
+	now := p.cfg.Now()
 	clientID, _ := tok.PrivateClaims()["client_id"].(string)
 	scope, _ := tok.PrivateClaims()["scope"].(string)
 	concerns := clientID == caller.ID ||
@@ -149,7 +149,7 @@ func (p *Provider) Revoke(ctx context.Context, client Client, raw string) error 
 		p.log.Info("revocation of another client's token ignored", zap.String("realm", p.cfg.Realm), zap.String("client_id", client.ID))
 		return nil
 	}
-	if !p.cfg.Clock().Before(tok.Expiration()) {
+	if !p.cfg.Now().Before(tok.Expiration()) {
 		return nil
 	}
 	if err := p.revokeJTI(ctx, client.ID, IssuedToken{JTI: tok.JwtID(), ExpiresAt: tok.Expiration()}); err != nil {

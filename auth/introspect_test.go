@@ -95,7 +95,7 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 		require.NoError(t, err)
 		ks2, err := keys.New(t.Context(), pool2, "auth/citizen", f.kek)
 		require.NoError(t, err)
-		p2, err := auth.NewProvider(auth.ProviderConfig{Issuer: f.issuer, Keys: ks2, Clients: reg2})
+		p2, err := auth.NewProvider(t.Context(), auth.ProviderConfig{Issuer: f.issuer, Keys: ks2, Clients: reg2})
 		require.NoError(t, err)
 		api, err := reg2.Get(t.Context(), "registry-api")
 		require.NoError(t, err)
@@ -125,7 +125,7 @@ func TestIntrospectionOfExpiredToken(t *testing.T) {
 	ks, err := keys.NewStatic(mustKey(t), keys.WithStaticClock(clock.Now))
 	require.NoError(t, err)
 	const issuer = "https://id.example.gr/auth/citizen"
-	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: issuer, Keys: ks, Clients: reg, Clock: clock.Now,
+	p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: issuer, Keys: ks, Clients: reg, Now: clock.Now,
 		AccessTokenLifetime: 10 * time.Minute})
 	require.NoError(t, err)
 

@@ -9,7 +9,6 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
-	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/internal/keys"
 )
@@ -42,13 +41,15 @@ func GenerateKEK() ([]byte, error) { return keys.GenerateKEK() }
 // created on first use and rotated every 30 days by Provider.Maintain; a
 // new key is published ten minutes before it signs, and an old one stays
 // published until every token it signed has expired. Instances sharing the
-// database agree on the keys. log may be nil.
-func NewSigningKeys(ctx context.Context, db *sql.DB, set string, kek []byte, log *zap.Logger) (SigningKeys, error) {
-	var opts []keys.Option
-	if log != nil {
-		opts = append(opts, keys.WithLogger(log))
+// database agree on the keys. It takes WithLogger (keys created and
+// rotated are logged), WithClock and WithDBTimeout.
+func NewSigningKeys(ctx context.Context, db *sql.DB, set string, kek []byte, opts ...Option) (SigningKeys, error) {
+	o, err := collect("NewSigningKeys", opts)
+	if err != nil {
+		return nil, err
 	}
-	return keys.New(ctx, db, set, kek, opts...)
+	return keys.New(ctx, db, set, kek,
+		keys.WithLogger(o.log), keys.WithClock(o.now), keys.WithDBTimeout(o.dbTimeout))
 }
 
 // NewExternalSigningKeys signs with a key held elsewhere, such as in a

@@ -212,7 +212,7 @@ func (p *Provider) backchannelLogout(ctx context.Context, sess session, clients 
 }
 
 func (p *Provider) sendLogoutToken(ctx context.Context, c Client, subject, sid string) error {
-	now := p.cfg.Clock().Truncate(time.Second)
+	now := p.cfg.Now().Truncate(time.Second)
 	tok, err := jwt.NewBuilder().Issuer(p.cfg.Issuer).Audience([]string{c.ID}).Subject(subject).
 		IssuedAt(now).Expiration(now.Add(2*time.Minute)).JwtID(newTokenID()).
 		Claim("sid", sid).Claim("events", map[string]any{BackchannelLogoutEvent: map[string]any{}}).Build()

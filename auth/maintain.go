@@ -21,7 +21,7 @@ func (p *Provider) Maintain(ctx context.Context) error {
 	if m, ok := p.cfg.Keys.(interface{ Maintain(context.Context) error }); ok {
 		errs = append(errs, m.Maintain(ctx))
 	}
-	now := p.cfg.Clock()
+	now := p.cfg.Now()
 	var purged int64
 	add := func(n int64, err error) {
 		purged += n

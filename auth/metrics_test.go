@@ -23,7 +23,7 @@ func TestCountedByMetrics(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
 		day := time.Date(2026, 5, 17, 12, 0, 0, 0, time.UTC)
-		m, err := metrics.New(ctx, metrics.Config{DB: db.DB.DB, Clock: func() time.Time { return day }, FlushEvery: time.Hour,
+		m, err := metrics.New(ctx, metrics.Config{DB: db.DB.DB, Now: func() time.Time { return day }, FlushEvery: time.Hour,
 			Kinds: []metrics.Kind{{Name: auth.CountSignIn, Labels: auth.CountLabels()}}})
 		require.NoError(t, err)
 		t.Cleanup(func() { assert.NoError(t, m.Close()) })

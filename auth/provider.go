@@ -113,8 +113,12 @@ type ProviderConfig struct {
 	// with a 5-second timeout.
 	HTTPClient *http.Client
 
-	Clock   func() time.Time
-	Logger  *zap.Logger
+	// Now replaces time.Now, for tests; nil means time.Now.
+	Now func() time.Time
+	// Logger logs sign-ins, refusals and protocol errors, subjects and
+	// numbers masked; nil logs nothing.
+	Logger *zap.Logger
+	// Counter counts completed sign-ins; nil counts nothing.
 	Counter TransactionCounter
 }
 
@@ -146,8 +150,9 @@ const (
 	PathToken         = "/token"
 )
 
-// NewProvider checks cfg and returns the provider.
-func NewProvider(cfg ProviderConfig) (*Provider, error) {
+// NewProvider checks cfg and returns the provider. ctx bounds the reading
+// of the keys it announces.
+func NewProvider(ctx context.Context, cfg ProviderConfig) (*Provider, error) {
 	switch {
 	case cfg.Issuer == "" || !strings.HasPrefix(cfg.Issuer, "http"):
 		return nil, errors.New("auth: provider needs an http(s) Issuer URL")
@@ -165,15 +170,15 @@ func NewProvider(cfg ProviderConfig) (*Provider, error) {
 	if cfg.IDTokenLifetime == 0 {
 		cfg.IDTokenLifetime = 5 * time.Minute
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	log := cfg.Logger
 	if log == nil {
 		log = zap.NewNop()
 	}
 	p := &Provider{cfg: cfg, log: log, tokenURL: cfg.Issuer + PathToken}
-	p.algs = p.signingAlgs()
+	p.algs = p.signingAlgs(ctx)
 	seen := map[string]bool{}
 	for _, u := range cfg.Upstreams {
 		if u == nil || seen[u.ID()] || !upstreamIDPattern.MatchString(u.ID()) {
@@ -349,7 +354,7 @@ func (p *Provider) clientCredentials(ctx context.Context, c Client, r *http.Requ
 		}
 		aud = []string{res}
 	}
-	now := p.cfg.Clock().Truncate(time.Second)
+	now := p.cfg.Now().Truncate(time.Second)
 	exp := now.Add(p.cfg.AccessTokenLifetime)
 	tok, err := jwt.NewBuilder().
 		Issuer(p.cfg.Issuer).Subject(c.ID).Audience(aud).

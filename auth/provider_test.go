@@ -70,7 +70,7 @@ func newProvider(t *testing.T, db *sqltest.DB) *providerFixture {
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	f.issuer = f.srv.URL + "/auth/citizen"
-	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: f.issuer, Keys: ks, Clients: reg, Counter: f.counter})
+	p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: f.issuer, Keys: ks, Clients: reg, Counter: f.counter})
 	require.NoError(t, err)
 	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
 
@@ -253,7 +253,7 @@ func TestProviderConfig(t *testing.T) {
 		{Issuer: "https://x", Clients: reg},
 		{Issuer: "https://x", Keys: ks},
 	} {
-		_, err := auth.NewProvider(cfg)
+		_, err := auth.NewProvider(t.Context(), cfg)
 		assert.Error(t, err)
 	}
 	_, err = auth.NewClientRegistry(context.Background(), db.DB.DB, "")
@@ -268,7 +268,7 @@ func FuzzTokenRequest(f *testing.F) {
 	require.NoError(f, err)
 	ks, err := keys.NewStatic(mustKey(f))
 	require.NoError(f, err)
-	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: "https://id.example.gr/auth/citizen", Keys: ks, Clients: reg})
+	p, err := auth.NewProvider(f.Context(), auth.ProviderConfig{Issuer: "https://id.example.gr/auth/citizen", Keys: ks, Clients: reg})
 	require.NoError(f, err)
 	h := p.Handler()
 	for _, s := range []string{"grant_type=client_credentials", "grant_type=client_credentials&scope=openid+profile",

@@ -34,7 +34,7 @@ type refreshFixture struct {
 func newRefreshFixture(t *testing.T, db *sqltest.DB) *refreshFixture {
 	ctx := t.Context()
 	clock := testclock.New()
-	reg, err := auth.NewClientRegistry(ctx, db.DB.DB, "citizen", auth.WithRegistryClock(clock.Now))
+	reg, err := auth.NewClientRegistry(ctx, db.DB.DB, "citizen", auth.WithClock(clock.Now))
 	require.NoError(t, err)
 	client, secret, err := reg.Create(ctx, webClient())
 	require.NoError(t, err)
@@ -43,12 +43,12 @@ func newRefreshFixture(t *testing.T, db *sqltest.DB) *refreshFixture {
 		_, _, err = reg.Create(ctx, other)
 		require.NoError(t, err)
 	}
-	codes, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen", clock.Now)
+	codes, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen", auth.WithClock(clock.Now))
 	require.NoError(t, err)
 	key := mustKey(t)
 	ks, err := keys.NewStatic(key, keys.WithStaticClock(clock.Now))
 	require.NoError(t, err)
-	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: "https://id.example.gr/auth/citizen", Keys: ks, Clients: reg, Codes: codes, Clock: clock.Now})
+	p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: "https://id.example.gr/auth/citizen", Keys: ks, Clients: reg, Codes: codes, Now: clock.Now})
 	require.NoError(t, err)
 	return &refreshFixture{p: p, codes: codes, secret: secret, client: client, clock: clock, key: key}
 }
@@ -167,7 +167,7 @@ func TestRefreshConcurrentUse(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		f := newRefreshFixture(t, db)
 		tr := f.signIn(t)
-		other, err := auth.NewCodeStore(t.Context(), db.OpenAnother(t), "citizen", f.clock.Now)
+		other, err := auth.NewCodeStore(t.Context(), db.OpenAnother(t), "citizen", auth.WithClock(f.clock.Now))
 		require.NoError(t, err)
 		stores := []*auth.RefreshStore{f.codes.Refresh(), other.Refresh()}
 		var ok, reused atomic.Int32

@@ -42,27 +42,6 @@ type ClientRegistry struct {
 	keyCacheSize atomic.Int64
 }
 
-// RegistryOption configures a ClientRegistry.
-type RegistryOption func(*ClientRegistry)
-
-// WithRegistryClock replaces time.Now, for tests.
-func WithRegistryClock(now func() time.Time) RegistryOption {
-	return func(r *ClientRegistry) { r.now = now }
-}
-
-// WithRegistryLogger logs registrations and refused authentications.
-func WithRegistryLogger(l *zap.Logger) RegistryOption {
-	return func(r *ClientRegistry) { r.log = l }
-}
-
-// WithRegistryDBTimeout bounds each database call of the registry, and of
-// the token, introspection and revocation endpoints that use it; zero
-// means the default of 5 s. A database that does not answer in time makes
-// the endpoints answer 503.
-func WithRegistryDBTimeout(d time.Duration) RegistryOption {
-	return func(r *ClientRegistry) { r.db = r.db.WithTimeout(d) }
-}
-
 // MaxAssertionLifetime bounds how far in the future a client assertion may
 // expire; assertion ids are remembered until then.
 const MaxAssertionLifetime = 5 * time.Minute
@@ -71,10 +50,16 @@ const MaxAssertionLifetime = 5 * time.Minute
 const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // NewClientRegistry opens the registry of realm (such as "citizen" or
-// "servant") in db, creating its tables when needed.
-func NewClientRegistry(ctx context.Context, db *sql.DB, realm string, opts ...RegistryOption) (*ClientRegistry, error) {
+// "servant") in db, creating its tables when needed. It takes WithLogger
+// (registrations and refused authentications are logged), WithClock and
+// WithDBTimeout.
+func NewClientRegistry(ctx context.Context, db *sql.DB, realm string, opts ...Option) (*ClientRegistry, error) {
 	if realm == "" {
 		return nil, errors.New("auth: empty realm")
+	}
+	o, err := collect("NewClientRegistry", opts)
+	if err != nil {
+		return nil, err
 	}
 	sdb, err := sqlstore.New(ctx, db)
 	if err != nil {
@@ -83,11 +68,7 @@ func NewClientRegistry(ctx context.Context, db *sql.DB, realm string, opts ...Re
 	if err := sdb.Migrate(ctx, "auth", migrations); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	r := &ClientRegistry{db: sdb, realm: realm, now: time.Now, log: zap.NewNop()}
-	for _, o := range opts {
-		o(r)
-	}
-	return r, nil
+	return &ClientRegistry{db: sdb.WithTimeout(o.dbTimeout), realm: realm, now: o.now, log: o.log}, nil
 }
 
 func newSecret() (string, error) {

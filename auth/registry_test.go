@@ -200,7 +200,7 @@ func TestRegistryLifecycle(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
 		clock := testclock.New()
-		reg, err := auth.NewClientRegistry(ctx, db.DB.DB, "citizen", auth.WithRegistryClock(clock.Now))
+		reg, err := auth.NewClientRegistry(ctx, db.DB.DB, "citizen", auth.WithClock(clock.Now))
 		require.NoError(t, err)
 
 		created, secret, err := reg.Create(ctx, webClient())
@@ -284,7 +284,7 @@ func TestAuthenticateRequests(t *testing.T) {
 	db := sqltest.SQLite(t)
 	ctx := t.Context()
 	clock := testclock.New()
-	reg, err := auth.NewClientRegistry(ctx, db.DB.DB, "citizen", auth.WithRegistryClock(clock.Now))
+	reg, err := auth.NewClientRegistry(ctx, db.DB.DB, "citizen", auth.WithClock(clock.Now))
 	require.NoError(t, err)
 	_, secret, err := reg.Create(ctx, webClient())
 	require.NoError(t, err)
@@ -335,7 +335,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
 		clock := testclock.New()
-		reg, err := auth.NewClientRegistry(ctx, db.DB.DB, "citizen", auth.WithRegistryClock(clock.Now))
+		reg, err := auth.NewClientRegistry(ctx, db.DB.DB, "citizen", auth.WithClock(clock.Now))
 		require.NoError(t, err)
 		jc := newJWTClient(t, "tax-system")
 		_, secret, err := reg.Create(ctx, jc.client)

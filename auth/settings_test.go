@@ -23,7 +23,7 @@ func TestConstructorsRefuseBadlyOpenedSQLite(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
 	good := sqltest.SQLite(t)
 	outbox := sms.NewOutbox(0)
-	codes, err := auth.NewOneTimeCodes(ctx, good.DB.DB, key, outbox, nil)
+	codes, err := auth.NewOneTimeCodes(ctx, good.DB.DB, key, outbox)
 	require.NoError(t, err)
 
 	for name, construct := range map[string]func() error{
@@ -33,10 +33,10 @@ func TestConstructorsRefuseBadlyOpenedSQLite(t *testing.T) {
 			return err
 		},
 		"NewCodeStore": func() error {
-			_, err := auth.NewCodeStore(ctx, plain, "https://login.example.gr", time.Now)
+			_, err := auth.NewCodeStore(ctx, plain, "https://login.example.gr", auth.WithClock(time.Now))
 			return err
 		},
-		"NewTOTPStore": func() error { _, err := auth.NewTOTPStore(ctx, plain, key, "gov.gr", time.Now, nil); return err },
+		"NewTOTPStore": func() error { _, err := auth.NewTOTPStore(ctx, plain, key, "gov.gr"); return err },
 		"NewContactRegistry": func() error {
 			_, err := auth.NewContactRegistry(ctx, plain, codes, outbox)
 			return err

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,7 +96,7 @@ func (p *Provider) setupSignin() error {
 		return err
 	}
 	p.pages = pages
-	p.store = &signinStore{db: p.cfg.Clients.db, realm: p.cfg.Realm, now: p.cfg.Clock}
+	p.store = &signinStore{db: p.cfg.Clients.db, realm: p.cfg.Realm, now: p.cfg.Now}
 	if p.cfg.HTTPClient == nil {
 		p.cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
 	}
@@ -219,7 +220,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fresh := ok && !slices.Contains(req.Prompt, "login") &&
-		(req.MaxAge < 0 || p.cfg.Clock().Sub(sess.AuthTime) <= time.Duration(req.MaxAge)*time.Second)
+		(req.MaxAge < 0 || p.cfg.Now().Sub(sess.AuthTime) <= time.Duration(req.MaxAge)*time.Second)
 	if fresh && loaRank[sess.ACR] >= loaRank[need] {
 		p.record(r, req.Client.ID, sess.Subject, sess.ACR, "session")
 		p.redirectWithCode(w, r, req, sess)
@@ -497,7 +498,7 @@ func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
 		p.internalError(w, r, err)
 		return
 	}
-	st.Subject, st.AMR, st.AuthTime, st.SessionID = subject, []string{amrPassword}, p.cfg.Clock(), ""
+	st.Subject, st.AMR, st.AuthTime, st.SessionID = subject, []string{amrPassword}, p.cfg.Now(), ""
 	if loaRank[st.Required] <= loaRank[LoALow] {
 		p.complete(w, r, id, st, req, LoALow)
 		return
@@ -850,9 +851,9 @@ func (p *Provider) announceSignin(doc map[string]any) {
 }
 
 // signingAlgs lists the algorithms of the keys published now.
-func (p *Provider) signingAlgs() []string {
+func (p *Provider) signingAlgs(ctx context.Context) []string {
 	algs := []string{}
-	if set, err := p.cfg.Keys.PublicSet(context.Background()); err == nil {
+	if set, err := p.cfg.Keys.PublicSet(ctx); err == nil {
 		for i := range set.Len() {
 			if k, ok := set.Key(i); ok && k.Algorithm().String() != "" && !slices.Contains(algs, k.Algorithm().String()) {
 				algs = append(algs, k.Algorithm().String())
@@ -876,6 +877,10 @@ func (p *Provider) checkAuthenticator(w http.ResponseWriter, r *http.Request, id
 	case errors.Is(err, ErrAuthenticatorCode):
 		p.renderSignin(w, r, http.StatusUnauthorized, id, st, req, signinData{Error: "auth.error.code_wrong", Field: "code"})
 	case errors.Is(err, ErrAuthenticatorLocked):
+		var rl *RateLimitError
+		if errors.As(err, &rl) {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(rl.RetryAfter)))
+		}
 		p.renderSignin(w, r, http.StatusTooManyRequests, id, st, req, signinData{Error: "auth.error.app_locked", Field: "code"})
 	default:
 		p.internalError(w, r, err)

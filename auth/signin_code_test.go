@@ -205,7 +205,7 @@ func TestCodeStepInEveryOrder(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 				clock := testclock.New()
-				f := newSigninFixture(t, db, func(c *auth.ProviderConfig) { c.Clock = clock.Now })
+				f := newSigninFixture(t, db, func(c *auth.ProviderConfig) { c.Now = clock.Now })
 				run(&codeScene{t: t, f: f, b: f.browser(t), clock: clock})
 			})
 		})

@@ -66,7 +66,7 @@ func newSigninFixture(t *testing.T, db *sqltest.DB, opts ...signinOption) *signi
 	require.NoError(t, err)
 	f.accounts, err = auth.NewAccounts(ctx, db.DB.DB, auth.WithPasswordParams(fastParams))
 	require.NoError(t, err)
-	codes, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen", nil)
+	codes, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen")
 	require.NoError(t, err)
 	f.kek, err = keys.GenerateKEK()
 	require.NoError(t, err)
@@ -82,14 +82,14 @@ func newSigninFixture(t *testing.T, db *sqltest.DB, opts ...signinOption) *signi
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.Clock != nil {
-		f.now = cfg.Clock
+	if cfg.Now != nil {
+		f.now = cfg.Now
 	}
 	// The codes keep the provider's clock, so that a test moving time
 	// moves both.
 	var otpOpts []otp.Option
-	if cfg.Clock != nil {
-		otpOpts = append(otpOpts, otp.WithClock(cfg.Clock))
+	if cfg.Now != nil {
+		otpOpts = append(otpOpts, otp.WithClock(cfg.Now))
 	}
 	otps, err := otp.New(ctx, db.DB.DB, []byte(strings.Repeat("k", 32)), f.outbox, otpOpts...)
 	require.NoError(t, err)
@@ -102,7 +102,7 @@ func newSigninFixture(t *testing.T, db *sqltest.DB, opts ...signinOption) *signi
 	_, err = f.contacts.ImportMobile(ctx, f.citizen.ID, citizenMobile, "test")
 	require.NoError(t, err)
 	f.cfg = cfg
-	p, err := auth.NewProvider(cfg)
+	p, err := auth.NewProvider(ctx, cfg)
 	require.NoError(t, err)
 	f.provider = p
 	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))
@@ -462,7 +462,7 @@ func TestSignInRefusals(t *testing.T) {
 func TestSignInThrottling(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		clock := testclock.New()
-		f := newSigninFixture(t, db, func(c *auth.ProviderConfig) { c.Clock = clock.Now })
+		f := newSigninFixture(t, db, func(c *auth.ProviderConfig) { c.Now = clock.Now })
 		b := f.browser(t)
 		id := tx(t, b.authorize(authorizeParams("low-agency")))
 		try := func(user, password string) page {
@@ -676,7 +676,7 @@ func TestServantSignInCarriesAuthorizations(t *testing.T) {
 		require.NoError(t, err)
 		f.accounts, err = auth.NewAccounts(ctx, db.DB.DB, auth.WithPasswordParams(fastParams))
 		require.NoError(t, err)
-		codes, err := auth.NewCodeStore(ctx, db.DB.DB, "servant", nil)
+		codes, err := auth.NewCodeStore(ctx, db.DB.DB, "servant")
 		require.NoError(t, err)
 		kek, _ := keys.GenerateKEK()
 		f.keys, err = keys.New(ctx, db.DB.DB, "auth/servant", kek)
@@ -685,7 +685,7 @@ func TestServantSignInCarriesAuthorizations(t *testing.T) {
 		f.srv = httptest.NewServer(mux)
 		defer f.srv.Close()
 		f.issuer = f.srv.URL + "/auth/servant"
-		p, err := auth.NewProvider(auth.ProviderConfig{Issuer: f.issuer, Realm: "servant", Servants: true, Keys: f.keys,
+		p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: f.issuer, Realm: "servant", Servants: true, Keys: f.keys,
 			Clients: f.reg, Codes: codes, Accounts: f.accounts})
 		require.NoError(t, err)
 		mux.Handle("/auth/servant/", http.StripPrefix("/auth/servant", p.Handler()))
@@ -761,9 +761,9 @@ func TestMaintainPurgesWhatExpired(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		clock := testclock.New()
 		f := newSigninFixture(t, db, func(c *auth.ProviderConfig) {
-			c.Clock = clock.Now
+			c.Now = clock.Now
 			// The codes and refresh tokens expire by the same clock.
-			codes, err := auth.NewCodeStore(t.Context(), db.DB.DB, "citizen", clock.Now)
+			codes, err := auth.NewCodeStore(t.Context(), db.DB.DB, "citizen", auth.WithClock(clock.Now))
 			require.NoError(t, err)
 			c.Codes = codes
 		})

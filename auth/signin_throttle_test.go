@@ -33,7 +33,7 @@ func (f *signinFixture) instance(t *testing.T, db *sqltest.DB) *signinFixture {
 	require.NoError(t, err)
 	accounts, err := auth.NewAccounts(ctx, other, auth.WithPasswordParams(fastParams))
 	require.NoError(t, err)
-	codes, err := auth.NewCodeStore(ctx, other, "citizen", nil)
+	codes, err := auth.NewCodeStore(ctx, other, "citizen")
 	require.NoError(t, err)
 	otps, err := otp.New(ctx, other, []byte(strings.Repeat("k", 32)), f.outbox)
 	require.NoError(t, err)
@@ -48,7 +48,7 @@ func (f *signinFixture) instance(t *testing.T, db *sqltest.DB) *signinFixture {
 	t.Cleanup(g.srv.Close)
 	cfg := f.cfg
 	cfg.Clients, cfg.Accounts, cfg.Codes, cfg.OneTimeCodes, cfg.Contacts, cfg.Keys = reg, accounts, codes, auth.OneTimeCodesOf(otps), contacts, km
-	g.provider, err = auth.NewProvider(cfg)
+	g.provider, err = auth.NewProvider(ctx, cfg)
 	require.NoError(t, err)
 	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", g.provider.Handler()))
 	g.issuer = g.srv.URL + "/auth/citizen" // where this instance's browser posts

@@ -92,7 +92,7 @@ func (p *Provider) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	amr := ident.AMR
-	st.Subject, st.AMR, st.AuthTime, st.SessionID = citizen.ID, amr, p.cfg.Clock(), ""
+	st.Subject, st.AMR, st.AuthTime, st.SessionID = citizen.ID, amr, p.cfg.Now(), ""
 	p.log.Info("upstream sign-in linked", zap.String("realm", p.cfg.Realm), zap.String("upstream", u.ID()),
 		zap.String("sub", citizen.ID), zap.String("acr", ident.ACR))
 	if loaRank[ident.ACR] >= loaRank[st.Required] {

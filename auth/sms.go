@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/egovkit/egovkit/internal/otp"
 	"github.com/egovkit/egovkit/sms"
 )
@@ -32,13 +30,16 @@ type Challenge struct {
 // NewOneTimeCodes keeps the codes' state in db and sends codes through
 // sender (an sms.Webhook to the SMS gateway, an sms.Outbox in
 // development). secret keys every hash: at least 32 random bytes, kept as
-// long as codes are outstanding. log may be nil.
-func NewOneTimeCodes(ctx context.Context, db *sql.DB, secret []byte, sender sms.Sender, log *zap.Logger) (*OneTimeCodes, error) {
-	var opts []otp.Option
-	if log != nil {
-		opts = append(opts, otp.WithLogger(log))
+// long as codes are outstanding. It takes WithLogger (issues, failures
+// and lock-outs are logged, subjects and numbers masked), WithClock and
+// WithDBTimeout.
+func NewOneTimeCodes(ctx context.Context, db *sql.DB, secret []byte, sender sms.Sender, opts ...Option) (*OneTimeCodes, error) {
+	o, err := collect("NewOneTimeCodes", opts)
+	if err != nil {
+		return nil, err
 	}
-	svc, err := otp.New(ctx, db, secret, sender, opts...)
+	svc, err := otp.New(ctx, db, secret, sender,
+		otp.WithLogger(o.log), otp.WithClock(o.now), otp.WithDBTimeout(o.dbTimeout))
 	if err != nil {
 		return nil, err
 	}

@@ -133,7 +133,7 @@ func TestReplayedCodeEndsRefreshFamily(t *testing.T) {
 func TestCodeReplayedWhileTokensAreIssued(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
-		s, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen", nil)
+		s, err := auth.NewCodeStore(ctx, db.DB.DB, "citizen")
 		require.NoError(t, err)
 		code, err := s.Create(ctx, grant())
 		require.NoError(t, err)
@@ -213,12 +213,12 @@ func TestRefreshGraceAcrossInstances(t *testing.T) {
 		pool := db.OpenAnother(t)
 		reg2, err := auth.NewClientRegistry(ctx, pool, "citizen")
 		require.NoError(t, err)
-		codes2, err := auth.NewCodeStore(ctx, pool, "citizen", f.clock.Now)
+		codes2, err := auth.NewCodeStore(ctx, pool, "citizen", auth.WithClock(f.clock.Now))
 		require.NoError(t, err)
 		ks2, err := keys.NewStatic(f.key, keys.WithStaticClock(f.clock.Now))
 		require.NoError(t, err)
-		p2, err := auth.NewProvider(auth.ProviderConfig{Issuer: "https://id.example.gr/auth/citizen", Keys: ks2,
-			Clients: reg2, Codes: codes2, Clock: f.clock.Now})
+		p2, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: "https://id.example.gr/auth/citizen", Keys: ks2,
+			Clients: reg2, Codes: codes2, Now: f.clock.Now})
 		require.NoError(t, err)
 		providers := []http.Handler{f.p.Handler(), p2.Handler()}
 

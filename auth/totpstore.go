@@ -18,9 +18,8 @@ import (
 
 // Authenticator app errors, matched with errors.Is.
 var (
-	ErrNoAuthenticator     = errkind.New(errkind.NotFound, "auth: no authenticator app is bound to this subject")
-	ErrAuthenticatorCode   = errkind.New(errkind.Unauthorized, "auth: wrong or already used authenticator code")
-	ErrAuthenticatorLocked = errors.New("auth: too many wrong authenticator codes; wait")
+	ErrNoAuthenticator   = errkind.New(errkind.NotFound, "auth: no authenticator app is bound to this subject")
+	ErrAuthenticatorCode = errkind.New(errkind.Unauthorized, "auth: wrong or already used authenticator code")
 )
 
 // TOTPStore binds authenticator apps (TOTP, RFC 6238: SHA-1, six digits,
@@ -39,10 +38,16 @@ type TOTPStore struct {
 }
 
 // NewTOTPStore opens the store in db. key (32 bytes) seals the secrets;
-// issuer names the service in the apps ("gov.gr"). now and log may be nil.
-func NewTOTPStore(ctx context.Context, db *sql.DB, key []byte, issuer string, now func() time.Time, log *zap.Logger) (*TOTPStore, error) {
+// issuer names the service in the apps ("gov.gr"). It takes WithLogger
+// (bindings and lock-outs are logged, subjects masked), WithClock and
+// WithDBTimeout.
+func NewTOTPStore(ctx context.Context, db *sql.DB, key []byte, issuer string, opts ...Option) (*TOTPStore, error) {
 	if len(key) != 32 || issuer == "" {
 		return nil, errors.New("auth: a TOTP store needs a 32-byte key and an issuer name")
+	}
+	o, err := collect("NewTOTPStore", opts)
+	if err != nil {
+		return nil, err
 	}
 	sdb, err := sqlstore.New(ctx, db)
 	if err != nil {
@@ -59,13 +64,7 @@ func NewTOTPStore(ctx context.Context, db *sql.DB, key []byte, issuer string, no
 	if err != nil {
 		return nil, err
 	}
-	if now == nil {
-		now = time.Now
-	}
-	if log == nil {
-		log = zap.NewNop()
-	}
-	return &TOTPStore{db: sdb, aead: aead, issuer: issuer, now: now, log: log}, nil
+	return &TOTPStore{db: sdb.WithTimeout(o.dbTimeout), aead: aead, issuer: issuer, now: o.now, log: o.log}, nil
 }
 
 func (s *TOTPStore) seal(subject string, secret []byte) ([]byte, error) {
@@ -168,7 +167,8 @@ func (s *TOTPStore) Remove(ctx context.Context, subject string) error {
 
 // Verify checks a code from the subject's app. It fails with
 // ErrNoAuthenticator, ErrAuthenticatorCode (wrong, or a time step already
-// used) or ErrAuthenticatorLocked.
+// used) or, after too many wrong codes, a *RateLimitError of kind
+// ErrAuthenticatorLocked.
 func (s *TOTPStore) Verify(ctx context.Context, subject, code string) error {
 	var out error
 	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
@@ -190,7 +190,7 @@ func (s *TOTPStore) Verify(ctx context.Context, subject, code string) error {
 		}
 		now := s.now()
 		if now.UnixMicro() < locked {
-			out = ErrAuthenticatorLocked
+			out = &RateLimitError{Kind: ErrAuthenticatorLocked, RetryAfter: time.UnixMicro(locked).Sub(now)}
 			return nil
 		}
 		secret, err := s.open(subject, enc)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/internal/testclock"
 )
@@ -39,9 +40,9 @@ func TestTOTPStore(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
 		clock := testclock.New()
-		s, err := auth.NewTOTPStore(ctx, db.DB.DB, totpKey, "gov.example", clock.Now, nil)
+		s, err := auth.NewTOTPStore(ctx, db.DB.DB, totpKey, "gov.example", auth.WithClock(clock.Now))
 		require.NoError(t, err)
-		_, err = auth.NewTOTPStore(ctx, db.DB.DB, []byte("short"), "gov.example", nil, nil)
+		_, err = auth.NewTOTPStore(ctx, db.DB.DB, []byte("short"), "gov.example")
 		assert.Error(t, err)
 
 		assert.ErrorIs(t, s.Verify(ctx, "s1", "123456"), auth.ErrNoAuthenticator)
@@ -73,7 +74,12 @@ func TestTOTPStore(t *testing.T) {
 		for range 5 {
 			assert.ErrorIs(t, s.Verify(ctx, "s1", "000000"), auth.ErrAuthenticatorCode)
 		}
-		assert.ErrorIs(t, s.Verify(ctx, "s1", appCode(t, app, clock.Now().Add(time.Minute))), auth.ErrAuthenticatorLocked)
+		err = s.Verify(ctx, "s1", appCode(t, app, clock.Now().Add(time.Minute)))
+		assert.ErrorIs(t, err, auth.ErrAuthenticatorLocked)
+		assert.ErrorIs(t, err, errkind.RateLimited)
+		var rl *auth.RateLimitError
+		require.ErrorAs(t, err, &rl)
+		assert.Equal(t, time.Minute, rl.RetryAfter, "the first lock lasts a minute")
 		clock.Advance(61 * time.Second)
 		require.NoError(t, s.Verify(ctx, "s1", appCode(t, app, clock.Now())), "the lock is over")
 
@@ -97,7 +103,7 @@ func TestTOTPStore(t *testing.T) {
 func TestSignInWithAuthenticatorApp(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
-		store, err := auth.NewTOTPStore(ctx, db.DB.DB, totpKey, "gov.example", nil, nil)
+		store, err := auth.NewTOTPStore(ctx, db.DB.DB, totpKey, "gov.example")
 		require.NoError(t, err)
 		f := newSigninFixture(t, db, func(c *auth.ProviderConfig) { c.Authenticators = store })
 		uri, err := store.Enroll(ctx, f.citizen.ID, "maria.p")

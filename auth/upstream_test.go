@@ -184,12 +184,12 @@ func TestOIDCUpstreamSignIn(t *testing.T) {
 		require.NoError(t, err)
 		bankAccounts, err := auth.NewAccounts(ctx, bankDB.DB.DB, auth.WithPasswordParams(fastParams))
 		require.NoError(t, err)
-		bankCodes, err := auth.NewCodeStore(ctx, bankDB.DB.DB, "bank", nil)
+		bankCodes, err := auth.NewCodeStore(ctx, bankDB.DB.DB, "bank")
 		require.NoError(t, err)
 		kek, _ := keys.GenerateKEK()
 		bankKeys, err := keys.New(ctx, bankDB.DB.DB, "bank", kek)
 		require.NoError(t, err)
-		bank, err := auth.NewProvider(auth.ProviderConfig{Issuer: bankIssuer, Realm: "bank", Keys: bankKeys,
+		bank, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: bankIssuer, Realm: "bank", Keys: bankKeys,
 			Clients: bankClients, Codes: bankCodes, Accounts: bankAccounts})
 		require.NoError(t, err)
 		bankMux.Handle("/bank/", http.StripPrefix("/bank", bank.Handler()))

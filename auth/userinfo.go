@@ -68,7 +68,7 @@ func (p *Provider) UserInfo(ctx context.Context, raw string) (map[string]any, er
 	}
 	scope, _ := tok.PrivateClaims()["scope"].(string)
 	scopes := strings.Fields(scope)
-	now := p.cfg.Clock()
+	now := p.cfg.Now()
 	if tok.Issuer() != p.cfg.Issuer || !slices.Contains(scopes, "openid") || !now.Before(tok.Expiration()) {
 		return nil, errInvalidToken
 	}

@@ -32,11 +32,11 @@ func newUserinfoFixture(t *testing.T, db *sqltest.DB, realm string, acc *auth.Ac
 	c.Scopes = []string{"openid", "profile", auth.ScopeGreekIdentity}
 	client, secret, err := reg.Create(ctx, c)
 	require.NoError(t, err)
-	codes, err := auth.NewCodeStore(ctx, db.DB.DB, realm, nil)
+	codes, err := auth.NewCodeStore(ctx, db.DB.DB, realm)
 	require.NoError(t, err)
 	ks, err := keys.NewStatic(mustKey(t))
 	require.NoError(t, err)
-	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: "https://id.example.gr/auth/" + realm, Keys: ks, Clients: reg,
+	p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: "https://id.example.gr/auth/" + realm, Keys: ks, Clients: reg,
 		Codes: codes, Accounts: acc, Servants: realm == "servant"})
 	require.NoError(t, err)
 	return &userinfoFixture{p: p, codes: codes, client: client, secret: secret}

@@ -61,8 +61,13 @@ type BookConfig struct {
 	// Location decides the year of a number; nil means Europe/Athens, as
 	// for the service's own documents (Config.Location).
 	Location *time.Location
-	Clock    func() time.Time
-	Logger   *zap.Logger
+	// DBTimeout bounds each database call; zero means 5 s.
+	DBTimeout time.Duration
+	// Now replaces time.Now, for tests; nil means time.Now.
+	Now func() time.Time
+	// Logger logs registrations (issuer, number and direction only);
+	// nil logs nothing.
+	Logger *zap.Logger
 }
 
 // Book is an agency's protocol book: the register of its incoming,
@@ -83,8 +88,8 @@ func NewBook(ctx context.Context, cfg BookConfig) (*Book, error) {
 	if cfg.Location == nil {
 		cfg.Location = defaultLocation()
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
@@ -96,7 +101,7 @@ func NewBook(ctx context.Context, cfg BookConfig) (*Book, error) {
 	if err := db.Migrate(ctx, "declaration", migrations); err != nil {
 		return nil, fmt.Errorf("declaration: %w", err)
 	}
-	return &Book{cfg: cfg, db: db}, nil
+	return &Book{cfg: cfg, db: db.WithTimeout(cfg.DBTimeout)}, nil
 }
 
 // genesis is the PrevHash of an issuer's first entry.
@@ -146,7 +151,7 @@ func (b *Book) Register(ctx context.Context, e BookEntry) (BookEntry, error) {
 	if err := checkEntry(&e); err != nil {
 		return BookEntry{}, err
 	}
-	now := b.cfg.Clock()
+	now := b.cfg.Now()
 	e.Issuer, e.Year = b.cfg.Issuer, now.In(b.cfg.Location).Year()
 	e.RegisteredAt = now.UTC().Truncate(time.Microsecond)
 	folded := fold.String(e.Subject + "\n" + e.Sender + "\n" + e.Recipient)

@@ -31,7 +31,7 @@ func TestProtocolBook(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
 		clock := testclock.New()
-		book, err := declaration.NewBook(ctx, declaration.BookConfig{DB: db.DB.DB, Issuer: "Δήμος Θεσσαλονίκης", Clock: clock.Now})
+		book, err := declaration.NewBook(ctx, declaration.BookConfig{DB: db.DB.DB, Issuer: "Δήμος Θεσσαλονίκης", Now: clock.Now})
 		require.NoError(t, err)
 
 		rep, err := book.Verify(ctx)
@@ -208,7 +208,7 @@ func TestBookYearInAthensByDefault(t *testing.T) {
 	db := sqltest.SQLite(t)
 	clock := testclock.New()
 	clock.Set(time.Date(2026, 12, 31, 22, 30, 0, 0, time.UTC))
-	book, err := declaration.NewBook(t.Context(), declaration.BookConfig{DB: db.DB.DB, Issuer: "Δήμος Πάτρας", Clock: clock.Now})
+	book, err := declaration.NewBook(t.Context(), declaration.BookConfig{DB: db.DB.DB, Issuer: "Δήμος Πάτρας", Now: clock.Now})
 	require.NoError(t, err)
 	got, err := book.Register(t.Context(), entry("Πρώτο του έτους"))
 	require.NoError(t, err)

@@ -29,7 +29,11 @@
 // lives two minutes, is used once and dies after three wrong tries. It is
 // used up in the transaction that issues the draft, so that an issue that
 // fails (or a process that dies before it commits) leaves it usable. A
-// draft left unconfirmed expires (Config.DraftLifetime).
+// draft left unconfirmed expires (Config.DraftLifetime); run
+// Service.Maintain every few minutes, from any instance, to delete
+// expired drafts, spent codes and past rate-limit windows. A code asked
+// for too soon, or refused after too many wrong ones, comes as an *Error
+// with RetryAfter that matches errkind.RateLimited as well as ErrCode.
 //
 // On issue the document gets a protocol number that is unique and without
 // gaps per issuer and year, even with several instances on one PostgreSQL

@@ -168,6 +168,11 @@ type Error struct {
 func (e *Error) Error() string { return e.Kind.Error() + ": " + e.Detail }
 func (e *Error) Unwrap() error { return e.Kind }
 
+// Is makes a refusal that asks for a wait (ErrCode with RetryAfter: codes
+// asked for too soon, or too many wrong ones) match errkind.RateLimited
+// as well as its Kind.
+func (e *Error) Is(target error) bool { return target == errkind.RateLimited && e.RetryAfter > 0 }
+
 // Problem renders the error as problem details.
 func (e *Error) Problem() *problem.Problem {
 	switch e.Kind {

@@ -20,7 +20,7 @@ func Example() {
 	}
 	defer db.Close()
 	kek, _ := keys.GenerateKEK() // kept outside the database, in production
-	signing, err := declaration.NewSigningKeys(ctx, db, kek, declaration.ES256, nil)
+	signing, err := declaration.NewSigningKeys(ctx, db, kek, declaration.ES256)
 	if err != nil {
 		panic(err)
 	}

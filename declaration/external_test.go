@@ -70,7 +70,7 @@ func TestExternalVerification(t *testing.T) {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	f := newFixture(t, db.DB.DB, nil, func(c *declaration.Config) { c.BaseURL, c.Clock = srv.URL, time.Now }) // the libraries judge times by the real clock
+	f := newFixture(t, db.DB.DB, nil, func(c *declaration.Config) { c.BaseURL, c.Now = srv.URL, time.Now }) // the libraries judge times by the real clock
 	api, err := declaration.APIHandler(declaration.APIConfig{Service: f.svc})
 	require.NoError(t, err)
 	mux.Handle("/", api)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/problem"
 )
@@ -26,13 +27,17 @@ const (
 
 // ErrRateLimited means the client address asked for too many unknown
 // codes; see RateLimitError.RetryAfter.
-var ErrRateLimited = errors.New("declaration: too many unknown codes from this address; try later")
+var ErrRateLimited = errkind.New(errkind.RateLimited, "declaration: too many unknown codes from this address; try later")
 
 // RateLimitError is ErrRateLimited with the wait.
 type RateLimitError struct{ RetryAfter time.Duration }
 
-func (e *RateLimitError) Error() string        { return ErrRateLimited.Error() }
-func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+func (e *RateLimitError) Error() string { return ErrRateLimited.Error() }
+
+// Is matches ErrRateLimited and its kind, errkind.RateLimited.
+func (e *RateLimitError) Is(target error) bool {
+	return target == ErrRateLimited || target == errkind.RateLimited
+}
 
 // Problem renders the error as a 429 with Retry-After.
 func (e *RateLimitError) Problem() *problem.Problem {

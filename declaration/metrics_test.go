@@ -22,7 +22,7 @@ func TestCountedByMetrics(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
 		day := time.Date(2026, 5, 17, 12, 0, 0, 0, time.UTC)
-		m, err := metrics.New(ctx, metrics.Config{DB: db.DB.DB, Clock: func() time.Time { return day }, FlushEvery: time.Hour,
+		m, err := metrics.New(ctx, metrics.Config{DB: db.DB.DB, Now: func() time.Time { return day }, FlushEvery: time.Hour,
 			Kinds: []metrics.Kind{
 				{Name: declaration.CountDeclaration, Labels: declaration.CountLabels(), ReplacesVisit: true},
 				{Name: declaration.CountAuthorization, Labels: declaration.CountLabels(), ReplacesVisit: true},

@@ -130,20 +130,6 @@ type verifyKey struct {
 	ed  ed25519.PublicKey
 }
 
-// OfflineOption configures NewOfflineVerifier.
-type OfflineOption func(*offlineOptions)
-
-type offlineOptions struct {
-	maxKeys int
-}
-
-// WithMaxKeys sets how many keys the JWK Set may hold; zero or less
-// means DefaultMaxKeys. Every key counts, also those the verifier does
-// not use (RSA keys, keys without a "kid").
-func WithMaxKeys(n int) OfflineOption {
-	return func(o *offlineOptions) { o.maxKeys = n }
-}
-
 // NewOfflineVerifier takes the issuer's URL (Config.BaseURL) and its JWK
 // Set as published (the document at the service's jwks.json), fetched
 // beforehand and refreshed now and then. A set with more keys than
@@ -151,11 +137,11 @@ func WithMaxKeys(n int) OfflineOption {
 // any key is parsed. The verifier keeps the ES256 and EdDSA keys that
 // carry a "kid" and an "alg", and checks signatures with crypto/ecdsa
 // and crypto/ed25519. It is safe for concurrent use: make one for a key
-// set and share it.
-func NewOfflineVerifier(issuer string, jwks []byte, opts ...OfflineOption) (*OfflineVerifier, error) {
-	o := offlineOptions{maxKeys: DefaultMaxKeys}
-	for _, opt := range opts {
-		opt(&o)
+// set and share it. It takes WithMaxKeys and WithClock.
+func NewOfflineVerifier(issuer string, jwks []byte, opts ...Option) (*OfflineVerifier, error) {
+	o, err := collect("NewOfflineVerifier", opts, "WithMaxKeys", "WithClock")
+	if err != nil {
+		return nil, err
 	}
 	if o.maxKeys <= 0 {
 		o.maxKeys = DefaultMaxKeys
@@ -172,7 +158,7 @@ func NewOfflineVerifier(issuer string, jwks []byte, opts ...OfflineOption) (*Off
 		// ever part.
 		return nil, &Error{Kind: ErrTooManyKeys, Detail: fmt.Sprintf("%d keys, at most %d", set.Len(), o.maxKeys)}
 	}
-	v := &OfflineVerifier{issuer: strings.TrimSuffix(issuer, "/"), keys: map[string]verifyKey{}, now: time.Now}
+	v := &OfflineVerifier{issuer: strings.TrimSuffix(issuer, "/"), keys: map[string]verifyKey{}, now: o.now}
 	for i := range set.Len() {
 		k, _ := set.Key(i)
 		alg := jwa.SignatureAlgorithm(k.Algorithm().String())
@@ -254,12 +240,6 @@ func countKeys(jwks []byte, limit int) error {
 		}
 	}
 	return nil
-}
-
-// WithClock sets the clock expiry is judged by.
-func (v *OfflineVerifier) WithClock(now func() time.Time) *OfflineVerifier {
-	v.now = now
-	return v
 }
 
 // b64 is base64url without padding, refusing non-zero trailing bits, so

@@ -31,9 +31,9 @@ func offlineVerifier(t testing.TB, f *fixture) *declaration.OfflineVerifier {
 	require.NoError(t, err)
 	jwks, err := json.Marshal(set)
 	require.NoError(t, err)
-	v, err := declaration.NewOfflineVerifier("https://docs.example.gr/", jwks)
+	v, err := declaration.NewOfflineVerifier("https://docs.example.gr/", jwks, declaration.WithClock(f.clock.Now))
 	require.NoError(t, err)
-	return v.WithClock(f.clock.Now)
+	return v
 }
 
 func TestOfflineVerification(t *testing.T) {
@@ -422,4 +422,14 @@ func TestOfflineHeaderCache(t *testing.T) {
 	_, _, err = v.Verify(parts[0] + "." + b64([]byte(`{"iss":"https://docs.example.gr","code":"X"}`)) + "." + parts[2])
 	assert.ErrorIs(t, err, declaration.ErrBadToken)
 	assert.Equal(t, 1, declaration.CachedHeaders(v))
+}
+
+// TestOfflineVerifierOptions: an option of the signing keys given to the
+// verifier is refused, not ignored.
+func TestOfflineVerifierOptions(t *testing.T) {
+	_, err := declaration.NewOfflineVerifier("https://docs.example.gr", []byte(`{"keys":[]}`), declaration.WithDBTimeout(time.Second))
+	assert.ErrorIs(t, err, declaration.ErrOption)
+	assert.ErrorContains(t, err, "NewOfflineVerifier does not take WithDBTimeout")
+	_, err = declaration.NewOfflineVerifier("https://docs.example.gr", []byte(`{"keys":[]}`), declaration.WithMaxKeys(3), declaration.WithClock(time.Now))
+	assert.NotErrorIs(t, err, declaration.ErrOption, "its own options pass; the empty set is what is refused")
 }

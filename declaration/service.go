@@ -52,22 +52,23 @@ const (
 // NewSigningKeys opens the key set "declaration" in db, encrypted under
 // the 32-byte key-encryption key kek, rotating with overlap; every
 // instance sharing the database signs with the same keys. alg is ES256
-// (also when empty) or EdDSA, chosen when the set is first created. log
-// may be nil.
-func NewSigningKeys(ctx context.Context, db *sql.DB, kek []byte, alg string, log *zap.Logger) (SigningKeys, error) {
-	var opts []keys.Option
+// (also when empty) or EdDSA, chosen when the set is first created. It
+// takes WithLogger, WithClock and WithDBTimeout.
+func NewSigningKeys(ctx context.Context, db *sql.DB, kek []byte, alg string, opts ...Option) (SigningKeys, error) {
+	o, err := collect("NewSigningKeys", opts, "WithLogger", "WithClock", "WithDBTimeout")
+	if err != nil {
+		return nil, err
+	}
+	kopts := []keys.Option{keys.WithLogger(o.log), keys.WithClock(o.now), keys.WithDBTimeout(o.dbTimeout)}
 	switch alg {
 	case "", ES256:
-		opts = append(opts, keys.WithAlgorithm(keys.ES256))
+		kopts = append(kopts, keys.WithAlgorithm(keys.ES256))
 	case EdDSA:
-		opts = append(opts, keys.WithAlgorithm(keys.EdDSA))
+		kopts = append(kopts, keys.WithAlgorithm(keys.EdDSA))
 	default:
 		return nil, fmt.Errorf("declaration: signature algorithm %q: ES256 or EdDSA", alg)
 	}
-	if log != nil {
-		opts = append(opts, keys.WithLogger(log))
-	}
-	return keys.New(ctx, db, "declaration", kek, opts...)
+	return keys.New(ctx, db, "declaration", kek, kopts...)
 }
 
 // Counter is told of every document issued, for statistics: one call of
@@ -143,9 +144,13 @@ type Config struct {
 	// the PDF and the verification page, and decides the year of a
 	// protocol number; nil means Europe/Athens. Instants are stored in UTC.
 	Location *time.Location
-	Counter  Counter
-	Clock    func() time.Time
-	Logger   *zap.Logger
+	// Counter counts what is issued; nil counts nothing.
+	Counter Counter
+	// Now replaces time.Now, for tests; nil means time.Now.
+	Now func() time.Time
+	// Logger logs issues, revocations and refusals, persons masked; nil
+	// logs nothing.
+	Logger *zap.Logger
 }
 
 type template struct {
@@ -192,8 +197,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Location == nil {
 		cfg.Location = defaultLocation()
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
@@ -220,13 +225,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := s.prepareIssue(ctx); err != nil {
 		return nil, fmt.Errorf("declaration: %w", err)
 	}
-	if s.otp, err = otp.New(ctx, cfg.DB, cfg.CodeSecret, cfg.SMS, otp.WithClock(cfg.Clock), otp.WithLogger(cfg.Logger)); err != nil {
+	if s.otp, err = otp.New(ctx, cfg.DB, cfg.CodeSecret, cfg.SMS, otp.WithClock(cfg.Now), otp.WithLogger(cfg.Logger), otp.WithDBTimeout(cfg.DBTimeout)); err != nil {
 		return nil, fmt.Errorf("declaration: %w", err)
 	}
 	return s, nil
 }
 
-func (s *Service) now() time.Time { return s.cfg.Clock() }
+func (s *Service) now() time.Time { return s.cfg.Now() }
 
 // countIssued counts an issued document as a transaction of its kind.
 func (s *Service) countIssued(d Draft) {
@@ -386,7 +391,7 @@ func (s *Service) RequestRevokeCode(ctx context.Context, declarant Person, id st
 // document, while it is in state.
 func (s *Service) sendCode(ctx context.Context, d *Document, declarant Person, purpose, description, state string) (time.Time, error) {
 	ch, err := s.otp.Issue(ctx, otp.Request{Subject: d.Declarant.AFM, Purpose: purpose,
-		Description: description, Destination: declarant.Mobile, Text: codeText(d.Draft.Lang)})
+		Description: description, Destination: declarant.Mobile, Lang: d.Draft.Lang})
 	if err != nil {
 		return time.Time{}, codeError(err)
 	}
@@ -404,14 +409,6 @@ func purpose(id string) string { return "declaration:" + id }
 // revokePurpose binds a code to revoking one document. Document ids hold
 // no colon, so no issuing purpose is a revoking one.
 func revokePurpose(id string) string { return "declaration:" + id + ":revoke" }
-
-// codeText is the message of a code in the document's language.
-func codeText(lang string) string {
-	if lang == "en" {
-		return "Your code for {description} is {code}. It is valid for {minutes} minutes. Never give it to anyone."
-	}
-	return otp.DefaultText
-}
 
 // smsRecipient is the most of a recipient's name an SMS quotes.
 const smsRecipient = 40
@@ -779,8 +776,18 @@ func (s *Service) query(ctx context.Context, q string, args ...any) ([]*Document
 	return out, rows.Err()
 }
 
+// Maintain does the service's periodic work: Purge of what expired before
+// now. Run it every few minutes from any number of instances (it is safe
+// to repeat). It leaves the signing keys alone: documents are verified
+// against the published keys for as long as they are valid.
+func (s *Service) Maintain(ctx context.Context) error {
+	_, err := s.Purge(ctx, s.now())
+	return err
+}
+
 // Purge deletes drafts that expired before the given time, spent one-time
-// codes and past rate-limit windows. Call it now and then from any instance.
+// codes and past rate-limit windows. Maintain calls it; call it yourself
+// to purge up to another time.
 func (s *Service) Purge(ctx context.Context, before time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM declaration_documents WHERE state = $1 AND expires_at < $2`, StateDraft, before.UnixMicro())
 	if err != nil {

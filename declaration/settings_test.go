@@ -32,12 +32,12 @@ func TestConstructorsRefuseBadlyOpenedSQLite(t *testing.T) {
 	require.NoError(t, err)
 
 	t.Run("NewSigningKeys", func(t *testing.T) {
-		_, err := declaration.NewSigningKeys(ctx, plain, kek, declaration.ES256, nil)
+		_, err := declaration.NewSigningKeys(ctx, plain, kek, declaration.ES256)
 		refused(t, err)
 	})
 	t.Run("New", func(t *testing.T) {
 		good := sqltest.SQLite(t)
-		ks, err := declaration.NewSigningKeys(ctx, good.DB.DB, kek, declaration.ES256, nil)
+		ks, err := declaration.NewSigningKeys(ctx, good.DB.DB, kek, declaration.ES256)
 		require.NoError(t, err)
 		svc, err := declaration.New(ctx, declaration.Config{DB: plain, Issuer: "gov.gr",
 			BaseURL: "https://docs.example.gr", Keys: ks, CodeSecret: secret, SMS: otp.NewOutbox(0)})

@@ -30,6 +30,11 @@
 //     not accepted.
 //   - [Unavailable]: a dependency, usually the database, could not serve
 //     the request now; the same request may succeed later.
+//   - [RateLimited]: the caller asked too often (codes sent, wrong codes
+//     typed, unknown verification codes, suggestions); the same request
+//     succeeds after a wait. The packages' typed errors of this kind carry
+//     the wait as RetryAfter, and their handlers answer 429 with
+//     Retry-After.
 //
 // # Defining errors of a kind
 //
@@ -50,6 +55,7 @@ var (
 	Forbidden    = errors.New("forbidden")
 	Unauthorized = errors.New("unauthorized")
 	Unavailable  = errors.New("unavailable")
+	RateLimited  = errors.New("rate limited")
 )
 
 // New returns an error with the message text that matches kind with

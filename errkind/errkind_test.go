@@ -12,7 +12,7 @@ import (
 
 func TestNewMatchesItsKindOnly(t *testing.T) {
 	kinds := []error{errkind.NotFound, errkind.Conflict, errkind.Invalid,
-		errkind.Forbidden, errkind.Unauthorized, errkind.Unavailable}
+		errkind.Forbidden, errkind.Unauthorized, errkind.Unavailable, errkind.RateLimited}
 	for _, kind := range kinds {
 		err := errkind.New(kind, "pkg: something")
 		wrapped := fmt.Errorf("pkg: op: %w", err)

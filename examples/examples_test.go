@@ -445,16 +445,16 @@ func newProvider(t *testing.T) *provider {
 	t.Cleanup(func() { db.Close() })
 	kek, err := auth.GenerateKEK()
 	require.NoError(t, err)
-	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek, nil)
+	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek)
 	require.NoError(t, err)
 	clients, err := auth.NewClientRegistry(ctx, db, "citizen")
 	require.NoError(t, err)
 	accounts, err := auth.NewAccounts(ctx, db)
 	require.NoError(t, err)
-	codes, err := auth.NewCodeStore(ctx, db, "citizen", nil)
+	codes, err := auth.NewCodeStore(ctx, db, "citizen")
 	require.NoError(t, err)
 	gateway := sms.NewOutbox(10)
-	otps, err := auth.NewOneTimeCodes(ctx, db, bytes.Repeat([]byte{7}, 32), gateway, nil)
+	otps, err := auth.NewOneTimeCodes(ctx, db, bytes.Repeat([]byte{7}, 32), gateway)
 	require.NoError(t, err)
 	contacts, err := auth.NewContactRegistry(ctx, db, otps, gateway)
 	require.NoError(t, err)
@@ -467,7 +467,7 @@ func newProvider(t *testing.T) *provider {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	op := &provider{issuer: srv.URL + "/auth/citizen", clients: clients}
-	p, err := auth.NewProvider(auth.ProviderConfig{Issuer: op.issuer, Realm: "citizen", Keys: signing,
+	p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: op.issuer, Realm: "citizen", Keys: signing,
 		Clients: clients, Codes: codes, Accounts: accounts, OneTimeCodes: otps, Contacts: contacts})
 	require.NoError(t, err)
 	mux.Handle("/auth/citizen/", http.StripPrefix("/auth/citizen", p.Handler()))

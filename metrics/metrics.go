@@ -51,8 +51,11 @@ type Config struct {
 	// warning is logged once. Zero means 1000.
 	MaxLabelSets int
 	// Kinds declares label names and visit-replacing kinds.
-	Kinds  []Kind
-	Clock  func() time.Time
+	Kinds []Kind
+	// Now replaces time.Now, for tests; nil means time.Now.
+	Now func() time.Time
+	// Logger logs flush failures and the first overflow of a kind's
+	// label sets; nil logs nothing. Metrics logs no personal data.
 	Logger *zap.Logger
 	// DBTimeout bounds each database call; zero means 5 s. A database
 	// that does not answer in time makes the handlers answer 503.
@@ -95,8 +98,8 @@ func New(ctx context.Context, cfg Config) (*Metrics, error) {
 	if cfg.MaxLabelSets == 0 {
 		cfg.MaxLabelSets = 1000
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -227,7 +230,7 @@ func (m *Metrics) Flush(ctx context.Context) error {
 		m.settle(m.pending)
 	}
 	b := &batch{targets: map[*series]uint64{}}
-	day := dayOf(m.cfg.Clock(), m.cfg.Location)
+	day := dayOf(m.cfg.Now(), m.cfg.Location)
 	for _, s := range m.reg.snapshot() {
 		t := s.total()
 		if t == s.flushed {
@@ -307,7 +310,7 @@ func (m *Metrics) write(ctx context.Context, b *batch) error {
 	err := m.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO metrics_flushes (instance, seq, at) VALUES ($1, $2, $3) ON CONFLICT (instance, seq) DO NOTHING`,
-			m.id, b.seq, m.cfg.Clock().UnixMicro())
+			m.id, b.seq, m.cfg.Now().UnixMicro())
 		if err != nil {
 			return err
 		}

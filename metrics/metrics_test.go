@@ -166,7 +166,7 @@ func TestDaysFollowTheTimeZone(t *testing.T) {
 	require.NoError(t, err)
 	clock := testclock.New()
 	clock.Set(time.Date(2026, 1, 1, 22, 30, 0, 0, time.UTC)) // 00:30 on 2 January in Athens
-	m := open(t, db, func(c *metrics.Config) { c.Location, c.Clock = athens, clock.Now })
+	m := open(t, db, func(c *metrics.Config) { c.Location, c.Now = athens, clock.Now })
 	m.Count(metrics.KindDeclaration, "ypes", metrics.ChannelDigital)
 	require.NoError(t, m.Flush(t.Context()))
 	jan2, err := m.Total(t.Context(), metrics.KindDeclaration, period(t, "2026-01-02"))
@@ -292,7 +292,7 @@ func TestImportAndGrowth(t *testing.T) {
 func TestSeriesByMonthAndDay(t *testing.T) {
 	db := sqltest.SQLite(t)
 	clock := testclock.New()
-	m := open(t, db, func(c *metrics.Config) { c.Clock = clock.Now })
+	m := open(t, db, func(c *metrics.Config) { c.Now = clock.Now })
 	ctx := context.Background()
 	clock.Set(time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC))
 	m.Count(metrics.KindDeclaration, "ypes", "digital")

@@ -76,7 +76,7 @@ func (m *Metrics) PageHandler(cfg PageConfig) (http.Handler, error) {
 		cfg.HomeURL = "/"
 	}
 	if cfg.Now == nil {
-		cfg.Now = m.cfg.Clock
+		cfg.Now = m.cfg.Now
 	}
 	pages, err := web.NewRenderer(pageAssets, "templates/*.html",
 		web.WithMessages(pageAssets, "messages/*.json"),

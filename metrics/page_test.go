@@ -20,7 +20,7 @@ func TestStatisticsPage(t *testing.T) {
 	db := sqltest.SQLite(t)
 	ctx := t.Context()
 	now := time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
-	m := open(t, db, func(c *metrics.Config) { c.Clock = func() time.Time { return now } })
+	m := open(t, db, func(c *metrics.Config) { c.Now = func() time.Time { return now } })
 	require.NoError(t, m.ImportCSV(ctx, "gov.gr announcements", strings.NewReader(greekFigures)))
 	for range 5 {
 		m.Count(metrics.KindDeclaration, "ypes", metrics.ChannelDigital)
@@ -85,7 +85,7 @@ func TestStatisticsPage(t *testing.T) {
 func TestDaysBeginInAthensByDefault(t *testing.T) {
 	ctx := t.Context()
 	now := time.Date(2026, 12, 31, 22, 30, 0, 0, time.UTC)
-	m := open(t, sqltest.SQLite(t), func(c *metrics.Config) { c.Clock = func() time.Time { return now } })
+	m := open(t, sqltest.SQLite(t), func(c *metrics.Config) { c.Now = func() time.Time { return now } })
 	m.Count(metrics.KindDeclaration, "ypes", metrics.ChannelDigital)
 	require.NoError(t, m.Flush(ctx))
 	total, err := m.Total(ctx, metrics.KindDeclaration, period(t, "2027-01-01"))

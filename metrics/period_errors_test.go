@@ -39,7 +39,7 @@ func TestPeriodErrorCodes(t *testing.T) {
 // language next to the field, with what was typed kept; never Go's error.
 func TestStatisticsPagePeriodErrors(t *testing.T) {
 	now := time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
-	m := open(t, sqltest.SQLite(t), func(c *metrics.Config) { c.Clock = func() time.Time { return now } })
+	m := open(t, sqltest.SQLite(t), func(c *metrics.Config) { c.Now = func() time.Time { return now } })
 	require.NoError(t, m.ImportCSV(t.Context(), "gov.gr announcements", strings.NewReader(greekFigures)))
 	h, err := m.PageHandler(metrics.PageConfig{})
 	require.NoError(t, err)

@@ -131,10 +131,11 @@ type Registry struct {
 	address addressPolicy
 }
 
-// Option configures a Registry.
+// Option configures a Registry; NewRegistry, the package's one
+// constructor with options, takes them all.
 type Option func(*Registry)
 
-// WithClock replaces time.Now, for tests.
+// WithClock replaces time.Now, for tests; nil keeps time.Now.
 func WithClock(now func() time.Time) Option { return func(r *Registry) { r.now = now } }
 
 // WithLoopbackHTTP accepts links to this machine over plain http
@@ -143,7 +144,8 @@ func WithClock(now func() time.Time) Option { return func(r *Registry) { r.now =
 // that publishes must not use it. See [Validate].
 func WithLoopbackHTTP() Option { return func(r *Registry) { r.address.loopbackHTTP = true } }
 
-// WithLogger logs workflow changes.
+// WithLogger logs workflow changes (procedure identifiers and the acting
+// servant's identifier); nil (the default) logs nothing.
 func WithLogger(l *zap.Logger) Option { return func(r *Registry) { r.log = l } }
 
 // WithDBTimeout bounds each database call of the registry; zero means the
@@ -165,6 +167,12 @@ func NewRegistry(ctx context.Context, db *sql.DB, opts ...Option) (*Registry, er
 	r := &Registry{db: sdb, now: time.Now, log: zap.NewNop()}
 	for _, o := range opts {
 		o(r)
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = zap.NewNop()
 	}
 	return r, nil
 }

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -35,13 +34,17 @@ const (
 )
 
 // ErrRateLimited means the client address sent too many suggestions.
-var ErrRateLimited = errors.New("procedures: too many suggestions from this address; try later")
+var ErrRateLimited = errkind.New(errkind.RateLimited, "procedures: too many suggestions from this address; try later")
 
 // RateLimitError is ErrRateLimited with the wait.
 type RateLimitError struct{ RetryAfter time.Duration }
 
-func (e *RateLimitError) Error() string        { return ErrRateLimited.Error() }
-func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+func (e *RateLimitError) Error() string { return ErrRateLimited.Error() }
+
+// Is matches ErrRateLimited and its kind, errkind.RateLimited.
+func (e *RateLimitError) Is(target error) bool {
+	return target == ErrRateLimited || target == errkind.RateLimited
+}
 
 // Problem renders the error as a 429.
 func (e *RateLimitError) Problem() *problem.Problem {

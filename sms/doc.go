@@ -12,7 +12,7 @@
 // # Wiring
 //
 //	sender := &sms.Webhook{URL: "https://sms.example.gr/send", Secret: gatewayKey}
-//	codes, err := auth.NewOneTimeCodes(ctx, db, codeSecret, sender, log)
+//	codes, err := auth.NewOneTimeCodes(ctx, db, codeSecret, sender, auth.WithLogger(log))
 //
 // A gateway checks a request with [SignWebhook]: the [HeaderTimestamp] must
 // be recent and the [HeaderSignature] must equal

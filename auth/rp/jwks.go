@@ -14,6 +14,8 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/egovkit/egovkit/errkind"
 )
 
 // verifyKey is one published key as verification uses it.
@@ -51,7 +53,7 @@ type keyCache struct {
 // provider or the key source did not answer, or answered something that is
 // not a key set), and none was known before: a token cannot be judged, so
 // it is answered 503 with Retry-After, never as an invalid token.
-var ErrKeysUnavailable = errors.New("rp: the provider's keys are unavailable")
+var ErrKeysUnavailable = errkind.New(errkind.Unavailable, "rp: the provider's keys are unavailable")
 
 // errUnknownKid means the JWKS, even freshly fetched, has no such key.
 var errUnknownKid = errors.New("rp: token signed with an unknown key")

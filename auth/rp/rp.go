@@ -49,9 +49,10 @@ type Config struct {
 	// KeysMaxAge is how long fetched keys are used without asking again;
 	// zero means one hour.
 	KeysMaxAge time.Duration
-	// Clock replaces time.Now, for tests.
-	Clock func() time.Time
-	// Logger logs rejected tokens (never the token itself) and key fetches.
+	// Now replaces time.Now, for tests; nil means time.Now.
+	Now func() time.Time
+	// Logger logs rejected tokens (never the token itself) and key
+	// fetches; nil logs nothing.
 	Logger *zap.Logger
 }
 
@@ -79,8 +80,8 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.KeysMaxAge == 0 {
 		cfg.KeysMaxAge = time.Hour
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -93,7 +94,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		cfg: cfg,
 		log: log,
 		keys: &keyCache{
-			client: cfg.HTTPClient, now: cfg.Clock, cooldown: cfg.RefetchCooldown, maxAge: cfg.KeysMaxAge,
+			client: cfg.HTTPClient, now: cfg.Now, cooldown: cfg.RefetchCooldown, maxAge: cfg.KeysMaxAge,
 			jwksURL:   cfg.JWKSURL,
 			source:    cfg.KeySource,
 			discovery: strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/openid-configuration",
@@ -105,7 +106,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		jwt.WithIssuer(cfg.Issuer),
 		jwt.WithAudience(cfg.Audience),
 		jwt.WithAcceptableSkew(cfg.Leeway),
-		jwt.WithClock(jwt.ClockFunc(cfg.Clock)),
+		jwt.WithClock(jwt.ClockFunc(cfg.Now)),
 		jwt.WithRequiredClaim(jwt.ExpirationKey),
 		jwt.WithRequiredClaim(jwt.SubjectKey),
 	}

@@ -95,7 +95,7 @@ func (is *issuer) token(t testing.TB, extra claims, opts ...keys.SignOption) str
 
 func (is *issuer) verifier(t *testing.T) *rp.Verifier {
 	t.Helper()
-	v, err := rp.NewVerifier(rp.Config{Issuer: is.srv.URL, Audience: audience, Clock: is.clock.Now, HTTPClient: is.srv.Client()})
+	v, err := rp.NewVerifier(rp.Config{Issuer: is.srv.URL, Audience: audience, Now: is.clock.Now, HTTPClient: is.srv.Client()})
 	require.NoError(t, err)
 	return v
 }
@@ -204,7 +204,7 @@ func TestKeyRotationAndRefetchCooldown(t *testing.T) {
 func TestKeySource(t *testing.T) {
 	is := newIssuer(t)
 	var asked atomic.Int32
-	v, err := rp.NewVerifier(rp.Config{Issuer: is.srv.URL, Audience: audience, Clock: is.clock.Now,
+	v, err := rp.NewVerifier(rp.Config{Issuer: is.srv.URL, Audience: audience, Now: is.clock.Now,
 		KeySource: func(ctx context.Context) ([]byte, error) {
 			asked.Add(1)
 			set, err := is.set.Load().PublicSet(ctx)
@@ -257,7 +257,7 @@ func TestKeysUnavailableIs503(t *testing.T) {
 	is := newIssuer(t)
 	var broken atomic.Bool
 	broken.Store(true)
-	inProcess, err := rp.NewVerifier(rp.Config{Issuer: is.srv.URL, Audience: audience, Clock: is.clock.Now,
+	inProcess, err := rp.NewVerifier(rp.Config{Issuer: is.srv.URL, Audience: audience, Now: is.clock.Now,
 		KeySource: func(ctx context.Context) ([]byte, error) {
 			if broken.Load() {
 				return nil, errors.New("database is closed")
@@ -381,7 +381,7 @@ func FuzzVerify(f *testing.F) {
 	is.set.Store(s)
 	srv := httptest.NewServer(s.JWKSHandler())
 	defer srv.Close()
-	v, err := rp.NewVerifier(rp.Config{Issuer: "https://id.example.gr", Audience: audience, JWKSURL: srv.URL, Clock: is.clock.Now})
+	v, err := rp.NewVerifier(rp.Config{Issuer: "https://id.example.gr", Audience: audience, JWKSURL: srv.URL, Now: is.clock.Now})
 	require.NoError(f, err)
 	for _, s := range []string{"", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", "..", strings.Repeat("A", 200)} {
 		f.Add(s)

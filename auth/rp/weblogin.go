@@ -64,8 +64,11 @@ type LoginConfig struct {
 	OnError func(w http.ResponseWriter, r *http.Request, err *LoginError)
 	// HTTPClient talks to the provider; nil means a 10-second timeout.
 	HTTPClient *http.Client
-	Clock      func() time.Time
-	Logger     *zap.Logger
+	// Now replaces time.Now, for tests; nil means time.Now.
+	Now func() time.Time
+	// Logger logs sign-ins (the subject identifier and level, never a
+	// token) and failed ones; nil logs nothing.
+	Logger *zap.Logger
 }
 
 // Session is the signed-in person as the site sees them.
@@ -159,8 +162,8 @@ func NewWebLogin(cfg LoginConfig) (*WebLogin, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -177,7 +180,7 @@ func NewWebLogin(cfg LoginConfig) (*WebLogin, error) {
 	return &WebLogin{
 		cfg: cfg, aead: aead, log: log, flowC: cfg.CookieName + "_flow",
 		keys: &keyCache{
-			client: cfg.HTTPClient, now: cfg.Clock, cooldown: 30 * time.Second, maxAge: time.Hour,
+			client: cfg.HTTPClient, now: cfg.Now, cooldown: 30 * time.Second, maxAge: time.Hour,
 			discovery: strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/openid-configuration",
 		},
 	}, nil
@@ -261,7 +264,7 @@ func (l *WebLogin) startLogin(w http.ResponseWriter, r *http.Request, ret string
 		l.fail(w, r, &LoginError{Status: http.StatusBadGateway, Code: "provider_unavailable", Description: "the sign-in service cannot be reached", Err: err})
 		return
 	}
-	f := flow{State: randomString(), Nonce: randomString(), Verifier: randomString(), Return: ret, Expiry: l.cfg.Clock().Add(flowLifetime)}
+	f := flow{State: randomString(), Nonce: randomString(), Verifier: randomString(), Return: ret, Expiry: l.cfg.Now().Add(flowLifetime)}
 	if err := l.setSealed(w, l.flowC, f, int(flowLifetime/time.Second)); err != nil {
 		l.fail(w, r, &LoginError{Status: http.StatusInternalServerError, Code: "server_error", Description: "the sign-in could not start", Err: err})
 		return
@@ -352,7 +355,7 @@ func (l *WebLogin) callback(r *http.Request) (*Session, string, *LoginError) {
 	}
 	sess.AccessToken = tr.AccessToken
 	if tr.ExpiresIn > 0 {
-		sess.AccessExpiry = l.cfg.Clock().Add(time.Duration(tr.ExpiresIn) * time.Second).UTC().Truncate(time.Second)
+		sess.AccessExpiry = l.cfg.Now().Add(time.Duration(tr.ExpiresIn) * time.Second).UTC().Truncate(time.Second)
 	}
 	return sess, f.Return, nil
 }
@@ -415,7 +418,7 @@ func (l *WebLogin) verifyIDToken(ctx context.Context, raw, nonce string) (*Sessi
 	tok, err := jwt.ParseString(raw,
 		jwt.WithKeyProvider(jws.KeyProviderFunc(l.idTokenKey)), jwt.WithContext(ctx),
 		jwt.WithValidate(true), jwt.WithIssuer(l.cfg.Issuer), jwt.WithAudience(l.cfg.ClientID),
-		jwt.WithAcceptableSkew(30*time.Second), jwt.WithClock(jwt.ClockFunc(l.cfg.Clock)),
+		jwt.WithAcceptableSkew(30*time.Second), jwt.WithClock(jwt.ClockFunc(l.cfg.Now)),
 		jwt.WithRequiredClaim(jwt.ExpirationKey), jwt.WithRequiredClaim(jwt.SubjectKey), jwt.WithRequiredClaim(jwt.IssuedAtKey))
 	if err != nil {
 		return nil, err
@@ -427,7 +430,7 @@ func (l *WebLogin) verifyIDToken(ctx context.Context, raw, nonce string) (*Sessi
 	if azp, ok := claims["azp"].(string); ok && azp != l.cfg.ClientID {
 		return nil, errors.New("rp: ID token authorized party is another client")
 	}
-	s := &Session{Subject: tok.Subject(), IDToken: raw, Expiry: l.cfg.Clock().Add(l.cfg.SessionLifetime).UTC().Truncate(time.Second)}
+	s := &Session{Subject: tok.Subject(), IDToken: raw, Expiry: l.cfg.Now().Add(l.cfg.SessionLifetime).UTC().Truncate(time.Second)}
 	s.ACR, _ = claims["acr"].(string)
 	if list, ok := claims["amr"].([]any); ok {
 		for _, v := range list {
@@ -527,7 +530,7 @@ func (l *WebLogin) setSealed(w http.ResponseWriter, name string, v any, maxAge i
 	if err != nil {
 		return err
 	}
-	plain, err := json.Marshal(sealed{Exp: l.cfg.Clock().Add(time.Duration(maxAge) * time.Second), Data: data})
+	plain, err := json.Marshal(sealed{Exp: l.cfg.Now().Add(time.Duration(maxAge) * time.Second), Data: data})
 	if err != nil {
 		return err
 	}
@@ -558,7 +561,7 @@ func (l *WebLogin) openSealed(r *http.Request, name string, v any) bool {
 		return false
 	}
 	var s sealed
-	if json.Unmarshal(plain, &s) != nil || !l.cfg.Clock().Before(s.Exp) {
+	if json.Unmarshal(plain, &s) != nil || !l.cfg.Now().Before(s.Exp) {
 		return false
 	}
 	return json.Unmarshal(s.Data, v) == nil

@@ -139,7 +139,7 @@ func run(ctx context.Context, log *zap.Logger, c config) error {
 		return err
 	}
 
-	signing, err := declaration.NewSigningKeys(ctx, db, kek, declaration.ES256, log)
+	signing, err := declaration.NewSigningKeys(ctx, db, kek, declaration.ES256, declaration.WithLogger(log))
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ const maintainEvery = 5 * time.Minute
 // codes and the contact registry, so sign-ins can reach LoASubstantial.
 func (a *app) mountAuth(ctx context.Context, mux *http.ServeMux, cfg appConfig) error {
 	var err error
-	a.accounts, err = auth.NewAccounts(ctx, cfg.DB, auth.WithAccountsLogger(a.log))
+	a.accounts, err = auth.NewAccounts(ctx, cfg.DB, auth.WithLogger(a.log))
 	if err != nil {
 		return err
 	}
@@ -45,21 +45,21 @@ func (a *app) mountAuth(ctx context.Context, mux *http.ServeMux, cfg appConfig) 
 		if err != nil {
 			return err
 		}
-		if a.otps, err = auth.NewOneTimeCodes(ctx, cfg.DB, secret, cfg.SMS, a.log); err != nil {
+		if a.otps, err = auth.NewOneTimeCodes(ctx, cfg.DB, secret, cfg.SMS, auth.WithLogger(a.log)); err != nil {
 			return err
 		}
-		if a.contacts, err = auth.NewContactRegistry(ctx, cfg.DB, a.otps, cfg.SMS, auth.WithContactLogger(a.log)); err != nil {
+		if a.contacts, err = auth.NewContactRegistry(ctx, cfg.DB, a.otps, cfg.SMS, auth.WithLogger(a.log)); err != nil {
 			return err
 		}
 	} else {
 		a.log.Warn("no SMS gateway configured (EGOVKIT_SMS_WEBHOOK): sign-ins reach only LoA low")
 	}
 	for _, realm := range realms {
-		clients, err := auth.NewClientRegistry(ctx, cfg.DB, realm, auth.WithRegistryLogger(a.log))
+		clients, err := auth.NewClientRegistry(ctx, cfg.DB, realm, auth.WithLogger(a.log))
 		if err != nil {
 			return err
 		}
-		signing, err := auth.NewSigningKeys(ctx, cfg.DB, "auth/"+realm, cfg.KEK, a.log)
+		signing, err := auth.NewSigningKeys(ctx, cfg.DB, "auth/"+realm, cfg.KEK, auth.WithLogger(a.log))
 		if err != nil {
 			return err
 		}
@@ -67,12 +67,12 @@ func (a *app) mountAuth(ctx context.Context, mux *http.ServeMux, cfg appConfig) 
 			a.signingKeys = map[string]auth.SigningKeys{}
 		}
 		a.signingKeys[realm] = signing
-		codes, err := auth.NewCodeStore(ctx, cfg.DB, realm, nil)
+		codes, err := auth.NewCodeStore(ctx, cfg.DB, realm)
 		if err != nil {
 			return err
 		}
 		issuer := cfg.BaseURL + "/auth/" + realm
-		p, err := auth.NewProvider(auth.ProviderConfig{
+		p, err := auth.NewProvider(ctx, auth.ProviderConfig{
 			Issuer: issuer, Realm: realm, Servants: realm == "servant", Keys: signing, Clients: clients,
 			Codes: codes, Accounts: a.accounts, OneTimeCodes: a.otps, Contacts: a.contacts,
 			Logger: a.log, Counter: a.metrics,

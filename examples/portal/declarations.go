@@ -39,7 +39,7 @@ func (a *app) mountDeclarations(ctx context.Context, mux *http.ServeMux, cfg app
 	if err != nil {
 		return err
 	}
-	signing, err := declaration.NewSigningKeys(ctx, cfg.DB, cfg.KEK, declaration.ES256, a.log)
+	signing, err := declaration.NewSigningKeys(ctx, cfg.DB, cfg.KEK, declaration.ES256, declaration.WithLogger(a.log))
 	if err != nil {
 		return err
 	}
@@ -94,10 +94,7 @@ func (a *app) mountDeclarations(ctx context.Context, mux *http.ServeMux, cfg app
 	}
 	mux.Handle(declarationsAPI+"/", api)
 	mux.Handle("/verify", verify)
-	a.every(ctx, "declaration purge", func(ctx context.Context) error {
-		_, err := svc.Purge(ctx, time.Now())
-		return err
-	})
+	a.every(ctx, "declaration maintenance", svc.Maintain)
 	for i := range a.services {
 		if a.services[i].Key == "declaration" {
 			a.services[i].Href = "/declarations/"

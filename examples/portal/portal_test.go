@@ -594,7 +594,7 @@ func TestProceduresEditorsSignIn(t *testing.T) {
 	require.NoError(t, err)
 	archivist, err := acc.CreateServant(context.Background(), auth.Servant{Username: "archivist", GivenName: "Άννα", FamilyName: "Αρχειονόμος"}, "archivist-password")
 	require.NoError(t, err)
-	codes, err := auth.NewOneTimeCodes(context.Background(), db, make([]byte, 32), sms.NewOutbox(0), nil)
+	codes, err := auth.NewOneTimeCodes(context.Background(), db, make([]byte, 32), sms.NewOutbox(0))
 	require.NoError(t, err)
 	contacts, err := auth.NewContactRegistry(context.Background(), db, codes, sms.NewOutbox(0))
 	require.NoError(t, err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -25,6 +26,7 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 	kinds := map[string]error{
 		"not found": errkind.NotFound, "conflict": errkind.Conflict, "invalid": errkind.Invalid,
 		"forbidden": errkind.Forbidden, "unauthorized": errkind.Unauthorized, "unavailable": errkind.Unavailable,
+		"rate-limited": errkind.RateLimited,
 	}
 	for _, c := range []struct {
 		kind string
@@ -42,15 +44,20 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 			declaration.ErrBadToken, declaration.ErrUnknownKey, declaration.ErrTooManyKeys,
 			&declaration.InvalidError{}, &procedures.QueryError{}, &procedures.SuggestionError{},
 			&procedures.ValidationError{}, problem.ErrInvalidDocument, kek.ErrInvalid,
-			metrics.ErrBadPeriod, &metrics.PeriodError{}, &metrics.ImportError{},
+			auth.ErrOption, declaration.ErrOption, metrics.ErrBadPeriod, &metrics.PeriodError{}, &metrics.ImportError{},
 			&rp.Error{Code: rp.CodeInvalidRequest}}},
 		{"forbidden", []error{declaration.ErrForbidden, procedures.ErrForbidden,
 			&declaration.Error{Kind: declaration.ErrForbidden}, &rp.Error{Code: rp.CodeInsufficientScope}}},
 		{"unauthorized", []error{auth.ErrBadCredentials, auth.ErrInvalidGrant, auth.ErrCodeReused,
-			auth.ErrRefreshReused, auth.ErrAuthenticatorCode, &auth.ReusedCodeError{},
+			auth.ErrRefreshReused, auth.ErrAuthenticatorCode, &auth.ReusedCodeError{}, auth.ErrCodeRejected,
 			declaration.ErrCode, kek.ErrMismatch, &rp.Error{Code: rp.CodeInvalidToken},
 			&rp.Error{Code: rp.CodeInsufficientUserAuthentication}}},
-		{"unavailable", []error{auth.ErrPasswordBusy}},
+		{"unavailable", []error{auth.ErrPasswordBusy, rp.ErrKeysUnavailable,
+			&rp.Error{Code: rp.CodeTemporarilyUnavailable}}},
+		{"rate-limited", []error{auth.ErrCodeTooSoon, auth.ErrCodeLockedOut, auth.ErrAuthenticatorLocked,
+			&auth.RateLimitError{Kind: auth.ErrCodeTooSoon, RetryAfter: time.Minute}, &auth.RateLimitError{},
+			declaration.ErrRateLimited, &declaration.RateLimitError{}, procedures.ErrRateLimited,
+			&procedures.RateLimitError{}}},
 	} {
 		for i, err := range c.errs {
 			wrapped := fmt.Errorf("op: %w", err)
@@ -59,4 +66,14 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCodeWaitIsAlsoRateLimited: a declaration code refused for a wait is
+// an ErrCode (Unauthorized) that also matches RateLimited, so a caller
+// that tests either finds it.
+func TestCodeWaitIsAlsoRateLimited(t *testing.T) {
+	err := fmt.Errorf("op: %w", &declaration.Error{Kind: declaration.ErrCode, RetryAfter: time.Minute})
+	assert.ErrorIs(t, err, errkind.RateLimited)
+	assert.ErrorIs(t, err, errkind.Unauthorized)
+	assert.NotErrorIs(t, fmt.Errorf("op: %w", &declaration.Error{Kind: declaration.ErrCode}), errkind.RateLimited)
 }

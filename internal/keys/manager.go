@@ -74,6 +74,9 @@ func WithAlgorithm(a Alg) Option { return func(m *Manager) { m.alg = a } }
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(m *Manager) { m.now = now } }
 
+// WithDBTimeout bounds each database call; zero or less keeps the default.
+func WithDBTimeout(d time.Duration) Option { return func(m *Manager) { m.db = m.db.WithTimeout(d) } }
+
 // WithLogger logs key creation and rotation.
 func WithLogger(l *zap.Logger) Option { return func(m *Manager) { m.log = l } }
 

@@ -23,10 +23,10 @@ var (
 	ErrTooManyAttempts = errkind.New(errkind.Unauthorized, "otp: too many wrong attempts for this code")
 	// ErrLockedOut means the subject failed too often in a row; see
 	// Error.RetryAfter.
-	ErrLockedOut = errors.New("otp: too many failures; locked out for a while")
+	ErrLockedOut = errkind.New(errkind.RateLimited, "otp: too many failures; locked out for a while")
 	// ErrTooSoon means a code was sent to the subject for this purpose a
 	// moment ago; see Error.RetryAfter.
-	ErrTooSoon = errors.New("otp: a code was sent a moment ago")
+	ErrTooSoon = errkind.New(errkind.RateLimited, "otp: a code was sent a moment ago")
 	// ErrSendFailed means the sender could not deliver the code.
 	ErrSendFailed = errkind.New(errkind.Unavailable, "otp: sending the code failed")
 	// ErrBadRequest means the request itself is malformed (empty subject

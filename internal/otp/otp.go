@@ -21,6 +21,7 @@ import (
 
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/sqlstore"
+	"github.com/egovkit/egovkit/internal/web"
 )
 
 //go:embed migrations/*.sql
@@ -65,6 +66,9 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // WithLogger logs issues, failures and lock-outs (subjects and phone numbers
 // masked).
 func WithLogger(l *zap.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithDBTimeout bounds each database call; zero or less keeps the default.
+func WithDBTimeout(d time.Duration) Option { return func(s *Service) { s.db = s.db.WithTimeout(d) } }
 
 // WithLifetime sets how long a code stays valid (default 120 s).
 func WithLifetime(d time.Duration) Option { return func(s *Service) { s.lifetime = d } }
@@ -126,14 +130,29 @@ type Request struct {
 	// is the same, but nothing is sent and the challenge cannot succeed,
 	// so a caller never reveals which subjects exist.
 	Destination string
-	// Text formats the message; it must contain {code} and may contain
-	// {description} and {minutes}. Empty means a Greek text that names
-	// the purpose, the lifetime, and warns never to share the code.
+	// Lang is the language of the message: "el" (also when empty or
+	// unsupported) or "en".
+	Lang string
+	// Text replaces the message; it must contain {code} and may contain
+	// {description} and {minutes} (a bare number: a text of one's own
+	// has no plural forms). Empty means the text of the catalogue in
+	// messages/, in Lang, which names the purpose and the lifetime
+	// ("1 λεπτό", "2 λεπτά"; "1 minute", "2 minutes") and warns never to
+	// share the code.
 	Text string
 }
 
-// DefaultText is the message sent when Request.Text is empty.
-const DefaultText = "Ο κωδικός σας για {description} είναι {code}. Ισχύει {minutes} λεπτά. Μην τον δώσετε σε κανέναν."
+//go:embed messages/*.json
+var messageFiles embed.FS
+
+// messages holds the texts of the codes' messages, with plural forms.
+var messages = func() *web.Catalog {
+	c, err := web.NewCatalog(messageFiles, "messages/*.json")
+	if err != nil {
+		panic(err) // the embedded files are checked by the tests
+	}
+	return c
+}()
 
 // Challenge is what the caller keeps (in a session or a hidden field) to
 // verify the code the person types.
@@ -154,7 +173,7 @@ func (s *Service) Issue(ctx context.Context, req Request) (Challenge, error) {
 	}
 	text := req.Text
 	if text == "" {
-		text = DefaultText
+		text = messages.Text(req.Lang, "otp.sms", "minutes", lifetimeMinutes(s.lifetime))
 	}
 	if !strings.Contains(text, "{code}") {
 		return Challenge{}, &Error{Kind: ErrBadRequest, Detail: "message text must contain {code}"}
@@ -560,9 +579,14 @@ func maskHash(h string) string {
 	return h
 }
 
+// lifetimeMinutes is a code's lifetime in whole minutes, rounded up.
+func lifetimeMinutes(lifetime time.Duration) int {
+	return int((lifetime + time.Minute - 1) / time.Minute)
+}
+
 func formatText(text, code, description string, lifetime time.Duration) string {
-	minutes := int((lifetime + time.Minute - 1) / time.Minute)
-	return strings.NewReplacer("{code}", code, "{description}", description, "{minutes}", fmt.Sprint(minutes)).Replace(text)
+	return strings.NewReplacer("{code}", code, "{description}", description,
+		"{minutes}", fmt.Sprint(lifetimeMinutes(lifetime))).Replace(text)
 }
 
 // noteSend updates the moving average of send durations (weight 1/8).

@@ -292,3 +292,31 @@ func (c catalog) missing() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Catalog is a catalogue of messages read alone, for texts that are not
+// pages (an SMS, a mail): the same files, plural forms and fallbacks as
+// the pages' catalogues, without the shared layout's messages.
+type Catalog struct{ cat catalog }
+
+// NewCatalog reads the files matching pattern in fsys (el.json, en.json).
+func NewCatalog(fsys fs.FS, pattern string) (*Catalog, error) {
+	c := catalog{}
+	if err := c.load(fsys, pattern); err != nil {
+		return nil, err
+	}
+	return &Catalog{cat: c}, nil
+}
+
+// Text returns the message for key in lang, as [Renderer.Text] does: args
+// are name/value pairs that replace {name}, and the count chooses the
+// plural form; an unsupported lang means Greek.
+func (c *Catalog) Text(lang, key string, args ...any) string {
+	if !isSupported(lang) {
+		lang = Greek
+	}
+	return c.cat.text(lang, key, args...)
+}
+
+// Missing lists the keys and plural forms a language lacks, as
+// [Renderer.MissingTranslations] does.
+func (c *Catalog) Missing() []string { return c.cat.missing() }
