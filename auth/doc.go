@@ -79,7 +79,9 @@
 //     now (RFC 9396 authorization_details). ID tokens carry acr (eIDAS
 //     levels), amr (RFC 8176), auth_time, nonce, sid and at_hash.
 //   - UserInfo (names and birth date with "profile", tax and social-security
-//     numbers with "gr_identity"; a servant's authorizations), introspection
+//     numbers with "gr_identity", the mobile number in the contact registry
+//     with "phone", as phone_number in E.164 and phone_number_verified, only
+//     once proven with a code; a servant's authorizations), introspection
 //     (RFC 7662, shown only to the resource server or the client a token
 //     concerns; a servant's authorizations read afresh) and revocation
 //     (RFC 7009) of access tokens and of refresh tokens (a refresh token
