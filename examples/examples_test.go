@@ -27,6 +27,7 @@ import (
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/internal/browsertest"
 	"github.com/egovkit/egovkit/internal/modtest"
+	"github.com/egovkit/egovkit/kek"
 	"github.com/egovkit/egovkit/problem"
 	"github.com/egovkit/egovkit/sms"
 	"github.com/egovkit/egovkit/sqldb"
@@ -443,9 +444,9 @@ func newProvider(t *testing.T) *provider {
 	db, err := sqldb.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "op.db"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	kek, err := auth.GenerateKEK()
+	key, err := kek.Generate()
 	require.NoError(t, err)
-	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek)
+	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", key)
 	require.NoError(t, err)
 	clients, err := auth.NewClientRegistry(ctx, db, "citizen")
 	require.NoError(t, err)
