@@ -203,7 +203,7 @@ func TestSinglePackageExamples(t *testing.T) {
 		op.register(t, auth.Client{ID: "declarations", GrantTypes: []string{auth.GrantAuthorizationCode},
 			RedirectURIs:           []string{base + "/declarations/signin/callback"},
 			PostLogoutRedirectURIs: []string{base + "/declarations/"},
-			Scopes:                 []string{"openid", "profile", auth.ScopeGreekIdentity}})
+			Scopes:                 []string{"openid", "profile", auth.ScopeGreekIdentity, auth.ScopePhone}})
 		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		resp, err := noFollow.Get(base + "/declarations/")
 		require.NoError(t, err)
@@ -227,6 +227,30 @@ func TestSinglePackageExamples(t *testing.T) {
 		require.Equal(t, http.StatusOK, status, body)
 		assert.Contains(t, body, "Παπαδοπούλου", "the citizen's pages know who signed in")
 		browsertest.AssertStyled(t, person, base, "/declarations/", "/declarations/static/")
+
+		// She issues a solemn declaration: the provider released her
+		// verified mobile (scope phone), so the code that confirms it goes
+		// there, through the example's development outbox.
+		status, body, at := postForm(t, person, base, "/declarations/new/solemn_declaration", url.Values{
+			"recipient": {"Δήμος Αθηναίων"}, "text": {"Διαμένω μόνιμα στην Αθήνα."}, "lang": {"el"}})
+		require.Equal(t, http.StatusOK, status, body)
+		require.True(t, strings.HasPrefix(at.Path, "/declarations/d/"), at.Path)
+		doc := at.Path
+		assert.Contains(t, body, "******5678", "the code goes to the mobile from UserInfo, masked")
+		status, body, _ = postForm(t, person, base, doc+"/code", url.Values{})
+		require.Equal(t, http.StatusOK, status, body)
+		to, code := lastSMS(t, base+"/dev/outbox")
+		assert.Equal(t, citizenMobile, to)
+		status, body, _ = postForm(t, person, base, doc+"/confirm", url.Values{"code": {code}})
+		require.Equal(t, http.StatusOK, status, body)
+		assert.Contains(t, body, "The document is issued.")
+		verification := regexp.MustCompile(`[2-9A-Z]{4}(-[2-9A-Z]{4}){4}`).FindString(body)
+		require.NotEmpty(t, verification, body)
+		page = browsertest.AssertStyled(t, nil, base, "/verify?lang=en&code="+url.QueryEscape(verification), "/verify/static/")
+		assert.Contains(t, page, "Valid")
+		assert.Contains(t, page, "Διαμένω μόνιμα στην Αθήνα.")
+		getJSON(t, base+"/declarations/api/verify?code="+url.QueryEscape(verification), &v)
+		assert.Equal(t, "valid", v.Status)
 
 		t.Run("accessible", func(t *testing.T) {
 			browsertest.AssertAccessible(t, base+"/verify")
@@ -405,6 +429,36 @@ func assertProblem(t *testing.T, method, u, body string, status int, typ string,
 	return p
 }
 
+// postForm posts a form from a page of base, as a browser does (with
+// its Origin), and returns the status, the page and where it ended.
+func postForm(t *testing.T, c *http.Client, base, path string, form url.Values) (int, string, *url.URL) {
+	t.Helper()
+	req, err := http.NewRequest("POST", base+path, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	req.Header.Set("Accept-Language", "en")
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b), resp.Request.URL
+}
+
+// lastSMS reads the newest message of an example's development outbox
+// (one "number<TAB>text" line per message, newest first) and returns its
+// number and the six-digit code it carries.
+func lastSMS(t *testing.T, outbox string) (to, code string) {
+	t.Helper()
+	first, _, _ := strings.Cut(pageOf(t, outbox), "\n")
+	to, text, ok := strings.Cut(first, "\t")
+	require.True(t, ok, "a message in the outbox: %q", first)
+	codes := regexp.MustCompile(`\b[0-9]{6}\b`).FindAllString(text, -1)
+	require.NotEmpty(t, codes, text)
+	return to, codes[len(codes)-1]
+}
+
 func visit(t *testing.T, c *http.Client, method, u string, form url.Values) (int, string) {
 	t.Helper()
 	var body io.Reader
@@ -428,6 +482,7 @@ func visit(t *testing.T, c *http.Client, method, u string, form url.Values) (int
 // with it.
 const (
 	citizenPassword = "correct horse battery"
+	citizenMobile   = "+306912345678"
 	clientSecret    = "agency-client-secret-0123456789abcdef"
 )
 
@@ -459,9 +514,11 @@ func newProvider(t *testing.T) *provider {
 	require.NoError(t, err)
 	contacts, err := auth.NewContactRegistry(ctx, db, otps, gateway)
 	require.NoError(t, err)
-	_, err = accounts.CreateCitizen(ctx, auth.Citizen{Username: "maria.p", AFM: "123456783", AMKA: "15038501233",
+	maria, err := accounts.CreateCitizen(ctx, auth.Citizen{Username: "maria.p", AFM: "123456783", AMKA: "15038501233",
 		GivenName: "Μαρία", FamilyName: "Παπαδοπούλου", FatherName: "Γιώργος", MotherName: "Ελένη", BirthDate: "1985-03-15"},
 		citizenPassword)
+	require.NoError(t, err)
+	_, err = contacts.ImportMobile(ctx, maria.ID, citizenMobile, "test")
 	require.NoError(t, err)
 
 	mux := http.NewServeMux()
