@@ -23,7 +23,11 @@
 //	go func() { for range time.Tick(5 * time.Minute) { p.Maintain(ctx) } }()
 //
 // A second provider with Servants set, its own issuer, keys and clients,
-// is the civil servants' realm. examples/portal wires both.
+// is the civil servants' realm. examples/portal wires both;
+// examples/auth-provider is one realm's provider alone, as an agency that
+// runs its own sign-in would serve it (SQLite or PostgreSQL, the key from
+// package kek, codes to an SMS gateway, clients and people registered
+// from files), with nothing from internal/, so that it can be copied.
 //
 // # Options and errors
 //
