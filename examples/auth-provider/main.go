@@ -34,7 +34,8 @@
 // to what is given. The file holds an array of registrations in the shape
 // of the client administration API (client_id, client_name,
 // token_endpoint_auth_method, grant_types, redirect_uris, scope, audience,
-// min_acr, subject_type, …), each with its client_secret:
+// min_acr, subject_type, …), each client_secret_basic one (the method
+// when none is named) with its client_secret:
 //
 //	[{"client_id": "permits", "client_name": "Permits", "token_endpoint_auth_method": "client_secret_basic",
 //	  "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": ["https://permits.agency.example/callback"],
