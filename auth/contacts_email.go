@@ -19,8 +19,10 @@ import (
 
 // E-mail errors, matched with errors.Is.
 var (
-	ErrInvalidEmail  = errkind.New(errkind.Invalid, "auth: not an e-mail address")
-	ErrNoEmailSender = errors.New("auth: the contact registry has no e-mail sender (WithEmail)")
+	ErrInvalidEmail = errkind.New(errkind.Invalid, "auth: not an e-mail address")
+	// ErrNoEmailSender: the registry was built without WithEmail, so it
+	// keeps no e-mail addresses; asking it to is a mistake in the program.
+	ErrNoEmailSender = errkind.New(errkind.Invalid, "auth: the contact registry has no e-mail sender (WithEmail)")
 )
 
 // WithEmail lets the registry keep verified e-mail addresses: codes sends

@@ -23,7 +23,11 @@
 //	go func() { for range time.Tick(5 * time.Minute) { p.Maintain(ctx) } }()
 //
 // A second provider with Servants set, its own issuer, keys and clients,
-// is the civil servants' realm. examples/portal wires both.
+// is the civil servants' realm. examples/portal wires both;
+// examples/auth-provider is one realm's provider alone, as an agency that
+// runs its own sign-in would serve it (SQLite or PostgreSQL, the key from
+// package kek, codes to an SMS gateway, clients and people registered
+// from files), with nothing from internal/, so that it can be copied.
 //
 // # Options and errors
 //
@@ -79,7 +83,9 @@
 //     now (RFC 9396 authorization_details). ID tokens carry acr (eIDAS
 //     levels), amr (RFC 8176), auth_time, nonce, sid and at_hash.
 //   - UserInfo (names and birth date with "profile", tax and social-security
-//     numbers with "gr_identity"; a servant's authorizations), introspection
+//     numbers with "gr_identity", the mobile number in the contact registry
+//     with "phone", as phone_number in E.164 and phone_number_verified, only
+//     once proven with a code; a servant's authorizations), introspection
 //     (RFC 7662, shown only to the resource server or the client a token
 //     concerns; a servant's authorizations read afresh) and revocation
 //     (RFC 7009) of access tokens and of refresh tokens (a refresh token

@@ -13,6 +13,7 @@ import (
 
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/errkind"
+	"github.com/egovkit/egovkit/kek"
 	"github.com/egovkit/egovkit/sms"
 	"github.com/egovkit/egovkit/sqldb"
 )
@@ -54,8 +55,8 @@ func ExampleNewProvider() {
 		panic(err)
 	}
 	defer db.Close()
-	kek, _ := auth.GenerateKEK()
-	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek)
+	key, _ := kek.Generate() // kept outside the database (see package kek)
+	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", key)
 	if err != nil {
 		panic(err)
 	}

@@ -31,13 +31,10 @@ type SigningKeys interface {
 	JWKSHandler() http.Handler
 }
 
-// GenerateKEK returns a new random key-encryption key for
-// NewSigningKeys. Keep it outside the database, for as long as the
-// database lives.
-func GenerateKEK() ([]byte, error) { return keys.GenerateKEK() }
-
 // NewSigningKeys keeps the signing keys named set (such as "auth/citizen")
-// in db, their private halves encrypted with kek (AES-256-GCM). A key is
+// in db, their private halves encrypted with kek (AES-256-GCM), the
+// 32-byte key-encryption key that package
+// [github.com/egovkit/egovkit/kek] generates and checks. A key is
 // created on first use and rotated every 30 days by Provider.Maintain; a
 // new key is published ten minutes before it signs, and an old one stays
 // published until every token it signed has expired. Instances sharing the

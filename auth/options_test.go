@@ -11,6 +11,7 @@ import (
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/kek"
 	"github.com/egovkit/egovkit/sms"
 )
 
@@ -32,9 +33,9 @@ func TestOptions(t *testing.T) {
 	require.NoError(t, err)
 	_, err = auth.NewContactRegistry(ctx, db, codes, outbox, append(common, auth.WithEmail(codes, outbox))...)
 	require.NoError(t, err)
-	kek, err := auth.GenerateKEK()
+	key, err := kek.Generate()
 	require.NoError(t, err)
-	_, err = auth.NewSigningKeys(ctx, db, "auth/citizen", kek, common...)
+	_, err = auth.NewSigningKeys(ctx, db, "auth/citizen", key, common...)
 	require.NoError(t, err)
 	_, err = auth.NewTOTPStore(ctx, db, make([]byte, 32), "gov.example", common...)
 	require.NoError(t, err)

@@ -4,13 +4,14 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/egovkit/egovkit/errkind"
 )
 
 // PasswordParams are argon2id's cost settings.
@@ -36,9 +37,11 @@ const (
 
 // Password errors, matched with errors.Is.
 var (
-	ErrPasswordTooShort = fmt.Errorf("auth: the password must have at least %d characters", MinPasswordLength)
-	ErrPasswordTooLong  = fmt.Errorf("auth: the password must have at most %d characters", MaxPasswordLength)
-	ErrBadPasswordHash  = errors.New("auth: stored password hash is malformed")
+	ErrPasswordTooShort = errkind.New(errkind.Invalid, fmt.Sprintf("auth: the password must have at least %d characters", MinPasswordLength))
+	ErrPasswordTooLong  = errkind.New(errkind.Invalid, fmt.Sprintf("auth: the password must have at most %d characters", MaxPasswordLength))
+	// ErrBadPasswordHash: the encoded hash given to VerifyPassword is not
+	// an argon2id PHC string with parameters in range.
+	ErrBadPasswordHash = errkind.New(errkind.Invalid, "auth: stored password hash is malformed")
 )
 
 // CheckPasswordRules applies the length rules to a new password. Whatever

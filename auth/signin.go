@@ -845,6 +845,10 @@ func (p *Provider) announceSignin(doc map[string]any) {
 		claims = append(claims, "father_name", "mother_name", "birthdate", "afm", "amka")
 		scopes = append(scopes, ScopeGreekIdentity)
 	}
+	if p.cfg.Contacts != nil {
+		claims = append(claims, "phone_number", "phone_number_verified")
+		scopes = append(scopes, ScopePhone)
+	}
 	doc["claims_supported"] = claims
 	doc["scopes_supported"] = scopes
 	doc["id_token_signing_alg_values_supported"] = p.algs

@@ -21,6 +21,15 @@ const PathUserInfo = "/userinfo"
 // "afm" and "amka"); a client must be registered for it.
 const ScopeGreekIdentity = "gr_identity"
 
+// ScopePhone releases the person's mobile number (OpenID Connect Core
+// 5.4): "phone_number" in E.164 form and "phone_number_verified" true,
+// and only for a number proven with a code sent to it (or imported as
+// verified) in ProviderConfig.Contacts; a person without one gets
+// neither claim. A client must be registered for it. Like the claims of
+// "profile", they are released at UserInfo: the provider issues an access
+// token with every ID token, so they do not go into the ID token.
+const ScopePhone = "phone"
+
 // AuthorizationDetail is one of a servant's authorizations as it appears
 // in claims, in the shape of RFC 9396 authorization_details.
 type AuthorizationDetail struct {
@@ -55,7 +64,8 @@ func (p *Provider) servantDetails(ctx context.Context, servantID string, now tim
 // UserInfo returns the claims about the person an access token speaks
 // for: for citizens, names and birth date with "profile", the tax and
 // social-security numbers with "gr_identity"; for civil servants, their
-// names, user name and the authorizations valid now. Only access tokens
+// names, user name and the authorizations valid now; for both, the
+// verified mobile number with "phone" (ScopePhone). Only access tokens
 // issued to a person (scope "openid"), unexpired and not revoked, are
 // accepted.
 func (p *Provider) UserInfo(ctx context.Context, raw string) (map[string]any, error) {
@@ -98,6 +108,9 @@ func (p *Provider) UserInfo(ctx context.Context, raw string) (map[string]any, er
 			return nil, err
 		}
 		claims["authorization_details"] = details
+		if err := p.releasePhone(ctx, scopes, local, claims); err != nil {
+			return nil, err
+		}
 		return claims, nil
 	}
 	c, err := p.cfg.Accounts.Citizen(ctx, local)
@@ -116,7 +129,31 @@ func (p *Provider) UserInfo(ctx context.Context, raw string) (map[string]any, er
 	if slices.Contains(scopes, ScopeGreekIdentity) {
 		claims["afm"], claims["amka"] = c.AFM, c.AMKA
 	}
+	if err := p.releasePhone(ctx, scopes, local, claims); err != nil {
+		return nil, err
+	}
 	return claims, nil
+}
+
+// releasePhone adds the account's verified mobile number to claims when
+// the token was granted ScopePhone. The contact registry holds only
+// numbers proven with a code (or imported as verified), so the number it
+// gives is verified; without one, neither claim is released.
+func (p *Provider) releasePhone(ctx context.Context, scopes []string, local string, claims map[string]any) error {
+	if p.cfg.Contacts == nil || !slices.Contains(scopes, ScopePhone) {
+		return nil
+	}
+	c, err := p.cfg.Contacts.Get(ctx, local)
+	switch {
+	case errors.Is(err, ErrContactNotFound):
+		return nil
+	case err != nil:
+		return err
+	case c.Mobile == "" || c.MobileVerifiedAt.IsZero():
+		return nil
+	}
+	claims["phone_number"], claims["phone_number_verified"] = c.Mobile, true
+	return nil
 }
 
 var errInvalidToken = errors.New("auth: invalid access token")

@@ -24,20 +24,24 @@ type userinfoFixture struct {
 	secret string
 }
 
-func newUserinfoFixture(t *testing.T, db *sqltest.DB, realm string, acc *auth.Accounts) *userinfoFixture {
+func newUserinfoFixture(t *testing.T, db *sqltest.DB, realm string, acc *auth.Accounts, opts ...signinOption) *userinfoFixture {
 	ctx := t.Context()
 	reg, err := auth.NewClientRegistry(ctx, db.DB.DB, realm)
 	require.NoError(t, err)
 	c := webClient()
-	c.Scopes = []string{"openid", "profile", auth.ScopeGreekIdentity}
+	c.Scopes = []string{"openid", "profile", auth.ScopeGreekIdentity, auth.ScopePhone}
 	client, secret, err := reg.Create(ctx, c)
 	require.NoError(t, err)
 	codes, err := auth.NewCodeStore(ctx, db.DB.DB, realm)
 	require.NoError(t, err)
 	ks, err := keys.NewStatic(mustKey(t))
 	require.NoError(t, err)
-	p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: "https://id.example.gr/auth/" + realm, Keys: ks, Clients: reg,
-		Codes: codes, Accounts: acc, Servants: realm == "servant"})
+	cfg := auth.ProviderConfig{Issuer: "https://id.example.gr/auth/" + realm, Keys: ks, Clients: reg,
+		Codes: codes, Accounts: acc, Servants: realm == "servant"}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	p, err := auth.NewProvider(ctx, cfg)
 	require.NoError(t, err)
 	return &userinfoFixture{p: p, codes: codes, client: client, secret: secret}
 }

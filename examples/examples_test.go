@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"go/parser"
 	"go/token"
@@ -27,6 +29,7 @@ import (
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/internal/browsertest"
 	"github.com/egovkit/egovkit/internal/modtest"
+	"github.com/egovkit/egovkit/kek"
 	"github.com/egovkit/egovkit/problem"
 	"github.com/egovkit/egovkit/sms"
 	"github.com/egovkit/egovkit/sqldb"
@@ -39,6 +42,7 @@ var singles = map[string][]string{
 	"procedures-only":  {"procedures"},
 	"declaration-only": {"declaration", "auth/rp"},
 	"rp-api":           {"auth/rp"},
+	"auth-provider":    {"auth"},
 }
 
 // TestSinglePackageExamples builds every single-package example the way an
@@ -171,6 +175,137 @@ func TestSinglePackageExamples(t *testing.T) {
 		assert.Contains(t, p.header.Get("WWW-Authenticate"), `acr_values="`+auth.LoASubstantial+`"`)
 	})
 
+	t.Run("auth-provider", func(t *testing.T) {
+		t.Parallel()
+		data := t.TempDir()
+		private := func(name, content string) string {
+			path := filepath.Join(t.TempDir(), name)
+			require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+			return path
+		}
+		clients := private("clients.json", `[{"client_id": "registry-sync", "client_name": "Registry sync",
+			"grant_types": ["client_credentials"], "scope": ["registry:read"], "audience": ["https://registry.example.gr"],
+			"client_secret": "`+clientSecret+`"}]`)
+		accounts := private("accounts.json", `[{"username": "maria.p", "password": "`+citizenPassword+`",
+			"afm": "123456783", "amka": "15038501233", "given_name": "Μαρία", "family_name": "Παπαδοπούλου",
+			"father_name": "Γεώργιος", "mother_name": "Ελένη", "birthdate": "1985-03-15", "mobile": "`+citizenMobile+`"}]`)
+		const redirect = "https://permits.example.gr/callback"
+		base := start(t, example("auth-provider"), "-addr", "127.0.0.1:0", "-data", data,
+			"-clients", clients, "-accounts", accounts, "-client-id", "permits",
+			"-client-secret-file", private("secret", clientSecret+"\n"), "-client-redirect-uris", redirect,
+			"-client-scopes", "openid profile phone")
+		key, err := os.Stat(filepath.Join(data, "kek"))
+		require.NoError(t, err, "a key-encryption key is generated on first run")
+		assert.Equal(t, os.FileMode(0o600), key.Mode().Perm())
+		issuer := base + "/auth/citizen"
+
+		var doc struct {
+			Issuer   string   `json:"issuer"`
+			JWKS     string   `json:"jwks_uri"`
+			Token    string   `json:"token_endpoint"`
+			UserInfo string   `json:"userinfo_endpoint"`
+			Scopes   []string `json:"scopes_supported"`
+		}
+		getJSON(t, issuer+"/.well-known/openid-configuration", &doc)
+		assert.Equal(t, issuer, doc.Issuer)
+		assert.Contains(t, doc.Scopes, auth.ScopePhone, "with the development outbox, codes and the mobile number")
+		resp, err := http.Get(doc.JWKS)
+		require.NoError(t, err)
+		var jwks struct {
+			Keys []map[string]any `json:"keys"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&jwks))
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, "application/jwk-set+json", resp.Header.Get("Content-Type"))
+		require.Len(t, jwks.Keys, 1)
+		assert.Equal(t, "ES256", jwks.Keys[0]["alg"])
+		assert.NotContains(t, jwks.Keys[0], "d", "only the public half")
+
+		// A confidential client takes an agency-to-agency token; a bad
+		// request gets an OAuth error, an unknown path a problem.
+		tok := clientToken(t, doc.Token, "registry-sync", clientSecret, "registry:read")
+		assert.NotEmpty(t, tok)
+		for _, c := range []struct {
+			contentType, body, basicAuth string
+			status                       int
+			error                        string
+		}{
+			{"application/x-www-form-urlencoded", "grant_type=password&username=x&password=y", "registry-sync", http.StatusBadRequest, "unsupported_grant_type"},
+			{"application/x-www-form-urlencoded", "grant_type=client_credentials&scope=admin", "registry-sync", http.StatusBadRequest, "invalid_scope"},
+			{"application/x-www-form-urlencoded", "grant_type=client_credentials", "", http.StatusUnauthorized, "invalid_client"},
+			{"application/json", `{"grant_type": "client_credentials"}`, "registry-sync", http.StatusBadRequest, "invalid_request"},
+		} {
+			req, err := http.NewRequest("POST", doc.Token, strings.NewReader(c.body))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", c.contentType)
+			if c.basicAuth != "" {
+				req.SetBasicAuth(c.basicAuth, clientSecret)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			var oauthErr struct {
+				Error string `json:"error"`
+			}
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&oauthErr))
+			resp.Body.Close()
+			assert.Equal(t, c.status, resp.StatusCode, c.body)
+			assert.Equal(t, c.error, oauthErr.Error, c.body)
+			assert.Equal(t, "application/json", resp.Header.Get("Content-Type"), c.body)
+		}
+		assertProblem(t, "GET", base+"/no/such/page", "", http.StatusNotFound, problem.TypeNotFound)
+		status, _ := get(t, base+"/readyz")
+		assert.Equal(t, http.StatusOK, status, "the database takes writes")
+
+		// The sign-in page, styled, for the client registered by flags;
+		// the person created from the file signs in, and UserInfo
+		// releases her verified mobile to the client allowed the phone
+		// scope.
+		verifier := strings.Repeat("v", 43)
+		sum := sha256.Sum256([]byte(verifier))
+		authorize := "/auth/citizen/authorize?" + url.Values{"client_id": {"permits"}, "response_type": {"code"},
+			"redirect_uri": {redirect}, "scope": {"openid phone"}, "state": {"s1"}, "nonce": {"n1"},
+			"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}.Encode()
+		jar, err := cookiejar.New(nil)
+		require.NoError(t, err)
+		person := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			if req.URL.Host != strings.TrimPrefix(base, "http://") {
+				return http.ErrUseLastResponse // the client's callback
+			}
+			return nil
+		}}
+		page := browsertest.AssertStyled(t, person, base, authorize, "/auth/citizen/static/")
+		tx := regexp.MustCompile(`name="tx" value="([^"]+)"`).FindStringSubmatch(page)
+		require.NotNil(t, tx, page)
+		resp, err = person.PostForm(issuer+"/login", url.Values{"tx": {tx[1]}, "username": {"maria.p"}, "password": {citizenPassword}})
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+		cb, err := url.Parse(resp.Header.Get("Location"))
+		require.NoError(t, err)
+		require.Equal(t, redirect, cb.Scheme+"://"+cb.Host+cb.Path)
+		req, err := http.NewRequest("POST", doc.Token, strings.NewReader(url.Values{"grant_type": {"authorization_code"},
+			"code": {cb.Query().Get("code")}, "redirect_uri": {redirect}, "code_verifier": {verifier}}.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("permits", clientSecret)
+		resp, err = http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var tr auth.TokenResponse
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&tr))
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var info map[string]any
+		getJSON(t, doc.UserInfo, &info, "Bearer "+tr.AccessToken)
+		assert.Equal(t, citizenMobile, info["phone_number"])
+		assert.Equal(t, true, info["phone_number_verified"])
+
+		t.Run("accessible", func(t *testing.T) {
+			browsertest.AssertAccessible(t, base+authorize)
+			browsertest.AssertAccessible(t, base+authorize+"&ui_locales=en")
+		})
+	})
+
 	t.Run("declaration-only", func(t *testing.T) {
 		t.Parallel()
 		op := newProvider(t)
@@ -202,7 +337,7 @@ func TestSinglePackageExamples(t *testing.T) {
 		op.register(t, auth.Client{ID: "declarations", GrantTypes: []string{auth.GrantAuthorizationCode},
 			RedirectURIs:           []string{base + "/declarations/signin/callback"},
 			PostLogoutRedirectURIs: []string{base + "/declarations/"},
-			Scopes:                 []string{"openid", "profile", auth.ScopeGreekIdentity}})
+			Scopes:                 []string{"openid", "profile", auth.ScopeGreekIdentity, auth.ScopePhone}})
 		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		resp, err := noFollow.Get(base + "/declarations/")
 		require.NoError(t, err)
@@ -226,6 +361,30 @@ func TestSinglePackageExamples(t *testing.T) {
 		require.Equal(t, http.StatusOK, status, body)
 		assert.Contains(t, body, "Παπαδοπούλου", "the citizen's pages know who signed in")
 		browsertest.AssertStyled(t, person, base, "/declarations/", "/declarations/static/")
+
+		// She issues a solemn declaration: the provider released her
+		// verified mobile (scope phone), so the code that confirms it goes
+		// there, through the example's development outbox.
+		status, body, at := postForm(t, person, base, "/declarations/new/solemn_declaration", url.Values{
+			"recipient": {"Δήμος Αθηναίων"}, "text": {"Διαμένω μόνιμα στην Αθήνα."}, "lang": {"el"}})
+		require.Equal(t, http.StatusOK, status, body)
+		require.True(t, strings.HasPrefix(at.Path, "/declarations/d/"), at.Path)
+		doc := at.Path
+		assert.Contains(t, body, "******5678", "the code goes to the mobile from UserInfo, masked")
+		status, body, _ = postForm(t, person, base, doc+"/code", url.Values{})
+		require.Equal(t, http.StatusOK, status, body)
+		to, code := lastSMS(t, base+"/dev/outbox")
+		assert.Equal(t, citizenMobile, to)
+		status, body, _ = postForm(t, person, base, doc+"/confirm", url.Values{"code": {code}})
+		require.Equal(t, http.StatusOK, status, body)
+		assert.Contains(t, body, "The document is issued.")
+		verification := regexp.MustCompile(`[2-9A-Z]{4}(-[2-9A-Z]{4}){4}`).FindString(body)
+		require.NotEmpty(t, verification, body)
+		page = browsertest.AssertStyled(t, nil, base, "/verify?lang=en&code="+url.QueryEscape(verification), "/verify/static/")
+		assert.Contains(t, page, "Valid")
+		assert.Contains(t, page, "Διαμένω μόνιμα στην Αθήνα.")
+		getJSON(t, base+"/declarations/api/verify?code="+url.QueryEscape(verification), &v)
+		assert.Equal(t, "valid", v.Status)
 
 		t.Run("accessible", func(t *testing.T) {
 			browsertest.AssertAccessible(t, base+"/verify")
@@ -404,6 +563,36 @@ func assertProblem(t *testing.T, method, u, body string, status int, typ string,
 	return p
 }
 
+// postForm posts a form from a page of base, as a browser does (with
+// its Origin), and returns the status, the page and where it ended.
+func postForm(t *testing.T, c *http.Client, base, path string, form url.Values) (int, string, *url.URL) {
+	t.Helper()
+	req, err := http.NewRequest("POST", base+path, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	req.Header.Set("Accept-Language", "en")
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b), resp.Request.URL
+}
+
+// lastSMS reads the newest message of an example's development outbox
+// (one "number<TAB>text" line per message, newest first) and returns its
+// number and the six-digit code it carries.
+func lastSMS(t *testing.T, outbox string) (to, code string) {
+	t.Helper()
+	first, _, _ := strings.Cut(pageOf(t, outbox), "\n")
+	to, text, ok := strings.Cut(first, "\t")
+	require.True(t, ok, "a message in the outbox: %q", first)
+	codes := regexp.MustCompile(`\b[0-9]{6}\b`).FindAllString(text, -1)
+	require.NotEmpty(t, codes, text)
+	return to, codes[len(codes)-1]
+}
+
 func visit(t *testing.T, c *http.Client, method, u string, form url.Values) (int, string) {
 	t.Helper()
 	var body io.Reader
@@ -427,6 +616,7 @@ func visit(t *testing.T, c *http.Client, method, u string, form url.Values) (int
 // with it.
 const (
 	citizenPassword = "correct horse battery"
+	citizenMobile   = "+306912345678"
 	clientSecret    = "agency-client-secret-0123456789abcdef"
 )
 
@@ -443,9 +633,9 @@ func newProvider(t *testing.T) *provider {
 	db, err := sqldb.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "op.db"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	kek, err := auth.GenerateKEK()
+	key, err := kek.Generate()
 	require.NoError(t, err)
-	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", kek)
+	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", key)
 	require.NoError(t, err)
 	clients, err := auth.NewClientRegistry(ctx, db, "citizen")
 	require.NoError(t, err)
@@ -458,9 +648,11 @@ func newProvider(t *testing.T) *provider {
 	require.NoError(t, err)
 	contacts, err := auth.NewContactRegistry(ctx, db, otps, gateway)
 	require.NoError(t, err)
-	_, err = accounts.CreateCitizen(ctx, auth.Citizen{Username: "maria.p", AFM: "123456783", AMKA: "15038501233",
+	maria, err := accounts.CreateCitizen(ctx, auth.Citizen{Username: "maria.p", AFM: "123456783", AMKA: "15038501233",
 		GivenName: "Μαρία", FamilyName: "Παπαδοπούλου", FatherName: "Γιώργος", MotherName: "Ελένη", BirthDate: "1985-03-15"},
 		citizenPassword)
+	require.NoError(t, err)
+	_, err = contacts.ImportMobile(ctx, maria.ID, citizenMobile, "test")
 	require.NoError(t, err)
 
 	mux := http.NewServeMux()
@@ -485,11 +677,18 @@ func (op *provider) register(t *testing.T, c auth.Client) {
 // token takes an access token with the client_credentials grant.
 func (op *provider) token(t *testing.T, clientID, scope string) string {
 	t.Helper()
-	req, err := http.NewRequest("POST", op.issuer+"/token", strings.NewReader(url.Values{
+	return clientToken(t, op.issuer+"/token", clientID, clientSecret, scope)
+}
+
+// clientToken takes an access token from the token endpoint with the
+// client_credentials grant, authenticating with client_secret_basic.
+func clientToken(t *testing.T, endpoint, clientID, secret, scope string) string {
+	t.Helper()
+	req, err := http.NewRequest("POST", endpoint, strings.NewReader(url.Values{
 		"grant_type": {auth.GrantClientCredentials}, "scope": {scope}}.Encode()))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(clientID, url.QueryEscape(clientSecret))
+	req.SetBasicAuth(clientID, url.QueryEscape(secret))
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()

@@ -20,7 +20,7 @@
 //	if err := kek.Check(ctx, db, key); err != nil {
 //		return err // kek.ErrMismatch: the database was created under another key
 //	}
-//	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", key, log)
+//	signing, err := auth.NewSigningKeys(ctx, db, "auth/citizen", key, auth.WithLogger(log))
 //
 // A new key comes from [Generate] and is written down with [Encode]. Every
 // instance of a service that shares one database must be given the same

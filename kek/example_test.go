@@ -28,7 +28,7 @@ func Example() {
 	defer db.Close()
 	// At every start, before the packages open their keys:
 	fmt.Println(kek.Check(ctx, db, key))
-	if _, err := auth.NewSigningKeys(ctx, db, "auth/citizen", key, nil); err != nil {
+	if _, err := auth.NewSigningKeys(ctx, db, "auth/citizen", key); err != nil {
 		panic(err)
 	}
 

@@ -21,12 +21,14 @@
 // The citizen's pages and the private API need the provider: register this
 // service there as a confidential client (client_secret_basic) named by
 // -client-id, with redirect URI <public URL>/declarations/signin/callback,
-// post-logout URI <public URL>/declarations/ and the scopes openid, profile
-// and gr_identity (which releases the tax number), and put its secret in
-// the file -client-secret-file names. The person's names and tax number come
-// from the provider's UserInfo; the one-time code that confirms a document
-// goes to the mobile number in its phone_number claim when the provider
-// releases a verified one (scope phone). The verification page and the
+// post-logout URI <public URL>/declarations/ and the scopes openid,
+// profile, gr_identity (which releases the tax number) and phone (which
+// releases the verified mobile number), and put its secret in the file
+// -client-secret-file names. The person's names and tax number come from
+// the provider's UserInfo; the one-time code that confirms a document goes
+// to the mobile number in its phone_number claim, released only when the
+// provider has verified it (phone_number_verified): a person without one
+// can write drafts but not issue them. The verification page and the
 // public API run without any provider.
 //
 // On first run it creates the data directory with a SQLite database
@@ -84,7 +86,7 @@ func main() {
 	flag.StringVar(&c.Issuer, "issuer", "", "issuer URL of the citizens' OpenID provider, such as http://127.0.0.1:8080/auth/citizen")
 	flag.StringVar(&c.ClientID, "client-id", "declarations", "this service's client at the provider")
 	flag.StringVar(&c.ClientSecretFile, "client-secret-file", "", "file holding the client's secret; empty means <data>/client-secret")
-	flag.StringVar(&c.Scopes, "scopes", "openid profile gr_identity", "scopes asked for at sign-in (add phone where the provider releases the mobile)")
+	flag.StringVar(&c.Scopes, "scopes", "openid profile gr_identity phone", "scopes asked for at sign-in (phone releases the mobile the codes go to)")
 	flag.StringVar(&c.ACR, "acr", rp.LoASubstantial, "lowest level of assurance accepted at sign-in")
 	flag.StringVar(&c.Authority, "authority", "egovkit-example", "the issuing authority named on documents and in protocol numbers")
 	flag.StringVar(&c.SMSWebhook, "sms-webhook", "", "URL of the SMS gateway the codes are posted to; empty keeps them in /dev/outbox")
