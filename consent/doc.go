@@ -58,13 +58,16 @@
 // purpose now? The answer is a Decision: allowed, with the consent it was
 // counted against, or refused with a Reason (ReasonNone, ReasonExpired,
 // ReasonWithdrawn, ReasonUsedUp, ReasonWrongPurpose,
-// ReasonItemsNotCovered). An allowed exchange is counted by one
-// conditional UPDATE (uses = uses + 1 where the consent is authorised, in
-// its window and below its limit) and written to the citizen's access log
-// in the same transaction, so a single-use consent allows one exchange
-// however many instances ask at once; nothing is cached, so a withdrawal
-// refuses the very next Check on every instance. Errors are kept for bad
-// input and an unavailable database (errkind.Unavailable).
+// ReasonItemsNotCovered). An allowed exchange is found and counted by one
+// conditional UPDATE (uses = uses + 1 on the consent of this citizen,
+// requester, source and purpose that covers the items, is authorised, in
+// its window and below its limit, the one whose window ends first) and
+// written to the citizen's access log in the same transaction, so a
+// single-use consent allows one exchange however many instances ask at
+// once; nothing is cached, so a withdrawal refuses the very next Check on
+// every instance. Only a refusal reads the consents, to give its reason.
+// Errors are kept for bad input and an unavailable database
+// (errkind.Unavailable).
 //
 // The exchange layer does not import this package: it declares the small
 // interface it needs, in its own words, and an adapter where the packages

@@ -13,13 +13,18 @@ import (
 type MemoryStore struct {
 	mu      sync.Mutex
 	records map[string]*Record
-	log     map[string][]Access // by subject, oldest first
-	seq     int64
+	log     map[string][]logEntry // by subject, oldest first
+}
+
+// logEntry is an access with its number among the requester's entries.
+type logEntry struct {
+	Access
+	nr int64
 }
 
 // NewMemoryStore returns an empty store.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{records: map[string]*Record{}, log: map[string][]Access{}}
+	return &MemoryStore{records: map[string]*Record{}, log: map[string][]logEntry{}}
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -126,25 +131,35 @@ func (m *MemoryStore) Candidates(_ context.Context, q CandidateQuery) ([]*Record
 }
 
 // Use implements Store.
-func (m *MemoryStore) Use(_ context.Context, u Use) (bool, error) {
+func (m *MemoryStore) Use(_ context.Context, u Use) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, ok := m.records[u.ConsentID]
-	if !ok || r.State != StateAuthorised || u.At.Before(r.ValidFrom) || !u.At.Before(r.ValidUntil) ||
-		r.MaxUses != Unlimited && r.Uses >= r.MaxUses {
-		return false, nil
+	var r *Record
+	for _, c := range m.records {
+		if c.allows(u) && (r == nil || c.ValidUntil.Before(r.ValidUntil) || c.ValidUntil.Equal(r.ValidUntil) && c.ID < r.ID) {
+			r = c
+		}
+	}
+	if r == nil {
+		return "", nil
 	}
 	r.Uses++
 	if r.MaxUses != Unlimited && r.Uses >= r.MaxUses {
 		r.State, r.UpdatedAt = StateConsumed, u.At
 		r.Events = append(r.Events, Event{At: u.At, Actor: ActorSystem, Action: ActionConsumed, State: StateConsumed})
 	}
-	m.seq++
-	a := u.Access
-	a.Seq, a.Subject, a.ConsentID = m.seq, r.Subject, r.ID
-	a.Items = slices.Clone(a.Items)
-	m.log[r.Subject] = append(m.log[r.Subject], a)
-	return true, nil
+	log := m.log[r.Subject]
+	e := logEntry{Access: u.Access, nr: 1}
+	e.Seq, e.Subject, e.ConsentID = int64(len(log)+1), r.Subject, r.ID
+	e.Items = slices.Clone(e.Items)
+	for i := len(log) - 1; i >= 0; i-- {
+		if log[i].Requester.Organisation == e.Requester.Organisation {
+			e.nr = log[i].nr + 1
+			break
+		}
+	}
+	m.log[r.Subject] = append(log, e)
+	return r.ID, nil
 }
 
 // AccessLog implements Store.
@@ -162,8 +177,12 @@ func (m *MemoryStore) AccessLog(_ context.Context, subject string, q LogQuery) (
 		skip = 0
 	}
 	for i := len(all) - 1; i >= 0; i-- {
-		a := all[i]
-		if q.Organisation != "" && a.Requester.Organisation != q.Organisation || q.Before > 0 && a.Seq >= q.Before {
+		e := all[i]
+		pos := e.Seq
+		if q.Organisation != "" {
+			pos = e.nr
+		}
+		if q.Organisation != "" && e.Requester.Organisation != q.Organisation || q.Before > 0 && pos >= q.Before {
 			continue
 		}
 		if skip > 0 {
@@ -171,11 +190,15 @@ func (m *MemoryStore) AccessLog(_ context.Context, subject string, q LogQuery) (
 			continue
 		}
 		if len(page.Entries) == q.Limit {
-			page.Next = page.Entries[len(page.Entries)-1].Seq
 			break
 		}
+		a := e.Access
 		a.Items = slices.Clone(a.Items)
 		page.Entries = append(page.Entries, a)
+		page.Next = pos
+	}
+	if len(page.Entries) < q.Limit || page.Next == 1 {
+		page.Next = 0
 	}
 	return page, nil
 }

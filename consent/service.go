@@ -590,15 +590,25 @@ func (s *Service) Check(ctx context.Context, q CheckRequest) (Decision, error) {
 		return Decision{}, err
 	}
 	subject := s.subjects.pseudonym(afm)
-	recs, err := s.store.Candidates(ctx, CandidateQuery{Subject: subject, Organisation: q.Requester.Organisation,
-		Client: q.Requester.Client, Source: q.Source})
+	now := s.now()
+	use := Use{Access: Access{Subject: subject, At: now, Requester: q.Requester, Source: q.Source,
+		Items: q.Items, Purpose: q.Purpose, ExchangeID: q.ExchangeID}}
+	// Most checks are allowed: one statement finds the consent and counts
+	// the use. Only a refusal reads the consents to say why.
+	id, err := s.store.Use(ctx, use)
 	if err != nil {
 		return Decision{}, err
 	}
-	now := s.now()
-	d, err := s.decideCheck(ctx, q, subject, recs, now)
-	if err != nil {
-		return Decision{}, err
+	d := Decision{Allowed: true, ConsentID: id}
+	if id == "" {
+		recs, err := s.store.Candidates(ctx, CandidateQuery{Subject: subject, Organisation: q.Requester.Organisation,
+			Client: q.Requester.Client, Source: q.Source})
+		if err != nil {
+			return Decision{}, err
+		}
+		if d, err = s.decideCheck(ctx, use, recs); err != nil {
+			return Decision{}, err
+		}
 	}
 	if s.cfg.Counter != nil {
 		outcome := OutcomeAllowed
@@ -610,7 +620,11 @@ func (s *Service) Check(ctx context.Context, q CheckRequest) (Decision, error) {
 	return d, nil
 }
 
-func (s *Service) decideCheck(ctx context.Context, q CheckRequest, subject string, recs []*Record, now time.Time) (Decision, error) {
+// decideCheck weighs the candidates of a check the first Use found no
+// consent for: a consent that allows it now (given or approved since) is
+// used, or the refusal's reason is found.
+func (s *Service) decideCheck(ctx context.Context, u Use, recs []*Record) (Decision, error) {
+	q, now := u.Access, u.At
 	live, samePurpose, lost := false, false, false
 	for _, r := range recs {
 		if !r.UsableAt(now) {
@@ -624,13 +638,13 @@ func (s *Service) decideCheck(ctx context.Context, q CheckRequest, subject strin
 		if !r.Covers(q.Items) {
 			continue
 		}
-		ok, err := s.store.Use(ctx, Use{ConsentID: r.ID, Access: Access{Subject: subject, At: now,
-			Requester: q.Requester, Source: q.Source, Items: q.Items, Purpose: q.Purpose, ExchangeID: q.ExchangeID}})
+		u.ConsentID = r.ID
+		id, err := s.store.Use(ctx, u)
 		if err != nil {
 			return Decision{}, err
 		}
-		if ok {
-			return Decision{Allowed: true, ConsentID: r.ID}, nil
+		if id != "" {
+			return Decision{Allowed: true, ConsentID: id}, nil
 		}
 		lost = true // used up, withdrawn or expired since it was read
 	}

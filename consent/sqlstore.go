@@ -7,8 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -55,8 +56,12 @@ func collect(opts []Option) options {
 // so a withdrawal is seen by the next Check on every instance.
 type SQLStore struct {
 	db *sqlstore.DB
-	// Prepared statements of the hot path, Check.
+	// Prepared statements of the hot path, Check; match holds those of
+	// Use without a consent id, by number of items, prepared when first
+	// needed.
 	candidates, use, logUse *sql.Stmt
+	match                   [MaxItems + 1]atomic.Pointer[sql.Stmt]
+	prepareMu               sync.Mutex
 }
 
 var _ Store = (*SQLStore)(nil)
@@ -84,24 +89,71 @@ func NewSQLStore(ctx context.Context, db *sql.DB, opts ...Option) (*SQLStore, er
 	}
 	s.candidates = prepare(selectRecord + ` WHERE subject = $1 AND requester_org = $2 AND requester_client = $3
 		AND source_registry = $4 AND source_service = $5 ORDER BY updated_at DESC, id DESC`)
-	s.use = prepare(`UPDATE consent_records SET uses = uses + 1,
-			state = CASE WHEN use_limit > 0 AND uses + 1 >= use_limit THEN 'Consumed' ELSE state END,
-			updated_at = CASE WHEN use_limit > 0 AND uses + 1 >= use_limit THEN $2 ELSE updated_at END
-		WHERE id = $1 AND state = 'Authorised' AND valid_from <= $2 AND valid_until > $2
-			AND (use_limit = 0 OR uses < use_limit)
-		RETURNING subject, state`)
-	s.logUse = prepare(`INSERT INTO consent_uses (subject, at, requester_org, requester_client, requester_person,
+	s.use = prepare(fmt.Sprintf(countUse, "id = $2"))
+	// The entry takes the next number of the citizen's log and of the
+	// requester's entries in it; two instances that take the same one at
+	// once meet the key, and the later transaction runs again.
+	s.logUse = prepare(`INSERT INTO consent_uses (subject, n, nr, at, requester_org, requester_client, requester_person,
 		source_registry, source_service, items, purpose, consent_id, exchange_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`)
+		VALUES ($1, (SELECT COALESCE(MAX(n), 0) + 1 FROM consent_uses WHERE subject = $1),
+			(SELECT COALESCE(MAX(nr), 0) + 1 FROM consent_uses WHERE subject = $1 AND requester_org = $3),
+			$2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`)
 	if err != nil {
 		return nil, fmt.Errorf("consent: prepare: %w", err)
 	}
 	return s, nil
 }
 
+// countUse counts a use of the consent the condition (%s) picks, if it
+// still allows a use at $1.
+const countUse = `UPDATE consent_records SET uses = uses + 1,
+		state = CASE WHEN use_limit > 0 AND uses + 1 >= use_limit THEN 'Consumed' ELSE state END,
+		updated_at = CASE WHEN use_limit > 0 AND uses + 1 >= use_limit THEN $1 ELSE updated_at END
+	WHERE %s AND state = 'Authorised' AND valid_from <= $1 AND valid_until > $1
+		AND (use_limit = 0 OR uses < use_limit)
+	RETURNING id, subject, state`
+
+// matchStmt returns the statement that counts a use of the consent of
+// a subject, requester, source and purpose covering n items whose window
+// ends first. The engines spell "contains" differently.
+func (s *SQLStore) matchStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	if st := s.match[n].Load(); st != nil {
+		return st, nil
+	}
+	s.prepareMu.Lock()
+	defer s.prepareMu.Unlock()
+	if st := s.match[n].Load(); st != nil {
+		return st, nil
+	}
+	contains := "instr(item_set, $%d) > 0"
+	if s.db.Dialect() == sqlstore.Postgres {
+		contains = "strpos(item_set, $%d) > 0"
+	}
+	var b strings.Builder
+	b.WriteString(`id = (SELECT id FROM consent_records WHERE subject = $2 AND requester_org = $3 AND requester_client = $4
+		AND source_registry = $5 AND source_service = $6 AND purpose_code = $7 AND state = 'Authorised'
+		AND valid_from <= $1 AND valid_until > $1 AND (use_limit = 0 OR uses < use_limit)`)
+	for i := range n {
+		b.WriteString(" AND " + fmt.Sprintf(contains, 8+i))
+	}
+	b.WriteString(" ORDER BY valid_until, id LIMIT 1)")
+	st, err := s.db.PrepareContext(ctx, fmt.Sprintf(countUse, b.String()))
+	if err != nil {
+		return nil, err
+	}
+	s.match[n].Store(st)
+	return st, nil
+}
+
 // Close releases the prepared statements; the pool stays open.
 func (s *SQLStore) Close() error {
-	return errors.Join(s.candidates.Close(), s.use.Close(), s.logUse.Close())
+	errs := []error{s.candidates.Close(), s.use.Close(), s.logUse.Close()}
+	for i := range s.match {
+		if st := s.match[i].Swap(nil); st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // terms is the JSON of the terms column; decision that of the decision
@@ -183,11 +235,11 @@ func (s *SQLStore) Create(ctx context.Context, r *Record) error {
 	defer cancel()
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_records (id, schema_version, subject, subject_sealed,
-			requester_org, requester_client, source_registry, source_service, state, created_at, updated_at,
-			request_expires, valid_from, valid_until, use_limit, uses, terms, decision)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+			requester_org, requester_client, source_registry, source_service, purpose_code, item_set, state,
+			created_at, updated_at, request_expires, valid_from, valid_until, use_limit, uses, terms, decision)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 			r.ID, r.SchemaVersion, r.Subject, r.SealedSubject, r.Requester.Organisation, r.Requester.Client,
-			r.Source.Registry, r.Source.Service, string(r.State), micro(r.CreatedAt), micro(r.UpdatedAt),
+			r.Source.Registry, r.Source.Service, r.Purpose.Code, itemSet(r.Items), string(r.State), micro(r.CreatedAt), micro(r.UpdatedAt),
 			micro(r.RequestExpires), micro(r.ValidFrom), micro(r.ValidUntil), limit, r.Uses, string(t), string(d)); err != nil {
 			return err
 		}
@@ -383,22 +435,54 @@ func (s *SQLStore) Candidates(ctx context.Context, q CandidateQuery) ([]*Record,
 	return recs, nil
 }
 
-// Use implements Store: one conditional UPDATE counts the use (and ends a
-// consent whose last use it is), and the access log entry is written in
-// the same transaction.
-func (s *SQLStore) Use(ctx context.Context, u Use) (bool, error) {
+// Use implements Store: one conditional UPDATE picks the consent and
+// counts the use (and ends a consent whose last use it is), and the
+// access log entry is written in the same transaction.
+func (s *SQLStore) Use(ctx context.Context, u Use) (string, error) {
 	items, err := json.Marshal(u.Items)
 	if err != nil {
-		return false, fmt.Errorf("consent: use: %w", err)
+		return "", fmt.Errorf("consent: use: %w", err)
 	}
 	at := micro(u.At)
-	counted := false
+	var st *sql.Stmt
+	var args []any
+	if u.ConsentID != "" {
+		st, args = s.use, []any{at, u.ConsentID}
+	} else {
+		if len(u.Items) == 0 || len(u.Items) > MaxItems {
+			return "", invalid("items", "from 1 to %d", MaxItems)
+		}
+		if st, err = s.matchStmt(ctx, len(u.Items)); err != nil {
+			return "", fmt.Errorf("consent: use: %w", sqlstore.MapError(err))
+		}
+		args = []any{at, u.Subject, u.Requester.Organisation, u.Requester.Client, u.Source.Registry, u.Source.Service, u.Purpose}
+		for _, it := range u.Items {
+			args = append(args, itemSep+it+itemSep)
+		}
+	}
+	var counted string
 	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
 	defer cancel()
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		counted = false
-		var subject, state string
-		err := tx.StmtContext(ctx, s.use).QueryRowContext(ctx, u.ConsentID, at).Scan(&subject, &state)
+	for attempt := 0; ; attempt++ {
+		err = s.countUse(ctx, st, args, u, string(items), &counted)
+		if !errors.Is(err, sqlstore.ErrConflict) || attempt == 8 {
+			break
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("consent: use: %w", err)
+	}
+	return counted, nil
+}
+
+// countUse runs one attempt of Use's transaction. A conflict on the
+// access log's numbering comes back as sqlstore.ErrConflict.
+func (s *SQLStore) countUse(ctx context.Context, st *sql.Stmt, args []any, u Use, items string, counted *string) error {
+	at := micro(u.At)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		*counted = ""
+		var id, subject, state string
+		err := tx.StmtContext(ctx, st).QueryRowContext(ctx, args...).Scan(&id, &subject, &state)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -406,50 +490,48 @@ func (s *SQLStore) Use(ctx context.Context, u Use) (bool, error) {
 			return err
 		}
 		if State(state) == StateConsumed {
-			if err := appendEvent(ctx, tx, u.ConsentID, Event{At: u.At, Actor: ActorSystem, Action: ActionConsumed, State: StateConsumed}); err != nil {
+			if err := appendEvent(ctx, tx, id, Event{At: u.At, Actor: ActorSystem, Action: ActionConsumed, State: StateConsumed}); err != nil {
 				return err
 			}
 		}
 		if _, err := tx.StmtContext(ctx, s.logUse).ExecContext(ctx, subject, at, u.Requester.Organisation, u.Requester.Client,
-			u.Requester.Person, u.Source.Registry, u.Source.Service, string(items), u.Purpose, u.ConsentID, u.ExchangeID); err != nil {
+			u.Requester.Person, u.Source.Registry, u.Source.Service, items, u.Purpose, id, u.ExchangeID); err != nil {
 			return err
 		}
-		counted = true
+		*counted = id
 		return nil
 	})
-	if err != nil {
-		return false, fmt.Errorf("consent: use: %w", sqlstore.MapError(err))
-	}
-	return counted, nil
+	return sqlstore.MapError(err)
 }
 
-// AccessLog implements Store. Pages follow the index on (subject, seq),
-// or (subject, requester, seq) with a requester: a keyset page
-// (LogQuery.Before) costs the same however deep it is.
+// AccessLog implements Store. Pages follow the key (subject, n), or the
+// index (subject, requester, nr) with a requester, and cost the same
+// however deep they are.
 func (s *SQLStore) AccessLog(ctx context.Context, subject string, q LogQuery) (LogPage, error) {
 	q, err := q.normalise()
 	if err != nil {
 		return LogPage{}, err
 	}
-	var b strings.Builder
-	b.WriteString(`SELECT seq, at, requester_org, requester_client, requester_person, source_registry, source_service,
-		items, purpose, consent_id, exchange_id FROM consent_uses WHERE subject = $1`)
+	// Entries are numbered per citizen (n) and per citizen and requester
+	// (nr), densely from 1: an offset is a bound on the number, found
+	// through the key like a page after Before.
+	pos, where := "n", "subject = $1"
 	args := []any{subject}
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
 	if q.Organisation != "" {
-		b.WriteString(" AND requester_org = " + arg(q.Organisation))
+		pos, where = "nr", "subject = $1 AND requester_org = $2"
+		args = append(args, q.Organisation)
 	}
+	bound := fmt.Sprintf("(SELECT COALESCE(MAX(%s), 0) + 1 FROM consent_uses WHERE %s) - $%d", pos, where, len(args)+1)
+	args = append(args, q.Offset)
 	if q.Before > 0 {
-		b.WriteString(" AND seq < " + arg(q.Before))
+		bound = fmt.Sprintf("$%d", len(args))
+		args[len(args)-1] = q.Before
 	}
-	b.WriteString(" ORDER BY seq DESC LIMIT " + arg(q.Limit+1))
-	if q.Before <= 0 && q.Offset > 0 {
-		b.WriteString(" OFFSET " + arg(q.Offset))
-	}
-	page, err := s.accessLog(ctx, b.String(), args, subject, q.Limit)
+	query := fmt.Sprintf(`SELECT %s, n, at, requester_org, requester_client, requester_person, source_registry,
+		source_service, items, purpose, consent_id, exchange_id FROM consent_uses
+		WHERE %s AND %s < %s ORDER BY %s DESC LIMIT $%d`, pos, where, pos, bound, pos, len(args)+1)
+	args = append(args, q.Limit)
+	page, err := s.accessLog(ctx, query, args, subject, q.Limit)
 	if err != nil {
 		return LogPage{}, fmt.Errorf("consent: access log: %w", sqlstore.MapError(err))
 	}
@@ -467,19 +549,20 @@ func (s *SQLStore) accessLog(ctx context.Context, query string, args []any, subj
 		var a Access
 		var at int64
 		var items string
-		if err := rows.Scan(&a.Seq, &at, &a.Requester.Organisation, &a.Requester.Client, &a.Requester.Person,
+		if err := rows.Scan(&page.Next, &a.Seq, &at, &a.Requester.Organisation, &a.Requester.Client, &a.Requester.Person,
 			&a.Source.Registry, &a.Source.Service, &items, &a.Purpose, &a.ConsentID, &a.ExchangeID); err != nil {
 			return LogPage{}, err
-		}
-		if len(page.Entries) == limit {
-			page.Next = page.Entries[limit-1].Seq
-			break
 		}
 		a.Subject, a.At = subject, fromMicro(at)
 		if err := json.Unmarshal([]byte(items), &a.Items); err != nil {
 			return LogPage{}, fmt.Errorf("stored access %d: %w", a.Seq, err)
 		}
 		page.Entries = append(page.Entries, a)
+	}
+	// Numbers are dense: a full page whose last entry is not number 1
+	// has entries after it.
+	if len(page.Entries) < limit || page.Next == 1 {
+		page.Next = 0
 	}
 	return page, rows.Err()
 }

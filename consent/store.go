@@ -2,6 +2,7 @@ package consent
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -32,14 +33,18 @@ type Store interface {
 	// the requester organisation and client and the source in q, in any
 	// state, most recently changed first: the records a Check weighs.
 	Candidates(ctx context.Context, q CandidateQuery) ([]*Record, error)
-	// Use counts one use of the consent u.ConsentID and writes u to the
-	// subject's access log, both at once, if the consent is usable at
-	// u.At: stored as Authorised, u.At within its validity window, and
-	// fewer uses than its limit. It reports whether it counted; a
-	// consent that is not usable is left alone. The use that reaches the
+	// Use counts one use of a consent that allows u, and writes u to the
+	// subject's access log, both at once. With u.ConsentID set, only that
+	// consent is weighed; otherwise any consent of u.Subject for the
+	// requester organisation and client and the source of u, for
+	// u.Purpose, covering every item of u.Items (the one whose window
+	// ends first). A consent allows u when it is stored as Authorised,
+	// u.At is within its validity window, and it has made fewer uses than
+	// its limit. Use returns the id of the consent counted, or "" when
+	// none allowed u (and then changes nothing). The use that reaches the
 	// limit also moves the consent to Consumed. Two uses of a single-use
 	// consent from any number of instances count once between them.
-	Use(ctx context.Context, u Use) (bool, error)
+	Use(ctx context.Context, u Use) (string, error)
 	// AccessLog returns a page of the subject's access log, newest first.
 	AccessLog(ctx context.Context, subject string, q LogQuery) (LogPage, error)
 }
@@ -72,18 +77,52 @@ type CandidateQuery struct {
 	Source       Source
 }
 
-// Use is one use of a consent: the entry of the citizen's access log and
-// the consent it counts against.
+// Use is one use of a consent: the entry of the citizen's access log,
+// and the consent it must count against when ConsentID is set.
 type Use struct {
 	ConsentID string
 	Access
+}
+
+// itemSep separates item ids in the stored set; control characters are
+// refused in ids, so it cannot occur in one.
+const itemSep = "\x1f"
+
+// itemSet is the stored form of a consent's item ids.
+func itemSet(items []Item) string {
+	var b strings.Builder
+	b.WriteString(itemSep)
+	for _, it := range items {
+		b.WriteString(it.ID)
+		b.WriteString(itemSep)
+	}
+	return b.String()
+}
+
+// allows reports whether r allows u: the same subject, requester and
+// source (unless u names r), the purpose, every item, and usable at u.At.
+func (r *Record) allows(u Use) bool {
+	if u.ConsentID != "" {
+		return r.ID == u.ConsentID && r.storedUsable(u.At)
+	}
+	return r.Subject == u.Subject && r.Requester.Organisation == u.Requester.Organisation &&
+		r.Requester.Client == u.Requester.Client && r.Source == u.Source && r.Purpose.Code == u.Purpose &&
+		r.Covers(u.Items) && r.storedUsable(u.At)
+}
+
+// storedUsable is what the stores test before counting a use: the stored
+// state, the window and the limit.
+func (r *Record) storedUsable(t time.Time) bool {
+	return r.State == StateAuthorised && !t.Before(r.ValidFrom) && t.Before(r.ValidUntil) &&
+		(r.MaxUses == Unlimited || r.Uses < r.MaxUses)
 }
 
 // Access is one entry of a citizen's access log: who fetched which items
 // about them from which source, for what purpose, under which consent and
 // in which exchange.
 type Access struct {
-	// Seq orders the entries of a log; the store assigns it.
+	// Seq numbers the entries of a citizen's log from 1, the oldest;
+	// the store assigns it.
 	Seq        int64
 	Subject    string
 	At         time.Time
@@ -99,9 +138,10 @@ type Access struct {
 type LogQuery struct {
 	// Organisation, when set, keeps the entries of that requester only.
 	Organisation string
-	// Before, when positive, starts the page after the entry with that
-	// Seq (keyset paging: LogPage.Next of the previous page); otherwise
-	// Offset entries are skipped from the newest.
+	// Before, when positive, starts the page after the previous page of
+	// the same query (its LogPage.Next); otherwise Offset entries are
+	// skipped from the newest. Both are found through the key, however
+	// deep.
 	Before int64
 	Offset int
 	// Limit is the page size: 1 to MaxPage, DefaultPage when zero.
@@ -117,8 +157,8 @@ const (
 // LogPage is a page of an access log.
 type LogPage struct {
 	Entries []Access
-	// Next, when positive, is the LogQuery.Before of the next page; zero
-	// means this is the last page.
+	// Next, when positive, is the LogQuery.Before of the next page of the
+	// same query; zero means this is the last page.
 	Next int64
 }
 

@@ -69,6 +69,9 @@ func UseOf(r *consent.Record, t time.Time, x string) consent.Use {
 		Source: r.Source, Items: []string{"name"}, Purpose: r.Purpose.Code, ExchangeID: x}}
 }
 
+// used reports whether Use counted.
+func used(id string, err error) (bool, error) { return id != "", err }
+
 // RunStoreTests runs the conformance suite; newStore returns an empty
 // store for each subtest.
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) consent.Store) {
@@ -83,8 +86,10 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) consent.Store) {
 		{"Candidates", testCandidates},
 		{"UseLimits", testUseLimits},
 		{"UseWindow", testUseWindow},
+		{"UseMatching", testUseMatching},
 		{"AccessLog", testAccessLog},
 		{"ConcurrentUse", testConcurrentUse},
+		{"ConcurrentLog", testConcurrentLog},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newStore(t)) })
 	}
@@ -240,10 +245,10 @@ func testUseLimits(t *testing.T, s consent.Store) {
 
 	single := NewRecord("subject-1")
 	require.NoError(t, s.Create(ctx, single))
-	ok, err := s.Use(ctx, UseOf(single, at, "x1"))
+	ok, err := used(s.Use(ctx, UseOf(single, at, "x1")))
 	require.NoError(t, err)
 	assert.True(t, ok)
-	ok, err = s.Use(ctx, UseOf(single, at, "x2"))
+	ok, err = used(s.Use(ctx, UseOf(single, at, "x2")))
 	require.NoError(t, err)
 	assert.False(t, ok, "a single-use consent counts once")
 	got, err := s.Get(ctx, single.ID)
@@ -257,7 +262,7 @@ func testUseLimits(t *testing.T, s consent.Store) {
 	three.MaxUses = 3
 	require.NoError(t, s.Create(ctx, three))
 	for i := range 4 {
-		ok, err := s.Use(ctx, UseOf(three, at, fmt.Sprint("y", i)))
+		ok, err := used(s.Use(ctx, UseOf(three, at, fmt.Sprint("y", i))))
 		require.NoError(t, err)
 		assert.Equal(t, i < 3, ok, "use %d of 3", i+1)
 	}
@@ -266,7 +271,7 @@ func testUseLimits(t *testing.T, s consent.Store) {
 	unlimited.MaxUses = consent.Unlimited
 	require.NoError(t, s.Create(ctx, unlimited))
 	for i := range 5 {
-		ok, err := s.Use(ctx, UseOf(unlimited, at, fmt.Sprint("z", i)))
+		ok, err := used(s.Use(ctx, UseOf(unlimited, at, fmt.Sprint("z", i))))
 		require.NoError(t, err)
 		assert.True(t, ok)
 	}
@@ -280,17 +285,65 @@ func testUseLimits(t *testing.T, s consent.Store) {
 		r := NewRecord("subject-1")
 		r.State = st
 		require.NoError(t, s.Create(ctx, r))
-		ok, err := s.Use(ctx, UseOf(r, at, "w"))
+		ok, err := used(s.Use(ctx, UseOf(r, at, "w")))
 		require.NoError(t, err)
 		assert.False(t, ok, "a consent %s is not used", st)
 	}
-	ok, err = s.Use(ctx, consent.Use{ConsentID: "no-such-id", Access: consent.Access{At: at, ExchangeID: "v"}})
+	ok, err = used(s.Use(ctx, consent.Use{ConsentID: "no-such-id", Access: consent.Access{At: at, ExchangeID: "v"}}))
 	require.NoError(t, err)
 	assert.False(t, ok)
 
 	page, err := s.AccessLog(ctx, "subject-1", consent.LogQuery{Limit: consent.MaxPage})
 	require.NoError(t, err)
 	assert.Len(t, page.Entries, 1+3+5, "only counted uses are logged")
+}
+
+// testUseMatching: a use that names no consent counts against the
+// subject's consent for the requester, source and purpose that covers
+// every item, the one whose window ends first.
+func testUseMatching(t *testing.T, s consent.Store) {
+	ctx := t.Context()
+	at := Start.Add(time.Minute)
+	later := NewRecord("subject-1")
+	later.ValidUntil = Start.Add(48 * time.Hour)
+	sooner := NewRecord("subject-1")
+	sooner.ValidUntil = Start.Add(2 * time.Hour)
+	sooner.MaxUses = 2
+	for _, r := range []*consent.Record{later, sooner} {
+		require.NoError(t, s.Create(ctx, r))
+	}
+	ask := func(mutate func(u *consent.Use)) string {
+		u := UseOf(later, at, "m")
+		u.ConsentID = ""
+		u.Items = []string{"birth_date", "name"}
+		if mutate != nil {
+			mutate(&u)
+		}
+		id, err := s.Use(ctx, u)
+		require.NoError(t, err)
+		return id
+	}
+	for name, mutate := range map[string]func(u *consent.Use){
+		"another purpose":   func(u *consent.Use) { u.Purpose = "other" },
+		"an item not given": func(u *consent.Use) { u.Items = []string{"name", "address"} },
+		"a part of an item": func(u *consent.Use) { u.Items = []string{"nam"} },
+		"another client":    func(u *consent.Use) { u.Requester.Client = "client-b" },
+		"another org":       func(u *consent.Use) { u.Requester.Organisation = "org-b" },
+		"another source":    func(u *consent.Use) { u.Source.Service = "other" },
+		"another subject":   func(u *consent.Use) { u.Subject = "subject-2" },
+		"before the window": func(u *consent.Use) { u.At = Start.Add(-time.Second) },
+	} {
+		assert.Empty(t, ask(mutate), name)
+	}
+	assert.Equal(t, sooner.ID, ask(nil), "the consent ending first")
+	assert.Equal(t, sooner.ID, ask(func(u *consent.Use) { u.Items = []string{"name"} }), "a subset of the items")
+	assert.Equal(t, later.ID, ask(nil), "then the next")
+	assert.Empty(t, ask(nil), "then none")
+	page, err := s.AccessLog(ctx, "subject-1", consent.LogQuery{})
+	require.NoError(t, err)
+	require.Len(t, page.Entries, 3)
+	assert.Equal(t, later.ID, page.Entries[0].ConsentID, "the log names the consent counted")
+	assert.Equal(t, []string{"birth_date", "name"}, page.Entries[0].Items)
 }
 
 func testUseWindow(t *testing.T, s consent.Store) {
@@ -305,7 +358,7 @@ func testUseWindow(t *testing.T, s consent.Store) {
 	}{
 		{Start, false}, {r.ValidFrom, true}, {r.ValidUntil.Add(-time.Microsecond), true}, {r.ValidUntil, false},
 	} {
-		ok, err := s.Use(ctx, UseOf(r, c.at, "x"))
+		ok, err := used(s.Use(ctx, UseOf(r, c.at, "x")))
 		require.NoError(t, err)
 		assert.Equal(t, c.ok, ok, "use at %s", c.at)
 	}
@@ -329,13 +382,13 @@ func testAccessLog(t *testing.T, s consent.Store) {
 			r = b
 		}
 		u := UseOf(r, Start.Add(time.Duration(i)*time.Second), fmt.Sprint("x", i))
-		ok, err := s.Use(ctx, u)
+		ok, err := used(s.Use(ctx, u))
 		require.NoError(t, err)
 		require.True(t, ok)
 		u.Access.ConsentID = r.ID
 		want = append([]consent.Access{u.Access}, want...)
 	}
-	ok, err := s.Use(ctx, UseOf(other, Start, "elsewhere"))
+	ok, err := used(s.Use(ctx, UseOf(other, Start, "elsewhere")))
 	require.NoError(t, err)
 	require.True(t, ok)
 
@@ -377,6 +430,26 @@ func testAccessLog(t *testing.T, s consent.Store) {
 		assert.Equal(t, "org-b", e.Requester.Organisation)
 	}
 	assert.Equal(t, "x24", onlyB.Entries[0].ExchangeID)
+	assert.Equal(t, int64(25), onlyB.Entries[0].Seq, "numbered in the citizen's log")
+	b1, err := s.AccessLog(ctx, "subject-1", consent.LogQuery{Organisation: "org-b", Limit: 2})
+	require.NoError(t, err)
+	b2, err := s.AccessLog(ctx, "subject-1", consent.LogQuery{Organisation: "org-b", Limit: 2, Before: b1.Next})
+	require.NoError(t, err)
+	b3, err := s.AccessLog(ctx, "subject-1", consent.LogQuery{Organisation: "org-b", Limit: 2, Before: b2.Next})
+	require.NoError(t, err)
+	bOffset, err := s.AccessLog(ctx, "subject-1", consent.LogQuery{Organisation: "org-b", Limit: 2, Offset: 2})
+	require.NoError(t, err)
+	assert.Equal(t, b2, bOffset, "a requester's pages by key and by offset agree")
+	var paged []consent.Access
+	for _, p := range []consent.LogPage{b1, b2, b3} {
+		paged = append(paged, p.Entries...)
+	}
+	assert.Equal(t, onlyB.Entries, paged, "a requester's keyset pages")
+	assert.Zero(t, b3.Next)
+	beyond, err := s.AccessLog(ctx, "subject-1", consent.LogQuery{Offset: 1000})
+	require.NoError(t, err)
+	assert.Empty(t, beyond.Entries)
+	assert.Zero(t, beyond.Next)
 
 	def, err := s.AccessLog(ctx, "subject-1", consent.LogQuery{})
 	require.NoError(t, err)
@@ -403,7 +476,7 @@ func testConcurrentUse(t *testing.T, s consent.Store) {
 	errs := make(chan error, 20)
 	for i := range 20 {
 		wg.Go(func() {
-			ok, err := s.Use(ctx, UseOf(r, Start.Add(time.Minute), fmt.Sprint("c", i)))
+			ok, err := used(s.Use(ctx, UseOf(r, Start.Add(time.Minute), fmt.Sprint("c", i))))
 			if err != nil {
 				errs <- err
 				return
@@ -422,4 +495,42 @@ func testConcurrentUse(t *testing.T, s consent.Store) {
 	page, err := s.AccessLog(ctx, "subject-1", consent.LogQuery{})
 	require.NoError(t, err)
 	assert.Len(t, page.Entries, 1)
+}
+
+// testConcurrentLog: uses of several consents of one citizen at once are
+// all counted and numbered once each in the citizen's log.
+func testConcurrentLog(t *testing.T, s consent.Store) {
+	ctx := t.Context()
+	var recs []*consent.Record
+	for i := range 4 {
+		r := NewRecord("subject-1")
+		r.MaxUses = consent.Unlimited
+		r.Source.Service = fmt.Sprint("service-", i)
+		require.NoError(t, s.Create(ctx, r))
+		recs = append(recs, r)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 40 {
+		wg.Go(func() {
+			id, err := s.Use(ctx, UseOf(recs[i%4], Start.Add(time.Minute), fmt.Sprint("c", i)))
+			if err == nil && id == "" {
+				err = fmt.Errorf("use %d not counted", i)
+			}
+			if err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	page, err := s.AccessLog(ctx, "subject-1", consent.LogQuery{Limit: consent.MaxPage})
+	require.NoError(t, err)
+	require.Len(t, page.Entries, 40)
+	for i, e := range page.Entries {
+		assert.Equal(t, int64(40-i), e.Seq, "dense numbers, newest first")
+	}
 }

@@ -10,6 +10,8 @@ CREATE TABLE consent_records (
 	requester_client TEXT NOT NULL,
 	source_registry  TEXT NOT NULL,
 	source_service   TEXT NOT NULL,
+	purpose_code     TEXT NOT NULL,
+	item_set         TEXT NOT NULL, -- the item ids, each followed by U+001F and the first preceded by it
 	state            TEXT NOT NULL,
 	created_at       BIGINT NOT NULL,
 	updated_at       BIGINT NOT NULL,
@@ -35,10 +37,13 @@ CREATE TABLE consent_events (
 	PRIMARY KEY (consent_id, seq)
 );
 
--- Every use of a consent, for the citizen's access log.
+-- Every use of a consent, for the citizen's access log. n numbers a
+-- citizen's entries from 1, nr their entries of one requester, so that a
+-- page at any offset is found through the key.
 CREATE TABLE consent_uses (
-	seq              BIGSERIAL PRIMARY KEY,
 	subject          TEXT NOT NULL,
+	n                BIGINT NOT NULL,
+	nr               BIGINT NOT NULL,
 	at               BIGINT NOT NULL,
 	requester_org    TEXT NOT NULL,
 	requester_client TEXT NOT NULL,
@@ -48,10 +53,10 @@ CREATE TABLE consent_uses (
 	items            TEXT NOT NULL, -- JSON array of item ids
 	purpose          TEXT NOT NULL,
 	consent_id       TEXT NOT NULL REFERENCES consent_records (id),
-	exchange_id      TEXT NOT NULL
+	exchange_id      TEXT NOT NULL,
+	PRIMARY KEY (subject, n)
 );
-CREATE INDEX consent_uses_subject ON consent_uses (subject, seq);
-CREATE INDEX consent_uses_requester ON consent_uses (subject, requester_org, seq);
+CREATE UNIQUE INDEX consent_uses_requester ON consent_uses (subject, requester_org, nr);
 
 -- Neither the history nor the access log changes once written.
 CREATE FUNCTION consent_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -10,6 +10,8 @@ CREATE TABLE consent_records (
 	requester_client TEXT NOT NULL,
 	source_registry  TEXT NOT NULL,
 	source_service   TEXT NOT NULL,
+	purpose_code     TEXT NOT NULL,
+	item_set         TEXT NOT NULL, -- the item ids, each followed by U+001F and the first preceded by it
 	state            TEXT NOT NULL,
 	created_at       BIGINT NOT NULL,
 	updated_at       BIGINT NOT NULL,
@@ -43,10 +45,13 @@ BEGIN
 	SELECT RAISE(ABORT, 'consent events are append-only');
 END;
 
--- Every use of a consent, for the citizen's access log.
+-- Every use of a consent, for the citizen's access log. n numbers a
+-- citizen's entries from 1, nr their entries of one requester, so that a
+-- page at any offset is found through the key.
 CREATE TABLE consent_uses (
-	seq              INTEGER PRIMARY KEY,
 	subject          TEXT NOT NULL,
+	n                BIGINT NOT NULL,
+	nr               BIGINT NOT NULL,
 	at               BIGINT NOT NULL,
 	requester_org    TEXT NOT NULL,
 	requester_client TEXT NOT NULL,
@@ -56,10 +61,10 @@ CREATE TABLE consent_uses (
 	items            TEXT NOT NULL, -- JSON array of item ids
 	purpose          TEXT NOT NULL,
 	consent_id       TEXT NOT NULL REFERENCES consent_records (id),
-	exchange_id      TEXT NOT NULL
-);
-CREATE INDEX consent_uses_subject ON consent_uses (subject, seq);
-CREATE INDEX consent_uses_requester ON consent_uses (subject, requester_org, seq);
+	exchange_id      TEXT NOT NULL,
+	PRIMARY KEY (subject, n)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX consent_uses_requester ON consent_uses (subject, requester_org, nr);
 CREATE TRIGGER consent_uses_no_update BEFORE UPDATE ON consent_uses
 BEGIN
 	SELECT RAISE(ABORT, 'the access log is append-only');
