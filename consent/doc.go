@@ -81,9 +81,12 @@
 // # Access log
 //
 // Service.AccessLog pages the citizen's log newest first, optionally of
-// one requester. LogQuery.Before (the LogPage.Next of the previous page)
-// pages by key and costs the same at any depth; LogQuery.Offset skips
-// entries along the index, which grows with the offset.
+// one requester, by offset and limit (the shape of Estonia's usage query)
+// or after the previous page (LogQuery.Before, the LogPage.Next of the
+// previous page). Entries are numbered densely per citizen and per
+// citizen and requester as they are written, so every page, at any
+// offset, is found through the key and costs the same at the 100,000th
+// entry as at the first.
 //
 // # Storage
 //

@@ -152,3 +152,31 @@ func TestStoredWithoutTaxNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryAppendOnly: the database itself refuses to change or delete
+// a consent's events or an access-log entry.
+func TestHistoryAppendOnly(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := t.Context()
+		clock := testclock.New()
+		store, err := consent.NewSQLStore(ctx, db.DB.DB)
+		require.NoError(t, err)
+		svc := newService(t, store, clock, nil)
+		_, err = svc.Give(ctx, citizen, agency, draft(clock), notice)
+		require.NoError(t, err)
+		d, err := svc.Check(ctx, check())
+		require.NoError(t, err)
+		require.True(t, d.Allowed)
+		before := db.Dump(t, "SELECT * FROM consent_events")
+		uses := db.Dump(t, "SELECT * FROM consent_uses")
+		for _, q := range []string{
+			"UPDATE consent_events SET actor = 'someone'", "DELETE FROM consent_events",
+			"UPDATE consent_uses SET requester_org = 'someone'", "DELETE FROM consent_uses",
+		} {
+			_, err := db.ExecContext(ctx, q)
+			assert.Error(t, err, q)
+		}
+		assert.Equal(t, before, db.Dump(t, "SELECT * FROM consent_events"))
+		assert.Equal(t, uses, db.Dump(t, "SELECT * FROM consent_uses"))
+	})
+}
