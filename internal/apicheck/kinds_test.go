@@ -10,6 +10,7 @@ import (
 
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/auth/rp"
+	"github.com/egovkit/egovkit/consent"
 	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/kek"
@@ -33,21 +34,24 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 		errs []error
 	}{
 		{"not found", []error{auth.ErrNoSuchAccount, auth.ErrClientNotFound, auth.ErrContactNotFound,
-			auth.ErrNoAuthenticator, declaration.ErrNotFound, procedures.ErrNotFound,
+			auth.ErrNoAuthenticator, consent.ErrNotFound, declaration.ErrNotFound, procedures.ErrNotFound,
 			procedures.ErrNoApplicationForm, &declaration.Error{Kind: declaration.ErrNotFound},
 			&procedures.Error{Kind: procedures.ErrNotFound}}},
-		{"conflict", []error{auth.ErrAccountExists, auth.ErrClientExists, declaration.ErrState,
+		{"conflict", []error{auth.ErrAccountExists, auth.ErrClientExists, consent.ErrState, consent.ErrExists,
+			&consent.StateError{State: consent.StateRevoked}, declaration.ErrState,
 			declaration.ErrExpired, procedures.ErrExists, procedures.ErrTransition,
 			&procedures.Error{Kind: procedures.ErrExists}}},
 		{"invalid", []error{auth.ErrAccountInvalid, auth.ErrInvalidClientMetadata, auth.ErrInvalidPhone,
 			auth.ErrInvalidEmail, auth.ErrTOTPConfig, &auth.InvalidClientError{}, auth.ErrNoEmailSender,
 			auth.ErrBadPasswordHash, auth.ErrPasswordTooShort, auth.ErrPasswordTooLong,
+			consent.ErrInvalid, consent.ErrNoKeys, &consent.InvalidError{},
 			declaration.ErrBadToken, declaration.ErrUnknownKey, declaration.ErrTooManyKeys,
 			&declaration.InvalidError{}, &procedures.QueryError{}, &procedures.SuggestionError{},
 			&procedures.ValidationError{}, problem.ErrInvalidDocument, kek.ErrInvalid,
 			auth.ErrOption, declaration.ErrOption, metrics.ErrBadPeriod, &metrics.PeriodError{}, &metrics.ImportError{},
 			&rp.Error{Code: rp.CodeInvalidRequest}}},
-		{"forbidden", []error{declaration.ErrForbidden, procedures.ErrForbidden,
+		{"forbidden", []error{consent.ErrAssurance, consent.ErrRefused, &consent.RefusedError{Reason: consent.ReasonNone},
+			declaration.ErrForbidden, procedures.ErrForbidden,
 			&declaration.Error{Kind: declaration.ErrForbidden}, &rp.Error{Code: rp.CodeInsufficientScope}}},
 		{"unauthorized", []error{auth.ErrBadCredentials, auth.ErrInvalidGrant, auth.ErrCodeReused,
 			auth.ErrRefreshReused, auth.ErrAuthenticatorCode, &auth.ReusedCodeError{}, auth.ErrCodeRejected,

@@ -1,0 +1,568 @@
+package consent
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Option configures NewSQLStore and NewSigningKeys.
+type Option func(*options)
+
+type options struct {
+	dbTimeout time.Duration
+	logger    *zap.Logger
+	alg       string
+}
+
+// WithDBTimeout bounds each database call; zero means 5 s. A database
+// that does not answer in time fails the call with an error that matches
+// errkind.Unavailable.
+func WithDBTimeout(d time.Duration) Option { return func(o *options) { o.dbTimeout = d } }
+
+// WithLogger logs what the signing keys do (creation, rotation); nil
+// logs nothing.
+func WithLogger(l *zap.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithAlgorithm chooses the signature algorithm of receipts, ES256 (the
+// default) or EdDSA, when NewSigningKeys first creates the key set.
+func WithAlgorithm(alg string) Option { return func(o *options) { o.alg = alg } }
+
+func collect(opts []Option) options {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// SQLStore is the Store on SQLite or PostgreSQL. Several instances of a
+// service may share one database: a use is counted by one conditional
+// UPDATE, so a consent's limit holds across them, and nothing is cached,
+// so a withdrawal is seen by the next Check on every instance.
+type SQLStore struct {
+	db *sqlstore.DB
+	// Prepared statements of the hot path, Check; match holds those of
+	// Use without a consent id, by number of items, prepared when first
+	// needed.
+	candidates, use, logUse *sql.Stmt
+	match                   [MaxItems + 1]atomic.Pointer[sql.Stmt]
+	prepareMu               sync.Mutex
+}
+
+var _ Store = (*SQLStore)(nil)
+
+// NewSQLStore opens the store in db (SQLite or PostgreSQL, opened by the
+// caller; see package sqldb), creating or migrating its tables.
+func NewSQLStore(ctx context.Context, db *sql.DB, opts ...Option) (*SQLStore, error) {
+	o := collect(opts)
+	sdb, err := sqlstore.New(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("consent: %w", err)
+	}
+	sdb = sdb.WithTimeout(o.dbTimeout)
+	if err := sdb.Migrate(ctx, "consent", migrations); err != nil {
+		return nil, fmt.Errorf("consent: %w", err)
+	}
+	s := &SQLStore{db: sdb}
+	prepare := func(query string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = sdb.PrepareContext(ctx, query)
+		return st
+	}
+	s.candidates = prepare(selectRecord + ` WHERE subject = $1 AND requester_org = $2 AND requester_client = $3
+		AND source_registry = $4 AND source_service = $5 ORDER BY updated_at DESC, id DESC`)
+	s.use = prepare(fmt.Sprintf(countUse, "id = $2"))
+	// The entry takes the next number of the citizen's log and of the
+	// requester's entries in it; two instances that take the same one at
+	// once meet the key, and the later transaction runs again.
+	s.logUse = prepare(`INSERT INTO consent_uses (subject, n, nr, at, requester_org, requester_client, requester_person,
+		source_registry, source_service, items, purpose, consent_id, exchange_id)
+		VALUES ($1, (SELECT COALESCE(MAX(n), 0) + 1 FROM consent_uses WHERE subject = $1),
+			(SELECT COALESCE(MAX(nr), 0) + 1 FROM consent_uses WHERE subject = $1 AND requester_org = $3),
+			$2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`)
+	if err != nil {
+		return nil, fmt.Errorf("consent: prepare: %w", err)
+	}
+	return s, nil
+}
+
+// countUse counts a use of the consent the condition (%s) picks, if it
+// still allows a use at $1.
+const countUse = `UPDATE consent_records SET uses = uses + 1,
+		state = CASE WHEN use_limit > 0 AND uses + 1 >= use_limit THEN 'Consumed' ELSE state END,
+		updated_at = CASE WHEN use_limit > 0 AND uses + 1 >= use_limit THEN $1 ELSE updated_at END
+	WHERE %s AND state = 'Authorised' AND valid_from <= $1 AND valid_until > $1
+		AND (use_limit = 0 OR uses < use_limit)
+	RETURNING id, subject, state`
+
+// matchStmt returns the statement that counts a use of the consent of
+// a subject, requester, source and purpose covering n items whose window
+// ends first. The engines spell "contains" differently.
+func (s *SQLStore) matchStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	if st := s.match[n].Load(); st != nil {
+		return st, nil
+	}
+	s.prepareMu.Lock()
+	defer s.prepareMu.Unlock()
+	if st := s.match[n].Load(); st != nil {
+		return st, nil
+	}
+	contains := "instr(item_set, $%d) > 0"
+	if s.db.Dialect() == sqlstore.Postgres {
+		contains = "strpos(item_set, $%d) > 0"
+	}
+	var b strings.Builder
+	b.WriteString(`id = (SELECT id FROM consent_records WHERE subject = $2 AND requester_org = $3 AND requester_client = $4
+		AND source_registry = $5 AND source_service = $6 AND purpose_code = $7 AND state = 'Authorised'
+		AND valid_from <= $1 AND valid_until > $1 AND (use_limit = 0 OR uses < use_limit)`)
+	for i := range n {
+		b.WriteString(" AND " + fmt.Sprintf(contains, 8+i))
+	}
+	b.WriteString(" ORDER BY valid_until, id LIMIT 1)")
+	st, err := s.db.PrepareContext(ctx, fmt.Sprintf(countUse, b.String()))
+	if err != nil {
+		return nil, err
+	}
+	s.match[n].Store(st)
+	return st, nil
+}
+
+// Close releases the prepared statements; the pool stays open.
+func (s *SQLStore) Close() error {
+	errs := []error{s.candidates.Close(), s.use.Close(), s.logUse.Close()}
+	for i := range s.match {
+		if st := s.match[i].Swap(nil); st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// terms is the JSON of the terms column; decision that of the decision
+// column.
+type terms struct {
+	Requester  Requester `json:"requester"`
+	Items      []Item    `json:"items"`
+	Purpose    Purpose   `json:"purpose"`
+	LegalBasis string    `json:"legal_basis"`
+	Recipients []string  `json:"recipients,omitempty"`
+	Withdrawal string    `json:"withdrawal"`
+	ReturnURL  string    `json:"return_url,omitempty"`
+}
+
+type decision struct {
+	Notice   Notice   `json:"notice"`
+	Evidence Evidence `json:"evidence"`
+}
+
+const selectRecord = `SELECT id, schema_version, subject, subject_sealed, source_registry, source_service,
+	state, created_at, updated_at, request_expires, valid_from, valid_until, use_limit, uses, terms, decision
+	FROM consent_records`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func micro(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicro(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func scanRecord(row scanner) (*Record, error) {
+	var (
+		r                                                   Record
+		termsJSON, decisionJSON                             string
+		created, updated, reqExpires, validFrom, validUntil int64
+		state                                               string
+		limit                                               int
+	)
+	if err := row.Scan(&r.ID, &r.SchemaVersion, &r.Subject, &r.SealedSubject, &r.Source.Registry, &r.Source.Service,
+		&state, &created, &updated, &reqExpires, &validFrom, &validUntil, &limit, &r.Uses, &termsJSON, &decisionJSON); err != nil {
+		return nil, err
+	}
+	var t terms
+	var d decision
+	if err := json.Unmarshal([]byte(termsJSON), &t); err != nil {
+		return nil, fmt.Errorf("consent: stored record %s: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(decisionJSON), &d); err != nil {
+		return nil, fmt.Errorf("consent: stored record %s: %w", r.ID, err)
+	}
+	r.Requester, r.Items, r.Purpose, r.LegalBasis = t.Requester, t.Items, t.Purpose, t.LegalBasis
+	r.Recipients, r.Withdrawal, r.ReturnURL = t.Recipients, t.Withdrawal, t.ReturnURL
+	r.Notice, r.Evidence = d.Notice, d.Evidence
+	r.State = State(state)
+	r.CreatedAt, r.UpdatedAt = fromMicro(created), fromMicro(updated)
+	r.RequestExpires, r.ValidFrom, r.ValidUntil = fromMicro(reqExpires), fromMicro(validFrom), fromMicro(validUntil)
+	r.MaxUses = limit
+	if limit == 0 {
+		r.MaxUses = Unlimited
+	}
+	return &r, nil
+}
+
+// Create implements Store.
+func (s *SQLStore) Create(ctx context.Context, r *Record) error {
+	t, err := json.Marshal(terms{Requester: r.Requester, Items: r.Items, Purpose: r.Purpose, LegalBasis: r.LegalBasis,
+		Recipients: r.Recipients, Withdrawal: r.Withdrawal, ReturnURL: r.ReturnURL})
+	if err != nil {
+		return fmt.Errorf("consent: create: %w", err)
+	}
+	d, err := json.Marshal(decision{Notice: r.Notice, Evidence: r.Evidence})
+	if err != nil {
+		return fmt.Errorf("consent: create: %w", err)
+	}
+	limit := r.MaxUses
+	if limit == Unlimited {
+		limit = 0
+	}
+	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_records (id, schema_version, subject, subject_sealed,
+			requester_org, requester_client, source_registry, source_service, purpose_code, item_set, state,
+			created_at, updated_at, request_expires, valid_from, valid_until, use_limit, uses, terms, decision)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+			r.ID, r.SchemaVersion, r.Subject, r.SealedSubject, r.Requester.Organisation, r.Requester.Client,
+			r.Source.Registry, r.Source.Service, r.Purpose.Code, itemSet(r.Items), string(r.State), micro(r.CreatedAt), micro(r.UpdatedAt),
+			micro(r.RequestExpires), micro(r.ValidFrom), micro(r.ValidUntil), limit, r.Uses, string(t), string(d)); err != nil {
+			return err
+		}
+		for i, e := range r.Events {
+			if err := insertEvent(ctx, tx, r.ID, i+1, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err = sqlstore.MapError(err); errors.Is(err, sqlstore.ErrConflict) {
+		return fmt.Errorf("%w: %s", ErrExists, r.ID)
+	} else if err != nil {
+		return fmt.Errorf("consent: create: %w", err)
+	}
+	return nil
+}
+
+func insertEvent(ctx context.Context, tx *sql.Tx, id string, seq int, e Event) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO consent_events (consent_id, seq, at, actor, action, state)
+		VALUES ($1, $2, $3, $4, $5, $6)`, id, seq, micro(e.At), e.Actor, string(e.Action), string(e.State))
+	return err
+}
+
+// appendEvent adds e after the record's last event. The caller holds the
+// record's row lock (or, on SQLite, the write lock).
+func appendEvent(ctx context.Context, tx *sql.Tx, id string, e Event) error {
+	var last int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM consent_events WHERE consent_id = $1`, id).Scan(&last); err != nil {
+		return err
+	}
+	return insertEvent(ctx, tx, id, last+1, e)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// events loads the events of the records, in order, into them.
+func loadEvents(ctx context.Context, q querier, query string, arg any, recs ...*Record) error {
+	byID := make(map[string]*Record, len(recs))
+	for _, r := range recs {
+		byID[r.ID] = r
+	}
+	rows, err := q.QueryContext(ctx, query, arg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, actor, action, state string
+		var at int64
+		if err := rows.Scan(&id, &at, &actor, &action, &state); err != nil {
+			return err
+		}
+		if r := byID[id]; r != nil {
+			r.Events = append(r.Events, Event{At: fromMicro(at), Actor: actor, Action: Action(action), State: State(state)})
+		}
+	}
+	return rows.Err()
+}
+
+func (s *SQLStore) get(ctx context.Context, q querier, id string) (*Record, error) {
+	r, err := scanRecord(q.QueryRowContext(ctx, selectRecord+` WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := loadEvents(ctx, q, `SELECT consent_id, at, actor, action, state FROM consent_events
+		WHERE consent_id = $1 ORDER BY seq`, id, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Get implements Store.
+func (s *SQLStore) Get(ctx context.Context, id string) (*Record, error) {
+	r, err := s.get(ctx, s.db, id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("consent: get: %w", sqlstore.MapError(err))
+	}
+	return r, err
+}
+
+// Update implements Store.
+func (s *SQLStore) Update(ctx context.Context, ch Change) (*Record, error) {
+	var out *Record
+	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		r, err := scanRecord(tx.QueryRowContext(ctx, selectRecord+` WHERE id = $1`+s.db.Dialect().ForUpdate(), ch.ID))
+		if errors.Is(err, sql.ErrNoRows) || err == nil && ch.Subject != "" && r.Subject != ch.Subject {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if r.State != ch.From {
+			return &StateError{ID: r.ID, State: r.State, Action: ch.Event.Action}
+		}
+		if ch.To != StateExpired && expiredAt(r.State, r.RequestExpires, r.ValidUntil, ch.At) {
+			return &StateError{ID: r.ID, State: StateExpired, Action: ch.Event.Action}
+		}
+		d := decision{Notice: r.Notice, Evidence: r.Evidence}
+		if ch.Notice != nil {
+			d.Notice = *ch.Notice
+		}
+		if ch.Evidence != nil {
+			d.Evidence = *ch.Evidence
+		}
+		dj, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE consent_records SET state = $1, updated_at = $2, decision = $3 WHERE id = $4`,
+			string(ch.To), micro(ch.At), string(dj), ch.ID); err != nil {
+			return err
+		}
+		if err := appendEvent(ctx, tx, ch.ID, ch.Event); err != nil {
+			return err
+		}
+		out, err = s.get(ctx, tx, ch.ID)
+		return err
+	})
+	if err != nil {
+		var se *StateError
+		if errors.Is(err, ErrNotFound) || errors.As(err, &se) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("consent: update: %w", sqlstore.MapError(err))
+	}
+	return out, nil
+}
+
+// List implements Store.
+func (s *SQLStore) List(ctx context.Context, subject string) ([]*Record, error) {
+	recs, err := s.list(ctx, subject)
+	if err != nil {
+		return nil, fmt.Errorf("consent: list: %w", sqlstore.MapError(err))
+	}
+	return recs, nil
+}
+
+func (s *SQLStore) list(ctx context.Context, subject string) ([]*Record, error) {
+	rows, err := s.db.QueryContext(ctx, selectRecord+` WHERE subject = $1 ORDER BY created_at DESC, id DESC`, subject)
+	if err != nil {
+		return nil, err
+	}
+	var recs []*Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		recs = append(recs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	err = loadEvents(ctx, s.db, `SELECT e.consent_id, e.at, e.actor, e.action, e.state FROM consent_events e
+		JOIN consent_records r ON r.id = e.consent_id WHERE r.subject = $1 ORDER BY e.consent_id, e.seq`, subject, recs...)
+	return recs, err
+}
+
+// Candidates implements Store.
+func (s *SQLStore) Candidates(ctx context.Context, q CandidateQuery) ([]*Record, error) {
+	ctx, cancel := s.db.Bound(ctx)
+	defer cancel()
+	rows, err := s.candidates.QueryContext(ctx, q.Subject, q.Organisation, q.Client, q.Source.Registry, q.Source.Service)
+	if err != nil {
+		return nil, fmt.Errorf("consent: candidates: %w", sqlstore.MapError(err))
+	}
+	defer rows.Close()
+	var recs []*Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("consent: candidates: %w", sqlstore.MapError(err))
+		}
+		recs = append(recs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("consent: candidates: %w", sqlstore.MapError(err))
+	}
+	return recs, nil
+}
+
+// Use implements Store: one conditional UPDATE picks the consent and
+// counts the use (and ends a consent whose last use it is), and the
+// access log entry is written in the same transaction.
+func (s *SQLStore) Use(ctx context.Context, u Use) (string, error) {
+	items, err := json.Marshal(u.Items)
+	if err != nil {
+		return "", fmt.Errorf("consent: use: %w", err)
+	}
+	at := micro(u.At)
+	var st *sql.Stmt
+	var args []any
+	if u.ConsentID != "" {
+		st, args = s.use, []any{at, u.ConsentID}
+	} else {
+		if len(u.Items) == 0 || len(u.Items) > MaxItems {
+			return "", invalid("items", "from 1 to %d", MaxItems)
+		}
+		if st, err = s.matchStmt(ctx, len(u.Items)); err != nil {
+			return "", fmt.Errorf("consent: use: %w", sqlstore.MapError(err))
+		}
+		args = []any{at, u.Subject, u.Requester.Organisation, u.Requester.Client, u.Source.Registry, u.Source.Service, u.Purpose}
+		for _, it := range u.Items {
+			args = append(args, itemSep+it+itemSep)
+		}
+	}
+	var counted string
+	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		err = s.countUse(ctx, st, args, u, string(items), &counted)
+		if !errors.Is(err, sqlstore.ErrConflict) || attempt == 8 {
+			break
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("consent: use: %w", err)
+	}
+	return counted, nil
+}
+
+// countUse runs one attempt of Use's transaction. A conflict on the
+// access log's numbering comes back as sqlstore.ErrConflict.
+func (s *SQLStore) countUse(ctx context.Context, st *sql.Stmt, args []any, u Use, items string, counted *string) error {
+	at := micro(u.At)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		*counted = ""
+		var id, subject, state string
+		err := tx.StmtContext(ctx, st).QueryRowContext(ctx, args...).Scan(&id, &subject, &state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if State(state) == StateConsumed {
+			if err := appendEvent(ctx, tx, id, Event{At: u.At, Actor: ActorSystem, Action: ActionConsumed, State: StateConsumed}); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.StmtContext(ctx, s.logUse).ExecContext(ctx, subject, at, u.Requester.Organisation, u.Requester.Client,
+			u.Requester.Person, u.Source.Registry, u.Source.Service, items, u.Purpose, id, u.ExchangeID); err != nil {
+			return err
+		}
+		*counted = id
+		return nil
+	})
+	return sqlstore.MapError(err)
+}
+
+// AccessLog implements Store. Pages follow the key (subject, n), or the
+// index (subject, requester, nr) with a requester, and cost the same
+// however deep they are.
+func (s *SQLStore) AccessLog(ctx context.Context, subject string, q LogQuery) (LogPage, error) {
+	q, err := q.normalise()
+	if err != nil {
+		return LogPage{}, err
+	}
+	// Entries are numbered per citizen (n) and per citizen and requester
+	// (nr), densely from 1: an offset is a bound on the number, found
+	// through the key like a page after Before.
+	pos, where := "n", "subject = $1"
+	args := []any{subject}
+	if q.Organisation != "" {
+		pos, where = "nr", "subject = $1 AND requester_org = $2"
+		args = append(args, q.Organisation)
+	}
+	bound := fmt.Sprintf("(SELECT COALESCE(MAX(%s), 0) + 1 FROM consent_uses WHERE %s) - $%d", pos, where, len(args)+1)
+	args = append(args, q.Offset)
+	if q.Before > 0 {
+		bound = fmt.Sprintf("$%d", len(args))
+		args[len(args)-1] = q.Before
+	}
+	query := fmt.Sprintf(`SELECT %s, n, at, requester_org, requester_client, requester_person, source_registry,
+		source_service, items, purpose, consent_id, exchange_id FROM consent_uses
+		WHERE %s AND %s < %s ORDER BY %s DESC LIMIT $%d`, pos, where, pos, bound, pos, len(args)+1)
+	args = append(args, q.Limit)
+	page, err := s.accessLog(ctx, query, args, subject, q.Limit)
+	if err != nil {
+		return LogPage{}, fmt.Errorf("consent: access log: %w", sqlstore.MapError(err))
+	}
+	return page, nil
+}
+
+func (s *SQLStore) accessLog(ctx context.Context, query string, args []any, subject string, limit int) (LogPage, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return LogPage{}, err
+	}
+	defer rows.Close()
+	var page LogPage
+	for rows.Next() {
+		var a Access
+		var at int64
+		var items string
+		if err := rows.Scan(&page.Next, &a.Seq, &at, &a.Requester.Organisation, &a.Requester.Client, &a.Requester.Person,
+			&a.Source.Registry, &a.Source.Service, &items, &a.Purpose, &a.ConsentID, &a.ExchangeID); err != nil {
+			return LogPage{}, err
+		}
+		a.Subject, a.At = subject, fromMicro(at)
+		if err := json.Unmarshal([]byte(items), &a.Items); err != nil {
+			return LogPage{}, fmt.Errorf("stored access %d: %w", a.Seq, err)
+		}
+		page.Entries = append(page.Entries, a)
+	}
+	// Numbers are dense: a full page whose last entry is not number 1
+	// has entries after it.
+	if len(page.Entries) < limit || page.Next == 1 {
+		page.Next = 0
+	}
+	return page, rows.Err()
+}
