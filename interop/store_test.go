@@ -7,9 +7,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/interop"
 	"github.com/egovkit/egovkit/interop/interoptest"
-	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 )
 
 func TestSQLStore(t *testing.T) {
