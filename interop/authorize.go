@@ -82,15 +82,29 @@ type Authorizer struct {
 	closeOnce sync.Once
 }
 
+// snapshot is the registry compiled for decisions. An allowed call costs
+// one lookup of the (service, consumer) pair; the services map is read
+// only to say why a call is refused.
 type snapshot struct {
 	generation int64
 	services   map[ServiceID]*entry
+	grants     map[grantKey]*grant
 }
 
 type entry struct {
 	disabled bool
 	decision Decision
-	rights   map[ClientID][]compiledRight
+}
+
+type grantKey struct {
+	service  ServiceID
+	consumer ClientID
+}
+
+// grant holds the rights of one consumer to one service.
+type grant struct {
+	e      *entry
+	rights []compiledRight
 }
 
 type compiledRight struct {
@@ -100,6 +114,8 @@ type compiledRight struct {
 	windowed bool
 	r        *Right
 }
+
+var errStale = &Error{Kind: ErrRegistryStale, Detail: "the registry could not be read lately; try again shortly"}
 
 // New loads the registry and starts polling it (unless PollInterval is
 // negative). It fails when the first load fails.
@@ -143,20 +159,16 @@ func New(ctx context.Context, cfg Config) (*Authorizer, error) {
 // An allowed decision does not allocate.
 func (a *Authorizer) Authorize(_ context.Context, consumer ClientID, service ServiceID, method, path string) (Decision, error) {
 	if a.stale.Load() {
-		return Decision{}, ErrRegistryStale
+		return Decision{}, errStale
 	}
 	s := a.snap.Load()
-	e := s.services[service]
-	if e == nil {
-		return Decision{}, &Refusal{Kind: ErrNotFound, Consumer: consumer, Service: service, Method: method, Path: path}
+	g := s.grants[grantKey{service, consumer}]
+	if g == nil || g.e.disabled {
+		return Decision{}, s.refuse(consumer, service, method, path)
 	}
-	if e.disabled {
-		return Decision{}, &Refusal{Kind: ErrServiceDisabled, Consumer: consumer, Service: service, Method: method, Path: path}
-	}
-	rights := e.rights[consumer]
 	var now time.Time
-	for i := range rights {
-		r := &rights[i]
+	for i := range g.rights {
+		r := &g.rights[i]
 		if r.method != method && r.method != AnyMethod || !r.pat.match(path) {
 			continue
 		}
@@ -168,11 +180,23 @@ func (a *Authorizer) Authorize(_ context.Context, consumer ClientID, service Ser
 				continue
 			}
 		}
-		d := e.decision
+		d := g.e.decision
 		d.Right = r.id
 		return d, nil
 	}
 	return Decision{}, &Refusal{Kind: ErrForbidden, Consumer: consumer, Service: service, Method: method, Path: path}
+}
+
+// refuse says why a call without a grant is refused.
+func (s *snapshot) refuse(consumer ClientID, service ServiceID, method, path string) *Refusal {
+	kind := ErrForbidden
+	switch e := s.services[service]; {
+	case e == nil:
+		kind = ErrNotFound
+	case e.disabled:
+		kind = ErrServiceDisabled
+	}
+	return &Refusal{Kind: kind, Consumer: consumer, Service: service, Method: method, Path: path}
 }
 
 // Generation returns the generation of the snapshot decisions are made on.
@@ -271,7 +295,8 @@ func (a *Authorizer) reload(ctx context.Context) error {
 }
 
 func compile(raw Snapshot) (*snapshot, error) {
-	s := &snapshot{generation: raw.Generation, services: make(map[ServiceID]*entry, len(raw.Services))}
+	s := &snapshot{generation: raw.Generation, services: make(map[ServiceID]*entry, len(raw.Services)),
+		grants: make(map[grantKey]*grant, len(raw.Rights))}
 	for _, svc := range raw.Services {
 		u, err := url.Parse(svc.Upstream)
 		if err != nil {
@@ -286,7 +311,6 @@ func compile(raw Snapshot) (*snapshot, error) {
 			decision: Decision{Service: svc.ID, Owner: svc.Owner, Upstream: u, Items: items,
 				ConsentRequired: svc.ConsentRequired, LegalBasis: svc.LegalBasis, Limits: svc.Limits,
 				Generation: raw.Generation},
-			rights: map[ClientID][]compiledRight{},
 		}
 	}
 	for i := range raw.Rights {
@@ -296,7 +320,13 @@ func compile(raw Snapshot) (*snapshot, error) {
 			// A right that does not compile allows nothing.
 			continue
 		}
-		e.rights[r.Consumer] = append(e.rights[r.Consumer], compiledRight{id: r.ID, method: r.Method,
+		k := grantKey{r.Service, r.Consumer}
+		g := s.grants[k]
+		if g == nil {
+			g = &grant{e: e}
+			s.grants[k] = g
+		}
+		g.rights = append(g.rights, compiledRight{id: r.ID, method: r.Method,
 			pat: compilePattern(r.Path), windowed: !r.NotBefore.IsZero() || !r.NotAfter.IsZero(), r: r})
 	}
 	return s, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
 	"github.com/egovkit/egovkit/interop"
 	"github.com/egovkit/egovkit/interop/interoptest"
+	"github.com/egovkit/egovkit/problem"
 )
 
 func newAuthorizer(t *testing.T, cfg interop.Config) *interop.Authorizer {
@@ -134,6 +135,11 @@ func TestAuthorize(t *testing.T) {
 	assert.ErrorIs(t, err, interop.ErrServiceDisabled)
 	assert.ErrorIs(t, err, errkind.Unavailable)
 	assert.Equal(t, interop.OutcomeDisabled, interop.Outcome(err))
+	require.ErrorAs(t, err, &ref)
+	p := ref.Problem()
+	assert.Equal(t, 503, p.Status)
+	assert.Equal(t, 300, p.Extensions["retry_after"], "sent as Retry-After")
+	assert.Equal(t, "Server.ServerProxy.ServiceDisabled", p.Extensions["xroad_error"])
 
 	// The validity window: open at its start, closed at its end.
 	later := now.Add(time.Hour)
@@ -199,6 +205,9 @@ func TestMaxStale(t *testing.T) {
 	assert.ErrorIs(t, a.Maintain(ctx), errDown)
 	assert.ErrorIs(t, call(), interop.ErrRegistryStale)
 	assert.ErrorIs(t, call(), errkind.Unavailable)
+	var pe interface{ Problem() *problem.Problem }
+	require.ErrorAs(t, call(), &pe)
+	assert.Equal(t, 503, pe.Problem().Status)
 	st.down.Store(false)
 	require.NoError(t, a.Maintain(ctx))
 	assert.NoError(t, call(), "back")

@@ -13,8 +13,9 @@ import (
 // BenchmarkAuthorize decides allowed calls from a snapshot of 1,000
 // services and 10,000 rights (ten consumers per service, each with a
 // pattern of one wildcard segment and a final "**", half of them with a
-// validity window), beside the floor of a plain map lookup of the
-// (consumer, service) pair in the same run.
+// validity window), beside two floors in the same run: a plain map lookup
+// of the (consumer, service) pair as one precomputed string, and the same
+// lookup keyed by the two identifiers as Authorize receives them.
 func BenchmarkAuthorize(b *testing.B) {
 	ctx := b.Context()
 	st, err := interop.NewMemoryStore()
@@ -26,6 +27,11 @@ func BenchmarkAuthorize(b *testing.B) {
 		consumers[j] = interoptest.Consumer(fmt.Sprintf("C%d", j))
 	}
 	floor := map[string]bool{}
+	type pair struct {
+		s interop.ServiceID
+		c interop.ClientID
+	}
+	pairs := map[pair]bool{}
 	for i := range ids {
 		s := interoptest.Service(fmt.Sprintf("S%d", i))
 		ids[i] = s.ID
@@ -40,6 +46,7 @@ func BenchmarkAuthorize(b *testing.B) {
 			_, err := st.GrantRight(ctx, r)
 			require.NoError(b, err)
 			floor[c.String()+" "+s.ID.String()] = true
+			pairs[pair{s.ID, c}] = true
 		}
 	}
 	a, err := interop.New(ctx, interop.Config{Store: st, PollInterval: -1})
@@ -66,6 +73,16 @@ func BenchmarkAuthorize(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			if !floor[keys[i%len(keys)]] {
+				b.Fatal("missing")
+			}
+			i++
+		}
+	})
+	b.Run("pair-map-floor", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if !pairs[pair{ids[i%services], consumers[i%perService]}] {
 				b.Fatal("missing")
 			}
 			i++

@@ -71,13 +71,29 @@ func (e *Error) Problem() *problem.Problem {
 	case ErrForbidden:
 		return problem.New(problem.TypeForbidden, http.StatusForbidden, e.Detail)
 	case ErrServiceDisabled:
-		return problem.New(TypeServiceDisabled, http.StatusServiceUnavailable, e.Detail)
+		return disabledProblem(e.Detail)
+	case ErrRegistryStale:
+		return problem.Unavailable(e.Detail, retryAfterStale)
 	case ErrInvalid:
 		p := problem.New(problem.TypeValidation, http.StatusUnprocessableEntity, e.Detail)
 		p.Title = "Validation failed"
 		return p
 	}
 	return problem.New(problem.TypeBadRequest, http.StatusBadRequest, e.Detail)
+}
+
+// Retry-After of the 503 answers: a disabled service is switched on by
+// its operators, which takes a while; a registry that could not be read
+// comes back with the database.
+const (
+	retryAfterDisabled = 300
+	retryAfterStale    = 5
+)
+
+func disabledProblem(detail string) *problem.Problem {
+	p := problem.New(TypeServiceDisabled, http.StatusServiceUnavailable, detail)
+	p.Extensions = map[string]any{"retry_after": retryAfterDisabled}
+	return p
 }
 
 func fail(kind error, format string, args ...any) *Error {
@@ -119,11 +135,14 @@ func (r *Refusal) Problem() *problem.Problem {
 	case ErrNotFound:
 		p = problem.New(TypeServiceNotFound, http.StatusNotFound, "no such service: "+r.Service.String())
 	case ErrServiceDisabled:
-		p = problem.New(TypeServiceDisabled, http.StatusServiceUnavailable, "the service is disabled: "+r.Service.String())
+		p = disabledProblem("the service is disabled: " + r.Service.String())
 	default:
 		p = problem.New(TypeAccessDenied, http.StatusForbidden, "the client has no right to this call")
 	}
-	p.Extensions = map[string]any{"xroad_error": r.XRoadError()}
+	if p.Extensions == nil {
+		p.Extensions = map[string]any{}
+	}
+	p.Extensions["xroad_error"] = r.XRoadError()
 	return p
 }
 

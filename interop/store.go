@@ -148,7 +148,16 @@ type MemoryStore struct {
 	generation int64
 	services   map[ServiceID]Service
 	rights     map[string]Right
+	byKey      map[rightKey]string // the right's ID by what makes it unique
 }
+
+type rightKey struct {
+	consumer     ClientID
+	service      ServiceID
+	method, path string
+}
+
+func keyOf(r *Right) rightKey { return rightKey{r.Consumer, r.Service, r.Method, r.Path} }
 
 var _ Store = (*MemoryStore)(nil)
 
@@ -158,7 +167,8 @@ func NewMemoryStore(opts ...Option) (*MemoryStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &MemoryStore{now: o.now, services: map[ServiceID]Service{}, rights: map[string]Right{}}, nil
+	return &MemoryStore{now: o.now, services: map[ServiceID]Service{}, rights: map[string]Right{},
+		byKey: map[rightKey]string{}}, nil
 }
 
 func (m *MemoryStore) stamp() time.Time { return m.now().UTC().Truncate(time.Microsecond) }
@@ -250,15 +260,14 @@ func (m *MemoryStore) GrantRight(_ context.Context, r Right) (Right, error) {
 	if _, ok := m.services[r.Service]; !ok {
 		return Right{}, fail(ErrNotFound, "no service %s", r.Service)
 	}
-	for _, o := range m.rights {
-		if o.Consumer == r.Consumer && o.Service == r.Service && o.Method == r.Method && o.Path == r.Path {
-			return Right{}, fail(ErrExists, "%s has this right already (%s)", r.Consumer, o.ID)
-		}
+	if id, ok := m.byKey[keyOf(&r)]; ok {
+		return Right{}, fail(ErrExists, "%s has this right already (%s)", r.Consumer, id)
 	}
 	r.ID = newRightID()
 	r.GrantedAt = m.stamp()
 	r.NotBefore, r.NotAfter = truncTime(r.NotBefore), truncTime(r.NotAfter)
 	m.rights[r.ID] = r
+	m.byKey[keyOf(&r)] = r.ID
 	m.generation++
 	return r, nil
 }
@@ -267,9 +276,11 @@ func (m *MemoryStore) GrantRight(_ context.Context, r Right) (Right, error) {
 func (m *MemoryStore) RevokeRight(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.rights[id]; !ok {
+	r, ok := m.rights[id]
+	if !ok {
 		return fail(ErrNotFound, "no right %s", id)
 	}
+	delete(m.byKey, keyOf(&r))
 	delete(m.rights, id)
 	m.generation++
 	return nil
