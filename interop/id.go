@@ -120,11 +120,7 @@ func ParseClientID(s string) (ClientID, error) {
 	if err != nil {
 		return ClientID{}, err
 	}
-	c := ClientID{Instance: parts[0], Class: parts[1], Member: parts[2]}
-	if len(parts) == 4 {
-		c.Subsystem = parts[3]
-	}
-	return c, nil
+	return ClientID{Instance: parts[0], Class: parts[1], Member: parts[2], Subsystem: parts[3]}, nil
 }
 
 // ParseServiceID parses "INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/VERSION]",
@@ -134,11 +130,7 @@ func ParseServiceID(s string) (ServiceID, error) {
 	if err != nil {
 		return ServiceID{}, err
 	}
-	id := ServiceID{Instance: parts[0], Class: parts[1], Member: parts[2], Subsystem: parts[3], Service: parts[4]}
-	if len(parts) == 6 {
-		id.Version = parts[5]
-	}
-	return id, nil
+	return ServiceID{Instance: parts[0], Class: parts[1], Member: parts[2], Subsystem: parts[3], Service: parts[4], Version: parts[5]}, nil
 }
 
 // ParsePath reads the escaped path of a request of X-Road's message
@@ -221,25 +213,32 @@ func isDotSegment(seg string) bool {
 
 var idPartNames = [...]string{"instance", "member class", "member code", "subsystem code", "service code", "service version"}
 
-func splitID(s, what string, min, max int) ([]string, error) {
+// splitID splits s into min to max parts, unescaped and checked; the
+// parts not given are empty. It does not allocate unless a part is
+// escaped.
+func splitID(s, what string, min, max int) (parts [6]string, err error) {
 	if len(s) > max*(MaxIDPartLen*3+1) {
-		return nil, invalidID("the %s identifier is too long", what)
+		return parts, invalidID("the %s identifier is too long", what)
 	}
-	raw := strings.Split(s, "/")
-	if len(raw) < min || len(raw) > max {
+	count := strings.Count(s, "/") + 1
+	if count < min || count > max {
 		if min == max-1 {
-			return nil, invalidID("a %s identifier has %d or %d parts separated by '/', not %d", what, min, max, len(raw))
+			return parts, invalidID("a %s identifier has %d or %d parts separated by '/', not %d", what, min, max, count)
 		}
-		return nil, invalidID("a %s identifier has %d parts separated by '/', not %d", what, min, len(raw))
+		return parts, invalidID("a %s identifier has %d parts separated by '/', not %d", what, min, count)
 	}
-	for i, r := range raw {
-		p, err := unescapePart(r, what, i)
+	for i := range count {
+		raw := s
+		if j := strings.IndexByte(s, '/'); j >= 0 {
+			raw, s = s[:j], s[j+1:]
+		}
+		p, err := unescapePart(raw, what, i)
 		if err != nil {
-			return nil, err
+			return parts, err
 		}
-		raw[i] = p
+		parts[i] = p
 	}
-	return raw, nil
+	return parts, nil
 }
 
 func unescapePart(raw, what string, i int) (string, error) {
