@@ -35,8 +35,8 @@ type ConsentQuery struct {
 	// Purpose is why the consumer asks: the case or procedure it works on
 	// (X-Road-Issue).
 	Purpose string
-	// ConsentID is the consent the consumer presents, from the
-	// X-Road-Consent-Id header; empty when none was sent.
+	// ConsentID is the consent the consumer presents in a header of its
+	// request; empty when none was sent.
 	ConsentID string
 	// At is the time of the call.
 	At time.Time
