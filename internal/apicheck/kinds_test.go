@@ -13,6 +13,7 @@ import (
 	"github.com/egovkit/egovkit/consent"
 	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/errkind"
+	"github.com/egovkit/egovkit/interop"
 	"github.com/egovkit/egovkit/kek"
 	"github.com/egovkit/egovkit/metrics"
 	"github.com/egovkit/egovkit/problem"
@@ -36,11 +37,13 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 		{"not found", []error{auth.ErrNoSuchAccount, auth.ErrClientNotFound, auth.ErrContactNotFound,
 			auth.ErrNoAuthenticator, consent.ErrNotFound, declaration.ErrNotFound, procedures.ErrNotFound,
 			procedures.ErrNoApplicationForm, &declaration.Error{Kind: declaration.ErrNotFound},
-			&procedures.Error{Kind: procedures.ErrNotFound}}},
+			&procedures.Error{Kind: procedures.ErrNotFound}, interop.ErrNotFound,
+			&interop.Error{Kind: interop.ErrNotFound}, &interop.Refusal{Kind: interop.ErrNotFound}}},
 		{"conflict", []error{auth.ErrAccountExists, auth.ErrClientExists, consent.ErrState, consent.ErrExists,
 			&consent.StateError{State: consent.StateRevoked}, declaration.ErrState,
 			declaration.ErrExpired, procedures.ErrExists, procedures.ErrTransition,
-			&procedures.Error{Kind: procedures.ErrExists}}},
+			&procedures.Error{Kind: procedures.ErrExists}, interop.ErrExists, interop.ErrStale,
+			&interop.Error{Kind: interop.ErrStale}}},
 		{"invalid", []error{auth.ErrAccountInvalid, auth.ErrInvalidClientMetadata, auth.ErrInvalidPhone,
 			auth.ErrInvalidEmail, auth.ErrTOTPConfig, &auth.InvalidClientError{}, auth.ErrNoEmailSender,
 			auth.ErrBadPasswordHash, auth.ErrPasswordTooShort, auth.ErrPasswordTooLong,
@@ -49,16 +52,19 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 			&declaration.InvalidError{}, &procedures.QueryError{}, &procedures.SuggestionError{},
 			&procedures.ValidationError{}, problem.ErrInvalidDocument, kek.ErrInvalid,
 			auth.ErrOption, declaration.ErrOption, metrics.ErrBadPeriod, &metrics.PeriodError{}, &metrics.ImportError{},
-			&rp.Error{Code: rp.CodeInvalidRequest}}},
+			&rp.Error{Code: rp.CodeInvalidRequest}, interop.ErrInvalidID, interop.ErrInvalid, interop.ErrOption,
+			&interop.Error{Kind: interop.ErrInvalidID}, (&interop.Service{}).Validate(), (&interop.Right{}).Validate()}},
 		{"forbidden", []error{consent.ErrAssurance, consent.ErrRefused, &consent.RefusedError{Reason: consent.ReasonNone},
 			declaration.ErrForbidden, procedures.ErrForbidden,
-			&declaration.Error{Kind: declaration.ErrForbidden}, &rp.Error{Code: rp.CodeInsufficientScope}}},
+			&declaration.Error{Kind: declaration.ErrForbidden}, &rp.Error{Code: rp.CodeInsufficientScope},
+			interop.ErrForbidden, &interop.Refusal{Kind: interop.ErrForbidden}}},
 		{"unauthorized", []error{auth.ErrBadCredentials, auth.ErrInvalidGrant, auth.ErrCodeReused,
 			auth.ErrRefreshReused, auth.ErrAuthenticatorCode, &auth.ReusedCodeError{}, auth.ErrCodeRejected,
 			declaration.ErrCode, kek.ErrMismatch, &rp.Error{Code: rp.CodeInvalidToken},
 			&rp.Error{Code: rp.CodeInsufficientUserAuthentication}}},
 		{"unavailable", []error{auth.ErrPasswordBusy, rp.ErrKeysUnavailable,
-			&rp.Error{Code: rp.CodeTemporarilyUnavailable}}},
+			&rp.Error{Code: rp.CodeTemporarilyUnavailable}, interop.ErrServiceDisabled, interop.ErrRegistryStale,
+			&interop.Refusal{Kind: interop.ErrServiceDisabled}}},
 		{"rate-limited", []error{auth.ErrCodeTooSoon, auth.ErrCodeLockedOut, auth.ErrAuthenticatorLocked,
 			&auth.RateLimitError{Kind: auth.ErrCodeTooSoon, RetryAfter: time.Minute}, &auth.RateLimitError{},
 			declaration.ErrRateLimited, &declaration.RateLimitError{}, procedures.ErrRateLimited,
