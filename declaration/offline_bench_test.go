@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"math/big"
 	"strings"
 	"syscall"
@@ -165,28 +164,4 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// BenchmarkNewOfflineVerifier prepares a verifier from a JWK Set of
-// DefaultMaxKeys ES256 keys, and refuses one of 1,000 keys
-// (ErrTooManyKeys).
-func BenchmarkNewOfflineVerifier(b *testing.B) {
-	full, _ := keySet(b, declaration.DefaultMaxKeys)
-	over, _ := keySet(b, 1000)
-	b.Run("64 keys", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := declaration.NewOfflineVerifier("https://docs.example.gr", full); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("1000 keys refused", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := declaration.NewOfflineVerifier("https://docs.example.gr", over); !errors.Is(err, declaration.ErrTooManyKeys) {
-				b.Fatal(err)
-			}
-		}
-	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/auth/rp"
 	"github.com/egovkit/egovkit/declaration"
+	"github.com/egovkit/egovkit/declaration/verify"
 	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/metrics"
 	"github.com/egovkit/egovkit/problem"
@@ -39,6 +40,7 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 		{"invalid", []error{auth.ErrAccountInvalid, auth.ErrInvalidClientMetadata, auth.ErrInvalidPhone,
 			auth.ErrInvalidEmail, auth.ErrTOTPConfig, &auth.InvalidClientError{},
 			declaration.ErrBadToken, declaration.ErrUnknownKey, declaration.ErrTooManyKeys,
+			verify.ErrBadToken, &verify.Error{Kind: verify.ErrTooManyKeys},
 			&declaration.InvalidError{}, &procedures.QueryError{}, &procedures.SuggestionError{},
 			&procedures.ValidationError{}, problem.ErrInvalidDocument,
 			metrics.ErrBadPeriod, &metrics.PeriodError{}, &metrics.ImportError{},
