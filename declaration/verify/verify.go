@@ -79,8 +79,9 @@ var b64 = base64.RawURLEncoding.Strict()
 const maxToken = 1 << 20
 
 // buffers holds the verifier's scratch space: a copy of the token, then
-// its decoded payload. The claims are copied out of it (encoding/json
-// copies every string), so one buffer serves one check after another.
+// its decoded payload. The claims are copied out of it (the decoder
+// copies every string and raw value), so one buffer serves one check
+// after another.
 var buffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // verify checks a compact JWS and decodes its payload into claims. This is
@@ -141,7 +142,7 @@ func (v *Verifier) verify(token, typ string, claims any) error {
 	if err != nil {
 		return fmt.Errorf("%w: payload: %v", ErrBadToken, err)
 	}
-	if err := json.Unmarshal(buf[len(token):], claims); err != nil {
+	if err := decode(buf[len(token):], claims); err != nil {
 		return fmt.Errorf("%w: payload: %v", ErrBadToken, err)
 	}
 	return nil

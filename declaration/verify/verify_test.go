@@ -195,3 +195,23 @@ func TestOfflineHeaderCache(t *testing.T) {
 	assert.ErrorIs(t, err, verify.ErrBadToken)
 	assert.Equal(t, 1, verify.CachedHeaders(v))
 }
+
+// TestClaimsOwnTheirMemory: the verifier reads each token in a buffer it
+// uses again for the next; claims it returned keep their values after
+// other tokens have been read.
+func TestClaimsOwnTheirMemory(t *testing.T) {
+	jwks, privs := keySet(t, 1)
+	v, err := verify.New("https://docs.example.gr", jwks)
+	require.NoError(t, err)
+	claims := func(text string) verify.Claims {
+		return verify.Claims{Stamp: verify.Stamp{Issuer: "https://docs.example.gr", Code: "2222-2222-2222-2222-2222"},
+			Content: verify.Draft{Text: text, Fields: json.RawMessage(`{"a":"` + text + `"}`)}}
+	}
+	first, _, err := v.Verify(signES256(t, privs[0], "k0", verify.TokenType, claims("Πρώτο κείμενο")))
+	require.NoError(t, err)
+	for _, text := range []string{"Δεύτερο κείμενο", "xxxxxxxxxxxxxxxxxxxxxxxxxxx", strings.Repeat("y", 300)} {
+		_, _, err := v.Verify(signES256(t, privs[0], "k0", verify.TokenType, claims(text)))
+		require.NoError(t, err)
+	}
+	assert.Equal(t, claims("Πρώτο κείμενο"), *first)
+}
