@@ -25,7 +25,8 @@ import (
 // crypto/ecdsa.Verify (r and s made into numbers beforehand), or
 // crypto/ed25519.Verify. The verifier's work beyond that is splitting the
 // compact form, finding the key by its header, decoding the signature
-// and the payload (encoding/json), and judging issuer, code and expiry.
+// and the payload (JSON v2 set to encoding/json's semantics), and judging
+// issuer, code and expiry. The tokens are those the Service issues.
 // Target: at most 1.15 times the bare verification (BENCHMARKS.md).
 //
 // Each check reports its wall time (ns/op) and the process's CPU time

@@ -63,9 +63,32 @@ func ParseQR(content string) (code, token string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("declaration: QR content is not a URL: %w", err)
 	}
-	code, ok := NormalizeCode(u.Query().Get("code"))
+	code, ok := NormalizeCode(queryCode(u.RawQuery))
 	if !ok {
 		return "", "", errors.New("declaration: QR content has no verification code")
 	}
 	return code, fragment, nil
+}
+
+// queryCode is the first value of the parameter "code" in a URL's raw
+// query, as url.URL.Query().Get("code") reads it (pairs with a semicolon,
+// or whose name or value does not unescape, are skipped), without making
+// the map of every parameter. ParseQR's 8 KiB bound keeps the number of
+// parameters under the limit beyond which url.ParseQuery reads none.
+func queryCode(query string) string {
+	for query != "" {
+		var pair string
+		pair, query, _ = strings.Cut(query, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		if name, err := url.QueryUnescape(name); err != nil || name != "code" {
+			continue
+		}
+		if value, err := url.QueryUnescape(value); err == nil {
+			return value
+		}
+	}
+	return ""
 }
