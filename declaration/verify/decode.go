@@ -18,7 +18,7 @@ import (
 //
 // It is JSON v2 rather than encoding/json because reading the claims is
 // most of the verifier's work beyond the signature check: JSON v2 reads
-// them in about half the time, and copies a short string it has read
+// them in a quarter to a half of the time, and copies a short string it has read
 // lately (an issuer, a name, a kind) once rather than for every token
 // (BenchmarkDecode). Of the options that make up encoding/json's
 // behaviour in JSON v2 (jsonv1.DefaultOptionsV1), it takes only those
