@@ -116,20 +116,21 @@
 // nothing is drawn at issue. The QR code holds QRContent: the
 // verification URL, which any phone opens, and after "#" a summary signed
 // when the PDF is first drawn (a full document can be longer than a QR
-// code holds), which OfflineVerifier checks against the published keys
-// with no call to the issuer:
+// code holds), which the subpackage declaration/verify checks against
+// the published keys with no call to the issuer; a verifier imports it
+// alone and compiles none of this package's PDF, SQL and page code:
 //
-//	v, err := declaration.NewOfflineVerifier("https://docs.example.gr", jwks)
+//	v, err := verify.New("https://docs.example.gr", jwks)
 //	summary, status, err := v.VerifyQR(scanned) // StatusValid or StatusExpired
 //
-// An offline check cannot see a revocation; online, verify the code. The
-// signatures are checked by crypto/ecdsa and crypto/ed25519, inside Go's
-// FIPS 140-3 module; the verifier reads the compact form once, remembers
-// each protected header it has seen signed, and decodes the claims with
-// encoding/json (BENCHMARKS.md compares it with the bare signature
-// check). A JWK Set of more than DefaultMaxKeys keys is refused
-// (ErrTooManyKeys) unless WithMaxKeys allows more; make one verifier for
-// a key set and keep it.
+// This package's NewOfflineVerifier, OfflineVerifier, Claims and Summary
+// are the same verifier and types. An offline check cannot see a
+// revocation; online, verify the code. The signatures are checked by
+// crypto/ecdsa and crypto/ed25519, inside Go's FIPS 140-3 module
+// (BENCHMARKS.md compares the verifier with the bare signature check). A
+// JWK Set of more than DefaultMaxKeys keys is refused (ErrTooManyKeys)
+// unless WithMaxKeys allows more; make one verifier for a key set and
+// keep it.
 //
 // The text is set in DejaVu Sans, embedded, in forms prepared once at
 // build time that every PDF copies as they are: a document whose text

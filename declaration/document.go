@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/egovkit/egovkit/declaration/verify"
 	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/internal/httpx"
 	"github.com/egovkit/egovkit/internal/ident"
@@ -70,48 +71,17 @@ func (t Text) In(lang string) string {
 
 // Person is the declarant as the caller's sign-in knows them. The tax
 // number is required and checked; the other fields appear on the document
-// as given.
-type Person struct {
-	AFM        string `json:"afm"`
-	GivenName  string `json:"given_name"`
-	FamilyName string `json:"family_name"`
-	FatherName string `json:"father_name,omitempty"`
-	MotherName string `json:"mother_name,omitempty"`
-	BirthDate  string `json:"birth_date,omitempty"` // YYYY-MM-DD
-	IDCard     string `json:"id_card,omitempty"`    // identity card number, where needed
-	// Mobile is the registered mobile number the one-time code goes to,
-	// from the contact registry; it is not part of the document. Empty
-	// means none: a code is then never delivered.
-	Mobile string `json:"-"`
-}
+// as given. Mobile is not part of the document.
+type Person = verify.Person
 
 // Party is someone a document names besides the declarant: the grantee of
 // an authorization.
-type Party struct {
-	AFM  string `json:"afm"`
-	Name string `json:"name"`
-}
+type Party = verify.Party
 
-// Draft is what a declarant writes.
-type Draft struct {
-	Kind string `json:"kind"`
-	// Lang is the language of the document: "el" (the default) or "en".
-	Lang string `json:"lang,omitempty"`
-	// Recipient is the authority a solemn declaration is addressed to
-	// ("Προς"); for an authorization, where it will be shown, if known.
-	Recipient string `json:"recipient,omitempty"`
-	// Text is the declaration, or what the grantee may do.
-	Text string `json:"text,omitempty"`
-	// Grantee is who an authorization empowers.
-	Grantee *Party `json:"grantee,omitempty"`
-	// ValidUntil ends an authorization (required for one) or, optionally,
-	// any document: verification then says "expired".
-	ValidUntil time.Time `json:"valid_until,omitzero"`
-	// Template names an agency template (KindTemplate), and Fields are its
-	// values, checked against the template's schema.
-	Template string          `json:"template,omitempty"`
-	Fields   json.RawMessage `json:"fields,omitempty"`
-}
+// Draft is what a declarant writes. Template names an agency template
+// (KindTemplate), and Fields are its values, checked against the
+// template's schema.
+type Draft = verify.Draft
 
 // Template is an agency-defined kind of document.
 type Template struct {
@@ -370,15 +340,12 @@ func (s *Service) checkDraft(d Draft, declarant Person, now time.Time) (Draft, e
 	return d, c.err()
 }
 
-// codeAlphabet has 30 symbols and none that people confuse: no 0 or O,
-// no 1, I or L, no U (Crockford's base 32 without 0 and 1).
-const codeAlphabet = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-// Verification codes have 20 symbols of an alphabet of 30: about 98 bits,
-// printed in five groups of four.
+// Verification codes have 20 symbols of an alphabet of 30 with none that
+// people confuse: about 98 bits, printed in five groups of four.
 const (
-	codeLen   = 20
-	codeGroup = 4
+	codeAlphabet = verify.CodeAlphabet
+	codeLen      = verify.CodeLen
+	codeGroup    = verify.CodeGroup
 )
 
 // newCode draws a verification code uniformly from crypto/rand.
@@ -400,36 +367,4 @@ func newCode() string {
 		n++
 	}
 	return b.String()
-}
-
-// NormalizeCode turns a typed or scanned verification code into its
-// printed form: case, spaces and dashes do not matter. It reports false
-// for anything that cannot be a code (wrong length, a symbol outside the
-// alphabet), so such input never reaches the database.
-func NormalizeCode(s string) (string, bool) {
-	if len(s) > 64 {
-		return "", false
-	}
-	var raw []byte
-	for _, r := range strings.ToUpper(s) {
-		switch {
-		case r == ' ' || r == '-' || r == '\t':
-			continue
-		case r < 0x80 && strings.IndexByte(codeAlphabet, byte(r)) >= 0:
-			raw = append(raw, byte(r))
-		default:
-			return "", false
-		}
-	}
-	if len(raw) != codeLen {
-		return "", false
-	}
-	var b strings.Builder
-	for i, c := range raw {
-		if i > 0 && i%codeGroup == 0 {
-			b.WriteByte('-')
-		}
-		b.WriteByte(c)
-	}
-	return b.String(), true
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"go.uber.org/zap"
 
+	"github.com/egovkit/egovkit/declaration/verify"
 	"github.com/egovkit/egovkit/internal/ident"
 	"github.com/egovkit/egovkit/internal/jsonschema"
 	"github.com/egovkit/egovkit/internal/keys"
@@ -534,16 +535,7 @@ func codeError(err error) error {
 // Stamp is what every signed form of a document begins with: who issued
 // it where, when, until when, and its kind, protocol number and
 // verification code.
-type Stamp struct {
-	Issuer     string `json:"iss"`
-	ID         string `json:"jti"`
-	IssuedAt   int64  `json:"iat"`
-	Expiry     int64  `json:"exp,omitempty"`
-	IssuerName string `json:"issuer_name"`
-	Kind       string `json:"kind"`
-	Protocol   string `json:"protocol"`
-	Code       string `json:"code"`
-}
+type Stamp = verify.Stamp
 
 func (s *Service) stamp(d *Document) Stamp {
 	st := Stamp{Issuer: s.cfg.BaseURL, ID: d.ID, IssuedAt: d.IssuedAt.Unix(), IssuerName: d.Issuer, Kind: d.Draft.Kind,
@@ -556,16 +548,10 @@ func (s *Service) stamp(d *Document) Stamp {
 
 // Claims are the signed content of an issued document: what its JWS
 // carries, and what offline verification of it returns.
-type Claims struct {
-	Stamp
-	Declarant Person `json:"declarant"`
-	Content   Draft  `json:"content"`
-	Statutory string `json:"statutory,omitempty"`
-	StatusURL string `json:"status_url"`
-}
+type Claims = verify.Claims
 
 // TokenType is the "typ" of signed documents.
-const TokenType = "egovkit-declaration+jwt"
+const TokenType = verify.TokenType
 
 func (s *Service) claims(d *Document) Claims {
 	c := Claims{Stamp: s.stamp(d), Declarant: d.Declarant, Content: d.Draft, StatusURL: s.VerifyURL(d.Code)}
@@ -599,9 +585,9 @@ func (s *Service) VerifyURL(code string) string {
 
 // Status of a document as verification reports it.
 const (
-	StatusValid   = "valid"
+	StatusValid   = verify.StatusValid
 	StatusRevoked = "revoked"
-	StatusExpired = "expired"
+	StatusExpired = verify.StatusExpired
 	StatusUnknown = "unknown"
 )
 

@@ -12,6 +12,7 @@ import (
 	"github.com/egovkit/egovkit/auth/rp"
 	"github.com/egovkit/egovkit/consent"
 	"github.com/egovkit/egovkit/declaration"
+	"github.com/egovkit/egovkit/declaration/verify"
 	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/interop"
 	"github.com/egovkit/egovkit/kek"
@@ -49,6 +50,7 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 			auth.ErrBadPasswordHash, auth.ErrPasswordTooShort, auth.ErrPasswordTooLong,
 			consent.ErrInvalid, consent.ErrNoKeys, &consent.InvalidError{},
 			declaration.ErrBadToken, declaration.ErrUnknownKey, declaration.ErrTooManyKeys,
+			verify.ErrBadToken, &verify.Error{Kind: verify.ErrTooManyKeys},
 			&declaration.InvalidError{}, &procedures.QueryError{}, &procedures.SuggestionError{},
 			&procedures.ValidationError{}, problem.ErrInvalidDocument, kek.ErrInvalid,
 			auth.ErrOption, declaration.ErrOption, metrics.ErrBadPeriod, &metrics.PeriodError{}, &metrics.ImportError{},
