@@ -341,3 +341,25 @@ func TestSignMissingCoveredHeader(t *testing.T) {
 	r.Header.Del(httpsig.HeaderMessageID)
 	assert.ErrorIs(t, f.signer.Sign(r), httpsig.ErrConfig)
 }
+
+func TestVerifyLimits(t *testing.T) {
+	f := newFixture(t, edKey(t), nil)
+	r := gatewayRequest(t, "{}")
+	require.NoError(t, f.signer.Sign(r))
+	in := asReceived(r)
+	var inputs, sigs []string
+	for i := range 9 {
+		l := "s" + strings.Repeat("x", i)
+		inputs = append(inputs, l+`=("@method");created=1`)
+		sigs = append(sigs, l+"=:AAAA:")
+	}
+	in.Header.Set("Signature-Input", strings.Join(inputs, ", "))
+	in.Header.Set("Signature", strings.Join(sigs, ", "))
+	_, err := f.verifier.Verify(in)
+	assert.ErrorIs(t, err, httpsig.ErrMalformed)
+
+	in = asReceived(r)
+	in.Header.Set("Signature-Input", `sig1=(`+strings.Repeat(`"@method" `, 65)+`);created=1`)
+	_, err = f.verifier.Verify(in)
+	assert.ErrorIs(t, err, httpsig.ErrMalformed)
+}

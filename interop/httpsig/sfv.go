@@ -77,6 +77,7 @@ func parseDictionary(s string) ([]sfMember, error) {
 	p := &sfParser{s: s}
 	p.skipSP()
 	var out []sfMember
+	index := map[string]int{}
 	for !p.eof() {
 		key, err := p.key()
 		if err != nil {
@@ -97,14 +98,10 @@ func parseDictionary(s string) ([]sfMember, error) {
 			m = sfMember{item: sfItem{val: true, params: params}}
 		}
 		m.key = key
-		replaced := false
-		for j := range out {
-			if out[j].key == key {
-				out[j] = m
-				replaced = true
-			}
-		}
-		if !replaced {
+		if j, ok := index[key]; ok {
+			out[j] = m
+		} else {
+			index[key] = len(out)
 			out = append(out, m)
 		}
 		p.skipOWS()
@@ -162,6 +159,7 @@ func (p *sfParser) item() (sfItem, error) {
 
 func (p *sfParser) params() ([]sfParam, error) {
 	var out []sfParam
+	var index map[string]int // keys seen, made on the first parameter
 	for p.peek() == ';' {
 		p.i++
 		p.skipSP()
@@ -176,16 +174,15 @@ func (p *sfParser) params() ([]sfParam, error) {
 				return nil, err
 			}
 		}
-		replaced := false
-		for j := range out {
-			if out[j].key == key {
-				out[j].val = val
-				replaced = true
-			}
+		if j, ok := index[key]; ok {
+			out[j].val = val
+			continue
 		}
-		if !replaced {
-			out = append(out, sfParam{key: key, val: val})
+		if index == nil {
+			index = map[string]int{}
 		}
+		index[key] = len(out)
+		out = append(out, sfParam{key: key, val: val})
 	}
 	return out, nil
 }

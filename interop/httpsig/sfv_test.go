@@ -113,3 +113,30 @@ func normItem(it sfItem) sfItem {
 	}
 	return it
 }
+
+// A field of many members or parameters, as a hostile client may send up
+// to the server's header limit, parses in linear time.
+func TestParseLargeFields(t *testing.T) {
+	var b strings.Builder
+	for i := range 100000 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("k")
+		b.WriteString(strings.Repeat("a", i%7))
+		b.WriteString("=1;p;q")
+	}
+	m, err := parseDictionary(b.String())
+	require.NoError(t, err)
+	assert.Len(t, m, 7, "repeated keys keep their last value")
+
+	b.Reset()
+	b.WriteString("sig1=()")
+	for i := range 100000 {
+		b.WriteString(";p")
+		b.WriteString(strings.Repeat("x", i%50))
+	}
+	m, err = parseDictionary(b.String())
+	require.NoError(t, err)
+	assert.Len(t, m[0].params, 50)
+}

@@ -63,12 +63,8 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Required == nil {
 		cfg.Required = GatewayComponents()
 	}
-	for i, c := range cfg.Required {
-		cfg.Required[i] = strings.ToLower(c)
-	}
-	for i, c := range cfg.IfPresent {
-		cfg.IfPresent[i] = strings.ToLower(c)
-	}
+	cfg.Required = lowerAll(cfg.Required)
+	cfg.IfPresent = lowerAll(cfg.IfPresent)
 	if cfg.MaxAge <= 0 {
 		cfg.MaxAge = 5 * time.Minute
 	}
@@ -80,6 +76,20 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	}
 	return &Verifier{cfg: cfg}, nil
 }
+
+func lowerAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.ToLower(n)
+	}
+	return out
+}
+
+// Limits on what one request may ask a verifier to do.
+const (
+	maxSignatures = 8  // signatures tried per request
+	maxComponents = 64 // components covered by one signature
+)
 
 // Verified describes a signature that verified.
 type Verified struct {
@@ -115,6 +125,9 @@ func (v *Verifier) Verify(r *http.Request) (*Verified, error) {
 	if err != nil {
 		return nil, fail(ErrMalformed, "Signature is not a structured dictionary")
 	}
+	if len(in) > maxSignatures {
+		return nil, fail(ErrMalformed, "too many signatures")
+	}
 	var first error
 	for _, m := range in {
 		if v.cfg.Label != "" && m.key != v.cfg.Label {
@@ -146,6 +159,9 @@ func (v *Verifier) verifyOne(r *http.Request, m sfMember, sg []sfMember) (*Verif
 	}
 	if sig == nil {
 		return nil, fail(ErrMalformed, "no Signature value for "+m.key)
+	}
+	if len(m.inner) > maxComponents {
+		return nil, fail(ErrMalformed, "too many components")
 	}
 	out := &Verified{Label: m.key}
 	for _, c := range m.inner {
