@@ -363,3 +363,37 @@ func TestVerifyLimits(t *testing.T) {
 	_, err = f.verifier.Verify(in)
 	assert.ErrorIs(t, err, httpsig.ErrMalformed)
 }
+
+// FuzzVerify: whatever the signature fields say, Verify answers with a
+// typed refusal (or, by chance, a verified signature), never a panic.
+func FuzzVerify(f *testing.F) {
+	key := edKey(f)
+	s, err := httpsig.NewSigner(httpsig.SignerConfig{Key: key, KeyID: "gw-1", Now: func() time.Time { return testclock.Start }})
+	require.NoError(f, err)
+	r := gatewayRequest(f, "{}")
+	require.NoError(f, s.Sign(r))
+	f.Add(r.Header.Get("Signature-Input"), r.Header.Get("Signature"), r.Header.Get("Content-Digest"))
+	f.Add(`sig1=("@method" "@query-param";name="x");created=1;keyid="gw-1"`, "sig1=:AAAA:", "sha-512=:AA==:")
+	f.Add(`a=(), b=("x");keyid="gw-1";created=1700000000;expires=1`, "a=:AA==:, b=?1", "")
+	v, err := httpsig.NewVerifier(httpsig.VerifierConfig{
+		Keys:     httpsig.ResolverFor(map[string]crypto.PublicKey{"gw-1": key.Public()}),
+		Required: []string{},
+		Now:      func() time.Time { return testclock.Start },
+	})
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, input, sig, digest string) {
+		in := asReceived(r)
+		in.Header.Set("Signature-Input", input)
+		in.Header.Set("Signature", sig)
+		in.Header.Set("Content-Digest", digest)
+		_, err := v.Verify(in)
+		if err != nil {
+			var e *httpsig.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		_, _ = io.ReadAll(in.Body)
+	})
+}
