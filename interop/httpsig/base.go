@@ -88,18 +88,9 @@ func (m *message) derived(name string) (string, bool) {
 // every field line's value with surrounding whitespace removed, joined by
 // ", ". ok is false when the message has no such field.
 func (m *message) field(name string) (string, bool) {
-	lines := m.header[http.CanonicalHeaderKey(name)]
+	lines := m.lines(name)
 	if len(lines) == 0 {
-		// A header set with a non-canonical key.
-		for k, v := range m.header {
-			if strings.EqualFold(k, name) {
-				lines = v
-				break
-			}
-		}
-		if len(lines) == 0 {
-			return "", false
-		}
+		return "", false
 	}
 	if len(lines) == 1 {
 		return canonicalFieldLine(lines[0]), true
@@ -109,6 +100,36 @@ func (m *message) field(name string) (string, bool) {
 		parts[i] = canonicalFieldLine(l)
 	}
 	return strings.Join(parts, ", "), true
+}
+
+// canonicalKeys spares the usual components' names the canonicalization
+// of each request.
+var canonicalKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range append(append(GatewayComponents(), GatewayOptionalComponents()...),
+		"content-type", "content-length", "date", "accept", "authorization") {
+		m[n] = http.CanonicalHeaderKey(n)
+	}
+	return m
+}()
+
+// lines are the field lines of the header field name (lower case).
+func (m *message) lines(name string) []string {
+	key, ok := canonicalKeys[name]
+	if !ok {
+		key = http.CanonicalHeaderKey(name)
+	}
+	lines := m.header[key]
+	if len(lines) == 0 {
+		// A header set with a non-canonical key.
+		for k, v := range m.header {
+			if strings.EqualFold(k, name) {
+				lines = v
+				break
+			}
+		}
+	}
+	return lines
 }
 
 // canonicalFieldLine trims the line and replaces any obsolete line folding
@@ -138,8 +159,8 @@ func canonicalFieldLine(v string) string {
 // the serialized inner list (the value of the Signature-Input member).
 func signatureBase(m *message, covered []sfItem, params []sfParam) (base []byte, input string, err error) {
 	var b strings.Builder
-	seen := make(map[string]bool, len(covered))
-	for _, c := range covered {
+	b.Grow(1024)
+	for i, c := range covered {
 		name, ok := c.val.(string)
 		if !ok || name == "" || name != strings.ToLower(name) || !validString(name) {
 			return nil, "", fail(ErrMalformed, "a component identifier is not a lower-case string")
@@ -147,10 +168,11 @@ func signatureBase(m *message, covered []sfItem, params []sfParam) (base []byte,
 		if len(c.params) > 0 {
 			return nil, "", fail(ErrMalformed, "component parameters are not supported: "+name)
 		}
-		if seen[name] {
-			return nil, "", fail(ErrMalformed, "component covered twice: "+name)
+		for _, prev := range covered[:i] {
+			if prev.val == name {
+				return nil, "", fail(ErrMalformed, "component covered twice: "+name)
+			}
 		}
-		seen[name] = true
 		var v string
 		if name[0] == '@' {
 			if name == "@signature-params" {
@@ -167,10 +189,9 @@ func signatureBase(m *message, covered []sfItem, params []sfParam) (base []byte,
 		b.WriteString(v)
 		b.WriteByte('\n')
 	}
-	var in strings.Builder
-	writeInner(&in, covered, params)
-	input = in.String()
 	b.WriteString(`"@signature-params": `)
-	b.WriteString(input)
-	return []byte(b.String()), input, nil
+	start := b.Len()
+	writeInner(&b, covered, params)
+	all := b.String()
+	return []byte(all), all[start:], nil
 }

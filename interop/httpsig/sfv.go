@@ -291,6 +291,21 @@ func (p *sfParser) number() (any, error) {
 
 func (p *sfParser) str() (string, error) {
 	p.i++ // opening quote
+	// The usual string has no escapes: a slice of the input.
+	for j := p.i; j < len(p.s); j++ {
+		c := p.s[j]
+		if c == '"' {
+			v := p.s[p.i:j]
+			p.i = j + 1
+			return v, nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 || c > 0x7e {
+			return "", errSF
+		}
+	}
 	var b strings.Builder
 	for p.i < len(p.s) {
 		c := p.s[p.i]

@@ -158,7 +158,7 @@ func (s *Signer) Sign(r *http.Request) error {
 	}
 	covered := s.components
 	for _, name := range s.ifPresent {
-		if _, ok := (&message{header: r.Header}).field(name); ok {
+		if len((&message{header: r.Header}).lines(name)) > 0 {
 			if len(covered) == len(s.components) {
 				covered = append([]sfItem(nil), s.components...)
 			}
@@ -273,9 +273,9 @@ func (s *Signer) ensureDigest(r *http.Request) error {
 // member of the same key and keeping the others. A field that does not
 // parse is replaced whole.
 func setMember(h http.Header, name string, m sfMember) {
-	members, err := parseDictionary(strings.Join(h.Values(name), ", "))
-	if err != nil {
-		members = nil
+	var members []sfMember
+	if old := h.Values(name); len(old) > 0 {
+		members, _ = parseDictionary(strings.Join(old, ", ")) // nil when malformed
 	}
 	replaced := false
 	for i := range members {

@@ -228,7 +228,7 @@ func (v *Verifier) verifyOne(r *http.Request, m sfMember, sg []sfMember) (*Verif
 	}
 	msg := requestMessage(r)
 	for _, c := range v.cfg.IfPresent {
-		if _, present := msg.field(c); present && !slices.Contains(out.Components, c) {
+		if len(msg.lines(c)) > 0 && !slices.Contains(out.Components, c) {
 			return nil, fail(ErrMissingComponent, c+" is present but not covered")
 		}
 	}
