@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -78,11 +79,11 @@ var ErrConfig = errkind.New(errkind.Invalid, "provider: invalid configuration")
 // the gateway may start later, and the set is fetched again on first use.
 func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if len(cfg.Keys) == 0 && cfg.JWKSURL == "" {
-		return nil, errors.Join(ErrConfig, errors.New("provider: the gateway's keys or JWKS URL are required"))
+		return nil, fmt.Errorf("%w: the gateway's keys or JWKS URL are required", ErrConfig)
 	}
 	for id, k := range cfg.Keys {
 		if !usableKey(k) {
-			return nil, errors.Join(ErrConfig, errors.New("provider: key "+id+" is neither an Ed25519 nor a P-256 public key"))
+			return nil, fmt.Errorf("%w: key %q is neither an Ed25519 nor a P-256 public key", ErrConfig, id)
 		}
 	}
 	if cfg.Now == nil {
