@@ -62,12 +62,12 @@ func (e *Error) Unwrap() error { return e.Reason }
 
 // ProblemTypeBase prefixes the problem types of this package: the reason's
 // code follows ("unsigned", "malformed", "unknown-key", "algorithm",
-// "bad-signature", "missing-component", "stale", "digest", "replay").
+// "bad-signature", "missing-component", "stale", "digest", "replay",
+// "config").
 const ProblemTypeBase = problem.TypeBase + "httpsig/"
 
 // Problem renders the error as a 401 problem (400 for [ErrConfig]) whose
-// type names the reason, with a WWW-Authenticate-free body: the caller is
-// a machine that reads the type.
+// type names the reason, for the machine that called to read.
 func (e *Error) Problem() *problem.Problem {
 	status := http.StatusUnauthorized
 	if errors.Is(e.Reason, ErrConfig) {
