@@ -326,24 +326,27 @@ func (l *Log) commit(batch []*appendReq) {
 			// batch: append one by one, so only the duplicate fails.
 			for _, r := range live {
 				idx, err := l.appendBatch([]*appendReq{r})
-				r.done <- l.result(idx, err)
+				r.done <- l.result(r, idx, err)
 			}
 			return
 		}
-		live[0].done <- l.result(0, err)
+		live[0].done <- l.result(live[0], 0, err)
 		return
 	}
 	l.cfg.Logger.Warn("exchange log append failed", zap.Int("batch", len(live)), zap.Error(err))
 	for _, r := range live {
-		r.done <- l.result(0, err)
+		r.done <- l.result(r, 0, err)
 	}
 }
 
-func (l *Log) result(idx int64, err error) appendResult {
+// result is the answer to r of an append of r alone. A conflict is a
+// duplicate when the exchange id is in the log; any other conflict
+// (an index or a stored hash taken) is reported as it is.
+func (l *Log) result(r *appendReq, idx int64, err error) appendResult {
 	switch {
 	case err == nil:
 		return appendResult{index: idx}
-	case errors.Is(err, sqlstore.ErrConflict):
+	case errors.Is(err, sqlstore.ErrConflict) && l.logged(r.id):
 		return appendResult{err: fmt.Errorf("exchangelog: append: %w", ErrDuplicate)}
 	default:
 		return appendResult{err: fmt.Errorf("exchangelog: append: %w", err)}
@@ -421,6 +424,13 @@ func (l *Log) appendBatch(reqs []*appendReq) (int64, error) {
 	}
 	l.frontier = next
 	return start, nil
+}
+
+// logged reports whether an exchange id is in the log.
+func (l *Log) logged(id string) bool {
+	var n int64
+	err := l.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM exchangelog_leaves WHERE exchange_id = $1`, id).Scan(&n)
+	return err == nil && n > 0
 }
 
 // rowsPerStatement bounds a multi-row INSERT, keeping its parameters well
