@@ -1,7 +1,6 @@
 package exchangelog
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 
@@ -16,7 +15,7 @@ const auditChunk = 5000
 
 // Audit recomputes the whole tree from the stored leaves and checks
 // everything stored against it: every leaf parses in canonical form and
-// its indexed columns match it, every stored hash is the one the leaves
+// its exchange id column matches it, every stored hash is the one the leaves
 // imply, the head's root is the root of all leaves, and every stored
 // checkpoint is signed by the log's key over the root its size implies.
 // It returns nil, or a *TamperError (matching ErrTampered) naming the
@@ -74,8 +73,8 @@ func (l *Log) Audit(ctx context.Context) error {
 				return &TamperError{Index: n, Detail: "leaf does not parse: " + err.Error()}
 			}
 			h := verify.LeafHash(lf.leaf)
-			if e.ExchangeID != lf.exchangeID || !bytes.Equal(h[:], lf.leafHash) {
-				return &TamperError{Index: n, Detail: "the leaf's exchange id or hash column does not match the leaf"}
+			if e.ExchangeID != lf.exchangeID {
+				return &TamperError{Index: n, Detail: "the leaf's exchange id column does not match the leaf"}
 			}
 			hs, err := tlog.StoredHashesForRecordHash(n, h, hashes)
 			if err != nil {
@@ -130,14 +129,13 @@ func (l *Log) Audit(ctx context.Context) error {
 type storedLeaf struct {
 	index      int64
 	exchangeID string
-	leafHash   []byte
 	leaf       []byte
 }
 
 // leafChunk reads the leaves lo..hi-1, and at most one more so that a
 // leaf beyond the head's count is noticed.
 func (l *Log) leafChunk(ctx context.Context, lo, hi int64) ([]storedLeaf, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT idx, exchange_id, leaf_hash, leaf FROM exchangelog_leaves
+	rows, err := l.db.QueryContext(ctx, `SELECT idx, exchange_id, leaf FROM exchangelog_leaves
 		WHERE idx >= $1 AND idx < $2 ORDER BY idx`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("exchangelog: audit: %w", err)
@@ -146,7 +144,7 @@ func (l *Log) leafChunk(ctx context.Context, lo, hi int64) ([]storedLeaf, error)
 	out := make([]storedLeaf, 0, hi-lo)
 	for rows.Next() {
 		var s storedLeaf
-		if err := rows.Scan(&s.index, &s.exchangeID, &s.leafHash, &s.leaf); err != nil {
+		if err := rows.Scan(&s.index, &s.exchangeID, &s.leaf); err != nil {
 			return nil, fmt.Errorf("exchangelog: audit: %w", sqlstore.MapError(err))
 		}
 		out = append(out, s)

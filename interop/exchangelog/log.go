@@ -6,6 +6,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"math/bits"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +38,7 @@ type Checkpoint = verify.Checkpoint
 const (
 	DefaultMaxBatch        = 1024
 	DefaultCheckpointEvery = time.Second
+	DefaultMaxDelay        = time.Millisecond
 )
 
 // Config configures a Log. DB and Signer are required.
@@ -56,6 +59,12 @@ type Config struct {
 	// MaxBatch bounds how many appends one transaction commits; zero
 	// means DefaultMaxBatch.
 	MaxBatch int
+	// MaxDelay is how long an append may wait for others to join its
+	// batch: when fewer appends are queued than the last batch held, the
+	// writer waits up to MaxDelay for as many before it commits, since a
+	// commit costs about as much for one entry as for a hundred. Zero
+	// means DefaultMaxDelay; a negative value never waits.
+	MaxDelay time.Duration
 	// CheckpointEvery is how old the newest checkpoint may be before
 	// Checkpoint signs one for a tree that has grown; zero means
 	// DefaultCheckpointEvery.
@@ -91,6 +100,10 @@ type Log struct {
 	// append needs when no other instance appended in between. Only the
 	// writer goroutine touches it.
 	frontier frontier
+
+	// stmts holds the prepared multi-row INSERTs, closed by Close.
+	stmtMu sync.Mutex
+	stmts  map[stmtKey]*sql.Stmt
 
 	// lastCheckpoint caches the newest checkpoint this Log has seen.
 	lastCheckpoint atomic.Pointer[storedCheckpoint]
@@ -160,6 +173,9 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = DefaultMaxBatch
+	}
+	if cfg.MaxDelay == 0 {
+		cfg.MaxDelay = DefaultMaxDelay
 	}
 	if cfg.CheckpointEvery <= 0 {
 		cfg.CheckpointEvery = DefaultCheckpointEvery
@@ -276,6 +292,12 @@ func (l *Log) Close() error {
 	close(l.queue)
 	l.mu.Unlock()
 	<-l.stopped
+	l.stmtMu.Lock()
+	defer l.stmtMu.Unlock()
+	for _, st := range l.stmts {
+		st.Close()
+	}
+	l.stmts = nil
 	return nil
 }
 
@@ -284,8 +306,12 @@ func (l *Log) Close() error {
 func (l *Log) run() {
 	defer close(l.stopped)
 	batch := make([]*appendReq, 0, l.cfg.MaxBatch)
+	prev := 0 // the size of the last batch
+	timer := time.NewTimer(0)
+	<-timer.C
 	for first := range l.queue {
 		batch = append(batch[:0], first)
+		lingering := false
 	fill:
 		for len(batch) < l.cfg.MaxBatch {
 			select {
@@ -294,10 +320,34 @@ func (l *Log) run() {
 					break fill
 				}
 				batch = append(batch, r)
+				continue
 			default:
+			}
+			// The callers the last batch answered are likely to append
+			// again: wait a little for them rather than commit a batch
+			// smaller than the last, which would cost a commit each.
+			if len(batch) >= prev || l.cfg.MaxDelay < 0 {
+				break
+			}
+			if !lingering {
+				lingering = true
+				timer.Reset(l.cfg.MaxDelay)
+			}
+			select {
+			case r, ok := <-l.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			case <-timer.C:
+				lingering = false
 				break fill
 			}
 		}
+		if lingering && !timer.Stop() {
+			<-timer.C
+		}
+		prev = len(batch)
 		l.commit(batch)
 	}
 }
@@ -383,7 +433,7 @@ func (l *Log) appendBatch(reqs []*appendReq) (int64, error) {
 		}
 		reader := mapReader(hashes)
 		hashRows := make([]any, 0, 4*len(reqs)+8)
-		leafRows := make([]any, 0, 4*len(reqs))
+		leafRows := make([]any, 0, 3*len(reqs))
 		for i, r := range reqs {
 			n := start + int64(i)
 			hs, err := tlog.StoredHashesForRecordHash(n, r.hash, reader)
@@ -395,17 +445,17 @@ func (l *Log) appendBatch(reqs []*appendReq) (int64, error) {
 				hashes[base+int64(j)] = h
 				hashRows = append(hashRows, base+int64(j), h[:])
 			}
-			leafRows = append(leafRows, n, r.id, r.hash[:], r.leaf)
+			leafRows = append(leafRows, n, r.id, r.leaf)
 		}
 		size := start + int64(len(reqs))
 		root, err := tlog.TreeHash(size, reader)
 		if err != nil {
 			return err
 		}
-		if err := insertRows(ctx, tx, `INSERT INTO exchangelog_leaves (idx, exchange_id, leaf_hash, leaf) VALUES `, 4, leafRows); err != nil {
+		if err := l.insertRows(ctx, tx, `INSERT INTO exchangelog_leaves (idx, exchange_id, leaf) VALUES `, 3, leafRows); err != nil {
 			return err
 		}
-		if err := insertRows(ctx, tx, `INSERT INTO exchangelog_hashes (id, hash) VALUES `, 2, hashRows); err != nil {
+		if err := l.insertRows(ctx, tx, `INSERT INTO exchangelog_hashes (id, hash) VALUES `, 2, hashRows); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE exchangelog_head SET size = $1, root = $2, updated_at = $3 WHERE id = 1`,
@@ -433,38 +483,79 @@ func (l *Log) logged(id string) bool {
 	return err == nil && n > 0
 }
 
-// rowsPerStatement bounds a multi-row INSERT, keeping its parameters well
-// below both engines' limits.
-const rowsPerStatement = 500
+// maxRowsPerStatement bounds a multi-row INSERT (768 parameters for the
+// leaves), well below both engines' limits.
+const maxRowsPerStatement = 256
 
-// insertRows inserts rows of width values each with multi-row INSERTs.
-func insertRows(ctx context.Context, tx *sql.Tx, prefix string, width int, args []any) error {
+// insertRows inserts rows of width values each with multi-row INSERTs of
+// a power of two rows each, prepared once per size and connection, so
+// that a batch of any size is parsed at most once per size.
+func (l *Log) insertRows(ctx context.Context, tx *sql.Tx, prefix string, width int, args []any, suffix ...string) error {
 	for len(args) > 0 {
-		n := min(len(args)/width, rowsPerStatement)
-		var b strings.Builder
-		b.Grow(len(prefix) + n*width*6)
-		b.WriteString(prefix)
-		p := 1
-		for i := range n {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('(')
-			for j := range width {
-				if j > 0 {
-					b.WriteByte(',')
-				}
-				fmt.Fprintf(&b, "$%d", p)
-				p++
-			}
-			b.WriteByte(')')
+		n := min(len(args)/width, maxRowsPerStatement)
+		n = 1 << (bits.Len(uint(n)) - 1) // the largest power of two not above n
+		st, err := l.statement(ctx, prefix, strings.Join(suffix, ""), width, n)
+		if err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), args[:n*width]...); err != nil {
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args[:n*width]...); err != nil {
 			return err
 		}
 		args = args[n*width:]
 	}
 	return nil
+}
+
+type stmtKey struct {
+	prefix, suffix string
+	n              int
+}
+
+// statement returns the prepared multi-row INSERT of n rows.
+func (l *Log) statement(ctx context.Context, prefix, suffix string, width, n int) (*sql.Stmt, error) {
+	key := stmtKey{prefix, suffix, n}
+	l.stmtMu.Lock()
+	defer l.stmtMu.Unlock()
+	if st, ok := l.stmts[key]; ok {
+		return st, nil
+	}
+	st, err := l.db.PrepareContext(ctx, multiRow(l.db.Dialect(), prefix, width, n)+suffix)
+	if err != nil {
+		return nil, err
+	}
+	if l.stmts == nil {
+		l.stmts = map[stmtKey]*sql.Stmt{}
+	}
+	l.stmts[key] = st
+	return st, nil
+}
+
+// multiRow returns prefix followed by n tuples of width parameters.
+func multiRow(d sqlstore.Dialect, prefix string, width, n int) string {
+	var b strings.Builder
+	b.Grow(len(prefix) + n*width*6)
+	b.WriteString(prefix)
+	p := 1
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for j := range width {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			if d == sqlstore.SQLite {
+				b.WriteByte('?')
+			} else {
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(p))
+			}
+			p++
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
 }
 
 // frontierIndexes returns the stored hash indexes of the complete

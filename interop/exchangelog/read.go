@@ -60,9 +60,107 @@ func (l *Log) EntryByExchangeID(ctx context.Context, exchangeID string) (Record,
 	return l.record(ctx, `WHERE exchange_id = $1`, exchangeID)
 }
 
-// EntryByLeafHash returns the entry whose leaf has the hash h.
+// EntryByLeafHash returns the entry whose leaf has the hash h. Leaf
+// hashes are indexed behind the appends (see Maintain); a lookup that
+// misses first indexes the leaves appended since, up to the log's size.
 func (l *Log) EntryByLeafHash(ctx context.Context, h Hash) (Record, error) {
-	return l.record(ctx, `WHERE leaf_hash = $1`, h[:])
+	idx, err := l.leafIndex(ctx, h)
+	if errors.Is(err, ErrNotFound) {
+		if err = l.indexLeafHashes(ctx); err == nil {
+			idx, err = l.leafIndex(ctx, h)
+		}
+	}
+	if err != nil {
+		return Record{}, err
+	}
+	rec, err := l.Entry(ctx, idx)
+	if err != nil {
+		return Record{}, err
+	}
+	if rec.LeafHash != h {
+		return Record{}, &TamperError{Index: idx, Detail: "the leaf hash index names a leaf of another hash"}
+	}
+	return rec, nil
+}
+
+func (l *Log) leafIndex(ctx context.Context, h Hash) (int64, error) {
+	var idx int64
+	err := l.db.QueryRowContext(ctx, `SELECT idx FROM exchangelog_leaf_hashes WHERE leaf_hash = $1`, h[:]).Scan(&idx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("exchangelog: entry: %w", ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("exchangelog: entry: %w", sqlstore.MapError(err))
+	}
+	return idx, nil
+}
+
+// leafIndexChunk is how many leaf hashes one transaction indexes.
+const leafIndexChunk = 20000
+
+// indexLeafHashes indexes the hashes of the leaves appended since the
+// last call, in transactions of leafIndexChunk leaves, each under the
+// database deadline. Instances may run it at once: rows are inserted if
+// missing and the mark only moves forward.
+func (l *Log) indexLeafHashes(ctx context.Context) error {
+	size, _, err := l.head(ctx)
+	if err != nil {
+		return err
+	}
+	for {
+		var from int64
+		err := l.db.QueryRowContext(ctx, `SELECT indexed FROM exchangelog_leaf_hashes_state WHERE id = 1`).Scan(&from)
+		if errors.Is(err, sql.ErrNoRows) {
+			from, err = 0, nil
+		}
+		if err != nil {
+			return fmt.Errorf("exchangelog: index leaf hashes: %w", sqlstore.MapError(err))
+		}
+		if from >= size {
+			return nil
+		}
+		to := min(size, from+leafIndexChunk)
+		hashes, err := l.hashChunk(ctx, tlog.StoredHashIndex(0, from), tlog.StoredHashCount(to))
+		if err != nil {
+			return err
+		}
+		rows := make([]any, 0, 2*(to-from))
+		for n := from; n < to; n++ {
+			h, ok := hashes[tlog.StoredHashIndex(0, n)]
+			if !ok {
+				return &TamperError{Index: n, Detail: "leaf hash missing"}
+			}
+			rows = append(rows, h[:], n)
+		}
+		ctx, cancel := l.db.Bound(ctx)
+		err = l.db.Tx(ctx, func(tx *sql.Tx) error {
+			if err := l.insertRows(ctx, tx, `INSERT INTO exchangelog_leaf_hashes (leaf_hash, idx) VALUES `, 2, rows,
+				` ON CONFLICT (leaf_hash) DO NOTHING`); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO exchangelog_leaf_hashes_state (id, indexed) VALUES (1, $1)
+				ON CONFLICT (id) DO UPDATE SET indexed = excluded.indexed
+				WHERE exchangelog_leaf_hashes_state.indexed < excluded.indexed`, to)
+			return err
+		})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("exchangelog: index leaf hashes: %w", sqlstore.MapError(err))
+		}
+	}
+}
+
+// Maintain does the log's periodic work: it indexes the hashes of the
+// leaves appended since it last ran (so that EntryByLeafHash finds them
+// without doing it), and signs a checkpoint when the newest is older than
+// Config.CheckpointEvery. Run it every few seconds to minutes from any
+// number of instances; each step is safe to repeat.
+func (l *Log) Maintain(ctx context.Context) error {
+	if err := l.indexLeafHashes(ctx); err != nil {
+		return err
+	}
+	_, err := l.Checkpoint(ctx)
+	return err
 }
 
 func (l *Log) record(ctx context.Context, where string, arg any) (Record, error) {

@@ -13,14 +13,24 @@ CREATE TABLE exchangelog_head (
 );
 
 -- The leaves, numbered from 0. leaf is the entry's canonical encoding;
--- leaf_hash is SHA-256(0x00 || leaf).
+-- its hash, SHA-256(0x00 || leaf), is the tree's stored hash at level 0.
 CREATE TABLE exchangelog_leaves (
 	idx         BIGINT PRIMARY KEY,
 	exchange_id TEXT NOT NULL UNIQUE,
-	leaf_hash   BYTEA NOT NULL,
 	leaf        BYTEA NOT NULL
 );
-CREATE INDEX exchangelog_leaves_hash ON exchangelog_leaves (leaf_hash);
+
+-- Leaf hash to index, filled behind the appends (by Maintain, or by a
+-- lookup that misses): keyed by a hash, each row would otherwise cost an
+-- append a page write of its own. indexed is how many leaves it covers.
+CREATE TABLE exchangelog_leaf_hashes (
+	leaf_hash BYTEA PRIMARY KEY,
+	idx       BIGINT NOT NULL
+);
+CREATE TABLE exchangelog_leaf_hashes_state (
+	id      INTEGER PRIMARY KEY CHECK (id = 1),
+	indexed BIGINT NOT NULL
+);
 
 -- The tree's stored hashes, keyed by golang.org/x/mod/sumdb/tlog's stored
 -- hash index: the leaf hashes and the roots of every complete subtree.
