@@ -101,9 +101,9 @@ type Log struct {
 	// writer goroutine touches it.
 	frontier frontier
 
-	// stmts holds the prepared multi-row INSERTs, closed by Close.
-	stmtMu sync.Mutex
-	stmts  map[stmtKey]*sql.Stmt
+	// stmts holds the prepared multi-row INSERTs by kind and size
+	// (log2 of the rows), closed by Close.
+	stmts [insertKinds][sizes]*sql.Stmt
 
 	// lastCheckpoint caches the newest checkpoint this Log has seen.
 	lastCheckpoint atomic.Pointer[storedCheckpoint]
@@ -210,6 +210,9 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 		stopped:  make(chan struct{}),
 		frontier: frontier{size: -1},
 	}
+	if err := l.prepare(ctx); err != nil {
+		return nil, err
+	}
 	go l.run()
 	cfg.Logger.Info("exchange log opened", zap.String("origin", origin), zap.Int64("size", size))
 	return l, nil
@@ -292,12 +295,7 @@ func (l *Log) Close() error {
 	close(l.queue)
 	l.mu.Unlock()
 	<-l.stopped
-	l.stmtMu.Lock()
-	defer l.stmtMu.Unlock()
-	for _, st := range l.stmts {
-		st.Close()
-	}
-	l.stmts = nil
+	l.closeStatements()
 	return nil
 }
 
@@ -452,10 +450,10 @@ func (l *Log) appendBatch(reqs []*appendReq) (int64, error) {
 		if err != nil {
 			return err
 		}
-		if err := l.insertRows(ctx, tx, `INSERT INTO exchangelog_leaves (idx, exchange_id, leaf) VALUES `, 3, leafRows); err != nil {
+		if err := l.insertRows(ctx, tx, insertLeaves, leafRows); err != nil {
 			return err
 		}
-		if err := l.insertRows(ctx, tx, `INSERT INTO exchangelog_hashes (id, hash) VALUES `, 2, hashRows); err != nil {
+		if err := l.insertRows(ctx, tx, insertHashes, hashRows); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE exchangelog_head SET size = $1, root = $2, updated_at = $3 WHERE id = 1`,
@@ -487,47 +485,70 @@ func (l *Log) logged(id string) bool {
 // leaves), well below both engines' limits.
 const maxRowsPerStatement = 256
 
-// insertRows inserts rows of width values each with multi-row INSERTs of
-// a power of two rows each, prepared once per size and connection, so
-// that a batch of any size is parsed at most once per size.
-func (l *Log) insertRows(ctx context.Context, tx *sql.Tx, prefix string, width int, args []any, suffix ...string) error {
+// The multi-row INSERTs the log runs. Each is prepared at New for every
+// power of two of rows up to maxRowsPerStatement, so that a batch of any
+// size runs statements parsed once (by database/sql, once per
+// connection), and no statement is prepared inside a transaction, which
+// would wait for a second connection of the pool.
+type insertKind int
+
+const (
+	insertLeaves insertKind = iota
+	insertHashes
+	insertLeafHashes
+	insertKinds
+)
+
+var inserts = [insertKinds]struct {
+	prefix, suffix string
+	width          int
+}{
+	insertLeaves:     {`INSERT INTO exchangelog_leaves (idx, exchange_id, leaf) VALUES `, "", 3},
+	insertHashes:     {`INSERT INTO exchangelog_hashes (id, hash) VALUES `, "", 2},
+	insertLeafHashes: {`INSERT INTO exchangelog_leaf_hashes (leaf_hash, idx) VALUES `, ` ON CONFLICT (leaf_hash) DO NOTHING`, 2},
+}
+
+// sizes is the number of statement sizes: 1, 2, 4 … maxRowsPerStatement.
+const sizes = 9
+
+func (l *Log) prepare(ctx context.Context) error {
+	for k, ins := range inserts {
+		for i := range sizes {
+			st, err := l.db.PrepareContext(ctx, multiRow(l.db.Dialect(), ins.prefix, ins.width, 1<<i)+ins.suffix)
+			if err != nil {
+				l.closeStatements()
+				return fmt.Errorf("exchangelog: prepare: %w", err)
+			}
+			l.stmts[k][i] = st
+		}
+	}
+	return nil
+}
+
+func (l *Log) closeStatements() {
+	for k := range l.stmts {
+		for i, st := range l.stmts[k] {
+			if st != nil {
+				st.Close()
+				l.stmts[k][i] = nil
+			}
+		}
+	}
+}
+
+// insertRows inserts args, inserts[kind].width values a row, in tx.
+func (l *Log) insertRows(ctx context.Context, tx *sql.Tx, kind insertKind, args []any) error {
+	width := inserts[kind].width
 	for len(args) > 0 {
 		n := min(len(args)/width, maxRowsPerStatement)
-		n = 1 << (bits.Len(uint(n)) - 1) // the largest power of two not above n
-		st, err := l.statement(ctx, prefix, strings.Join(suffix, ""), width, n)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args[:n*width]...); err != nil {
+		i := bits.Len(uint(n)) - 1 // the largest power of two not above n
+		n = 1 << i
+		if _, err := tx.StmtContext(ctx, l.stmts[kind][i]).ExecContext(ctx, args[:n*width]...); err != nil {
 			return err
 		}
 		args = args[n*width:]
 	}
 	return nil
-}
-
-type stmtKey struct {
-	prefix, suffix string
-	n              int
-}
-
-// statement returns the prepared multi-row INSERT of n rows.
-func (l *Log) statement(ctx context.Context, prefix, suffix string, width, n int) (*sql.Stmt, error) {
-	key := stmtKey{prefix, suffix, n}
-	l.stmtMu.Lock()
-	defer l.stmtMu.Unlock()
-	if st, ok := l.stmts[key]; ok {
-		return st, nil
-	}
-	st, err := l.db.PrepareContext(ctx, multiRow(l.db.Dialect(), prefix, width, n)+suffix)
-	if err != nil {
-		return nil, err
-	}
-	if l.stmts == nil {
-		l.stmts = map[stmtKey]*sql.Stmt{}
-	}
-	l.stmts[key] = st
-	return st, nil
 }
 
 // multiRow returns prefix followed by n tuples of width parameters.

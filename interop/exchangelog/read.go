@@ -134,8 +134,7 @@ func (l *Log) indexLeafHashes(ctx context.Context) error {
 		}
 		ctx, cancel := l.db.Bound(ctx)
 		err = l.db.Tx(ctx, func(tx *sql.Tx) error {
-			if err := l.insertRows(ctx, tx, `INSERT INTO exchangelog_leaf_hashes (leaf_hash, idx) VALUES `, 2, rows,
-				` ON CONFLICT (leaf_hash) DO NOTHING`); err != nil {
+			if err := l.insertRows(ctx, tx, insertLeafHashes, rows); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO exchangelog_leaf_hashes_state (id, indexed) VALUES (1, $1)
