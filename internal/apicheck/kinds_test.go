@@ -12,6 +12,8 @@ import (
 	"github.com/egovkit/egovkit/auth/rp"
 	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/errkind"
+	"github.com/egovkit/egovkit/interop/exchangelog"
+	"github.com/egovkit/egovkit/interop/exchangelog/verify"
 	"github.com/egovkit/egovkit/kek"
 	"github.com/egovkit/egovkit/metrics"
 	"github.com/egovkit/egovkit/problem"
@@ -35,25 +37,27 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 		{"not found", []error{auth.ErrNoSuchAccount, auth.ErrClientNotFound, auth.ErrContactNotFound,
 			auth.ErrNoAuthenticator, declaration.ErrNotFound, procedures.ErrNotFound,
 			procedures.ErrNoApplicationForm, &declaration.Error{Kind: declaration.ErrNotFound},
-			&procedures.Error{Kind: procedures.ErrNotFound}}},
+			&procedures.Error{Kind: procedures.ErrNotFound}, exchangelog.ErrNotFound}},
 		{"conflict", []error{auth.ErrAccountExists, auth.ErrClientExists, declaration.ErrState,
 			declaration.ErrExpired, procedures.ErrExists, procedures.ErrTransition,
-			&procedures.Error{Kind: procedures.ErrExists}}},
+			&procedures.Error{Kind: procedures.ErrExists}, exchangelog.ErrDuplicate, exchangelog.ErrOrigin,
+			exchangelog.ErrTampered, &exchangelog.TamperError{}}},
 		{"invalid", []error{auth.ErrAccountInvalid, auth.ErrInvalidClientMetadata, auth.ErrInvalidPhone,
 			auth.ErrInvalidEmail, auth.ErrTOTPConfig, &auth.InvalidClientError{},
 			declaration.ErrBadToken, declaration.ErrUnknownKey, declaration.ErrTooManyKeys,
 			&declaration.InvalidError{}, &procedures.QueryError{}, &procedures.SuggestionError{},
 			&procedures.ValidationError{}, problem.ErrInvalidDocument, kek.ErrInvalid,
 			auth.ErrOption, declaration.ErrOption, metrics.ErrBadPeriod, &metrics.PeriodError{}, &metrics.ImportError{},
-			&rp.Error{Code: rp.CodeInvalidRequest}}},
+			&rp.Error{Code: rp.CodeInvalidRequest}, exchangelog.ErrInvalid, exchangelog.ErrRange,
+			verify.ErrMalformed, verify.ErrSignature, verify.ErrProof, verify.ErrRange}},
 		{"forbidden", []error{declaration.ErrForbidden, procedures.ErrForbidden,
 			&declaration.Error{Kind: declaration.ErrForbidden}, &rp.Error{Code: rp.CodeInsufficientScope}}},
 		{"unauthorized", []error{auth.ErrBadCredentials, auth.ErrInvalidGrant, auth.ErrCodeReused,
 			auth.ErrRefreshReused, auth.ErrAuthenticatorCode, &auth.ReusedCodeError{}, auth.ErrCodeRejected,
 			declaration.ErrCode, kek.ErrMismatch, &rp.Error{Code: rp.CodeInvalidToken},
-			&rp.Error{Code: rp.CodeInsufficientUserAuthentication}}},
+			&rp.Error{Code: rp.CodeInsufficientUserAuthentication}, exchangelog.ErrWrongKEK}},
 		{"unavailable", []error{auth.ErrPasswordBusy, rp.ErrKeysUnavailable,
-			&rp.Error{Code: rp.CodeTemporarilyUnavailable}}},
+			&rp.Error{Code: rp.CodeTemporarilyUnavailable}, exchangelog.ErrClosed}},
 		{"rate-limited", []error{auth.ErrCodeTooSoon, auth.ErrCodeLockedOut, auth.ErrAuthenticatorLocked,
 			&auth.RateLimitError{Kind: auth.ErrCodeTooSoon, RetryAfter: time.Minute}, &auth.RateLimitError{},
 			declaration.ErrRateLimited, &declaration.RateLimitError{}, procedures.ErrRateLimited,
