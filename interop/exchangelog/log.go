@@ -342,8 +342,10 @@ func (l *Log) run() {
 				break fill
 			}
 		}
-		if lingering && !timer.Stop() {
-			<-timer.C
+		if lingering {
+			// Since Go 1.23 a stopped timer's channel holds no stale
+			// value, so there is nothing to drain.
+			timer.Stop()
 		}
 		prev = len(batch)
 		l.commit(batch)

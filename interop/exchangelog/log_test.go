@@ -157,6 +157,17 @@ func TestAppendProveVerify(t *testing.T) {
 		require.NoError(t, cp2.Extends(cp1, proof))
 		require.NoError(t, l.Audit(ctx))
 
+		// Maintain indexes the new leaves' hashes.
+		require.NoError(t, l.Maintain(ctx))
+		var indexed int64
+		require.NoError(t, db.QueryRowContext(ctx, `SELECT indexed FROM exchangelog_leaf_hashes_state`).Scan(&indexed))
+		assert.Equal(t, cp2.Size, indexed)
+		late, err := l.EntryByExchangeID(ctx, "late-000036")
+		require.NoError(t, err)
+		found, err := l.EntryByLeafHash(ctx, late.LeafHash)
+		require.NoError(t, err)
+		assert.Equal(t, late.Index, found.Index)
+
 		// A consistency proof does not fit another pair of trees.
 		other, err := l.ConsistencyProof(ctx, cp1.Size-1, cp2.Size)
 		require.NoError(t, err)

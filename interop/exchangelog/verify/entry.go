@@ -31,7 +31,8 @@ const (
 )
 
 // Entry is what the log keeps of one exchange: metadata and digests, never
-// a payload or a citizen's identifier. Its fields follow X-Road's
+// a payload or a citizen's identifier. In JSON, digests are base64 and
+// durations are nanoseconds. Its fields follow X-Road's
 // operational monitoring record (requestInTs, client and service
 // identifiers, message id, request and response sizes, status code, fault
 // code, durations), with the consent and the citizen's pseudonym added.
