@@ -128,25 +128,36 @@ func TestTamperDetected(t *testing.T) {
 // storedLeafIndex is tlog's stored hash index of leaf n.
 func storedLeafIndex(n int64) int64 { return tlog.StoredHashIndex(0, n) }
 
-// buildTree returns the stored hashes and root of the tree of leaves.
-func buildTree(t *testing.T, leaves [][]byte) (map[int64]verify.Hash, verify.Hash) {
-	t.Helper()
-	hashes := map[int64]verify.Hash{}
-	reader := tlog.HashReaderFunc(func(idx []int64) ([]verify.Hash, error) {
-		out := make([]verify.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = hashes[x]
-		}
-		return out, nil
-	})
-	for n, leaf := range leaves {
-		hs, err := tlog.StoredHashes(int64(n), leaf, reader)
-		require.NoError(t, err)
-		for j, h := range hs {
-			hashes[storedLeafIndex(int64(n))+int64(j)] = h
-		}
+// memHashes is a tree's stored hashes in memory, by stored hash index.
+type memHashes map[int64]verify.Hash
+
+// ReadHashes makes memHashes a tlog.HashReader.
+func (m memHashes) ReadHashes(idx []int64) ([]verify.Hash, error) {
+	out := make([]verify.Hash, len(idx))
+	for i, x := range idx {
+		out[i] = m[x]
 	}
-	root, err := tlog.TreeHash(int64(len(leaves)), reader)
+	return out, nil
+}
+
+// add stores the hashes of leaf n, whose hash is h, and returns them.
+func (m memHashes) add(t testing.TB, n int64, h verify.Hash) []verify.Hash {
+	hs, err := tlog.StoredHashesForRecordHash(n, h, m)
+	require.NoError(t, err)
+	for j, sh := range hs {
+		m[storedLeafIndex(n)+int64(j)] = sh
+	}
+	return hs
+}
+
+// buildTree returns the stored hashes and root of the tree of leaves.
+func buildTree(t *testing.T, leaves [][]byte) (memHashes, verify.Hash) {
+	t.Helper()
+	hashes := memHashes{}
+	for n, leaf := range leaves {
+		hashes.add(t, int64(n), verify.LeafHash(leaf))
+	}
+	root, err := tlog.TreeHash(int64(len(leaves)), hashes)
 	require.NoError(t, err)
 	return hashes, root
 }
