@@ -62,7 +62,8 @@ type ConsistencyResponse struct {
 //	GET entries?exchange_id=ID                       Record
 //
 // Without size, an inclusion proof is for the tree of the latest
-// checkpoint, which the answer carries. Bad parameters and sizes beyond
+// checkpoint, which the answer carries; an entry appended after that
+// checkpoint is out of range until the next one (Config.CheckpointEvery). Bad parameters and sizes beyond
 // the log are answered 400 as problem+json (type TypeOutOfRange for
 // sizes and indexes), an unknown entry 404, a database that does not
 // answer 503 with Retry-After.
