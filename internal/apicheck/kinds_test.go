@@ -15,6 +15,8 @@ import (
 	"github.com/egovkit/egovkit/declaration/verify"
 	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/interop"
+	"github.com/egovkit/egovkit/interop/exchangelog"
+	logverify "github.com/egovkit/egovkit/interop/exchangelog/verify"
 	"github.com/egovkit/egovkit/kek"
 	"github.com/egovkit/egovkit/metrics"
 	"github.com/egovkit/egovkit/problem"
@@ -39,12 +41,13 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 			auth.ErrNoAuthenticator, consent.ErrNotFound, declaration.ErrNotFound, procedures.ErrNotFound,
 			procedures.ErrNoApplicationForm, &declaration.Error{Kind: declaration.ErrNotFound},
 			&procedures.Error{Kind: procedures.ErrNotFound}, interop.ErrNotFound,
-			&interop.Error{Kind: interop.ErrNotFound}, &interop.Refusal{Kind: interop.ErrNotFound}}},
+			&interop.Error{Kind: interop.ErrNotFound}, &interop.Refusal{Kind: interop.ErrNotFound}, exchangelog.ErrNotFound}},
 		{"conflict", []error{auth.ErrAccountExists, auth.ErrClientExists, consent.ErrState, consent.ErrExists,
 			&consent.StateError{State: consent.StateRevoked}, declaration.ErrState,
 			declaration.ErrExpired, procedures.ErrExists, procedures.ErrTransition,
 			&procedures.Error{Kind: procedures.ErrExists}, interop.ErrExists, interop.ErrStale,
-			&interop.Error{Kind: interop.ErrStale}}},
+			&interop.Error{Kind: interop.ErrStale}, exchangelog.ErrDuplicate, exchangelog.ErrOrigin,
+			exchangelog.ErrTampered, &exchangelog.TamperError{}}},
 		{"invalid", []error{auth.ErrAccountInvalid, auth.ErrInvalidClientMetadata, auth.ErrInvalidPhone,
 			auth.ErrInvalidEmail, auth.ErrTOTPConfig, &auth.InvalidClientError{}, auth.ErrNoEmailSender,
 			auth.ErrBadPasswordHash, auth.ErrPasswordTooShort, auth.ErrPasswordTooLong,
@@ -55,7 +58,9 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 			&procedures.ValidationError{}, problem.ErrInvalidDocument, kek.ErrInvalid,
 			auth.ErrOption, declaration.ErrOption, metrics.ErrBadPeriod, &metrics.PeriodError{}, &metrics.ImportError{},
 			&rp.Error{Code: rp.CodeInvalidRequest}, interop.ErrInvalidID, interop.ErrInvalid, interop.ErrOption,
-			&interop.Error{Kind: interop.ErrInvalidID}, (&interop.Service{}).Validate(), (&interop.Right{}).Validate()}},
+			&interop.Error{Kind: interop.ErrInvalidID}, (&interop.Service{}).Validate(), (&interop.Right{}).Validate(),
+			exchangelog.ErrInvalid, exchangelog.ErrRange,
+			logverify.ErrMalformed, logverify.ErrSignature, logverify.ErrProof, logverify.ErrRange}},
 		{"forbidden", []error{consent.ErrAssurance, consent.ErrRefused, &consent.RefusedError{Reason: consent.ReasonNone},
 			declaration.ErrForbidden, procedures.ErrForbidden,
 			&declaration.Error{Kind: declaration.ErrForbidden}, &rp.Error{Code: rp.CodeInsufficientScope},
@@ -63,10 +68,10 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 		{"unauthorized", []error{auth.ErrBadCredentials, auth.ErrInvalidGrant, auth.ErrCodeReused,
 			auth.ErrRefreshReused, auth.ErrAuthenticatorCode, &auth.ReusedCodeError{}, auth.ErrCodeRejected,
 			declaration.ErrCode, kek.ErrMismatch, &rp.Error{Code: rp.CodeInvalidToken},
-			&rp.Error{Code: rp.CodeInsufficientUserAuthentication}}},
+			&rp.Error{Code: rp.CodeInsufficientUserAuthentication}, exchangelog.ErrWrongKEK}},
 		{"unavailable", []error{auth.ErrPasswordBusy, rp.ErrKeysUnavailable,
 			&rp.Error{Code: rp.CodeTemporarilyUnavailable}, interop.ErrServiceDisabled, interop.ErrRegistryStale,
-			&interop.Refusal{Kind: interop.ErrServiceDisabled}}},
+			&interop.Refusal{Kind: interop.ErrServiceDisabled}, exchangelog.ErrClosed}},
 		{"rate-limited", []error{auth.ErrCodeTooSoon, auth.ErrCodeLockedOut, auth.ErrAuthenticatorLocked,
 			&auth.RateLimitError{Kind: auth.ErrCodeTooSoon, RetryAfter: time.Minute}, &auth.RateLimitError{},
 			declaration.ErrRateLimited, &declaration.RateLimitError{}, procedures.ErrRateLimited,
