@@ -57,8 +57,8 @@ var requesters = map[string]consent.Requester{
 }
 
 var offers = []consent.Offer{{ID: "dypa-unemployment", Requester: requesters["other"], Source: source,
-	Items:   []consent.Item{{ID: "marital_status"}},
-	Purpose: consent.Purpose{Code: "unemployment", Text: consent.Text{EL: "Επίδομα ανεργίας", EN: "Unemployment benefit"}},
+	Items:      []consent.Item{{ID: "marital_status"}},
+	Purpose:    consent.Purpose{Code: "unemployment", Text: consent.Text{EL: "Επίδομα ανεργίας", EN: "Unemployment benefit"}},
 	LegalBasis: "GDPR art. 6(1)(a)", Validity: 90 * 24 * time.Hour, MaxUses: consent.Unlimited}}
 
 var itemNames = map[string]consent.Text{"marital_status": {EL: "Οικογενειακή κατάσταση", EN: "Marital status"},
