@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -25,10 +26,11 @@ type APIConfig struct {
 	// citizen's endpoints answering 401.
 	Citizen func(r *http.Request) (Citizen, error)
 	// ReturnURLAllowed reports whether a requester registered the URL a
-	// request sends the citizen back to; nil allows none, so that
-	// requests carry no return URL. The citizen is only ever sent to a URL
-	// it allowed: the API is no open redirector.
-	ReturnURLAllowed func(req Requester, returnURL string) bool
+	// request sends the citizen back to (an error, such as an unavailable
+	// database, fails the request); nil allows none, so that requests
+	// carry no return URL. The citizen is only ever sent to a URL it
+	// allowed: the API is no open redirector.
+	ReturnURLAllowed func(ctx context.Context, req Requester, returnURL string) (bool, error)
 	// PagesURL is the absolute URL PagesHandler is mounted at, such as
 	// "https://portal.example.gr/consent"; the citizen's URL of a request
 	// is PagesURL + "/r/" + id.
@@ -213,9 +215,19 @@ func (a *api) create(w http.ResponseWriter, r *http.Request, req Requester) {
 		a.fail(w, r, err)
 		return
 	}
-	if b.ReturnURL != "" && (a.cfg.ReturnURLAllowed == nil || !a.cfg.ReturnURLAllowed(req, b.ReturnURL)) {
-		a.fail(w, r, invalid("return URL", "not one registered for this requester"))
-		return
+	if b.ReturnURL != "" {
+		ok := false
+		if a.cfg.ReturnURLAllowed != nil {
+			var err error
+			if ok, err = a.cfg.ReturnURLAllowed(r.Context(), req, b.ReturnURL); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+		}
+		if !ok {
+			a.fail(w, r, invalid("return URL", "not one registered for this requester"))
+			return
+		}
 	}
 	rec, err := a.s.Request(r.Context(), req, Draft{TaxNumber: b.TaxNumber, Source: b.Source, Items: b.Items, Purpose: b.Purpose,
 		LegalBasis: b.LegalBasis, ValidFrom: b.ValidFrom, ValidUntil: b.ValidUntil, MaxUses: b.MaxUses, Recipients: b.Recipients,

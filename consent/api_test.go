@@ -193,52 +193,49 @@ func TestAPICitizen(t *testing.T) {
 // TestMaintain writes down expiries once, with an event by the system,
 // on both stores.
 func TestMaintain(t *testing.T) {
-	stores := map[string]func(t *testing.T) consent.Store{
-		"memory": func(*testing.T) consent.Store { return consent.NewMemoryStore() },
-		"sql": func(t *testing.T) consent.Store {
-			s, err := consent.NewSQLStore(t.Context(), sqltest.SQLite(t).DB.DB)
-			require.NoError(t, err)
-			return s
-		},
-	}
-	for name, newStore := range stores {
-		t.Run(name, func(t *testing.T) {
-			ctx := t.Context()
-			clock := testclock.New()
-			svc := newService(t, newStore(t), clock, nil)
-			unanswered, err := svc.Request(ctx, agency, draft(clock))
-			require.NoError(t, err)
-			short := draft(clock)
-			short.ValidUntil = clock.Now().Add(3 * time.Hour)
-			given, err := svc.Give(ctx, citizen, agency, short, notice)
-			require.NoError(t, err)
-			live, err := svc.Give(ctx, citizen, agency, draft(clock), notice)
-			require.NoError(t, err)
+	t.Run("memory", func(t *testing.T) { testMaintain(t, consent.NewMemoryStore()) })
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		s, err := consent.NewSQLStore(t.Context(), db.DB.DB)
+		require.NoError(t, err)
+		testMaintain(t, s)
+	})
+}
 
-			n, err := svc.ExpireDue(ctx)
-			require.NoError(t, err)
-			assert.Zero(t, n, "nothing is due yet")
-			clock.Advance(2 * time.Hour)
-			n, err = svc.ExpireDue(ctx)
-			require.NoError(t, err)
-			assert.Equal(t, 1, n, "the request nobody answered")
-			clock.Advance(2 * time.Hour)
-			require.NoError(t, svc.Maintain(ctx))
-			n, err = svc.ExpireDue(ctx)
-			require.NoError(t, err)
-			assert.Zero(t, n, "written down once")
+func testMaintain(t *testing.T, store consent.Store) {
+	ctx := t.Context()
+	clock := testclock.New()
+	svc := newService(t, store, clock, nil)
+	unanswered, err := svc.Request(ctx, agency, draft(clock))
+	require.NoError(t, err)
+	short := draft(clock)
+	short.ValidUntil = clock.Now().Add(3 * time.Hour)
+	given, err := svc.Give(ctx, citizen, agency, short, notice)
+	require.NoError(t, err)
+	live, err := svc.Give(ctx, citizen, agency, draft(clock), notice)
+	require.NoError(t, err)
 
-			for _, id := range []string{unanswered.ID, given.ID} {
-				r, err := svc.Get(ctx, citizen, id)
-				require.NoError(t, err)
-				assert.Equal(t, consent.StateExpired, r.State)
-				last := r.Events[len(r.Events)-1]
-				assert.Equal(t, consent.ActionExpired, last.Action)
-				assert.Equal(t, consent.ActorSystem, last.Actor)
-			}
-			r, err := svc.Get(ctx, citizen, live.ID)
-			require.NoError(t, err)
-			assert.Equal(t, consent.StateAuthorised, r.State)
-		})
+	n, err := svc.ExpireDue(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing is due yet")
+	clock.Advance(2 * time.Hour)
+	n, err = svc.ExpireDue(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "the request nobody answered")
+	clock.Advance(2 * time.Hour)
+	require.NoError(t, svc.Maintain(ctx))
+	n, err = svc.ExpireDue(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "written down once")
+
+	for _, id := range []string{unanswered.ID, given.ID} {
+		r, err := svc.Get(ctx, citizen, id)
+		require.NoError(t, err)
+		assert.Equal(t, consent.StateExpired, r.State)
+		last := r.Events[len(r.Events)-1]
+		assert.Equal(t, consent.ActionExpired, last.Action)
+		assert.Equal(t, consent.ActorSystem, last.Actor)
 	}
+	r, err := svc.Get(ctx, citizen, live.ID)
+	require.NoError(t, err)
+	assert.Equal(t, consent.StateAuthorised, r.State)
 }

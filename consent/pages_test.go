@@ -98,7 +98,9 @@ func newSiteAs(t *testing.T, preview consent.PreviewFetcher, fixed string) *site
 			}
 			return req, nil
 		},
-		ReturnURLAllowed: func(req consent.Requester, u string) bool { return req == agency && u == returnTo }})
+		ReturnURLAllowed: func(_ context.Context, req consent.Requester, u string) (bool, error) {
+			return req == agency && u == returnTo, nil
+		}})
 	require.NoError(t, err)
 	mux.Handle("/consent/api/", http.StripPrefix("/consent/api", api))
 	return s

@@ -207,9 +207,15 @@ func (a *app) consentRequester(r *http.Request) (consent.Requester, error) {
 
 // registeredReturn allows a return URL that is one of the requester
 // client's registered redirect URIs, matched exactly.
-func (a *app) registeredReturn(req consent.Requester, u string) bool {
-	c, err := a.citizenClients.Get(context.Background(), req.Client)
-	return err == nil && !c.Disabled && slices.Contains(c.RedirectURIs, u)
+func (a *app) registeredReturn(ctx context.Context, req consent.Requester, u string) (bool, error) {
+	c, err := a.citizenClients.Get(ctx, req.Client)
+	if errors.Is(err, auth.ErrClientNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return !c.Disabled && slices.Contains(c.RedirectURIs, u), nil
 }
 
 // demoItemNames are the words for the data items of the demonstration.
