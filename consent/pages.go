@@ -696,33 +696,35 @@ type offerRow struct {
 }
 
 type givePage struct {
-	Action, Error string
-	Offers        []offerRow
+	Action, Error, Shown string
+	Offers               []offerRow
 }
 
-// offerRecord is the record an offer would give now, to describe it in
-// the same words as a request.
-func (p *pages) offerRecord(o Offer, now time.Time) *Record {
+// offerRecord is the record an offer would give at now, lasting until
+// until, to describe it in the same words as a request.
+func (p *pages) offerRecord(o Offer, now, until time.Time) *Record {
 	uses := o.MaxUses
 	if uses == 0 {
 		uses = 1
 	}
 	return &Record{Requester: o.Requester, Source: o.Source, Items: o.Items, Purpose: o.Purpose, LegalBasis: o.LegalBasis,
-		ValidFrom: now, ValidUntil: p.offerUntil(o, now), MaxUses: uses, Recipients: o.Recipients}
+		ValidFrom: now, ValidUntil: until, MaxUses: uses, Recipients: o.Recipients}
 }
 
-// offerUntil is the end of an offer's window given at now, to the minute
-// so that the words shown and the words hashed agree within it.
-func (p *pages) offerUntil(o Offer, now time.Time) time.Time {
+// offerUntil is the end of an offer's window given at now, to the minute,
+// as the form shows it.
+func offerUntil(o Offer, now time.Time) time.Time {
 	return now.Truncate(time.Minute).Add(o.Validity)
 }
 
 func (p *pages) renderGive(w http.ResponseWriter, r *http.Request, status int, chosen, msg string) {
 	now := p.s.now()
-	gp := givePage{Action: p.cfg.Prefix + "/give", Error: msg}
+	// The form carries the minute it was shown at, so that the words
+	// hashed when the consent is given are the words read.
+	gp := givePage{Action: p.cfg.Prefix + "/give", Error: msg, Shown: strconv.FormatInt(now.Truncate(time.Minute).Unix(), 10)}
 	for _, o := range p.cfg.Offers {
 		gp.Offers = append(gp.Offers, offerRow{ID: o.ID, Requester: o.Requester.Organisation,
-			Notice: p.notice(p.offerRecord(o, now), web.Lang(r)), Checked: o.ID == chosen})
+			Notice: p.notice(p.offerRecord(o, now, offerUntil(o, now)), web.Lang(r)), Checked: o.ID == chosen})
 	}
 	p.r.Render(w, r, status, "give.html", gp)
 }
@@ -749,7 +751,15 @@ func (p *pages) give(w http.ResponseWriter, r *http.Request, c Citizen) {
 	}
 	o := p.cfg.Offers[i]
 	now := p.s.now()
-	rec := p.offerRecord(o, now)
+	// The window is the one the form showed, if it was shown in the last
+	// hour; otherwise the one that starts now.
+	shown := now
+	if sec, err := strconv.ParseInt(r.PostForm.Get("shown"), 10, 64); err == nil {
+		if t := time.Unix(sec, 0).UTC(); !t.After(now) && now.Sub(t) < time.Hour {
+			shown = t
+		}
+	}
+	rec := p.offerRecord(o, now, offerUntil(o, shown))
 	rec, err := p.s.Give(r.Context(), c, o.Requester, Draft{Source: o.Source, Items: o.Items, Purpose: o.Purpose,
 		LegalBasis: o.LegalBasis, ValidUntil: rec.ValidUntil, MaxUses: o.MaxUses, Recipients: o.Recipients},
 		NoticeOf(p.notice(rec, lang), lang))

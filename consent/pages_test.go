@@ -3,10 +3,12 @@ package consent_test
 import (
 	"context"
 	"errors"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -346,10 +348,22 @@ func TestPagesGive(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, recs, "no refusal stored anything")
 
-	a = s.do("POST", "/consent/give", "maria", "lang=en&offer=dypa-unemployment")
+	// Given two minutes after the form was shown, the consent keeps the
+	// hash of the words read.
+	a = s.do("GET", "/consent/give", "maria", "")
+	shown := regexp.MustCompile(`name="shown" value="([0-9]+)"`).FindStringSubmatch(a.body)
+	words := regexp.MustCompile(`<br>([^<]+)</label>`).FindStringSubmatch(a.body)
+	require.NotNil(t, shown, a.body)
+	require.NotNil(t, words, a.body)
+	s.clock.Advance(2 * time.Minute)
+	a = s.do("POST", "/consent/give", "maria", "lang=en&offer=dypa-unemployment&shown="+shown[1])
 	require.Equal(t, http.StatusSeeOther, a.status, a.body)
 	loc := a.header.Get("Location")
 	require.True(t, strings.HasPrefix(loc, "/consent/c/"), loc)
+	recs, err = s.svc.List(t.Context(), citizen)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	assert.Equal(t, consent.NoticeOf(html.UnescapeString(words[1]), "en"), recs[0].Notice)
 	a = s.do("GET", loc, "maria", "")
 	assert.Contains(t, a.body, "You gave your consent.")
 	q := consent.CheckRequest{Requester: requesters["other"], TaxNumber: maria, Source: source, Items: []string{"marital_status"},
