@@ -607,3 +607,29 @@ func p384(t *testing.T) *ecdsa.PrivateKey {
 	require.NoError(t, err)
 	return k
 }
+
+// FuzzParseRefusal: whatever a server answers, reading it as a refusal
+// neither panics nor loses the status, and keeps what it copies short.
+func FuzzParseRefusal(f *testing.F) {
+	f.Add(503, "application/problem+json", "5", []byte(`{"type":"t","title":"x","status":503,"retry_after":3,"xroad_error":"Server.X"}`))
+	f.Add(429, "application/json; charset=utf-8", "Wed, 21 Oct 2026 07:28:00 GMT", []byte(`{"detail":7,"retry_after":"x"}`))
+	f.Add(401, "text/plain", "-1", []byte(`no`))
+	f.Add(400, "application/problem+json", "", []byte(`[1,2`))
+	f.Fuzz(func(t *testing.T, status int, contentType, retryAfter string, body []byte) {
+		h := http.Header{"Content-Type": {contentType}, "Retry-After": {retryAfter}}
+		e := consumer.ParseRefusal(status, h, body, testclock.Start)
+		if e.Status != status {
+			t.Fatalf("status %d became %d", status, e.Status)
+		}
+		for _, s := range []string{e.Type, e.Title, e.Detail, e.Instance, e.XRoadError} {
+			if len(s) > 1100 {
+				t.Fatalf("a member of %d bytes was kept", len(s))
+			}
+		}
+		if e.RetryAfter < 0 || e.RetryAfter > 24*time.Hour {
+			t.Fatalf("wait %v", e.RetryAfter)
+		}
+		_ = e.Error()
+		_ = e.Problem()
+	})
+}

@@ -200,7 +200,7 @@ func parseRefusal(status int, h http.Header, body []byte, messageID string, now 
 func clip(s string) string {
 	const max = 1024
 	if len(s) > max {
-		return s[:max] + "…"
+		return strings.ToValidUTF8(s[:max], "") + "…"
 	}
 	return s
 }
