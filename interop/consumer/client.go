@@ -14,6 +14,7 @@ import (
 	"io"
 	mathrand "math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -286,6 +287,7 @@ func (c *Client) Do(ctx context.Context, call Call) (*http.Response, error) {
 	}
 	retryable := idempotent[method] || call.IdempotencyKey != ""
 	refreshed := false
+	var last error // the previous attempt's failure
 	for attempt := 1; ; {
 		tok, err := c.tokens.get(ctx)
 		if err != nil {
@@ -293,14 +295,22 @@ func (c *Client) Do(ctx context.Context, call Call) (*http.Response, error) {
 		}
 		req, sent, err := c.request(ctx, method, target, call, body, msgID, tok)
 		if err != nil {
+			if last != nil {
+				// The body cannot be had again: no more attempts.
+				err = fmt.Errorf("%w (after: %v)", err, last)
+			}
 			return nil, err
 		}
 		resp, err := c.http.Do(req)
 		sent.Close() // the transport may still hold it; it reads no more
-		var last error
 		var wait time.Duration
 		switch {
 		case err != nil:
+			// The URL is left out: its query may name a person.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%w: %s %s: %w", ErrUnavailable, method, call.Service, ctx.Err())
 			}
@@ -309,14 +319,11 @@ func (c *Client) Do(ctx context.Context, call Call) (*http.Response, error) {
 				return nil, last
 			}
 		case resp.StatusCode == http.StatusUnauthorized && !refreshed && tokenRefused(resp.Header):
-			e := readRefusal(resp, msgID, c.now())
+			last = readRefusal(resp, msgID, c.now())
 			refreshed = true
 			c.tokens.invalidate(tok)
-			if body.replayable() {
-				c.log.Info("token refused by the gateway; fetching a new one", c.callFields(method, call, msgID)...)
-				continue
-			}
-			return nil, e
+			c.log.Info("token refused by the gateway; fetching a new one", c.callFields(method, call, msgID)...)
+			continue
 		case !isRefusal(resp):
 			return resp, nil
 		default:
@@ -326,7 +333,7 @@ func (c *Client) Do(ctx context.Context, call Call) (*http.Response, error) {
 			}
 			last, wait = e, e.RetryAfter
 		}
-		if attempt >= c.cfg.MaxAttempts || !body.replayable() || wait > c.cfg.MaxRetryWait {
+		if attempt >= c.cfg.MaxAttempts || wait > c.cfg.MaxRetryWait {
 			return nil, last
 		}
 		d := max(c.backoff(attempt), wait)
@@ -334,7 +341,7 @@ func (c *Client) Do(ctx context.Context, call Call) (*http.Response, error) {
 			return nil, last
 		}
 		c.log.Info("call retried", append(c.callFields(method, call, msgID),
-			zap.Int("attempt", attempt), zap.Duration("wait", d), zap.NamedError("cause", last))...)
+			zap.Int("attempt", attempt), zap.Duration("wait", d), zap.Int("status", statusOf(last)))...)
 		if err := c.sleep(ctx, d); err != nil {
 			return nil, last
 		}
@@ -344,6 +351,16 @@ func (c *Client) Do(ctx context.Context, call Call) (*http.Response, error) {
 
 func (c *Client) callFields(method string, call Call, msgID string) []zap.Field {
 	return []zap.Field{zap.String("method", method), zap.String("service", call.Service.String()), zap.String("message_id", msgID)}
+}
+
+// statusOf is the status of a refusal, 0 when no answer came: what is
+// logged of a failed attempt (a refusal's detail could name a person).
+func statusOf(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
 }
 
 // retryStatus reports whether an answer with status may be retried.
@@ -491,12 +508,8 @@ type callBody struct {
 	digest string
 	length int64
 	// open returns the body of one attempt; nil, nil when there is none.
-	open   func() (io.ReadCloser, error)
-	failed bool // a copy could not be had: no more attempts
+	open func() (io.ReadCloser, error)
 }
-
-// replayable reports whether the body can be sent again.
-func (b *callBody) replayable() bool { return !b.failed }
 
 func (c *Client) prepareBody(call Call) (*callBody, error) {
 	switch {
@@ -514,7 +527,6 @@ func (c *Client) prepareBody(call Call) (*callBody, error) {
 		b.open = func() (io.ReadCloser, error) {
 			rc, err := call.GetBody()
 			if err != nil {
-				b.failed = true
 				return nil, err
 			}
 			return &guardedBody{r: io.LimitReader(rc, n), c: rc}, nil
@@ -539,7 +551,6 @@ func (c *Client) prepareBody(call Call) (*callBody, error) {
 				prev.Close() // the previous attempt's transport reads no more
 			}
 			if _, err := rs.Seek(start, io.SeekStart); err != nil {
-				b.failed = true
 				return nil, err
 			}
 			prev = &guardedBody{r: io.LimitReader(rs, n)}
