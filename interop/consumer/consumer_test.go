@@ -375,8 +375,9 @@ func TestConnectionFailures(t *testing.T) {
 	f.gw.mu.Lock()
 	f.gw.hangUp = 1
 	f.gw.mu.Unlock()
-	_, err = c.Do(t.Context(), consumer.Call{Service: address, Method: http.MethodPost, Body: strings.NewReader("{}")})
+	_, err = c.Do(t.Context(), consumer.Call{Service: address, Method: http.MethodPost, Path: "/persons?afm=123456783", Body: strings.NewReader("{}")})
 	require.ErrorIs(t, err, consumer.ErrUnavailable)
+	assert.NotContains(t, err.Error(), "123456783", "the URL, whose query may name a person, is left out")
 	assert.ErrorIs(t, err, errkind.Unavailable)
 	assert.Len(t, f.gw.requests(), 1)
 	assert.Len(t, f.waits(), 2)
