@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -209,6 +210,41 @@ func TestTokenCachedAndFetchedOnceUnderConcurrency(t *testing.T) {
 		jtis[r.Token.JwtID()] = true
 	}
 	assert.Len(t, jtis, 2)
+}
+
+// TestTokenFetchAbandonedByItsCaller: the call that fetches the token
+// gives up (its context ends); a call that was waiting for that fetch
+// fetches one itself instead of failing with the other's error.
+func TestTokenFetchAbandonedByItsCaller(t *testing.T) {
+	f, c := setup(t, nil)
+	gate := make(chan struct{})
+	f.op.gate.Store(&gate)
+	ctx1, cancel1 := context.WithCancel(t.Context())
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.Do(ctx1, consumer.Call{Service: address})
+		first <- err
+	}()
+	for f.op.tokens.Load() == 0 {
+		runtime.Gosched()
+	}
+	second := make(chan error, 1)
+	go func() {
+		resp, err := c.Do(t.Context(), consumer.Call{Service: address})
+		if err == nil {
+			resp.Body.Close()
+		}
+		second <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let the second call find the fetch under way
+	cancel1()
+	err := <-first
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, err, errkind.Unavailable)
+	close(gate)
+	require.NoError(t, <-second)
+	assert.EqualValues(t, 2, f.op.tokens.Load())
+	assert.Len(t, f.gw.requests(), 1)
 }
 
 func TestRefusedTokenIsReplacedOnce(t *testing.T) {

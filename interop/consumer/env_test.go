@@ -54,6 +54,8 @@ type opServer struct {
 	srv     *httptest.Server
 	db      *sql.DB
 	tokens  atomic.Int64
+	// gate, when set, holds token requests until it is closed.
+	gate atomic.Pointer[chan struct{}]
 }
 
 func startProvider(ctx context.Context, now func() time.Time) (*opServer, error) {
@@ -87,6 +89,9 @@ func startProvider(ctx context.Context, now func() time.Time) (*opServer, error)
 	mux.Handle("/auth/"+realm+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, auth.PathToken) {
 			op.tokens.Add(1)
+			if gate := op.gate.Load(); gate != nil {
+				<-*gate
+			}
 		}
 		h.ServeHTTP(w, r)
 	}))
