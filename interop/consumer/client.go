@@ -277,6 +277,9 @@ func (c *Client) Do(ctx context.Context, call Call) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkHeaders(call); err != nil {
+		return nil, err
+	}
 	body, err := c.prepareBody(call)
 	if err != nil {
 		return nil, err
@@ -473,7 +476,9 @@ func (c *Client) request(ctx context.Context, method, target string, call Call, 
 		}
 	}
 	for k, vs := range call.Header {
-		req.Header[k] = append([]string(nil), vs...)
+		for _, v := range vs {
+			req.Header.Add(k, v) // in canonical form, so that Set and Del below replace it
+		}
 	}
 	h := req.Header
 	h.Set(httpsig.HeaderClient, c.cfg.Consumer.String())
@@ -496,6 +501,42 @@ func (c *Client) request(ctx context.Context, method, target string, call Call, 
 		}
 	}
 	return req, sent, nil
+}
+
+// checkHeaders refuses header names and values that the transport would
+// refuse only when sending, which would look like a failed connection.
+func checkHeaders(call Call) error {
+	for _, v := range []string{call.UserID, call.Issue, call.ConsentID, call.Citizen, call.IdempotencyKey, call.MessageID} {
+		if !validValue(v) {
+			return fmt.Errorf("%w: a header value holds a control character", ErrCall)
+		}
+	}
+	for k, vs := range call.Header {
+		if k == "" || strings.IndexFunc(k, func(r rune) bool { return !isTokenChar(r) }) >= 0 {
+			return fmt.Errorf("%w: %q is not a header name", ErrCall, k)
+		}
+		for _, v := range vs {
+			if !validValue(v) {
+				return fmt.Errorf("%w: the value of %s holds a control character", ErrCall, k)
+			}
+		}
+	}
+	return nil
+}
+
+func validValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; (b < 0x20 && b != '\t') || b == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// isTokenChar reports whether r may appear in a header name (RFC 9110
+// section 5.6.2).
+func isTokenChar(r rune) bool {
+	return r < 0x7f && r > 0x20 && !strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
 }
 
 type nopCloser struct{}

@@ -140,7 +140,7 @@ func TestHeadersTheClientSetsCannotBeOverridden(t *testing.T) {
 	f, c := setup(t, nil)
 	resp, err := c.Do(t.Context(), consumer.Call{Service: address, Body: strings.NewReader("x"), Method: http.MethodPut,
 		Header: http.Header{"X-Road-Client": {"GR/GOV/OTHER/APP"}, "Authorization": {"Bearer forged"},
-			"Content-Digest": {"sha-256=:AAAA:"}, "X-Road-Userid": {"someone"}}})
+			"Content-Digest": {"sha-256=:AAAA:"}, "x-road-userid": {"someone"}}})
 	require.NoError(t, err)
 	readAll(t, resp)
 	got := f.gw.requests()
@@ -568,6 +568,9 @@ func TestInvalidCallsAreNotSent(t *testing.T) {
 		{Service: address, Path: "/a//b"},
 		{Service: address, Path: "/a?b c"},
 		{Service: address, Method: "GET\n"},
+		{Service: address, UserID: "GR1\r\nX-Evil: 1"},
+		{Service: address, Header: http.Header{"Bad Name": {"v"}}},
+		{Service: address, Header: http.Header{"Accept": {"a\nb"}}},
 		{Service: address, GetBody: func() (io.ReadCloser, error) { return nil, errNoCopy }},
 	} {
 		_, err := c.Do(t.Context(), call)
