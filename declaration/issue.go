@@ -44,7 +44,9 @@ func (s *Service) queryRow(ctx context.Context, st *sql.Stmt, args ...any) *sql.
 // a time; confirmations (each checks its code in a transaction of its own)
 // and the batches that issue them met there, and more callers did not make
 // more issues. Waiting here, the next writer starts as soon as the last
-// one commits. Other processes on the file still meet at SQLite's lock.
+// one commits. Other processes on the file still meet at SQLite's lock,
+// and so do the service's rarer writes (drafts, code requests, which may
+// wait on an SMS gateway, and revocations), which do not pass the gate.
 type writeGate struct{ turn chan struct{} }
 
 // hold waits for the gate, or for ctx to end, and returns its release.
