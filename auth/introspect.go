@@ -10,7 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwt"
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/internal/httpx"
@@ -42,31 +41,28 @@ type Introspection struct {
 	AuthorizationDetails []AuthorizationDetail `json:"authorization_details,omitempty"`
 }
 
-// parseOwnToken verifies a token this provider signed; expiry is checked
-// by the caller when it matters. Verified tokens are remembered, by the
-// hash of their text, until they expire: resource servers introspect the
-// same token again and again, and a signature check is the dearest part of
-// an introspection. Revocation is never cached.
-func (p *Provider) parseOwnToken(ctx context.Context, raw string) (jwt.Token, error) {
+// parseOwnToken verifies a token this provider signed and reads its
+// claims; expiry is checked by the caller when it matters. Verified tokens
+// are remembered, by the hash of their text, in a bounded cache: resource
+// servers introspect the same token again and again, and a signature
+// check is the dearest part of an introspection. Revocation is never
+// cached.
+func (p *Provider) parseOwnToken(ctx context.Context, raw string) (*ownToken, error) {
 	key := sha256.Sum256([]byte(raw))
-	if v, ok := p.verified.Load(key); ok {
-		return v.(jwt.Token), nil
+	if t, ok := p.verified.get(key); ok {
+		return t, nil
 	}
-	tok, err := p.cfg.Keys.ParseJWT(ctx, []byte(raw), jwt.WithValidate(false))
+	t, err := p.verifyOwnToken(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	if tok.Expiration().After(p.cfg.Now()) {
-		if p.verifiedCount.Add(1) > maxVerifiedTokens {
-			p.verified.Clear()
-			p.verifiedCount.Store(0)
-		}
-		p.verified.Store(key, tok)
+	if t.expiration().After(p.cfg.Now()) {
+		p.verified.put(key, t)
 	}
-	return tok, nil
+	return t, nil
 }
 
-// maxVerifiedTokens bounds the cache of verified tokens (about 2 KB each).
+// maxVerifiedTokens bounds the cache of verified tokens (under 1 KB each).
 const maxVerifiedTokens = 20000
 
 // Introspect reports whether token is active for the caller: signed by this
@@ -81,29 +77,26 @@ func (p *Provider) Introspect(ctx context.Context, caller Client, raw string) (I
 		return Introspection{}, nil
 	}
 	now := p.cfg.Now()
-	clientID, _ := tok.PrivateClaims()["client_id"].(string)
-	scope, _ := tok.PrivateClaims()["scope"].(string)
-	concerns := clientID == caller.ID ||
-		(caller.ResourceServer != "" && slices.Contains(tok.Audience(), caller.ResourceServer))
-	if tok.Issuer() != p.cfg.Issuer || !concerns || !now.Before(tok.Expiration()) ||
-		(!tok.NotBefore().IsZero() && now.Before(tok.NotBefore())) {
+	concerns := tok.ClientID == caller.ID ||
+		(caller.ResourceServer != "" && slices.Contains(tok.Audience, caller.ResourceServer))
+	if tok.Issuer != p.cfg.Issuer || !concerns || !now.Before(tok.expiration()) ||
+		(!tok.notBefore().IsZero() && now.Before(tok.notBefore())) {
 		return Introspection{}, nil
 	}
-	revoked, err := p.revoked(ctx, tok.JwtID())
+	revoked, err := p.revoked(ctx, tok.JTI)
 	if err != nil {
 		return Introspection{}, err
 	}
 	if revoked {
 		return Introspection{}, nil
 	}
-	acr, _ := tok.PrivateClaims()["acr"].(string)
 	res := Introspection{
-		Active: true, Scope: scope, ClientID: clientID, Subject: tok.Subject(), Audience: tok.Audience(),
-		Issuer: tok.Issuer(), Expiry: tok.Expiration().Unix(), IssuedAt: tok.IssuedAt().Unix(), JTI: tok.JwtID(),
-		TokenType: "Bearer", ACR: acr,
+		Active: true, Scope: tok.Scope, ClientID: tok.ClientID, Subject: tok.Subject, Audience: slices.Clone(tok.Audience),
+		Issuer: tok.Issuer, Expiry: tok.Expiry, IssuedAt: tok.IssuedAt, JTI: tok.JTI,
+		TokenType: "Bearer", ACR: tok.ACR,
 	}
-	if _, person := tok.PrivateClaims()["authorization_details"]; person && p.cfg.Servants && p.cfg.Accounts != nil {
-		local, err := p.localSubject(ctx, clientID, tok.Subject())
+	if tok.Details != nil && p.cfg.Servants && p.cfg.Accounts != nil {
+		local, err := p.localSubject(ctx, tok.ClientID, tok.Subject)
 		if errors.Is(err, errInvalidToken) {
 			return Introspection{}, nil
 		}
@@ -122,8 +115,7 @@ func (p *Provider) revoked(ctx context.Context, jti string) (bool, error) {
 		return true, nil // every token we issue has one
 	}
 	var n int
-	err := p.cfg.Clients.db.QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM auth_revoked_tokens WHERE realm = $1 AND jti = $2`, p.cfg.Realm, jti).Scan(&n)
+	err := p.cfg.Clients.queryRow(ctx, p.cfg.Clients.revokedStmt, p.cfg.Realm, jti).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("auth: revocation check: %w", err)
 	}
@@ -142,20 +134,20 @@ func (p *Provider) Revoke(ctx context.Context, client Client, raw string) error 
 	if err != nil {
 		return p.revokeRefresh(ctx, client, raw)
 	}
-	if tok.Issuer() != p.cfg.Issuer || tok.JwtID() == "" {
+	if tok.Issuer != p.cfg.Issuer || tok.JTI == "" {
 		return nil
 	}
-	if owner, _ := tok.PrivateClaims()["client_id"].(string); owner != client.ID {
+	if tok.ClientID != client.ID {
 		p.log.Info("revocation of another client's token ignored", zap.String("realm", p.cfg.Realm), zap.String("client_id", client.ID))
 		return nil
 	}
-	if !p.cfg.Now().Before(tok.Expiration()) {
+	if !p.cfg.Now().Before(tok.expiration()) {
 		return nil
 	}
-	if err := p.revokeJTI(ctx, client.ID, IssuedToken{JTI: tok.JwtID(), ExpiresAt: tok.Expiration()}); err != nil {
+	if err := p.revokeJTI(ctx, client.ID, IssuedToken{JTI: tok.JTI, ExpiresAt: tok.expiration()}); err != nil {
 		return fmt.Errorf("auth: revoke: %w", err)
 	}
-	p.log.Info("access token revoked", zap.String("realm", p.cfg.Realm), zap.String("client_id", client.ID), zap.String("jti", tok.JwtID()))
+	p.log.Info("access token revoked", zap.String("realm", p.cfg.Realm), zap.String("client_id", client.ID), zap.String("jti", tok.JTI))
 	return nil
 }
 

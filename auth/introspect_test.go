@@ -107,6 +107,17 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, in2.Active, "a token not revoked is active on the other instance")
 
+		// A key set without a Verify method of its own (any SigningKeys)
+		// reads tokens through ParseJWT, to the same answer.
+		p3, err := auth.NewProvider(t.Context(), auth.ProviderConfig{Issuer: f.issuer, Keys: parseOnlyKeys{ks2}, Clients: reg2})
+		require.NoError(t, err)
+		in3, err := p3.Introspect(t.Context(), api, fresh["access_token"].(string))
+		require.NoError(t, err)
+		assert.Equal(t, in2, in3)
+		in3, err = p3.Introspect(t.Context(), api, token)
+		require.NoError(t, err)
+		assert.False(t, in3.Active, "revoked")
+
 		status, _ = f.form(t, "/revoke", url.Values{"token": {"garbage"}}, "demo-agency", f.basic)
 		assert.Equal(t, 200, status, "RFC 7009: invalid tokens are not an error")
 	})
@@ -163,3 +174,6 @@ func TestResourceServerValidation(t *testing.T) {
 	c.ResourceServer = "registry"
 	assert.ErrorIs(t, c.Validate(), auth.ErrInvalidClientMetadata)
 }
+
+// parseOnlyKeys hides every method of a key set but SigningKeys'.
+type parseOnlyKeys struct{ auth.SigningKeys }

@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwt"
@@ -132,8 +130,7 @@ type Provider struct {
 	discovery []byte
 	algs      []string // the algorithms of the keys published at start; never empty
 
-	verified      sync.Map // sha256 of a token → its verified jwt.Token
-	verifiedCount atomic.Int64
+	verified *tokenCache // sha256 of a token → its verified claims
 
 	// Sign-in, when enabled.
 	pages  *web.Renderer
@@ -177,7 +174,7 @@ func NewProvider(ctx context.Context, cfg ProviderConfig) (*Provider, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	p := &Provider{cfg: cfg, log: log, tokenURL: cfg.Issuer + PathToken}
+	p := &Provider{cfg: cfg, log: log, tokenURL: cfg.Issuer + PathToken, verified: newTokenCache(maxVerifiedTokens)}
 	p.algs = p.signingAlgs(ctx)
 	seen := map[string]bool{}
 	for _, u := range cfg.Upstreams {

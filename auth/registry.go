@@ -40,6 +40,12 @@ type ClientRegistry struct {
 
 	keyCache     sync.Map // JWKS text → jwk.Set
 	keyCacheSize atomic.Int64
+
+	// The statements every token request and introspection runs,
+	// prepared once: on SQLite, parsing the SQL cost as much as running it.
+	getStmt, revokedStmt, assertionStmt *sql.Stmt
+	// assertions records the ids of client assertions in groups.
+	assertions assertionLog
 }
 
 // MaxAssertionLifetime bounds how far in the future a client assertion may
@@ -68,7 +74,27 @@ func NewClientRegistry(ctx context.Context, db *sql.DB, realm string, opts ...Op
 	if err := sdb.Migrate(ctx, "auth", migrations); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	return &ClientRegistry{db: sdb.WithTimeout(o.dbTimeout), realm: realm, now: o.now, log: o.log}, nil
+	r := &ClientRegistry{db: sdb.WithTimeout(o.dbTimeout), realm: realm, now: o.now, log: o.log}
+	if r.getStmt, err = r.db.PrepareContext(ctx,
+		`SELECT doc, secret_hash, disabled FROM auth_clients WHERE realm = $1 AND client_id = $2`); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	if r.revokedStmt, err = r.db.PrepareContext(ctx,
+		`SELECT COUNT(*) FROM auth_revoked_tokens WHERE realm = $1 AND jti = $2`); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	if r.assertionStmt, err = r.db.PrepareContext(ctx,
+		`INSERT INTO auth_client_assertions (realm, client_id, jti, expires_at) VALUES ($1, $2, $3, $4)
+		 ON CONFLICT (realm, client_id, jti) DO NOTHING`); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	return r, nil
+}
+
+// queryRow runs a prepared statement under the registry's database deadline.
+func (r *ClientRegistry) queryRow(ctx context.Context, st *sql.Stmt, args ...any) *sql.Row {
+	ctx, _ = r.db.Bound(ctx) // released when it fires; Scan needs it until then
+	return st.QueryRowContext(ctx, args...)
 }
 
 func newSecret() (string, error) {
@@ -147,9 +173,7 @@ func (r *ClientRegistry) Get(ctx context.Context, id string) (Client, error) {
 func (r *ClientRegistry) get(ctx context.Context, id string) (Client, string, error) {
 	var doc, hash string
 	var disabled bool
-	err := r.db.QueryRowContext(ctx,
-		`SELECT doc, secret_hash, disabled FROM auth_clients WHERE realm = $1 AND client_id = $2`,
-		r.realm, id).Scan(&doc, &hash, &disabled)
+	err := r.queryRow(ctx, r.getStmt, r.realm, id).Scan(&doc, &hash, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Client{}, "", ErrClientNotFound
 	}
@@ -471,14 +495,11 @@ func (r *ClientRegistry) authenticateAssertion(ctx context.Context, assertion, f
 		return Client{}, r.refuse(id, "client authentication failed", false, errors.New("assertion lives too long"))
 	}
 	// One use only, across instances: the insert of the jti is the check.
-	res, err := r.db.ExecContext(ctx,
-		`INSERT INTO auth_client_assertions (realm, client_id, jti, expires_at) VALUES ($1, $2, $3, $4)
-		 ON CONFLICT (realm, client_id, jti) DO NOTHING`,
-		r.realm, id, tok.JwtID(), tok.Expiration().UnixMicro())
+	fresh, err := r.recordAssertion(ctx, id, tok.JwtID(), tok.Expiration())
 	if err != nil {
-		return Client{}, fmt.Errorf("auth: record client assertion: %w", err)
+		return Client{}, err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if !fresh {
 		return Client{}, r.refuse(id, "client authentication failed", false, errors.New("client assertion replayed"))
 	}
 	return client, nil

@@ -466,3 +466,48 @@ func TestImportWithAgreedSecret(t *testing.T) {
 	_, err = reg.Import(ctx, webClient(), "demo-agency-secret")
 	assert.ErrorIs(t, err, auth.ErrClientExists)
 }
+
+// TestAssertionsRecordedTogether: assertions presented at once are recorded
+// in groups; each new one is accepted, and one presented by several
+// requests of the same group or of different groups is accepted once.
+func TestAssertionsRecordedTogether(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := t.Context()
+		reg, err := auth.NewClientRegistry(ctx, db.DB.DB, "citizen")
+		require.NoError(t, err)
+		jc := newJWTClient(t, "tax-system")
+		_, _, err = reg.Create(ctx, jc.client)
+		require.NoError(t, err)
+		shared := jc.assertion(t, time.Now(), nil)
+		own := make([]string, 100)
+		for i := range own {
+			own[i] = jc.assertion(t, time.Now(), nil)
+		}
+		authenticate := func(assertion string) error {
+			_, err := reg.Authenticate(context.Background(), tokenRequest(url.Values{
+				"client_assertion": {assertion}, "client_assertion_type": {auth.ClientAssertionType},
+			}, "", ""), []string{tokenEndpoint})
+			return err
+		}
+		var sharedOK atomic.Int32
+		var wg sync.WaitGroup
+		for i := range own {
+			wg.Go(func() {
+				assert.NoError(t, authenticate(own[i]), "a new assertion is accepted")
+			})
+			wg.Go(func() {
+				if err := authenticate(shared); err == nil {
+					sharedOK.Add(1)
+				} else {
+					var oe *auth.OAuthError
+					assert.True(t, errors.As(err, &oe) && oe.Code == "invalid_client", "%v", err)
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, int32(1), sharedOK.Load(), "the shared assertion is accepted once")
+		for _, a := range own[:5] {
+			assert.Error(t, authenticate(a), "replayed later")
+		}
+	})
+}

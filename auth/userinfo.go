@@ -76,20 +76,18 @@ func (p *Provider) UserInfo(ctx context.Context, raw string) (map[string]any, er
 	if err != nil {
 		return nil, errInvalidToken
 	}
-	scope, _ := tok.PrivateClaims()["scope"].(string)
-	scopes := strings.Fields(scope)
+	scopes := strings.Fields(tok.Scope)
 	now := p.cfg.Now()
-	if tok.Issuer() != p.cfg.Issuer || !slices.Contains(scopes, "openid") || !now.Before(tok.Expiration()) {
+	if tok.Issuer != p.cfg.Issuer || !slices.Contains(scopes, "openid") || !now.Before(tok.expiration()) {
 		return nil, errInvalidToken
 	}
-	if revoked, err := p.revoked(ctx, tok.JwtID()); err != nil {
+	if revoked, err := p.revoked(ctx, tok.JTI); err != nil {
 		return nil, err
 	} else if revoked {
 		return nil, errInvalidToken
 	}
-	claims := map[string]any{"sub": tok.Subject()}
-	clientID, _ := tok.PrivateClaims()["client_id"].(string)
-	local, err := p.localSubject(ctx, clientID, tok.Subject())
+	claims := map[string]any{"sub": tok.Subject}
+	local, err := p.localSubject(ctx, tok.ClientID, tok.Subject)
 	if err != nil {
 		return nil, err
 	}

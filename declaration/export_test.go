@@ -15,15 +15,6 @@ func IssueWithoutCode(ctx context.Context, s *Service, p Person, d Draft) (*Docu
 // Font returns the embedded font, for the naive baseline of benchmarks.
 func Font() []byte { return fontRegular }
 
-// IssueDraftWithCode issues a stored draft whose one-time code (its
-// challenge) was checked, using the code up.
-func IssueDraftWithCode(ctx context.Context, s *Service, d *Document, challenge string) error {
-	return s.issue(ctx, d, challenge)
-}
-
-// IssueDraft issues a stored draft at once, skipping the one-time code.
-func IssueDraft(ctx context.Context, s *Service, d *Document) error { return s.issue(ctx, d, "") }
-
 // Idle reports whether no issue is queued or being issued.
 func Idle(s *Service) bool {
 	s.batch.mu.Lock()

@@ -26,9 +26,41 @@ import (
 // maxBatch bounds how many documents one transaction issues.
 const maxBatch = 64
 
-// issueStmts are the statements every batch runs, prepared once rather
-// than for every batch.
-type issueStmts struct{ protocol, status, update *sql.Stmt }
+// issueStmts are the statements every batch runs, and the reads of a
+// document that every confirmation and verification make, prepared once
+// rather than for every call: on SQLite, parsing a statement cost as much
+// as running it.
+type issueStmts struct{ protocol, status, update, byID, byCode *sql.Stmt }
+
+// queryRow runs a prepared query under the database deadline.
+func (s *Service) queryRow(ctx context.Context, st *sql.Stmt, args ...any) *sql.Row {
+	ctx, _ = s.db.Bound(ctx) // released when it fires; Scan needs it until then
+	return st.QueryRowContext(ctx, args...)
+}
+
+// writeGate lets one of this service's writing transactions at a time
+// into an SQLite file (nil turn: any engine else). SQLite lets one writer
+// in and makes the others sleep and try again, a millisecond and more at
+// a time; confirmations (each checks its code in a transaction of its own)
+// and the batches that issue them met there, and more callers did not make
+// more issues. Waiting here, the next writer starts as soon as the last
+// one commits. Other processes on the file still meet at SQLite's lock,
+// and so do the service's rarer writes (drafts, code requests, which may
+// wait on an SMS gateway, and revocations), which do not pass the gate.
+type writeGate struct{ turn chan struct{} }
+
+// hold waits for the gate, or for ctx to end, and returns its release.
+func (g *writeGate) hold(ctx context.Context) (release func(), err error) {
+	if g.turn == nil {
+		return func() {}, nil
+	}
+	select {
+	case g.turn <- struct{}{}:
+		return func() { <-g.turn }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
 
 func (s *Service) prepareIssue(ctx context.Context) (err error) {
 	prepare := func(query string) *sql.Stmt {
@@ -46,6 +78,8 @@ func (s *Service) prepareIssue(ctx context.Context) (err error) {
 	s.stmts.update = prepare(`UPDATE declaration_documents SET state = $1, issued_at = $2, protocol_year = $3,
 		protocol_seq = $4, code = $5, token = $6, sd_jwt = $7, status_idx = $8, challenge = ''
 		WHERE id = $9`)
+	s.stmts.byID = prepare(selectDocument + ` WHERE id = $1`)
+	s.stmts.byCode = prepare(selectDocument + ` WHERE code = $1`)
 	return err
 }
 
@@ -96,7 +130,13 @@ func (s *Service) issue(ctx context.Context, d *Document, challenge string) erro
 		// The batch carries other callers' documents: it must not end
 		// when this caller's request does.
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err := s.issueBatch(bctx, batch)
+		release, err := s.writes.hold(bctx)
+		if err == nil {
+			err = s.issueBatch(bctx, batch)
+			release()
+		} else {
+			err = fmt.Errorf("declaration: issue: %w", err)
+		}
 		cancel()
 		for _, r := range batch {
 			if err != nil {

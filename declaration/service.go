@@ -169,6 +169,7 @@ type Service struct {
 	log       *zap.Logger
 	batch     batcher
 	stmts     issueStmts
+	writes    writeGate
 }
 
 // New opens the store (migrating it) and the one-time codes.
@@ -222,6 +223,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s.db = s.db.WithTimeout(cfg.DBTimeout)
 	if err := s.db.Migrate(ctx, "declaration", migrations); err != nil {
 		return nil, fmt.Errorf("declaration: %w", err)
+	}
+	if s.db.Dialect() == sqlstore.SQLite {
+		s.writes.turn = make(chan struct{}, 1)
 	}
 	if err := s.prepareIssue(ctx); err != nil {
 		return nil, fmt.Errorf("declaration: %w", err)
@@ -334,7 +338,7 @@ func FormatProtocol(year int, seq int64) string {
 // own loads the document id and checks that it is the caller's (the
 // declarant's, the grantor's of an authorization).
 func (s *Service) own(ctx context.Context, id, afm string) (*Document, string, error) {
-	d, challenge, err := scanDocument(s.db.QueryRowContext(ctx, selectDocument+` WHERE id = $1`, id))
+	d, challenge, err := scanDocument(s.queryRow(ctx, s.stmts.byID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", fail(ErrNotFound, "no document %q", id)
 	}
@@ -499,7 +503,13 @@ func (s *Service) Confirm(ctx context.Context, declarant Person, id, code string
 	// The code is checked here and used up in the transaction that issues
 	// the draft: an issue that fails, or a process that dies before it
 	// commits, leaves the code usable.
-	if err := s.otp.Check(ctx, challenge, d.Declarant.AFM, purpose(id), code); err != nil {
+	release, err := s.writes.hold(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("declaration: %w", err)
+	}
+	err = s.otp.Check(ctx, challenge, d.Declarant.AFM, purpose(id), code)
+	release()
+	if err != nil {
 		return nil, codeError(err)
 	}
 	if err := s.issue(ctx, d, challenge); err != nil {
@@ -614,7 +624,7 @@ func (s *Service) Verify(ctx context.Context, code string) (Verification, error)
 	if !ok {
 		return Verification{Status: StatusUnknown}, nil
 	}
-	d, _, err := scanDocument(s.db.QueryRowContext(ctx, selectDocument+` WHERE code = $1`, norm))
+	d, _, err := scanDocument(s.queryRow(ctx, s.stmts.byCode, norm))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Verification{Status: StatusUnknown}, nil
 	}
