@@ -429,7 +429,8 @@ func (c *catalogue) versionPage(w http.ResponseWriter, r *http.Request, caller C
 // in state.
 func actionsFor(caller Caller, state string) []string {
 	var out []string
-	for _, a := range []string{ActionSubmit, ActionReject, ActionApprove, ActionPublish, ActionWithdraw} {
+	// The step forward first, then sending back or withdrawing.
+	for _, a := range []string{ActionSubmit, ActionApprove, ActionPublish, ActionReject, ActionWithdraw} {
 		t := workflow[a]
 		if t.from == state && caller.Has(t.role) {
 			out = append(out, a)

@@ -90,7 +90,7 @@ var formGroups = []groupSpec{
 	{Key: "steps", Title: "steps", Item: "step", Fields: []fieldSpec{
 		{Path: "/title", Label: "title", Kind: fieldBilingual},
 		{Path: "/description", Label: "description", Kind: fieldBilingual, Long: true},
-		{Path: "/actor", Label: "actor", Kind: fieldSelect, Options: actors, OptLabel: "procedures.actor."},
+		{Path: "/actor", Label: "actor", Kind: fieldSelect, Options: actors, OptLabel: "procedures.form.actor."},
 		{Path: "/channel", Label: "channel", Kind: fieldSelect, Options: channelKinds, OptLabel: "procedures.channel."},
 		{Path: "/max_duration", Label: "max_duration", Kind: fieldText, Hint: "duration", Short: true},
 		{Path: "/url", Label: "step_url", Kind: fieldText, Hint: "step_url"},
@@ -589,41 +589,63 @@ func (b *formBuilder) build(tree map[string]any, violations []jsonschema.Violati
 			}
 		}
 	}
+	type placed struct {
+		order int
+		err   formError
+	}
+	var found []placed
 	for _, vi := range violations {
+		if vi.Kind == "condition_then" && slices.ContainsFunc(violations, func(o jsonschema.Violation) bool {
+			return strings.HasPrefix(o.Pointer, vi.Pointer+"/")
+		}) {
+			// A conditional's failure comes with what it requires, said
+			// field by field.
+			continue
+		}
 		msg := b.message(vi, lang)
-		target, label, anchor := "", "", ""
-		// The field at the pointer, or the first field below it, or else
-		// the nearest item or group above it.
-		for _, p := range places {
-			if p.name == vi.Pointer || strings.HasPrefix(p.name, vi.Pointer+"/") && vi.Pointer != "" {
-				target, label, anchor = p.name, p.label, fieldID(p.name)
+		order, label, anchor := len(places), "", ""
+		// The field at the pointer, or the first field of the object at
+		// the pointer (a text's Greek), unless that object is an item of
+		// a group; else the nearest item or group above it.
+		item := isItem(vi.Pointer)
+		for i, p := range places {
+			if p.name == vi.Pointer || !item && vi.Pointer != "" && strings.HasPrefix(p.name, vi.Pointer+"/") {
+				order, label, anchor = i, p.label, fieldID(p.name)
+				b.errors[p.name] = joinMsg(b.errors[p.name], msg)
 				break
 			}
 		}
-		if target == "" {
-			for ptr := vi.Pointer; ; ptr = ptr[:strings.LastIndex(ptr, "/")] {
-				parts := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
-				if g := groupByKey(parts[0]); g != nil && ptr != "" {
-					if len(parts) >= 2 {
-						n, _ := strconv.Atoi(parts[1])
-						key := "/" + g.Key + "/" + parts[1]
-						itemErr[key] = joinMsg(itemErr[key], msg)
-						label, anchor = b.t("procedures.form.item."+g.Item, "n", n+1), fieldID(key)
-					} else {
-						groupErr[g.Key] = joinMsg(groupErr[g.Key], msg)
-						label, anchor = b.t("procedures.form.group."+g.Title), fieldID("/"+g.Key)
+		for ptr := vi.Pointer; anchor == ""; ptr = ptr[:strings.LastIndex(ptr, "/")] {
+			parts := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
+			if g := groupByKey(parts[0]); g != nil && ptr != "" {
+				if len(parts) >= 2 {
+					n, _ := strconv.Atoi(parts[1])
+					key := "/" + g.Key + "/" + parts[1]
+					itemErr[key] = joinMsg(itemErr[key], msg)
+					label, anchor = b.t("procedures.form.item."+g.Item, "n", n+1), fieldID(key)
+					for i, p := range places {
+						if strings.HasPrefix(p.name, key+"/") {
+							order = i
+							break
+						}
 					}
-					break
+				} else {
+					groupErr[g.Key] = joinMsg(groupErr[g.Key], msg)
+					label, anchor = b.t("procedures.form.group."+g.Title), fieldID("/"+g.Key)
 				}
-				if ptr == "" || !strings.Contains(ptr, "/") {
-					label, anchor = b.t("procedures.form.whole"), "form-top"
-					break
-				}
+				break
 			}
-		} else {
-			b.errors[target] = joinMsg(b.errors[target], msg)
+			if !strings.Contains(ptr, "/") || ptr == "" || strings.LastIndex(ptr, "/") == 0 {
+				label, anchor, order = b.t("procedures.form.whole"), "form-top", -1
+				break
+			}
 		}
-		v.Errors = append(v.Errors, formError{Anchor: anchor, Text: label + ": " + msg})
+		found = append(found, placed{order, formError{Anchor: anchor, Text: label + ": " + msg}})
+	}
+	// The summary reads in the order of the page.
+	slices.SortStableFunc(found, func(a, b placed) int { return a.order - b.order })
+	for _, f := range found {
+		v.Errors = append(v.Errors, f.err)
 	}
 	for _, s := range formSections {
 		sec := formSection{Title: b.t(s.Title)}
@@ -655,6 +677,16 @@ func (b *formBuilder) build(tree map[string]any, violations []jsonschema.Violati
 	}
 	slices.Sort(v.Other)
 	return v
+}
+
+// isItem says whether ptr is an item of a group, such as /steps/0.
+func isItem(ptr string) bool {
+	parts := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
+	if len(parts) != 2 || groupByKey(parts[0]) == nil {
+		return false
+	}
+	_, err := strconv.Atoi(parts[1])
+	return err == nil
 }
 
 func joinMsg(a, b string) string {

@@ -247,6 +247,7 @@ func TestEditorFormRefusals(t *testing.T) {
 	assert.Contains(t, page, `id="f-costs-0-min-error">Write a number, such as 12.50.</p>`)
 	assert.Contains(t, page, `value="twelve"`, "what was typed is kept")
 	assert.NotContains(t, page, "/steps/0/url:", "no JSON pointer is shown")
+	assert.NotContains(t, page, `Must validate`, "a conditional is said by what it requires")
 	kept := formValues(t, page)
 	assert.Equal(t, "Διαβατήριο κατοικίδιου", kept.Get("/title/el"))
 	assert.Equal(t, "digital", kept.Get("/steps/0/channel"))
