@@ -19,6 +19,30 @@ type diffRow struct {
 	Label, Old, New, Change string
 }
 
+// OldParts and NewParts are the values cut where a long address or
+// identifier may break, so that a narrow screen wraps them.
+func (d diffRow) OldParts() []string { return breakable(d.Old) }
+func (d diffRow) NewParts() []string { return breakable(d.New) }
+
+// breakable cuts s after the slashes, dots, hyphens and underscores of
+// its runs of more than 10 characters without a space.
+func breakable(s string) []string {
+	var out []string
+	start, run := 0, 0
+	for i, r := range s {
+		switch {
+		case r == ' ' || r == '\n':
+			run = 0
+		case run > 10 && strings.ContainsRune("/.-_", r):
+			out = append(out, s[start:i+1])
+			start, run = i+1, 0
+		default:
+			run++
+		}
+	}
+	return append(out, s[start:])
+}
+
 // flatField is one field of a version as the form shows it.
 type flatField struct{ key, label, value string }
 
@@ -38,7 +62,7 @@ func (b *formBuilder) flatten(tree map[string]any) []flatField {
 				}
 				v = strings.Join(chosen, ", ")
 			}
-			label := ff.Label
+			label := ff.Plain
 			if itemLabel != "" {
 				label = itemLabel + ": " + label
 			}

@@ -82,8 +82,8 @@ func TestEditorInBrowser(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, []string{"workspace", "new", "error", "preview", "submitted", "review-first", "published",
-		"public-editor", "revision", "diff", "public-revised"}, names)
+	assert.Equal(t, []string{"workspace", "new", "new-el", "error", "preview", "submitted", "review-first", "published",
+		"public-editor", "revision", "diff", "diff-el", "public-revised"}, names)
 
 	pub, err := s.reg.Published(t.Context(), "pet-passport")
 	require.NoError(t, err)

@@ -45,6 +45,8 @@ type fieldSpec struct {
 	OptLabel string
 	Hint     string
 	Short    bool
+	// Optional adds "(optional)" to the label where the field is shown.
+	Optional bool
 }
 
 // groupSpec is a repeatable group of the form: an array of the document
@@ -68,18 +70,18 @@ var formSections = []struct {
 		{Path: "/title", Label: "title", Kind: fieldBilingual},
 		{Path: "/description", Label: "description", Kind: fieldBilingual, Long: true},
 		{Path: "/type", Label: "type", Kind: fieldSelect, Options: procedureTypes, OptLabel: "procedures.form.type."},
-		{Path: "/categories", Label: "categories", Kind: fieldList, Hint: "categories"},
-		{Path: "/processing_time", Label: "processing_time", Kind: fieldText, Hint: "duration", Short: true},
+		{Path: "/categories", Label: "categories", Kind: fieldList, Hint: "categories", Optional: true},
+		{Path: "/processing_time", Label: "processing_time", Kind: fieldText, Hint: "duration", Short: true, Optional: true},
 	}},
 	{"procedures.form.section.authority", []fieldSpec{
 		{Path: "/authority/id", Label: "authority_id", Kind: fieldText, Hint: "id", Short: true},
 		{Path: "/authority/name", Label: "authority_name", Kind: fieldBilingual},
-		{Path: "/authority/url", Label: "authority_url", Kind: fieldText, Hint: "https"},
+		{Path: "/authority/url", Label: "authority_url", Kind: fieldText, Hint: "https", Optional: true},
 	}},
 	{"procedures.form.section.contact", []fieldSpec{
-		{Path: "/contact/email", Label: "email", Kind: fieldText},
-		{Path: "/contact/phone", Label: "phone", Kind: fieldText, Short: true},
-		{Path: "/contact/url", Label: "contact_url", Kind: fieldText, Hint: "https"},
+		{Path: "/contact/email", Label: "email", Kind: fieldText, Optional: true},
+		{Path: "/contact/phone", Label: "phone", Kind: fieldText, Short: true, Optional: true},
+		{Path: "/contact/url", Label: "contact_url", Kind: fieldText, Hint: "https", Optional: true},
 	}},
 }
 
@@ -89,35 +91,35 @@ var formGroups = []groupSpec{
 	}},
 	{Key: "steps", Title: "steps", Item: "step", Fields: []fieldSpec{
 		{Path: "/title", Label: "title", Kind: fieldBilingual},
-		{Path: "/description", Label: "description", Kind: fieldBilingual, Long: true},
+		{Path: "/description", Label: "description", Kind: fieldBilingual, Long: true, Optional: true},
 		{Path: "/actor", Label: "actor", Kind: fieldSelect, Options: actors, OptLabel: "procedures.form.actor."},
 		{Path: "/channel", Label: "channel", Kind: fieldSelect, Options: channelKinds, OptLabel: "procedures.channel."},
-		{Path: "/max_duration", Label: "max_duration", Kind: fieldText, Hint: "duration", Short: true},
+		{Path: "/max_duration", Label: "max_duration", Kind: fieldText, Hint: "duration", Short: true, Optional: true},
 		{Path: "/url", Label: "step_url", Kind: fieldText, Hint: "step_url"},
 	}},
 	{Key: "evidence", Title: "evidence", Item: "document", Fields: []fieldSpec{
 		{Path: "/id", Label: "id", Kind: fieldText, Hint: "id", Short: true},
 		{Path: "/title", Label: "title", Kind: fieldBilingual},
-		{Path: "/issued_by", Label: "issued_by", Kind: fieldBilingual},
+		{Path: "/issued_by", Label: "issued_by", Kind: fieldBilingual, Optional: true},
 		{Path: "/submission", Label: "submission", Kind: fieldChecks, Options: []string{"upload", "in_person", "post", "once_only"}, OptLabel: "procedures.form.submission."},
-		{Path: "/interop_service", Label: "interop_service", Kind: fieldText, Hint: "interop_service"},
+		{Path: "/interop_service", Label: "interop_service", Kind: fieldText, Hint: "interop_service", Optional: true},
 	}},
 	{Key: "costs", Title: "costs", Item: "cost", Fields: []fieldSpec{
 		{Path: "/title", Label: "title", Kind: fieldBilingual},
 		{Path: "/min", Label: "min", Kind: fieldNumber, Short: true},
 		{Path: "/max", Label: "max", Kind: fieldNumber, Short: true},
 		{Path: "/currency", Label: "currency", Kind: fieldText, Hint: "currency", Short: true},
-		{Path: "/how_to_pay", Label: "how_to_pay", Kind: fieldBilingual, Long: true},
+		{Path: "/how_to_pay", Label: "how_to_pay", Kind: fieldBilingual, Long: true, Optional: true},
 	}},
 	{Key: "channels", Title: "channels", Item: "channel", Fields: []fieldSpec{
 		{Path: "/type", Label: "channel", Kind: fieldSelect, Options: channelKinds, OptLabel: "procedures.channel."},
-		{Path: "/title", Label: "channel_title", Kind: fieldBilingual},
-		{Path: "/url", Label: "url", Kind: fieldText, Hint: "https"},
+		{Path: "/title", Label: "channel_title", Kind: fieldBilingual, Optional: true},
+		{Path: "/url", Label: "url", Kind: fieldText, Hint: "https", Optional: true},
 	}},
 	{Key: "legal_basis", Title: "legal_basis", Item: "rule", Fields: []fieldSpec{
 		{Path: "/title", Label: "title", Kind: fieldBilingual},
-		{Path: "/eli", Label: "eli", Kind: fieldText, Hint: "eli"},
-		{Path: "/url", Label: "url", Kind: fieldText, Hint: "https"},
+		{Path: "/eli", Label: "eli", Kind: fieldText, Hint: "eli", Optional: true},
+		{Path: "/url", Label: "url", Kind: fieldText, Hint: "https", Optional: true},
 	}},
 	{Key: "faq", Title: "faq", Item: "question", Fields: []fieldSpec{
 		{Path: "/question", Label: "question", Kind: fieldBilingual},
@@ -426,9 +428,11 @@ type formOption struct {
 }
 
 type formField struct {
-	Name, ID, Label, Hint, HintID, Kind, Value, Error, Lang string
-	Options                                                 []formOption
-	Short, ReadOnly                                         bool
+	// Label is what the page shows; Plain is the label without
+	// "(optional)", for the summary of errors and the comparison.
+	Name, ID, Label, Plain, Hint, HintID, Kind, Value, Error, Lang string
+	Options                                                        []formOption
+	Short, ReadOnly                                                bool
 }
 
 type formItem struct {
@@ -478,6 +482,14 @@ type formBuilder struct {
 
 func (b *formBuilder) label(key string) string { return b.t("procedures.form.f." + key) }
 
+// optional marks the label of an optional field.
+func (b *formBuilder) optional(f fieldSpec, label string) string {
+	if f.Optional {
+		return b.t("procedures.form.optional", "label", label)
+	}
+	return label
+}
+
 func (b *formBuilder) fields(tree any, prefix string, f fieldSpec) []formField {
 	name := prefix + f.Path
 	var hint string
@@ -492,12 +504,14 @@ func (b *formBuilder) fields(tree any, prefix string, f fieldSpec) []formField {
 			if f.Long {
 				kind = fieldLong
 			}
-			out = append(out, formField{Name: n, ID: fieldID(n), Kind: kind, Label: b.t("procedures.form.in_"+lang, "label", b.label(f.Label)),
+			plain := b.t("procedures.form.in_"+lang, "label", b.label(f.Label))
+			out = append(out, formField{Name: n, ID: fieldID(n), Kind: kind, Label: b.optional(f, plain), Plain: plain,
 				Value: str(lookup(tree, n)), Error: b.errors[n], Lang: lang})
 		}
 		return out
 	}
-	ff := formField{Name: name, ID: fieldID(name), Kind: f.Kind, Label: b.label(f.Label), Hint: hint, Error: b.errors[name], Short: f.Short}
+	ff := formField{Name: name, ID: fieldID(name), Kind: f.Kind, Label: b.optional(f, b.label(f.Label)), Plain: b.label(f.Label),
+		Hint: hint, Error: b.errors[name], Short: f.Short}
 	if hint != "" {
 		ff.HintID = ff.ID + "-hint"
 	}
@@ -573,7 +587,7 @@ func (b *formBuilder) build(tree map[string]any, violations []jsonschema.Violati
 	for _, s := range formSections {
 		for _, f := range s.Fields {
 			for _, ff := range b.fields(tree, "", f) {
-				places = append(places, place{ff.Name, ff.Label})
+				places = append(places, place{ff.Name, ff.Plain})
 			}
 		}
 	}
@@ -584,7 +598,7 @@ func (b *formBuilder) build(tree map[string]any, violations []jsonschema.Violati
 			legend := b.t("procedures.form.item."+g.Item, "n", i+1)
 			for _, f := range g.Fields {
 				for _, ff := range b.fields(tree, prefix, f) {
-					places = append(places, place{ff.Name, legend + ": " + ff.Label})
+					places = append(places, place{ff.Name, legend + ": " + ff.Plain})
 				}
 			}
 		}
