@@ -306,7 +306,6 @@ type formPost struct {
 	tree    map[string]any
 	doc     []byte
 	raw     bool
-	action  formAction
 	changes bool   // an add, remove or move: shown again, not stored
 	then    string // save or preview
 }
@@ -330,7 +329,7 @@ func (c *catalogue) readFormPost(w http.ResponseWriter, r *http.Request, d *vers
 		a, changes, err = parseAction(f.Get("action"))
 	}
 	if err == nil && changes {
-		_, err = a.apply(tree)
+		err = a.apply(tree)
 	}
 	if err != nil {
 		if tree == nil {
@@ -340,7 +339,7 @@ func (c *catalogue) readFormPost(w http.ResponseWriter, r *http.Request, d *vers
 		c.renderForm(w, r, http.StatusBadRequest, d, tree, nil)
 		return formPost{}, false
 	}
-	return formPost{tree: tree, doc: encodeTree(tree), action: a, changes: changes, then: f.Get("action")}, true
+	return formPost{tree: tree, doc: encodeTree(tree), changes: changes, then: f.Get("action")}, true
 }
 
 // stored answers a store's error on the form: the violations beside the

@@ -69,6 +69,9 @@ func TestEditorInBrowser(t *testing.T) {
 	var names []string
 	for _, st := range rep.States {
 		names = append(names, st.Name)
+		if st.Name == "revision" {
+			assert.Regexp(t, `/edit/pet-passport/2#f-steps-0$`, st.URL, "a moved item is brought into view")
+		}
 		assert.Empty(t, st.Missing, "%s (%s) does not say", st.Name, st.URL)
 		assert.False(t, st.Overflow, "%s scrolls sideways at 390 px", st.Name)
 		assert.Positive(t, st.Passes, "axe checked nothing on %s", st.Name)

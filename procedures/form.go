@@ -388,36 +388,32 @@ func parseAction(s string) (formAction, bool, error) {
 	return a, true, nil
 }
 
-// apply changes the tree's group as the action says. It returns the
-// pointer of the item to bring into view.
-func (a formAction) apply(tree map[string]any) (string, error) {
+// apply changes the tree's group as the action says.
+func (a formAction) apply(tree map[string]any) error {
 	items, _ := tree[a.Group].([]any)
 	if a.Verb == "add" {
 		if len(items) >= maxItems {
-			return "", errBadForm
+			return errBadForm
 		}
 		tree[a.Group] = append(items, map[string]any{})
-		return fmt.Sprintf("/%s/%d", a.Group, len(items)), nil
+		return nil
 	}
 	if a.Index < 0 || a.Index >= len(items) {
-		return "", errBadForm
+		return errBadForm
 	}
 	switch a.Verb {
 	case "remove":
 		tree[a.Group] = slices.Delete(items, a.Index, a.Index+1)
-		return "/" + a.Group, nil
 	case "up":
 		if a.Index > 0 {
 			items[a.Index-1], items[a.Index] = items[a.Index], items[a.Index-1]
-			return fmt.Sprintf("/%s/%d", a.Group, a.Index-1), nil
 		}
 	case "down":
 		if a.Index < len(items)-1 {
 			items[a.Index+1], items[a.Index] = items[a.Index], items[a.Index+1]
-			return fmt.Sprintf("/%s/%d", a.Group, a.Index+1), nil
 		}
 	}
-	return fmt.Sprintf("/%s/%d", a.Group, a.Index), nil
+	return nil
 }
 
 // The form as the template shows it.
@@ -437,9 +433,10 @@ type formField struct {
 
 type formItem struct {
 	ID, Legend, Error string
-	Index             int
-	First, Last       bool
-	Fields            []formField
+	// Index is the item's place; Up and Down are the places it moves to.
+	Index, Up, Down int
+	First, Last     bool
+	Fields          []formField
 }
 
 type formGroup struct {
@@ -674,7 +671,7 @@ func (b *formBuilder) build(tree map[string]any, violations []jsonschema.Violati
 		items, _ := tree[g.Key].([]any)
 		for i := range items {
 			prefix := fmt.Sprintf("/%s/%d", g.Key, i)
-			it := formItem{ID: fieldID(prefix), Index: i, Legend: b.t("procedures.form.item."+g.Item, "n", i+1),
+			it := formItem{ID: fieldID(prefix), Index: i, Up: i - 1, Down: i + 1, Legend: b.t("procedures.form.item."+g.Item, "n", i+1),
 				First: i == 0, Last: i == len(items)-1, Error: itemErr[prefix]}
 			for _, f := range g.Fields {
 				it.Fields = append(it.Fields, b.fields(tree, prefix, f)...)
