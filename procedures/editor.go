@@ -342,7 +342,7 @@ func (c *catalogue) readFormPost(w http.ResponseWriter, r *http.Request, d *vers
 	return formPost{tree: tree, doc: encodeTree(tree), changes: changes, then: f.Get("action")}, true
 }
 
-// stored answers a store's error on the form: the violations beside the
+// refused answers a store's error on the form: the violations beside the
 // fields (and by pointer in the JSON view when that was sent), or the
 // registry's refusal; true when it was answered.
 func (c *catalogue) refused(w http.ResponseWriter, r *http.Request, d *versionPage, p formPost, err error) bool {

@@ -1,0 +1,4 @@
+package httpsig
+
+// resolverFor is shared with the external tests.
+var ResolverFor = resolverFor
