@@ -111,11 +111,28 @@
 // stylesheet for all its pages points PagesConfig.StaticPrefix at it.
 //
 // With PagesConfig.Caller set, editors and approvers get a workspace below
-// /edit/: the versions being worked on and the open suggestions, a page per
-// version with its document (editable while a draft, violations listed by
-// pointer), the workflow actions their roles allow, and its history. Form
-// posts from other sites are refused. The catalogue links to the workspace,
-// and with PagesConfig.SignOutURL the workspace shows a sign-out button.
+// /edit/: the versions being worked on, the open suggestions, and the
+// published procedures with a search (by the Index when there is one),
+// each with a button to revise it. A procedure is written in a form built
+// from the schema: titles and texts in Greek and English, and groups for
+// conditions, steps, documents, costs, channels, legal references and
+// questions, whose items are added, removed and moved up or down by
+// buttons that show the form again with every value kept, without
+// JavaScript. The form's fields are named by the JSON Pointer of the
+// value they hold, so each violation of the schema is said beside its
+// field, in the editor's language, and in a summary in the form's words
+// ("Step 1: Where the step is taken online: Fill this in."); nothing is
+// stored until the document passes. Members the form does not show (life
+// events, outputs, links, the application form) travel through it
+// unchanged, and a JSON view edits the whole document. A saved version is
+// previewed with the citizen's page's own template; an approver sees what
+// changed since the published version field by field, side by side, each
+// change named in words (added, removed, changed) besides <del> and <ins>.
+// A signed-in editor finds a button to revise a procedure on its public
+// page (which is then not cached). The workspace and the history show
+// people by their [Caller].Name. Form posts from other sites are refused.
+// The catalogue links to the workspace, and with PagesConfig.SignOutURL
+// the workspace shows a sign-out button.
 // Signing editors in is the site's part: the portal in examples/portal
 // does it with auth/rp's WebLogin against its civil servants' provider and
 // takes the roles from the servant's authorizations for the service

@@ -79,7 +79,7 @@ func TestEditorPages(t *testing.T) {
 	assert.Contains(t, body, "ten", "what was typed is kept")
 	status, loc, _ := do("POST", "/edit/new", "editor", url.Values{"doc": {doc}}, true)
 	require.Equal(t, http.StatusSeeOther, status)
-	assert.Equal(t, "/procedures/edit/solemn-declaration/1", loc)
+	assert.Equal(t, "/procedures/edit/solemn-declaration/1?saved=1", loc)
 
 	status, _, body = do("GET", "/edit/solemn-declaration/1", "editor", nil, false)
 	require.Equal(t, http.StatusOK, status)
@@ -93,7 +93,7 @@ func TestEditorPages(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, status)
 	status, _, body = do("POST", "/edit/solemn-declaration/1", "editor", url.Values{"doc": {doc}}, true)
 	assert.Equal(t, http.StatusConflict, status, "a submitted version does not change")
-	assert.Contains(t, body, "only drafts change")
+	assert.Contains(t, body, "Only drafts change")
 
 	status, _, body = do("GET", "/edit/solemn-declaration/1", "approver", nil, false)
 	require.Equal(t, http.StatusOK, status)

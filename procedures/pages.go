@@ -272,6 +272,17 @@ type procedurePage struct {
 	SuggestionKind, Suggestion string
 	Contact                    string
 	Kinds                      []string
+	// Preview is set when an editor previews a version not published.
+	Preview *previewView
+	// ReviseURL is where a signed-in editor starts a revision.
+	ReviseURL string
+}
+
+// previewView is the banner of a preview: the version's own page in the
+// workspace, its state and the actions the caller may take on it.
+type previewView struct {
+	URL, State string
+	Actions    []string
 }
 
 type linkView struct{ Title, URL string }
@@ -288,8 +299,25 @@ func (c *catalogue) procedure(w http.ResponseWriter, r *http.Request) {
 	}
 	d := c.view(r, v)
 	d.SuggestionSent = r.URL.Query().Get("sent") == "1"
-	w.Header().Set("ETag", v.ETag())
+	if c.editorSignedIn(r) {
+		// The page differs for this reader: no shared cache keeps it.
+		d.ReviseURL = c.cfg.Prefix + "/edit/" + v.Procedure.ID + "/revise"
+		w.Header().Set("Cache-Control", "private, no-store")
+	} else {
+		w.Header().Set("ETag", v.ETag())
+	}
 	c.pages.Render(w, r, http.StatusOK, "procedure.html", d)
+}
+
+// editorSignedIn says whether the reader is an editor signed in to the
+// workspace. A reader who is not signed in, or whose identity cannot be
+// looked up now, reads the public page.
+func (c *catalogue) editorSignedIn(r *http.Request) bool {
+	if c.cfg.Caller == nil {
+		return false
+	}
+	caller, err := c.cfg.Caller(r)
+	return err == nil && caller.ID != "" && caller.Has(RoleEditor)
 }
 
 func (c *catalogue) view(r *http.Request, v *Version) procedurePage {

@@ -39,11 +39,24 @@ const (
 	RoleApprover = "approver"
 )
 
-// Caller is who asks: their identifier (for the history) and roles. It
-// comes from the caller's own sign-in, such as a civil servant's token.
+// Caller is who asks: their identifier (for the history), the name the
+// pages show them by, and their roles. It comes from the caller's own
+// sign-in, such as a civil servant's token.
 type Caller struct {
-	ID    string
+	ID string
+	// Name is the person's name as colleagues know it ("Eleni
+	// Papadopoulou"); the workspace and the history show it, with ID
+	// beside it in the history. Empty shows ID.
+	Name  string
 	Roles []string
+}
+
+// DisplayName is Name, or ID when there is none.
+func (c Caller) DisplayName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ID
 }
 
 // Has reports whether the caller has role.
@@ -104,12 +117,15 @@ func (v *Version) ETag() string { return `"` + v.Hash + `"` }
 
 // Event is one change in a procedure's history.
 type Event struct {
-	Version int       `json:"version"`
-	From    string    `json:"from,omitempty"`
-	To      string    `json:"to"`
-	Actor   string    `json:"actor"`
-	Note    string    `json:"note,omitempty"`
-	At      time.Time `json:"at"`
+	Version int    `json:"version"`
+	From    string `json:"from,omitempty"`
+	To      string `json:"to"`
+	Actor   string `json:"actor"`
+	// ActorName is the actor's name when the change was made (empty
+	// before names were kept, and for imports).
+	ActorName string    `json:"actor_name,omitempty"`
+	Note      string    `json:"note,omitempty"`
+	At        time.Time `json:"at"`
 }
 
 // The notes the registry writes itself in the history; the pages show
@@ -188,10 +204,10 @@ func canonical(p *Procedure, version int) ([]byte, string, error) {
 	return b, "sha256-" + hex.EncodeToString(sum[:]), nil
 }
 
-func (r *Registry) event(ctx context.Context, tx *sql.Tx, id string, version int, from, to, actor, note string) error {
+func (r *Registry) event(ctx context.Context, tx *sql.Tx, id string, version int, from, to string, actor Caller, note string) error {
 	_, err := tx.ExecContext(ctx,
-		`INSERT INTO procedures_events (id, version, from_state, to_state, actor, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		id, version, from, to, actor, note, r.now().UnixMicro())
+		`INSERT INTO procedures_events (id, version, from_state, to_state, actor, actor_name, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		id, version, from, to, actor.ID, actor.Name, note, r.now().UnixMicro())
 	return err
 }
 
@@ -218,7 +234,7 @@ func (r *Registry) Create(ctx context.Context, c Caller, doc []byte) (*Version, 
 			p.ID, StateDraft, string(raw), hash, c.ID, now); err != nil {
 			return err
 		}
-		return r.event(ctx, tx, p.ID, 1, "", StateDraft, c.ID, noteCreated)
+		return r.event(ctx, tx, p.ID, 1, "", StateDraft, c, noteCreated)
 	})
 	if err = sqlstore.MapError(err); errors.Is(err, sqlstore.ErrConflict) {
 		return nil, fail(ErrExists, "procedure %q exists; start a new revision instead", p.ID)
@@ -269,7 +285,7 @@ func (r *Registry) Revise(ctx context.Context, c Caller, id string) (*Version, e
 			id, next, StateDraft, string(raw), hash, c.ID, now); err != nil {
 			return err
 		}
-		return r.event(ctx, tx, id, next, "", StateDraft, c.ID, fmt.Sprintf(noteRevision, latest))
+		return r.event(ctx, tx, id, next, "", StateDraft, c, fmt.Sprintf(noteRevision, latest))
 	})
 	if err = sqlstore.MapError(err); errors.Is(err, sqlstore.ErrConflict) {
 		return nil, fail(ErrTransition, "another revision of %q was just started", id)
@@ -319,7 +335,7 @@ func (r *Registry) Update(ctx context.Context, c Caller, id string, version int,
 		if err != nil {
 			return err
 		}
-		return r.event(ctx, tx, id, version, StateDraft, StateDraft, c.ID, noteEdited)
+		return r.event(ctx, tx, id, version, StateDraft, StateDraft, c, noteEdited)
 	})
 	if err != nil {
 		return nil, wrap(err, "update")
@@ -404,7 +420,7 @@ func (r *Registry) Transition(ctx context.Context, c Caller, id string, version 
 			t.to, now, id, version); err != nil {
 			return err
 		}
-		return r.event(ctx, tx, id, version, t.from, t.to, c.ID, note)
+		return r.event(ctx, tx, id, version, t.from, t.to, c, note)
 	})
 	if err != nil {
 		return nil, wrap(err, action)
@@ -518,7 +534,7 @@ func (r *Registry) list(ctx context.Context, q string, args ...any) ([]*Version,
 // History lists a procedure's events, oldest first.
 func (r *Registry) History(ctx context.Context, id string) ([]Event, error) {
 	rows, err := r.db.QueryContext(ctx,
-		`SELECT version, from_state, to_state, actor, note, at FROM procedures_events WHERE id = $1 ORDER BY at, seq`, id)
+		`SELECT version, from_state, to_state, actor, actor_name, note, at FROM procedures_events WHERE id = $1 ORDER BY at, seq`, id)
 	if err != nil {
 		return nil, fmt.Errorf("procedures: history: %w", err)
 	}
@@ -527,7 +543,7 @@ func (r *Registry) History(ctx context.Context, id string) ([]Event, error) {
 	for rows.Next() {
 		var e Event
 		var at int64
-		if err := rows.Scan(&e.Version, &e.From, &e.To, &e.Actor, &e.Note, &at); err != nil {
+		if err := rows.Scan(&e.Version, &e.From, &e.To, &e.Actor, &e.ActorName, &e.Note, &at); err != nil {
 			return nil, err
 		}
 		e.At = time.UnixMicro(at).UTC()
@@ -601,7 +617,7 @@ func (r *Registry) ImportPublished(ctx context.Context, source string, docs [][]
 				continue
 			}
 			imported++
-			if err := r.event(ctx, tx, it.id, 1, "", StatePublished, "import", noteImported+source); err != nil {
+			if err := r.event(ctx, tx, it.id, 1, "", StatePublished, Caller{ID: "import"}, noteImported+source); err != nil {
 				return err
 			}
 		}

@@ -615,7 +615,9 @@ func TestProceduresEditorsSignIn(t *testing.T) {
 	clerk := signInBrowser(t)
 	page, at := signInServant(t, clerk, base, demoServant, demoServantPassword)
 	require.Equal(t, "/procedures/edit/", at.Path)
-	assert.Contains(t, page, "Signed in as "+demoServant)
+	assert.Contains(t, page, "Signed in as Νίκος Υπάλληλος.", "the servant is shown by name")
+	page, _ = browse(t, clerk, "GET", base+"/procedures/solemn-declaration?lang=en", nil)
+	assert.Contains(t, page, "Revise this procedure", "a signed-in editor may revise from the public page")
 
 	doc := strings.Replace(string(procedures.Samples()["solemn-declaration.json"]), `"id": "solemn-declaration"`, `"id": "portal-test-declaration"`, 1)
 	require.Contains(t, doc, "portal-test-declaration")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -97,7 +98,7 @@ func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appCo
 	}
 	mux.Handle(proceduresAPI+"/", api)
 	pages, err := procedures.PagesHandler(procedures.PagesConfig{Registry: reg, Index: idx, Prefix: "/procedures", StaticPrefix: sharedStatic, Logger: a.log,
-		Caller: fromSession(a.editorFromToken), SignOutURL: "/procedures/signout"})
+		Caller: editorOnAnyPage(login, a.editorFromToken), SignOutURL: "/procedures/signout"})
 	if err != nil {
 		return err
 	}
@@ -112,6 +113,22 @@ func (a *app) mountProcedures(ctx context.Context, mux *http.ServeMux, cfg appCo
 	return nil
 }
 
+// editorOnAnyPage finds the editor of a request: from the session the
+// workspace's sign-in put in the context, or, on the public pages (where
+// a signed-in editor is offered to revise the procedure), from the
+// session cookie the browser sends along.
+func editorOnAnyPage(login *rp.WebLogin, who func(context.Context, string) (procedures.Caller, error)) func(*http.Request) (procedures.Caller, error) {
+	inContext := fromSession(who)
+	return func(r *http.Request) (procedures.Caller, error) {
+		if _, ok := rp.SessionFromContext(r.Context()); !ok {
+			if s, ok := login.SessionFrom(r); ok {
+				return who(r.Context(), s.AccessToken)
+			}
+		}
+		return inContext(r)
+	}
+}
+
 // editorFromToken asks the servants' provider, in process, who an access
 // token speaks for and keeps their editor's and approver's roles in the
 // registry of procedures.
@@ -124,7 +141,9 @@ func (a *app) editorFromToken(ctx context.Context, token string) (procedures.Cal
 	if id == "" {
 		id, _ = claims["sub"].(string)
 	}
-	c := procedures.Caller{ID: id}
+	given, _ := claims["given_name"].(string)
+	family, _ := claims["family_name"].(string)
+	c := procedures.Caller{ID: id, Name: strings.TrimSpace(given + " " + family)}
 	details, _ := claims["authorization_details"].([]auth.AuthorizationDetail)
 	for _, d := range details {
 		if d.Service != proceduresService || (d.Role != procedures.RoleEditor && d.Role != procedures.RoleApprover) {
