@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html/template"
+	"slices"
 	"strings"
 	"time"
 
@@ -163,7 +164,7 @@ func (s *statsPage) build(ctx context.Context, lang, period, base string) (*stat
 		d.CSVYears = s.cfg.APIPrefix + fmt.Sprintf("series?kind=all&period=%d-01-01..%d-12-31&by=year&format=csv", first, last)
 	}
 	for i, c := range s.comparisons {
-		t, err := b.compare(c[0], c[1], fmt.Sprintf("table-growth-%d", i), "metrics.growth.caption")
+		t, err := b.compare(c[0], c[1], fmt.Sprintf("table-growth-%d", i))
 		if err != nil {
 			return nil, err
 		}
@@ -376,6 +377,9 @@ func (b *pageBuild) byKind(d *statsData, slots []yearSlot) error {
 		return nil
 	}
 	for i, sl := range slots {
+		if !slices.ContainsFunc(cells[i], func(c string) bool { return c != b.noData }) {
+			continue // no kind has figures: the table by year says so
+		}
 		row := kindCells{Period: b.slotLabel(sl, sl.cov), Cells: cells[i], Visits: b.noData}
 		if sl.first == sl.last && b.visitFigures(sl.p) {
 			v, err := b.m.VisitsAvoided(b.ctx, sl.p)
@@ -417,13 +421,13 @@ func (b *pageBuild) sources(d *statsData) {
 
 // compare is the table of p against base: every kind with figures in
 // both, after all transactions together.
-// The table's caption is the message captionKey; id is unique in the page.
-func (b *pageBuild) compare(p, base Period, id, captionKey string) (*comparison, error) {
+// id is unique in the page.
+func (b *pageBuild) compare(p, base Period, id string) (*comparison, error) {
 	pa, ba := b.cov.within(KindAll, p), b.cov.within(KindAll, base)
 	c := &comparison{ID: id, Period: b.label(p, pa), Base: b.label(base, ba), Cols: comparisonCols{
 		Kind: b.text(b.lang, "metrics.col.kind"), Change: b.text(b.lang, "metrics.col.change"),
 		RateChange: b.text(b.lang, "metrics.col.rate_change")}}
-	c.Caption = b.text(b.lang, captionKey, "period", c.Period, "base", c.Base)
+	c.Caption = b.text(b.lang, "metrics.growth.caption", "period", c.Period, "base", c.Base)
 	for _, k := range append([]string{KindAll}, b.kinds...) {
 		rs, bs := b.cov.within(k, p), b.cov.within(k, base)
 		if k != KindAll && (len(rs) == 0 || len(bs) == 0) {
@@ -469,7 +473,7 @@ func (b *pageBuild) form(d *statsData, period, base string) error {
 	if perr != nil || berr != nil {
 		return nil
 	}
-	c, err := b.compare(pp, bp, "table-custom", "metrics.growth.custom")
+	c, err := b.compare(pp, bp, "table-custom")
 	d.Custom = c
 	return err
 }

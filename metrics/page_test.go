@@ -150,6 +150,8 @@ func TestStatisticsPageWithHistoryOnly(t *testing.T) {
 	}
 	assert.Contains(t, body, "Bar chart of the transactions of each year. 2018: 8,780,889; 2019: 34,688,318; 2020: 94,000,000; Jan–Jun 2021: 150,000,000; 2022–2026: no data.")
 	assert.Contains(t, body, "2020: 54,000,000; Jan–Jun 2021: 86,000,000; 2022–2026: no data.", "a kind's chart starts at its first figure")
+	assert.Contains(t, body, `<tr><th scope="row">2020</th><td class="num">54,000,000</td><td class="num">2,140,284</td><td class="num">845,027</td><td class="num">37,000,000</td><td class="num">2,985,311</td></tr>`, "by kind, with the visits avoided")
+	assert.NotContains(t, body, `<tr><th scope="row">2018</th><td class="num">no data</td>`, "by kind, only years where some kind has figures")
 
 	// The configured comparisons, kind by kind.
 	assert.Contains(t, body, `<caption id="table-growth-0">Jan–Jun 2021 against 2020</caption>`)
@@ -249,20 +251,20 @@ func TestStatisticsFormKeepsWhatWasTyped(t *testing.T) {
 	assert.Contains(t, body, `value="2021-h1"`)
 	assert.Contains(t, body, `value=" 2019"`)
 	assert.NotContains(t, body, "error-message")
-	assert.Contains(t, body, `<caption id="table-custom">Your comparison: Jan–Jun 2021 against 2019</caption>`)
+	assert.Contains(t, body, `<caption id="table-custom">Jan–Jun 2021 against 2019</caption>`)
 	assert.Contains(t, body, `<td class="num">+332.4%</td>`, "150 M against 34.7 M")
 	assert.Contains(t, body, `<form method="get" action="#compare">`)
 	assert.Contains(t, body, `<input type="hidden" name="lang" value="en">`)
 
 	_, body = getPage(t, srv, form("el", "2026", "2021"))
 	assert.Contains(t, body, `value="2026"`)
-	assert.Contains(t, body, "Η σύγκρισή σας: 10–15 Μαρ. 2026 σε σύγκριση με Ιαν.–Ιουν. 2021")
+	assert.Contains(t, body, `<caption id="table-custom">10–15 Μαρ. 2026 σε σύγκριση με Ιαν.–Ιουν. 2021</caption>`)
 	assert.Contains(t, body, `<tr><th scope="row">Συνδέσεις</th><td class="num">6</td><td class="num">86.000.000</td>
       <td class="num">—</td>`, "a part of a year against a half-year: no plain change")
 	assert.Contains(t, body, `<tr><th scope="row">Όλες οι συναλλαγές</th><td class="num">6</td><td class="num">150.000.000</td>`)
 
 	_, body = getPage(t, srv, form("en", "2024", "2023"))
-	assert.Contains(t, body, `<caption id="table-custom">Your comparison: 2024 against 2023</caption>`)
+	assert.Contains(t, body, `<caption id="table-custom">2024 against 2023</caption>`)
 	assert.Contains(t, body, `<tr><th scope="row">All transactions</th><td class="num">no data</td><td class="num">no data</td>
       <td class="num">—</td>
       <td class="num">—</td></tr>`)
