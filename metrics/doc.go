@@ -72,14 +72,32 @@
 // one counter family per kind; the output passes promtool check metrics.
 // APIHandler serves the questions above as JSON (and series as CSV), with
 // RFC 9457 problems naming a bad parameter (a bad period is a 400 of type
-// ProblemBadPeriod with its code). PageHandler serves the public
-// statistics page in Greek and English: totals by year as a bar chart,
-// growth figures, the current year month by month as a line chart, and
-// totals by kind, and a form to compare two periods, which says in the
-// page's language what is wrong with a period it cannot read and keeps
-// what was typed; the charts are SVG drawn on the server, each with a text
-// alternative and its data in a table, and the page passes axe-core's WCAG
-// 2.1 AA rules. The page handler serves the page's stylesheet itself, at
+// ProblemBadPeriod with its code).
+//
+// # The statistics page
+//
+// PageHandler serves the public statistics page in Greek and English. It
+// leads with the latest period that has ended and the published history,
+// not with a few transactions counted this year: where Greece published
+// totals up to the first half of 2021, the page opens with "Jan–Jun 2021"
+// and the change of its daily rate against 2020, for all transactions and
+// for sign-ins and interoperability calls, and says apart what has been
+// counted so far this year. The page knows which days have figures (the
+// periods of the imported totals, and the days since counting of a kind
+// began), so a year with figures for part of its days is named by them
+// («Ιαν.–Ιουν. 2021»), its daily rate counts only them, and a year
+// without figures reads "no data" («δεν υπάρχουν στοιχεία») rather than 0
+// and -100 %. It shows the totals by year, a bar chart of all transactions
+// and one per kind, the comparisons of PageConfig.Comparisons kind by
+// kind, the current year month by month, and a form to compare two
+// periods, which says in the page's language what is wrong with a period
+// it cannot read and keeps what was typed. Charts are SVG drawn on the
+// server, each with a text alternative that lists every value; their text
+// is near-black and 12 to 17 pixels high at any width. At 390 pixels the page
+// does not scroll sideways: wide tables scroll in their own labelled,
+// focusable box. No JavaScript is needed, and in every state, at 390 and
+// 1280 pixels, the page passes axe-core's WCAG 2.1 AA rules with the
+// charts included. The page handler serves the page's stylesheet itself, at
 // PageConfig.Prefix + "/static/egovkit.<hash>.css" (text/css, cached for a
 // year since its name changes with its content), so the page mounted alone
 // is styled; PageConfig.StaticPrefix points it at a site's shared copy

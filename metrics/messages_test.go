@@ -44,8 +44,17 @@ func TestMessagesPlurals(t *testing.T) {
 		{"en", "metrics.visits_avoided", 1, "1", "1 visit to an office was avoided."},
 		{"en", "metrics.visits_avoided", 2, "2", "2 visits to an office were avoided."},
 		{"en", "metrics.visits_avoided", 1000, "1,000", "1,000 visits to an office were avoided."},
+		{"el", "metrics.lead_span", 1, "1", "Την περίοδο Ιαν.–Ιουν. 2021 εξυπηρετήθηκε ψηφιακά 1 συναλλαγή."},
+		{"el", "metrics.lead_span", 2, "2", "Την περίοδο Ιαν.–Ιουν. 2021 εξυπηρετήθηκαν ψηφιακά 2 συναλλαγές."},
+		{"en", "metrics.lead_span", 1, "1", "In Jan–Jun 2021, 1 transaction was served digitally."},
+		{"en", "metrics.lead_span", 2, "2", "In Jan–Jun 2021, 2 transactions were served digitally."},
+		{"el", "metrics.sofar", 1, "1", "Μέχρι σήμερα, την περίοδο Ιαν.–Ιουν. 2021, έχει μετρηθεί 1 συναλλαγή."},
+		{"el", "metrics.sofar", 1000, "1.000", "Μέχρι σήμερα, την περίοδο Ιαν.–Ιουν. 2021, έχουν μετρηθεί 1.000 συναλλαγές."},
+		{"en", "metrics.sofar", 1, "1", "So far in Jan–Jun 2021, 1 transaction has been counted."},
+		{"en", "metrics.sofar", 0, "0", "So far in Jan–Jun 2021, 0 transactions have been counted."},
 	} {
-		got := r.Text(tt.lang, tt.key, "year", "2025", "total", tt.shown, "visits", tt.shown, "n", tt.n)
+		period := map[string]string{"el": "Ιαν.–Ιουν. 2021", "en": "Jan–Jun 2021"}[tt.lang]
+		got := r.Text(tt.lang, tt.key, "year", "2025", "period", period, "total", tt.shown, "visits", tt.shown, "n", tt.n)
 		assert.Equal(t, tt.want, got, "%s %s %d", tt.lang, tt.key, tt.n)
 	}
 }

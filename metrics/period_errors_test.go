@@ -5,10 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -33,55 +31,6 @@ func TestPeriodErrorCodes(t *testing.T) {
 			assert.NotEmpty(t, pe.Reason, in)
 		}
 	}
-}
-
-// A period the statistics page cannot read is a sentence in the page's
-// language next to the field, with what was typed kept; never Go's error.
-func TestStatisticsPagePeriodErrors(t *testing.T) {
-	now := time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
-	m := open(t, sqltest.SQLite(t), func(c *metrics.Config) { c.Now = func() time.Time { return now } })
-	require.NoError(t, m.ImportCSV(t.Context(), "gov.gr announcements", strings.NewReader(greekFigures)))
-	h, err := m.PageHandler(metrics.PageConfig{})
-	require.NoError(t, err)
-	get := func(lang, period, base string) string {
-		t.Helper()
-		w := httptest.NewRecorder()
-		q := url.Values{"lang": {lang}, "period": {period}, "base": {base}}
-		h.ServeHTTP(w, httptest.NewRequest("GET", "/stats?"+q.Encode(), nil))
-		require.Equal(t, http.StatusOK, w.Code)
-		body := w.Body.String()
-		assert.NotContains(t, body, "metrics:", "no Go error")
-		assert.NotContains(t, body, "bad period")
-		return body
-	}
-
-	body := get("en", "2021-H3", "2020")
-	assert.Contains(t, body, "The comparison could not be made")
-	assert.Contains(t, body, `<a href="#period">Period: “2021-H3” is not a period: a half-year is H1 or H2.</a>`)
-	assert.Contains(t, body, `<span class="hint" id="period-error"><strong>“2021-H3” is not a period: a half-year is H1 or H2.</strong></span>`)
-	assert.Contains(t, body, `value="2021-H3" maxlength="40" aria-describedby="period-hint period-error" aria-invalid="true">`)
-	assert.Contains(t, body, `value="2020" maxlength="40" aria-describedby="period-hint">`, "the base is kept and not marked")
-
-	body = get("el", "2021-H1", "2020-13")
-	assert.Contains(t, body, "Η σύγκριση δεν ήταν δυνατή")
-	assert.Contains(t, body, "Το «2020-13» δεν είναι περίοδος: ο μήνας είναι από 01 έως 12.")
-	assert.Contains(t, body, `value="2020-13" maxlength="40" aria-describedby="period-hint base-error" aria-invalid="true">`)
-	assert.Contains(t, body, `value="2021-H1" maxlength="40" aria-describedby="period-hint">`)
-
-	body = get("el", "2021", "")
-	assert.Contains(t, body, "Γράψτε μια περίοδο, όπως 2021-H1.")
-	assert.Contains(t, body, `<a href="#base">`)
-
-	body = get("en", `<b>2020</b>"`, "2020-06-30..2020-03-01")
-	assert.Contains(t, body, "“&lt;b&gt;2020&lt;/b&gt;&#34;” is not a period: write a year (2020)")
-	assert.Contains(t, body, `value="&lt;b&gt;2020&lt;/b&gt;&#34;"`)
-	assert.Contains(t, body, "“2020-06-30..2020-03-01” is not a period: the range ends before it begins.")
-	assert.NotContains(t, body, "<b>2020")
-
-	body = get("en", "2021-H1", "2019")
-	assert.NotContains(t, body, "The comparison could not be made")
-	assert.NotContains(t, body, "aria-invalid")
-	assert.Contains(t, body, "332.4%")
 }
 
 // The JSON API answers a period it cannot read with 400 problem+json of

@@ -77,13 +77,21 @@ func (m *Metrics) Growth(ctx context.Context, kind string, p, base Period) (Grow
 		return Growth{}, err
 	}
 	g := Growth{Kind: kind, Period: p.Name, Base: base.Name, Total: t, BaseTotal: bt, Days: p.Days(), BaseDays: base.Days()}
-	if bt > 0 {
-		change := round2(100 * (float64(t) - float64(bt)) / float64(bt))
-		rate, baseRate := float64(t)/float64(g.Days), float64(bt)/float64(g.BaseDays)
-		rateChange := round2(100 * (rate - baseRate) / baseRate)
-		g.ChangePct, g.RateChangePct = &change, &rateChange
-	}
+	g.ChangePct, g.RateChangePct = changes(t, g.Days, bt, g.BaseDays)
 	return g, nil
+}
+
+// changes is the plain change of total t against base total bt, and the
+// change of the daily rate when t took days and bt baseDays, in percent
+// rounded to two places; both nil when bt is zero.
+func changes(t int64, days int, bt int64, baseDays int) (plain, rate *float64) {
+	if bt <= 0 || days <= 0 || baseDays <= 0 {
+		return nil, nil
+	}
+	change := round2(100 * (float64(t) - float64(bt)) / float64(bt))
+	r, baseRate := float64(t)/float64(days), float64(bt)/float64(baseDays)
+	rateChange := round2(100 * (r - baseRate) / baseRate)
+	return &change, &rateChange
 }
 
 func round2(f float64) float64 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,12 +35,43 @@ type AxeReport struct {
 	URL        string         `json:"url"` // after redirects
 	Passes     int            `json:"passes"`
 	Violations []AxeViolation `json:"violations"`
+	// ScrollWidth is the document's width and InnerWidth the window's, in
+	// CSS pixels: a page wider than its window scrolls sideways.
+	ScrollWidth int `json:"scrollWidth"`
+	InnerWidth  int `json:"innerWidth"`
+	// Overflowing names the first elements (tag#id.class) that pass the
+	// window's right edge outside any box that scrolls on its own.
+	Overflowing []string `json:"overflowing"`
+	// Screenshot is the path of the full-page PNG AxeAt saved, if asked.
+	Screenshot string `json:"-"`
 }
 
 // Axe loads url in headless chromium and checks it with axe-core against
 // the WCAG 2.1 A and AA rules. It skips the test when chromium, node or
 // the modules in $EGOVKIT_NODE_MODULES are missing.
 func Axe(t testing.TB, url string) AxeReport {
+	t.Helper()
+	return axe(t, url)
+}
+
+// AxeAt is Axe in a window width by height CSS pixels wide and high, such
+// as 390 by 844 for a phone. When shot is not empty it also saves a
+// screenshot of the whole page, named as Screenshot names its files, and
+// returns its path in the report.
+func AxeAt(t testing.TB, url string, width, height int, shot string) AxeReport {
+	t.Helper()
+	args := []string{strconv.Itoa(width), strconv.Itoa(height)}
+	var path string
+	if shot != "" {
+		path = screenshotPath(t, shot)
+		args = append(args, path)
+	}
+	rep := axe(t, url, args...)
+	rep.Screenshot = path
+	return rep
+}
+
+func axe(t testing.TB, url string, args ...string) AxeReport {
 	t.Helper()
 	bin := Binary(t)
 	node, err := exec.LookPath("node")
@@ -61,7 +93,7 @@ func Axe(t testing.TB, url string) AxeReport {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, script, bin, url)
+	cmd := exec.CommandContext(ctx, node, append([]string{script, bin, url}, args...)...)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

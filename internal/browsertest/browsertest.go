@@ -73,13 +73,7 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // returns its path. name becomes part of the file name.
 func Screenshot(t testing.TB, url, name string, width, height int) string {
 	t.Helper()
-	dir := os.Getenv(EnvScreenshotDir)
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatalf("browsertest: %v", err)
-	}
-	path := filepath.Join(dir, unsafeName.ReplaceAllString(name, "_")+".png")
+	path := screenshotPath(t, name)
 	run(t, url, "--screenshot="+path, fmt.Sprintf("--window-size=%d,%d", width, height))
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -89,6 +83,18 @@ func Screenshot(t testing.TB, url, name string, width, height int) string {
 		t.Fatalf("browsertest: %s is not a PNG", path)
 	}
 	return path
+}
+
+// screenshotPath is where the screenshot called name goes.
+func screenshotPath(t testing.TB, name string) string {
+	t.Helper()
+	dir := os.Getenv(EnvScreenshotDir)
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("browsertest: %v", err)
+	}
+	return filepath.Join(dir, unsafeName.ReplaceAllString(name, "_")+".png")
 }
 
 func tail(b []byte) []byte {
