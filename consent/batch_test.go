@@ -65,15 +65,15 @@ func TestRepeatedExchange(t *testing.T) {
 	})
 }
 
-// TestBatchedRefusals: checks that share a transaction are answered each
-// on its own: the one use of a single-use consent goes to one of them
+// TestBatchedRefusals: checks that share a transaction (on either
+// engine) are answered each on its own: the one use of a single-use consent goes to one of them
 // and the others are refused, while another citizen's checks, at the
 // same moment, are all allowed and all logged.
 func TestBatchedRefusals(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
 		clock := testclock.New()
-		store, err := consent.NewSQLStore(ctx, db.DB.DB)
+		store, err := consent.NewSQLStore(ctx, db.DB.DB, consent.WithMaxBatch(consent.DefaultMaxBatch))
 		require.NoError(t, err)
 		t.Cleanup(func() { store.Close() })
 		svc := newService(t, store, clock, nil)
@@ -129,13 +129,13 @@ func TestBatchedRefusals(t *testing.T) {
 }
 
 // TestCloseAnswersEveryCheck: closing the store while checks are under
-// way answers each of them, allowed or unavailable, and every allowed
+// way, waiting for its writer, answers each of them, allowed or unavailable, and every allowed
 // one is in the access log; a check after Close is unavailable.
 func TestCloseAnswersEveryCheck(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
 		clock := testclock.New()
-		store, err := consent.NewSQLStore(ctx, db.DB.DB)
+		store, err := consent.NewSQLStore(ctx, db.DB.DB, consent.WithMaxBatch(consent.DefaultMaxBatch))
 		require.NoError(t, err)
 		svc := newService(t, store, clock, nil)
 		d := draft(clock)

@@ -773,9 +773,14 @@ func (s *SQLStore) commit(batch []*useOp) {
 			last = d
 		}
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), last)
+	ctx, cancel := s.db.Bound(context.Background())
+	defer cancel()
+	if !last.IsZero() {
+		var cancelLast context.CancelFunc
+		ctx, cancelLast = context.WithDeadline(ctx, last)
+		defer cancelLast()
+	}
 	err := s.runUses(ctx, batch)
-	cancel()
 	if err != nil && !sqlstore.IsUnavailable(err) {
 		err = &sqlstore.Error{Kind: sqlstore.ErrUnavailable, Err: err}
 	}
