@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -549,14 +550,15 @@ func (s *SQLStore) Candidates(ctx context.Context, q CandidateQuery) ([]*Record,
 func (s *SQLStore) Use(ctx context.Context, u Use) (string, error) {
 	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
 	defer cancel()
-	op, err := s.useOp(ctx, u)
-	if err != nil {
-		return "", err
-	}
 	s.closeMu.RLock()
 	if s.closed {
 		s.closeMu.RUnlock()
 		return "", errClosed
+	}
+	op, err := s.useOp(ctx, u)
+	if err != nil {
+		s.closeMu.RUnlock()
+		return "", err
 	}
 	if s.uses == nil {
 		err = s.runUses(ctx, []*useOp{op})
@@ -650,6 +652,14 @@ func (s *SQLStore) runUses(ctx context.Context, ops []*useOp) error {
 		}))
 		if !errors.Is(err, sqlstore.ErrConflict) || attempt == 8 {
 			return err
+		}
+		// Those that met together wait apart before they run again.
+		t := time.NewTimer(rand.N(time.Millisecond << min(attempt, 5)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
 		}
 	}
 }
