@@ -67,7 +67,16 @@
 // once; nothing is cached, so a withdrawal refuses the very next Check on
 // every instance. Only a refusal reads the consents, to give its reason.
 // Errors are kept for bad input and an unavailable database
-// (errkind.Unavailable).
+// (errkind.Unavailable). An exchange counts once: asking again with the
+// same exchange id, as a gateway retrying a lost answer does, is answered
+// with the consent it was counted against, without a second use, while
+// that consent is neither withdrawn nor out of its window.
+//
+// On SQLite, which writes one transaction at a time, the store's writer
+// goroutine commits the checks that wait for it together (at most
+// DefaultMaxBatch in a transaction, WithMaxBatch), each still counted and
+// logged by its own statements and answered on its own once committed;
+// PostgreSQL gives each its own transaction.
 //
 // The exchange layer does not import this package: it declares the small
 // interface it needs, in its own words, and an adapter where the packages
@@ -141,7 +150,10 @@
 // (the caller opens the *sql.DB, see package sqldb; this package imports
 // no driver) and NewMemoryStore in memory. Package consenttest is the
 // conformance suite any Store passes. Every database call has a deadline
-// (WithDBTimeout, 5 s by default).
+// (WithDBTimeout, 5 s by default). The SQL store's lifecycle: NewSQLStore
+// starts its writer on SQLite; SQLStore.Close answers the checks the
+// writer holds, stops it and releases the prepared statements; close the
+// store before the pool, and the service needs no closing of its own.
 //
 // # Receipts
 //

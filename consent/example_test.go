@@ -41,6 +41,9 @@ func Example() {
 		Items: []string{"marital_status"}, Purpose: "child-benefit", ExchangeID: "x-1"}
 	d, _ := svc.Check(ctx, q)
 	fmt.Println(d.Allowed, d.ConsentID == r.ID)
+	d, _ = svc.Check(ctx, q) // the gateway asks again about the same exchange: not counted again
+	fmt.Println(d.Allowed, d.ConsentID == r.ID)
+	q.ExchangeID = "x-2" // another exchange: the single use is made
 	d, _ = svc.Check(ctx, q)
 	fmt.Println(d.Allowed, d.Reason)
 
@@ -49,6 +52,7 @@ func Example() {
 	// Output:
 	// AwaitingAuthorisation
 	// Authorised
+	// true true
 	// true true
 	// false used_up
 	// 1 efka x-1

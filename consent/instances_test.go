@@ -18,10 +18,10 @@ import (
 
 // instances returns two services on two pools of one database, as two
 // instances of a service behind a load balancer would be.
-func instances(t *testing.T, db *sqltest.DB, clock *testclock.Clock) (a, b *consent.Service) {
+func instances(t *testing.T, db *sqltest.DB, clock *testclock.Clock, opts ...consent.Option) (a, b *consent.Service) {
 	t.Helper()
 	mk := func(pool *sql.DB) *consent.Service {
-		store, err := consent.NewSQLStore(t.Context(), pool)
+		store, err := consent.NewSQLStore(t.Context(), pool, opts...)
 		require.NoError(t, err)
 		t.Cleanup(func() { store.Close() })
 		return newService(t, store, clock, nil)
@@ -31,12 +31,19 @@ func instances(t *testing.T, db *sqltest.DB, clock *testclock.Clock) (a, b *cons
 
 // TestSingleUseAcrossInstances: two instances, fifty goroutines each,
 // check a single-use consent at the same moment: exactly one exchange is
-// allowed, one use is logged, and the other 99 are refused as used up.
+// allowed, one use is logged, and the other 99 are refused as used up;
+// with the store's default on each engine, and with checks committed
+// together on PostgreSQL too.
 func TestSingleUseAcrossInstances(t *testing.T) {
+	t.Run("default", func(t *testing.T) { testSingleUseAcrossInstances(t) })
+	t.Run("batched", func(t *testing.T) { testSingleUseAcrossInstances(t, consent.WithMaxBatch(consent.DefaultMaxBatch)) })
+}
+
+func testSingleUseAcrossInstances(t *testing.T, opts ...consent.Option) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
 		clock := testclock.New()
-		a, b := instances(t, db, clock)
+		a, b := instances(t, db, clock, opts...)
 		r, err := a.Give(ctx, citizen, agency, draft(clock), notice)
 		require.NoError(t, err)
 

@@ -14,6 +14,9 @@ type MemoryStore struct {
 	mu      sync.Mutex
 	records map[string]*Record
 	log     map[string][]logEntry // by subject, oldest first
+	// exchanges holds the consents each exchange of a subject counted
+	// against.
+	exchanges map[[2]string][]string
 }
 
 // logEntry is an access with its number among the requester's entries.
@@ -24,7 +27,7 @@ type logEntry struct {
 
 // NewMemoryStore returns an empty store.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{records: map[string]*Record{}, log: map[string][]logEntry{}}
+	return &MemoryStore{records: map[string]*Record{}, log: map[string][]logEntry{}, exchanges: map[[2]string][]string{}}
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -134,6 +137,9 @@ func (m *MemoryStore) Candidates(_ context.Context, q CandidateQuery) ([]*Record
 func (m *MemoryStore) Use(_ context.Context, u Use) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if id, ok := m.repeated(u); ok {
+		return id, nil
+	}
 	var r *Record
 	for _, c := range m.records {
 		if c.allows(u) && (r == nil || c.ValidUntil.Before(r.ValidUntil) || c.ValidUntil.Equal(r.ValidUntil) && c.ID < r.ID) {
@@ -159,7 +165,36 @@ func (m *MemoryStore) Use(_ context.Context, u Use) (string, error) {
 		}
 	}
 	m.log[r.Subject] = append(log, e)
+	x := [2]string{r.Subject, u.ExchangeID}
+	m.exchanges[x] = append(m.exchanges[x], r.ID)
 	return r.ID, nil
+}
+
+// repeated reports whether u's exchange was counted before against the
+// consent u names or, without one, against a consent of the same
+// requester and source; and then the consent, while it still allows the
+// exchange: not withdrawn, within its window, and (without a consent
+// named) for the purpose and the items of u.
+func (m *MemoryStore) repeated(u Use) (string, bool) {
+	subject := u.Subject
+	if r, ok := m.records[u.ConsentID]; ok {
+		subject = r.Subject
+	}
+	found := false
+	for _, id := range m.exchanges[[2]string{subject, u.ExchangeID}] {
+		r := m.records[id]
+		if u.ConsentID != "" && id != u.ConsentID ||
+			u.ConsentID == "" && (r.Requester.Organisation != u.Requester.Organisation ||
+				r.Requester.Client != u.Requester.Client || r.Source != u.Source) {
+			continue
+		}
+		found = true
+		if (r.State == StateAuthorised || r.State == StateConsumed) && !u.At.Before(r.ValidFrom) &&
+			u.At.Before(r.ValidUntil) && (u.ConsentID != "" || r.Purpose.Code == u.Purpose && r.Covers(u.Items)) {
+			return r.ID, true
+		}
+	}
+	return "", found
 }
 
 // AccessLog implements Store.

@@ -532,7 +532,8 @@ const (
 // CheckRequest is the gateway's question: may Requester fetch Items
 // about the citizen TaxNumber from Source for Purpose now? ExchangeID is
 // the gateway's identifier of the exchange, written into the citizen's
-// access log.
+// access log; an exchange is counted once, however often it is asked
+// about (see Service.Check).
 type CheckRequest struct {
 	Requester  Requester
 	TaxNumber  string
@@ -576,7 +577,14 @@ func (e *RefusedError) Is(target error) bool {
 // citizen's access log: a single-use consent allows one exchange however
 // many instances ask at the same moment. Nothing is cached, so a
 // withdrawal refuses the very next Check. Bad input is ErrInvalid; a
-// refusal is a Decision, not an error.
+// refusal is a Decision, not an error; an error that matches
+// errkind.Unavailable leaves it unknown whether the use was counted.
+//
+// Asking again about an exchange allowed before (the same ExchangeID,
+// requester and source: a gateway retrying after a lost answer) is
+// allowed with the same consent without counting a second use, while
+// that consent is not withdrawn and within its window; a refused
+// exchange is weighed anew.
 func (s *Service) Check(ctx context.Context, q CheckRequest) (Decision, error) {
 	if err := checkRequester(q.Requester); err != nil {
 		return Decision{}, err

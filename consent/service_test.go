@@ -169,7 +169,9 @@ func TestRequestApproveCheck(t *testing.T) {
 	assert.Equal(t, consent.Decision{Allowed: true, ConsentID: r.ID}, d)
 	assert.NoError(t, d.Err())
 
-	d, err = svc.Check(ctx, check())
+	q = check()
+	q.ExchangeID = "x-2"
+	d, err = svc.Check(ctx, q)
 	require.NoError(t, err)
 	assert.Equal(t, consent.ReasonUsedUp, d.Reason)
 	assert.ErrorIs(t, d.Err(), consent.ErrRefused)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,7 @@ type options struct {
 	dbTimeout time.Duration
 	logger    *zap.Logger
 	alg       string
+	maxBatch  int
 }
 
 // WithDBTimeout bounds each database call; zero means 5 s. A database
@@ -42,6 +44,12 @@ func WithLogger(l *zap.Logger) Option { return func(o *options) { o.logger = l }
 // default) or EdDSA, when NewSigningKeys first creates the key set.
 func WithAlgorithm(alg string) Option { return func(o *options) { o.alg = alg } }
 
+// WithMaxBatch bounds how many uses (the counting part of Check) the SQL
+// store commits in one transaction. Zero means DefaultMaxBatch on SQLite
+// and 1 on PostgreSQL; 1 gives every use its own transaction, in the
+// caller's goroutine.
+func WithMaxBatch(n int) Option { return func(o *options) { o.maxBatch = n } }
+
 func collect(opts []Option) options {
 	var o options
 	for _, f := range opts {
@@ -54,20 +62,51 @@ func collect(opts []Option) options {
 // service may share one database: a use is counted by one conditional
 // UPDATE, so a consent's limit holds across them, and nothing is cached,
 // so a withdrawal is seen by the next Check on every instance.
+//
+// On SQLite, which has one writer at a time, uses go through one writer
+// goroutine that commits the uses waiting for it together, at most
+// DefaultMaxBatch (WithMaxBatch) in one transaction: each is still its own
+// conditional UPDATE and access-log entry, answered on its own once the
+// transaction is committed. On PostgreSQL every use has its own
+// transaction. The store's lifecycle: NewSQLStore starts the writer;
+// Close answers the uses already handed to it, stops it and releases the
+// prepared statements; close the store before the pool.
 type SQLStore struct {
 	db *sqlstore.DB
 	// Prepared statements of the hot path, Check; match holds those of
 	// Use without a consent id, by number of items, prepared when first
 	// needed.
-	candidates, use, logUse *sql.Stmt
-	match                   [MaxItems + 1]atomic.Pointer[sql.Stmt]
-	prepareMu               sync.Mutex
+	candidates, use, repeat, logUse *sql.Stmt
+	match                           [MaxItems + 1]atomic.Pointer[useStmts]
+	prepareMu                       sync.Mutex
+
+	// uses feeds the writer (nil when every use has its own
+	// transaction); closeMu guards sending on it against Close. The
+	// writer asks for a checkpoint on checkpoints every checkpointUses
+	// uses.
+	uses         chan *useOp
+	written      chan struct{}
+	maxBatch     int
+	closeMu      sync.RWMutex
+	closed       bool
+	checkpoints  chan struct{}
+	checkpointed chan struct{}
 }
+
+// useStmts count a use (count) or find the use an exchange already made
+// (repeat), with the same arguments.
+type useStmts struct{ count, repeat *sql.Stmt }
 
 var _ Store = (*SQLStore)(nil)
 
+// DefaultMaxBatch is how many uses the SQL store commits in one
+// transaction at most on SQLite.
+const DefaultMaxBatch = 64
+
 // NewSQLStore opens the store in db (SQLite or PostgreSQL, opened by the
-// caller; see package sqldb), creating or migrating its tables.
+// caller; see package sqldb), creating or migrating its tables. It takes
+// WithDBTimeout and WithMaxBatch. On SQLite it starts the writer
+// goroutine that Close stops.
 func NewSQLStore(ctx context.Context, db *sql.DB, opts ...Option) (*SQLStore, error) {
 	o := collect(opts)
 	sdb, err := sqlstore.New(ctx, db)
@@ -78,7 +117,13 @@ func NewSQLStore(ctx context.Context, db *sql.DB, opts ...Option) (*SQLStore, er
 	if err := sdb.Migrate(ctx, "consent", migrations); err != nil {
 		return nil, fmt.Errorf("consent: %w", err)
 	}
-	s := &SQLStore{db: sdb}
+	s := &SQLStore{db: sdb, maxBatch: o.maxBatch}
+	if s.maxBatch <= 0 {
+		s.maxBatch = 1
+		if sdb.Dialect() == sqlstore.SQLite {
+			s.maxBatch = DefaultMaxBatch
+		}
+	}
 	prepare := func(query string) *sql.Stmt {
 		if err != nil {
 			return nil
@@ -89,7 +134,10 @@ func NewSQLStore(ctx context.Context, db *sql.DB, opts ...Option) (*SQLStore, er
 	}
 	s.candidates = prepare(selectRecord + ` WHERE subject = $1 AND requester_org = $2 AND requester_client = $3
 		AND source_registry = $4 AND source_service = $5 ORDER BY updated_at DESC, id DESC`)
-	s.use = prepare(fmt.Sprintf(countUse, "id = $2"))
+	// Arguments of both: $1 the time, $2 the consent, $3 the exchange.
+	s.use = prepare(fmt.Sprintf(countUse,
+		"id = $2 AND NOT EXISTS (SELECT 1 FROM consent_uses WHERE consent_id = $2 AND exchange_id = $3)"))
+	s.repeat = prepare(repeatUse + ` WHERE r.id = $2 AND u.exchange_id = $3 AND ` + repeatUsable)
 	// The entry takes the next number of the citizen's log and of the
 	// requester's entries in it; two instances that take the same one at
 	// once meet the key, and the later transaction runs again.
@@ -100,6 +148,14 @@ func NewSQLStore(ctx context.Context, db *sql.DB, opts ...Option) (*SQLStore, er
 			$2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`)
 	if err != nil {
 		return nil, fmt.Errorf("consent: prepare: %w", err)
+	}
+	if s.maxBatch > 1 {
+		s.uses, s.written = make(chan *useOp, s.maxBatch), make(chan struct{})
+		if sdb.Dialect() == sqlstore.SQLite {
+			s.checkpoints, s.checkpointed = make(chan struct{}, 1), make(chan struct{})
+			go s.checkpoint()
+		}
+		go s.write()
 	}
 	return s, nil
 }
@@ -113,10 +169,20 @@ const countUse = `UPDATE consent_records SET uses = uses + 1,
 		AND (use_limit = 0 OR uses < use_limit)
 	RETURNING id, subject, state`
 
-// matchStmt returns the statement that counts a use of the consent of
+// repeatUse finds the consent r an exchange was counted against (its
+// use u); repeatUsable keeps it while it still allows that exchange at
+// $1: not withdrawn, and within its window. The use that consumed it is
+// one of those it allows.
+const (
+	repeatUse    = `SELECT r.id FROM consent_records r JOIN consent_uses u ON u.consent_id = r.id`
+	repeatUsable = `r.state IN ('Authorised', 'Consumed') AND r.valid_from <= $1 AND r.valid_until > $1`
+)
+
+// matchStmts returns the statements that count a use of the consent of
 // a subject, requester, source and purpose covering n items whose window
-// ends first. The engines spell "contains" differently.
-func (s *SQLStore) matchStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+// ends first, and find the one the exchange was counted against before.
+// The engines spell "contains" differently.
+func (s *SQLStore) matchStmts(ctx context.Context, n int) (*useStmts, error) {
 	if st := s.match[n].Load(); st != nil {
 		return st, nil
 	}
@@ -125,32 +191,70 @@ func (s *SQLStore) matchStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 	if st := s.match[n].Load(); st != nil {
 		return st, nil
 	}
-	contains := "instr(item_set, $%d) > 0"
+	contains := "instr(%sitem_set, $%d) > 0"
 	if s.db.Dialect() == sqlstore.Postgres {
-		contains = "strpos(item_set, $%d) > 0"
+		contains = "strpos(%sitem_set, $%d) > 0"
 	}
-	var b strings.Builder
-	b.WriteString(`id = (SELECT id FROM consent_records WHERE subject = $2 AND requester_org = $3 AND requester_client = $4
+	items := func(alias string) string {
+		var b strings.Builder
+		for i := range n {
+			b.WriteString(" AND " + fmt.Sprintf(contains, alias, 8+i))
+		}
+		return b.String()
+	}
+	// $1 the time; $2 to $7 the subject, requester, source and purpose;
+	// then the items; last the exchange. An exchange counted before
+	// against any consent of this requester and source is not counted
+	// again.
+	exchange := fmt.Sprintf("$%d", 8+n)
+	same := `r.subject = $2 AND r.requester_org = $3 AND r.requester_client = $4
+		AND r.source_registry = $5 AND r.source_service = $6`
+	count := `id = (SELECT id FROM consent_records WHERE subject = $2 AND requester_org = $3 AND requester_client = $4
 		AND source_registry = $5 AND source_service = $6 AND purpose_code = $7 AND state = 'Authorised'
-		AND valid_from <= $1 AND valid_until > $1 AND (use_limit = 0 OR uses < use_limit)`)
-	for i := range n {
-		b.WriteString(" AND " + fmt.Sprintf(contains, 8+i))
-	}
-	b.WriteString(" ORDER BY valid_until, id LIMIT 1)")
-	st, err := s.db.PrepareContext(ctx, fmt.Sprintf(countUse, b.String()))
-	if err != nil {
+		AND valid_from <= $1 AND valid_until > $1 AND (use_limit = 0 OR uses < use_limit)` + items("") + `
+		AND NOT EXISTS (SELECT 1 FROM consent_records r JOIN consent_uses u ON u.consent_id = r.id
+			WHERE ` + same + ` AND u.exchange_id = ` + exchange + `)
+		ORDER BY valid_until, id LIMIT 1)`
+	repeat := repeatUse + ` WHERE ` + same + ` AND r.purpose_code = $7 AND u.exchange_id = ` + exchange +
+		` AND ` + repeatUsable + items("r.") + ` ORDER BY r.valid_until, r.id LIMIT 1`
+	var st useStmts
+	var err error
+	if st.count, err = s.db.PrepareContext(ctx, fmt.Sprintf(countUse, count)); err != nil {
 		return nil, err
 	}
-	s.match[n].Store(st)
-	return st, nil
+	if st.repeat, err = s.db.PrepareContext(ctx, repeat); err != nil {
+		st.count.Close()
+		return nil, err
+	}
+	s.match[n].Store(&st)
+	return &st, nil
 }
 
-// Close releases the prepared statements; the pool stays open.
+// Close answers the uses handed to the writer, stops it and releases the
+// prepared statements; the pool stays open. A Use after Close fails with
+// an error that matches errkind.Unavailable.
 func (s *SQLStore) Close() error {
-	errs := []error{s.candidates.Close(), s.use.Close(), s.logUse.Close()}
+	s.closeMu.Lock()
+	wasClosed := s.closed
+	s.closed = true
+	if !wasClosed && s.uses != nil {
+		close(s.uses)
+	}
+	s.closeMu.Unlock()
+	if wasClosed {
+		return nil
+	}
+	if s.written != nil {
+		<-s.written
+	}
+	if s.checkpoints != nil {
+		close(s.checkpoints)
+		<-s.checkpointed
+	}
+	errs := []error{s.candidates.Close(), s.use.Close(), s.repeat.Close(), s.logUse.Close()}
 	for i := range s.match {
 		if st := s.match[i].Swap(nil); st != nil {
-			errs = append(errs, st.Close())
+			errs = append(errs, st.count.Close(), st.repeat.Close())
 		}
 	}
 	return errors.Join(errs...)
@@ -439,71 +543,262 @@ func (s *SQLStore) Candidates(ctx context.Context, q CandidateQuery) ([]*Record,
 
 // Use implements Store: one conditional UPDATE picks the consent and
 // counts the use (and ends a consent whose last use it is), and the
-// access log entry is written in the same transaction.
+// access log entry is written in the same transaction. An exchange
+// counted before is not counted again: Use returns the consent it was
+// counted against, while that consent is neither withdrawn nor out of
+// its window (a unique index holds one use per consent and exchange).
+// On SQLite the use waits for the writer, which commits it with the
+// others waiting (see SQLStore); it is answered once committed.
 func (s *SQLStore) Use(ctx context.Context, u Use) (string, error) {
-	items, err := json.Marshal(u.Items)
-	if err != nil {
-		return "", fmt.Errorf("consent: use: %w", err)
-	}
-	at := micro(u.At)
-	var st *sql.Stmt
-	var args []any
-	if u.ConsentID != "" {
-		st, args = s.use, []any{at, u.ConsentID}
-	} else {
-		if len(u.Items) == 0 || len(u.Items) > MaxItems {
-			return "", invalid("items", "from 1 to %d", MaxItems)
-		}
-		if st, err = s.matchStmt(ctx, len(u.Items)); err != nil {
-			return "", fmt.Errorf("consent: use: %w", sqlstore.MapError(err))
-		}
-		args = []any{at, u.Subject, u.Requester.Organisation, u.Requester.Client, u.Source.Registry, u.Source.Service, u.Purpose}
-		for _, it := range u.Items {
-			args = append(args, itemSep+it+itemSep)
-		}
-	}
-	var counted string
 	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
 	defer cancel()
-	for attempt := 0; ; attempt++ {
-		err = s.countUse(ctx, st, args, u, string(items), &counted)
-		if !errors.Is(err, sqlstore.ErrConflict) || attempt == 8 {
-			break
-		}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return "", errClosed
+	}
+	op, err := s.useOp(ctx, u)
+	if err != nil {
+		s.closeMu.RUnlock()
+		return "", err
+	}
+	if s.uses == nil {
+		err = s.runUses(ctx, []*useOp{op})
+		s.closeMu.RUnlock()
+		err = op.outcome(err)
+	} else {
+		err = s.send(ctx, op)
 	}
 	if err != nil {
 		return "", fmt.Errorf("consent: use: %w", err)
 	}
-	return counted, nil
+	return op.id, nil
 }
 
-// countUse runs one attempt of Use's transaction. A conflict on the
-// access log's numbering comes back as sqlstore.ErrConflict.
-func (s *SQLStore) countUse(ctx context.Context, st *sql.Stmt, args []any, u Use, items string, counted *string) error {
+var errClosed = fmt.Errorf("consent: use: the store is closed: %w", sqlstore.ErrUnavailable)
+
+// useOp is one Use with its statements and arguments.
+type useOp struct {
+	// ctx is the caller's, bounded by the store's deadline.
+	ctx           context.Context
+	u             Use
+	items         string
+	count, repeat *sql.Stmt
+	args          []any
+	// id is the consent counted (or counted before, for a repeated
+	// exchange); ran tells that the statements ran in the transaction
+	// that was committed. done carries the outcome from the writer.
+	id   string
+	ran  bool
+	done chan error
+}
+
+func (s *SQLStore) useOp(ctx context.Context, u Use) (*useOp, error) {
+	items, err := json.Marshal(u.Items)
+	if err != nil {
+		return nil, fmt.Errorf("consent: use: %w", err)
+	}
+	op := &useOp{ctx: ctx, u: u, items: string(items)}
 	at := micro(u.At)
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		*counted = ""
-		var id, subject, state string
-		err := tx.StmtContext(ctx, st).QueryRowContext(ctx, args...).Scan(&id, &subject, &state)
+	if u.ConsentID != "" {
+		op.count, op.repeat, op.args = s.use, s.repeat, []any{at, u.ConsentID, u.ExchangeID}
+		return op, nil
+	}
+	if len(u.Items) == 0 || len(u.Items) > MaxItems {
+		return nil, invalid("items", "from 1 to %d", MaxItems)
+	}
+	st, err := s.matchStmts(ctx, len(u.Items))
+	if err != nil {
+		return nil, fmt.Errorf("consent: use: %w", sqlstore.MapError(err))
+	}
+	op.count, op.repeat = st.count, st.repeat
+	op.args = make([]any, 0, 8+len(u.Items))
+	op.args = append(op.args, at, u.Subject, u.Requester.Organisation, u.Requester.Client, u.Source.Registry,
+		u.Source.Service, u.Purpose)
+	for _, it := range u.Items {
+		op.args = append(op.args, itemSep+it+itemSep)
+	}
+	op.args = append(op.args, u.ExchangeID)
+	return op, nil
+}
+
+// outcome is the error of op in a transaction that ended with err: err
+// itself, or, when it committed without op (its caller had gone), the
+// caller's.
+func (op *useOp) outcome(err error) error {
+	if err == nil && !op.ran {
+		err = sqlstore.MapError(op.ctx.Err())
+	}
+	return err
+}
+
+// runUses runs ops in one transaction, each after the one before, and
+// commits them together; an op whose caller has gone is left out. The
+// transaction runs again, whole, when it meets a conflict: two instances
+// that number entries of one citizen's log at once, or a repeat of an
+// exchange counted meanwhile elsewhere.
+func (s *SQLStore) runUses(ctx context.Context, ops []*useOp) error {
+	for attempt := 0; ; attempt++ {
+		err := sqlstore.MapError(s.db.Tx(ctx, func(tx *sql.Tx) error {
+			for _, op := range ops {
+				op.id, op.ran = "", false
+				if op.ctx.Err() != nil {
+					continue
+				}
+				if err := s.useIn(ctx, tx, op); err != nil {
+					return err
+				}
+				op.ran = true
+			}
+			return nil
+		}))
+		if !errors.Is(err, sqlstore.ErrConflict) || attempt == 8 {
+			return err
+		}
+		// Those that met together wait apart before they run again.
+		t := time.NewTimer(rand.N(time.Millisecond << min(attempt, 5)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// useIn runs the statements of op in tx.
+func (s *SQLStore) useIn(ctx context.Context, tx *sql.Tx, op *useOp) error {
+	u := op.u
+	var id, subject, state string
+	err := tx.StmtContext(ctx, op.count).QueryRowContext(ctx, op.args...).Scan(&id, &subject, &state)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Not counted: maybe the exchange was counted before.
+		err = tx.StmtContext(ctx, op.repeat).QueryRowContext(ctx, op.args...).Scan(&op.id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
-		if err != nil {
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if State(state) == StateConsumed {
+		if err := appendEvent(ctx, tx, id, Event{At: u.At, Actor: ActorSystem, Action: ActionConsumed, State: StateConsumed}); err != nil {
 			return err
 		}
-		if State(state) == StateConsumed {
-			if err := appendEvent(ctx, tx, id, Event{At: u.At, Actor: ActorSystem, Action: ActionConsumed, State: StateConsumed}); err != nil {
-				return err
+	}
+	if _, err := tx.StmtContext(ctx, s.logUse).ExecContext(ctx, subject, micro(u.At), u.Requester.Organisation,
+		u.Requester.Client, u.Requester.Person, u.Source.Registry, u.Source.Service, op.items, u.Purpose, id,
+		u.ExchangeID); err != nil {
+		return err
+	}
+	op.id = id
+	return nil
+}
+
+// send hands op to the writer and waits for its outcome, or for the
+// caller's deadline. The caller holds closeMu's read lock, which send
+// releases.
+func (s *SQLStore) send(ctx context.Context, op *useOp) error {
+	op.done = make(chan error, 1)
+	select {
+	case s.uses <- op:
+		s.closeMu.RUnlock()
+	case <-ctx.Done():
+		s.closeMu.RUnlock()
+		return sqlstore.MapError(ctx.Err())
+	}
+	select {
+	case err := <-op.done:
+		return err
+	case <-ctx.Done():
+		// The writer leaves op out unless its statements already ran:
+		// then the use counts, and asking again about the same exchange
+		// answers it without counting it twice.
+		return sqlstore.MapError(ctx.Err())
+	}
+}
+
+// write is the writer: it takes the uses waiting, up to maxBatch, runs
+// them in one transaction and answers each, until Close.
+func (s *SQLStore) write() {
+	defer close(s.written)
+	batch := make([]*useOp, 0, s.maxBatch)
+	uses := 0
+	for op := range s.uses {
+		batch = append(batch[:0], op)
+	fill:
+		for len(batch) < s.maxBatch {
+			select {
+			case op, ok := <-s.uses:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, op)
+			default:
+				break fill
 			}
 		}
-		if _, err := tx.StmtContext(ctx, s.logUse).ExecContext(ctx, subject, at, u.Requester.Organisation, u.Requester.Client,
-			u.Requester.Person, u.Source.Registry, u.Source.Service, items, u.Purpose, id, u.ExchangeID); err != nil {
-			return err
+		s.commit(batch)
+		if uses += len(batch); uses >= checkpointUses && s.checkpoints != nil {
+			uses = 0
+			select {
+			case s.checkpoints <- struct{}{}:
+			default: // one is under way
+			}
 		}
-		*counted = id
-		return nil
-	})
-	return sqlstore.MapError(err)
+		clear(batch)
+	}
+}
+
+// checkpointUses is how many uses the writer commits between two
+// checkpoints: about 600 pages of the write-ahead log, below the 1,000
+// at which SQLite makes the committing connection checkpoint.
+const checkpointUses = 150
+
+// checkpoint copies the write-ahead log into the database file when the
+// writer asks, on a connection of its own, without waiting for readers
+// or writers (PRAGMA wal_checkpoint(PASSIVE)). Left to SQLite, the
+// commit that takes the log past 1,000 pages does it, and the checks
+// waiting for the writer wait for it too: the copy and the file's sync
+// were the slowest checks. A checkpoint that completes lets the next
+// commit start the log again from its beginning, so the writer's
+// commits stay below that mark as long as the writer is not kept busy
+// without a pause; when it is, SQLite's own checkpoint still bounds the
+// log. A failed checkpoint is left to the next one, or to SQLite's.
+func (s *SQLStore) checkpoint() {
+	defer close(s.checkpointed)
+	for range s.checkpoints {
+		ctx, cancel := s.db.Bound(context.Background())
+		_, _ = s.db.DB.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		cancel()
+	}
+}
+
+// commit runs a batch and answers its uses. The transaction lasts no
+// longer than the latest of its callers' deadlines; a database error
+// fails every use of the batch as unavailable.
+func (s *SQLStore) commit(batch []*useOp) {
+	var last time.Time
+	for _, op := range batch {
+		if d, ok := op.ctx.Deadline(); ok && d.After(last) {
+			last = d
+		}
+	}
+	ctx, cancel := s.db.Bound(context.Background())
+	defer cancel()
+	if !last.IsZero() {
+		var cancelLast context.CancelFunc
+		ctx, cancelLast = context.WithDeadline(ctx, last)
+		defer cancelLast()
+	}
+	err := s.runUses(ctx, batch)
+	if err != nil && !sqlstore.IsUnavailable(err) {
+		err = &sqlstore.Error{Kind: sqlstore.ErrUnavailable, Err: err}
+	}
+	for _, op := range batch {
+		op.done <- op.outcome(err)
+	}
 }
 
 // AccessLog implements Store. Pages follow the key (subject, n), or the

@@ -44,6 +44,15 @@ type Store interface {
 	// none allowed u (and then changes nothing). The use that reaches the
 	// limit also moves the consent to Consumed. Two uses of a single-use
 	// consent from any number of instances count once between them.
+	//
+	// An exchange counts once: when u.ExchangeID was counted before
+	// against the consent u names or, without one, against any consent
+	// of u.Subject for the same requester and source, Use counts nothing
+	// and returns the consent it was counted against if that consent
+	// still allows the exchange (stored as Authorised or Consumed, u.At
+	// within its window, and, without a consent named, for u.Purpose and
+	// every item of u), or "" otherwise. A gateway that asks again about
+	// an exchange, because the answer was lost, gets the same answer.
 	Use(ctx context.Context, u Use) (string, error)
 	// AccessLog returns a page of the subject's access log, newest first.
 	AccessLog(ctx context.Context, subject string, q LogQuery) (LogPage, error)

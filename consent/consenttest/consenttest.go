@@ -90,6 +90,8 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) consent.Store) {
 		{"AccessLog", testAccessLog},
 		{"ConcurrentUse", testConcurrentUse},
 		{"ConcurrentLog", testConcurrentLog},
+		{"UseRepeated", testUseRepeated},
+		{"ConcurrentRepeat", testConcurrentRepeat},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newStore(t)) })
 	}
@@ -312,8 +314,10 @@ func testUseMatching(t *testing.T, s consent.Store) {
 	for _, r := range []*consent.Record{later, sooner} {
 		require.NoError(t, s.Create(ctx, r))
 	}
+	exchanges := 0
 	ask := func(mutate func(u *consent.Use)) string {
-		u := UseOf(later, at, "m")
+		exchanges++
+		u := UseOf(later, at, fmt.Sprint("m", exchanges))
 		u.ConsentID = ""
 		u.Items = []string{"birth_date", "name"}
 		if mutate != nil {
@@ -533,4 +537,109 @@ func testConcurrentLog(t *testing.T, s consent.Store) {
 	for i, e := range page.Entries {
 		assert.Equal(t, int64(40-i), e.Seq, "dense numbers, newest first")
 	}
+}
+
+// testUseRepeated: an exchange counted once is answered again with the
+// same consent, without a second use or log entry, while that consent is
+// not withdrawn and within its window; another exchange is counted.
+func testUseRepeated(t *testing.T, s consent.Store) {
+	ctx := t.Context()
+	at := Start.Add(time.Minute)
+	single := NewRecord("subject-1")
+	three := NewRecord("subject-1")
+	three.MaxUses = 3
+	three.Source.Service = "service-3"
+	for _, r := range []*consent.Record{single, three} {
+		require.NoError(t, s.Create(ctx, r))
+	}
+	for i := range 3 {
+		id, err := s.Use(ctx, UseOf(single, at.Add(time.Duration(i)*time.Second), "x1"))
+		require.NoError(t, err)
+		assert.Equal(t, single.ID, id, "the same exchange, try %d", i)
+	}
+	ok, err := used(s.Use(ctx, UseOf(single, at, "x2")))
+	require.NoError(t, err)
+	assert.False(t, ok, "another exchange finds the single use made")
+	got, err := s.Get(ctx, single.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, got.Uses)
+	assert.Equal(t, consent.StateConsumed, got.State)
+	ok, err = used(s.Use(ctx, UseOf(single, single.ValidUntil, "x1")))
+	require.NoError(t, err)
+	assert.False(t, ok, "not once its window has closed")
+
+	// Without a consent named, a repeat is answered with the consent the
+	// exchange was counted against.
+	match := func(x string) consent.Use {
+		u := UseOf(three, at, x)
+		u.ConsentID = ""
+		return u
+	}
+	for range 2 {
+		id, err := s.Use(ctx, match("y1"))
+		require.NoError(t, err)
+		assert.Equal(t, three.ID, id)
+	}
+	other := match("y1")
+	other.Purpose = "another"
+	ok, err = used(s.Use(ctx, other))
+	require.NoError(t, err)
+	assert.False(t, ok, "the same exchange for another purpose is neither counted nor allowed")
+	id, err := s.Use(ctx, match("y2"))
+	require.NoError(t, err)
+	assert.Equal(t, three.ID, id)
+	got, err = s.Get(ctx, three.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 2, got.Uses, "two exchanges, two uses")
+
+	_, err = s.Update(ctx, consent.Change{ID: three.ID, From: consent.StateAuthorised, To: consent.StateRevoked, At: at,
+		Event: consent.Event{At: at, Actor: consent.ActorCitizen, Action: consent.ActionWithdrawn, State: consent.StateRevoked}})
+	require.NoError(t, err)
+	ok, err = used(s.Use(ctx, match("y1")))
+	require.NoError(t, err)
+	assert.False(t, ok, "withdrawn: the repeat is refused too")
+	ok, err = used(s.Use(ctx, UseOf(three, at, "y1")))
+	require.NoError(t, err)
+	assert.False(t, ok, "withdrawn, with the consent named")
+
+	page, err := s.AccessLog(ctx, "subject-1", consent.LogQuery{})
+	require.NoError(t, err)
+	var exchanges []string
+	for _, e := range page.Entries {
+		exchanges = append(exchanges, e.ExchangeID)
+	}
+	assert.Equal(t, []string{"y2", "y1", "x1"}, exchanges, "one entry per exchange")
+}
+
+// testConcurrentRepeat: an exchange asked about by many goroutines at
+// once is counted once, and every one of them is allowed.
+func testConcurrentRepeat(t *testing.T, s consent.Store) {
+	ctx := t.Context()
+	r := NewRecord("subject-1")
+	r.MaxUses = consent.Unlimited
+	require.NoError(t, s.Create(ctx, r))
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			id, err := s.Use(ctx, UseOf(r, Start.Add(time.Minute), "same"))
+			if err == nil && id != r.ID {
+				err = fmt.Errorf("answered %q", id)
+			}
+			if err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	got, err := s.Get(ctx, r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, got.Uses)
+	page, err := s.AccessLog(ctx, "subject-1", consent.LogQuery{})
+	require.NoError(t, err)
+	assert.Len(t, page.Entries, 1)
 }
