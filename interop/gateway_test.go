@@ -210,7 +210,11 @@ func pseudonym(userID string) string {
 	return "psn-" + hex.EncodeToString(m.Sum(nil)[:12])
 }
 
-func newRig(t testing.TB, db *sql.DB) *rig {
+func newRig(t testing.TB, db *sql.DB) *rig { return newRigWith(t, db, nil) }
+
+// newRigWith makes a rig whose gateway asks checker about consents (the
+// rig's consent desk when nil).
+func newRigWith(t testing.TB, db *sql.DB, checker interop.ConsentChecker) *rig {
 	t.Helper()
 	ctx := context.Background()
 	rg := &rig{issuer: newIssuer(t), desk: newConsentDesk(), count: &counter{}, seen: make(chan provider.Caller, 64),
@@ -284,8 +288,11 @@ func newRig(t testing.TB, db *sql.DB) *rig {
 	require.NoError(t, err)
 	t.Cleanup(func() { rg.authz.Close() })
 
+	if checker == nil {
+		checker = rg.desk
+	}
 	rg.gw, err = interop.NewGateway(interop.GatewayConfig{
-		Authorizer: rg.authz, Tokens: tokens, Consent: rg.desk, Log: rg.log,
+		Authorizer: rg.authz, Tokens: tokens, Consent: checker, Log: rg.log,
 		Key: gwKey, KeyID: "gateway-1", Name: "gw-test", Pseudonym: pseudonym,
 		Counter: rg.count, Observer: rg.count,
 	})
