@@ -71,6 +71,14 @@ type GatewayConfig struct {
 	Consent ConsentChecker
 	// Log records every exchange, refusals included.
 	Log ExchangeLog
+	// WaitForLog makes each call end (its connection free for the next
+	// call) only once its entry is committed to the log. By default the
+	// entry is appended in the background once the answer is sent: at
+	// most MaxPendingLog entries at once (10,000 when zero), past which
+	// calls wait for the log; Close waits for those pending. Either way
+	// the consumer has its answer before the commit.
+	WaitForLog    bool
+	MaxPendingLog int
 	// Key signs the requests forwarded to providers (Ed25519 or ECDSA
 	// P-256; any crypto.Signer, so an HSM can hold it), and KeyID names
 	// it in the signatures and in the JWK set [Gateway.KeysHandler]
@@ -116,6 +124,8 @@ type Gateway struct {
 	limiters limiters
 	jwks     []byte
 	ids      idSource
+	logging  chan struct{}
+	pending  sync.WaitGroup
 }
 
 // NewGateway checks cfg and returns the gateway.
@@ -154,7 +164,10 @@ func NewGateway(cfg GatewayConfig) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Logger, signer: signer, jwks: jwks}
+	if cfg.MaxPendingLog <= 0 {
+		cfg.MaxPendingLog = 10000
+	}
+	g := &Gateway{cfg: cfg, log: cfg.Logger, signer: signer, jwks: jwks, logging: make(chan struct{}, cfg.MaxPendingLog)}
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
 		Transport:      &signingTransport{g: g, base: cfg.Transport},
@@ -211,6 +224,10 @@ type exchange struct {
 	messageID string
 	consumer  ClientID
 	service   ServiceID
+	// consumerS and serviceS are the identifiers as strings, "-" when
+	// not known (yet).
+	consumerS string
+	serviceS  string
 	rest      string
 	decision  Decision
 	consentID string
@@ -237,7 +254,8 @@ type exchangeKey struct{}
 
 // ServeHTTP handles one call.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	x := &exchange{id: g.ids.next(g.cfg.Now()), start: g.cfg.Now(), method: r.Method, bodyLen: -1}
+	now := g.cfg.Now()
+	x := &exchange{id: g.ids.next(now), start: now, method: r.Method, bodyLen: -1, consumerS: "-", serviceS: "-"}
 	defer func() {
 		if v := recover(); v != nil {
 			// The response was cut off (its body was larger than allowed,
@@ -255,7 +273,26 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	g.serve(w, r, x)
 	http.NewResponseController(w).Flush()
-	g.finish(r.Context(), x)
+	if g.cfg.WaitForLog {
+		g.finish(r.Context(), x)
+		return
+	}
+	g.logging <- struct{}{}
+	g.pending.Add(1)
+	go func() {
+		defer func() {
+			<-g.logging
+			g.pending.Done()
+		}()
+		g.finish(r.Context(), x)
+	}()
+}
+
+// Close waits for the exchanges still being logged. The gateway keeps
+// answering; call it once the server has shut down.
+func (g *Gateway) Close() error {
+	g.pending.Wait()
+	return nil
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
@@ -264,7 +301,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 		g.refuse(w, r, x, errBadRequest(err.(*Error).Detail))
 		return
 	}
-	x.service, x.rest = service, rest
+	x.service, x.rest, x.serviceS = service, rest, service.String()
 	x.messageID = r.Header.Get(httpsig.HeaderMessageID)
 	if x.messageID == "" {
 		x.messageID = g.ids.next(x.start)
@@ -289,7 +326,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 		g.refuse(w, r, x, errUnauthenticated("the access token is invalid or expired"))
 		return
 	}
-	x.consumer = client
+	x.consumer, x.consumerS = client, client.String()
 	claimed, err := ParseClientID(r.Header.Get(httpsig.HeaderClient))
 	if err != nil {
 		g.refuse(w, r, x, errBadRequest("X-Road-Client: "+err.(*Error).Detail))
@@ -414,7 +451,7 @@ func (g *Gateway) prepareBody(r *http.Request, x *exchange, max int64) *failure 
 	cd := r.Header.Get(httpsig.HeaderContentDigest)
 	switch {
 	case empty && cd == "":
-		x.reqMeter = newMeter(nil, max, true)
+		// No meter: an empty body's digests are known.
 		x.digest = emptyDigest
 		x.bodyLen = 0
 	case cd != "":
@@ -459,7 +496,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		h.Del(name)
 	}
 	h.Set("User-Agent", "")
-	h.Set(httpsig.HeaderClient, x.consumer.String())
+	h.Set(httpsig.HeaderClient, x.consumerS)
 	h.Set(httpsig.HeaderMessageID, x.messageID)
 	h.Set(httpsig.HeaderContentDigest, x.digest)
 	if x.consentID != "" {
@@ -517,7 +554,7 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 		h.Del(name)
 	}
 	g.setXRoadHeaders(h, x)
-	if x.reqMeter != nil && x.reqMeter.eof {
+	if x.reqMeter == nil || x.reqMeter.eof {
 		h.Set(HeaderRequestHash, x.requestHash())
 	}
 	x.status, x.outcome = res.StatusCode, OutcomeOK
@@ -539,10 +576,10 @@ func (g *Gateway) setXRoadHeaders(h http.Header, x *exchange) {
 		h.Set(httpsig.HeaderMessageID, x.messageID)
 	}
 	if !x.consumer.IsZero() {
-		h.Set(httpsig.HeaderClient, x.consumer.String())
+		h.Set(httpsig.HeaderClient, x.consumerS)
 	}
 	if !x.service.IsZero() {
-		h.Set(HeaderService, x.service.String())
+		h.Set(HeaderService, x.serviceS)
 	}
 }
 
@@ -592,13 +629,7 @@ func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, x *exchange, f 
 // finish logs, counts and observes the exchange.
 func (g *Gateway) finish(ctx context.Context, x *exchange) {
 	now := g.cfg.Now()
-	consumer, service := "-", "-"
-	if !x.consumer.IsZero() {
-		consumer = x.consumer.String()
-	}
-	if !x.service.IsZero() {
-		service = x.service.String()
-	}
+	consumer, service := x.consumerS, x.serviceS
 	if x.status == 0 {
 		x.status, x.code, x.outcome = http.StatusBadGateway, xrServiceFailed, OutcomeUpstream
 	}

@@ -42,7 +42,10 @@ func TestGatewayWithConsentPackage(t *testing.T) {
 	ctx := context.Background()
 	svc, err := consent.New(ctx, consent.Config{Store: consent.NewMemoryStore(), SubjectKey: []byte("32 random bytes, kept elsewhere!")})
 	require.NoError(t, err)
-	rg := newRigWith(t, nil, consentAdapter{svc})
+	rg := newRigWith(t, nil, func(cfg *interop.GatewayConfig) {
+		cfg.Consent = consentAdapter{svc}
+		cfg.WaitForLog = true
+	})
 
 	maria := consent.Citizen{TaxNumber: "090000045", Session: "s-1", LoA: consent.LoASubstantial}
 	address := rg.services["address"]

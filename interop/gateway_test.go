@@ -212,9 +212,9 @@ func pseudonym(userID string) string {
 
 func newRig(t testing.TB, db *sql.DB) *rig { return newRigWith(t, db, nil) }
 
-// newRigWith makes a rig whose gateway asks checker about consents (the
-// rig's consent desk when nil).
-func newRigWith(t testing.TB, db *sql.DB, checker interop.ConsentChecker) *rig {
+// newRigWith makes a rig whose gateway's configuration change alters
+// (the consent desk answers when it sets no other checker).
+func newRigWith(t testing.TB, db *sql.DB, change func(*interop.GatewayConfig)) *rig {
 	t.Helper()
 	ctx := context.Background()
 	rg := &rig{issuer: newIssuer(t), desk: newConsentDesk(), count: &counter{}, seen: make(chan provider.Caller, 64),
@@ -288,15 +288,17 @@ func newRigWith(t testing.TB, db *sql.DB, checker interop.ConsentChecker) *rig {
 	require.NoError(t, err)
 	t.Cleanup(func() { rg.authz.Close() })
 
-	if checker == nil {
-		checker = rg.desk
-	}
-	rg.gw, err = interop.NewGateway(interop.GatewayConfig{
-		Authorizer: rg.authz, Tokens: tokens, Consent: checker, Log: rg.log,
+	cfg := interop.GatewayConfig{
+		Authorizer: rg.authz, Tokens: tokens, Consent: rg.desk, Log: rg.log,
 		Key: gwKey, KeyID: "gateway-1", Name: "gw-test", Pseudonym: pseudonym,
 		Counter: rg.count, Observer: rg.count,
-	})
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	rg.gw, err = interop.NewGateway(cfg)
 	require.NoError(t, err)
+	t.Cleanup(func() { rg.gw.Close() })
 	mux.Handle("/r1/", rg.gw)
 	mux.Handle("/keys", rg.gw.KeysHandler())
 	prov, err := provider.New(ctx, provider.Config{JWKSURL: rg.srv.URL + "/keys"})
@@ -583,6 +585,12 @@ func TestGatewayRefusals(t *testing.T) {
 	}
 	// The provider never saw a refused call: only the slow one reached it.
 	assert.Empty(t, rg.seen)
+	// Once Close returns, every exchange is in the log.
+	require.NoError(t, rg.gw.Close())
+	size, err := rg.log.Size(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, int64(23), size)
+	assert.Equal(t, 23, rg.count.seen, "each call's duration observed")
 }
 
 func mustDigest(s string) string {
