@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -29,10 +30,28 @@ import (
 // bench is a gateway and a bare httputil.ReverseProxy in front of the
 // same upstream, each on its own loopback server.
 type bench struct {
-	gateway, bare *httptest.Server
-	token         string
-	path          string
-	log           *exchangelog.Log
+	gateway, bare          *httptest.Server
+	gwHandler, bareHandler http.Handler
+	token                  string
+	path                   string
+	log                    *exchangelog.Log
+}
+
+// upstreamBody is what the upstream answers.
+const upstreamBody = `{"person":"123","address":"Οδός Πανεπιστημίου 1, Αθήνα"}`
+
+// memTransport is an upstream in the process, without a network: it
+// reads the request's body and answers upstreamBody.
+type memTransport struct{}
+
+func (memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	return &http.Response{StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/json"}}, ContentLength: int64(len(upstreamBody)),
+		Body: io.NopCloser(strings.NewReader(upstreamBody)), Request: r}, nil
 }
 
 // newBench builds the gateway with everything on the hot path: a JWT
@@ -40,14 +59,19 @@ type bench struct {
 // whether a token seen before skips the signature check), the right from
 // the Authorizer's snapshot, a consent check, the Ed25519 signature of
 // the forwarded request and the append to an exchange log on SQLite.
-func newBench(tb testing.TB, cacheTokens bool) *bench {
+// With inMemory, both proxies reach the upstream through memTransport.
+func newBench(tb testing.TB, cacheTokens, inMemory bool) *bench {
 	ctx := context.Background()
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"person":"123","address":"Οδός Πανεπιστημίου 1, Αθήνα"}`)
+		io.WriteString(w, upstreamBody)
 	}))
 	tb.Cleanup(upstream.Close)
+	var transport http.RoundTripper = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256}
+	if inMemory {
+		transport = memTransport{}
+	}
 
 	is := newIssuer(tb)
 	db := sqltest.SQLite(tb).DB.DB
@@ -93,18 +117,33 @@ func newBench(tb testing.TB, cacheTokens bool) *bench {
 	require.NoError(tb, err)
 	gw, err := interop.NewGateway(interop.GatewayConfig{
 		Authorizer: authz, Tokens: tokens, Consent: checker, Log: lg,
-		Key: gwKey, KeyID: "gateway-1", Pseudonym: pseudonym, Counter: &counter{},
+		Key: gwKey, KeyID: "gateway-1", Pseudonym: pseudonym, Counter: &counter{}, Transport: transport,
 	})
 	require.NoError(tb, err)
-	b := &bench{gateway: httptest.NewServer(gw), log: lg, token: is.token(tb, dypa.String(), nil), path: addressPath}
-	tb.Cleanup(b.gateway.Close)
-
+	tb.Cleanup(func() { gw.Close() })
 	target, _ := url.Parse(upstream.URL)
 	bare := httputil.NewSingleHostReverseProxy(target)
-	bare.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256}
-	b.bare = httptest.NewServer(bare)
+	bare.Transport = transport
+	b := &bench{gwHandler: gw, bareHandler: bare, gateway: httptest.NewServer(gw), bare: httptest.NewServer(bare),
+		log: lg, token: is.token(tb, dypa.String(), nil), path: addressPath}
+	tb.Cleanup(b.gateway.Close)
 	tb.Cleanup(b.bare.Close)
 	return b
+}
+
+// newRequest is one call of the service, with a client's headers, to
+// base (the gateway or the bare proxy; empty for a handler called
+// directly).
+func (b *bench) newRequest(base string) *http.Request {
+	req, err := http.NewRequest("GET", base+b.path, nil)
+	if err != nil {
+		panic(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	req.Header.Set("X-Road-Client", dypa.String())
+	req.Header.Set("X-Road-UserId", "GR090000045")
+	req.Header.Set("Egovkit-Consent-Id", "consent-1")
+	return req
 }
 
 type checkerFunc func(context.Context, interop.ConsentQuery) (interop.ConsentDecision, error)
@@ -121,15 +160,7 @@ func benchClient() *http.Client {
 // request makes one call of the service, with a client's headers, to
 // base (the gateway or the bare proxy).
 func (b *bench) request(c *http.Client, base string) error {
-	req, err := http.NewRequest("GET", base+b.path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+b.token)
-	req.Header.Set("X-Road-Client", dypa.String())
-	req.Header.Set("X-Road-UserId", "GR090000045")
-	req.Header.Set("Egovkit-Consent-Id", "consent-1")
-	res, err := c.Do(req)
+	res, err := c.Do(b.newRequest(base))
 	if err != nil {
 		return err
 	}
@@ -147,7 +178,7 @@ func (b *bench) request(c *http.Client, base string) error {
 // the upstream share the machine's cores.
 func BenchmarkGateway(b *testing.B) {
 	for _, cached := range []bool{true, false} {
-		bn := newBench(b, cached)
+		bn := newBench(b, cached, false)
 		name := "token-cached"
 		if !cached {
 			name = "token-verified-each-call"
@@ -173,6 +204,41 @@ func BenchmarkGateway(b *testing.B) {
 	}
 }
 
+// BenchmarkGatewayHandler calls the gateway's handler and a bare
+// httputil.ReverseProxy directly, one call at a time, with the upstream
+// in the process (no network): the time a call spends in each proxy,
+// which is the latency the gateway adds when a core is free for it. The
+// two alternate in batches of 50, so that both meet the same load from
+// the machine's other users; the log's commits run in the background.
+func BenchmarkGatewayHandler(b *testing.B) {
+	bn := newBench(b, true, true)
+	for _, h := range []http.Handler{bn.gwHandler, bn.bareHandler} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, bn.newRequest("http://gateway.example.gov"))
+		require.Equal(b, http.StatusOK, w.Code, w.Body.String())
+	}
+	var spent [2]time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; {
+		for k, h := range []http.Handler{bn.gwHandler, bn.bareHandler} {
+			start := time.Now()
+			for j := 0; j < 50 && i+j < b.N; j++ {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, bn.newRequest("http://gateway.example.gov"))
+				if w.Code != http.StatusOK {
+					b.Fatal(w.Code, w.Body.String())
+				}
+			}
+			spent[k] += time.Since(start)
+		}
+		i += 50
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(spent[0].Nanoseconds())/n, "gateway-ns/call")
+	b.ReportMetric(float64(spent[1].Nanoseconds())/n, "bare-ns/call")
+	b.ReportMetric(float64(spent[0])/float64(spent[1]), "gateway/bare")
+}
+
 // TestGatewayLoad is the load test of BENCHMARKS.md. It runs only when
 // EGOVKIT_LOAD is set (it takes about a minute and both cores):
 //
@@ -187,7 +253,7 @@ func TestGatewayLoad(t *testing.T) {
 	if os.Getenv("EGOVKIT_LOAD") == "" {
 		t.Skip("set EGOVKIT_LOAD=1 to run the load test")
 	}
-	bn := newBench(t, true)
+	bn := newBench(t, true, false)
 	c := benchClient()
 	rounds := 3
 	if s := os.Getenv("EGOVKIT_LOAD_ROUNDS"); s != "" {

@@ -412,8 +412,14 @@ func (rg *rig) proves(t testing.TB, rec exchangelog.Record) verify.Entry {
 
 const addressPath = "/r1/GR/GOV/EL-AADE/REGISTRY/address/persons/123/address"
 
+// TestGatewayForwardsSignedCall runs with the exchange log on SQLite, and
+// on PostgreSQL when EGOVKIT_TEST_POSTGRES_DSN is set.
 func TestGatewayForwardsSignedCall(t *testing.T) {
-	rg := newRig(t, nil)
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) { testForwardsSignedCall(t, db.DB.DB) })
+}
+
+func testForwardsSignedCall(t *testing.T, db *sql.DB) {
+	rg := newRig(t, db)
 	rg.desk.give("consent-1", deskConsent{consumer: dypa, service: rg.services["address"], subject: "GR090000045"})
 
 	res := rg.call(t, "GET", addressPath+"?fields=all", nil,
