@@ -264,7 +264,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if x.status == 0 || x.code == "" {
 				x.status, x.code, x.outcome = http.StatusBadGateway, xrServiceFailed, OutcomeUpstream
 			}
-			if x.respMeter != nil && x.respMeter.tooLarge {
+			if x.respMeter != nil && x.respMeter.cut() {
 				x.code, x.outcome = xrResponseTooLarge, OutcomeTooLarge
 			}
 			g.finish(r.Context(), x)
@@ -465,7 +465,7 @@ func (g *Gateway) prepareBody(r *http.Request, x *exchange, max int64) *failure 
 		m := newMeter(r.Body, max, true)
 		buf, err := io.ReadAll(m)
 		switch {
-		case m.tooLarge:
+		case m.cut():
 			return errRequestTooLarge(max)
 		case err != nil:
 			return errBadRequest("the request body could not be read")
@@ -554,7 +554,7 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 		h.Del(name)
 	}
 	g.setXRoadHeaders(h, x)
-	if x.reqMeter == nil || x.reqMeter.eof {
+	if x.reqMeter == nil || x.reqMeter.done() {
 		h.Set(HeaderRequestHash, x.requestHash())
 	}
 	x.status, x.outcome = res.StatusCode, OutcomeOK
@@ -588,9 +588,9 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	x := r.Context().Value(exchangeKey{}).(*exchange)
 	var hs *httpsig.Error
 	switch {
-	case x.reqMeter != nil && x.reqMeter.tooLarge:
+	case x.reqMeter != nil && x.reqMeter.cut():
 		g.refuse(w, r, x, errRequestTooLarge(x.reqMeter.limit))
-	case x.reqMeter != nil && errors.As(x.reqMeter.err, &hs) && errors.Is(hs, httpsig.ErrDigest):
+	case x.reqMeter != nil && errors.As(x.reqMeter.failure(), &hs) && errors.Is(hs, httpsig.ErrDigest):
 		g.refuse(w, r, x, errDigest("the request body does not match its Content-Digest"))
 	case errors.Is(err, errResponseBody):
 		g.refuse(w, r, x, errResponseTooLarge(x.maxResponse))
@@ -639,12 +639,12 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		Status: x.status, Error: x.code, Duration: now.Sub(x.start),
 	}
 	if m := x.reqMeter; m != nil {
-		e.RequestSHA256, e.RequestSize = m.sum256(), m.n
+		e.RequestSHA256, e.RequestSize = m.sized()
 	} else {
 		e.RequestSHA256 = emptySHA256
 	}
 	if m := x.respMeter; m != nil {
-		e.ResponseSHA256, e.ResponseSize = m.sum256(), m.n
+		e.ResponseSHA256, e.ResponseSize = m.sized()
 	} else {
 		e.ResponseSHA256 = emptySHA256
 	}

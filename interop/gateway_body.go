@@ -36,8 +36,11 @@ var (
 // the Read that would pass the limit returns errBodyLimit. Request bodies
 // are hashed with SHA-256 (the exchange log, the Content-Digest of a
 // buffered body) and SHA-512 (X-Road-Request-Hash); responses with
-// SHA-256 only.
+// SHA-256 only. Its state is guarded: the transport may still be reading
+// a request body the provider answered before reading, while the
+// exchange is logged.
 type meter struct {
+	mu       sync.Mutex
 	rc       io.ReadCloser
 	limit    int64
 	n        int64
@@ -63,7 +66,9 @@ func (m *meter) Read(p []byte) (int, error) {
 	if m.rc == nil {
 		return 0, io.EOF
 	}
+	m.mu.Lock()
 	if m.tooLarge {
+		m.mu.Unlock()
 		return 0, errBodyLimit
 	}
 	// Read one byte past the limit, to tell a body of exactly the limit
@@ -71,7 +76,10 @@ func (m *meter) Read(p []byte) (int, error) {
 	if room := m.limit - m.n + 1; int64(len(p)) > room {
 		p = p[:room]
 	}
+	m.mu.Unlock()
 	n, err := m.rc.Read(p)
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.n+int64(n) > m.limit {
 		n = int(m.limit - m.n)
 		m.tooLarge = true
@@ -98,10 +106,51 @@ func (m *meter) Close() error {
 	return m.rc.Close()
 }
 
+// sized returns the body's SHA-256 and size so far.
+func (m *meter) sized() (verify.Hash, int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var sum verify.Hash
+	m.h256.Sum(sum[:0])
+	return sum, m.n
+}
+
 func (m *meter) sum256() verify.Hash {
-	var h verify.Hash
-	m.h256.Sum(h[:0])
-	return h
+	sum, _ := m.sized()
+	return sum
+}
+
+// done reports whether the body was read to its end; cut, whether it was
+// stopped at the limit; failure, the first error of reading it.
+func (m *meter) done() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.eof
+}
+
+func (m *meter) cut() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.tooLarge
+}
+
+func (m *meter) failure() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.err
+}
+
+func (m *meter) size() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.n
+}
+
+// sum512 is the SHA-512 of a request body read to its end.
+func (m *meter) sum512() []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.h512.Sum(nil)
 }
 
 // emptyDigest is the Content-Digest of an empty body.
@@ -145,12 +194,15 @@ func requestHead(method, path, query string, h http.Header) string {
 // SHA512(head) when the request has no body.
 func (x *exchange) requestHash() string {
 	head := sha512.Sum512([]byte(x.reqHead))
-	if x.reqMeter == nil || x.reqMeter.n == 0 {
+	if x.reqMeter == nil {
+		return base64.StdEncoding.EncodeToString(head[:])
+	}
+	if x.reqMeter.size() == 0 {
 		return base64.StdEncoding.EncodeToString(head[:])
 	}
 	h := sha512.New()
 	h.Write(head[:])
-	h.Write(x.reqMeter.h512.Sum(nil))
+	h.Write(x.reqMeter.sum512())
 	return base64.StdEncoding.EncodeToString(h.Sum(nil))
 }
 
