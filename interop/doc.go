@@ -93,7 +93,9 @@
 // answers:
 //
 //  1. The path /r1/{instance}/{class}/{member}/{subsystem}/{service}/… is
-//     parsed ([ParsePath]); X-Road-Id is kept, or made when absent.
+//     parsed ([ParsePath]); X-Road-Id is kept, or made when absent. A
+//     protocol upgrade (Upgrade header) is refused: its bytes could be
+//     neither limited nor logged.
 //  2. The Bearer access token is checked by the [TokenVerifier]
 //     ([JWTVerifier]: jwx against the issuer's cached JWK set, RFC 9068
 //     at+jwt only, the client claim mapped to a [ClientID]), and the

@@ -302,6 +302,12 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 		return
 	}
 	x.service, x.rest, x.serviceS = service, rest, service.String()
+	if r.Header.Get("Upgrade") != "" {
+		// A switched protocol would carry bytes the gateway can neither
+		// limit nor log.
+		g.refuse(w, r, x, errBadRequest("X-Road's REST protocol has no protocol upgrade"))
+		return
+	}
 	x.messageID = r.Header.Get(httpsig.HeaderMessageID)
 	if x.messageID == "" {
 		x.messageID = g.ids.next(x.start)

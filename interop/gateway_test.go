@@ -572,6 +572,7 @@ func TestGatewayRefusals(t *testing.T) {
 		{"body over the limit while read", "POST", open + "/echo", io.MultiReader(strings.NewReader(big)), nil, 413, interop.TypeRequestTooLarge, "Client.RequestTooLarge", interop.OutcomeTooLarge, dypa.String()},
 		{"streamed body over the limit", "POST", open + "/echo", io.MultiReader(strings.NewReader(big)), []string{"Content-Digest", mustDigest(big)}, 413, interop.TypeRequestTooLarge, "Client.RequestTooLarge", interop.OutcomeTooLarge, dypa.String()},
 		{"malformed digest", "POST", open + "/echo", strings.NewReader("{}"), []string{"Content-Digest", "md5=:abc:"}, 400, interop.TypeDigestMismatch, "Client.DigestMismatch", interop.OutcomeInvalid, dypa.String()},
+		{"protocol upgrade", "GET", open + "/ok", nil, []string{"Connection", "Upgrade", "Upgrade", "websocket"}, 400, interop.TypeInvalidRequest, "Client.InvalidRequest", interop.OutcomeInvalid, "-"},
 		{"upstream down", "GET", "/r1/GR/GOV/EL-AADE/REGISTRY/down/x", nil, nil, 502, interop.TypeUpstreamUnavailable, "Server.ServerProxy.ServiceFailed", interop.OutcomeUpstream, dypa.String()},
 		{"upstream slow", "GET", open + "/slow", nil, nil, 504, interop.TypeUpstreamTimeout, "Server.ServerProxy.ServiceTimeout", interop.OutcomeTimeout, dypa.String()},
 		{"response over the limit by Content-Length", "GET", open + "/biglen", nil, nil, 502, interop.TypeResponseTooLarge, "Server.ServerProxy.ResponseTooLarge", interop.OutcomeTooLarge, dypa.String()},
@@ -595,8 +596,8 @@ func TestGatewayRefusals(t *testing.T) {
 	require.NoError(t, rg.gw.Close())
 	size, err := rg.log.Size(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, int64(23), size)
-	assert.Equal(t, 23, rg.count.seen, "each call's duration observed")
+	assert.Equal(t, int64(24), size)
+	assert.Equal(t, 24, rg.count.seen, "each call's duration observed")
 }
 
 func mustDigest(s string) string {
@@ -621,6 +622,74 @@ func TestGatewayRateLimit(t *testing.T) {
 	assert.NotEmpty(t, res.Header.Get("Retry-After"))
 	assert.Equal(t, res.Header.Get("Retry-After"), fmt.Sprint(p["retry_after"]))
 	rg.logged(t, res.Header.Get("X-Road-Request-Id"))
+
+	// Another consumer's bucket is its own.
+	ctx := context.Background()
+	_, err := rg.store.GrantRight(ctx, interop.Right{Consumer: other, Service: rg.services["limited"], Method: "GET", Path: "/**"})
+	require.NoError(t, err)
+	require.NoError(t, rg.authz.Maintain(ctx))
+	res = rg.call(t, "GET", path, nil, "Authorization", "Bearer "+rg.issuer.token(t, other.String(), nil), "X-Road-Client", other.String())
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+
+	// The operators raise the rate: it holds at once, without a restart.
+	svc, err := rg.store.Service(ctx, rg.services["limited"])
+	require.NoError(t, err)
+	svc.Limits.RatePerSecond, svc.Limits.Burst = 1000, 1000
+	_, err = rg.store.UpdateService(ctx, svc)
+	require.NoError(t, err)
+	require.NoError(t, rg.authz.Maintain(ctx))
+	res = rg.call(t, "GET", path, nil)
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+}
+
+// TestGatewayTokenKeysUnavailable: when the issuer's keys cannot be
+// fetched, a token is not judged: 503 with Retry-After, not 401.
+func TestGatewayTokenKeysUnavailable(t *testing.T) {
+	tokens, err := interop.NewJWTVerifier(interop.JWTConfig{Issuer: testIssuer, Audience: testAudience, JWKSURL: deadURL(t)})
+	require.NoError(t, err)
+	defer tokens.Close()
+	rg := newRigWith(t, nil, func(cfg *interop.GatewayConfig) { cfg.Tokens = tokens })
+	res := rg.call(t, "GET", addressPath, nil)
+	checkProblem(t, res, http.StatusServiceUnavailable, interop.TypeGatewayUnavailable, "Server.ClientProxy.TokenKeysUnavailable")
+	assert.NotEmpty(t, res.Header.Get("Retry-After"))
+}
+
+// TestJWTVerifier: only access tokens (typ at+jwt) are taken, and a
+// token remembered as verified is refused once it expires.
+func TestJWTVerifier(t *testing.T) {
+	is := newIssuer(t)
+	now := time.Now()
+	clock := func() time.Time { return now }
+	v, err := interop.NewJWTVerifier(interop.JWTConfig{Issuer: testIssuer, Audience: testAudience, JWKSURL: is.srv.URL, Now: clock})
+	require.NoError(t, err)
+	defer v.Close()
+	ctx := context.Background()
+
+	tok := is.token(t, dypa.String(), func(b *jwt.Builder) { b.Expiration(now.Add(90 * time.Second)) })
+	got, err := v.VerifyToken(ctx, tok)
+	require.NoError(t, err)
+	assert.Equal(t, dypa, got)
+	now = now.Add(45 * time.Second)
+	_, err = v.VerifyToken(ctx, tok)
+	assert.NoError(t, err)
+	now = now.Add(2 * time.Minute)
+	_, err = v.VerifyToken(ctx, tok)
+	assert.ErrorIs(t, err, interop.ErrToken, "expired, even though it was verified before")
+
+	// An ID token (typ JWT) is no access token.
+	built, err := jwt.NewBuilder().Issuer(testIssuer).Audience([]string{testAudience}).Claim("client_id", dypa.String()).
+		Expiration(now.Add(time.Minute)).Build()
+	require.NoError(t, err)
+	idToken, err := jwt.Sign(built, jwt.WithKey(jwa.ES256, is.key))
+	require.NoError(t, err)
+	_, err = v.VerifyToken(ctx, string(idToken))
+	assert.ErrorIs(t, err, interop.ErrToken)
+
+	// A token without a client, or with one that is no X-Road client.
+	_, err = v.VerifyToken(ctx, is.token(t, "not an x-road client", func(b *jwt.Builder) { b.Expiration(now.Add(time.Minute)) }))
+	assert.ErrorIs(t, err, interop.ErrToken)
+	_, err = v.VerifyToken(ctx, "")
+	assert.ErrorIs(t, err, interop.ErrToken)
 }
 
 // TestGatewayResponseCutOff: a response streamed past the service's
