@@ -241,13 +241,12 @@ type exchange struct {
 	respMeter   *meter
 	maxResponse int64
 
-	timeout       context.Context
-	forwarded     time.Time
-	answered      time.Time
-	status        int
-	code          string // the X-Road-Error of a refusal or failure
-	outcome       string
-	outcomeLabels [3]string
+	timeout   context.Context
+	forwarded time.Time
+	answered  time.Time
+	status    int
+	code      string // the X-Road-Error of a refusal or failure
+	outcome   string
 }
 
 type exchangeKey struct{}
@@ -298,7 +297,7 @@ func (g *Gateway) Close() error {
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 	service, rest, err := ParsePath(r.URL.EscapedPath())
 	if err != nil {
-		g.refuse(w, r, x, errBadRequest(err.(*Error).Detail))
+		g.refuse(w, r, x, errBadRequest(detailOf(err)))
 		return
 	}
 	x.service, x.rest, x.serviceS = service, rest, service.String()
@@ -335,7 +334,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 	x.consumer, x.consumerS = client, client.String()
 	claimed, err := ParseClientID(r.Header.Get(httpsig.HeaderClient))
 	if err != nil {
-		g.refuse(w, r, x, errBadRequest("X-Road-Client: "+err.(*Error).Detail))
+		g.refuse(w, r, x, errBadRequest("X-Road-Client: "+detailOf(err)))
 		return
 	}
 	if claimed != client {
@@ -683,6 +682,15 @@ func logMethod(m string) string {
 		return "-"
 	}
 	return m
+}
+
+// detailOf is what an error of this package says to the caller.
+func detailOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Detail
+	}
+	return "malformed"
 }
 
 func bearer(r *http.Request) (string, bool) {
