@@ -660,18 +660,18 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		}
 		e.UpstreamDuration = max(end.Sub(x.forwarded), 0)
 	}
+	if g.cfg.Counter != nil {
+		g.cfg.Counter.Count(KindCall, consumer, service, x.outcome)
+	}
+	if g.cfg.Observer != nil {
+		g.cfg.Observer.Observe(KindCallSeconds, e.Duration.Seconds(), consumer, service, x.outcome)
+	}
 	// The answer has been flushed to the consumer; the log's commit does
 	// not delay it. An exchange whose request context ended is still
 	// logged.
 	lctx := context.WithoutCancel(ctx)
 	if _, err := g.cfg.Log.Append(lctx, e); err != nil {
 		g.log.Error("gateway: exchange not logged", zap.String("exchange", x.id), zap.Error(err))
-	}
-	if g.cfg.Counter != nil {
-		g.cfg.Counter.Count(KindCall, consumer, service, x.outcome)
-	}
-	if g.cfg.Observer != nil {
-		g.cfg.Observer.Observe(KindCallSeconds, e.Duration.Seconds(), consumer, service, x.outcome)
 	}
 }
 
