@@ -35,7 +35,7 @@
 // is ErrNotFound (errkind.NotFound); a sign-in below LoA substantial is
 // ErrAssurance. Expiry needs no background job: a record past its
 // deadline reads as Expired (Record.StateAt) and refuses every change but
-// expiry.
+// expiry, which Maintain writes down.
 //
 // # Flows
 //
@@ -87,6 +87,53 @@
 // citizen and requester as they are written, so every page, at any
 // offset, is found through the key and costs the same at the 100,000th
 // entry as at the first.
+//
+// # The requester's flow and the citizen's pages
+//
+// APIHandler serves the JSON API. A requester, authenticated by the
+// importer's APIConfig.Requester (the portal wires client-credentials
+// access tokens of its OpenID Connect provider), POSTs /requests and gets
+// the request's id and the URL to send the citizen to; it reads the
+// state at GET /requests/{id}. A request may carry a return URL, which
+// APIConfig.ReturnURLAllowed must accept as registered to that requester
+// (the API never redirects anywhere else), and a state value. The
+// citizen's endpoints (APIConfig.Citizen) list their consents, withdraw
+// one, and page the access log at GET /usage in the shape of Estonia's
+// Data Tracker usage query (offset, limit; time, action, receiver, data
+// used). Every refusal is problem+json.
+//
+// PagesHandler serves the citizen's pages in Greek and English, without
+// JavaScript, to a citizen signed in at LoA substantial or high
+// (PagesConfig.Citizen; others are sent to SignInURL): the request, in
+// plain words (who asks for what, from whom, why, until when, how many
+// times), with a preview of the data where the source offers one
+// (PagesConfig.Preview, a PreviewFetcher), and buttons to approve or
+// refuse, after which the citizen returns to the requester's return URL
+// with consent_id, or error=access_denied, and state, as in OAuth and the
+// Once-Only Technical System; my consents, active and past, each with its
+// receipt as a page and signed for download, and withdrawal after one
+// confirmation; who used my data, newest first, paged and filtered by
+// requester; and standing consents chosen from PagesConfig.Offers. The
+// words the citizen read when deciding are hashed into the record's
+// Notice. Forms posted from other sites are refused. The pages serve their
+// stylesheet at Prefix + "/static/", or link a site's own
+// (PagesConfig.StaticPrefix).
+//
+//	pages, err := consent.PagesHandler(consent.PagesConfig{Service: svc, Prefix: "/consent", Citizen: citizenOf, SignInURL: "/signin"})
+//	api, err := consent.APIHandler(consent.APIConfig{Service: svc, PagesURL: "https://portal.example.gr/consent",
+//		Requester: requesterOf, Citizen: citizenFromToken, ReturnURLAllowed: registered})
+//	mux.Handle("/consent/", http.StripPrefix("/consent", pages))
+//	mux.Handle("/consent/api/", http.StripPrefix("/consent/api", api))
+//
+// # Maintenance
+//
+// Maintain, run every few minutes from any number of instances, writes
+// down the expiries that have come (ExpireDue): unanswered requests and
+// consents whose window closed become Expired, with an event by the
+// system. Nothing waits for it, since a record past its deadline reads as
+// Expired already; it keeps the stored state and the history truthful.
+// Stores find what is due through the optional DueLister, which both
+// stores here have.
 //
 // # Storage
 //

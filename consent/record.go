@@ -206,8 +206,9 @@ type Record struct {
 	// Withdrawal says how the citizen withdraws the consent.
 	Withdrawal string
 	// ReturnURL is where the citizen goes back to the requester after
-	// deciding.
-	ReturnURL string
+	// deciding, with ReturnState.
+	ReturnURL   string
+	ReturnState string
 	// State is the stored state; StateAt tells the state at a time,
 	// counting expiry.
 	State     State

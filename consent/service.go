@@ -152,6 +152,9 @@ type Draft struct {
 	// ReturnURL, in a request, is where the citizen returns to the
 	// requester after deciding (absolute https, or http on loopback).
 	ReturnURL string
+	// ReturnState, in a request, is the requester's opaque value given
+	// back with the outcome on the return URL (OAuth's "state").
+	ReturnState string
 }
 
 // NoticeOf returns the Notice of a text shown to the citizen in lang.
@@ -289,6 +292,11 @@ func (s *Service) record(req Requester, d Draft, now time.Time) (*Record, error)
 	if err := checkReturnURL(d.ReturnURL); err != nil {
 		return nil, err
 	}
+	if d.ReturnState != "" {
+		if err := checkText("return state", d.ReturnState, 500); err != nil {
+			return nil, err
+		}
+	}
 	from, until := d.ValidFrom.UTC().Truncate(time.Microsecond), d.ValidUntil.UTC().Truncate(time.Microsecond)
 	if from.IsZero() {
 		from = now
@@ -311,7 +319,7 @@ func (s *Service) record(req Requester, d Draft, now time.Time) (*Record, error)
 		ID: id, SchemaVersion: SchemaVersion, Requester: req, Source: d.Source,
 		Items: slices.Clone(d.Items), Purpose: d.Purpose, LegalBasis: d.LegalBasis,
 		ValidFrom: from, ValidUntil: until, MaxUses: uses, Recipients: slices.Clone(d.Recipients),
-		Withdrawal: s.cfg.Withdrawal, ReturnURL: d.ReturnURL, CreatedAt: now, UpdatedAt: now,
+		Withdrawal: s.cfg.Withdrawal, ReturnURL: d.ReturnURL, ReturnState: d.ReturnState, CreatedAt: now, UpdatedAt: now,
 	}, nil
 }
 

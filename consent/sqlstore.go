@@ -166,6 +166,8 @@ type terms struct {
 	Recipients []string  `json:"recipients,omitempty"`
 	Withdrawal string    `json:"withdrawal"`
 	ReturnURL  string    `json:"return_url,omitempty"`
+	// ReturnState came later: records without it read it as empty.
+	ReturnState string `json:"return_state,omitempty"`
 }
 
 type decision struct {
@@ -204,7 +206,7 @@ func scanRecord(row scanner) (*Record, error) {
 		return nil, fmt.Errorf("consent: stored record %s: %w", r.ID, err)
 	}
 	r.Requester, r.Items, r.Purpose, r.LegalBasis = t.Requester, t.Items, t.Purpose, t.LegalBasis
-	r.Recipients, r.Withdrawal, r.ReturnURL = t.Recipients, t.Withdrawal, t.ReturnURL
+	r.Recipients, r.Withdrawal, r.ReturnURL, r.ReturnState = t.Recipients, t.Withdrawal, t.ReturnURL, t.ReturnState
 	r.Notice, r.Evidence = d.Notice, d.Evidence
 	r.State = State(state)
 	r.CreatedAt, r.UpdatedAt = fromMicro(created), fromMicro(updated)
@@ -219,7 +221,7 @@ func scanRecord(row scanner) (*Record, error) {
 // Create implements Store.
 func (s *SQLStore) Create(ctx context.Context, r *Record) error {
 	t, err := json.Marshal(terms{Requester: r.Requester, Items: r.Items, Purpose: r.Purpose, LegalBasis: r.LegalBasis,
-		Recipients: r.Recipients, Withdrawal: r.Withdrawal, ReturnURL: r.ReturnURL})
+		Recipients: r.Recipients, Withdrawal: r.Withdrawal, ReturnURL: r.ReturnURL, ReturnState: r.ReturnState})
 	if err != nil {
 		return fmt.Errorf("consent: create: %w", err)
 	}

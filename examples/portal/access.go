@@ -18,6 +18,13 @@ const (
 	// scopeDeclarationsWrite writes, confirms and revokes the citizen's
 	// documents.
 	scopeDeclarationsWrite = "declarations:write"
+	// scopeConsentRequest lets an agency's system (a client-credentials
+	// token) ask citizens for their consent and read its requests.
+	scopeConsentRequest = "consent:request"
+	// scopeConsentRead reads the citizen's consents and access log.
+	scopeConsentRead = "consent:read"
+	// scopeConsentWrite withdraws the citizen's consents.
+	scopeConsentWrite = "consent:write"
 	// scopeProceduresEdit opens the editors' and approvers' endpoints of
 	// the registry of procedures.
 	scopeProceduresEdit = "procedures:edit"
@@ -40,9 +47,23 @@ type resource struct {
 // readScopes, and every other method writeScopes and writeACR. The
 // realm's keys are read in process, not fetched over HTTP.
 func (a *app) newResource(cfg appConfig, realm, path string, readScopes, writeScopes []string) (*resource, error) {
+	v, err := a.verifier(cfg, realm, path)
+	if err != nil {
+		return nil, err
+	}
+	return &resource{
+		audience: cfg.BaseURL + path,
+		read:     v.Middleware(rp.RequireScopes(readScopes...)),
+		write:    v.Middleware(rp.RequireScopes(writeScopes...), rp.RequireACR(writeACR)),
+	}, nil
+}
+
+// verifier checks the access tokens of realm issued for the API at path
+// (below the public URL), with the realm's keys read in process.
+func (a *app) verifier(cfg appConfig, realm, path string) (*rp.Verifier, error) {
 	signing := a.signingKeys[realm]
 	audience := cfg.BaseURL + path
-	v, err := rp.NewVerifier(rp.Config{
+	return rp.NewVerifier(rp.Config{
 		Issuer: cfg.BaseURL + "/auth/" + realm, Audience: audience, Logger: a.log.Named("api"),
 		KeySource: func(ctx context.Context) ([]byte, error) {
 			set, err := signing.PublicSet(ctx)
@@ -52,14 +73,6 @@ func (a *app) newResource(cfg appConfig, realm, path string, readScopes, writeSc
 			return json.Marshal(set)
 		},
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &resource{
-		audience: audience,
-		read:     v.Middleware(rp.RequireScopes(readScopes...)),
-		write:    v.Middleware(rp.RequireScopes(writeScopes...), rp.RequireACR(writeACR)),
-	}, nil
 }
 
 // guard lets through to next only requests whose bearer token the

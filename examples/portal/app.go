@@ -133,6 +133,10 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		a.Close()
 		return nil, err
 	}
+	if err := a.mountConsent(ctx, mux, cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if cfg.Demo {
 		if err := a.seedDemo(ctx, mux); err != nil {
 			a.Close()

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/consent"
 	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/metrics"
 )
@@ -15,6 +16,7 @@ import (
 var (
 	_ auth.TransactionCounter = (*metrics.Metrics)(nil)
 	_ declaration.Counter     = (*metrics.Metrics)(nil)
+	_ consent.Counter         = (*metrics.Metrics)(nil)
 )
 
 // TestCountedKindsAreTheStatistics checks that what auth and declaration
@@ -34,4 +36,5 @@ func TestCountedKindsAreTheStatistics(t *testing.T) {
 	assert.Equal(t, auth.CountLabels(), declared[auth.CountSignIn])
 	assert.Equal(t, declaration.CountLabels(), declared[declaration.CountDeclaration])
 	assert.Equal(t, declaration.CountLabels(), declared[declaration.CountAuthorization])
+	assert.Equal(t, consent.CountLabels(), declared[consent.CountKind])
 }

@@ -24,6 +24,7 @@ const (
 	demoServantPassword = "clerk-password"
 	demoApprover        = "chief"
 	demoApproverPass    = "chief-password"
+	demoCitizenAFM      = "123456783"
 	demoMobile          = "+306912345678"
 	demoServantMobile   = "+306900000001"
 	demoApproverMobile  = "+306900000002"
@@ -58,7 +59,7 @@ func (a *app) grantDemo(ctx context.Context, servantID, service, role, procedure
 func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux) error {
 	accounts := a.accounts
 	citizen, err := accounts.CreateCitizen(ctx, auth.Citizen{
-		Username: demoCitizen, AFM: "123456783", AMKA: "15038501233",
+		Username: demoCitizen, AFM: demoCitizenAFM, AMKA: "15038501233",
 		GivenName: "Μαρία", FamilyName: "Δοκιμαστική", FatherName: "Γεώργιος", MotherName: "Ελένη", BirthDate: "1985-03-15",
 	}, demoCitizenPassword)
 	switch {
@@ -153,12 +154,14 @@ func (a *app) warnDemoData(ctx context.Context, demo bool) error {
 		if realm == "servant" {
 			clients = a.servantClients
 		}
-		_, err := clients.Get(ctx, demoClientID)
-		switch {
-		case err == nil:
-			found = append(found, "client "+demoClientID+" / "+demoClientSecret+" in realm "+realm)
-		case !errors.Is(err, auth.ErrClientNotFound):
-			return fmt.Errorf("looking for demonstration data: %w", err)
+		for id, secret := range map[string]string{demoClientID: demoClientSecret, demoRequesterID: demoRequesterSecret} {
+			_, err := clients.Get(ctx, id)
+			switch {
+			case err == nil:
+				found = append(found, "client "+id+" / "+secret+" in realm "+realm)
+			case !errors.Is(err, auth.ErrClientNotFound):
+				return fmt.Errorf("looking for demonstration data: %w", err)
+			}
 		}
 	}
 	if len(found) == 0 {

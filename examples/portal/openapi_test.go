@@ -184,12 +184,13 @@ func TestOpenAPIMatchesLiveAnswers(t *testing.T) {
 	// The scopes the document asks for are the scopes the schemes list,
 	// and a token with exactly them is what every operation below uses.
 	citizenScopes, servantScopes := doc.requiredScopes("citizenToken"), doc.requiredScopes("servantToken")
-	for name, got := range map[string][]string{"citizenToken": citizenScopes, "servantToken": servantScopes} {
+	requesterScopes := doc.requiredScopes("requesterToken")
+	for name, got := range map[string][]string{"citizenToken": citizenScopes, "servantToken": servantScopes, "requesterToken": requesterScopes} {
 		want := slices.Clone(doc.schemes[name])
 		sort.Strings(want)
 		assert.Equal(t, want, got, "%s: the scopes the scheme lists are those operations ask for", name)
 	}
-	citizenApp := registerClient(t, base, "citizen", "walker-citizen", citizenScopes, []string{base + declarationsAPI})
+	citizenApp := registerClient(t, base, "citizen", "walker-citizen", citizenScopes, []string{base + declarationsAPI, base + consentAPI})
 	servantApp := registerClient(t, base, "servant", "walker-servant", servantScopes, []string{base + proceduresAPI})
 	citizen := userToken(t, base, tokenAsk{realm: "citizen", client: "walker-citizen", secret: citizenApp,
 		user: demoCitizen, password: demoCitizenPassword, scope: strings.Join(citizenScopes, " "), acr: rp.LoASubstantial})
@@ -340,6 +341,49 @@ func TestOpenAPIMatchesLiveAnswers(t *testing.T) {
 	w.do(call{method: "POST", op: d + "/documents/{id}/revoke/code", path: d + "/documents/" + id + "/revoke/code", token: citizen}, 202)
 	w.do(call{method: "POST", op: d + "/documents/{id}/revoke", path: d + "/documents/" + id + "/revoke", token: citizen,
 		json: `{"reason":"Δεν χρειάζεται πια.","code":"` + lastCode(t, base) + `"}`}, 200)
+
+	// Consents: an agency's system asks with its own token (client
+	// credentials), the citizen reads and withdraws with theirs.
+	c := "/consent/api"
+	rtok := w.do(call{method: "POST", op: "/auth/{realm}/token", path: "/auth/citizen/token", basic: [2]string{demoRequesterID, demoRequesterSecret},
+		form: "grant_type=client_credentials&scope=" + url.QueryEscape(strings.Join(requesterScopes, " "))}, 200)
+	require.NoError(t, json.Unmarshal([]byte(rtok.body), &cc))
+	requester := cc.AccessToken
+	ask := `{"tax_number":"` + demoCitizenAFM + `","source":{"registry":"Μητρώο Πολιτών","service":"Οικογενειακή κατάσταση"},
+	  "items":[{"id":"marital_status"}],"purpose":{"code":"child-benefit","text":{"el":"Επίδομα παιδιού","en":"Child benefit"}},
+	  "legal_basis":"GDPR art. 6(1)(a)","valid_until":"` + until + `","return_url":"` + base + `/","state":"walk"}`
+	w.do(call{method: "POST", op: c + "/requests", path: c + "/requests", json: ask}, 401)
+	w.do(call{method: "POST", op: c + "/requests", path: c + "/requests", token: citizen, json: ask}, 403)
+	w.do(call{method: "POST", op: c + "/requests", path: c + "/requests", token: requester, json: `{"tax_number":`}, 400)
+	w.do(call{method: "POST", op: c + "/requests", path: c + "/requests", token: requester,
+		json: strings.Replace(ask, base+"/", "https://elsewhere.example.gr/", 1)}, 422)
+	asked := w.do(call{method: "POST", op: c + "/requests", path: c + "/requests", token: requester, json: ask}, 201)
+	var request struct {
+		ID  string `json:"id"`
+		URL string `json:"url"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(asked.body), &request))
+	assert.Equal(t, base+"/consent/r/"+request.ID, request.URL)
+	w.do(call{method: "GET", op: c + "/requests/{id}", path: c + "/requests/" + request.ID, token: requester}, 200)
+	w.do(call{method: "GET", op: c + "/requests/{id}", path: c + "/requests/nothing-here", token: requester}, 404)
+	w.do(call{method: "GET", op: c + "/requests/{id}", path: c + "/requests/" + request.ID}, 401)
+	w.do(call{method: "GET", op: c + "/requests/{id}", path: c + "/requests/" + request.ID, token: citizen}, 403)
+	w.do(call{method: "GET", op: c + "/consents", path: c + "/consents", token: citizen}, 200)
+	w.do(call{method: "GET", op: c + "/consents", path: c + "/consents", token: servant}, 401)
+	w.do(call{method: "GET", op: c + "/consents", path: c + "/consents", token: reader}, 403)
+	w.do(call{method: "GET", op: c + "/consents/{id}", path: c + "/consents/" + request.ID, token: citizen}, 200)
+	w.do(call{method: "GET", op: c + "/consents/{id}", path: c + "/consents/nothing-here", token: citizen}, 404)
+	w.do(call{method: "GET", op: c + "/consents/{id}", path: c + "/consents/" + request.ID}, 401)
+	w.do(call{method: "GET", op: c + "/consents/{id}", path: c + "/consents/" + request.ID, token: reader}, 403)
+	w.do(call{method: "POST", op: c + "/consents/{id}/withdraw", path: c + "/consents/" + request.ID + "/withdraw", token: citizen}, 409)
+	w.do(call{method: "POST", op: c + "/consents/{id}/withdraw", path: c + "/consents/nothing-here/withdraw", token: citizen}, 404)
+	w.do(call{method: "POST", op: c + "/consents/{id}/withdraw", path: c + "/consents/" + request.ID + "/withdraw"}, 401)
+	w.do(call{method: "POST", op: c + "/consents/{id}/withdraw", path: c + "/consents/" + request.ID + "/withdraw", token: reader}, 403)
+	w.do(call{method: "GET", op: c + "/usage", path: c + "/usage?offset=0&limit=20", token: citizen}, 200)
+	w.do(call{method: "GET", op: c + "/usage", path: c + "/usage?limit=0", token: citizen}, 422)
+	w.do(call{method: "GET", op: c + "/usage", path: c + "/usage"}, 401)
+	w.do(call{method: "GET", op: c + "/usage", path: c + "/usage", token: reader}, 403)
+	w.do(call{method: "GET", op: c + "/jwks.json", path: c + "/jwks.json"}, 200)
 
 	var missed []string
 	for key := range doc.ops {

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/consent"
 	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/metrics"
 )
@@ -25,6 +26,7 @@ var transactionKinds = []metrics.Kind{
 	{Name: declaration.CountDeclaration, Labels: declaration.CountLabels(), ReplacesVisit: true},
 	{Name: declaration.CountAuthorization, Labels: declaration.CountLabels(), ReplacesVisit: true},
 	{Name: metrics.KindCertificate, Labels: []string{"agency", "channel"}, ReplacesVisit: true},
+	{Name: consent.CountKind, Labels: consent.CountLabels()},
 }
 
 // publishedHistory is what Greece published of its digital transactions

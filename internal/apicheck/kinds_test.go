@@ -15,6 +15,7 @@ import (
 	"github.com/egovkit/egovkit/declaration/verify"
 	"github.com/egovkit/egovkit/errkind"
 	"github.com/egovkit/egovkit/interop"
+	"github.com/egovkit/egovkit/interop/consumer"
 	"github.com/egovkit/egovkit/interop/exchangelog"
 	logverify "github.com/egovkit/egovkit/interop/exchangelog/verify"
 	"github.com/egovkit/egovkit/kek"
@@ -41,13 +42,14 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 			auth.ErrNoAuthenticator, consent.ErrNotFound, declaration.ErrNotFound, procedures.ErrNotFound,
 			procedures.ErrNoApplicationForm, &declaration.Error{Kind: declaration.ErrNotFound},
 			&procedures.Error{Kind: procedures.ErrNotFound}, interop.ErrNotFound,
-			&interop.Error{Kind: interop.ErrNotFound}, &interop.Refusal{Kind: interop.ErrNotFound}, exchangelog.ErrNotFound}},
+			&interop.Error{Kind: interop.ErrNotFound}, &interop.Refusal{Kind: interop.ErrNotFound}, exchangelog.ErrNotFound,
+			&consumer.Error{Status: 404}}},
 		{"conflict", []error{auth.ErrAccountExists, auth.ErrClientExists, consent.ErrState, consent.ErrExists,
 			&consent.StateError{State: consent.StateRevoked}, declaration.ErrState,
 			declaration.ErrExpired, procedures.ErrExists, procedures.ErrTransition,
 			&procedures.Error{Kind: procedures.ErrExists}, interop.ErrExists, interop.ErrStale,
 			&interop.Error{Kind: interop.ErrStale}, exchangelog.ErrDuplicate, exchangelog.ErrOrigin,
-			exchangelog.ErrTampered, &exchangelog.TamperError{}}},
+			exchangelog.ErrTampered, &exchangelog.TamperError{}, &consumer.Error{Status: 409}}},
 		{"invalid", []error{auth.ErrAccountInvalid, auth.ErrInvalidClientMetadata, auth.ErrInvalidPhone,
 			auth.ErrInvalidEmail, auth.ErrTOTPConfig, &auth.InvalidClientError{}, auth.ErrNoEmailSender,
 			auth.ErrBadPasswordHash, auth.ErrPasswordTooShort, auth.ErrPasswordTooLong,
@@ -60,22 +62,28 @@ func TestErrorsMatchTheirKind(t *testing.T) {
 			&rp.Error{Code: rp.CodeInvalidRequest}, interop.ErrInvalidID, interop.ErrInvalid, interop.ErrOption,
 			&interop.Error{Kind: interop.ErrInvalidID}, (&interop.Service{}).Validate(), (&interop.Right{}).Validate(),
 			exchangelog.ErrInvalid, exchangelog.ErrRange,
-			logverify.ErrMalformed, logverify.ErrSignature, logverify.ErrProof, logverify.ErrRange}},
+			logverify.ErrMalformed, logverify.ErrSignature, logverify.ErrProof, logverify.ErrRange,
+			consumer.ErrConfig, consumer.ErrCall, &consumer.Error{Status: 400}, &consumer.Error{Status: 413},
+			&consumer.Error{Status: 422}, &consumer.TokenError{Status: 400, Code: "invalid_scope"}}},
 		{"forbidden", []error{consent.ErrAssurance, consent.ErrRefused, &consent.RefusedError{Reason: consent.ReasonNone},
 			declaration.ErrForbidden, procedures.ErrForbidden,
 			&declaration.Error{Kind: declaration.ErrForbidden}, &rp.Error{Code: rp.CodeInsufficientScope},
-			interop.ErrForbidden, &interop.Refusal{Kind: interop.ErrForbidden}}},
+			interop.ErrForbidden, &interop.Refusal{Kind: interop.ErrForbidden}, &consumer.Error{Status: 403}}},
 		{"unauthorized", []error{auth.ErrBadCredentials, auth.ErrInvalidGrant, auth.ErrCodeReused,
 			auth.ErrRefreshReused, auth.ErrAuthenticatorCode, &auth.ReusedCodeError{}, auth.ErrCodeRejected,
 			declaration.ErrCode, kek.ErrMismatch, &rp.Error{Code: rp.CodeInvalidToken},
-			&rp.Error{Code: rp.CodeInsufficientUserAuthentication}, exchangelog.ErrWrongKEK}},
+			&rp.Error{Code: rp.CodeInsufficientUserAuthentication}, exchangelog.ErrWrongKEK,
+			&consumer.Error{Status: 401}, &consumer.TokenError{Status: 401, Code: "invalid_client"}}},
 		{"unavailable", []error{auth.ErrPasswordBusy, rp.ErrKeysUnavailable,
 			&rp.Error{Code: rp.CodeTemporarilyUnavailable}, interop.ErrServiceDisabled, interop.ErrRegistryStale,
-			&interop.Refusal{Kind: interop.ErrServiceDisabled}, exchangelog.ErrClosed}},
+			&interop.Refusal{Kind: interop.ErrServiceDisabled}, exchangelog.ErrClosed,
+			consumer.ErrUnavailable, &consumer.Error{Status: 502}, &consumer.Error{Status: 503}, &consumer.Error{Status: 504},
+			&consumer.TokenError{Status: 503}}},
 		{"rate-limited", []error{auth.ErrCodeTooSoon, auth.ErrCodeLockedOut, auth.ErrAuthenticatorLocked,
 			&auth.RateLimitError{Kind: auth.ErrCodeTooSoon, RetryAfter: time.Minute}, &auth.RateLimitError{},
 			declaration.ErrRateLimited, &declaration.RateLimitError{}, procedures.ErrRateLimited,
-			&procedures.RateLimitError{}}},
+			&procedures.RateLimitError{}, &consumer.Error{Status: 429, RetryAfter: time.Second},
+			&consumer.TokenError{Status: 429}}},
 	} {
 		for i, err := range c.errs {
 			wrapped := fmt.Errorf("op: %w", err)
