@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -795,4 +796,49 @@ func TestJWTVerifierKeysUnavailable(t *testing.T) {
 	assert.Equal(t, dypa, got)
 	_, err = v2.VerifyToken(context.Background(), is.token(t, "someone", nil))
 	assert.ErrorIs(t, err, interop.ErrToken)
+}
+
+// FuzzGateway sends requests with arbitrary paths, methods and X-Road
+// headers: the gateway answers each without a panic and without a 500,
+// and its own refusals are problem+json with X-Road-Error.
+func FuzzGateway(f *testing.F) {
+	rg := newRig(f, nil)
+	rg.desk.give("consent-1", deskConsent{consumer: dypa, service: rg.services["address"], subject: "GR090000045"})
+	f.Add("GET", "/r1/GR/GOV/EL-AADE/REGISTRY/open/ok", dypa.String(), "msg-1", "", "")
+	f.Add("GET", addressPath, dypa.String(), "", "consent-1", "GR090000045")
+	f.Add("DELETE", "/r1/GR/GOV/EL-AADE/REGISTRY/open/%2e%2e/x?q=%00", "GR/%2F/x", "\x00", "a b", "ü")
+	f.Add("GET", "/r1/GR/GOV/EL-AADE/REGISTRY/address/persons/%2F/address", "GR/GOV/DYPA/APP/", "", "c\r\n", "")
+	f.Fuzz(func(t *testing.T, method, target, client, msgID, consentID, userID string) {
+		u, err := url.ParseRequestURI(target)
+		if err != nil || !validMethod(method) {
+			return
+		}
+		r := &http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Host: "gateway.example.gov",
+			Header: http.Header{"Authorization": {"Bearer " + rg.token}}, Body: http.NoBody, RequestURI: target}
+		r = r.WithContext(context.Background())
+		for name, v := range map[string]string{"X-Road-Client": client, "X-Road-Id": msgID, "Egovkit-Consent-Id": consentID, "X-Road-UserId": userID} {
+			if v != "" {
+				r.Header[name] = []string{v}
+			}
+		}
+		w := httptest.NewRecorder()
+		rg.gw.ServeHTTP(w, r)
+		assert.NotEqual(t, http.StatusInternalServerError, w.Code, w.Body.String())
+		if w.Header().Get("X-Road-Error") != "" {
+			assert.Equal(t, "application/problem+json", w.Header().Get("Content-Type"))
+		}
+		assert.NotEmpty(t, w.Header().Get("X-Road-Request-Id"))
+	})
+}
+
+func validMethod(m string) bool {
+	if m == "" || len(m) > 16 {
+		return false
+	}
+	for _, c := range m {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
 }
