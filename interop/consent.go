@@ -40,6 +40,10 @@ type ConsentQuery struct {
 	ConsentID string
 	// At is the time of the call.
 	At time.Time
+	// ExchangeID is the gateway's identifier of the exchange (its
+	// X-Road-Request-Id and the exchange log's id), so that the use the
+	// checker records can point at the log entry and its inclusion proof.
+	ExchangeID string
 }
 
 // ConsentDecision is the checker's answer.

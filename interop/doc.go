@@ -19,8 +19,8 @@
 // interop/httpsig; the provider checks it with interop/provider), records
 // the exchange's metadata in a Merkle log (interop/exchangelog), and counts
 // it through a [Counter] (kind [KindCall], labels consumer, service,
-// outcome). The gateway handler and the consumer's client are not part of
-// this package yet; the registry, the rights and the decision are.
+// outcome). [Gateway] is that handler; the consumer's client is not part
+// of this package yet.
 //
 // # Identifiers
 //
@@ -70,6 +70,103 @@
 //	id, rest, err := interop.ParsePath(r.URL.EscapedPath())
 //	client, err := interop.ParseClientID(r.Header.Get("X-Road-Client"))
 //	d, err := authz.Authorize(ctx, client, id, r.Method, rest)
+//
+// # Gateway
+//
+// [NewGateway] returns the http.Handler consumers call; mount it at
+// "/r1/" and its key set where providers fetch it:
+//
+//	tokens, err := interop.NewJWTVerifier(interop.JWTConfig{
+//		Issuer: "https://login.example.gov", Audience: "https://gateway.example.gov",
+//		JWKSURL: "https://login.example.gov/jwks",
+//	})
+//	gw, err := interop.NewGateway(interop.GatewayConfig{
+//		Authorizer: authz, Tokens: tokens, Consent: checker, Log: exchangeLog,
+//		Key: gatewayKey, KeyID: "gateway-2026-12", Name: "gw-1",
+//		Pseudonym: pseudonymOfUserID, Counter: metrics,
+//	})
+//	defer gw.Close() // after the server's Shutdown: waits for pending log entries
+//	mux.Handle("/r1/", gw)
+//	mux.Handle("/interop/keys", gw.KeysHandler())
+//
+// Each call goes through, in this order, and the first that fails
+// answers:
+//
+//  1. The path /r1/{instance}/{class}/{member}/{subsystem}/{service}/… is
+//     parsed ([ParsePath]); X-Road-Id is kept, or made when absent. A
+//     protocol upgrade (Upgrade header) is refused: its bytes could be
+//     neither limited nor logged.
+//  2. The Bearer access token is checked by the [TokenVerifier]
+//     ([JWTVerifier]: jwx against the issuer's cached JWK set, RFC 9068
+//     at+jwt only, the client claim mapped to a [ClientID]), and the
+//     X-Road-Client header must name the token's client: no client calls
+//     as another.
+//  3. [Authorizer.Authorize] decides from its snapshot, then the
+//     consumer's token bucket for the service (golang.org/x/time/rate,
+//     per process) takes one call.
+//  4. The body: a Content-Length over the service's MaxRequestBytes is
+//     refused at once. A request carrying its own Content-Digest streams:
+//     the body is checked against it while it is forwarded (a mismatch
+//     breaks the forwarded request, and the provider, which checks the
+//     digest too, never acts on it). A request without one is read into
+//     memory, within MaxRequestBytes, to compute its digest before it is
+//     signed. Bodies never touch the disk.
+//  5. For a service that needs consent, the [ConsentChecker] is asked with
+//     the consumer, the service's data items, the X-Road-UserId as the
+//     subject, the X-Road-Issue as the purpose, the consent id of the
+//     Egovkit-Consent-Id header and the exchange id, so the use it
+//     records names the log entry.
+//  6. The request is forwarded with httputil.ReverseProxy to the service's
+//     upstream plus the rest of the path and the query, within the
+//     service's Timeout: the consumer's Authorization, cookies and
+//     signatures stay behind; X-Road-Client, X-Road-Id, Content-Digest,
+//     the consent id and the citizen's pseudonym are set by the gateway
+//     and signed with RFC 9421 (interop/httpsig, [httpsig.GatewayComponents]
+//     and the optional ones present), which interop/provider verifies.
+//     The response streams back; one announced larger than
+//     MaxResponseBytes is refused, one that grows past it while it
+//     streams is cut off (its status was already sent) and logged as a
+//     failure.
+//
+// The answer carries X-Road-Request-Id (the exchange id, a time-ordered
+// UUIDv7), X-Road-Id, X-Road-Client, X-Road-Service and, once the request
+// body has been read, X-Road-Request-Hash: base64 of
+// SHA-512(SHA-512(head) ‖ SHA-512(body)), or of SHA-512(head) without a
+// body, as X-Road's REST protocol defines it, where the head is the
+// method and the path as the consumer sent them and the X-Road headers
+// forwarded (X-Road-Client, X-Road-Id, X-Road-UserId, X-Road-Issue), each
+// line "name: value" lower-cased and ended by CR LF.
+//
+// # Refusals
+//
+// Every answer of the gateway's own is problem+json with a stable type,
+// the exchange id as its instance, and the X-Road-Error header (also the
+// "xroad_error" member): 400 [TypeInvalidRequest] and
+// [TypeDigestMismatch], 401 [TypeUnauthenticated] (with
+// WWW-Authenticate), 403 [TypeClientMismatch], [TypeAccessDenied] and
+// [TypeConsentRefused] (with "consent_reason"), 404 [TypeServiceNotFound],
+// 413 [TypeRequestTooLarge], 429 [TypeRateLimited] (with Retry-After),
+// 502 [TypeUpstreamUnavailable] and [TypeResponseTooLarge], 503
+// [TypeServiceDisabled] and [TypeGatewayUnavailable] (keys, consent or
+// registry unavailable, with Retry-After), 504 [TypeUpstreamTimeout]. The
+// provider's own answers, errors included, pass unchanged.
+//
+// # Exchange log, counts and latency
+//
+// Every call, refused or not, is appended to the [ExchangeLog]
+// (interop/exchangelog): the exchange id, the time, the gateway's name,
+// the consumer and the service ("-" when unknown), the method, the
+// consent id, the citizen's pseudonym (from GatewayConfig.Pseudonym, or
+// the consumer's Egovkit-Citizen-Pseudonym header; the user id itself
+// never), the SHA-256 and sizes of both bodies computed while they
+// streamed, the status, the X-Road-Error, and the whole and upstream
+// durations. The entry is appended once the answer is sent; by default
+// the call does not wait for the commit (GatewayConfig.WaitForLog), so an
+// entry can be lost if the process dies in the few milliseconds between
+// answer and commit, and Close waits for those pending. Each call is
+// counted through the [Counter] (kind [KindCall]; labels consumer,
+// service, outcome) and its duration given to the [Observer] (kind
+// [KindCallSeconds]), for a Prometheus histogram.
 //
 // # Storage
 //
