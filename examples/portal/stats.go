@@ -14,6 +14,7 @@ import (
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/consent"
 	"github.com/egovkit/egovkit/declaration"
+	"github.com/egovkit/egovkit/interop"
 	"github.com/egovkit/egovkit/metrics"
 )
 
@@ -22,12 +23,18 @@ import (
 // given as their Counter, named as those packages name them.
 var transactionKinds = []metrics.Kind{
 	{Name: auth.CountSignIn, Labels: auth.CountLabels()},
-	{Name: metrics.KindInteropCall, Labels: []string{"agency", "service", "channel"}},
+	{Name: interop.KindCall, Labels: interopCountLabels},
 	{Name: declaration.CountDeclaration, Labels: declaration.CountLabels(), ReplacesVisit: true},
 	{Name: declaration.CountAuthorization, Labels: declaration.CountLabels(), ReplacesVisit: true},
 	{Name: metrics.KindCertificate, Labels: []string{"agency", "channel"}, ReplacesVisit: true},
 	{Name: consent.CountKind, Labels: consent.CountLabels()},
 }
+
+// interopCountLabels are the labels the gateway counts its calls with,
+// in its order: the consumer's and the service's X-Road identifiers and
+// the outcome. The published history has none, so it adds to every
+// consumer, service and outcome alike.
+var interopCountLabels = []string{"consumer", "service", "outcome"}
 
 // publishedHistory is what Greece published of its digital transactions
 // before this portal counted any: gov.gr announcements of 2019 to 2021.
