@@ -310,8 +310,9 @@ func (a *app) requesterOf(ctx context.Context, clientID string) (consent.Request
 
 // interopCaller is who calls the operators' API: the bearer of the
 // administration token (an operator and an auditor), or a civil servant
-// whose token was issued for the API with the scope interop:operate,
-// with the roles of their authorizations for the service "interop".
+// whose token was issued for the API with the scope interop:operate (at
+// LoA substantial for a change), with the roles of their authorizations
+// for the service "interop".
 func (a *app) interopCaller(cfg appConfig) func(*http.Request) (interop.Caller, error) {
 	admin := sha256.Sum256([]byte(cfg.AdminToken))
 	return func(r *http.Request) (interop.Caller, error) {
@@ -331,6 +332,11 @@ func (a *app) interopCaller(cfg appConfig) func(*http.Request) (interop.Caller, 
 		}
 		if !id.HasScope(scopeInteropOperate) {
 			return interop.Caller{}, fmt.Errorf("the token lacks the scope %s", scopeInteropOperate)
+		}
+		// A change of the registry is a write: as the other APIs, it takes
+		// a sign-in at LoA substantial.
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && id.ACR != rp.LoASubstantial && id.ACR != rp.LoAHigh {
+			return interop.Caller{}, errors.New("a change needs a sign-in at LoA substantial")
 		}
 		claims, err := a.servants.UserInfo(r.Context(), raw)
 		if err != nil {

@@ -157,3 +157,30 @@ func TestInteropGateway(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, body, `"OKP"`)
 }
+
+// TestInteropOperators opens the operators' API with civil servants'
+// tokens: the demo approver, an operator of the exchange layer, reads the
+// registry, but changes it only after a sign-in at LoA substantial; the
+// demo clerk, with no role there, is refused; a token without the scope
+// interop:operate is refused.
+func TestInteropOperators(t *testing.T) {
+	base, _ := startPortal(t, "-demo")
+	chief := servantTokenFor(t, base, demoApprover, demoApproverPass, "openid "+scopeInteropOperate)
+	resp, body := fetch(t, "GET", base+interopAPI+"/services", map[string]string{"Authorization": "Bearer " + chief})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Contains(t, body, "family-status")
+	resp, body = fetch(t, "POST", base+interopAPI+"/services/"+demoRegistry.String()+"/disable", map[string]string{"Authorization": "Bearer " + chief})
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "a change at LoA low: %s", body)
+	resp, body = fetch(t, "GET", base+interopLog+"/entries/0", map[string]string{"Authorization": "Bearer " + chief})
+	assert.NotEqual(t, http.StatusUnauthorized, resp.StatusCode, body)
+	assert.NotEqual(t, http.StatusForbidden, resp.StatusCode, body)
+
+	clerk := servantTokenFor(t, base, demoServant, demoServantPassword, "openid "+scopeInteropOperate)
+	resp, body = fetch(t, "GET", base+interopAPI+"/services", map[string]string{"Authorization": "Bearer " + clerk})
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, body)
+	resp, body = fetch(t, "GET", base+interopLog+"/entries/0", map[string]string{"Authorization": "Bearer " + clerk})
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, body)
+	plain := servantToken(t, base, demoApprover, demoApproverPass)
+	resp, body = fetch(t, "GET", base+interopAPI+"/services", map[string]string{"Authorization": "Bearer " + plain})
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, body)
+}
