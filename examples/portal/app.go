@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/auth"
@@ -72,6 +73,7 @@ type app struct {
 	contacts       *auth.ContactRegistry // nil without an SMS sender
 	outbox         *sms.Outbox           // the development outbox, in demo mode
 	metrics        *metrics.Metrics
+	callSeconds    *prometheus.HistogramVec // the gateway's call durations
 
 	consent       *consent.Service // nil without an SMS sender
 	interop       *interopLayer

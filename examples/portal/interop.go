@@ -131,7 +131,7 @@ func (a *app) mountInterop(ctx context.Context, mux *http.ServeMux, cfg appConfi
 		return err
 	}
 	gcfg := interop.GatewayConfig{Authorizer: authz, Tokens: &consumerTokens{v: calls, layer: a.interop},
-		Log: xlog, Key: key, KeyID: keyID, Name: "portal", Counter: a.metrics, Logger: a.log.Named("gateway"),
+		Log: xlog, Key: key, KeyID: keyID, Name: "portal", Counter: a.metrics, Observer: callLatency{a.callSeconds}, Logger: a.log.Named("gateway"),
 		Pseudonym: func(userID string) string { return citizenPseudonym(pseudonymKey, userID) }}
 	if a.consent != nil {
 		gcfg.Consent = &consentChecker{svc: a.consent, app: a}

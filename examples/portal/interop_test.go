@@ -153,6 +153,18 @@ func TestInteropGateway(t *testing.T) {
 	resp, body = fetch(t, "GET", base+interopAPI+"/services", map[string]string{"Authorization": "Bearer " + admin})
 	require.Equal(t, http.StatusOK, resp.StatusCode, body)
 	assert.Contains(t, body, "family-status")
+	// Counted by consumer, service and outcome, with the latency.
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		_, body = fetch(t, "GET", base+"/metrics", nil)
+		if strings.Contains(body, `outcome="consent_refused"`) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	assert.Regexp(t, `interop_call[a-z_]*\{consumer="GR/GOV/DEMO-AGENCY/BENEFITS",outcome="ok",service="GR/GOV/DEMO-REGISTRY/CITIZENS/family-status"\} 2`, body)
+	assert.Contains(t, body, `egovkit_interop_call_seconds_bucket{consumer="GR/GOV/DEMO-AGENCY/BENEFITS",outcome="consent_refused"`)
+
 	resp, body = fetch(t, "GET", base+interopPrefix+"/keys", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, body, `"OKP"`)
