@@ -256,12 +256,12 @@ func (c *consentChecker) CheckConsent(ctx context.Context, q interop.ConsentQuer
 	}
 	if q.ConsentID != "" {
 		// A presented consent must be one this requester holds.
-		if _, err := c.svc.Status(ctx, req, q.ConsentID); errors.Is(err, consent.ErrNotFound) {
+		_, err := c.svc.Status(ctx, req, q.ConsentID)
+		switch {
+		case errors.Is(err, consent.ErrNotFound), errors.Is(err, errkind.Invalid):
 			return interop.ConsentDecision{Reason: interop.ConsentUnknown}, nil
-		} else if err != nil && !errors.Is(err, errkind.Invalid) {
+		case err != nil:
 			return interop.ConsentDecision{}, err
-		} else if err != nil {
-			return interop.ConsentDecision{Reason: interop.ConsentUnknown}, nil
 		}
 	}
 	d, err := c.svc.Check(ctx, consent.CheckRequest{Requester: req, TaxNumber: strings.TrimPrefix(q.Subject, "GR"),

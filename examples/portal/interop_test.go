@@ -83,6 +83,11 @@ func TestInteropGateway(t *testing.T) {
 	resp, body = callDemoService(t, base, token)
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, body)
 	assert.Contains(t, body, `"consent_reason":"used_up"`, "the consent was for one use")
+	resp, body = fetch(t, "GET", demoProviderURL(base), map[string]string{"Authorization": "Bearer " + token,
+		"X-Road-Client": demoConsumer.String(), "X-Road-UserId": "GR" + demoCitizenAFM, "X-Road-Issue": demoPurpose.Code,
+		"Egovkit-Consent-Id": "NOSUCHCONSENT"})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, body)
+	assert.Contains(t, body, `"consent_reason":"unknown"`, "a presented consent must be the requester's")
 
 	// The use is in her access log, with its proof verified once a
 	// checkpoint covers it.
