@@ -532,7 +532,7 @@ type viewPage struct {
 	// than the code, was at fault. Saved says a draft was just saved.
 	RevokeSent, ReasonError, ConfirmError, Saved bool
 	RevokeError, Reason                          string
-	Paragraphs              []string
+	Paragraphs                                   []string
 }
 
 // paragraphs splits what a person wrote at its line breaks.
