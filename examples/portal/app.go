@@ -109,6 +109,11 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	// One stylesheet for every page of the portal, cached once by the
 	// browser; each package's handler could serve its own copy too.
 	mux.Handle("GET "+sharedStatic, page.Static())
+	// Pages link the SVG favicon; what browsers ask of the root for
+	// anything else (a PDF, JSON) is sent to it.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, sharedStatic+"favicon.svg", http.StatusMovedPermanently)
+	})
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)

@@ -28,8 +28,9 @@ type frictionState struct {
 // chromium: the demo citizen binds an authenticator app from the account
 // page (QR code, a wrong first code, the right one), signs in with it in
 // a fresh browser without an SMS being sent, and removes it with a code;
-// then the home page, the outbox, the declarations, the consents and the
-// verification page are opened at 390 px. No state breaks a WCAG 2.1 AA
+// then the home page, the outbox, the declarations, the consents (a
+// request waiting for an answer, the form to give one, the access log)
+// and the verification page are opened at 390 px. No state breaks a WCAG 2.1 AA
 // rule, and none scrolls sideways.
 func TestBrowserAuthenticatorAppAndNarrowScreens(t *testing.T) {
 	browsertest.Binary(t)
@@ -56,7 +57,7 @@ func TestBrowserAuthenticatorAppAndNarrowScreens(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"account-signin", "account-code", "account", "bind", "bind-wrong", "bound",
-		"app-code", "app-signed-in", "remove", "removed", "home", "outbox", "declarations", "consent", "verify", "verify-malformed"} {
+		"app-code", "app-signed-in", "remove", "removed", "home", "outbox", "declarations", "consent", "consent-request", "consent-give", "consent-log", "verify", "verify-malformed"} {
 		require.Contains(t, byName, name, "the walk reached %s", name)
 	}
 	assert.Contains(t, byName["account-signin"].Text, "development outbox", "the sign-in page links the outbox in demo mode")

@@ -112,6 +112,18 @@ func TestPortalServesHomeHealthAndAPI(t *testing.T) {
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.Contains(t, css, "--color-text")
 
+	// So is the favicon it links, and /favicon.ico leads to it.
+	icon := regexp.MustCompile(`<link rel="icon" href="(/static/favicon\.[0-9a-f]+\.svg)"`).FindStringSubmatch(body)
+	require.NotNil(t, icon, "the page links the favicon")
+	resp, svg := fetch(t, "GET", base+icon[1], nil)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "image/svg+xml", resp.Header.Get("Content-Type"))
+	assert.Contains(t, svg, "<svg")
+	resp, svg = fetch(t, "GET", base+"/favicon.ico", nil)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "/static/favicon.svg", resp.Request.URL.Path)
+	assert.Contains(t, svg, "<svg")
+
 	resp, body = fetch(t, "GET", base+"/healthz", nil)
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.JSONEq(t, `{"status":"ok"}`, body)

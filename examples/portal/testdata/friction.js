@@ -145,6 +145,15 @@ async function submitCode(page, code) {
     await check(page, 'declarations');
     await visit(page, '/consent/');
     await check(page, 'consent');
+    const request = await page.$('a[href*="/consent/r/"]');
+    if (request) {
+      await Promise.all([page.waitForNavigation(), request.click()]);
+      await check(page, 'consent-request');
+    }
+    await visit(page, '/consent/give');
+    await check(page, 'consent-give');
+    await visit(page, '/consent/log');
+    await check(page, 'consent-log');
     await page.goto(base + '/verify');
     await check(page, 'verify');
     await page.goto(base + '/verify?code=not-a-code');
