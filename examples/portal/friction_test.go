@@ -29,8 +29,9 @@ type frictionState struct {
 // page (QR code, a wrong first code, the right one), signs in with it in
 // a fresh browser without an SMS being sent, and removes it with a code;
 // then the home page, the outbox, the declarations, the consents (a
-// request waiting for an answer, the form to give one, the access log)
-// and the verification page are opened at 390 px. No state breaks a WCAG 2.1 AA
+// request waiting for an answer, the form to give one, the access log),
+// the demo agency site signed in and the verification page are opened at
+// 390 px. No state breaks a WCAG 2.1 AA
 // rule, and none scrolls sideways.
 func TestBrowserAuthenticatorAppAndNarrowScreens(t *testing.T) {
 	browsertest.Binary(t)
@@ -57,7 +58,7 @@ func TestBrowserAuthenticatorAppAndNarrowScreens(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"account-signin", "account-code", "account", "bind", "bind-wrong", "bound",
-		"app-code", "app-signed-in", "remove", "removed", "home", "outbox", "declarations", "consent", "consent-request", "consent-give", "consent-log", "verify", "verify-malformed"} {
+		"app-code", "app-signed-in", "remove", "removed", "home", "outbox", "declarations", "consent", "consent-request", "consent-give", "consent-log", "demo-site", "verify", "verify-malformed"} {
 		require.Contains(t, byName, name, "the walk reached %s", name)
 	}
 	assert.Contains(t, byName["account-signin"].Text, "development outbox", "the sign-in page links the outbox in demo mode")
@@ -76,4 +77,5 @@ func TestBrowserAuthenticatorAppAndNarrowScreens(t *testing.T) {
 	assert.Contains(t, byName["declaration-draft"].Text, "Το σχέδιό σας αποθηκεύτηκε")
 	assert.Contains(t, byName["declarations"].Text, "Υπεύθυνη δήλωση", "the list has the draft, in its table")
 	assert.Contains(t, byName["verify-malformed"].Text, "Αυτό δεν είναι κωδικός επαλήθευσης")
+	assert.Contains(t, byName["demo-site"].Text, "15/03/1985", "the demo site writes the date of birth as a day")
 }

@@ -196,6 +196,16 @@ func (p *Page) DateTime(t time.Time) string { return FormatDateTime(t, p.r.loc) 
 // Until writes an end of validity, as [FormatUntil] does.
 func (p *Page) Until(t time.Time) string { return FormatUntil(t, p.r.loc) }
 
+// CivilDate writes a calendar date kept as YYYY-MM-DD (a date of birth)
+// as a day is written, as [FormatCivilDate] does; anything else comes
+// back as it is.
+func (p *Page) CivilDate(s string) string {
+	if d, ok := FormatCivilDate(s); ok {
+		return d
+	}
+	return s
+}
+
 // Location is where the renderer's pages show dates and times.
 func (r *Renderer) Location() *time.Location { return r.loc }
 

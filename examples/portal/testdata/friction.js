@@ -154,6 +154,8 @@ async function submitCode(page, code) {
     await check(page, 'consent-give');
     await visit(page, '/consent/log');
     await check(page, 'consent-log');
+    await visit(page, '/demo/citizen/login?return=/demo/citizen/');
+    await check(page, 'demo-site');
     await page.goto(base + '/verify');
     await check(page, 'verify');
     await page.goto(base + '/verify?code=not-a-code');
