@@ -160,6 +160,13 @@ async function submitCode(page, code) {
     await check(page, 'verify');
     await page.goto(base + '/verify?code=not-a-code');
     await check(page, 'verify-malformed');
+    // The same pages on a desktop screen.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    for (const [name, url] of [['home', '/'], ['outbox', '/dev/outbox'], ['declarations', '/declarations/'],
+      ['consent', '/consent/'], ['verify-malformed', '/verify?code=not-a-code']]) {
+      await visit(page, url);
+      await check(page, name);
+    }
     await desk.close();
     await phone.close();
   } catch (err) {
