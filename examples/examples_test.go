@@ -277,6 +277,7 @@ func TestSinglePackageExamples(t *testing.T) {
 		page := browsertest.AssertStyled(t, person, base, authorize, "/auth/citizen/static/")
 		tx := regexp.MustCompile(`name="tx" value="([^"]+)"`).FindStringSubmatch(page)
 		require.NotNil(t, tx, page)
+		assert.Contains(t, page, `<a href="/dev/outbox">`, "on a development machine the sign-in page says where the codes are")
 		resp, err = person.PostForm(issuer+"/login", url.Values{"tx": {tx[1]}, "username": {"maria.p"}, "password": {citizenPassword}})
 		require.NoError(t, err)
 		resp.Body.Close()
@@ -370,7 +371,7 @@ func TestSinglePackageExamples(t *testing.T) {
 		require.Equal(t, http.StatusOK, status, body)
 		require.True(t, strings.HasPrefix(at.Path, "/declarations/d/"), at.Path)
 		doc := at.Path
-		assert.Contains(t, body, "******5678", "the code goes to the mobile from UserInfo, masked")
+		assert.Contains(t, body, "3069******78", "the code goes to the mobile from UserInfo, masked as the sign-in pages mask it")
 		status, body, _ = postForm(t, person, base, doc+"/code", url.Values{})
 		require.Equal(t, http.StatusOK, status, body)
 		to, code := lastSMS(t, base+"/dev/outbox")
