@@ -111,4 +111,7 @@ func TestRetryAfterTimeoutReachesProvider(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode, string(body))
 	assert.Equal(t, "msg-retried-1", string(body))
 	assert.Equal(t, "msg-retried-1", res.Header.Get("X-Road-Id"))
+	// The first attempt's exchange may still be finishing: let it end
+	// before the rig's clean-up closes the gateway under it.
+	rg.srv.Close()
 }
