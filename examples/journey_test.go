@@ -72,6 +72,8 @@ type journeyStack struct {
 	consent *consent.Service
 	store   *interop.MemoryStore
 	authz   *interop.Authorizer
+	// preview is the portal's own client of the gateway.
+	preview *consumer.Client
 	// oauth is the OAuth client of each X-Road client, for the consent
 	// API's requesters.
 	oauth map[string]string
@@ -228,7 +230,7 @@ func (s *journeyStack) mountConsent(t *testing.T) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	s.registerKeyClient(t, previewClient, jwksOf(t, &key.PublicKey))
-	preview, err := consumer.New(consumer.Config{Gateway: s.base + "/interop", Consumer: previewXRoad, Issuer: s.op.issuer,
+	s.preview, err = consumer.New(consumer.Config{Gateway: s.base + "/interop", Consumer: previewXRoad, Issuer: s.op.issuer,
 		ClientID: previewClient, Key: key, Resource: s.base + "/interop", MaxAttempts: 1})
 	require.NoError(t, err)
 
@@ -246,7 +248,7 @@ func (s *journeyStack) mountConsent(t *testing.T) {
 		return consent.Citizen{TaxNumber: claims.AFM, Session: "web:" + sess.Subject, LoA: sess.ACR, ClientAddress: "127.0.0.1"}, nil
 	}
 	pages, err := consent.PagesHandler(consent.PagesConfig{Service: s.consent, Prefix: "/consent", Citizen: citizen,
-		Preview: previewer{preview}, ItemNames: map[string]consent.Text{
+		Preview: previewer{s.preview}, ItemNames: map[string]consent.Text{
 			"marital_status": {EL: "Οικογενειακή κατάσταση", EN: "Marital status"},
 			"spouse":         {EL: "Σύζυγος", EN: "Spouse"},
 			"children":       {EL: "Τέκνα", EN: "Children"}}})
@@ -467,6 +469,37 @@ func TestOnceOnlyJourney(t *testing.T) {
 		page, err := s.consent.AccessLog(t.Context(), consent.Citizen{TaxNumber: citizenAFM}, consent.LogQuery{})
 		require.NoError(t, err)
 		assert.Len(t, page.Entries, 1, "nothing was fetched after the refusal")
+	})
+
+	t.Run("registry refusals", func(t *testing.T) {
+		for _, tc := range []struct {
+			user   string
+			status int
+			typ    string
+		}{
+			{"GR999999999", http.StatusNotFound, "https://egovkit.dev/problems/registry/unknown-citizen"},
+			{"123456783", http.StatusBadRequest, ""},
+			{"", http.StatusBadRequest, ""},
+		} {
+			_, err := s.preview.Do(t.Context(), consumer.Call{Service: statusPreview, Path: "/family-status/preview", UserID: tc.user})
+			var refusal *consumer.Error
+			require.ErrorAs(t, err, &refusal, tc.user)
+			assert.Equal(t, tc.status, refusal.Status, tc.user)
+			assert.Empty(t, refusal.XRoadError, "the registry's own answer, relayed")
+			if tc.typ != "" {
+				assert.Equal(t, tc.typ, refusal.Type)
+			}
+		}
+		// The certificate needs a consent: the preview's client has no
+		// right to it, and the agency none without a consent.
+		_, err := s.preview.Do(t.Context(), consumer.Call{Service: familyStatus, Path: "/family-status", UserID: "GR" + citizenAFM})
+		var refusal *consumer.Error
+		require.ErrorAs(t, err, &refusal)
+		assert.Equal(t, http.StatusForbidden, refusal.Status)
+		_, err = agencyConsumer(t, s, agencyData).Do(t.Context(), consumer.Call{Service: familyStatus, Path: "/family-status",
+			UserID: "GR" + citizenAFM, Issue: journeyPurpose})
+		require.ErrorAs(t, err, &refusal)
+		assert.Equal(t, interop.TypeConsentRefused, refusal.Type)
 	})
 
 	t.Run("another's application", func(t *testing.T) {

@@ -88,4 +88,10 @@
 // returned as the *http.Response. The token endpoint's refusals are
 // [*TokenError]; a gateway or token endpoint that cannot be reached is
 // [ErrUnavailable], a call that cannot be made as given [ErrCall].
+//
+// # Example
+//
+// examples/agency is an agency's service that fetches a certificate
+// through the gateway with this client, under a consent the citizen
+// gave at the portal, with its key generated on first run.
 package consumer

@@ -70,4 +70,10 @@
 // to; a proxy in front of the provider must pass the Host header and the
 // path unchanged (or the provider must restore them before the
 // middleware).
+//
+// # Example
+//
+// examples/registry is a registry's system behind this middleware: it
+// answers a certificate and its preview to the gateway alone, and finds
+// the citizen by the X-Road-UserId the gateway vouches for.
 package provider
