@@ -626,9 +626,20 @@ const (
 type provider struct {
 	issuer  string
 	clients *auth.ClientRegistry
+	// outbox holds the one-time codes sent to the citizen's mobile.
+	outbox *sms.Outbox
 }
 
 func newProvider(t *testing.T) *provider {
+	t.Helper()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return mountProvider(t, mux, srv.URL)
+}
+
+// mountProvider mounts the provider at base + "/auth/citizen" on mux.
+func mountProvider(t *testing.T, mux *http.ServeMux, base string) *provider {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "op.db"), nil)
@@ -656,10 +667,7 @@ func newProvider(t *testing.T) *provider {
 	_, err = contacts.ImportMobile(ctx, maria.ID, citizenMobile, "test")
 	require.NoError(t, err)
 
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	op := &provider{issuer: srv.URL + "/auth/citizen", clients: clients}
+	op := &provider{issuer: base + "/auth/citizen", clients: clients, outbox: gateway}
 	p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: op.issuer, Realm: "citizen", Keys: signing,
 		Clients: clients, Codes: codes, Accounts: accounts, OneTimeCodes: otps, Contacts: contacts})
 	require.NoError(t, err)
