@@ -185,6 +185,16 @@
 // otpauth:// URI to show as a QR code) then [TOTPStore.Confirm] with a
 // first code; secrets are sealed with AES-256-GCM, each time step is
 // accepted once, and repeated wrong codes lock the app for a while.
+// [AuthenticatorPages] is the person's account page that does it: a QR
+// code and the key to type by hand, a first code to confirm, and removal
+// after a confirmation that takes a code from the app. Mount it behind
+// the sign-in of the site it belongs to:
+//
+//	pages, err := auth.AuthenticatorPages(auth.AuthenticatorPagesConfig{
+//		Store: totp, Prefix: "/account", SignInURL: "/account/signin",
+//		Holder: func(r *http.Request) (auth.AuthenticatorHolder, error) { … },
+//	})
+//	mux.Handle("/account/", login.Require(http.StripPrefix("/account", pages)))
 //
 // # Pairwise identifiers
 //
@@ -193,9 +203,6 @@
 // SectorIdentifier, or the host of its redirect URIs), so services of
 // different sectors cannot link people by it (OpenID Connect Core 8.1).
 // UserInfo and introspection map it back to the account.
-//
-// Not written yet: pages for binding an authenticator app (the API above
-// exists); see the README.
 //
 // # Opening the database
 //

@@ -93,6 +93,10 @@ type ProviderConfig struct {
 	// Authenticators, when set, lets people with an authenticator app
 	// bound (TOTP) reach LoASubstantial with its code instead of an SMS.
 	Authenticators *TOTPStore
+	// DemoOutboxURL, in a demonstration only, is a page where the codes
+	// that would go by SMS can be read; the sign-in and code pages link
+	// it. Leave it empty wherever real people sign in.
+	DemoOutboxURL string
 	// Upstreams are other identity providers citizens may sign in with
 	// (a bank's log-in, a legacy service); the tax number they vouch for
 	// links the citizen account. Citizens' realm only.

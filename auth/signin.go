@@ -339,6 +339,7 @@ type signinData struct {
 	Field     string // the field the error is about
 	Expires   int    // minutes a code lives
 	TOTP      bool   // the code comes from an authenticator app
+	Outbox    string // ProviderConfig.DemoOutboxURL
 	Upstreams []upstreamChoice
 }
 
@@ -379,6 +380,7 @@ func (p *Provider) renderSignin(w http.ResponseWriter, r *http.Request, status i
 	}
 	d.Expires = int(otp.DefaultLifetime / time.Minute)
 	d.TOTP = st.Method == methodTOTP
+	d.Outbox = p.cfg.DemoOutboxURL
 	if d.Error != "" {
 		d.ErrorText = p.text(r, d.Error, d.ErrorArgs...)
 	}

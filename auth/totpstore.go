@@ -108,6 +108,25 @@ func (s *TOTPStore) Enroll(ctx context.Context, subject, account string) (string
 	return TOTP{Secret: secret}.URI(s.issuer, account)
 }
 
+// Pending returns the otpauth:// URI of the app being enrolled for
+// subject, to show its QR code again (after a wrong first code, or a page
+// reloaded); ErrNoAuthenticator when no enrolment is pending.
+func (s *TOTPStore) Pending(ctx context.Context, subject, account string) (string, error) {
+	var enc []byte
+	err := s.db.QueryRowContext(ctx, `SELECT secret_enc FROM auth_totp WHERE subject = $1`, subject+":pending").Scan(&enc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNoAuthenticator
+	}
+	if err != nil {
+		return "", fmt.Errorf("auth: pending authenticator: %w", err)
+	}
+	secret, err := s.open(subject+":pending", enc)
+	if err != nil {
+		return "", fmt.Errorf("auth: pending authenticator: %w", err)
+	}
+	return TOTP{Secret: secret}.URI(s.issuer, account)
+}
+
 // Confirm checks a first code from the app being enrolled and makes it the
 // subject's authenticator, replacing any earlier one.
 func (s *TOTPStore) Confirm(ctx context.Context, subject, code string) error {

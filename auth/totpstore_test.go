@@ -56,9 +56,16 @@ func TestTOTPStore(t *testing.T) {
 		has, err := s.Has(ctx, "s1")
 		require.NoError(t, err)
 		assert.False(t, has, "not before a first code confirms it")
+		again, err := s.Pending(ctx, "s1", "maria")
+		require.NoError(t, err)
+		assert.Equal(t, uri, again, "the pending app's QR code can be shown again")
+		_, err = s.Pending(ctx, "s2", "nikos")
+		assert.ErrorIs(t, err, auth.ErrNoAuthenticator)
 
 		assert.ErrorIs(t, s.Confirm(ctx, "s1", wrongCode(appCode(t, app, clock.Now()))), auth.ErrAuthenticatorCode)
 		require.NoError(t, s.Confirm(ctx, "s1", appCode(t, app, clock.Now())))
+		_, err = s.Pending(ctx, "s1", "maria")
+		assert.ErrorIs(t, err, auth.ErrNoAuthenticator, "nothing pending once confirmed")
 		has, _ = s.Has(ctx, "s1")
 		assert.True(t, has)
 

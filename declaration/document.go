@@ -238,7 +238,7 @@ func checkPerson(p Person) (Person, error) {
 	c := checker{anyScript: true}
 	afm, err := ident.AFM{}.Normalize(p.AFM)
 	if err != nil {
-		c.add("/declarant/afm", "is not a valid tax number")
+		c.add("/declarant/afm", afmDetail(err))
 	}
 	p.AFM = afm
 	p.GivenName, p.FamilyName = strings.TrimSpace(p.GivenName), strings.TrimSpace(p.FamilyName)
@@ -326,7 +326,7 @@ func (s *Service) checkDraft(d Draft, declarant Person, now time.Time) (Draft, e
 			afm, err := ident.AFM{}.Normalize(g.AFM)
 			switch {
 			case err != nil:
-				c.add("/grantee/afm", "is not a valid tax number")
+				c.add("/grantee/afm", afmDetail(err))
 			case afm == declarant.AFM:
 				c.add("/grantee/afm", "must not be the declarant's own")
 			}
@@ -367,4 +367,14 @@ func newCode() string {
 		n++
 	}
 	return b.String()
+}
+
+// afmDetail says why a tax number was refused: a number whose check
+// digit does not match is most often mistyped, and saying so helps.
+func afmDetail(err error) string {
+	var ie *ident.Error
+	if errors.As(err, &ie) && ie.Reason == "check digit does not match" {
+		return "is not a valid tax number: its check digit does not match"
+	}
+	return "is not a valid tax number"
 }

@@ -13,7 +13,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/internal/httpx"
-	"github.com/egovkit/egovkit/internal/ident"
 	"github.com/egovkit/egovkit/internal/web"
 )
 
@@ -454,7 +453,7 @@ func (p *pages) create(w http.ResponseWriter, r *http.Request, person Person) {
 		p.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, p.cfg.Prefix+"/d/"+doc.ID, http.StatusSeeOther)
+	http.Redirect(w, r, p.cfg.Prefix+"/d/"+doc.ID+"?saved=1", http.StatusSeeOther)
 }
 
 // inputOf names the form input a draft's JSON Pointer belongs to.
@@ -476,6 +475,7 @@ func inputOf(ptr string) string {
 var details = []struct{ prefix, key string }{
 	{"is required", "required"},
 	{"must be at most", "too_long"},
+	{"is not a valid tax number: its check digit", "afm_check"},
 	{"is not a valid tax number", "afm"},
 	{"must not be the declarant's own", "own_afm"},
 	{"must be in the future", "future"},
@@ -527,11 +527,12 @@ type viewPage struct {
 	Mobile, Message, VerifyURL    string
 	CodeError                     string
 	// RevokeSent shows the form that revokes with the code sent;
-	// RevokeError says why the last try was refused, and ReasonError
-	// whether the reason, rather than the code, was at fault.
-	RevokeSent, ReasonError bool
-	RevokeError, Reason     string
-	Paragraphs              []string
+	// RevokeError says why the last try was refused, and ReasonError or
+	// ConfirmError whether the reason or the missing confirmation, rather
+	// than the code, was at fault. Saved says a draft was just saved.
+	RevokeSent, ReasonError, ConfirmError, Saved bool
+	RevokeError, Reason                          string
+	Paragraphs                                   []string
 }
 
 // paragraphs splits what a person wrote at its line breaks.
@@ -552,8 +553,8 @@ func (p *pages) view(w http.ResponseWriter, r *http.Request, person Person) {
 // viewErrors say why a request about a document was refused: code, a
 // code for issuing it; revoke, a revocation, for its reason when reason.
 type viewErrors struct {
-	code, revoke string
-	reason       bool
+	code, revoke    string
+	reason, confirm bool
 }
 
 // renderView shows a document, with what errs says was refused.
@@ -564,10 +565,10 @@ func (p *pages) renderView(w http.ResponseWriter, r *http.Request, person Person
 		return
 	}
 	vp := viewPage{Doc: d, Title: p.title(r, d), State: p.text(r, "declaration.state."+d.State), Base: p.cfg.Prefix + "/d/" + d.ID,
-		Sent: r.URL.Query().Get("sent") == "1" || errs.code != "", Mobile: ident.Mask(person.Mobile, 4), NoMobile: person.Mobile == "",
+		Sent: r.URL.Query().Get("sent") == "1" || errs.code != "", Mobile: httpx.MaskPhone(person.Mobile), NoMobile: person.Mobile == "",
 		CodeError: errs.code, Paragraphs: paragraphs(d.Draft.Text),
 		RevokeSent: r.URL.Query().Get("revoke") == "1" || errs.revoke != "", RevokeError: errs.revoke, Reason: r.PostForm.Get("reason"),
-		ReasonError: errs.reason}
+		ReasonError: errs.reason, ConfirmError: errs.confirm, Saved: r.URL.Query().Get("saved") == "1"}
 	if d.Draft.Kind == KindSolemn {
 		vp.Statutory = StatutoryWording.In(d.Draft.Lang)
 	}
@@ -694,6 +695,12 @@ func (p *pages) revoke(w http.ResponseWriter, r *http.Request, person Person) {
 		p.r.RenderError(w, r, http.StatusBadRequest, "")
 		return
 	}
+	if r.PostForm.Get("confirm") != "yes" {
+		// Revoking cannot be undone: the person says they know it.
+		p.renderView(w, r, person, http.StatusUnprocessableEntity, viewErrors{confirm: true,
+			revoke: p.text(r, "declaration.view.revoke_unconfirmed")})
+		return
+	}
 	if _, err := p.s.Revoke(r.Context(), person, id, strings.TrimSpace(r.PostForm.Get("code")), r.PostForm.Get("reason")); err != nil {
 		var inv *InvalidError
 		var de *Error
@@ -717,7 +724,7 @@ func (p *pages) revoke(w http.ResponseWriter, r *http.Request, person Person) {
 
 type verifyPage struct {
 	Code, Status, StatusText, Title string
-	Checked, Limited                bool
+	Checked, Limited, Malformed     bool
 	Rows                            [][2]string
 	Paragraphs                      []string
 	Statutory                       string
@@ -736,7 +743,11 @@ func (p *pages) verify(w http.ResponseWriter, r *http.Request) {
 		vp.Code = vp.Code[:100]
 	}
 	status := http.StatusOK
-	if vp.Code != "" {
+	if _, ok := NormalizeCode(vp.Code); vp.Code != "" && !ok {
+		// Not a code at all: say what one looks like, and spend
+		// nothing of the person's allowance of lookups on it.
+		vp.Malformed, status = true, http.StatusUnprocessableEntity
+	} else if vp.Code != "" {
 		v, err := p.s.VerifyFrom(r.Context(), vp.Code, p.cfg.ClientAddr(r))
 		var rl *RateLimitError
 		switch {

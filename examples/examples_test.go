@@ -277,6 +277,7 @@ func TestSinglePackageExamples(t *testing.T) {
 		page := browsertest.AssertStyled(t, person, base, authorize, "/auth/citizen/static/")
 		tx := regexp.MustCompile(`name="tx" value="([^"]+)"`).FindStringSubmatch(page)
 		require.NotNil(t, tx, page)
+		assert.Contains(t, page, `<a href="/dev/outbox">`, "on a development machine the sign-in page says where the codes are")
 		resp, err = person.PostForm(issuer+"/login", url.Values{"tx": {tx[1]}, "username": {"maria.p"}, "password": {citizenPassword}})
 		require.NoError(t, err)
 		resp.Body.Close()
@@ -370,7 +371,7 @@ func TestSinglePackageExamples(t *testing.T) {
 		require.Equal(t, http.StatusOK, status, body)
 		require.True(t, strings.HasPrefix(at.Path, "/declarations/d/"), at.Path)
 		doc := at.Path
-		assert.Contains(t, body, "******5678", "the code goes to the mobile from UserInfo, masked")
+		assert.Contains(t, body, "3069******78", "the code goes to the mobile from UserInfo, masked as the sign-in pages mask it")
 		status, body, _ = postForm(t, person, base, doc+"/code", url.Values{})
 		require.Equal(t, http.StatusOK, status, body)
 		to, code := lastSMS(t, base+"/dev/outbox")
@@ -625,9 +626,20 @@ const (
 type provider struct {
 	issuer  string
 	clients *auth.ClientRegistry
+	// outbox holds the one-time codes sent to the citizen's mobile.
+	outbox *sms.Outbox
 }
 
 func newProvider(t *testing.T) *provider {
+	t.Helper()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return mountProvider(t, mux, srv.URL)
+}
+
+// mountProvider mounts the provider at base + "/auth/citizen" on mux.
+func mountProvider(t *testing.T, mux *http.ServeMux, base string) *provider {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "op.db"), nil)
@@ -655,10 +667,7 @@ func newProvider(t *testing.T) *provider {
 	_, err = contacts.ImportMobile(ctx, maria.ID, citizenMobile, "test")
 	require.NoError(t, err)
 
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	op := &provider{issuer: srv.URL + "/auth/citizen", clients: clients}
+	op := &provider{issuer: base + "/auth/citizen", clients: clients, outbox: gateway}
 	p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: op.issuer, Realm: "citizen", Keys: signing,
 		Clients: clients, Codes: codes, Accounts: accounts, OneTimeCodes: otps, Contacts: contacts})
 	require.NoError(t, err)

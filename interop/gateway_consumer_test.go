@@ -89,3 +89,29 @@ func TestGatewayWithConsumerClient(t *testing.T) {
 	assert.Equal(t, interop.TypeConsentRefused, refusal.Type)
 	assert.Equal(t, "Server.ServerProxy.ConsentRefused", refusal.XRoadError)
 }
+
+// TestRetryAfterTimeoutReachesProvider: a GET the gateway answered 504
+// (the provider was too slow) is retried by the consumer's client with
+// the same X-Road-Id; the gateway signs the new attempt afresh, so the
+// provider's replay guard serves it and its handler reads the one
+// message id.
+func TestRetryAfterTimeoutReachesProvider(t *testing.T) {
+	rg := newRig(t, nil)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tokens := tokenEndpoint(t, rg.issuer, dypa.String(), &key.PublicKey)
+	c, err := consumer.New(consumer.Config{Gateway: rg.srv.URL, Consumer: dypa, TokenURL: tokens.URL,
+		ClientID: dypa.String(), Key: key, KeyID: "dypa-1"})
+	require.NoError(t, err)
+
+	res, err := c.Do(context.Background(), consumer.Call{Service: rg.services["open"], Path: "/slow-once", MessageID: "msg-retried-1"})
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode, string(body))
+	assert.Equal(t, "msg-retried-1", string(body))
+	assert.Equal(t, "msg-retried-1", res.Header.Get("X-Road-Id"))
+	// The first attempt's exchange may still be finishing: let it end
+	// before the rig's clean-up closes the gateway under it.
+	rg.srv.Close()
+}

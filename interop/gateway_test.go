@@ -347,6 +347,18 @@ func (rg *rig) upstream() http.Handler {
 		case <-r.Context().Done():
 		}
 	})
+	var slowOnce sync.Map // message ids answered late once
+	mux.HandleFunc("GET /api/slow-once", func(w http.ResponseWriter, r *http.Request) {
+		c, _ := provider.FromContext(r.Context())
+		if _, late := slowOnce.LoadOrStore(c.MessageID, true); !late {
+			select {
+			case <-time.After(3 * time.Second):
+			case <-r.Context().Done():
+			}
+			return
+		}
+		io.WriteString(w, c.MessageID)
+	})
 	mux.HandleFunc("GET /api/big", func(w http.ResponseWriter, r *http.Request) {
 		chunk := strings.Repeat("x", 4096)
 		for range 64 { // 256 KiB, streamed without a Content-Length

@@ -42,6 +42,7 @@
 //	{{.T "key" "name" v}}  the same with {name} replaced by v
 //	{{.Date t}}            a day as 31/01/2027, in Europe/Athens
 //	{{.DateTime t}}        an instant as 31/01/2027 14:05, in Europe/Athens
+//	{{.CivilDate s}}       a date kept as 1985-03-15 (a date of birth) as 15/03/1985
 //
 // # Messages
 //

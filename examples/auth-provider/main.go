@@ -223,6 +223,9 @@ func run(ctx context.Context, log *zap.Logger, c config) error {
 		if pcfg.Contacts, err = auth.NewContactRegistry(ctx, db, pcfg.OneTimeCodes, sender, common...); err != nil {
 			return err
 		}
+		if _, dev := sender.(*sms.Outbox); dev {
+			pcfg.DemoOutboxURL = "/dev/outbox" // the sign-in pages say where the codes are
+		}
 	}
 	p, err := auth.NewProvider(ctx, pcfg)
 	if err != nil {

@@ -69,7 +69,10 @@ type app struct {
 	citizens       *auth.Provider       // the citizens' realm
 	citizenClients *auth.ClientRegistry // its clients
 	accounts       *auth.Accounts
-	otps           *auth.OneTimeCodes    // nil without an SMS sender
+	otps           *auth.OneTimeCodes // nil without an SMS sender
+	totp           *auth.TOTPStore    // authenticator apps; nil without an SMS sender
+	account        string             // where the citizen's account page is; empty when not mounted
+	demo           bool
 	contacts       *auth.ContactRegistry // nil without an SMS sender
 	outbox         *sms.Outbox           // the development outbox, in demo mode
 	metrics        *metrics.Metrics
@@ -115,6 +118,11 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	// One stylesheet for every page of the portal, cached once by the
 	// browser; each package's handler could serve its own copy too.
 	mux.Handle("GET "+sharedStatic, page.Static())
+	// Pages link the SVG favicon; what browsers ask of the root for
+	// anything else (a PDF, JSON) is sent to it.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, sharedStatic+"favicon.svg", http.StatusMovedPermanently)
+	})
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)
@@ -122,6 +130,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPIDoc)
 	})
+	a.demo = cfg.Demo
 	if cfg.Demo && cfg.SMS == nil {
 		a.outbox = &sms.Outbox{}
 		cfg.SMS = a.outbox
@@ -131,6 +140,10 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		return nil, err
 	}
 	if err := a.mountAuth(ctx, mux, cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.mountAccount(ctx, mux, cfg); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -188,7 +201,14 @@ func (a *app) Close() error {
 }
 
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
-	a.pages.Render(w, r, http.StatusOK, "home.html", map[string]any{"Services": a.services, "Issuers": a.issuers})
+	data := map[string]any{"Services": a.services, "Issuers": a.issuers, "Account": a.account}
+	if a.demo {
+		data["Demo"], data["DemoPeople"] = true, demoPeople
+		if a.outbox != nil {
+			data["Outbox"] = "/dev/outbox"
+		}
+	}
+	a.pages.Render(w, r, http.StatusOK, "home.html", data)
 }
 
 type health struct {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -51,8 +52,19 @@ func (a *app) mountAuth(ctx context.Context, mux *http.ServeMux, cfg appConfig) 
 		if a.contacts, err = auth.NewContactRegistry(ctx, cfg.DB, a.otps, cfg.SMS, auth.WithLogger(a.log)); err != nil {
 			return err
 		}
+		totpKey, err := hkdf.Key(sha256.New, cfg.KEK, nil, "egovkit authenticator apps v1", 32)
+		if err != nil {
+			return err
+		}
+		if a.totp, err = auth.NewTOTPStore(ctx, cfg.DB, totpKey, "egovkit", auth.WithLogger(a.log)); err != nil {
+			return err
+		}
 	} else {
 		a.log.Warn("no SMS gateway configured (EGOVKIT_SMS_WEBHOOK): sign-ins reach only LoA low")
+	}
+	outboxURL := ""
+	if cfg.Demo && a.outbox != nil {
+		outboxURL = "/dev/outbox"
 	}
 	for _, realm := range realms {
 		clients, err := auth.NewClientRegistry(ctx, cfg.DB, realm, auth.WithLogger(a.log))
@@ -75,7 +87,7 @@ func (a *app) mountAuth(ctx context.Context, mux *http.ServeMux, cfg appConfig) 
 		p, err := auth.NewProvider(ctx, auth.ProviderConfig{
 			Issuer: issuer, Realm: realm, Servants: realm == "servant", Keys: signing, Clients: clients,
 			Codes: codes, Accounts: a.accounts, OneTimeCodes: a.otps, Contacts: a.contacts,
-			Logger: a.log, Counter: a.metrics,
+			Authenticators: a.totp, DemoOutboxURL: outboxURL, Logger: a.log, Counter: a.metrics,
 		})
 		if err != nil {
 			return err

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -27,8 +29,14 @@ const (
 	demoApproverPass    = "chief-password"
 	demoCitizenAFM      = "123456783"
 	demoMobile          = "+306912345678"
-	demoServantMobile   = "+306900000001"
-	demoApproverMobile  = "+306900000002"
+	// The second citizen, so that an authorization the first gives can be
+	// seen from both sides.
+	demoCitizen2         = "demo2"
+	demoCitizen2Password = "demo2-password"
+	demoCitizen2AFM      = "987654324"
+	demoMobile2          = "+306912345679"
+	demoServantMobile    = "+306900000001"
+	demoApproverMobile   = "+306900000002"
 )
 
 // otpSecret derives the one-time-code secret from the key-encryption key,
@@ -60,18 +68,27 @@ func (a *app) grantDemo(ctx context.Context, servantID, service, role, procedure
 // can be read. Nothing here runs unless demo mode is on.
 func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux) error {
 	accounts := a.accounts
-	citizen, err := accounts.CreateCitizen(ctx, auth.Citizen{
-		Username: demoCitizen, AFM: demoCitizenAFM, AMKA: "15038501233",
-		GivenName: "Μαρία", FamilyName: "Δοκιμαστική", FatherName: "Γεώργιος", MotherName: "Ελένη", BirthDate: "1985-03-15",
-	}, demoCitizenPassword)
-	switch {
-	case errors.Is(err, auth.ErrAccountExists):
-	case err != nil:
-		return fmt.Errorf("demo citizen: %w", err)
-	default:
-		if a.contacts != nil {
-			if _, err := a.contacts.ImportMobile(ctx, citizen.ID, demoMobile, "demonstration data"); err != nil {
-				return fmt.Errorf("demo citizen: %w", err)
+	for _, c := range []struct {
+		citizen          auth.Citizen
+		password, mobile string
+	}{
+		{auth.Citizen{Username: demoCitizen, AFM: demoCitizenAFM, AMKA: "15038501233",
+			GivenName: "Μαρία", FamilyName: "Δοκιμαστική", FatherName: "Γεώργιος", MotherName: "Ελένη", BirthDate: "1985-03-15"},
+			demoCitizenPassword, demoMobile},
+		{auth.Citizen{Username: demoCitizen2, AFM: demoCitizen2AFM, AMKA: "07079012345",
+			GivenName: "Γιάννης", FamilyName: "Παράδειγμα", FatherName: "Κωνσταντίνος", MotherName: "Σοφία", BirthDate: "1990-07-07"},
+			demoCitizen2Password, demoMobile2},
+	} {
+		citizen, err := accounts.CreateCitizen(ctx, c.citizen, c.password)
+		switch {
+		case errors.Is(err, auth.ErrAccountExists):
+		case err != nil:
+			return fmt.Errorf("demo citizen %s: %w", c.citizen.Username, err)
+		default:
+			if a.contacts != nil {
+				if _, err := a.contacts.ImportMobile(ctx, citizen.ID, c.mobile, "demonstration data"); err != nil {
+					return fmt.Errorf("demo citizen %s: %w", c.citizen.Username, err)
+				}
 			}
 		}
 	}
@@ -108,15 +125,35 @@ func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux) error {
 	if a.outbox == nil {
 		return nil
 	}
-	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
-		msgs := append([]sms.Message{}, a.outbox.All()...)
-		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-			msgs[i], msgs[j] = msgs[j], msgs[i] // newest first
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, map[string]any{"messages": msgs})
-	})
+	mux.HandleFunc("GET /dev/outbox", a.devOutbox)
 	return nil
+}
+
+// devOutbox shows the messages that would have gone by SMS, newest
+// first: a page for browsers, JSON for anything that does not ask for
+// HTML.
+func (a *app) devOutbox(w http.ResponseWriter, r *http.Request) {
+	msgs := append([]sms.Message{}, a.outbox.All()...)
+	slices.Reverse(msgs)
+	w.Header().Set("Cache-Control", "no-store")
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		writeJSON(w, map[string]any{"messages": msgs})
+		return
+	}
+	a.pages.Render(w, r, http.StatusOK, "outbox.html", map[string]any{"Messages": msgs})
+}
+
+// demoPeople are the demonstration accounts the home page tells visitors
+// how to sign in as, in demo mode.
+type demoPerson struct {
+	Key, Username, Password, Realm string
+}
+
+var demoPeople = []demoPerson{
+	{"citizen", demoCitizen, demoCitizenPassword, "citizen"},
+	{"citizen2", demoCitizen2, demoCitizen2Password, "citizen"},
+	{"clerk", demoServant, demoServantPassword, "servant"},
+	{"chief", demoApprover, demoApproverPass, "servant"},
 }
 
 // warnDemoData logs, on every start, which demonstration accounts and
@@ -143,6 +180,9 @@ func (a *app) warnDemoData(ctx context.Context, demo bool) error {
 		return err
 	}
 	if err := check("citizen", demoCitizen, demoCitizenPassword, citizen); err != nil {
+		return err
+	}
+	if err := check("citizen", demoCitizen2, demoCitizen2Password, citizen); err != nil {
 		return err
 	}
 	if err := check("procedures editor", demoServant, demoServantPassword, servant); err != nil {

@@ -65,7 +65,7 @@ func TestDemoDataWarnedOnEveryStart(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	first := runLogged(t, "-data", dataDir, "-demo")
 	assert.Contains(t, first, warning)
-	for _, published := range []string{demoCitizen + " / " + demoCitizenPassword, demoServant + " / " + demoServantPassword,
+	for _, published := range []string{demoCitizen + " / " + demoCitizenPassword, demoCitizen2 + " / " + demoCitizen2Password, demoServant + " / " + demoServantPassword,
 		demoApprover + " / " + demoApproverPass, demoClientID + " / " + demoClientSecret} {
 		assert.Contains(t, first, published)
 	}

@@ -112,6 +112,18 @@ func TestPortalServesHomeHealthAndAPI(t *testing.T) {
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.Contains(t, css, "--color-text")
 
+	// So is the favicon it links, and /favicon.ico leads to it.
+	icon := regexp.MustCompile(`<link rel="icon" href="(/static/favicon\.[0-9a-f]+\.svg)"`).FindStringSubmatch(body)
+	require.NotNil(t, icon, "the page links the favicon")
+	resp, svg := fetch(t, "GET", base+icon[1], nil)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "image/svg+xml", resp.Header.Get("Content-Type"))
+	assert.Contains(t, svg, "<svg")
+	resp, svg = fetch(t, "GET", base+"/favicon.ico", nil)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "/static/favicon.svg", resp.Request.URL.Path)
+	assert.Contains(t, svg, "<svg")
+
 	resp, body = fetch(t, "GET", base+"/healthz", nil)
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.JSONEq(t, `{"status":"ok"}`, body)
@@ -258,6 +270,37 @@ func TestDemoData(t *testing.T) {
 	zs, err := acc.ActiveAuthorizations(context.Background(), s.ID, time.Now())
 	require.NoError(t, err)
 	assert.Len(t, zs, 2, "a registrar, and an editor of procedures")
+	c2, err := acc.CheckCitizenPassword(context.Background(), demoCitizen2, demoCitizen2Password)
+	require.NoError(t, err, "a second citizen, to be given authorizations")
+	assert.Equal(t, demoCitizen2AFM, c2.AFM)
+	assert.NotEqual(t, c.ID, c2.ID)
+
+	// The home page says how to sign in as the demo people, and links the
+	// outbox and the account page.
+	_, body = fetch(t, "GET", base+"/?lang=en", nil)
+	for _, p := range demoPeople {
+		assert.Contains(t, body, "<code>"+p.Username+"</code> / <code>"+p.Password+"</code>")
+	}
+	assert.Contains(t, body, `href="/dev/outbox"`)
+	assert.Contains(t, body, `href="/account/"`)
+
+	// The outbox is a page for browsers, JSON for the rest; the sign-in
+	// pages link it.
+	c3 := signInBrowser(t)
+	page, _ := browse(t, c3, "GET", base+"/demo/citizen/login?lang=en&return=/demo/citizen/", nil)
+	assert.Contains(t, page, `<a href="/dev/outbox">`)
+	page, _ = browse(t, c3, "POST", base+"/auth/citizen/login", url.Values{"tx": {txOf(t, page)}, "username": {demoCitizen2}, "password": {demoCitizen2Password}})
+	assert.Contains(t, page, `<a href="/dev/outbox">`, "the code page links the outbox too")
+	resp, body = fetch(t, "GET", base+"/dev/outbox", map[string]string{"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "en"})
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Contains(t, resp.Header.Get("Content-Type"), "text/html")
+	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	assert.Contains(t, body, "Development outbox")
+	assert.Contains(t, body, "<td>&#43;"+demoMobile2[1:]+"</td>", "the code went to the second citizen's mobile")
+	assert.Contains(t, body, `role="region"`)
+	resp, body = fetch(t, "GET", base+"/dev/outbox", map[string]string{"Accept": "application/json"})
+	assert.Contains(t, resp.Header.Get("Content-Type"), "application/json")
+	assert.Contains(t, body, `"to":"`+demoMobile2+`"`)
 }
 
 func TestNoDemoClientWithoutDemoMode(t *testing.T) {
@@ -349,6 +392,8 @@ func TestDemoSiteSignIn(t *testing.T) {
 	assert.Contains(t, page, "You are signed in.")
 	assert.Contains(t, page, "http://eidas.europa.eu/LoA/substantial")
 	assert.Contains(t, page, "Μαρία", "UserInfo released the name")
+	assert.Contains(t, page, ">15/03/1985</td>", "the date of birth written as every page writes a day")
+	assert.NotContains(t, page, "1985-03-15")
 	assert.Regexp(t, `[0-3][0-9]/[01][0-9]/20[0-9]{2} [0-2][0-9]:[0-5][0-9]`, page, "the sign-in time as every page shows instants")
 	assert.NotContains(t, page, " UTC<", "shown in Athens time, not UTC")
 
@@ -748,7 +793,8 @@ func TestDeclarations(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, page)
 	require.True(t, strings.HasPrefix(at.Path, "/declarations/d/"), at.Path)
 	doc := at.Path
-	assert.Contains(t, page, "******5678", "the code goes to the registered mobile, masked")
+	assert.Contains(t, page, "3069******78", "the code goes to the registered mobile, masked as on the sign-in pages")
+	assert.Contains(t, page, "Your draft has been saved.")
 	status, page, _ = postForm(t, c, base, doc+"/code", url.Values{})
 	require.Equal(t, http.StatusOK, status, page)
 	status, page, _ = postForm(t, c, base, doc+"/confirm", url.Values{"code": {lastCode(t, base)}})

@@ -73,41 +73,61 @@ func AxeAt(t testing.TB, url string, width, height int, shot string) AxeReport {
 
 func axe(t testing.TB, url string, args ...string) AxeReport {
 	t.Helper()
-	bin := Binary(t)
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("accessibility checks skipped: node is not installed")
-	}
-	modules := os.Getenv(EnvNodeModules)
-	for _, m := range []string{"axe-core", "playwright-core"} {
-		if modules == "" {
-			t.Skipf("accessibility checks skipped: set %s to a node_modules with axe-core and playwright-core", EnvNodeModules)
-		}
-		if _, err := os.Stat(filepath.Join(modules, m)); err != nil {
-			t.Skipf("accessibility checks skipped: %s has no %s", modules, m)
-		}
-	}
-	script := filepath.Join(t.TempDir(), "axe.js")
-	if err := os.WriteFile(script, axeScript, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, append([]string{script, bin, url}, args...)...)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("browsertest: axe %s: %v\n%s", url, err, tail(errb.Bytes()))
-	}
+	out := Script(t, axeScript, append([]string{url}, args...)...)
 	var rep AxeReport
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		t.Fatalf("browsertest: axe %s: %v: %s", url, err, tail(out.Bytes()))
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("browsertest: axe %s: %v: %s", url, err, tail(out))
 	}
 	if rep.Passes == 0 {
 		t.Fatalf("browsertest: axe checked nothing on %s", url)
 	}
 	return rep
+}
+
+// Script runs a playwright script with node and returns what it printed
+// on stdout. The script gets chromium's path as its first argument and
+// args after it, finds playwright-core and axe-core with require, and
+// finds the directory to keep screenshots in in $EGOVKIT_SCREENSHOT_DIR
+// (the test's temporary directory unless set). It skips the test when
+// chromium, node or the modules in $EGOVKIT_NODE_MODULES are missing, and
+// fails it when the script fails.
+func Script(t testing.TB, script []byte, args ...string) []byte {
+	t.Helper()
+	bin := Binary(t)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("browser scripts skipped: node is not installed")
+	}
+	modules := os.Getenv(EnvNodeModules)
+	for _, m := range []string{"axe-core", "playwright-core"} {
+		if modules == "" {
+			t.Skipf("browser scripts skipped: set %s to a node_modules with axe-core and playwright-core", EnvNodeModules)
+		}
+		if _, err := os.Stat(filepath.Join(modules, m)); err != nil {
+			t.Skipf("browser scripts skipped: %s has no %s", modules, m)
+		}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "script.js")
+	if err := os.WriteFile(path, script, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shots := os.Getenv(EnvScreenshotDir)
+	if shots == "" {
+		shots = dir
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, append([]string{path, bin}, args...)...)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules, EnvScreenshotDir+"="+shots)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("browsertest: script %v: %v\n%s%s", args, err, tail(out.Bytes()), tail(errb.Bytes()))
+	}
+	return out.Bytes()
 }
 
 // AssertAccessible fails the test for every WCAG 2.1 AA violation axe-core

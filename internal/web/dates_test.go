@@ -103,6 +103,8 @@ func TestPagesFormatDates(t *testing.T) {
 	assert.Equal(t, "01/02/2027", p.Date(at))
 	assert.Equal(t, "01/02/2027 00:30", p.DateTime(at))
 	assert.Equal(t, "01/02/2027 00:30", p.Until(at))
+	assert.Equal(t, "17/05/1980", p.CivilDate("1980-05-17"))
+	assert.Equal(t, "not a date", p.CivilDate("not a date"), "anything else is shown as it is")
 	assert.Equal(t, DefaultLocation(), r.Location())
 
 	r, err = NewRenderer(nil, "", WithLocation(time.UTC))

@@ -29,7 +29,8 @@ type Renderer struct {
 	pages       map[string]*template.Template
 	cat         catalog
 	serviceKey  string
-	staticURL   string
+	staticURL   string // the stylesheet's
+	iconURL     string // the favicon's
 	homeURL     string
 	requestID   func(*http.Request) string
 	log         *zap.Logger
@@ -63,7 +64,7 @@ func WithStaticPrefix(prefix string) Option {
 		if !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") {
 			return fmt.Errorf("web: static prefix %q must start and end with /", prefix)
 		}
-		r.staticURL = prefix + stylesheet.hashedName
+		r.staticURL, r.iconURL = prefix+stylesheet.hashedName, prefix+favicon.hashedName
 		return nil
 	}
 }
@@ -95,7 +96,8 @@ func NewRenderer(fsys fs.FS, pattern string, opts ...Option) (*Renderer, error) 
 	r := &Renderer{
 		pages:     map[string]*template.Template{},
 		cat:       catalog{},
-		staticURL: "/static/" + stylesheet.hashedName,
+		staticURL: StaticDir + stylesheet.hashedName,
+		iconURL:   StaticDir + favicon.hashedName,
 		homeURL:   "/",
 		log:       zap.NewNop(),
 		loc:       defaultLocation,
@@ -194,11 +196,24 @@ func (p *Page) DateTime(t time.Time) string { return FormatDateTime(t, p.r.loc) 
 // Until writes an end of validity, as [FormatUntil] does.
 func (p *Page) Until(t time.Time) string { return FormatUntil(t, p.r.loc) }
 
+// CivilDate writes a calendar date kept as YYYY-MM-DD (a date of birth)
+// as a day is written, as [FormatCivilDate] does; anything else comes
+// back as it is.
+func (p *Page) CivilDate(s string) string {
+	if d, ok := FormatCivilDate(s); ok {
+		return d
+	}
+	return s
+}
+
 // Location is where the renderer's pages show dates and times.
 func (r *Renderer) Location() *time.Location { return r.loc }
 
 // StylesheetURL is the content-addressed URL of the shared stylesheet.
 func (p *Page) StylesheetURL() string { return p.r.staticURL }
+
+// IconURL is the URL of the favicon (SVG), beside the stylesheet.
+func (p *Page) IconURL() string { return p.r.iconURL }
 
 // HomeURL is where the brand link leads.
 func (p *Page) HomeURL() string { return p.r.homeURL }
@@ -379,7 +394,11 @@ type asset struct {
 	etag                          string
 }
 
-var stylesheet = mustAsset("egovkit.css", "text/css; charset=utf-8")
+var (
+	stylesheet = mustAsset("egovkit.css", "text/css; charset=utf-8")
+	favicon    = mustAsset("favicon.svg", "image/svg+xml")
+	assets     = []asset{stylesheet, favicon}
+)
 
 func mustAsset(name, ctype string) asset {
 	b, err := files.ReadFile("assets/" + name)
@@ -415,7 +434,20 @@ func IsStatic(p string) bool {
 	if !strings.HasSuffix(dir, StaticDir) {
 		return false
 	}
-	return name == stylesheet.hashedName || name == stylesheet.name
+	a, _ := findAsset(name)
+	return a.name != ""
+}
+
+// findAsset returns the asset name names, by its plain or its
+// content-addressed name (the zero asset when none), and whether name is
+// the content-addressed one.
+func findAsset(name string) (a asset, hashed bool) {
+	for _, a := range assets {
+		if name == a.hashedName || name == a.name {
+			return a, name == a.hashedName
+		}
+	}
+	return asset{}, false
 }
 
 // Static serves the shared assets wherever it is mounted (the last path
@@ -426,15 +458,15 @@ func Static() http.Handler {
 	modTime := time.Time{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := path.Base(r.URL.Path)
-		a := stylesheet
-		switch name {
-		case a.hashedName:
-			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		case a.name:
-			w.Header().Set("Cache-Control", "public, max-age=300")
-		default:
+		a, hashed := findAsset(name)
+		switch {
+		case a.name == "":
 			http.NotFound(w, r)
 			return
+		case hashed:
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		default:
+			w.Header().Set("Cache-Control", "public, max-age=300")
 		}
 		w.Header().Set("Content-Type", a.contentType)
 		w.Header().Set("ETag", a.etag)

@@ -364,3 +364,23 @@ func TestTitleEscapedOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "a &amp; b", string(title), "the title block is HTML, escaped once")
 }
+
+// TestFavicon checks that every page links the SVG favicon beside its
+// stylesheet, and that Static serves it wherever the stylesheet is.
+func TestFavicon(t *testing.T) {
+	r := newTestRenderer(t, WithStaticPrefix(StaticPrefixAt("/hello")))
+	w := get(t, func(w http.ResponseWriter, req *http.Request) {
+		r.Render(w, req, 200, "hello.html", helloData{Name: "Μαρία"})
+	}, "/", nil)
+	m := regexp.MustCompile(`<link rel="icon" href="([^"]+)" type="image/svg\+xml">`).FindStringSubmatch(w.Body.String())
+	require.NotNil(t, m)
+	assert.Equal(t, "/hello/static/"+favicon.hashedName, m[1])
+	assert.True(t, IsStatic(m[1]))
+	for _, p := range []string{m[1], "/static/favicon.svg"} {
+		w = get(t, Static().ServeHTTP, p, nil)
+		assert.Equal(t, 200, w.Code, p)
+		assert.Equal(t, "image/svg+xml", w.Header().Get("Content-Type"))
+		assert.Contains(t, w.Body.String(), "<svg")
+	}
+	assert.Equal(t, "public, max-age=31536000, immutable", get(t, Static().ServeHTTP, m[1], nil).Header().Get("Cache-Control"))
+}

@@ -234,7 +234,9 @@ type Call struct {
 	// IdempotencyKey makes a call with a method that is not idempotent
 	// (POST, PATCH) safe to retry: it is sent as Idempotency-Key, and
 	// every attempt carries the same X-Road-Id, so that the provider can
-	// recognise a repeated request. Without it such a call is made once.
+	// recognise a repeated request (the gateway signs each attempt
+	// afresh, so the provider's replay guard lets it through). Without it
+	// such a call is made once.
 	IdempotencyKey string
 	// MessageID is the X-Road-Id of the call; a fresh random one when
 	// empty. Give the same one to a call made again after a restart for
@@ -265,9 +267,11 @@ var idempotent = map[string]bool{
 // came (the connection failed) or the answer was 429, 502, 503 or 504,
 // with the same X-Road-Id, after a capped exponential backoff with jitter
 // or the Retry-After asked for, within MaxAttempts and the context. A 401
-// whose WWW-Authenticate does not name another error than invalid_token
-// drops the token, fetches a new one and tries once more, for any method:
-// the refused request was not served.
+// of the gateway itself (with X-Road-Error) whose WWW-Authenticate does
+// not name another error than invalid_token drops the token, fetches a
+// new one and tries once more, for any method: the refused request was
+// not served. A 401 of the provider, relayed by the gateway without
+// X-Road-Error, is returned as it is.
 func (c *Client) Do(ctx context.Context, call Call) (*http.Response, error) {
 	method := call.Method
 	if method == "" {
@@ -375,10 +379,17 @@ func retryStatus(status int) bool {
 	return false
 }
 
-// tokenRefused reports whether a 401 is about the access token: its
-// Bearer challenge (RFC 6750 section 3) names no error other than
-// invalid_token, or there is no challenge at all.
+// tokenRefused reports whether a 401 is the gateway's refusal of the
+// access token: it carries X-Road-Error, which the gateway sets on its
+// own refusals only (it drops the header from the provider's answers),
+// and its Bearer challenge (RFC 6750 section 3), if any, names no error
+// other than invalid_token. A 401 the gateway relays from the provider
+// (a signature the provider refused, the provider's own authentication)
+// says nothing about the token, and a new token would not change it.
 func tokenRefused(h http.Header) bool {
+	if h.Get(HeaderXRoadError) == "" {
+		return false
+	}
 	ch := h.Values("WWW-Authenticate")
 	if len(ch) == 0 {
 		return true

@@ -283,6 +283,33 @@ func TestRefusedTokenIsReplacedOnce(t *testing.T) {
 	assert.EqualValues(t, 3, f.op.tokens.Load())
 }
 
+// A 401 the gateway relays from the provider carries no X-Road-Error: it
+// is about the provider's check (here its replay guard), not the token,
+// and is returned without fetching a token or trying again; a challenge
+// the provider sent makes no difference.
+func TestProviderUnauthorizedKeepsToken(t *testing.T) {
+	for name, challenge := range map[string]string{"no challenge": "", "a Bearer challenge": `Bearer error="invalid_token"`} {
+		t.Run(name, func(t *testing.T) {
+			f, c := setup(t, nil)
+			f.gw.setRespond(func(w http.ResponseWriter, r *http.Request, n int) {
+				if challenge != "" {
+					w.Header().Set("WWW-Authenticate", challenge)
+				}
+				problem.Write(w, r, problem.New(httpsig.ProblemTypeBase+"replay", http.StatusUnauthorized, "the signature's nonce was seen before"))
+			})
+			_, err := c.Do(t.Context(), consumer.Call{Service: address, MessageID: "m-401"})
+			var e *consumer.Error
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, http.StatusUnauthorized, e.Status)
+			assert.Equal(t, httpsig.ProblemTypeBase+"replay", e.Type)
+			assert.Empty(t, e.XRoadError)
+			assert.ErrorIs(t, err, errkind.Unauthorized)
+			assert.Len(t, f.gw.requests(), 1, "no second attempt")
+			assert.EqualValues(t, 1, f.op.tokens.Load(), "the token is kept")
+		})
+	}
+}
+
 func TestRetries(t *testing.T) {
 	for _, tc := range []struct {
 		name       string

@@ -68,10 +68,13 @@
 // The wait doubles from MinBackoff (100 ms) up to MaxBackoff (5 s), less
 // a random part of up to half, and is at least the Retry-After asked for;
 // a Retry-After over MaxRetryWait (30 s) is not waited but returned in
-// the error. A 401 that is about the token (no challenge, or a Bearer
-// challenge with invalid_token) drops the token and makes the call once
-// more with a new one, whatever the method: the refused request was not
-// served.
+// the error. A 401 that is the gateway's refusal of the token (it carries
+// X-Road-Error, and no challenge or a Bearer challenge with
+// invalid_token) drops the token and makes the call once more with a new
+// one, whatever the method: the refused request was not served. A 401
+// the gateway relays from the provider has no X-Road-Error (the gateway
+// sets it on its own answers only) and is returned as an [*Error]
+// without touching the token.
 //
 // # Errors
 //
@@ -85,4 +88,10 @@
 // returned as the *http.Response. The token endpoint's refusals are
 // [*TokenError]; a gateway or token endpoint that cannot be reached is
 // [ErrUnavailable], a call that cannot be made as given [ErrCall].
+//
+// # Example
+//
+// examples/agency is an agency's service that fetches a certificate
+// through the gateway with this client, under a consent the citizen
+// gave at the portal, with its key generated on first run.
 package consumer

@@ -45,7 +45,8 @@
 // the Read that reaches its end returns [ErrDigest] instead of io.EOF
 // when it does not match, so a handler acts on a body only once it has
 // read it to the end. Replays within the window are for the caller to
-// refuse, by the nonce or the message id (interop/provider does).
+// refuse by the nonce (interop/provider does); not by the message id,
+// which a retried call repeats under a fresh signature.
 //
 // # What is implemented
 //

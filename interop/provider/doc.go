@@ -33,10 +33,20 @@
 //     the way.
 //   - It was created at most MaxAge ago (5 minutes), not in the future,
 //     and has not expired, with Skew (30 seconds) of tolerance.
-//   - Its nonce, and the client's X-Road-Id, were not seen within MaxAge
-//     plus twice Skew. By default they are remembered in this instance's
-//     memory only: several instances behind a load balancer need a
-//     [ReplayGuard] they share (a table with a unique key will do).
+//   - Its nonce was not seen within MaxAge plus twice Skew. By default
+//     nonces are remembered in this instance's memory only: several
+//     instances behind a load balancer need a [ReplayGuard] they share (a
+//     table with a unique key will do).
+//
+// # Retries and the message id
+//
+// The X-Road-Id is not a replay key. A consumer retries a call that timed
+// out or met a 502, 503 or 504 with the same X-Road-Id, and the gateway
+// signs each attempt it forwards with a fresh nonce: the retry is a new
+// request, not a replay, and is served. The handler reads the id as
+// Caller.MessageID: it is the message's identity, for the log and for
+// deduplication, and a handler whose effect must happen once (a POST
+// with an Idempotency-Key) keys on Caller.Client and Caller.MessageID.
 //   - The key is one of Config.Keys, or of the gateway's JWKS
 //     (fetched with jwx, cached for KeysMaxAge, fetched again when a
 //     signature names an unknown key at most once per KeysCooldown).
@@ -60,4 +70,10 @@
 // to; a proxy in front of the provider must pass the Host header and the
 // path unchanged (or the provider must restore them before the
 // middleware).
+//
+// # Example
+//
+// examples/registry is a registry's system behind this middleware: it
+// answers a certificate and its preview to the gateway alone, and finds
+// the citizen by the X-Road-UserId the gateway vouches for.
 package provider

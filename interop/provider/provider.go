@@ -44,12 +44,11 @@ type Config struct {
 	Optional []string
 	// MaxAge is how long after its creation a signature is accepted
 	// (5 minutes when zero), Skew the clock difference allowed (30
-	// seconds when zero). Nonces and message ids are remembered for
-	// MaxAge plus twice Skew, past which the signature is refused as
-	// stale anyway.
+	// seconds when zero). Nonces are remembered for MaxAge plus twice
+	// Skew, past which the signature is refused as stale anyway.
 	MaxAge time.Duration
 	Skew   time.Duration
-	// Replay remembers nonces and message ids; one map in this instance's
+	// Replay remembers the signatures' nonces; one map in this instance's
 	// memory when nil, so several instances of a provider need a shared
 	// guard to refuse a request replayed to another instance.
 	Replay ReplayGuard
@@ -154,7 +153,13 @@ func usableKey(k crypto.PublicKey) bool {
 type Caller struct {
 	// Client is the X-Road client subsystem: INSTANCE/CLASS/MEMBER/SUBSYSTEM.
 	Client string
-	// MessageID is X-Road-Id, unique per message.
+	// MessageID is X-Road-Id, unique per message and the same on every
+	// attempt of it: a consumer retrying a call after a timeout or a 5xx
+	// sends it again, and the gateway forwards each attempt with a fresh
+	// signature. The middleware therefore admits a repeated MessageID; a
+	// handler whose effect must happen once (a POST, a PATCH) keys its
+	// deduplication on Client and MessageID, or on the Idempotency-Key
+	// header the consumer sends with it.
 	MessageID string
 	// UserID is X-Road-UserId, the end user; personal data, never log it.
 	UserID string
@@ -204,18 +209,16 @@ func (p *Provider) Verify(r *http.Request) (Caller, error) {
 		KeyID:     got.KeyID,
 		Signed:    got.Created,
 	}
-	until := p.now().Add(p.window)
-	// A \x00 cannot occur in a header value, so the keys of the two kinds
-	// never collide.
-	seen, err := p.replay.Seen(r.Context(), "nonce\x00"+got.KeyID+"\x00"+got.Nonce, until)
-	if err == nil && !seen && c.MessageID != "" {
-		seen, err = p.replay.Seen(r.Context(), "id\x00"+c.Client+"\x00"+c.MessageID, until)
-	}
+	// The replay guard keys on the nonce: the gateway signs every attempt
+	// it forwards afresh, so a request copied off the wire is refused,
+	// while a call retried by its consumer (same X-Road-Id, new nonce) is
+	// served.
+	seen, err := p.replay.Seen(r.Context(), got.KeyID+"\x00"+got.Nonce, p.now().Add(p.window))
 	if err != nil {
 		return Caller{}, err
 	}
 	if seen {
-		return Caller{}, &httpsig.Error{Reason: httpsig.ErrReplay, Detail: "nonce or message id seen before"}
+		return Caller{}, &httpsig.Error{Reason: httpsig.ErrReplay, Detail: "the signature's nonce was seen before"}
 	}
 	return c, nil
 }

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// ReplayGuard remembers what was seen: the nonces of signatures and the
-// X-Road message ids. Instances of a provider that share one guard refuse
+// ReplayGuard remembers the nonces of the gateway's signatures (with the
+// key id that signed). Instances of a provider that share one guard refuse
 // a replay whichever instance it reaches.
 type ReplayGuard interface {
 	// Seen records key until the given time and reports whether it was
