@@ -2,6 +2,7 @@ package consent_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,8 @@ import (
 func TestPagesAccessible(t *testing.T) {
 	browsertest.Binary(t)
 	ctx := t.Context()
-	s := newSiteAs(t, previews{}, "maria")
+	// The access log shows its exchanges' proofs.
+	s := newSiteWith(t, previews{}, "maria", func(c *consent.PagesConfig) { c.Proofs = proofs{} })
 	pending := s.request(t, "st")
 	d := draft(s.clock)
 	d.MaxUses = consent.Unlimited
@@ -27,8 +29,10 @@ func TestPagesAccessible(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.svc.Approve(ctx, citizen, r.ID, consent.NoticeOf("shown", "el"))
 	require.NoError(t, err)
-	for range 23 {
-		_, err := s.svc.Check(ctx, check())
+	for i := range 23 {
+		q := check()
+		q.ExchangeID = []string{"x-ok", "x-new", "x-" + strconv.Itoa(i)}[min(i, 2)]
+		_, err := s.svc.Check(ctx, q)
 		require.NoError(t, err)
 		s.clock.Advance(time.Minute)
 	}

@@ -122,7 +122,10 @@
 // Once-Only Technical System; my consents, active and past, each with its
 // receipt as a page and signed for download, and withdrawal after one
 // confirmation; who used my data, newest first, paged and filtered by
-// requester; and standing consents chosen from PagesConfig.Offers. The
+// requester, each use with the gateway's exchange id and, given a
+// PagesConfig.Proofs (a ProofChecker the importer supplies from its
+// exchange log), whether its inclusion proof verifies and where to fetch
+// it; and standing consents chosen from PagesConfig.Offers. The
 // words the citizen read when deciding are hashed into the record's
 // Notice. Forms posted from other sites are refused. The pages serve their
 // stylesheet at Prefix + "/static/", or link a site's own

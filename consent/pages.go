@@ -87,7 +87,31 @@ type PagesConfig struct {
 	// ItemNames are the words for data items, by item id; an item without
 	// is shown by its id.
 	ItemNames map[string]Text
-	Logger    *zap.Logger
+	// Proofs, when set, shows beside each use of the access log the
+	// exchange it was and whether the exchange log proves it; nil shows
+	// the exchange id alone.
+	Proofs ProofChecker
+	Logger *zap.Logger
+}
+
+// ProofChecker finds the proof that an exchange named in the access log
+// is in the gateway's exchange log (package consent knows no gateway: the
+// importer supplies it).
+type ProofChecker interface {
+	// CheckProof answers the proof of the exchange; an error (no such
+	// entry, a log that does not answer) shows the use as not verified.
+	CheckProof(ctx context.Context, exchangeID string) (Proof, error)
+}
+
+// Proof is a ProofChecker's answer for one exchange.
+type Proof struct {
+	// Verified is true when the checker verified the exchange's entry and
+	// its inclusion in the log's latest signed checkpoint; false while the
+	// entry is newer than that checkpoint.
+	Verified bool
+	// URL is where anyone can fetch the inclusion proof to check it
+	// themselves; empty shows no link.
+	URL string
 }
 
 type pages struct {
@@ -594,6 +618,9 @@ func (p *pages) withdraw(w http.ResponseWriter, r *http.Request, c Citizen) {
 
 type logRow struct {
 	Date, Requester, Source, Items, Purpose, ConsentURL, ExchangeID string
+	// ProofURL and ProofState ("verified", "pending" or "unverified") are
+	// set when the pages have a ProofChecker.
+	ProofURL, ProofState string
 }
 
 type option struct {
@@ -608,6 +635,8 @@ type logPage struct {
 	Page               int
 	Prev, Next, Action string
 	Filtered           bool
+	// Proofs is true when the rows show their exchanges' proofs.
+	Proofs bool
 }
 
 // logPageSize is how many entries a page of the access log shows.
@@ -636,7 +665,7 @@ func (p *pages) log(w http.ResponseWriter, r *http.Request, c Citizen) {
 		p.fail(w, r, err)
 		return
 	}
-	lp := logPage{Requester: org, Page: page, Action: p.cfg.Prefix + "/log", Filtered: org != "",
+	lp := logPage{Requester: org, Page: page, Action: p.cfg.Prefix + "/log", Filtered: org != "", Proofs: p.cfg.Proofs != nil,
 		Requesters: []option{{Value: "", Label: p.text(r, "consent.log.all"), Selected: org == ""}}}
 	var orgs []string
 	byID := make(map[string]*Record, len(recs))
@@ -664,9 +693,22 @@ func (p *pages) log(w http.ResponseWriter, r *http.Request, c Citizen) {
 		if rec, ok := byID[e.ConsentID]; ok && rec.Purpose.Code == e.Purpose {
 			purpose = rec.Purpose.Text.In(lang) // the words the citizen consented to
 		}
-		lp.Rows = append(lp.Rows, logRow{Date: web.FormatDateTime(e.At, nil), Requester: e.Requester.Organisation,
+		row := logRow{Date: web.FormatDateTime(e.At, nil), Requester: e.Requester.Organisation,
 			Source: e.Source.Registry + " — " + e.Source.Service, Items: p.itemList(lang, e.Items), Purpose: purpose,
-			ConsentURL: p.cfg.Prefix + "/c/" + url.PathEscape(e.ConsentID), ExchangeID: e.ExchangeID})
+			ConsentURL: p.cfg.Prefix + "/c/" + url.PathEscape(e.ConsentID), ExchangeID: e.ExchangeID}
+		if p.cfg.Proofs != nil && e.ExchangeID != "" {
+			row.ProofState = "unverified"
+			proof, err := p.cfg.Proofs.CheckProof(r.Context(), e.ExchangeID)
+			switch {
+			case err != nil:
+				p.cfg.Logger.Warn("consent: the proof of an exchange could not be checked", zap.String("exchange", e.ExchangeID), zap.Error(err))
+			case proof.Verified:
+				row.ProofState, row.ProofURL = "verified", proof.URL
+			default:
+				row.ProofState, row.ProofURL = "pending", proof.URL
+			}
+		}
+		lp.Rows = append(lp.Rows, row)
 	}
 	link := func(n int) string {
 		q := url.Values{}

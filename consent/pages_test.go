@@ -72,6 +72,12 @@ func newSite(t *testing.T, preview consent.PreviewFetcher) *site { return newSit
 // as a browser's are.
 func newSiteAs(t *testing.T, preview consent.PreviewFetcher, fixed string) *site {
 	t.Helper()
+	return newSiteWith(t, preview, fixed, nil)
+}
+
+// newSiteWith is newSiteAs with the pages' configuration changed by tune.
+func newSiteWith(t *testing.T, preview consent.PreviewFetcher, fixed string, tune func(*consent.PagesConfig)) *site {
+	t.Helper()
 	svc, _, clock := receiptService(t)
 	s := &site{t: t, svc: svc, clock: clock}
 	cit := func(r *http.Request) (consent.Citizen, error) {
@@ -85,8 +91,12 @@ func newSiteAs(t *testing.T, preview consent.PreviewFetcher, fixed string) *site
 		}
 		return c, nil
 	}
-	pages, err := consent.PagesHandler(consent.PagesConfig{Service: svc, Citizen: cit, Prefix: "/consent", SignInURL: "/signin",
-		SignOutURL: "/consent/signout", Preview: preview, Offers: offers, ItemNames: itemNames})
+	pcfg := consent.PagesConfig{Service: svc, Citizen: cit, Prefix: "/consent", SignInURL: "/signin",
+		SignOutURL: "/consent/signout", Preview: preview, Offers: offers, ItemNames: itemNames}
+	if tune != nil {
+		tune(&pcfg)
+	}
+	pages, err := consent.PagesHandler(pcfg)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/consent/", http.StripPrefix("/consent", pages))
@@ -384,4 +394,50 @@ func TestPagesConfig(t *testing.T) {
 	assert.Error(t, err, "two offers of one id")
 	_, err = consent.APIHandler(consent.APIConfig{Service: svc, Requester: func(*http.Request) (consent.Requester, error) { return agency, nil }})
 	assert.Error(t, err, "a requester's API without PagesURL")
+}
+
+// proofs answers the proofs of exchanges by their id: "x-ok" verified,
+// "x-new" not yet in a checkpoint, any other an error.
+type proofs struct{}
+
+func (proofs) CheckProof(_ context.Context, id string) (consent.Proof, error) {
+	switch id {
+	case "x-ok":
+		return consent.Proof{Verified: true, URL: "/log/proof/inclusion?index=0&size=1"}, nil
+	case "x-new":
+		return consent.Proof{URL: "/log/proof/inclusion?index=1"}, nil
+	}
+	return consent.Proof{}, errors.New("no such entry")
+}
+
+// TestPagesLogProofs shows, with a ProofChecker, each use's exchange id and
+// what its proof says: verified with a link, not yet in a checkpoint,
+// or not verified when the checker fails.
+func TestPagesLogProofs(t *testing.T) {
+	s := newSiteWith(t, nil, "", func(c *consent.PagesConfig) { c.Proofs = proofs{} })
+	ctx := t.Context()
+	d := draft(s.clock)
+	d.MaxUses = consent.Unlimited
+	r, err := s.svc.Request(ctx, agency, d)
+	require.NoError(t, err)
+	_, err = s.svc.Approve(ctx, citizen, r.ID, consent.NoticeOf("shown", "el"))
+	require.NoError(t, err)
+	for _, x := range []string{"x-ok", "x-new", "x-lost"} {
+		q := check()
+		q.ExchangeID = x
+		dec, err := s.svc.Check(ctx, q)
+		require.NoError(t, err)
+		require.True(t, dec.Allowed)
+		s.clock.Advance(time.Minute)
+	}
+	a := s.do("GET", "/consent/log?lang=en", "maria", "")
+	require.Equal(t, http.StatusOK, a.status)
+	for _, want := range []string{"<code>x-ok</code>", "In the exchange log: proof verified", `href="/log/proof/inclusion?index=0&amp;size=1"`,
+		"<code>x-new</code>", "Not yet in a signed checkpoint", "<code>x-lost</code>", "could not be verified",
+		"verifies each proof against the exchange log"} {
+		assert.Contains(t, a.body, want)
+	}
+	plain := newSite(t, nil)
+	a = plain.do("GET", "/consent/log?lang=en", "maria", "")
+	assert.NotContains(t, a.body, "exchange log", "no column without a ProofChecker")
 }

@@ -71,6 +71,9 @@ const (
 	ConsentWithdrawn ConsentReason = "withdrawn"
 	// ConsentExpired: the consent is past its end, or not yet valid.
 	ConsentExpired ConsentReason = "expired"
+	// ConsentUsedUp: the consent allowed as many calls as it was given
+	// for (a single-use consent, once).
+	ConsentUsedUp ConsentReason = "used_up"
 	// ConsentOutOfScope: the consent does not cover this consumer, service,
 	// these items, this citizen or this purpose.
 	ConsentOutOfScope ConsentReason = "out_of_scope"

@@ -9,10 +9,14 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/auth/rp"
+	"github.com/egovkit/egovkit/consent"
 	"github.com/egovkit/egovkit/declaration"
+	"github.com/egovkit/egovkit/interop"
 	"github.com/egovkit/egovkit/metrics"
 	"github.com/egovkit/egovkit/middleware"
 	"github.com/egovkit/egovkit/page"
@@ -72,6 +76,11 @@ type app struct {
 	contacts       *auth.ContactRegistry // nil without an SMS sender
 	outbox         *sms.Outbox           // the development outbox, in demo mode
 	metrics        *metrics.Metrics
+	callSeconds    *prometheus.HistogramVec // the gateway's call durations
+
+	consent       *consent.Service // nil without an SMS sender
+	interop       *interopLayer
+	interopTokens *rp.Verifier // servants' tokens for the operators' API
 
 	// signingKeys are each realm's keys, to check its tokens in process.
 	signingKeys map[string]auth.SigningKeys
@@ -146,7 +155,12 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		a.Close()
 		return nil, err
 	}
+	a.interop = &interopLayer{consumers: map[string]interop.ClientID{}, sources: map[string]consent.Source{}}
 	if err := a.mountConsent(ctx, mux, cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.mountInterop(ctx, mux, cfg); err != nil {
 		a.Close()
 		return nil, err
 	}

@@ -179,10 +179,14 @@ func ensureClient(ctx context.Context, clients *auth.ClientRegistry, c auth.Clie
 		// Clients registered before they had names in both languages
 		// get them here.
 		sameNames := old.Name == c.Name && maps.Equal(old.Names, c.Names)
-		if sameNames && len(redirects) == len(old.RedirectURIs) && len(logouts) == len(old.PostLogoutRedirectURIs) {
+		// Scopes and audiences the portal added since are given too.
+		scopes, audience := union(old.Scopes, c.Scopes), union(old.Audience, c.Audience)
+		if sameNames && len(redirects) == len(old.RedirectURIs) && len(logouts) == len(old.PostLogoutRedirectURIs) &&
+			len(scopes) == len(old.Scopes) && len(audience) == len(old.Audience) {
 			return errUnchanged
 		}
 		old.RedirectURIs, old.PostLogoutRedirectURIs = redirects, logouts
+		old.Scopes, old.Audience = scopes, audience
 		old.Name, old.Names = c.Name, c.Names
 		return nil
 	})
@@ -218,6 +222,9 @@ func createDemoClient(ctx context.Context, clients *auth.ClientRegistry, base, r
 	}
 	if realm == "citizen" {
 		c.Scopes = append(c.Scopes, auth.ScopeGreekIdentity)
+	} else { // the exchange layer's operators sign in through it
+		c.Scopes = append(c.Scopes, scopeInteropOperate)
+		c.Audience = append(c.Audience, base+interopAPI)
 	}
 	if err := ensureClient(ctx, clients, c, demoClientSecret); err != nil {
 		return fmt.Errorf("demo client: %w", err)

@@ -78,7 +78,8 @@ func (a *app) mountConsent(ctx context.Context, mux *http.ServeMux, cfg appConfi
 		return err
 	}
 	pcfg := consent.PagesConfig{Service: svc, Prefix: "/consent", StaticPrefix: sharedStatic, SignInURL: "/consent/signin",
-		SignOutURL: "/consent/signout", Citizen: a.consentCitizenFromSession, ItemNames: demoItemNames, Logger: a.log}
+		SignOutURL: "/consent/signout", Citizen: a.consentCitizenFromSession, ItemNames: demoItemNames, Logger: a.log,
+		Proofs: a.interop}
 	if cfg.Demo {
 		pcfg.Offers = demoOffers(a.demoRequester())
 	}
@@ -114,6 +115,7 @@ func (a *app) mountConsent(ctx context.Context, mux *http.ServeMux, cfg appConfi
 	}
 	mux.Handle(consentAPI+"/", api)
 	a.every(ctx, "consent maintenance", svc.Maintain)
+	a.consent = svc
 	if cfg.Demo {
 		if err := a.seedConsentDemo(ctx, svc, cfg); err != nil {
 			return err
@@ -246,15 +248,15 @@ func demoOffers(req consent.Requester) []consent.Offer {
 }
 
 // seedConsentDemo registers the demonstration requester (its secret is
-// published) and, unless one waits already, asks the demo citizen for a
+// published; it also calls the gateway as the demonstration consumer) and, unless one waits already, asks the demo citizen for a
 // consent so that the pages show a request.
 func (a *app) seedConsentDemo(ctx context.Context, svc *consent.Service, cfg appConfig) error {
 	req := a.demoRequester()
 	c := auth.Client{ID: demoRequesterID, Name: req.Organisation,
 		Names:      map[string]string{"el": req.Organisation, "en": "Demo agency"},
 		AuthMethod: auth.AuthSecretBasic, GrantTypes: []string{auth.GrantClientCredentials},
-		RedirectURIs: []string{cfg.BaseURL + "/"}, Scopes: []string{scopeConsentRequest},
-		Audience: []string{cfg.BaseURL + consentAPI}}
+		RedirectURIs: []string{cfg.BaseURL + "/"}, Scopes: []string{scopeConsentRequest, scopeInteropCall},
+		Audience: []string{cfg.BaseURL + consentAPI, cfg.BaseURL + gatewayPath}}
 	if err := ensureClient(ctx, a.citizenClients, c, demoRequesterSecret); err != nil {
 		return fmt.Errorf("demo requester: %w", err)
 	}

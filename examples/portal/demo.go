@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/interop"
 	"github.com/egovkit/egovkit/procedures"
 	"github.com/egovkit/egovkit/sms"
 )
@@ -61,7 +62,8 @@ func (a *app) grantDemo(ctx context.Context, servantID, service, role, procedure
 
 // seedDemo creates the demo citizen (with a mobile number in the contact
 // registry), the demo servant (a registrar, and an editor of procedures)
-// and the demo approver of procedures, and serves the
+// and the demo approver of procedures (an operator of the exchange
+// layer too), and serves the
 // development outbox at /dev/outbox, where the codes that would go by SMS
 // can be read. Nothing here runs unless demo mode is on.
 func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux) error {
@@ -111,7 +113,7 @@ func (a *app) seedDemo(ctx context.Context, mux *http.ServeMux) error {
 	case err != nil:
 		return fmt.Errorf("demo approver: %w", err)
 	default:
-		if err := a.grantDemo(ctx, approver.ID, "", "", procedures.RoleApprover); err != nil {
+		if err := a.grantDemo(ctx, approver.ID, interopService, interop.RoleOperator, procedures.RoleApprover); err != nil {
 			return fmt.Errorf("demo approver: %w", err)
 		}
 		if a.contacts != nil {

@@ -385,6 +385,8 @@ func TestOpenAPIMatchesLiveAnswers(t *testing.T) {
 	w.do(call{method: "GET", op: c + "/usage", path: c + "/usage", token: reader}, 403)
 	w.do(call{method: "GET", op: c + "/jwks.json", path: c + "/jwks.json"}, 200)
 
+	walkInterop(t, w, base, requester)
+
 	var missed []string
 	for key := range doc.ops {
 		if !w.seen[key] {
@@ -418,4 +420,76 @@ func createCitizen(t *testing.T, dataDir, username, password, afm string) {
 	_, err = acc.CreateCitizen(t.Context(), auth.Citizen{Username: username, AFM: afm, AMKA: "01017012343",
 		GivenName: "Ελένη", FamilyName: "Πολίτου", FatherName: "Ιωάννης", MotherName: "Άννα", BirthDate: "1970-01-01"}, password)
 	require.NoError(t, err)
+}
+
+// walkInterop walks the exchange layer: the gateway (the demo requester
+// calls before the citizen consented), the operators' API with the
+// administration token, and the exchange log.
+func walkInterop(t *testing.T, w *walker, base, requester string) {
+	t.Helper()
+	admin := map[string]string{"Authorization": "Bearer " + testAdminToken}
+	gw := "/interop/r1/{instance}/{class}/{member}/{subsystem}/{service}/{path}"
+	xr := map[string]string{"X-Road-Client": demoConsumer.String(), "X-Road-UserId": "GR" + demoCitizenAFM, "X-Road-Issue": demoPurpose.Code}
+	call0 := demoProviderURL("")
+	w.do(call{method: "GET", op: gw, path: call0, header: xr}, 401)
+	w.do(call{method: "GET", op: gw, path: call0, token: requester, header: xr}, 403)
+	w.do(call{method: "POST", op: gw, path: call0, token: requester, header: xr, json: `{}`}, 403)
+	w.do(call{method: "GET", op: gw, path: gatewayPath + "/GR/GOV/NOBODY/NONE/nothing/x", token: requester, header: xr}, 404)
+	w.do(call{method: "GET", op: "/interop/keys", path: "/interop/keys"}, 200)
+
+	a := interopAPI
+	svc := `{"id":"GR/GOV/WALK/REG/walk-svc","title":{"el":"Δοκιμή","en":"Walk"},"upstream":"http://127.0.0.1:1/walk",
+	  "legal_basis":"Ν. 4727/2020","items":[{"code":"x","type":"text","label":{"el":"Χ","en":"X"}}]}`
+	w.do(call{method: "GET", op: a + "/services", path: a + "/services"}, 401)
+	w.do(call{method: "GET", op: a + "/services", path: a + "/services", token: requester}, 401)
+	w.do(call{method: "GET", op: a + "/services", path: a + "/services", header: admin}, 200)
+	w.do(call{method: "POST", op: a + "/services", path: a + "/services", header: admin, json: svc}, 201)
+	w.do(call{method: "POST", op: a + "/services", path: a + "/services", header: admin, json: svc}, 409)
+	w.do(call{method: "POST", op: a + "/services", path: a + "/services", header: admin, json: `{"id":`}, 400)
+	w.do(call{method: "POST", op: a + "/services", path: a + "/services", header: admin, json: `{"id":"GR/GOV/WALK/REG/other"}`}, 422)
+	sp, op := a+"/services/GR/GOV/WALK/REG/walk-svc", a+"/services/{instance}/{class}/{member}/{subsystem}/{service}"
+	got := w.do(call{method: "GET", op: op, path: sp, header: admin}, 200)
+	w.do(call{method: "GET", op: op, path: a + "/services/GR/GOV/WALK/REG/none", header: admin}, 404)
+	w.do(call{method: "PUT", op: op, path: sp, header: admin, json: got.body}, 200)
+	w.do(call{method: "PUT", op: op, path: sp, header: admin, json: got.body}, 409)
+	w.do(call{method: "POST", op: op + "/disable", path: sp + "/disable", header: admin}, 200)
+	w.do(call{method: "POST", op: op + "/enable", path: sp + "/enable", header: admin}, 200)
+	w.do(call{method: "GET", op: op + "/openapi", path: sp + "/openapi", header: admin}, 404)
+	right := `{"consumer":"` + demoConsumer.String() + `","service":"GR/GOV/WALK/REG/walk-svc","method":"GET","path":"/x/*"}`
+	granted := w.do(call{method: "POST", op: a + "/rights", path: a + "/rights", header: admin, json: right}, 201)
+	w.do(call{method: "POST", op: a + "/rights", path: a + "/rights", header: admin, json: right}, 409)
+	w.do(call{method: "GET", op: a + "/rights", path: a + "/rights?service=GR/GOV/WALK/REG/walk-svc", header: admin}, 200)
+	w.do(call{method: "GET", op: a + "/rights", path: a + "/rights?service=not-an-id", header: admin}, 422)
+	var r struct{ ID string }
+	require.NoError(t, json.Unmarshal([]byte(granted.body), &r))
+	w.do(call{method: "DELETE", op: a + "/rights/{id}", path: a + "/rights/" + r.ID}, 401)
+	w.do(call{method: "DELETE", op: a + "/rights/{id}", path: a + "/rights/" + r.ID, header: admin}, 204)
+	w.do(call{method: "DELETE", op: a + "/rights/{id}", path: a + "/rights/" + r.ID, header: admin}, 404)
+
+	// The log: the calls above are in it once a checkpoint covers them.
+	l := interopLog
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var cp struct{ Size int64 }
+		resp, body := fetch(t, "GET", base+l+"/checkpoint", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		require.NoError(t, json.Unmarshal([]byte(body), &cp))
+		if cp.Size > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	w.do(call{method: "GET", op: l + "/checkpoint", path: l + "/checkpoint"}, 200)
+	w.do(call{method: "GET", op: l + "/key", path: l + "/key"}, 200)
+	w.do(call{method: "GET", op: l + "/proof/inclusion", path: l + "/proof/inclusion?index=0"}, 200)
+	w.do(call{method: "GET", op: l + "/proof/inclusion", path: l + "/proof/inclusion?index=-1"}, 400)
+	w.do(call{method: "GET", op: l + "/proof/consistency", path: l + "/proof/consistency?first=1&second=1"}, 200)
+	w.do(call{method: "GET", op: l + "/proof/consistency", path: l + "/proof/consistency?first=2&second=1"}, 400)
+	w.do(call{method: "GET", op: l + "/entries/{index}", path: l + "/entries/0", header: admin}, 200)
+	w.do(call{method: "GET", op: l + "/entries/{index}", path: l + "/entries/0"}, 401)
+	w.do(call{method: "GET", op: l + "/entries/{index}", path: l + "/entries/x", header: admin}, 400)
+	w.do(call{method: "GET", op: l + "/entries/{index}", path: l + "/entries/1000000", header: admin}, 404)
+	w.do(call{method: "GET", op: l + "/entries", path: l + "/entries?exchange_id=nothing", header: admin}, 404)
+	w.do(call{method: "GET", op: l + "/entries", path: l + "/entries", header: admin}, 400)
+	w.do(call{method: "GET", op: l + "/entries", path: l + "/entries?exchange_id=nothing", token: requester}, 401)
 }

@@ -714,6 +714,12 @@ func TestProceduresEditorsSignIn(t *testing.T) {
 // authorization code flow with PKCE) and returns their access token.
 func servantToken(t *testing.T, base, user, password string) string {
 	t.Helper()
+	return servantTokenFor(t, base, user, password, "openid profile")
+}
+
+// servantTokenFor is servantToken with the scopes asked for.
+func servantTokenFor(t *testing.T, base, user, password, scope string) string {
+	t.Helper()
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	const redirect = "http://127.0.0.1:8090/callback"
@@ -725,7 +731,7 @@ func servantToken(t *testing.T, base, user, password string) string {
 	}}
 	verifier := "a-verifier-of-enough-length-for-rfc-7636-pkce-checks"
 	sum := sha256.Sum256([]byte(verifier))
-	q := url.Values{"response_type": {"code"}, "client_id": {demoClientID}, "redirect_uri": {redirect}, "scope": {"openid profile"},
+	q := url.Values{"response_type": {"code"}, "client_id": {demoClientID}, "redirect_uri": {redirect}, "scope": {scope},
 		"state": {"s1"}, "nonce": {"n1"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
 	page, _ := browse(t, c, "GET", base+"/auth/servant/authorize?"+q.Encode(), nil)
 	resp, err := c.PostForm(base+"/auth/servant/login", url.Values{"tx": {txOf(t, page)}, "username": {user}, "password": {password}})
