@@ -101,7 +101,7 @@ func (p *pages) grant(w http.ResponseWriter, r *http.Request, c Caller) {
 	if len(f.Errors) == 0 {
 		var out Right
 		if out, err = p.cfg.Store.GrantRight(r.Context(), rt); err == nil {
-			p.cfg.Logger.Info("right granted from the pages", zap.String("right", out.ID), zap.String("service", s.ID.String()), zap.String("by", c.ID))
+			p.cfg.Logger.Info("right granted", zap.String("right", out.ID), zap.String("service", s.ID.String()), zap.String("by", c.ID))
 			http.Redirect(w, r, p.serviceURL(s.ID)+"?done=granted#rights", http.StatusSeeOther)
 			return
 		}
@@ -129,6 +129,7 @@ type rightsPage struct {
 	Base, Consumer, Error, Done string
 	Rows                        []rightRow
 	Consumers                   []option
+	ConsumerParts               []string
 	Filtered                    bool
 }
 
@@ -142,7 +143,7 @@ func (p *pages) rights(w http.ResponseWriter, r *http.Request, c Caller) {
 		if err != nil {
 			rp.Error, status = p.text(r, "interop.form.client_id"), http.StatusBadRequest
 		} else {
-			f.Consumer, rp.Filtered = id, true
+			f.Consumer, rp.Filtered, rp.ConsumerParts = id, true, parts(id.String())
 		}
 	}
 	all, err := p.cfg.Store.Rights(r.Context(), RightFilter{})
@@ -227,7 +228,7 @@ func (p *pages) revoke(w http.ResponseWriter, r *http.Request, c Caller) {
 		p.fail(w, r, err)
 		return
 	}
-	p.cfg.Logger.Info("right revoked from the pages", zap.String("right", rt.ID), zap.String("service", rt.Service.String()),
+	p.cfg.Logger.Info("right revoked", zap.String("right", rt.ID), zap.String("service", rt.Service.String()),
 		zap.String("consumer", rt.Consumer.String()), zap.String("by", c.ID))
 	http.Redirect(w, r, p.serviceURL(rt.Service)+"?done=revoked#rights", http.StatusSeeOther)
 }

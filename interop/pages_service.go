@@ -49,6 +49,7 @@ func (p *pages) rightRow(r *http.Request, rt *Right, operator bool) rightRow {
 type itemRow struct{ Code, Type, Label string }
 
 type servicePage struct {
+	IDParts                                                                   []string
 	Base, URL, ID, Title, TitleEl, TitleEn, Owner, Upstream, LegalBasis, Done string
 	Consent, Disabled, Operator, HasOpenAPI                                   bool
 	OpenAPISize                                                               int
@@ -71,7 +72,7 @@ func (p *pages) service(w http.ResponseWriter, r *http.Request, c Caller) {
 		return
 	}
 	lang := web.Lang(r)
-	sp := servicePage{Base: p.cfg.Prefix, URL: p.serviceURL(s.ID), ID: s.ID.String(), Title: s.Title.in(lang),
+	sp := servicePage{IDParts: parts(s.ID.String()), Base: p.cfg.Prefix, URL: p.serviceURL(s.ID), ID: s.ID.String(), Title: s.Title.in(lang),
 		TitleEl: s.Title.El, TitleEn: s.Title.En, Owner: s.Owner.String(), Upstream: s.Upstream, LegalBasis: s.LegalBasis,
 		Done: p.done(r), Consent: s.ConsentRequired, Disabled: s.Disabled, Operator: c.Has(RoleOperator),
 		HasOpenAPI: len(s.OpenAPI) > 0, OpenAPISize: len(s.OpenAPI), Limits: p.limitRows(r, s.Limits),
@@ -150,7 +151,13 @@ type form struct {
 	Errors                               []errorLink
 	// Conflict shows the service as someone else saved it.
 	Conflict string
+	// Subject is the identifier of what the form changes, by its parts.
+	Subject []string
 }
+
+// parts splits an identifier at its slashes, so a page can let it wrap
+// there on a narrow screen.
+func parts(id string) []string { return strings.Split(id, "/") }
 
 // fieldGroup is a set of fields under a heading (a fieldset when Legend
 // is set).
@@ -261,8 +268,7 @@ func (p *pages) serviceForm(r *http.Request, v map[string]string, isNew bool) *f
 	}}
 	doc := withHint(box("openapi"))
 	doc.Kind = "textarea"
-	f := &form{Groups: []fieldGroup{about, terms, {Name: "data", Legend: p.text(r, "interop.form.data"), Fields: []field{items}}, limits,
-		{Name: "doc", Legend: p.text(r, "interop.form.openapi"), Fields: []field{doc}}}}
+	f := &form{Groups: []fieldGroup{about, terms, {Name: "data", Fields: []field{items}}, limits, {Name: "doc", Fields: []field{doc}}}}
 	return f
 }
 
@@ -368,7 +374,7 @@ func (p *pages) renderServiceForm(w http.ResponseWriter, r *http.Request, status
 		f.Title, f.Action, f.Back, f.Submit = p.text(r, "interop.new.title"), p.cfg.Prefix+"/services/new", p.cfg.Prefix+"/", p.text(r, "interop.new.submit")
 	} else {
 		to := p.serviceURL(s.ID)
-		f.Title = p.text(r, "interop.edit.title", "id", s.ID.String())
+		f.Title, f.Subject = p.text(r, "interop.edit.title"), parts(s.ID.String())
 		f.Action, f.Back, f.Submit = to+"/edit", to, p.text(r, "interop.edit.submit")
 	}
 	p.r.Render(w, r, status, "form.html", f)
@@ -589,7 +595,7 @@ func (p *pages) switcher(disable bool) func(http.ResponseWriter, *http.Request, 
 			p.fail(w, r, err)
 			return
 		}
-		p.cfg.Logger.Info("service switched from the pages", zap.String("service", s.ID.String()), zap.Bool("disabled", disable), zap.String("by", c.ID))
+		p.cfg.Logger.Info("service switched", zap.String("service", s.ID.String()), zap.Bool("disabled", disable), zap.String("by", c.ID))
 		http.Redirect(w, r, p.serviceURL(s.ID)+"?done="+done, http.StatusSeeOther)
 	}
 }

@@ -303,7 +303,7 @@ func TestPagesRegisterService(t *testing.T) {
 		txt := p.text()
 		for _, want := range []string{
 			"There are 8 problems",
-			"Write the identifier as INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE",
+			"Identifier: Write five parts separated by '/'",
 			"Title in Greek: required",
 			"the provider's URL is http or https",
 			"line 2: a code of lower-case letters",
@@ -544,7 +544,7 @@ func TestPagesRights(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"consumer", url.Values{"consumer": {"GR GOV"}}, http.StatusUnprocessableEntity, "Consumer: Write the consumer as INSTANCE/CLASS/MEMBER"},
+		{"consumer", url.Values{"consumer": {"GR GOV"}}, http.StatusUnprocessableEntity, "Consumer: Write three or four parts separated by '/'"},
 		{"pattern", url.Values{"path": {"/a/**/b"}}, http.StatusUnprocessableEntity, `Paths: "**" may only be the last segment`},
 		{"no pattern", url.Values{"path": {""}}, http.StatusUnprocessableEntity, "a path pattern is required"},
 		{"method", url.Values{"method": {"get"}}, http.StatusUnprocessableEntity, "Method: an HTTP method in upper case"},
@@ -566,7 +566,7 @@ func TestPagesRights(t *testing.T) {
 	}
 	f := url.Values{"consumer": {"GR GOV"}, "method": {"GET"}, "path": {"/**"}, "lang": {"el"}}
 	p = s.post(t, "op", base+"/grant", f)
-	assert.Contains(t, p.text(), "Γράψτε τον καταναλωτή ως INSTANCE/CLASS/MEMBER")
+	assert.Contains(t, p.text(), "Γράψτε τρία ή τέσσερα μέρη χωρισμένα με '/'")
 	p = s.post(t, "op", "/services/GR/GOV/EL-AADE/REGISTRY/nothing/grant", form)
 	assert.Equal(t, http.StatusNotFound, p.status)
 	rights, err = s.st.Rights(t.Context(), interop.RightFilter{})
@@ -580,13 +580,14 @@ func TestPagesRights(t *testing.T) {
 	assert.Contains(t, p.text(), "2 rights.")
 	assert.Contains(t, p.text(), "any method")
 	p = s.get(t, "aud", "/rights?consumer="+url.QueryEscape("GR/GOV/EFKA"))
-	assert.Contains(t, p.text(), "Rights of GR/GOV/EFKA")
+	assert.Contains(t, p.text(), "Rights of the consumer")
+	assert.Contains(t, p.body, "GR/<wbr>GOV/<wbr>EFKA")
 	assert.Contains(t, p.text(), "1 right.")
 	assert.NotContains(t, p.text(), "GR/GOV/DYPA/APP</a>")
 	assert.NotContains(t, p.body, "/revoke", "an auditor is offered no revocation")
 	p = s.get(t, "aud", "/rights?consumer=GR+GOV")
 	assert.Equal(t, http.StatusBadRequest, p.status)
-	assert.Contains(t, p.text(), "Write the consumer as")
+	assert.Contains(t, p.text(), "Write three or four parts")
 
 	// Revoked after a confirmation.
 	p = s.get(t, "op", "/rights/"+r.ID+"/revoke")
