@@ -48,7 +48,7 @@ func (p *pages) grantForm(w http.ResponseWriter, r *http.Request, _ Caller) {
 	if c := r.URL.Query().Get("consumer"); len(c) < MaxPatternLen {
 		v["consumer"] = c
 	}
-	p.r.Render(w, r, http.StatusOK, "form.html", p.rightForm(r, &s, v))
+	p.renderForm(w, r, http.StatusOK, p.rightForm(r, &s, v))
 }
 
 // day reads a day typed in a form (YYYY-MM-DD) as the instant it begins
@@ -122,7 +122,7 @@ func (p *pages) grant(w http.ResponseWriter, r *http.Request, c Caller) {
 		p.fail(w, r, err)
 		return
 	}
-	p.r.Render(w, r, status, "form.html", f)
+	p.renderForm(w, r, status, f)
 }
 
 type rightsPage struct {

@@ -188,6 +188,28 @@ func (f *form) setError(name, msg string) {
 	f.Errors = append(f.Errors, errorLink{Anchor: "form", Text: msg})
 }
 
+// renderForm shows f, its error summary in the order of the fields.
+func (p *pages) renderForm(w http.ResponseWriter, r *http.Request, status int, f *form) {
+	var ordered []errorLink
+	for _, g := range f.Groups {
+		if g.Error != "" {
+			ordered = append(ordered, errorLink{Anchor: "g-" + g.Name, Text: g.Legend + ": " + g.Error})
+		}
+		for _, fl := range g.Fields {
+			for _, msg := range fl.Errors {
+				ordered = append(ordered, errorLink{Anchor: fl.ID(), Text: fl.Label + ": " + msg})
+			}
+		}
+	}
+	for _, e := range f.Errors {
+		if e.Anchor == "form" {
+			ordered = append(ordered, e)
+		}
+	}
+	f.Errors = ordered
+	p.r.Render(w, r, status, "form.html", f)
+}
+
 // violations puts a validation error's messages beside the fields, in the
 // page's language; fieldOf maps a JSON Pointer to a field's name.
 func (p *pages) violations(r *http.Request, f *form, err error, fieldOf func(string) (string, string)) bool {
@@ -377,7 +399,7 @@ func (p *pages) renderServiceForm(w http.ResponseWriter, r *http.Request, status
 		f.Title, f.Subject = p.text(r, "interop.edit.title"), parts(s.ID.String())
 		f.Action, f.Back, f.Submit = to+"/edit", to, p.text(r, "interop.edit.submit")
 	}
-	p.r.Render(w, r, status, "form.html", f)
+	p.renderForm(w, r, status, f)
 }
 
 // maxServiceForm bounds a service's form post: the OpenAPI document and

@@ -314,6 +314,11 @@ func TestPagesRegisterService(t *testing.T) {
 		} {
 			assert.Contains(t, txt, want)
 		}
+		order := []string{"Identifier: Write five parts", "Title in Greek: required", "Provider's address: the provider's URL",
+			"Legal basis: a service", "Data items: line", "Time allowed (milliseconds):"}
+		for i := 1; i < len(order); i++ {
+			assert.Less(t, strings.Index(txt, order[i-1]), strings.Index(txt, order[i]), "the summary follows the form: %s", order[i])
+		}
 		assert.Regexp(t, `id="f-upstream-error"><p>the provider&#39;s URL is http or https<`, p.body, "beside its field")
 		assert.Contains(t, p.body, `aria-describedby="f-upstream-hint f-upstream-error"`)
 		assert.Contains(t, p.body, `<a href="#f-title_el">`)
