@@ -183,4 +183,31 @@
 // list and revoke rights. Who may call it comes from the importer's
 // [APIConfig].Caller ([RoleOperator] changes, [RoleAuditor] reads); every
 // refusal is problem+json.
+//
+// # Operators' pages
+//
+// [PagesHandler] serves the same registry as pages, in Greek and English,
+// without JavaScript, for the centre's people: the services with a search
+// by identifier, owner or title and a filter by state; a service's page
+// (identifier, titles, owner, upstream, data items, consent or legal
+// basis, limits, revision, who changed it last, and its rights); forms to
+// register and change a service and to grant a right (consumer, method,
+// path pattern, first and last day), with every error beside its field
+// in the operator's language and what was typed kept; confirmations
+// before a service is disabled or enabled and before a right is revoked;
+// and the rights of every consumer or of one. Auditors see every page and
+// are offered no change; operators change. A change that starts from a
+// revision someone else saved meanwhile is refused, says who and when,
+// and keeps the form as typed. Form posts from other sites are refused.
+// The handler serves its stylesheet itself, below Prefix + "/static/".
+//
+//	pages, err := interop.PagesHandler(interop.PagesConfig{Store: store, Caller: operatorFromSession,
+//		Prefix: "/interop/registry", SignInURL: "/signin", SignOutURL: "/signout"})
+//	mux.Handle("/interop/registry/", http.StripPrefix("/interop/registry", pages))
+//
+// The registry keeps who made each service's last change and who granted
+// each right, not a history: earlier changes and revocations are only in
+// the log (the SQL store logs each change of a service as "service
+// updated", the pages and the API each revocation as "right revoked",
+// with the operator's identifier), and the pages say so.
 package interop
