@@ -154,6 +154,9 @@ func (a *app) mountInterop(ctx context.Context, mux *http.ServeMux, cfg appConfi
 	}
 	a.interopTokens = operators
 	mux.Handle(interopAPI+"/", http.StripPrefix(interopAPI, api))
+	if err := a.mountInteropPages(ctx, mux, cfg, store); err != nil {
+		return err
+	}
 	logs := http.StripPrefix(interopLog, xlog.Handler())
 	mux.Handle(interopLog+"/", logs)
 	auditors := a.requireInteropRole(cfg, interop.RoleAuditor, logs)
@@ -162,7 +165,7 @@ func (a *app) mountInterop(ctx context.Context, mux *http.ServeMux, cfg appConfi
 
 	for i := range a.services {
 		if a.services[i].Key == "interop" {
-			a.services[i].Href = interopLog + "/checkpoint"
+			a.services[i].Href = interopPages + "/"
 		}
 	}
 	return nil
@@ -338,23 +341,33 @@ func (a *app) interopCaller(cfg appConfig) func(*http.Request) (interop.Caller, 
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && id.ACR != rp.LoASubstantial && id.ACR != rp.LoAHigh {
 			return interop.Caller{}, errors.New("a change needs a sign-in at LoA substantial")
 		}
-		claims, err := a.servants.UserInfo(r.Context(), raw)
-		if err != nil {
-			return interop.Caller{}, err
-		}
-		c := interop.Caller{ID: id.Subject}
-		if name, _ := claims["preferred_username"].(string); name != "" {
-			c.ID = name
-		}
-		details, _ := claims["authorization_details"].([]auth.AuthorizationDetail)
-		for _, d := range details {
-			if d.Service == interopService && (d.Role == interop.RoleOperator || d.Role == interop.RoleAuditor) &&
-				!slices.Contains(c.Roles, d.Role) {
-				c.Roles = append(c.Roles, d.Role)
-			}
-		}
-		return c, nil
+		return a.interopCallerFromToken(r.Context(), raw)
 	}
+}
+
+// interopCallerFromToken asks the servants' provider, in process, who an
+// access token speaks for, with the roles of their authorizations for the
+// service "interop".
+func (a *app) interopCallerFromToken(ctx context.Context, raw string) (interop.Caller, error) {
+	claims, err := a.servants.UserInfo(ctx, raw)
+	if err != nil {
+		return interop.Caller{}, err
+	}
+	c := interop.Caller{}
+	if sub, _ := claims["sub"].(string); sub != "" {
+		c.ID = sub
+	}
+	if name, _ := claims["preferred_username"].(string); name != "" {
+		c.ID = name
+	}
+	details, _ := claims["authorization_details"].([]auth.AuthorizationDetail)
+	for _, d := range details {
+		if d.Service == interopService && (d.Role == interop.RoleOperator || d.Role == interop.RoleAuditor) &&
+			!slices.Contains(c.Roles, d.Role) {
+			c.Roles = append(c.Roles, d.Role)
+		}
+	}
+	return c, nil
 }
 
 // requireInteropRole lets through to next only callers of the operators'

@@ -54,7 +54,7 @@ func TestInteropGateway(t *testing.T) {
 	const admin = "an-administration-token-of-enough-length-0123456789"
 	base, _ := startPortalEnv(t, map[string]string{"EGOVKIT_ADMIN_TOKEN": admin}, "-demo")
 	_, home := fetch(t, "GET", base+"/?lang=en", nil)
-	assert.Contains(t, home, `href="/interop/log/checkpoint"`, "the home page's card is live")
+	assert.Contains(t, home, `href="/interop/registry/"`, "the home page's card is live")
 
 	token := clientToken(t, base, demoRequesterID, demoRequesterSecret, scopeInteropCall+" "+scopeConsentRequest)
 	resp, body := callDemoService(t, base, token)
@@ -200,4 +200,46 @@ func TestInteropOperators(t *testing.T) {
 	plain := servantToken(t, base, demoApprover, demoApproverPass)
 	resp, body = fetch(t, "GET", base+interopAPI+"/services", map[string]string{"Authorization": "Bearer " + plain})
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, body)
+}
+
+// TestInteropOperatorsPages signs the demo operator in to the registry's
+// pages through the servants' realm (password and the SMS code), where
+// the demo service is listed, and refuses the pages to anyone not signed
+// in and to a civil servant without a role in the registry.
+func TestInteropOperatorsPages(t *testing.T) {
+	base, _ := startPortal(t, "-demo")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(base + interopPages + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "someone not signed in is sent to sign in")
+
+	// sign walks the sign-in and answers the pages' status and text.
+	sign := func(user, password string) (int, string, *url.URL) {
+		c := signInBrowser(t)
+		page, at := browse(t, c, "GET", base+interopPages+"/?lang=en", nil)
+		require.Equal(t, "/auth/servant/login", at.Path, "the pages ask for a sign-in")
+		assert.Contains(t, page, "Interoperability centre")
+		form := url.Values{"tx": {txOf(t, page)}, "username": {user}, "password": {password}}
+		resp, err := c.PostForm(base+"/auth/servant/login", form)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), `name="code"`) {
+			resp, err = c.PostForm(base+"/auth/servant/login/code", url.Values{"tx": {txOf(t, string(b))}, "code": {lastCode(t, base)}})
+			require.NoError(t, err)
+			b, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		return resp.StatusCode, string(b), resp.Request.URL
+	}
+	status, page, at := sign(demoApprover, demoApproverPass)
+	require.Equal(t, http.StatusOK, status, page)
+	assert.Equal(t, interopPages+"/", at.Path)
+	assert.Contains(t, page, "family-status", "the operator sees the demo service")
+
+	status, page, _ = sign(demoServant, demoServantPassword)
+	assert.Equal(t, http.StatusForbidden, status)
+	assert.Contains(t, page, "no role in the interoperability registry")
+	assert.NotContains(t, page, "family-status", "a servant without a role in the registry sees no service")
 }
