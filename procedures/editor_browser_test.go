@@ -24,8 +24,8 @@ import (
 // and removed by the server; and approved again with what changed beside
 // it. With the script, under the pages' own Content-Security-Policy,
 // items are added, moved and removed without leaving the page, with the
-// focus kept and each change said, and the draft created holds what the
-// form showed; with JavaScript off, an add still works. Every state is
+// focus kept, each change said and the summary's links following their
+// fields, and the draft created holds what the form showed; with JavaScript off, an add still works. Every state is
 // checked with axe-core, must not scroll sideways at 390 pixels, and is
 // kept as a screenshot 1280 and 390 pixels wide (in
 // $EGOVKIT_SCREENSHOT_DIR when set).

@@ -209,6 +209,20 @@ const path = require('path');
     enhanced.navigations = await page.evaluate(() => performance.getEntriesByType('navigation').length);
     enhanced.csp = await page.evaluate(() => window.cspViolations);
 
+    // A link of the summary of errors follows its field when the item moves.
+    await press('Create the draft');
+    const link = () => page.evaluate(() => [...document.querySelectorAll('.error-summary a')]
+      .map((a) => a.getAttribute('href')).filter((h) => h.startsWith('#f-steps-')).join());
+    const first = await link();
+    await tap('Add a step');
+    await tap('Move down (Step 1)');
+    const moved = await link();
+    await tap('Remove (Step 1)');
+    const removed = await link();
+    // The blank step added and moved above the first is removed again.
+    expect(first.startsWith('#f-steps-0-title-el') && moved === first.replaceAll('-0-', '-1-') && removed === first,
+      `summary links: ${first}, then ${moved}, then ${removed}`);
+
     await page.fill('#f-id', 'pet-licence');
     await page.fill('#f-title-el', 'Άδεια κατοικίδιου');
     await page.fill('#f-title-en', 'Pet licence');
