@@ -1,8 +1,9 @@
 // Package page renders a service's own pages in the layout every egovkit
 // page shares: one calm, accessible stylesheet, Greek and English text, the
 // visitor's language chosen and remembered, and the headers a public
-// service's pages carry (a Content-Security-Policy that allows no script,
-// no framing, Cache-Control: no-store).
+// service's pages carry (a Content-Security-Policy that allows script files
+// of the site's own origin only, no inline script, no framing;
+// Cache-Control: no-store).
 //
 // It is not a building block: the packages' page handlers serve their own
 // pages and stylesheet without it. It is for the program that wires them

@@ -99,8 +99,9 @@ func (r *Renderer) MissingTranslations() []string { return r.r.MissingTranslatio
 func Lang(r *http.Request) string { return web.Lang(r) }
 
 // Static serves the shared stylesheet the pages link, wherever it is
-// mounted (the last element of the path names the file): under its
-// content-addressed name, cached for a year, and under its plain name
-// (egovkit.css) for five minutes, both with a strong ETag. Mount it at
+// mounted (the last element of the path names the file), with the favicon
+// and the script of forms' repeatable groups beside it: under their
+// content-addressed names, cached for a year, and under their plain names
+// (egovkit.css) for five minutes, all with a strong ETag. Mount it at
 // /static/, where the pages look for it.
 func Static() http.Handler { return web.Static() }

@@ -4,6 +4,8 @@ import (
 	"image/color"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -67,4 +69,25 @@ func TestPagesStyledInBrowser(t *testing.T) {
 	srv := catalogueAlone(t, "/procedures")
 	shot := browsertest.Screenshot(t, srv.URL+"/procedures/passport?lang=el", "procedures-alone-passport-el", 1024, 900)
 	assert.Equal(t, color.RGBA{R: 0x00, G: 0x34, B: 0x76, A: 0xff}, browsertest.Pixel(t, shot, 4, 4))
+}
+
+// TestEditorLinksItsScript checks that the editors' form, and no public
+// page, links the script of its groups, deferred, from the handler's own
+// static directory, which serves it as JavaScript.
+func TestEditorLinksItsScript(t *testing.T) {
+	s := newEditorSite(t, sqltest.SQLite(t), true)
+	_, _, page := s.do("GET", "/edit/new", "editor", nil, false)
+	m := regexp.MustCompile(`<script src="(/procedures/static/groups\.[0-9a-f]+\.js)" defer></script>`).FindStringSubmatch(page)
+	require.NotNil(t, m, "the form links its script")
+	assert.Equal(t, 1, strings.Count(page, "<script"), "one script, and no inline one")
+	resp, err := http.Get(s.srv.URL + m[1])
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "text/javascript; charset=utf-8", resp.Header.Get("Content-Type"))
+	assert.Contains(t, page, `<template data-group="steps" data-legend="Step {n}" data-max="120">`, "with the empty item the script adds")
+	for _, p := range []string{"/", "/passport", "/edit/"} {
+		_, _, public := s.do("GET", p, "editor", nil, false)
+		assert.NotContains(t, public, "<script", p)
+	}
 }

@@ -105,10 +105,12 @@
 //
 // The handler serves everything its pages need: their stylesheet is at
 // PagesConfig.Prefix + "/static/egovkit.<hash>.css" (text/css, cached for
-// a year since its name changes with its content), so a service that
+// a year since its name changes with its content), and the editors'
+// form's script beside it (groups.<hash>.js), so a service that
 // mounts the handler alone, at the root or below Prefix with
 // http.StripPrefix, gets styled pages. A site that serves one shared
-// stylesheet for all its pages points PagesConfig.StaticPrefix at it.
+// stylesheet for all its pages points PagesConfig.StaticPrefix at it;
+// the shared handler (page.Static) serves the script there too.
 //
 // With PagesConfig.Caller set, editors and approvers get a workspace below
 // /edit/: the versions being worked on, the open suggestions, and the
@@ -117,8 +119,15 @@
 // from the schema: titles and texts in Greek and English, and groups for
 // conditions, steps, documents, costs, channels, legal references and
 // questions, whose items are added, removed and moved up or down by
-// buttons that show the form again with every value kept, without
-// JavaScript. The form's fields are named by the JSON Pointer of the
+// buttons. The form works without JavaScript: each button posts it and
+// the server shows it again with every value kept. A small script, a file
+// the handler serves beside the stylesheet (the only script of the pages,
+// which the pages' Content-Security-Policy, script-src 'self', lets run),
+// does the same in the page without a round trip: it renumbers the items'
+// field names as the server would, so the form sends the same document,
+// moves the focus to the new item, to the item that took a removed one's
+// place or with the moved one, and says each change in a status region
+// for screen readers. The form's fields are named by the JSON Pointer of the
 // value they hold, so each violation of the schema is said beside its
 // field, in the editor's language, and in a summary in the form's words
 // ("Step 1: Where the step is taken online: Fill this in."); nothing is

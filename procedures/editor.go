@@ -276,14 +276,14 @@ func (c *catalogue) newForm(w http.ResponseWriter, r *http.Request, caller Calle
 func (c *catalogue) renderForm(w http.ResponseWriter, r *http.Request, status int, d *versionPage, tree map[string]any, vs []jsonschema.Violation) {
 	lang := web.Lang(r)
 	d.Prefix = c.cfg.Prefix
-	b := &formBuilder{t: func(key string, args ...any) string { return c.pages.Text(lang, key, args...) }, fixed: !d.New}
-	d.Form = b.build(tree, vs, lang)
 	if d.New {
 		d.Title = c.text(r, "procedures.edit.new")
 		d.FormURL = c.cfg.Prefix + "/edit/new"
 	} else {
 		d.FormURL = c.editURL(d.ID, d.Version)
 	}
+	b := &formBuilder{t: func(key string, args ...any) string { return c.pages.Text(lang, key, args...) }, fixed: !d.New, url: d.FormURL}
+	d.Form = b.build(tree, vs, lang)
 	if d.Doc == "" {
 		d.Doc = string(encodeTree(tree))
 	}

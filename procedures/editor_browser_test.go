@@ -18,13 +18,17 @@ import (
 )
 
 // TestEditorInBrowser walks the workspace in chromium, clicking as people
-// do (testdata/editor_flow.js): a new procedure saved with two errors,
-// fixed, previewed, submitted, approved and published; revised from its
-// public page, with a group item added, moved and removed; and approved
-// again with what changed beside it. Every state is checked with
-// axe-core, must not scroll sideways at 390 pixels, and is kept as a
-// screenshot 1280 and 390 pixels wide (in $EGOVKIT_SCREENSHOT_DIR when
-// set).
+// do (testdata/editor_flow.js): without the form's script, a new procedure
+// saved with two errors, fixed, previewed, submitted, approved and
+// published; revised from its public page, with a group item added, moved
+// and removed by the server; and approved again with what changed beside
+// it. With the script, under the pages' own Content-Security-Policy,
+// items are added, moved and removed without leaving the page, with the
+// focus kept, each change said and the summary's links following their
+// fields, and the draft created holds what the form showed; with JavaScript off, an add still works. Every state is
+// checked with axe-core, must not scroll sideways at 390 pixels, and is
+// kept as a screenshot 1280 and 390 pixels wide (in
+// $EGOVKIT_SCREENSHOT_DIR when set).
 func TestEditorInBrowser(t *testing.T) {
 	bin := browsertest.Binary(t)
 	node, err := exec.LookPath("node")
@@ -63,6 +67,13 @@ func TestEditorInBrowser(t *testing.T) {
 			Passes      int
 			Violations  []browsertest.AxeViolation
 		}
+		Enhanced struct {
+			Stayed                               string
+			Navigations                          int
+			CSP, Errors                          []string
+			Saved                                string
+			ServerAdded, ServerKept, ServerSteps string
+		}
 	}
 	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), out.String())
 
@@ -86,7 +97,8 @@ func TestEditorInBrowser(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"workspace", "new", "new-el", "error", "preview", "submitted", "review-first", "published",
-		"public-editor", "revision", "diff", "diff-el", "public-revised"}, names)
+		"public-editor", "revision", "diff", "diff-el", "public-revised",
+		"enhanced-added", "enhanced-moved", "enhanced-removed"}, names)
 
 	pub, err := s.reg.Published(t.Context(), "pet-passport")
 	require.NoError(t, err)
@@ -95,4 +107,25 @@ func TestEditorInBrowser(t *testing.T) {
 	assert.Len(t, pub.Procedure.Steps, 1, "the step added and moved was removed again")
 	require.Len(t, pub.Procedure.FAQ, 1)
 	assert.Equal(t, 12.0, pub.Procedure.Costs[0].Min)
+
+	// With the script: no round trip, nothing the policy refused, and the
+	// draft is what the page showed.
+	e := rep.Enhanced
+	assert.Equal(t, "this page", e.Stayed, "adding, moving and removing stay on the page")
+	assert.Equal(t, 1, e.Navigations)
+	assert.Empty(t, e.CSP, "the pages' policy lets the script run and refuses it nothing")
+	assert.Empty(t, e.Errors)
+	assert.Regexp(t, `/edit/pet-licence/1\?saved=1$`, e.Saved)
+	draft, err := s.reg.Get(t.Context(), "pet-licence", 1)
+	require.NoError(t, err)
+	require.Len(t, draft.Procedure.Steps, 1, "two steps added and moved, one removed")
+	assert.Equal(t, "Book", draft.Procedure.Steps[0].Title.EN, "the step moved up is the one kept")
+	assert.Equal(t, "Ραντεβού", draft.Procedure.Steps[0].Title.EL)
+	require.Len(t, draft.Procedure.FAQ, 1, "a question added to an empty group")
+	assert.Equal(t, "What does it cost?", draft.Procedure.FAQ[0].Question.EN)
+
+	// Without JavaScript, the server adds the step and keeps what was typed.
+	assert.Regexp(t, `/edit/new#f-steps-1$`, e.ServerAdded)
+	assert.Equal(t, "Apply", e.ServerKept)
+	assert.Equal(t, "2", e.ServerSteps)
 }

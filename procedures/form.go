@@ -437,11 +437,22 @@ type formItem struct {
 	Index, Up, Down int
 	First, Last     bool
 	Fields          []formField
+	// Group is the group's key and GroupID its heading's id; FormURL is
+	// where its buttons post, and the labels are theirs.
+	Group, GroupID, FormURL string
+	UpLabel, DownLabel      string
+	RemoveLabel             string
 }
 
 type formGroup struct {
 	Key, ID, Title, Add, Error string
 	Items                      []formItem
+	// Blank is the item an add makes, Legend the items' legend with {n}
+	// for the place and Max the most items a form may post: what the
+	// page's script needs to add an item without a round trip.
+	Blank  formItem
+	Legend string
+	Max    int
 }
 
 type formSection struct {
@@ -473,6 +484,7 @@ func fieldID(ptr string) string {
 // formBuilder builds the form's view in one language.
 type formBuilder struct {
 	t      func(key string, args ...any) string
+	url    string            // where the form posts
 	errors map[string]string // field name → message
 	fixed  bool              // the procedure's id can no longer change
 }
@@ -667,17 +679,13 @@ func (b *formBuilder) build(tree map[string]any, violations []jsonschema.Violati
 	}
 	for _, g := range formGroups {
 		fg := formGroup{Key: g.Key, ID: fieldID("/" + g.Key), Title: b.t("procedures.form.group." + g.Title),
-			Add: b.t("procedures.form.add." + g.Item), Error: groupErr[g.Key]}
+			Add: b.t("procedures.form.add." + g.Item), Error: groupErr[g.Key],
+			Legend: b.t("procedures.form.item."+g.Item, "n", "{n}"), Max: maxItems}
 		items, _ := tree[g.Key].([]any)
 		for i := range items {
-			prefix := fmt.Sprintf("/%s/%d", g.Key, i)
-			it := formItem{ID: fieldID(prefix), Index: i, Up: i - 1, Down: i + 1, Legend: b.t("procedures.form.item."+g.Item, "n", i+1),
-				First: i == 0, Last: i == len(items)-1, Error: itemErr[prefix]}
-			for _, f := range g.Fields {
-				it.Fields = append(it.Fields, b.fields(tree, prefix, f)...)
-			}
-			fg.Items = append(fg.Items, it)
+			fg.Items = append(fg.Items, b.item(tree, g, i, len(items), itemErr))
 		}
+		fg.Blank = b.item(tree, g, len(items), len(items)+1, itemErr)
 		v.Groups = append(v.Groups, fg)
 	}
 	v.Extra = extraJSON(tree)
@@ -688,6 +696,19 @@ func (b *formBuilder) build(tree map[string]any, violations []jsonschema.Violati
 	}
 	slices.Sort(v.Other)
 	return v
+}
+
+// item is the view of the item at place i of group g, of n items; at
+// i == len(items), the blank item an add makes.
+func (b *formBuilder) item(tree map[string]any, g groupSpec, i, n int, itemErr map[string]string) formItem {
+	prefix := fmt.Sprintf("/%s/%d", g.Key, i)
+	it := formItem{ID: fieldID(prefix), Index: i, Up: i - 1, Down: i + 1, Legend: b.t("procedures.form.item."+g.Item, "n", i+1),
+		First: i == 0, Last: i == n-1, Error: itemErr[prefix], Group: g.Key, GroupID: fieldID("/" + g.Key), FormURL: b.url,
+		UpLabel: b.t("procedures.form.up"), DownLabel: b.t("procedures.form.down"), RemoveLabel: b.t("procedures.form.remove")}
+	for _, f := range g.Fields {
+		it.Fields = append(it.Fields, b.fields(tree, prefix, f)...)
+	}
+	return it
 }
 
 // isItem says whether ptr is an item of a group, such as /steps/0.

@@ -29,11 +29,12 @@ type PagesConfig struct {
 	// published procedure by title, and the filters by category, channel
 	// and life event still narrow the list.
 	Index Searcher
-	// StaticPrefix is the directory the pages link their stylesheet from.
-	// Empty means the handler's own: it serves the stylesheet at
-	// Prefix + "/static/", so the pages need nothing else mounted. A site
-	// that serves one shared stylesheet for all its pages names its
-	// directory here, such as "/static/".
+	// StaticPrefix is the directory the pages link their stylesheet (and
+	// the editors' form its script) from. Empty means the handler's own:
+	// it serves both at Prefix + "/static/", so the pages need nothing
+	// else mounted. A site that serves one shared stylesheet for all its
+	// pages (page.Static, which serves the script too) names its directory
+	// here, such as "/static/".
 	StaticPrefix string
 	// HomeURL is where the brand link leads; empty means "/".
 	HomeURL string

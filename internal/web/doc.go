@@ -58,18 +58,22 @@
 // content, marks the current language in the switcher, and the stylesheet
 // keeps text contrast at 4.5:1 or more (a test computes it), shows a thick
 // focus outline, and styles labelled fields, hints and error summaries. No
-// page needs JavaScript.
+// page needs JavaScript: the one script, groups.js ([Page.GroupsScriptURL]),
+// only spares a form's repeatable groups a round trip, and their buttons
+// post the form to the server when it does not run.
 //
 // # Security headers
 //
-// Every rendered page carries a Content-Security-Policy that allows no
-// script and no framing, nosniff, a same-origin referrer policy and, unless
+// Every rendered page carries a Content-Security-Policy that allows
+// scripts only as files from the page's own origin (script-src 'self': no
+// inline script, no eval) and no framing, nosniff, a same-origin referrer policy and, unless
 // the handler set its own, Cache-Control: no-store.
 //
 // # Assets
 //
-// [Static] serves the stylesheet under a content-addressed name, cached for a
-// year, as text/css. Every package's page handler serves it itself in the
+// [Static] serves the stylesheet, the favicon and groups.js under
+// content-addressed names, cached for a year, as text/css, image/svg+xml
+// and text/javascript. Every package's page handler serves it itself in the
 // static directory below its own mount point ([StaticDir], [StaticPrefixAt],
 // [IsStatic]) and links it from there with [WithStaticPrefix], so a page
 // handler mounted alone, by a module that cannot import this package, still

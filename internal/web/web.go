@@ -31,6 +31,7 @@ type Renderer struct {
 	serviceKey  string
 	staticURL   string // the stylesheet's
 	iconURL     string // the favicon's
+	groupsURL   string // the script of forms' repeatable groups
 	homeURL     string
 	requestID   func(*http.Request) string
 	log         *zap.Logger
@@ -64,7 +65,7 @@ func WithStaticPrefix(prefix string) Option {
 		if !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") {
 			return fmt.Errorf("web: static prefix %q must start and end with /", prefix)
 		}
-		r.staticURL, r.iconURL = prefix+stylesheet.hashedName, prefix+favicon.hashedName
+		r.staticURL, r.iconURL, r.groupsURL = prefix+stylesheet.hashedName, prefix+favicon.hashedName, prefix+groups.hashedName
 		return nil
 	}
 }
@@ -98,6 +99,7 @@ func NewRenderer(fsys fs.FS, pattern string, opts ...Option) (*Renderer, error) 
 		cat:       catalog{},
 		staticURL: StaticDir + stylesheet.hashedName,
 		iconURL:   StaticDir + favicon.hashedName,
+		groupsURL: StaticDir + groups.hashedName,
 		homeURL:   "/",
 		log:       zap.NewNop(),
 		loc:       defaultLocation,
@@ -214,6 +216,13 @@ func (p *Page) StylesheetURL() string { return p.r.staticURL }
 
 // IconURL is the URL of the favicon (SVG), beside the stylesheet.
 func (p *Page) IconURL() string { return p.r.iconURL }
+
+// GroupsScriptURL is the URL of the script, beside the stylesheet, that
+// adds, removes and moves the items of a form's repeatable groups in the
+// page (assets/groups.js says what markup it expects). A page that
+// wants it links it in its "head" block with defer; the form works
+// without it.
+func (p *Page) GroupsScriptURL() string { return p.r.groupsURL }
 
 // HomeURL is where the brand link leads.
 func (p *Page) HomeURL() string { return p.r.homeURL }
@@ -372,10 +381,10 @@ func RenderError(w http.ResponseWriter, req *http.Request, status int, message s
 }
 
 // ContentSecurityPolicy is sent with every page: nothing but this origin's
-// own stylesheet and images, no script at all, no framing. Form targets are
-// not restricted, because sign-in forms end in a redirect to the relying
-// party.
-const ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+// own stylesheet, images and script files (no inline script, no eval), no
+// framing. Form targets are not restricted, because sign-in forms end in
+// a redirect to the relying party.
+const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
 	"base-uri 'none'; frame-ancestors 'none'"
 
 // SetSecurityHeaders sets the headers every page carries.
@@ -397,7 +406,8 @@ type asset struct {
 var (
 	stylesheet = mustAsset("egovkit.css", "text/css; charset=utf-8")
 	favicon    = mustAsset("favicon.svg", "image/svg+xml")
-	assets     = []asset{stylesheet, favicon}
+	groups     = mustAsset("groups.js", "text/javascript; charset=utf-8")
+	assets     = []asset{stylesheet, favicon, groups}
 )
 
 func mustAsset(name, ctype string) asset {

@@ -149,7 +149,17 @@ func TestSecurityHeaders(t *testing.T) {
 	h := w.Header()
 	assert.Contains(t, h.Get("Content-Security-Policy"), "default-src 'none'")
 	assert.Contains(t, h.Get("Content-Security-Policy"), "frame-ancestors 'none'")
-	assert.NotContains(t, h.Get("Content-Security-Policy"), "script-src")
+	// Scripts come as files of this origin only: no inline script, no eval.
+	csp := h.Get("Content-Security-Policy")
+	var scripts []string
+	for _, d := range strings.Split(csp, ";") {
+		if f := strings.Fields(d); len(f) > 0 && f[0] == "script-src" {
+			scripts = append(scripts, strings.Join(f[1:], " "))
+		}
+	}
+	assert.Equal(t, []string{"'self'"}, scripts, csp)
+	assert.NotContains(t, csp, "'unsafe-inline'")
+	assert.NotContains(t, csp, "'unsafe-eval'")
 	assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"))
 	assert.Equal(t, "DENY", h.Get("X-Frame-Options"))
 	assert.Equal(t, "same-origin", h.Get("Referrer-Policy"))
@@ -383,4 +393,26 @@ func TestFavicon(t *testing.T) {
 		assert.Contains(t, w.Body.String(), "<svg")
 	}
 	assert.Equal(t, "public, max-age=31536000, immutable", get(t, Static().ServeHTTP, m[1], nil).Header().Get("Cache-Control"))
+}
+
+// TestGroupsScript checks that the script of forms' repeatable groups is
+// served beside the stylesheet, wherever that is, as JavaScript that the
+// pages' policy lets run, and stays small.
+func TestGroupsScript(t *testing.T) {
+	r := newTestRenderer(t, WithStaticPrefix(StaticPrefixAt("/hello")))
+	p := &Page{r: r}
+	assert.Equal(t, "/hello/static/"+groups.hashedName, p.GroupsScriptURL())
+	assert.True(t, IsStatic(p.GroupsScriptURL()))
+	assert.Equal(t, StaticDir+groups.hashedName, (&Page{r: newTestRenderer(t)}).GroupsScriptURL())
+	for _, u := range []string{p.GroupsScriptURL(), "/static/groups.js"} {
+		w := get(t, Static().ServeHTTP, u, nil)
+		require.Equal(t, 200, w.Code, u)
+		assert.Equal(t, "text/javascript; charset=utf-8", w.Header().Get("Content-Type"))
+		assert.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"))
+		assert.Contains(t, w.Body.String(), "'use strict'")
+	}
+	assert.Less(t, strings.Count(string(groups.body), "\n"), 200, "the script stays small")
+	for _, s := range []string{"eval(", "new Function", "innerHTML", "http:", "https:", "setAttribute('style'"} {
+		assert.NotContains(t, string(groups.body), s, "the script needs nothing the policy forbids, nor another origin")
+	}
 }
