@@ -271,8 +271,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	g.serve(w, r, x)
-	http.NewResponseController(w).Flush()
 	if g.cfg.WaitForLog {
+		// The answer goes out before the commit is waited for. In the
+		// background case the server sends it as the handler returns: a
+		// flush here would cost a write of its own.
+		http.NewResponseController(w).Flush()
 		g.finish(r.Context(), x)
 		return
 	}

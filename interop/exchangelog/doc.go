@@ -25,13 +25,16 @@
 // [Log.Append] returns an entry's index once it is durable. Appends made
 // at once are group-committed: one goroutine of the Log takes whatever is
 // queued (up to Config.MaxBatch) and commits it in one transaction, so
-// the cost of a commit is shared by every entry in it. The transaction
-// first locks the tree head (FOR UPDATE on PostgreSQL; SQLite's write lock),
-// so several gateways on one PostgreSQL database take turns: indexes are
-// gap-free and the tree is the same whoever appended. Exchange ids are
-// unique in the log; ids that grow with time (UUIDv7, or any id with a
-// time prefix) keep their index append-mostly, where random ids cost an
-// index page write per entry (see BENCHMARKS.md).
+// the cost of a commit is shared by every entry in it. When appends come
+// often but one at a time, it waits up to Config.MaxDelay for a few to
+// gather; after a quiet spell it commits a lone append at once. The
+// transaction first locks the tree head (FOR UPDATE on PostgreSQL;
+// SQLite's write lock), so several gateways on one PostgreSQL database
+// take turns: indexes are gap-free and the tree is the same whoever
+// appended. Exchange ids are unique in the log; ids that grow with time
+// (UUIDv7, or any id with a time prefix) keep their index append-mostly,
+// where random ids cost an index page write per entry (see
+// BENCHMARKS.md).
 //
 // # Keys
 //

@@ -6,3 +6,6 @@ var MultiRow = multiRow
 
 // MaxRowsPerStatement is maxRowsPerStatement, for the same.
 const MaxRowsPerStatement = maxRowsPerStatement
+
+// Batches returns how many transactions have committed appends.
+func Batches(l *Log) int64 { return l.batches.Load() }

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -60,10 +61,12 @@ type Config struct {
 	// means DefaultMaxBatch.
 	MaxBatch int
 	// MaxDelay is how long an append may wait for others to join its
-	// batch: when fewer appends are queued than the last batch held, the
-	// writer waits up to MaxDelay for as many before it commits, since a
-	// commit costs about as much for one entry as for a hundred. Zero
-	// means DefaultMaxDelay; a negative value never waits.
+	// batch: when appends come often enough that another is expected
+	// within MaxDelay and the batch is small, the writer waits up to
+	// MaxDelay from the batch's first entry before it commits, since a
+	// commit costs about as much for one entry as for a dozen. At a low
+	// rate appends are committed at once. Zero means DefaultMaxDelay; a
+	// negative value never waits.
 	MaxDelay time.Duration
 	// CheckpointEvery is how old the newest checkpoint may be before
 	// Checkpoint signs one for a tree that has grown; zero means
@@ -104,9 +107,15 @@ type Log struct {
 	// stmts holds the prepared multi-row INSERTs by kind and size
 	// (log2 of the rows), closed by Close.
 	stmts [insertKinds][sizes]*sql.Stmt
+	// readHead and writeHead read (and lock) and write the tree head in
+	// an append's transaction; closed by Close.
+	readHead, writeHead *sql.Stmt
 
 	// lastCheckpoint caches the newest checkpoint this Log has seen.
 	lastCheckpoint atomic.Pointer[storedCheckpoint]
+
+	// batches counts the transactions that committed appends.
+	batches atomic.Int64
 }
 
 type storedCheckpoint struct {
@@ -299,57 +308,67 @@ func (l *Log) Close() error {
 	return nil
 }
 
+// amortised is the batch size past which a commit's fixed cost (the
+// transaction, the head row's read and write) is a small part of each
+// entry's: the writer lingers only for smaller batches.
+const amortised = 32
+
+// rateWindow is the shortest time over which the writer measures the
+// rate of appends.
+const rateWindow = 20 * time.Millisecond
+
 // run is the writer: it takes what is queued, up to MaxBatch, and commits
 // it in one transaction.
+//
+// A commit costs about as much for one entry as for a dozen, so at a
+// moderate rate (one append every few hundred microseconds) committing
+// each entry as it comes would spend most of the writer's time on
+// commits. The writer keeps a fading count of recent appends; when at least one
+// more is expected within MaxDelay and the batch is still small, it waits
+// up to MaxDelay from the batch's first entry before it takes what has
+// come. At a low rate it commits at once, and under a high rate the
+// batches grow while the previous commit runs, so no wait is needed.
 func (l *Log) run() {
 	defer close(l.stopped)
 	batch := make([]*appendReq, 0, l.cfg.MaxBatch)
-	prev := 0 // the size of the last batch
+	// rate counts appends with weights that fade as exp(-age/window):
+	// rate/window is the recent appends per second, and it falls to
+	// nothing in a few windows of quiet.
+	window := max(rateWindow, 8*l.cfg.MaxDelay).Seconds()
+	var rate float64
+	last := time.Now()
 	timer := time.NewTimer(0)
 	<-timer.C
 	for first := range l.queue {
-		batch = append(batch[:0], first)
-		lingering := false
-	fill:
-		for len(batch) < l.cfg.MaxBatch {
-			select {
-			case r, ok := <-l.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-				continue
-			default:
-			}
-			// The callers the last batch answered are likely to append
-			// again: wait a little for them rather than commit a batch
-			// smaller than the last, which would cost a commit each.
-			if len(batch) >= prev || l.cfg.MaxDelay < 0 {
-				break
-			}
-			if !lingering {
-				lingering = true
-				timer.Reset(l.cfg.MaxDelay)
-			}
-			select {
-			case r, ok := <-l.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			case <-timer.C:
-				lingering = false
-				break fill
-			}
+		batch = l.drain(append(batch[:0], first))
+		recent := rate * math.Exp(-time.Since(last).Seconds()/window) / window
+		if l.cfg.MaxDelay > 0 && len(batch) < min(amortised, l.cfg.MaxBatch) &&
+			recent*l.cfg.MaxDelay.Seconds() >= 1 {
+			timer.Reset(l.cfg.MaxDelay)
+			<-timer.C
+			batch = l.drain(batch)
 		}
-		if lingering {
-			// Since Go 1.23 a stopped timer's channel holds no stale
-			// value, so there is nothing to drain.
-			timer.Stop()
-		}
-		prev = len(batch)
+		now := time.Now()
+		rate = rate*math.Exp(-now.Sub(last).Seconds()/window) + float64(len(batch))
+		last = now
 		l.commit(batch)
 	}
+}
+
+// drain adds to batch what is queued, without waiting, up to MaxBatch.
+func (l *Log) drain(batch []*appendReq) []*appendReq {
+	for len(batch) < l.cfg.MaxBatch {
+		select {
+		case r, ok := <-l.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commit appends the batch's live requests and answers each.
@@ -365,6 +384,7 @@ func (l *Log) commit(batch []*appendReq) {
 	}
 	first, err := l.appendBatch(live)
 	if err == nil {
+		l.batches.Add(1)
 		for i, r := range live {
 			r.done <- appendResult{index: first + int64(i)}
 		}
@@ -416,8 +436,7 @@ func (l *Log) appendBatch(reqs []*appendReq) (int64, error) {
 	)
 	err := l.db.Tx(ctx, func(tx *sql.Tx) error {
 		var rootBytes []byte
-		if err := tx.QueryRowContext(ctx, `SELECT size, root FROM exchangelog_head WHERE id = 1`+
-			l.db.Dialect().ForUpdate()).Scan(&start, &rootBytes); err != nil {
+		if err := tx.StmtContext(ctx, l.readHead).QueryRowContext(ctx).Scan(&start, &rootBytes); err != nil {
 			return err
 		}
 		known := l.frontier
@@ -458,8 +477,7 @@ func (l *Log) appendBatch(reqs []*appendReq) (int64, error) {
 		if err := l.insertRows(ctx, tx, insertHashes, hashRows); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE exchangelog_head SET size = $1, root = $2, updated_at = $3 WHERE id = 1`,
-			size, root[:], l.cfg.Now().UnixMicro()); err != nil {
+		if _, err := tx.StmtContext(ctx, l.writeHead).ExecContext(ctx, size, root[:], l.cfg.Now().UnixMicro()); err != nil {
 			return err
 		}
 		next = frontier{size: size, hashes: make(map[int64]Hash, 64)}
@@ -514,15 +532,27 @@ var inserts = [insertKinds]struct {
 const sizes = 9
 
 func (l *Log) prepare(ctx context.Context) error {
+	d := l.db.Dialect()
+	fail := func(err error) error {
+		l.closeStatements()
+		return fmt.Errorf("exchangelog: prepare: %w", err)
+	}
 	for k, ins := range inserts {
 		for i := range sizes {
-			st, err := l.db.PrepareContext(ctx, multiRow(l.db.Dialect(), ins.prefix, ins.width, 1<<i)+ins.suffix)
+			st, err := l.db.PrepareContext(ctx, multiRow(d, ins.prefix, ins.width, 1<<i)+ins.suffix)
 			if err != nil {
-				l.closeStatements()
-				return fmt.Errorf("exchangelog: prepare: %w", err)
+				return fail(err)
 			}
 			l.stmts[k][i] = st
 		}
+	}
+	var err error
+	if l.readHead, err = l.db.PrepareContext(ctx, `SELECT size, root FROM exchangelog_head WHERE id = 1`+d.ForUpdate()); err != nil {
+		return fail(err)
+	}
+	if l.writeHead, err = l.db.PrepareContext(ctx, `UPDATE exchangelog_head SET size = `+param(d, 1)+
+		`, root = `+param(d, 2)+`, updated_at = `+param(d, 3)+` WHERE id = 1`); err != nil {
+		return fail(err)
 	}
 	return nil
 }
@@ -534,6 +564,12 @@ func (l *Log) closeStatements() {
 				st.Close()
 				l.stmts[k][i] = nil
 			}
+		}
+	}
+	for _, st := range []**sql.Stmt{&l.readHead, &l.writeHead} {
+		if *st != nil {
+			(*st).Close()
+			*st = nil
 		}
 	}
 }
@@ -568,17 +604,21 @@ func multiRow(d sqlstore.Dialect, prefix string, width, n int) string {
 			if j > 0 {
 				b.WriteByte(',')
 			}
-			if d == sqlstore.SQLite {
-				b.WriteByte('?')
-			} else {
-				b.WriteByte('$')
-				b.WriteString(strconv.Itoa(p))
-			}
+			b.WriteString(param(d, p))
 			p++
 		}
 		b.WriteByte(')')
 	}
 	return b.String()
+}
+
+// param is the n-th parameter (from 1) of a statement prepared as it is
+// written: SQLite's driver takes them as ?, PostgreSQL's as $n.
+func param(d sqlstore.Dialect, n int) string {
+	if d == sqlstore.SQLite {
+		return "?"
+	}
+	return "$" + strconv.Itoa(n)
 }
 
 // frontierIndexes returns the stored hash indexes of the complete

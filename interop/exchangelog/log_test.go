@@ -269,6 +269,53 @@ func TestAppendAbandoned(t *testing.T) {
 	assert.ErrorIs(t, err, exchangelog.ErrNotFound)
 }
 
+// TestAppendModerateRate: appends that come one at a time but often (a
+// gateway's background appends at a few thousand calls a second) share
+// commits, each waiting at most MaxDelay for the others; a lone append
+// is committed at once.
+func TestAppendModerateRate(t *testing.T) {
+	db := sqltest.SQLite(t)
+	ctx := t.Context()
+	key, err := exchangelog.NewSigningKey(ctx, db.DB.DB, testKEK, origin)
+	require.NoError(t, err)
+	const maxDelay = 5 * time.Millisecond
+	l, err := exchangelog.New(ctx, exchangelog.Config{DB: db.DB.DB, Signer: key, MaxDelay: maxDelay})
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+
+	// Quiet: one append, after nothing, waits for no other.
+	start := time.Now()
+	_, err = l.Append(ctx, entry("lone", 0))
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), time.Second)
+	require.EqualValues(t, 1, exchangelog.Batches(l))
+
+	// Busy: an append started every 250 µs, none waiting for another.
+	const n = 400
+	var wg sync.WaitGroup
+	indexes := make([]int64, n)
+	for i := range n {
+		wg.Go(func() {
+			idx, err := l.Append(ctx, entry("steady", i))
+			assert.NoError(t, err)
+			indexes[i] = idx
+		})
+		time.Sleep(250 * time.Microsecond)
+	}
+	wg.Wait()
+	batches := exchangelog.Batches(l) - 1
+	t.Logf("%d appends in %d commits", n, batches)
+	assert.LessOrEqual(t, batches, int64(n/2), "appends at a steady rate should share commits")
+	seen := map[int64]bool{}
+	for _, idx := range indexes {
+		assert.False(t, seen[idx], "index %d given twice", idx)
+		seen[idx] = true
+	}
+	size, err := l.Size(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, n+1, size)
+}
+
 func TestSigningKey(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
 		ctx := t.Context()
