@@ -103,8 +103,10 @@ func TestMixedLoad(t *testing.T) {
 
 	b, err := os.ReadFile(out)
 	require.NoError(t, err)
-	var rep Report
-	require.NoError(t, json.Unmarshal(b, &rep))
+	var reps []Report
+	require.NoError(t, json.Unmarshal(b, &reps))
+	require.Len(t, reps, 1)
+	rep := reps[0]
 	for _, k := range kinds {
 		f := rep.ByKind[k]
 		require.NotNil(t, f, "%s in the report: %s", k, b)

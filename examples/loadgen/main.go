@@ -9,7 +9,8 @@
 // declarations and authorizations written and confirmed with the code
 // from the development outbox. Hold a rate (-rate, an open model: arrivals
 // do not wait for answers, and latency counts from when each should have
-// started) or a number of workers (-c, a closed model).
+// started), several rates one after another (-rate 200,400,800), or a
+// number of workers (-c, a closed model).
 //
 //	EGOVKIT_ADMIN_TOKEN=… go run ./examples/portal -demo &
 //	EGOVKIT_ADMIN_TOKEN=… go run ./examples/loadgen -portal http://127.0.0.1:8080 -rate 500 -duration 30s
@@ -25,8 +26,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,7 +38,7 @@ import (
 
 type options struct {
 	portal, admin, mix, jsonOut, mode string
-	rate                              float64
+	rates                             []float64
 	workers, maxInFlight              int
 	duration, warmup, timeout         time.Duration
 }
@@ -56,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fl.StringVar(&o.admin, "admin-token", getenv("EGOVKIT_ADMIN_TOKEN"), "the portal's client administration token (env EGOVKIT_ADMIN_TOKEN), to register the load's client")
 	fl.StringVar(&o.mix, "mix", nationalMix, "weights of the kinds: signin, interop, declaration, authorization")
 	fl.StringVar(&o.mode, "mode", "mixed", "mixed: the mix; password: sign-ins with the password alone")
-	fl.Float64Var(&o.rate, "rate", 0, "transactions per second to start (open model); 0: use -c")
+	rates := fl.String("rate", "", "transactions per second to start (open model), or several (200,400,800) run one after another; none: use -c")
 	fl.IntVar(&o.workers, "c", 8, "workers each running one transaction after another (closed model), when -rate is 0")
 	fl.IntVar(&o.maxInFlight, "max-in-flight", 2000, "open model: transactions under way at most; arrivals beyond are dropped and counted")
 	fl.DurationVar(&o.duration, "duration", 30*time.Second, "how long to measure, after the warm-up")
@@ -69,8 +73,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %v", fl.Args())
 	}
+	for r := range strings.SplitSeq(*rates, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		n, err := strconv.ParseFloat(r, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("-rate: %q is not a positive number", r)
+		}
+		o.rates = append(o.rates, n)
+	}
 	switch {
-	case o.rate < 0, o.rate == 0 && o.workers < 1:
+	case len(o.rates) == 0 && o.workers < 1:
 		return errors.New("give -rate N (N > 0) or -c N (N ≥ 1)")
 	case o.duration <= 0, o.warmup < 0, o.timeout <= 0, o.maxInFlight < 1:
 		return errors.New("-duration, -timeout and -max-in-flight must be positive, -warmup not negative")
@@ -111,11 +125,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("-mode is mixed or password, not %q", o.mode)
 	}
 
-	rep := drive(ctx, o, m, tx, stderr)
-	rep.Portal, rep.Mix = p.base, mixName
-	rep.print(stdout)
+	steps := o.rates
+	if len(steps) == 0 {
+		steps = []float64{0} // the closed model
+	}
+	var reps []*Report
+	for _, rate := range steps {
+		if ctx.Err() != nil {
+			break
+		}
+		rep := drive(ctx, o, rate, m, tx, stderr)
+		rep.Portal, rep.Mix = p.base, mixName
+		rep.print(stdout)
+		reps = append(reps, rep)
+	}
 	if o.jsonOut != "" {
-		b, _ := json.MarshalIndent(rep, "", "  ")
+		b, _ := json.MarshalIndent(reps, "", "  ")
 		if err := os.WriteFile(o.jsonOut, append(b, '\n'), 0o644); err != nil {
 			return err
 		}
@@ -131,7 +156,18 @@ func setup(ctx context.Context, p *portal, m *mix, stderr io.Writer) error {
 	if err := p.register(ctx); err != nil {
 		return err
 	}
-	if err := p.signIn(ctx); err != nil {
+	err := p.signIn(ctx)
+	if se := (*statusError)(nil); errors.As(err, &se) && se.status == http.StatusTooManyRequests {
+		// A code was sent for this citizen's sign-in less than a minute ago.
+		fmt.Fprintln(stderr, "waiting a minute: the portal sent a sign-in code a moment ago")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(61 * time.Second):
+		}
+		err = p.signIn(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("first sign-in: %w", err)
 	}
 	if m.has(kindInterop) {
@@ -149,7 +185,7 @@ func setup(ctx context.Context, p *portal, m *mix, stderr io.Writer) error {
 
 // drive runs the load: warm-up, then the measured part, with a progress
 // line a second on stderr.
-func drive(ctx context.Context, o options, m *mix, tx func(context.Context, string) error, stderr io.Writer) *Report {
+func drive(ctx context.Context, o options, rate float64, m *mix, tx func(context.Context, string) error, stderr io.Writer) *Report {
 	rec := newRecorder()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -201,9 +237,9 @@ func drive(ctx context.Context, o options, m *mix, tx func(context.Context, stri
 		rec.record(kind, time.Since(from), err)
 	}
 	model := ""
-	if o.rate > 0 {
-		model = fmt.Sprintf("open, %g/s", o.rate)
-		interval := time.Duration(float64(time.Second) / o.rate)
+	if rate > 0 {
+		model = fmt.Sprintf("open, %g/s", rate)
+		interval := time.Duration(float64(time.Second) / rate)
 		for i := int64(0); ; i++ {
 			at := start.Add(time.Duration(i) * interval)
 			if !at.Before(end) || ctx.Err() != nil {
