@@ -48,6 +48,9 @@ type config struct {
 	// Grace bounds the whole shutdown after a signal: requests under way,
 	// then closing the packages and the database pool.
 	Grace time.Duration
+	// Pprof is a loopback address to serve Go's profiles on (-pprof);
+	// empty serves none.
+	Pprof string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -74,6 +77,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fl.StringVar(&c.PublicURL, "public-url", getenv("EGOVKIT_PUBLIC_URL"), "URL the portal is reached at, for issuer URLs (env EGOVKIT_PUBLIC_URL; default http://ADDR)")
 	fl.StringVar(&c.SMSWebhook, "sms-webhook", getenv("EGOVKIT_SMS_WEBHOOK"), "SMS gateway URL for one-time codes (env EGOVKIT_SMS_WEBHOOK; secret in EGOVKIT_SMS_WEBHOOK_SECRET); without it, and outside demo mode, sign-ins reach only LoA low")
 	fl.DurationVar(&c.Grace, "shutdown-grace", shutdownGrace, "how long stopping may take after SIGINT or SIGTERM, even when the database hangs")
+	fl.StringVar(&c.Pprof, "pprof", "", "serve Go's profiles (/debug/pprof/) on this loopback address, for measuring; off by default")
 	fl.BoolVar(&c.Demo, "demo", demo, "create demonstration accounts and a client with published passwords, on a loopback address only, never with -sms-webhook (env EGOVKIT_DEMO=true)")
 	fl.Usage = func() {
 		fmt.Fprintf(fl.Output(), "Usage: portal [flags]\n\nRuns every egovkit package on one port.\n\n")

@@ -119,6 +119,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer ln.Close()
+	if cfg.Pprof != "" {
+		if err := servePprof(ctx, cfg.Pprof, log); err != nil {
+			return err
+		}
+	}
 	addr := ln.Addr().String()
 	base := cfg.PublicURL
 	if base == "" {

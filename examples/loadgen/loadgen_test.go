@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egovkit/egovkit/internal/modtest"
+)
+
+var listening = regexp.MustCompile(`"msg":"portal listening","url":"(http://[^"]+)/"`)
+
+// sources are the files of the programs in dirs, as a module of its own
+// would hold them: no tests, no test data.
+func sources(t *testing.T, dirs ...string) map[string][]byte {
+	files := map[string][]byte{}
+	for _, dir := range dirs {
+		err := filepath.WalkDir(filepath.Join("..", dir), func(path string, d fs.DirEntry, err error) error {
+			switch {
+			case err != nil:
+				return err
+			case d.IsDir() && d.Name() == "testdata":
+				return filepath.SkipDir
+			case d.IsDir() || strings.HasSuffix(path, "_test.go"):
+				return nil
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if strings.HasSuffix(path, ".go") {
+				assert.NotContains(t, string(b), `"github.com/egovkit/egovkit/internal/`, "%s imports only public packages", path)
+			}
+			rel, _ := filepath.Rel("..", path)
+			files[filepath.ToSlash(rel)] = b
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	return files
+}
+
+// TestMixedLoad builds the portal and the load generator as an agency's
+// module would, runs the portal in demo mode on SQLite as a process of its
+// own with its logs written, and puts a few seconds of every kind of
+// transaction on it at a low rate: each kind succeeds every time and the
+// report has its percentiles.
+func TestMixedLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the portal and the load generator")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	bin := modtest.Build(t, root, sources(t, "portal", "loadgen"))
+
+	admin := strings.Repeat("k", 40)
+	env := append(os.Environ(), "EGOVKIT_ADMIN_TOKEN="+admin)
+	portal := exec.Command(filepath.Join(bin, "portal"), "-demo", "-log-json", "-addr", "127.0.0.1:0", "-data", t.TempDir())
+	portal.Env = env
+	stderr, err := portal.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, portal.Start())
+	t.Cleanup(func() {
+		_ = portal.Process.Signal(os.Interrupt)
+		_ = portal.Wait()
+	})
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() { // read to the end: the portal logs every request
+			if m := listening.FindSubmatch(sc.Bytes()); m != nil {
+				found <- string(m[1])
+			}
+		}
+		close(found)
+	}()
+	var base string
+	select {
+	case base = <-found:
+		require.NotEmpty(t, base, "the portal exited before listening")
+	case <-time.After(time.Minute):
+		t.Fatal("the portal did not listen within a minute")
+	}
+
+	out := filepath.Join(t.TempDir(), "report.json")
+	lg := exec.Command(filepath.Join(bin, "loadgen"), "-portal", base, "-rate", "12", "-warmup", "1s", "-duration", "4s",
+		"-mix", "signin=1,interop=1,declaration=1,authorization=1", "-json", out)
+	lg.Env = env
+	text, err := lg.CombinedOutput()
+	require.NoError(t, err, "%s", text)
+	assert.Regexp(t, `(?m)^ +[0-9]+s measuring +[0-9]+ tx/s`, string(text), "progress every second")
+
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	var reps []Report
+	require.NoError(t, json.Unmarshal(b, &reps))
+	require.Len(t, reps, 1)
+	rep := reps[0]
+	for _, k := range kinds {
+		f := rep.ByKind[k]
+		require.NotNil(t, f, "%s in the report: %s", k, b)
+		assert.Positive(t, f.OK, "%s succeeded", k)
+		assert.Empty(t, f.Errors, "%s never failed: %s", k, f.LastError)
+		assert.Positive(t, f.P50, k)
+		assert.LessOrEqual(t, f.P50, f.P90, k)
+		assert.LessOrEqual(t, f.P90, f.P99, k)
+		assert.LessOrEqual(t, f.P99, f.Max, k)
+	}
+	assert.Positive(t, rep.Overall.P99)
+	assert.InDelta(t, 12, rep.Overall.PerSecond, 6, "the rate held")
+	assert.Contains(t, string(text), "overall")
+}

@@ -1,0 +1,293 @@
+// Command loadgen puts the mixed national workload on a running portal
+// (examples/portal in demo mode, with EGOVKIT_ADMIN_TOKEN set) and
+// reports throughput and latency percentiles per kind of transaction.
+//
+// The mix follows Greece's published figures (see nationalMix): sign-ins
+// on an existing single sign-on session (authorization request with PKCE,
+// code, token exchange), calls through the interoperability gateway under
+// a standing consent with a cached client_credentials token, and solemn
+// declarations and authorizations written and confirmed with the code
+// from the development outbox. Hold a rate (-rate, an open model: arrivals
+// do not wait for answers, and latency counts from when each should have
+// started), several rates one after another (-rate 200,400,800), or a
+// number of workers (-c, a closed model).
+//
+//	EGOVKIT_ADMIN_TOKEN=… go run ./examples/portal -demo &
+//	EGOVKIT_ADMIN_TOKEN=… go run ./examples/loadgen -portal http://127.0.0.1:8080 -rate 500 -duration 30s
+//
+// -mode password measures sign-ins with the password alone instead
+// (argon2id, at the cost the portal is configured with).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type options struct {
+	portal, admin, mix, jsonOut, mode string
+	rates                             []float64
+	workers, maxInFlight              int
+	duration, warmup, timeout         time.Duration
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var o options
+	fl := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.StringVar(&o.portal, "portal", "http://127.0.0.1:8080", "the portal's URL (demo mode)")
+	fl.StringVar(&o.admin, "admin-token", getenv("EGOVKIT_ADMIN_TOKEN"), "the portal's client administration token (env EGOVKIT_ADMIN_TOKEN), to register the load's client")
+	fl.StringVar(&o.mix, "mix", nationalMix, "weights of the kinds: signin, interop, declaration, authorization")
+	fl.StringVar(&o.mode, "mode", "mixed", "mixed: the mix; password: sign-ins with the password alone")
+	rates := fl.String("rate", "", "transactions per second to start (open model), or several (200,400,800) run one after another; none: use -c")
+	fl.IntVar(&o.workers, "c", 8, "workers each running one transaction after another (closed model), when -rate is 0")
+	fl.IntVar(&o.maxInFlight, "max-in-flight", 2000, "open model: transactions under way at most; arrivals beyond are dropped and counted")
+	fl.DurationVar(&o.duration, "duration", 30*time.Second, "how long to measure, after the warm-up")
+	fl.DurationVar(&o.warmup, "warmup", 5*time.Second, "load before measuring")
+	fl.DurationVar(&o.timeout, "timeout", 10*time.Second, "deadline of each HTTP request")
+	fl.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if fl.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %v", fl.Args())
+	}
+	for r := range strings.SplitSeq(*rates, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		n, err := strconv.ParseFloat(r, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("-rate: %q is not a positive number", r)
+		}
+		o.rates = append(o.rates, n)
+	}
+	switch {
+	case len(o.rates) == 0 && o.workers < 1:
+		return errors.New("give -rate N (N > 0) or -c N (N ≥ 1)")
+	case o.duration <= 0, o.warmup < 0, o.timeout <= 0, o.maxInFlight < 1:
+		return errors.New("-duration, -timeout and -max-in-flight must be positive, -warmup not negative")
+	}
+	m, err := parseMix(o.mix)
+	if err != nil {
+		return err
+	}
+	conns := max(o.workers, 256)
+	p, err := newPortal(o.portal, o.admin, o.timeout, conns)
+	if err != nil {
+		return err
+	}
+
+	var tx func(context.Context, string) error
+	mixName := o.mix
+	switch o.mode {
+	case "mixed":
+		if err := setup(ctx, p, m, stderr); err != nil {
+			return err
+		}
+		tx = func(ctx context.Context, kind string) error {
+			switch kind {
+			case kindSignIn:
+				return p.signIn(ctx)
+			case kindInterop:
+				return p.call(ctx)
+			case kindDeclaration:
+				return p.document(ctx, false)
+			default:
+				return p.document(ctx, true)
+			}
+		}
+	case "password":
+		m, mixName = &mix{kinds: []string{kindSignIn}, cumul: []int{1}, total: 1}, "password sign-ins"
+		tx = func(ctx context.Context, _ string) error { return p.passwordSignIn(ctx) }
+	default:
+		return fmt.Errorf("-mode is mixed or password, not %q", o.mode)
+	}
+
+	steps := o.rates
+	if len(steps) == 0 {
+		steps = []float64{0} // the closed model
+	}
+	var reps []*Report
+	for _, rate := range steps {
+		if ctx.Err() != nil {
+			break
+		}
+		rep := drive(ctx, o, rate, m, tx, stderr)
+		rep.Portal, rep.Mix = p.base, mixName
+		rep.print(stdout)
+		reps = append(reps, rep)
+	}
+	if o.jsonOut != "" {
+		b, _ := json.MarshalIndent(reps, "", "  ")
+		if err := os.WriteFile(o.jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setup prepares what the kinds in the mix need: the load's client and a
+// first sign-in (password and SMS code, which opens the single sign-on
+// session every later sign-in uses), and for gateway calls a standing
+// consent the citizen approved.
+func setup(ctx context.Context, p *portal, m *mix, stderr io.Writer) error {
+	if err := p.register(ctx); err != nil {
+		return err
+	}
+	err := p.signIn(ctx)
+	if se := (*statusError)(nil); errors.As(err, &se) && se.status == http.StatusTooManyRequests {
+		// A code was sent for this citizen's sign-in less than a minute ago.
+		fmt.Fprintln(stderr, "waiting a minute: the portal sent a sign-in code a moment ago")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(61 * time.Second):
+		}
+		err = p.signIn(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("first sign-in: %w", err)
+	}
+	if m.has(kindInterop) {
+		if err := p.standingConsent(ctx); err != nil {
+			return fmt.Errorf("standing consent: %w", err)
+		}
+	}
+	fmt.Fprintf(stderr, "setup done: client %s, single sign-on session open", p.client)
+	if m.has(kindInterop) {
+		fmt.Fprint(stderr, ", standing consent approved")
+	}
+	fmt.Fprintln(stderr)
+	return nil
+}
+
+// drive runs the load: warm-up, then the measured part, with a progress
+// line a second on stderr.
+func drive(ctx context.Context, o options, rate float64, m *mix, tx func(context.Context, string) error, stderr io.Writer) *Report {
+	rec := newRecorder()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := time.Now()
+	end := start.Add(o.warmup + o.duration)
+	var measureFrom time.Time
+	var inFlight, dropped atomic.Int64
+	var wg sync.WaitGroup
+
+	go func() { // progress
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		last, lastFailed := 0, 0
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				rec.mu.Lock()
+				done, failed, measuring := rec.done, rec.failed, rec.measuring
+				rec.mu.Unlock()
+				phase := "warm-up"
+				if measuring {
+					phase = "measuring"
+				}
+				fmt.Fprintf(stderr, "%4.0fs %-9s %6d tx/s %5d failed/s %5d in flight %6d dropped\n",
+					now.Sub(start).Seconds(), phase, done-last, failed-lastFailed, inFlight.Load(), dropped.Load())
+				last, lastFailed = done, failed
+			}
+		}
+	}()
+	go func() { // the warm-up's end
+		select {
+		case <-ctx.Done():
+		case <-time.After(o.warmup):
+			rec.mu.Lock()
+			rec.measuring = true
+			measureFrom = time.Now()
+			rec.mu.Unlock()
+			dropped.Store(0)
+		}
+	}()
+
+	one := func(kind string, from time.Time) {
+		err := tx(ctx, kind)
+		if ctx.Err() != nil && err != nil {
+			return // cut by the end of the run, not a failure
+		}
+		rec.record(kind, time.Since(from), err)
+	}
+	model := ""
+	if rate > 0 {
+		model = fmt.Sprintf("open, %g/s", rate)
+		interval := time.Duration(float64(time.Second) / rate)
+		for i := int64(0); ; i++ {
+			at := start.Add(time.Duration(i) * interval)
+			if !at.Before(end) || ctx.Err() != nil {
+				break
+			}
+			if d := time.Until(at); d > 0 {
+				select {
+				case <-ctx.Done():
+				case <-time.After(d):
+				}
+			}
+			if inFlight.Load() >= int64(o.maxInFlight) {
+				dropped.Add(1)
+				continue
+			}
+			inFlight.Add(1)
+			wg.Add(1)
+			go func(kind string) {
+				defer wg.Done()
+				defer inFlight.Add(-1)
+				one(kind, at)
+			}(m.draw())
+		}
+	} else {
+		model = fmt.Sprintf("closed, %d workers", o.workers)
+		for range o.workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(end) && ctx.Err() == nil {
+					inFlight.Add(1)
+					one(m.draw(), time.Now())
+					inFlight.Add(-1)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	finished := time.Now()
+	cancel()
+	rec.mu.Lock()
+	from := measureFrom
+	rec.mu.Unlock()
+	seconds := o.duration.Seconds() // the drain after the end counts in the last second
+	if from.IsZero() {
+		from, seconds = finished, 0.001
+	}
+	rep := rec.report(seconds)
+	rep.Model, rep.Dropped, rep.Started, rep.Finished = model, int(dropped.Load()), from, finished
+	return rep
+}
