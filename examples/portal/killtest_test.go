@@ -297,41 +297,16 @@ func (k *killRun) stopAll() {
 	}
 }
 
-// code reads the SMS code sent to mobile after the call to clear: the
-// newest message to it, read from each instance's development outbox
-// (each keeps what it sent), that was not read before.
+// code waits for the SMS code sent to mobile since the last clearCodes:
+// the newest unread message to it in an instance's development outbox
+// (each instance keeps what it sent).
 func (k *killRun) code(mobile string) (string, error) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		var codes []string
-		for i := range 2 {
-			resp, err := outboxClient.Get("http://" + k.addr(i) + "/dev/outbox")
-			if err != nil {
-				continue // the instance is down
+		for _, text := range k.unread(mobile) {
+			if c := regexp.MustCompile(`\b[0-9]{6}\b`).FindAllString(text, -1); len(c) > 0 {
+				return c[len(c)-1], nil
 			}
-			var box struct {
-				Messages []struct{ ID, To, Text string }
-			}
-			err = json.NewDecoder(resp.Body).Decode(&box)
-			resp.Body.Close()
-			if err != nil {
-				continue
-			}
-			k.outboxMu.Lock()
-			for _, m := range box.Messages { // newest first
-				id := strconv.Itoa(i) + "\x00" + m.ID + "\x00" + m.Text
-				if m.To != mobile || k.seen[id] {
-					continue
-				}
-				k.seen[id] = true
-				if c := regexp.MustCompile(`\b[0-9]{6}\b`).FindAllString(m.Text, -1); len(c) > 0 {
-					codes = append(codes, c[len(c)-1])
-				}
-			}
-			k.outboxMu.Unlock()
-		}
-		if len(codes) > 0 {
-			return codes[0], nil
 		}
 		if time.Now().After(deadline) {
 			return "", errors.New("no code in the outboxes")
@@ -340,23 +315,21 @@ func (k *killRun) code(mobile string) (string, error) {
 	}
 }
 
+// clearCodes marks every message to mobile as read.
+func (k *killRun) clearCodes(mobile string) { k.unread(mobile) }
+
 // outboxClient reads the instances' outboxes directly.
 var outboxClient = &http.Client{Timeout: 2 * time.Second}
 
-// clearCodes marks every message to mobile as read.
-func (k *killRun) clearCodes(mobile string) {
-	for {
-		if _, err := k.codeNow(mobile); err != nil {
-			return
-		}
-	}
-}
-
-func (k *killRun) codeNow(mobile string) (string, error) {
+// unread reads the messages to mobile in the outboxes of the instances
+// that answer, newest first, that were not read before, and marks them
+// read.
+func (k *killRun) unread(mobile string) []string {
+	var texts []string
 	for i := range 2 {
 		resp, err := outboxClient.Get("http://" + k.addr(i) + "/dev/outbox")
 		if err != nil {
-			continue
+			continue // the instance is down
 		}
 		var box struct {
 			Messages []struct{ ID, To, Text string }
@@ -371,20 +344,19 @@ func (k *killRun) codeNow(mobile string) (string, error) {
 			id := strconv.Itoa(i) + "\x00" + m.ID + "\x00" + m.Text
 			if m.To == mobile && !k.seen[id] {
 				k.seen[id] = true
-				k.outboxMu.Unlock()
-				return m.Text, nil
+				texts = append(texts, m.Text)
 			}
 		}
 		k.outboxMu.Unlock()
 	}
-	return "", errors.New("nothing unread")
+	return texts
 }
 
 // signIn runs the code flow with PKCE through the proxy on the citizen's
 // browser: with a password and an SMS code when full is set, on the
 // existing session otherwise. It answers which instance gave the code,
-// and the access token.
-func (k *killRun) signIn(c *citizenLoad, full bool) (int, string, error) {
+// and when, and the access token.
+func (k *killRun) signIn(c *citizenLoad, full bool) (served, string, error) {
 	hc := &http.Client{Jar: c.jar, Timeout: 10 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
 		if strings.HasPrefix(r.URL.String(), agencyRedirect) {
 			return http.ErrUseLastResponse
@@ -399,7 +371,7 @@ func (k *killRun) signIn(c *citizenLoad, full bool) (int, string, error) {
 	issuer := k.base + "/auth/citizen"
 	resp, err := hc.Get(issuer + "/authorize?" + q.Encode())
 	if err != nil {
-		return 0, "", err
+		return served{}, "", err
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -408,10 +380,10 @@ func (k *killRun) signIn(c *citizenLoad, full bool) (int, string, error) {
 		if resp.StatusCode == http.StatusOK {
 			m := txInput.FindStringSubmatch(string(b))
 			if m == nil {
-				return 0, "", fmt.Errorf("no sign-in form: %s", b)
+				return served{}, "", fmt.Errorf("no sign-in form: %s", b)
 			}
 			if resp, err = hc.PostForm(issuer+"/login", url.Values{"tx": {m[1]}, "username": {c.user}, "password": {c.password}}); err != nil {
-				return 0, "", err
+				return served{}, "", err
 			}
 			b, _ = io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -419,26 +391,27 @@ func (k *killRun) signIn(c *citizenLoad, full bool) (int, string, error) {
 		if resp.StatusCode == http.StatusOK {
 			m := txInput.FindStringSubmatch(string(b))
 			if m == nil {
-				return 0, "", fmt.Errorf("no code form: %s", b)
+				return served{}, "", fmt.Errorf("no code form: %s", b)
 			}
 			code, err := k.code(c.mobile)
 			if err != nil {
-				return 0, "", err
+				return served{}, "", err
 			}
 			if resp, err = hc.PostForm(issuer+"/login/code", url.Values{"tx": {m[1]}, "code": {code}}); err != nil {
-				return 0, "", err
+				return served{}, "", err
 			}
 			b, _ = io.ReadAll(resp.Body)
 			resp.Body.Close()
 		}
 	}
 	if resp.StatusCode != http.StatusSeeOther {
-		return 0, "", fmt.Errorf("authorize answered %d: %.300s", resp.StatusCode, b)
+		return served{}, "", fmt.Errorf("authorize answered %d: %.300s", resp.StatusCode, b)
 	}
-	backend, _ := strconv.Atoi(resp.Header.Get(backendHeader))
+	signedIn := served{at: time.Now()}
+	signedIn.backend, _ = strconv.Atoi(resp.Header.Get(backendHeader))
 	loc, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil || loc.Query().Get("code") == "" {
-		return 0, "", fmt.Errorf("no code in %q", resp.Header.Get("Location"))
+		return served{}, "", fmt.Errorf("no code in %q", resp.Header.Get("Location"))
 	}
 	req, _ := http.NewRequest("POST", issuer+"/token", strings.NewReader(url.Values{"grant_type": {"authorization_code"},
 		"code": {loc.Query().Get("code")}, "redirect_uri": {agencyRedirect}, "code_verifier": {verifier}}.Encode()))
@@ -446,29 +419,29 @@ func (k *killRun) signIn(c *citizenLoad, full bool) (int, string, error) {
 	req.SetBasicAuth(c.ask.client, c.ask.secret)
 	resp, err = hc.Do(req)
 	if err != nil {
-		return backend, "", fmt.Errorf("%w: %w", errSignedIn, err)
+		return signedIn, "", fmt.Errorf("%w: %w", errSignedIn, err)
 	}
 	defer resp.Body.Close()
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&tok) != nil {
-		return backend, "", fmt.Errorf("%w: the token endpoint answered %d", errSignedIn, resp.StatusCode)
+		return signedIn, "", fmt.Errorf("%w: the token endpoint answered %d", errSignedIn, resp.StatusCode)
 	}
-	return backend, tok.AccessToken, nil
+	return signedIn, tok.AccessToken, nil
 }
 
 // errSignedIn: the sign-in was made (and counted), the token exchange
 // after it failed.
 var errSignedIn = errors.New("signed in, but no token")
 
-func (k *killRun) succeeded(kind string, backend int) {
+func (k *killRun) succeeded(kind string, s served) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.done == nil {
 		k.done = map[string][]served{}
 	}
-	k.done[kind] = append(k.done[kind], served{backend, time.Now()})
+	k.done[kind] = append(k.done[kind], s)
 }
 
 func (k *killRun) fail(kind string) {
@@ -488,10 +461,10 @@ func (k *killRun) wrong(format string, args ...any) {
 
 func (k *killRun) signInLoop(ctx context.Context, c *citizenLoad) {
 	for ctx.Err() == nil {
-		backend, _, err := k.signIn(c, false)
+		s, _, err := k.signIn(c, false)
 		switch {
 		case err == nil, errors.Is(err, errSignedIn):
-			k.succeeded("authentication", backend)
+			k.succeeded("authentication", s)
 		default:
 			k.fail("authentication")
 		}
@@ -499,12 +472,12 @@ func (k *killRun) signInLoop(ctx context.Context, c *citizenLoad) {
 }
 
 // answer is what the proxy answered: the instance's status, body and
-// exchange id (X-Road-Request-Id), and which instance it was.
+// exchange id (X-Road-Request-Id), and which instance it was, when.
 type answer struct {
 	status   int
 	body     []byte
-	backend  int
 	exchange string
+	served
 }
 
 // call makes one JSON request through the proxy.
@@ -534,7 +507,7 @@ func (k *killRun) call(method, path, token, body string, hdr map[string]string) 
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	backend, _ := strconv.Atoi(resp.Header.Get(backendHeader))
-	return answer{resp.StatusCode, b, backend, resp.Header.Get("X-Road-Request-Id")}, err
+	return answer{resp.StatusCode, b, resp.Header.Get("X-Road-Request-Id"), served{backend, time.Now()}}, err
 }
 
 // declarationLoop writes drafts and confirms them with the code sent to
@@ -574,7 +547,7 @@ func (k *killRun) declarationLoop(ctx context.Context, c *citizenLoad) {
 				k.wrong("a confirmation answered %s", a.body)
 				continue
 			}
-			k.succeeded("declaration", a.backend)
+			k.succeeded("declaration", a.served)
 			k.mu.Lock()
 			if k.issued == nil {
 				k.issued = map[string]issuedDoc{}
@@ -642,10 +615,10 @@ func (k *killRun) consentLoop(ctx context.Context, browser *http.Client, token s
 				k.fail("consent")
 				break
 			}
-			k.succeeded("interop_call", a.backend)
+			k.succeeded("interop_call", a.served)
 			switch {
 			case a.status == http.StatusOK:
-				k.succeeded("consent", a.backend)
+				k.succeeded("consent", a.served)
 				k.mu.Lock()
 				if k.leftover == 0 {
 					k.broken = append(k.broken, fmt.Sprintf("call %d with consent %s allowed though no approved consent was left: %s",
@@ -655,10 +628,10 @@ func (k *killRun) consentLoop(ctx context.Context, browser *http.Client, token s
 				if k.exchanges == nil {
 					k.exchanges = map[string]exchange{}
 				}
-				k.exchanges[a.exchange] = exchange{created.ID, served{a.backend, time.Now()}}
+				k.exchanges[a.exchange] = exchange{created.ID, a.served}
 				k.mu.Unlock()
 			case a.status == http.StatusForbidden && bytes.Contains(a.body, []byte(`"consent_reason":"used_up"`)):
-				k.succeeded("consent", a.backend)
+				k.succeeded("consent", a.served)
 				if attempt == 0 {
 					k.wrong("the first call with consent %s was refused as used up", created.ID)
 				}
