@@ -187,9 +187,9 @@ func TestInstanceKilledUnderLoad(t *testing.T) {
 	}
 }
 
-// answerDelay bounds how long after an instance's answer the test
-// records it: what the test saw answered up to answerDelay after the kill
-// may have been answered before it.
+// answerDelay bounds how long after an instance's answer the proxy
+// records it: what the proxy saw answered up to answerDelay after the
+// kill may have been answered before it.
 const answerDelay = 250 * time.Millisecond
 
 // killRun is the state of TestInstanceKilledUnderLoad: the processes,
@@ -407,8 +407,7 @@ func (k *killRun) signIn(c *citizenLoad, full bool) (served, string, error) {
 	if resp.StatusCode != http.StatusSeeOther {
 		return served{}, "", fmt.Errorf("authorize answered %d: %.300s", resp.StatusCode, b)
 	}
-	signedIn := served{at: time.Now()}
-	signedIn.backend, _ = strconv.Atoi(resp.Header.Get(backendHeader))
+	signedIn := servedBy(resp)
 	loc, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil || loc.Query().Get("code") == "" {
 		return served{}, "", fmt.Errorf("no code in %q", resp.Header.Get("Location"))
@@ -506,8 +505,7 @@ func (k *killRun) call(method, path, token, body string, hdr map[string]string) 
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	backend, _ := strconv.Atoi(resp.Header.Get(backendHeader))
-	return answer{resp.StatusCode, b, resp.Header.Get("X-Road-Request-Id"), served{backend, time.Now()}}, err
+	return answer{resp.StatusCode, b, resp.Header.Get("X-Road-Request-Id"), servedBy(resp)}, err
 }
 
 // declarationLoop writes drafts and confirms them with the code sent to
@@ -806,8 +804,22 @@ func (k *killRun) checkExchangeLog(first verify.Checkpoint) {
 	}
 }
 
-// backendHeader names, in the proxy's answers, the instance that answered.
-const backendHeader = "X-Test-Instance"
+// The proxy's answers name the instance that answered, and when its
+// answer reached the proxy (Unix nanoseconds).
+const (
+	backendHeader  = "X-Test-Instance"
+	answeredHeader = "X-Test-Answered"
+)
+
+// servedBy reads which instance answered resp, and when.
+func servedBy(resp *http.Response) served {
+	backend, _ := strconv.Atoi(resp.Header.Get(backendHeader))
+	at, err := strconv.ParseInt(resp.Header.Get(answeredHeader), 10, 64)
+	if err != nil {
+		return served{backend, time.Now()}
+	}
+	return served{backend, time.Unix(0, at)}
+}
 
 // roundRobin is a reverse proxy to the instances in turn. An instance it
 // cannot connect to is skipped for a moment and the request goes to the
@@ -856,6 +868,7 @@ func (p *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out.Host = r.Host
 		out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 		resp, err := p.tr.RoundTrip(out)
+		answered := time.Now()
 		if err != nil {
 			var op *net.OpError
 			if errors.As(err, &op) && op.Op == "dial" {
@@ -873,6 +886,7 @@ func (p *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header()[h] = v
 		}
 		w.Header().Set(backendHeader, strconv.Itoa(i))
+		w.Header().Set(answeredHeader, strconv.FormatInt(answered.UnixNano(), 10))
 		w.WriteHeader(resp.StatusCode)
 		io.Copy(w, resp.Body)
 		resp.Body.Close()
