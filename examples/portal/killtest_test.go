@@ -28,9 +28,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/auth/rp"
+	"github.com/egovkit/egovkit/consent"
 	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/interop"
 	"github.com/egovkit/egovkit/interop/exchangelog"
 	"github.com/egovkit/egovkit/interop/exchangelog/verify"
 	"github.com/egovkit/egovkit/kek"
@@ -109,7 +112,7 @@ func TestInstanceKilledUnderLoad(t *testing.T) {
 	requester := clientToken(t, base, demoRequesterID, demoRequesterSecret, scopeInteropCall+" "+scopeConsentRequest)
 
 	year := time.Now().In(mustAthens(t)).Format("2006")
-	kinds := []string{"authentication", "interop_call", "consent", "declaration"}
+	kinds := []string{auth.CountSignIn, interop.KindCall, consent.CountKind, declaration.CountDeclaration}
 	time.Sleep(flushEvery + time.Second) // the setup's counts reach the database
 	before := k.totals(kinds, year)
 
@@ -133,11 +136,11 @@ func TestInstanceKilledUnderLoad(t *testing.T) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	t.Logf("sign-ins %d, declarations %d (drafts %d), gateway calls %d (allowed %d), consents approved %d; failed: %v",
-		len(k.done["authentication"]), len(k.issued), k.drafts, len(k.done["interop_call"]), len(k.exchanges),
+		len(k.done[auth.CountSignIn]), len(k.issued), k.drafts, len(k.done[interop.KindCall]), len(k.exchanges),
 		k.approved, k.failed)
 	require.NotEmpty(t, k.issued, "declarations were issued")
 	require.NotEmpty(t, k.exchanges, "calls went through the gateway")
-	require.NotEmpty(t, k.done["authentication"], "citizens signed in")
+	require.NotEmpty(t, k.done[auth.CountSignIn], "citizens signed in")
 	assert.Empty(t, k.broken, "what the load saw answered wrongly")
 	// The load went through both instances before the kill, through the
 	// survivor while the other was down, and through both again after
@@ -463,9 +466,9 @@ func (k *killRun) signInLoop(ctx context.Context, c *citizenLoad) {
 		s, _, err := k.signIn(c, false)
 		switch {
 		case err == nil, errors.Is(err, errSignedIn):
-			k.succeeded("authentication", s)
+			k.succeeded(auth.CountSignIn, s)
 		default:
-			k.fail("authentication")
+			k.fail(auth.CountSignIn)
 		}
 	}
 }
@@ -538,14 +541,14 @@ func (k *killRun) declarationLoop(ctx context.Context, c *citizenLoad) {
 		a, err = k.call("POST", api+"/"+doc.ID+"/confirm", c.token, `{"code":"`+code+`"}`, nil)
 		switch {
 		case err != nil || a.status >= 500:
-			k.fail("declaration")
+			k.fail(declaration.CountDeclaration)
 		case a.status == http.StatusOK:
 			var issued struct{ ID, State, Protocol string }
 			if json.Unmarshal(a.body, &issued) != nil || issued.State != "issued" || issued.Protocol == "" {
 				k.wrong("a confirmation answered %s", a.body)
 				continue
 			}
-			k.succeeded("declaration", a.served)
+			k.succeeded(declaration.CountDeclaration, a.served)
 			k.mu.Lock()
 			if k.issued == nil {
 				k.issued = map[string]issuedDoc{}
@@ -609,14 +612,14 @@ func (k *killRun) consentLoop(ctx context.Context, browser *http.Client, token s
 			a, err := k.call("GET", gateway, token, "", map[string]string{"X-Road-Client": demoConsumer.String(),
 				"X-Road-UserId": "GR" + demoCitizenAFM, "X-Road-Issue": demoPurpose.Code, "Egovkit-Consent-Id": created.ID})
 			if err != nil || a.status >= 500 {
-				k.fail("interop_call")
-				k.fail("consent")
+				k.fail(interop.KindCall)
+				k.fail(consent.CountKind)
 				break
 			}
-			k.succeeded("interop_call", a.served)
+			k.succeeded(interop.KindCall, a.served)
 			switch {
 			case a.status == http.StatusOK:
-				k.succeeded("consent", a.served)
+				k.succeeded(consent.CountKind, a.served)
 				k.mu.Lock()
 				if k.leftover == 0 {
 					k.broken = append(k.broken, fmt.Sprintf("call %d with consent %s allowed though no approved consent was left: %s",
@@ -629,7 +632,7 @@ func (k *killRun) consentLoop(ctx context.Context, browser *http.Client, token s
 				k.exchanges[a.exchange] = exchange{created.ID, a.served}
 				k.mu.Unlock()
 			case a.status == http.StatusForbidden && bytes.Contains(a.body, []byte(`"consent_reason":"used_up"`)):
-				k.succeeded("consent", a.served)
+				k.succeeded(consent.CountKind, a.served)
 				if attempt == 0 {
 					k.wrong("the first call with consent %s was refused as used up", created.ID)
 				}
