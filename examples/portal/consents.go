@@ -224,6 +224,7 @@ func (a *app) registeredReturn(ctx context.Context, req consent.Requester, u str
 var demoItemNames = map[string]consent.Text{
 	"marital_status": {EL: "Οικογενειακή κατάσταση", EN: "Marital status"},
 	"children":       {EL: "Αριθμός τέκνων", EN: "Number of children"},
+	"spouse":         {EL: "Σύζυγος", EN: "Spouse"},
 	"address":        {EL: "Διεύθυνση κατοικίας", EN: "Home address"},
 }
 

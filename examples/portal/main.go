@@ -134,11 +134,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			zap.String("file", cfg.DataDir+"/"+sealFile))
 	}
 	acfg := appConfig{DB: db, KEK: key, BaseURL: base, Demo: cfg.Demo, Log: log, AdminToken: cfg.AdminToken, PDFSigner: seal}
+	if cfg.Demo {
+		if acfg.Journey, err = listenJourney(cfg.DemoAgencyAddr, cfg.DemoRegistryAddr); err != nil {
+			return err
+		}
+	}
 	if cfg.SMSWebhook != "" {
 		acfg.SMS = &sms.Webhook{URL: cfg.SMSWebhook, Secret: []byte(cfg.SMSWebhookSecret)}
 	}
 	app, err := newApp(ctx, acfg)
 	if err != nil {
+		if acfg.Journey != nil {
+			acfg.Journey.close()
+		}
 		return err
 	}
 	defer func() {
