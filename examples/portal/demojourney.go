@@ -41,6 +41,9 @@ var (
 	journeyService  = interop.ServiceID{Instance: "GR", Class: "GOV", Member: "EL-YPES", Subsystem: "CIVREG", Service: "family-status"}
 )
 
+// journeySource is the registry's service as the consent pages name it.
+var journeySource = consent.Source{Registry: "Ληξιαρχείο", Service: "Πιστοποιητικό οικογενειακής κατάστασης"}
+
 // demoJourney is the agency and the registry of the demonstration: the
 // listeners they answer on, chosen before the portal is built so that
 // their URLs can be registered, and what they are served with.
@@ -146,7 +149,7 @@ func (a *app) seedJourney(ctx context.Context, cfg appConfig, store interop.Stor
 	}
 	a.interop.consumers[journeyInteropClient] = journeyConsumer
 	a.interop.requesters[journeyInteropClient] = journeyAgencyClient
-	a.interop.sources[journeyService.String()] = consent.Source{Registry: journeyService.Provider().String(), Service: journeyService.Service}
+	a.interop.sources[journeyService.String()] = journeySource
 	return nil
 }
 
@@ -183,6 +186,7 @@ func (a *app) startJourney(ctx context.Context, cfg appConfig) error {
 		ConsentAPI: cfg.BaseURL + consentAPI, Gateway: cfg.BaseURL + interopPrefix, GatewayAudience: cfg.BaseURL + gatewayPath,
 		InteropIssuer: cfg.BaseURL + "/auth/citizen", InteropClientID: journeyInteropClient, Key: j.agencyKey,
 		XRoadClient: journeyConsumer, Service: journeyService, PurposeCode: "child-benefit", CookieKey: cookieKey,
+		SourceRegistry: journeySource.Registry, SourceService: journeySource.Service,
 		Logger: a.log.Named("agency")})
 	if err != nil {
 		return err

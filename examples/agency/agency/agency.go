@@ -63,6 +63,11 @@ type Config struct {
 	XRoadClient interop.ClientID
 	Service     interop.ServiceID
 	PurposeCode string
+	// SourceRegistry and SourceService name the source of the data in
+	// the consent request, as the citizen reads it and as the portal
+	// matches the gateway's service to it; empty means the service's
+	// provider (GR/GOV/…) and its code.
+	SourceRegistry, SourceService string
 	// CookieKey seals the session cookies (32 bytes).
 	CookieKey []byte
 	Logger    *zap.Logger
@@ -78,6 +83,12 @@ func New(c Config) (http.Handler, error) {
 		return nil, errors.New("agency: no interop key")
 	}
 	base := strings.TrimSuffix(c.PublicURL, "/")
+	if c.SourceRegistry == "" {
+		c.SourceRegistry = c.Service.Provider().String()
+	}
+	if c.SourceService == "" {
+		c.SourceService = c.Service.Service
+	}
 	pages, err := page.NewRenderer(assets, "templates/*.html",
 		page.WithMessages(assets, "messages/*.json"), page.WithServiceName("agency.service"), page.WithLogger(log))
 	if err != nil {
@@ -236,7 +247,7 @@ func (a *agency) requestConsent(ctx context.Context, app *application) (string, 
 	}
 	body, err := json.Marshal(map[string]any{
 		"tax_number": app.TaxNumber,
-		"source":     map[string]string{"registry": a.service.Provider().String(), "service": a.service.Service},
+		"source":     map[string]string{"registry": a.cfg.SourceRegistry, "service": a.cfg.SourceService},
 		"items":      []map[string]string{{"id": "marital_status", "type": "string"}, {"id": "spouse", "type": "string"}, {"id": "children", "type": "list"}},
 		"purpose": map[string]any{"code": a.cfg.PurposeCode, "text": map[string]string{
 			"el": "Αίτηση επιδόματος παιδιού: έλεγχος οικογενειακής κατάστασης", "en": "Child benefit application: checking family status"}},

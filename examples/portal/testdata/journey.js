@@ -96,6 +96,11 @@ async function walk(ctx, lang, user, approve) {
         await page.waitForTimeout(500);
       }
       w.logText = await check(page, prefix + '-consent-log');
+      // The log's table scrolls within itself on a phone: a desktop shows
+      // the exchange and its proof at a glance.
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await check(page, prefix + '-consent-log');
+      await page.setViewportSize({ width: 390, height: 844 });
     } else {
       await page.setInputFiles('#certificate', { name: 'family-status.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n% a certificate\n') });
       await submit(page, 'form[action$="/upload"] button[type=submit]');
