@@ -13,6 +13,11 @@
 //	go run ./examples/registry -portal http://127.0.0.1:8080 &
 //	go run ./examples/agency -portal http://127.0.0.1:8080 -client-secret-file secret.txt
 //
+// The portal's demo mode already runs this agency in its own process
+// (package examples/agency/agency), registered and on a port it prints;
+// run it alone against a portal where you register it as described
+// below.
+//
 // It serves:
 //
 //	/                                 what the benefit is and what the citizen need not bring

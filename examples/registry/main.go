@@ -7,6 +7,11 @@
 //	go run ./examples/portal -demo &                  # the portal and its gateway, at http://127.0.0.1:8080
 //	go run ./examples/registry -portal http://127.0.0.1:8080
 //
+// The portal's demo mode already runs this registry in its own process
+// (package examples/registry/registry), registered and on a port it prints;
+// run it alone against a portal where you register it as described
+// below.
+//
 // It serves:
 //
 //	/                                 a page saying what the registry offers (Greek and English)
