@@ -65,6 +65,8 @@ type app struct {
 	services []service
 	issuers  []string // the identity realms' issuer URLs
 	closers  []func() error
+	// journeyURL is the demo journey's agency, linked from the home page.
+	journeyURL string
 
 	providers      []*auth.Provider
 	servants       *auth.Provider       // the civil servants' realm
@@ -215,6 +217,9 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 		data["Demo"], data["DemoPeople"] = true, demoPeople
 		if a.outbox != nil {
 			data["Outbox"] = "/dev/outbox"
+		}
+		if a.journeyURL != "" {
+			data["Journey"] = a.journeyURL
 		}
 	}
 	a.pages.Render(w, r, http.StatusOK, "home.html", data)

@@ -201,6 +201,7 @@ func (a *app) startJourney(ctx context.Context, cfg appConfig) error {
 		go srv.Serve(s.ln) //nolint:errcheck // ErrServerClosed at shutdown
 	}
 	a.closers = append(a.closers, j.close)
+	a.journeyURL = j.agencyURL() + "/"
 	a.log.Info("demo journey: apply for the child benefit at the agency; the certificate comes from the registry through the gateway",
 		zap.String("agency", j.agencyURL()+"/"), zap.String("registry", j.registryURL()+"/"))
 	return nil

@@ -91,6 +91,8 @@ func TestDemoJourneyStarts(t *testing.T) {
 	r.Body.Close()
 	assert.Equal(t, 303, r.StatusCode)
 	assert.Contains(t, r.Header.Get("Location"), base+"/auth/citizen/authorize?", "the agency signs in at the portal")
+	_, body = fetch(t, "GET", base+"/", map[string]string{"Accept-Language": "en"})
+	assert.Contains(t, body, `href="`+agencyURL+`/"`, "the home page links the agency")
 	resp, _ = fetch(t, "GET", registryURL+"/", nil)
 	assert.Equal(t, 200, resp.StatusCode)
 	resp, body = fetch(t, "GET", registryURL+"/api/family-status", map[string]string{"X-Road-UserId": "GR" + demoCitizenAFM})
@@ -167,7 +169,7 @@ func TestBrowserDemoJourney(t *testing.T) {
 		assert.Empty(t, w.Exchange)
 		assert.Contains(t, w.UploadedText, "family-status.pdf", "%s: the upload is taken", w.Lang)
 	}
-	for _, name := range []string{"agency-home", "signin", "code", "agency-apply", "consent-request", "agency-application", "consent-log", "agency-uploaded"} {
+	for _, name := range []string{"portal-home", "agency-home", "signin", "code", "agency-apply", "consent-request", "agency-application", "consent-log", "agency-uploaded"} {
 		for _, lang := range []string{"el", "en"} {
 			found := false
 			for n := range seen {

@@ -70,7 +70,14 @@ async function walk(ctx, lang, user, approve) {
   const page = await ctx.newPage();
   const w = { lang, approve, user };
   try {
-    await page.goto(agency + '/');
+    if (approve) {
+      // The portal's home page in demo mode links the agency.
+      await page.goto(base + '/');
+      await check(page, prefix + '-portal-home');
+      await submit(page, `a[href="${agency}/"]`);
+    } else {
+      await page.goto(agency + '/');
+    }
     await check(page, prefix + '-agency-home');
     await submit(page, 'a[href="/apply"]');
     await signIn(page, prefix, user);
