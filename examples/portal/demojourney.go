@@ -125,7 +125,7 @@ func (a *app) seedJourney(ctx context.Context, cfg appConfig, store interop.Stor
 		RedirectURIs: []string{base + "/signin/callback", base + "/consent-return"}, PostLogoutRedirectURIs: []string{base + "/"},
 		Scopes:   []string{"openid", "profile", auth.ScopeGreekIdentity, scopeConsentRequest},
 		Audience: []string{cfg.BaseURL + consentAPI}}
-	if err := ensureClient(ctx, a.citizenClients, site, journeyAgencySecret); err != nil {
+	if err := a.putJourneyClient(ctx, site, journeyAgencySecret); err != nil {
 		return fmt.Errorf("demo agency client: %w", err)
 	}
 	jwks, err := agency.JWKS(&j.agencyKey.PublicKey)
@@ -136,21 +136,34 @@ func (a *app) seedJourney(ctx context.Context, cfg appConfig, store interop.Stor
 		Names:      map[string]string{"el": "Δήμος Αθηναίων", "en": "City of Athens"},
 		AuthMethod: auth.AuthPrivateKeyJWT, GrantTypes: []string{auth.GrantClientCredentials},
 		Scopes: []string{scopeInteropCall}, Audience: []string{cfg.BaseURL + gatewayPath}, JWKS: json.RawMessage(jwks)}
-	if _, _, err := a.citizenClients.Create(ctx, calls); errors.Is(err, auth.ErrClientExists) {
-		_, err = a.citizenClients.Modify(ctx, calls.ID, func(c *auth.Client) error {
-			c.JWKS, c.Audience = calls.JWKS, union(c.Audience, calls.Audience)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("demo agency interop client: %w", err)
-		}
-	} else if err != nil {
+	if err := a.putJourneyClient(ctx, calls, ""); err != nil {
 		return fmt.Errorf("demo agency interop client: %w", err)
 	}
 	a.interop.consumers[journeyInteropClient] = journeyConsumer
 	a.interop.requesters[journeyInteropClient] = journeyAgencyClient
 	a.interop.sources[journeyService.String()] = journeySource
 	return nil
+}
+
+// putJourneyClient registers c, or brings the registered one up to this
+// start: the agency's URLs and key change at every start, so they
+// replace the old ones rather than add to them.
+func (a *app) putJourneyClient(ctx context.Context, c auth.Client, secret string) error {
+	var err error
+	if c.AuthMethod == auth.AuthSecretBasic {
+		_, err = a.citizenClients.Import(ctx, c, secret)
+	} else {
+		_, _, err = a.citizenClients.Create(ctx, c)
+	}
+	if !errors.Is(err, auth.ErrClientExists) {
+		return err
+	}
+	_, err = a.citizenClients.Modify(ctx, c.ID, func(old *auth.Client) error {
+		old.RedirectURIs, old.PostLogoutRedirectURIs, old.JWKS = c.RedirectURIs, c.PostLogoutRedirectURIs, c.JWKS
+		old.Scopes, old.Audience = union(old.Scopes, c.Scopes), union(old.Audience, c.Audience)
+		return nil
+	})
+	return err
 }
 
 // journeyCitizens are the registry's records of the demo citizens, as

@@ -147,9 +147,9 @@ func TestBrowserDemoJourney(t *testing.T) {
 	require.Len(t, rep.Walks, 4)
 	// The consent pages name the requester as its record does, by the
 	// client's registered name, in both languages.
-	words := map[string]struct{ agency, items, verified, family string }{
-		"el": {"Δήμος Αθηναίων", "Οικογενειακή κατάσταση", "επαληθεύτηκε", "Δοκιμαστική"},
-		"en": {"Δήμος Αθηναίων", "Marital status", "proof verified", "Παράδειγμα"},
+	words := map[string]struct{ agency, items, verified, family, born string }{
+		"el": {"Δήμος Αθηναίων", "Οικογενειακή κατάσταση", "επαληθεύτηκε", "Δοκιμαστική", "02/05/2016"},
+		"en": {"Δήμος Αθηναίων", "Marital status", "proof verified", "Παράδειγμα", "14/02/2021"},
 	}
 	for _, w := range rep.Walks {
 		want := words[w.Lang]
@@ -161,6 +161,7 @@ func TestBrowserDemoJourney(t *testing.T) {
 			assert.NotEmpty(t, w.Exchange, "%s: the certificate came through the gateway", w.Lang)
 			assert.NotEmpty(t, w.Consent)
 			assert.Contains(t, w.ApplicationText, want.family, "%s: the certificate is the citizen's", w.Lang)
+			assert.Contains(t, w.ApplicationText, want.born, "%s: its dates are written as days", w.Lang)
 			assert.Contains(t, w.LogText, w.Exchange, "%s: the access log lists the exchange", w.Lang)
 			assert.Contains(t, w.LogText, want.verified, "%s: with its inclusion proof verified", w.Lang)
 			continue

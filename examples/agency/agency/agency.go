@@ -192,11 +192,23 @@ type certificate struct {
 	Person        map[string]string `json:"person"`
 	MaritalStatus string            `json:"marital_status"`
 	Spouse        string            `json:"spouse"`
-	Children      []struct {
-		Name      string `json:"name"`
-		BirthDate string `json:"birth_date"`
-	} `json:"children"`
-	Reference string `json:"reference"`
+	Children      []child           `json:"children"`
+	Reference     string            `json:"reference"`
+}
+
+type child struct {
+	Name      string `json:"name"`
+	BirthDate string `json:"birth_date"`
+}
+
+// Born is the child's date of birth as people read a day (31/01/2027);
+// a date the registry wrote otherwise is shown as it came.
+func (c child) Born() string {
+	d, err := time.Parse(time.DateOnly, c.BirthDate)
+	if err != nil {
+		return c.BirthDate
+	}
+	return d.Format("02/01/2006")
 }
 
 type upload struct {
