@@ -9,7 +9,11 @@
 //
 // Demo mode (-demo, EGOVKIT_DEMO=true) creates accounts and a client whose
 // passwords are published; it is off unless asked for and refused next to
-// an SMS gateway or at a public URL that is not a loopback address.
+// an SMS gateway or at a public URL that is not a loopback address. It
+// also starts the once-only journey's agency and registry (packages
+// examples/agency/agency and examples/registry/registry) in the same
+// process on loopback ports of their own (-demo-agency-addr,
+// -demo-registry-addr), registered at the portal, and prints their URLs.
 //
 // On first run it creates the data directory, a SQLite database in it and a
 // random key-encryption key (the file kek, mode 0600) that protects the
