@@ -50,6 +50,9 @@ type appConfig struct {
 	AdminToken string
 	// PDFSigner signs the PDFs of declarations; nil leaves them unsigned.
 	PDFSigner *declaration.PDFSigner
+	// Journey, in demo mode, is where the demonstration's agency and
+	// registry answer; nil leaves them out.
+	Journey *demoJourney
 }
 
 // app is the portal's whole HTTP surface: the packages mounted on one mux
@@ -62,6 +65,8 @@ type app struct {
 	services []service
 	issuers  []string // the identity realms' issuer URLs
 	closers  []func() error
+	// journeyURL is the demo journey's agency, linked from the home page.
+	journeyURL string
 
 	providers      []*auth.Provider
 	servants       *auth.Provider       // the civil servants' realm
@@ -155,7 +160,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		a.Close()
 		return nil, err
 	}
-	a.interop = &interopLayer{consumers: map[string]interop.ClientID{}, sources: map[string]consent.Source{}}
+	a.interop = &interopLayer{consumers: map[string]interop.ClientID{}, requesters: map[string]string{}, sources: map[string]consent.Source{}}
 	if err := a.mountConsent(ctx, mux, cfg); err != nil {
 		a.Close()
 		return nil, err
@@ -174,6 +179,12 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 			return nil, err
 		}
 		a.services[0].Href = "/demo/citizen/"
+		if cfg.Journey != nil && a.consent != nil {
+			if err := a.startJourney(ctx, cfg); err != nil {
+				a.Close()
+				return nil, err
+			}
+		}
 	}
 	if err := a.warnDemoData(ctx, cfg.Demo); err != nil {
 		a.Close()
@@ -206,6 +217,9 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 		data["Demo"], data["DemoPeople"] = true, demoPeople
 		if a.outbox != nil {
 			data["Outbox"] = "/dev/outbox"
+		}
+		if a.journeyURL != "" {
+			data["Journey"] = a.journeyURL
 		}
 	}
 	a.pages.Render(w, r, http.StatusOK, "home.html", data)

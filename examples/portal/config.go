@@ -35,6 +35,10 @@ type config struct {
 	// public URL that is not a loopback address: never on a server that
 	// real people use.
 	Demo bool
+	// DemoAgencyAddr and DemoRegistryAddr are where, in demo mode, the
+	// journey's agency and registry listen (loopback, a free port by
+	// default).
+	DemoAgencyAddr, DemoRegistryAddr string
 	// SMSWebhook is the SMS gateway's URL; codes are posted to it as
 	// signed JSON (SMSWebhookSecret keys the signature).
 	SMSWebhook       string
@@ -79,6 +83,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fl.DurationVar(&c.Grace, "shutdown-grace", shutdownGrace, "how long stopping may take after SIGINT or SIGTERM, even when the database hangs")
 	fl.StringVar(&c.Pprof, "pprof", "", "serve Go's profiles (/debug/pprof/) on this loopback address, for measuring; off by default")
 	fl.BoolVar(&c.Demo, "demo", demo, "create demonstration accounts and a client with published passwords, on a loopback address only, never with -sms-webhook (env EGOVKIT_DEMO=true)")
+	fl.StringVar(&c.DemoAgencyAddr, "demo-agency-addr", "127.0.0.1:0", "in demo mode, where the journey's agency (examples/agency) listens")
+	fl.StringVar(&c.DemoRegistryAddr, "demo-registry-addr", "127.0.0.1:0", "in demo mode, where the journey's registry (examples/registry) listens")
 	fl.Usage = func() {
 		fmt.Fprintf(fl.Output(), "Usage: portal [flags]\n\nRuns every egovkit package on one port.\n\n")
 		fl.PrintDefaults()

@@ -223,7 +223,8 @@ func (a *app) registeredReturn(ctx context.Context, req consent.Requester, u str
 // demoItemNames are the words for the data items of the demonstration.
 var demoItemNames = map[string]consent.Text{
 	"marital_status": {EL: "Οικογενειακή κατάσταση", EN: "Marital status"},
-	"children":       {EL: "Αριθμός τέκνων", EN: "Number of children"},
+	"children":       {EL: "Τέκνα", EN: "Children"},
+	"spouse":         {EL: "Σύζυγος", EN: "Spouse"},
 	"address":        {EL: "Διεύθυνση κατοικίας", EN: "Home address"},
 }
 

@@ -196,7 +196,7 @@ func (a *app) warnDemoData(ctx context.Context, demo bool) error {
 		if realm == "servant" {
 			clients = a.servantClients
 		}
-		for id, secret := range map[string]string{demoClientID: demoClientSecret, demoRequesterID: demoRequesterSecret} {
+		for id, secret := range map[string]string{demoClientID: demoClientSecret, demoRequesterID: demoRequesterSecret, journeyAgencyClient: journeyAgencySecret} {
 			_, err := clients.Get(ctx, id)
 			switch {
 			case err == nil:

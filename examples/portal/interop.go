@@ -67,6 +67,11 @@ type interopLayer struct {
 	// consumers maps a client of the citizens' realm to the X-Road client
 	// it calls as; a client without an entry cannot call.
 	consumers map[string]interop.ClientID
+	// requesters maps a consumer's client to the client that asks the
+	// citizens' consent for it, when that is another one (an agency that
+	// signs its gateway calls with a key of their own); by default the
+	// consumer's client asks itself.
+	requesters map[string]string
 	// sources are the consent sources of services, by service identifier;
 	// a service without one is named by its identifier.
 	sources map[string]consent.Source
@@ -245,6 +250,9 @@ func (c *consentChecker) CheckConsent(ctx context.Context, q interop.ConsentQuer
 	}
 	if clientID == "" {
 		return interop.ConsentDecision{Reason: interop.ConsentOutOfScope}, nil
+	}
+	if r, ok := layer.requesters[clientID]; ok {
+		clientID = r
 	}
 	req, err := c.app.requesterOf(ctx, clientID)
 	if errors.Is(err, auth.ErrClientNotFound) {
@@ -485,6 +493,9 @@ func (a *app) seedInteropDemo(ctx context.Context, mux *http.ServeMux, cfg appCo
 	}
 	// Not stripped: the gateway signed the path as it forwarded it.
 	mux.Handle(demoProviderPath+"/", prov)
+	if cfg.Journey != nil {
+		return a.seedJourney(ctx, cfg, store)
+	}
 	return nil
 }
 

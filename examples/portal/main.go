@@ -9,7 +9,11 @@
 //
 // Demo mode (-demo, EGOVKIT_DEMO=true) creates accounts and a client whose
 // passwords are published; it is off unless asked for and refused next to
-// an SMS gateway or at a public URL that is not a loopback address.
+// an SMS gateway or at a public URL that is not a loopback address. It
+// also starts the once-only journey's agency and registry (packages
+// examples/agency/agency and examples/registry/registry) in the same
+// process on loopback ports of their own (-demo-agency-addr,
+// -demo-registry-addr), registered at the portal, and prints their URLs.
 //
 // On first run it creates the data directory, a SQLite database in it and a
 // random key-encryption key (the file kek, mode 0600) that protects the
@@ -139,11 +143,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			zap.String("file", cfg.DataDir+"/"+sealFile))
 	}
 	acfg := appConfig{DB: db, KEK: key, BaseURL: base, Demo: cfg.Demo, Log: log, AdminToken: cfg.AdminToken, PDFSigner: seal}
+	if cfg.Demo {
+		if acfg.Journey, err = listenJourney(cfg.DemoAgencyAddr, cfg.DemoRegistryAddr); err != nil {
+			return err
+		}
+	}
 	if cfg.SMSWebhook != "" {
 		acfg.SMS = &sms.Webhook{URL: cfg.SMSWebhook, Secret: []byte(cfg.SMSWebhookSecret)}
 	}
 	app, err := newApp(ctx, acfg)
 	if err != nil {
+		if acfg.Journey != nil {
+			acfg.Journey.close()
+		}
 		return err
 	}
 	defer func() {

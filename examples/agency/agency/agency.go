@@ -1,0 +1,571 @@
+// Package agency is the agency of the once-only journey (agency A): a
+// municipality's child-benefit application that signs citizens in
+// through the portal's provider (auth/rp.WebLogin), asks their consent
+// through the portal's consent API, and fetches the civil registry's
+// family-status certificate through the interop gateway
+// (interop/consumer), offering an upload when the citizen refuses.
+// Command agency (go run ./examples/agency) serves it on its own; the
+// portal's demo mode (go run ./examples/portal -demo) starts it
+// in-process. The registration it needs at the portal is described in
+// the command's documentation.
+package agency
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/auth/rp"
+	"github.com/egovkit/egovkit/interop"
+	"github.com/egovkit/egovkit/interop/consumer"
+	"github.com/egovkit/egovkit/page"
+)
+
+//go:embed templates messages
+var assets embed.FS
+
+// Config is what the agency needs; every URL is absolute.
+type Config struct {
+	// PublicURL is where people reach the agency.
+	PublicURL string
+	// Issuer is the citizens' provider; ClientID and ClientSecret the
+	// agency's client there (sign-in and consent requests); ACR the
+	// lowest level of assurance accepted.
+	Issuer, ClientID, ClientSecret, ACR string
+	// ConsentAPI is the portal's consent API.
+	ConsentAPI string
+	// Gateway is the gateway's base URL (calls go to <Gateway>/r1/…);
+	// GatewayAudience the audience of its tokens (empty: the client's
+	// registered one).
+	Gateway, GatewayAudience string
+	// InteropIssuer issues the gateway's tokens to InteropClientID, which
+	// authenticates with Key (private_key_jwt, ECDSA P-256).
+	InteropIssuer, InteropClientID string
+	Key                            *ecdsa.PrivateKey
+	// XRoadClient is the agency's X-Road client, Service the registry's
+	// family-status service, PurposeCode the consent's purpose.
+	XRoadClient interop.ClientID
+	Service     interop.ServiceID
+	PurposeCode string
+	// SourceRegistry and SourceService name the source of the data in
+	// the consent request, as the citizen reads it and as the portal
+	// matches the gateway's service to it; empty means the service's
+	// provider (GR/GOV/…) and its code.
+	SourceRegistry, SourceService string
+	// CookieKey seals the session cookies (32 bytes).
+	CookieKey []byte
+	Logger    *zap.Logger
+}
+
+// New returns the agency's handler.
+func New(c Config) (http.Handler, error) {
+	log := c.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if c.Key == nil {
+		return nil, errors.New("agency: no interop key")
+	}
+	base := strings.TrimSuffix(c.PublicURL, "/")
+	if c.SourceRegistry == "" {
+		c.SourceRegistry = c.Service.Provider().String()
+	}
+	if c.SourceService == "" {
+		c.SourceService = c.Service.Service
+	}
+	pages, err := page.NewRenderer(assets, "templates/*.html",
+		page.WithMessages(assets, "messages/*.json"), page.WithServiceName("agency.service"), page.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	login, err := rp.NewWebLogin(rp.LoginConfig{
+		Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
+		RedirectURL: base + "/signin/callback", PostLogoutURL: base + "/",
+		Scopes: []string{"openid", "profile", "gr_identity"}, ACR: c.ACR, CookieKey: c.CookieKey,
+		CookieName: "agency", SessionLifetime: time.Hour, Logger: log,
+		OnError: func(w http.ResponseWriter, r *http.Request, err *rp.LoginError) {
+			pages.RenderError(w, r, err.Status, pages.Text(page.Lang(r), "agency.signin_failed"))
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	gw, err := consumer.New(consumer.Config{Gateway: c.Gateway, Consumer: c.XRoadClient, Issuer: c.InteropIssuer,
+		ClientID: c.InteropClientID, Key: c.Key, KeyID: KeyID(&c.Key.PublicKey), Resource: c.GatewayAudience, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	web := &http.Client{Timeout: 15 * time.Second}
+	a := &agency{
+		cfg: c, base: base, pages: pages, login: login, gateway: gw, service: c.Service, log: log,
+		provider:     &oidcProvider{issuer: c.Issuer, http: web},
+		consentToken: &clientToken{issuer: c.Issuer, clientID: c.ClientID, secret: c.ClientSecret, resource: c.ConsentAPI, scope: "consent:request", http: web},
+		http:         web,
+		apps:         map[string]*application{},
+	}
+	jwks, err := JWKS(&c.Key.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	return a.routes(jwks), nil
+}
+
+func (a *agency) routes(jwks []byte) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", page.Static())
+	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		w.Write(jwks)
+	})
+	mux.Handle("GET /signin", a.login.LoginHandler())
+	mux.Handle("GET /signin/callback", a.login.CallbackHandler())
+	mux.Handle("POST /signout", a.login.LogoutHandler())
+	mux.HandleFunc("GET /{$}", a.home)
+	mux.Handle("GET /apply", a.login.Require(http.HandlerFunc(a.applyPage)))
+	mux.Handle("POST /apply", a.login.Require(http.HandlerFunc(a.apply)))
+	mux.Handle("GET /consent-return", a.login.Require(http.HandlerFunc(a.consentReturn)))
+	mux.Handle("GET /applications/{id}", a.login.Require(http.HandlerFunc(a.show)))
+	mux.Handle("POST /applications/{id}/upload", a.login.Require(http.HandlerFunc(a.upload)))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		a.pages.RenderError(w, r, http.StatusNotFound, "")
+	})
+	// Forms posted from other sites are refused (Sec-Fetch-Site, Origin).
+	return http.NewCrossOriginProtection().Handler(mux)
+}
+
+type agency struct {
+	cfg          Config
+	base         string
+	pages        *page.Renderer
+	login        *rp.WebLogin
+	gateway      *consumer.Client
+	service      interop.ServiceID
+	provider     *oidcProvider
+	consentToken *clientToken
+	http         *http.Client
+	log          *zap.Logger
+
+	mu   sync.Mutex
+	apps map[string]*application
+}
+
+// States of an application.
+const (
+	stateAwaitingConsent = "awaiting_consent"
+	stateComplete        = "complete"     // the certificate was fetched
+	stateNeedsUpload     = "needs_upload" // refused, or the fetch failed
+	stateUploaded        = "uploaded"     // the citizen uploaded it
+)
+
+// application is one citizen's application for the benefit.
+type application struct {
+	ID        string
+	Owner     string // the provider's subject of the citizen
+	TaxNumber string
+	Created   time.Time
+	State     string
+	// Why is the message key of why an upload is asked for.
+	Why         string
+	ConsentID   string
+	Exchange    string // the gateway's X-Road-Request-Id of the fetch
+	Certificate *certificate
+	Upload      *upload
+}
+
+type certificate struct {
+	Person        map[string]string `json:"person"`
+	MaritalStatus string            `json:"marital_status"`
+	Spouse        string            `json:"spouse"`
+	Children      []child           `json:"children"`
+	Reference     string            `json:"reference"`
+}
+
+type child struct {
+	Name      string `json:"name"`
+	BirthDate string `json:"birth_date"`
+}
+
+// Born is the child's date of birth as people read a day (31/01/2027);
+// a date the registry wrote otherwise is shown as it came.
+func (c child) Born() string {
+	d, err := time.Parse(time.DateOnly, c.BirthDate)
+	if err != nil {
+		return c.BirthDate
+	}
+	return d.Format("02/01/2006")
+}
+
+type upload struct {
+	Name, Type string
+	Size       int64
+	SHA256     string
+}
+
+func (a *agency) home(w http.ResponseWriter, r *http.Request) {
+	_, signedIn := a.login.SessionFrom(r)
+	a.pages.Render(w, r, http.StatusOK, "home.html", map[string]any{"SignedIn": signedIn})
+}
+
+func (a *agency) applyPage(w http.ResponseWriter, r *http.Request) {
+	a.pages.Render(w, r, http.StatusOK, "apply.html", nil)
+}
+
+// apply opens an application and asks the citizen's consent through the
+// portal's consent API, then sends the citizen to approve it.
+func (a *agency) apply(w http.ResponseWriter, r *http.Request) {
+	s, _ := rp.SessionFromContext(r.Context())
+	afm, err := a.provider.taxNumber(r.Context(), s.AccessToken)
+	if err != nil {
+		a.log.Warn("userinfo failed", zap.Error(err))
+		a.pages.RenderError(w, r, http.StatusBadGateway, a.pages.Text(page.Lang(r), "agency.no_tax_number"))
+		return
+	}
+	app := &application{ID: randomID(), Owner: s.Subject, TaxNumber: afm, Created: time.Now(), State: stateAwaitingConsent}
+	a.mu.Lock()
+	a.apps[app.ID] = app
+	a.mu.Unlock()
+	target, err := a.requestConsent(r.Context(), app)
+	if err != nil {
+		a.log.Warn("consent request failed", zap.String("application", app.ID), zap.Error(err))
+		a.update(app, func(app *application) { app.State, app.Why = stateNeedsUpload, "agency.why.unavailable" })
+		http.Redirect(w, r, "/applications/"+app.ID, http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// requestConsent creates the consent request and returns the URL the
+// citizen approves it at.
+func (a *agency) requestConsent(ctx context.Context, app *application) (string, error) {
+	tok, err := a.consentToken.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	body, err := json.Marshal(map[string]any{
+		"tax_number": app.TaxNumber,
+		"source":     map[string]string{"registry": a.cfg.SourceRegistry, "service": a.cfg.SourceService},
+		"items":      []map[string]string{{"id": "marital_status", "type": "string"}, {"id": "spouse", "type": "string"}, {"id": "children", "type": "list"}},
+		"purpose": map[string]any{"code": a.cfg.PurposeCode, "text": map[string]string{
+			"el": "Αίτηση επιδόματος παιδιού: έλεγχος οικογενειακής κατάστασης", "en": "Child benefit application: checking family status"}},
+		"legal_basis": "GDPR art. 6(1)(a)",
+		"valid_until": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339),
+		"max_uses":    1,
+		"return_url":  a.base + "/consent-return",
+		"state":       app.ID,
+	})
+	if err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.ConsentAPI+"/requests", strings.NewReader(string(body)))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusCreated {
+		return "", fmt.Errorf("consent API answered %s: %.300s", resp.Status, b)
+	}
+	var created struct {
+		ID  string `json:"id"`
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal(b, &created); err != nil || created.URL == "" {
+		return "", fmt.Errorf("consent API: no request URL in %.300s", b)
+	}
+	return created.URL, nil
+}
+
+// consentReturn is where the citizen comes back from the consent pages:
+// with consent_id, the certificate is fetched; with error, the upload
+// form is offered.
+func (a *agency) consentReturn(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	app, ok := a.owned(r, q.Get("state"))
+	if !ok || app.State != stateAwaitingConsent {
+		a.pages.RenderError(w, r, http.StatusNotFound, "")
+		return
+	}
+	consentID := q.Get("consent_id")
+	if consentID == "" {
+		a.update(app, func(app *application) { app.State, app.Why = stateNeedsUpload, "agency.why.refused" })
+		http.Redirect(w, r, "/applications/"+app.ID, http.StatusSeeOther)
+		return
+	}
+	cert, exchange, err := a.fetch(r.Context(), app.TaxNumber, consentID)
+	a.update(app, func(app *application) {
+		app.ConsentID, app.Exchange = consentID, exchange
+		if err != nil {
+			app.State, app.Why = stateNeedsUpload, "agency.why.failed"
+			return
+		}
+		app.State, app.Certificate = stateComplete, cert
+	})
+	if err != nil {
+		a.log.Warn("certificate fetch failed", zap.String("application", app.ID), zap.Error(err))
+	}
+	http.Redirect(w, r, "/applications/"+app.ID, http.StatusSeeOther)
+}
+
+// fetch asks the registry for the certificate through the gateway, under
+// the consent, and returns it with the gateway's exchange id.
+func (a *agency) fetch(ctx context.Context, afm, consentID string) (*certificate, string, error) {
+	resp, err := a.gateway.Do(ctx, consumer.Call{Service: a.service, Path: "/family-status", UserID: "GR" + afm,
+		ConsentID: consentID, Issue: a.cfg.PurposeCode})
+	if err != nil {
+		var refusal *consumer.Error
+		if errors.As(err, &refusal) {
+			return nil, "", fmt.Errorf("refused: %d %s", refusal.Status, refusal.Type)
+		}
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	exchange := resp.Header.Get(interop.HeaderRequestID)
+	if resp.StatusCode != http.StatusOK {
+		return nil, exchange, fmt.Errorf("the registry answered %s", resp.Status)
+	}
+	var c certificate
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&c); err != nil {
+		return nil, exchange, fmt.Errorf("the certificate: %w", err)
+	}
+	return &c, exchange, nil
+}
+
+// maxUpload bounds an uploaded certificate.
+const maxUpload = 5 << 20
+
+// upload takes the certificate from the citizen: its name, type, size
+// and hash are kept, not its content.
+func (a *agency) upload(w http.ResponseWriter, r *http.Request) {
+	app, ok := a.owned(r, r.PathValue("id"))
+	if !ok || app.State != stateNeedsUpload {
+		a.pages.RenderError(w, r, http.StatusNotFound, "")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxUpload+64<<10)
+	f, h, err := r.FormFile("certificate")
+	if err != nil {
+		a.renderApp(w, r, app, http.StatusUnprocessableEntity, "agency.upload.missing")
+		return
+	}
+	defer f.Close()
+	sum := sha256.New()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	sum.Write(head[:n])
+	rest, err := io.Copy(sum, io.LimitReader(f, maxUpload))
+	size := int64(n) + rest
+	if err != nil || size == 0 || size > maxUpload {
+		a.renderApp(w, r, app, http.StatusUnprocessableEntity, "agency.upload.bad")
+		return
+	}
+	name := filepath.Base(strings.ReplaceAll(h.Filename, "\\", "/"))
+	if len(name) > 200 {
+		name = name[:200]
+	}
+	a.update(app, func(app *application) {
+		app.State = stateUploaded
+		app.Upload = &upload{Name: name, Type: http.DetectContentType(head[:n]), Size: size, SHA256: hex.EncodeToString(sum.Sum(nil))}
+	})
+	http.Redirect(w, r, "/applications/"+app.ID, http.StatusSeeOther)
+}
+
+func (a *agency) show(w http.ResponseWriter, r *http.Request) {
+	app, ok := a.owned(r, r.PathValue("id"))
+	if !ok {
+		a.pages.RenderError(w, r, http.StatusNotFound, "")
+		return
+	}
+	a.renderApp(w, r, app, http.StatusOK, "")
+}
+
+func (a *agency) renderApp(w http.ResponseWriter, r *http.Request, app *application, status int, problemKey string) {
+	a.mu.Lock()
+	view := *app
+	a.mu.Unlock()
+	a.pages.Render(w, r, status, "application.html", map[string]any{"App": view, "Error": problemKey, "MaxMiB": maxUpload >> 20})
+}
+
+// owned returns the signed-in citizen's application id.
+func (a *agency) owned(r *http.Request, id string) (*application, bool) {
+	s, ok := rp.SessionFromContext(r.Context())
+	if !ok {
+		return nil, false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	app, ok := a.apps[id]
+	if !ok || app.Owner != s.Subject {
+		return nil, false
+	}
+	return app, true
+}
+
+func (a *agency) update(app *application, f func(*application)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f(app)
+}
+
+func randomID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// oidcProvider reads the citizen's tax number from the provider's
+// UserInfo endpoint, found in its discovery document.
+type oidcProvider struct {
+	issuer string
+	http   *http.Client
+
+	mu   sync.Mutex
+	meta struct {
+		Token    string `json:"token_endpoint"`
+		UserInfo string `json:"userinfo_endpoint"`
+	}
+}
+
+func (p *oidcProvider) endpoints(ctx context.Context) (token, userinfo string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.meta.Token == "" {
+		if err := getJSON(ctx, p.http, p.issuer+"/.well-known/openid-configuration", "", &p.meta); err != nil {
+			return "", "", fmt.Errorf("discovery: %w", err)
+		}
+	}
+	return p.meta.Token, p.meta.UserInfo, nil
+}
+
+func (p *oidcProvider) taxNumber(ctx context.Context, accessToken string) (string, error) {
+	_, ui, err := p.endpoints(ctx)
+	if err != nil {
+		return "", err
+	}
+	var claims struct {
+		AFM string `json:"afm"`
+	}
+	if err := getJSON(ctx, p.http, ui, accessToken, &claims); err != nil {
+		return "", err
+	}
+	if claims.AFM == "" {
+		return "", errors.New("the provider did not release the tax number (scope gr_identity)")
+	}
+	return claims.AFM, nil
+}
+
+func getJSON(ctx context.Context, c *http.Client, target, token string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", target, resp.Status)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
+}
+
+// clientToken is an access token of the client credentials grant
+// (client_secret_basic), kept until shortly before it expires.
+type clientToken struct {
+	issuer, clientID, secret, resource, scope string
+	http                                      *http.Client
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+	meta    *oidcProvider
+}
+
+func (t *clientToken) get(ctx context.Context) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.token != "" && time.Now().Before(t.expires) {
+		return t.token, nil
+	}
+	if t.meta == nil {
+		t.meta = &oidcProvider{issuer: t.issuer, http: t.http}
+	}
+	endpoint, _, err := t.meta.endpoints(ctx)
+	if err != nil {
+		return "", err
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {t.scope}, "resource": {t.resource}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(t.clientID), url.QueryEscape(t.secret))
+	resp, err := t.http.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+		Error       string `json:"error"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&tok); err != nil {
+		return "", fmt.Errorf("token endpoint answered %s", resp.Status)
+	}
+	if resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
+		return "", fmt.Errorf("token endpoint answered %s: %s", resp.Status, tok.Error)
+	}
+	t.token = tok.AccessToken
+	t.expires = time.Now().Add(time.Duration(tok.ExpiresIn)*time.Second - 30*time.Second)
+	return t.token, nil
+}
+
+// KeyID names the public key: its RFC 7638 thumbprint.
+func KeyID(pub *ecdsa.PublicKey) string {
+	x, y := coordinates(pub)
+	sum := sha256.Sum256([]byte(`{"crv":"P-256","kty":"EC","x":"` + x + `","y":"` + y + `"}`))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func coordinates(pub *ecdsa.PublicKey) (x, y string) {
+	e, err := pub.ECDH()
+	if err != nil {
+		return "", ""
+	}
+	raw := e.Bytes() // 0x04, X, Y
+	return base64.RawURLEncoding.EncodeToString(raw[1:33]), base64.RawURLEncoding.EncodeToString(raw[33:])
+}
+
+// JWKS is the JWK set of the interop client's public key.
+func JWKS(pub *ecdsa.PublicKey) ([]byte, error) {
+	x, y := coordinates(pub)
+	return json.Marshal(map[string]any{"keys": []map[string]string{{
+		"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": KeyID(pub), "use": "sig", "alg": "ES256"}}})
+}

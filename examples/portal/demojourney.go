@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/egovkit/egovkit/auth"
+	"github.com/egovkit/egovkit/auth/rp"
+	"github.com/egovkit/egovkit/consent"
+	"github.com/egovkit/egovkit/examples/agency/agency"
+	"github.com/egovkit/egovkit/examples/registry/registry"
+	"github.com/egovkit/egovkit/interop"
+)
+
+// The once-only journey of the demonstration: the agency (examples/agency)
+// and the registry (examples/registry), started in-process on loopback
+// ports of their own and registered at the portal as an agency's site
+// would be. Their credentials are published like every demo client's.
+const (
+	journeyAgencyClient  = "agency"
+	journeyAgencySecret  = "agency-demo-secret"
+	journeyInteropClient = "agency-interop"
+)
+
+var (
+	journeyConsumer = interop.ClientID{Instance: "GR", Class: "GOV", Member: "DIMOS-ATHINAION", Subsystem: "BENEFITS"}
+	journeyService  = interop.ServiceID{Instance: "GR", Class: "GOV", Member: "EL-YPES", Subsystem: "CIVREG", Service: "family-status"}
+)
+
+// journeySource is the registry's service as the consent pages name it.
+var journeySource = consent.Source{Registry: "Ληξιαρχείο", Service: "Πιστοποιητικό οικογενειακής κατάστασης"}
+
+// demoJourney is the agency and the registry of the demonstration: the
+// listeners they answer on, chosen before the portal is built so that
+// their URLs can be registered, and what they are served with.
+type demoJourney struct {
+	agencyLn, registryLn net.Listener
+	agencyKey            *ecdsa.PrivateKey
+	servers              []*http.Server
+}
+
+// listenJourney opens the agency's and the registry's listeners.
+func listenJourney(agencyAddr, registryAddr string) (*demoJourney, error) {
+	for _, addr := range []string{agencyAddr, registryAddr} {
+		host, _, err := net.SplitHostPort(addr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return nil, fmt.Errorf("%w: the demo agency and registry listen on a loopback address only, not %q", errUsage, addr)
+		}
+	}
+	a, err := net.Listen("tcp", agencyAddr)
+	if err != nil {
+		return nil, fmt.Errorf("the demo agency: %w", err)
+	}
+	r, err := net.Listen("tcp", registryAddr)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("the demo registry: %w", err)
+	}
+	// The agency's interop key lives as long as the process; its key set
+	// is registered again at every start.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		a.Close()
+		r.Close()
+		return nil, err
+	}
+	return &demoJourney{agencyLn: a, registryLn: r, agencyKey: key}, nil
+}
+
+func (j *demoJourney) agencyURL() string   { return "http://" + j.agencyLn.Addr().String() }
+func (j *demoJourney) registryURL() string { return "http://" + j.registryLn.Addr().String() }
+
+// seedJourney registers the journey at the portal: the registry's
+// family-status service (its upstream the registry's API) with the
+// agency's right to it, the agency's two clients (sign-in and consent
+// requests with a secret; gateway calls with its key), and which X-Road
+// client and consent requester the interop client is.
+func (a *app) seedJourney(ctx context.Context, cfg appConfig, store interop.Store) error {
+	j := cfg.Journey
+	svc := interop.Service{ID: journeyService, Title: interop.Text{El: "Πιστοποιητικό οικογενειακής κατάστασης", En: "Family status certificate"},
+		Upstream: j.registryURL() + "/api", ConsentRequired: true, UpdatedBy: "demonstration data",
+		Items: []interop.DataItem{
+			{Code: "marital_status", Type: interop.ItemCode, Label: interop.Text{El: "Οικογενειακή κατάσταση", En: "Marital status"}},
+			{Code: "spouse", Type: interop.ItemText, Label: interop.Text{El: "Σύζυγος", En: "Spouse"}},
+			{Code: "children", Type: interop.ItemText, Label: interop.Text{El: "Τέκνα", En: "Children"}},
+		}}
+	old, err := store.Service(ctx, journeyService)
+	switch {
+	case errors.Is(err, interop.ErrNotFound):
+		if _, err := store.CreateService(ctx, svc); err != nil && !errors.Is(err, interop.ErrExists) {
+			return fmt.Errorf("demo journey service: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("demo journey service: %w", err)
+	case old.Upstream != svc.Upstream: // a new port at every start
+		old.Upstream = svc.Upstream
+		if _, err := store.UpdateService(ctx, old); err != nil {
+			return fmt.Errorf("demo journey service: %w", err)
+		}
+	}
+	_, err = store.GrantRight(ctx, interop.Right{Consumer: journeyConsumer, Service: journeyService, Method: http.MethodGet,
+		Path: "/family-status", GrantedBy: "demonstration data"})
+	if err != nil && !errors.Is(err, interop.ErrExists) {
+		return fmt.Errorf("demo journey right: %w", err)
+	}
+
+	base := j.agencyURL()
+	site := auth.Client{ID: journeyAgencyClient, Name: "Δήμος Αθηναίων",
+		Names:      map[string]string{"el": "Δήμος Αθηναίων", "en": "City of Athens"},
+		AuthMethod: auth.AuthSecretBasic, GrantTypes: []string{auth.GrantAuthorizationCode, auth.GrantClientCredentials},
+		RedirectURIs: []string{base + "/signin/callback", base + "/consent-return"}, PostLogoutRedirectURIs: []string{base + "/"},
+		Scopes:   []string{"openid", "profile", auth.ScopeGreekIdentity, scopeConsentRequest},
+		Audience: []string{cfg.BaseURL + consentAPI}}
+	if err := a.putJourneyClient(ctx, site, journeyAgencySecret); err != nil {
+		return fmt.Errorf("demo agency client: %w", err)
+	}
+	jwks, err := agency.JWKS(&j.agencyKey.PublicKey)
+	if err != nil {
+		return err
+	}
+	calls := auth.Client{ID: journeyInteropClient, Name: "Δήμος Αθηναίων",
+		Names:      map[string]string{"el": "Δήμος Αθηναίων", "en": "City of Athens"},
+		AuthMethod: auth.AuthPrivateKeyJWT, GrantTypes: []string{auth.GrantClientCredentials},
+		Scopes: []string{scopeInteropCall}, Audience: []string{cfg.BaseURL + gatewayPath}, JWKS: json.RawMessage(jwks)}
+	if err := a.putJourneyClient(ctx, calls, ""); err != nil {
+		return fmt.Errorf("demo agency interop client: %w", err)
+	}
+	a.interop.consumers[journeyInteropClient] = journeyConsumer
+	a.interop.requesters[journeyInteropClient] = journeyAgencyClient
+	a.interop.sources[journeyService.String()] = journeySource
+	return nil
+}
+
+// putJourneyClient registers c, or brings the registered one up to this
+// start: the agency's URLs and key change at every start, so they
+// replace the old ones rather than add to them.
+func (a *app) putJourneyClient(ctx context.Context, c auth.Client, secret string) error {
+	var err error
+	if c.AuthMethod == auth.AuthSecretBasic {
+		_, err = a.citizenClients.Import(ctx, c, secret)
+	} else {
+		_, _, err = a.citizenClients.Create(ctx, c)
+	}
+	if !errors.Is(err, auth.ErrClientExists) {
+		return err
+	}
+	_, err = a.citizenClients.Modify(ctx, c.ID, func(old *auth.Client) error {
+		old.RedirectURIs, old.PostLogoutRedirectURIs, old.JWKS = c.RedirectURIs, c.PostLogoutRedirectURIs, c.JWKS
+		old.Scopes, old.Audience = union(old.Scopes, c.Scopes), union(old.Audience, c.Audience)
+		return nil
+	})
+	return err
+}
+
+// journeyCitizens are the registry's records of the demo citizens, as
+// the portal's accounts name them.
+var journeyCitizens = []registry.Citizen{
+	{TaxNumber: demoCitizenAFM, GivenName: "Μαρία", FamilyName: "Δοκιμαστική", MaritalStatus: "married",
+		Spouse: "Νίκος Δοκιμαστικός", Municipality: "Αθηναίων",
+		Children: []registry.Child{{Name: "Ελένη Δοκιμαστική", BirthDate: "2016-05-02"}, {Name: "Γιώργος Δοκιμαστικός", BirthDate: "2019-11-20"}}},
+	{TaxNumber: demoCitizen2AFM, GivenName: "Γιάννης", FamilyName: "Παράδειγμα", MaritalStatus: "married",
+		Spouse: "Σοφία Παραδείγματος", Municipality: "Αθηναίων",
+		Children: []registry.Child{{Name: "Άννα Παραδείγματος", BirthDate: "2021-02-14"}}},
+}
+
+// startJourney serves the agency and the registry, once the portal's
+// handler is built; they answer until closeJourney.
+func (a *app) startJourney(ctx context.Context, cfg appConfig) error {
+	j := cfg.Journey
+	gwKey, gwKeyID, err := gatewayKey(cfg.KEK)
+	if err != nil {
+		return err
+	}
+	reg, err := registry.New(ctx, registry.Config{Keys: map[string]crypto.PublicKey{gwKeyID: gwKey.Public().(ed25519.PublicKey)},
+		Citizens: journeyCitizens, Logger: a.log.Named("registry")})
+	if err != nil {
+		return err
+	}
+	cookieKey, err := hkdf.Key(sha256.New, cfg.KEK, nil, "egovkit demo agency cookies v1", 32)
+	if err != nil {
+		return err
+	}
+	ag, err := agency.New(agency.Config{PublicURL: j.agencyURL(), Issuer: cfg.BaseURL + "/auth/citizen",
+		ClientID: journeyAgencyClient, ClientSecret: journeyAgencySecret, ACR: rp.LoASubstantial,
+		ConsentAPI: cfg.BaseURL + consentAPI, Gateway: cfg.BaseURL + interopPrefix, GatewayAudience: cfg.BaseURL + gatewayPath,
+		InteropIssuer: cfg.BaseURL + "/auth/citizen", InteropClientID: journeyInteropClient, Key: j.agencyKey,
+		XRoadClient: journeyConsumer, Service: journeyService, PurposeCode: "child-benefit", CookieKey: cookieKey,
+		SourceRegistry: journeySource.Registry, SourceService: journeySource.Service,
+		Logger: a.log.Named("agency")})
+	if err != nil {
+		return err
+	}
+	for _, s := range []struct {
+		ln net.Listener
+		h  http.Handler
+	}{{j.registryLn, reg}, {j.agencyLn, ag}} {
+		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: zap.NewStdLog(a.log.Named("demo-journey"))}
+		j.servers = append(j.servers, srv)
+		go srv.Serve(s.ln) //nolint:errcheck // ErrServerClosed at shutdown
+	}
+	a.closers = append(a.closers, j.close)
+	a.journeyURL = j.agencyURL() + "/"
+	a.log.Info("demo journey: apply for the child benefit at the agency; the certificate comes from the registry through the gateway",
+		zap.String("agency", j.agencyURL()+"/"), zap.String("registry", j.registryURL()+"/"))
+	return nil
+}
+
+// close stops the agency and the registry, letting requests under way
+// finish for a few seconds.
+func (j *demoJourney) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var errs []error
+	for _, s := range j.servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(j.servers) == 0 { // never served
+		j.agencyLn.Close()
+		j.registryLn.Close()
+	}
+	return errors.Join(errs...)
+}

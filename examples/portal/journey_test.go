@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egovkit/egovkit/internal/browsertest"
+)
+
+//go:embed testdata/journey.js
+var journeyScript []byte
+
+// lockedBuffer collects the portal's log while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var journeyURLs = regexp.MustCompile(`"agency": "(http://127\.0\.0\.1:[0-9]+)/", "registry": "(http://127\.0\.0\.1:[0-9]+)/"`)
+
+// startDemoJourney runs the portal in demo mode and returns its URL and
+// the URLs it printed for the journey's agency and registry.
+func startDemoJourney(t *testing.T) (base, agencyURL, registryURL string) {
+	t.Helper()
+	var log lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc, done := make(chan string, 1), make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "data"), "-demo"},
+			func(string) string { return "" }, &log, func(a string) { addrc <- a })
+	}()
+	select {
+	case a := <-addrc:
+		base = "http://" + a
+	case err := <-done:
+		cancel()
+		t.Fatalf("portal did not start: %v\n%s", err, log.String())
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("portal did not start in time")
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err, "graceful shutdown")
+		case <-time.After(20 * time.Second):
+			t.Error("portal did not stop")
+		}
+	})
+	m := journeyURLs.FindStringSubmatch(log.String())
+	require.NotNil(t, m, "the portal prints the agency's and the registry's URLs:\n%s", log.String())
+	return base, m[1], m[2]
+}
+
+// TestDemoJourneyStarts checks that the portal in demo mode serves the
+// agency and the registry on their own ports, registered at the portal:
+// the agency signs in through the portal's provider, the registry answers
+// only calls the gateway signed.
+func TestDemoJourneyStarts(t *testing.T) {
+	base, agencyURL, registryURL := startDemoJourney(t)
+	resp, body := fetch(t, "GET", agencyURL+"/", map[string]string{"Accept-Language": "en"})
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Contains(t, body, "Child benefit")
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r, err := noRedirect.Get(agencyURL + "/apply")
+	require.NoError(t, err)
+	r.Body.Close()
+	assert.Equal(t, 303, r.StatusCode)
+	assert.Contains(t, r.Header.Get("Location"), base+"/auth/citizen/authorize?", "the agency signs in at the portal")
+	_, body = fetch(t, "GET", base+"/", map[string]string{"Accept-Language": "en"})
+	assert.Contains(t, body, `href="`+agencyURL+`/"`, "the home page links the agency")
+	resp, _ = fetch(t, "GET", registryURL+"/", nil)
+	assert.Equal(t, 200, resp.StatusCode)
+	resp, body = fetch(t, "GET", registryURL+"/api/family-status", map[string]string{"X-Road-UserId": "GR" + demoCitizenAFM})
+	assert.Equal(t, 401, resp.StatusCode, "the registry refuses a call the gateway did not sign: %s", body)
+	assert.NotContains(t, body, "Παπαδοπούλου")
+}
+
+// journeyState is one page the walk passed.
+type journeyState struct {
+	Name, URL, H1, Text, Lang, Screenshot string
+	Width, ScrollWidth, InnerWidth        int
+	Violations                            []struct {
+		ID, Help string
+		Nodes    []string
+	}
+}
+
+// TestBrowserDemoJourney walks the once-only journey through the demo
+// portal in chromium at 390 px, in Greek and in English, approving and
+// refusing: the approved application has the certificate fetched with
+// no upload form, the refused one takes an upload, and the citizen's
+// access log lists the exchange with a verified inclusion proof. No page
+// breaks a WCAG 2.1 AA rule or scrolls sideways; the screenshots are kept
+// in $EGOVKIT_SCREENSHOT_DIR.
+func TestBrowserDemoJourney(t *testing.T) {
+	browsertest.Binary(t)
+	base, agencyURL, _ := startDemoJourney(t)
+	out := browsertest.Script(t, journeyScript, base, agencyURL)
+	var rep struct {
+		States []journeyState
+		Errors []string
+		Walks  []struct {
+			Lang                                     string
+			Approve, UploadForm                      bool
+			ConsentText, ConsentURL, ApplicationText string
+			Exchange, Consent, LogText, UploadedText string
+		}
+	}
+	require.NoError(t, json.Unmarshal(out, &rep), string(out))
+	require.Empty(t, rep.Errors)
+	seen := map[string]bool{}
+	for _, s := range rep.States {
+		seen[s.Name] = true
+		t.Logf("%-34s %s  %s", s.Name, s.URL, s.Screenshot)
+		for _, v := range s.Violations {
+			t.Errorf("%s (%s): %s (%s) at %v", s.Name, s.URL, v.Help, v.ID, v.Nodes)
+		}
+		assert.LessOrEqual(t, s.ScrollWidth, s.InnerWidth, "%s at %d px scrolls sideways", s.Name, s.Width)
+		assert.NotEmpty(t, s.H1, "%s has a heading", s.Name)
+		assert.Equal(t, s.Name[:2], s.Lang, "%s is in its language", s.Name)
+	}
+	require.Len(t, rep.Walks, 4)
+	// The consent pages name the requester as its record does, by the
+	// client's registered name, in both languages.
+	words := map[string]struct{ agency, items, verified, family, born string }{
+		"el": {"Δήμος Αθηναίων", "Οικογενειακή κατάσταση", "επαληθεύτηκε", "Δοκιμαστική", "02/05/2016"},
+		"en": {"Δήμος Αθηναίων", "Marital status", "proof verified", "Παράδειγμα", "14/02/2021"},
+	}
+	for _, w := range rep.Walks {
+		want := words[w.Lang]
+		assert.Contains(t, w.ConsentText, want.agency, "%s: the consent page says who asks", w.Lang)
+		assert.Contains(t, w.ConsentText, want.items, "%s: and for what", w.Lang)
+		assert.Contains(t, w.ConsentURL, base+"/consent/", "%s: the citizen consents at the portal", w.Lang)
+		if w.Approve {
+			assert.False(t, w.UploadForm, "%s: an approved application asks for no upload", w.Lang)
+			assert.NotEmpty(t, w.Exchange, "%s: the certificate came through the gateway", w.Lang)
+			assert.NotEmpty(t, w.Consent)
+			assert.Contains(t, w.ApplicationText, want.family, "%s: the certificate is the citizen's", w.Lang)
+			assert.Contains(t, w.ApplicationText, want.born, "%s: its dates are written as days", w.Lang)
+			assert.Contains(t, w.LogText, w.Exchange, "%s: the access log lists the exchange", w.Lang)
+			assert.Contains(t, w.LogText, want.verified, "%s: with its inclusion proof verified", w.Lang)
+			continue
+		}
+		assert.True(t, w.UploadForm, "%s: a refused application offers the upload", w.Lang)
+		assert.Empty(t, w.Exchange)
+		assert.Contains(t, w.UploadedText, "family-status.pdf", "%s: the upload is taken", w.Lang)
+	}
+	for _, name := range []string{"portal-home", "agency-home", "signin", "code", "agency-apply", "consent-request", "agency-application", "consent-log", "agency-uploaded"} {
+		for _, lang := range []string{"el", "en"} {
+			found := false
+			for n := range seen {
+				if len(n) > len(name) && n[:2] == lang && n[len(n)-len(name):] == name {
+					found = true
+				}
+			}
+			assert.True(t, found, "the walk in %s reached %s", lang, name)
+		}
+	}
+}
