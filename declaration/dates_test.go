@@ -127,7 +127,7 @@ func TestDatesAreShownInOneLocation(t *testing.T) {
 	f.clock.Set(time.Date(2027, 1, 25, 22, 15, 0, 0, time.UTC))
 	status, _, _ = do("POST", loc+"/revoke/code", url.Values{})
 	require.Equal(t, http.StatusSeeOther, status)
-	status, _, _ = do("POST", loc+"/revoke", url.Values{"reason": {"λάθος"}, "code": {f.code(t, maria)}})
+	status, _, _ = do("POST", loc+"/revoke", url.Values{"reason": {"λάθος"}, "code": {f.code(t, maria)}, "confirm": {"yes"}})
 	require.Equal(t, http.StatusSeeOther, status)
 	const revoked = "26/01/2027 00:15"
 	status, _, body = do("GET", loc, nil)
