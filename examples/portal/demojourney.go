@@ -200,7 +200,7 @@ func (a *app) startJourney(ctx context.Context, cfg appConfig) error {
 		InteropIssuer: cfg.BaseURL + "/auth/citizen", InteropClientID: journeyInteropClient, Key: j.agencyKey,
 		XRoadClient: journeyConsumer, Service: journeyService, PurposeCode: "child-benefit", CookieKey: cookieKey,
 		SourceRegistry: journeySource.Registry, SourceService: journeySource.Service,
-		Logger: a.log.Named("agency")})
+		Counter: a.metrics, Logger: a.log.Named("agency")})
 	if err != nil {
 		return err
 	}

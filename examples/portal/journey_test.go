@@ -5,6 +5,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -15,7 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egovkit/egovkit/examples/agency/agency"
 	"github.com/egovkit/egovkit/internal/browsertest"
+	"github.com/egovkit/egovkit/metrics"
 )
 
 //go:embed testdata/journey.js
@@ -170,6 +173,24 @@ func TestBrowserDemoJourney(t *testing.T) {
 		assert.Empty(t, w.Exchange)
 		assert.Contains(t, w.UploadedText, "family-status.pdf", "%s: the upload is taken", w.Lang)
 	}
+	// The statistics count the agency's applications: two fetched and
+	// two uploaded, within a flush interval.
+	year := time.Now().In(mustAthens(t)).Format("2006")
+	want := map[string]int64{agency.OutcomeFetched: 2, agency.OutcomeUploaded: 2}
+	var counted map[string]int64
+	assert.Eventually(t, func() bool {
+		resp, body := fetch(t, "GET", base+"/stats/api/top?kind="+agency.CountApplication+"&label="+agency.CountLabelOutcome+"&period="+year, nil)
+		var top struct{ Entries []metrics.Entry }
+		if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &top) != nil {
+			return false
+		}
+		counted = map[string]int64{}
+		for _, e := range top.Entries {
+			counted[e.Value] = e.Total
+		}
+		return maps.Equal(counted, want)
+	}, 10*time.Second, 200*time.Millisecond, "applications counted by outcome")
+	assert.Equal(t, want, counted)
 	for _, name := range []string{"portal-home", "agency-home", "signin", "code", "agency-apply", "consent-request", "agency-application", "consent-log", "agency-uploaded"} {
 		for _, lang := range []string{"el", "en"} {
 			found := false
