@@ -18,6 +18,7 @@ import (
 
 	"github.com/egovkit/egovkit/examples/agency/agency"
 	"github.com/egovkit/egovkit/internal/browsertest"
+	"github.com/egovkit/egovkit/interop"
 	"github.com/egovkit/egovkit/metrics"
 )
 
@@ -150,15 +151,18 @@ func TestBrowserDemoJourney(t *testing.T) {
 	require.Len(t, rep.Walks, 4)
 	// The consent pages name the requester as its record does, by the
 	// client's registered name, in both languages.
-	words := map[string]struct{ agency, items, verified, family, born string }{
-		"el": {"Δήμος Αθηναίων", "Οικογενειακή κατάσταση", "επαληθεύτηκε", "Δοκιμαστική", "02/05/2016"},
-		"en": {"Δήμος Αθηναίων", "Marital status", "proof verified", "Παράδειγμα", "14/02/2021"},
+	words := map[string]struct{ agency, items, preview, spouse, verified, family, born string }{
+		"el": {"Δήμος Αθηναίων", "Οικογενειακή κατάσταση", "Τα στοιχεία που θα σταλούν", "Νίκος Δοκιμαστικός", "επαληθεύτηκε", "Δοκιμαστική", "02/05/2016"},
+		"en": {"Δήμος Αθηναίων", "Marital status", "The data that would be sent", "Σοφία Παραδείγματος", "proof verified", "Παράδειγμα", "14/02/2021"},
 	}
 	for _, w := range rep.Walks {
 		want := words[w.Lang]
 		assert.Contains(t, w.ConsentText, want.agency, "%s: the consent page says who asks", w.Lang)
 		assert.Contains(t, w.ConsentText, want.items, "%s: and for what", w.Lang)
 		assert.Contains(t, w.ConsentURL, base+"/consent/", "%s: the citizen consents at the portal", w.Lang)
+		// The preview the registry holds, fetched through the gateway.
+		assert.Contains(t, w.ConsentText, want.preview, "%s: the consent page previews the data", w.Lang)
+		assert.Contains(t, w.ConsentText, want.spouse, "%s: the preview is the registry's record of the citizen", w.Lang)
 		if w.Approve {
 			assert.False(t, w.UploadForm, "%s: an approved application asks for no upload", w.Lang)
 			assert.NotEmpty(t, w.Exchange, "%s: the certificate came through the gateway", w.Lang)
@@ -179,18 +183,16 @@ func TestBrowserDemoJourney(t *testing.T) {
 	want := map[string]int64{agency.OutcomeFetched: 2, agency.OutcomeUploaded: 2}
 	var counted map[string]int64
 	assert.Eventually(t, func() bool {
-		resp, body := fetch(t, "GET", base+"/stats/api/top?kind="+agency.CountApplication+"&label="+agency.CountLabelOutcome+"&period="+year, nil)
-		var top struct{ Entries []metrics.Entry }
-		if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &top) != nil {
-			return false
-		}
-		counted = map[string]int64{}
-		for _, e := range top.Entries {
-			counted[e.Value] = e.Total
-		}
+		counted = topCounts(t, base, agency.CountApplication, agency.CountLabelOutcome, year)
 		return maps.Equal(counted, want)
 	}, 10*time.Second, 200*time.Millisecond, "applications counted by outcome")
 	assert.Equal(t, want, counted)
+	// Each consent page's preview was a call through the gateway, by the
+	// portal's own consumer to the preview service, counted as any call.
+	byService := topCounts(t, base, interop.KindCall, "service", year)
+	assert.GreaterOrEqual(t, byService[journeyPreviewService.String()], int64(4), "the previews went through the gateway: %v", byService)
+	byConsumer := topCounts(t, base, interop.KindCall, "consumer", year)
+	assert.GreaterOrEqual(t, byConsumer[journeyPreviewConsumer.String()], int64(4), "as the portal's consumer: %v", byConsumer)
 	for _, name := range []string{"portal-home", "agency-home", "signin", "code", "agency-apply", "consent-request", "agency-application", "consent-log", "agency-uploaded"} {
 		for _, lang := range []string{"el", "en"} {
 			found := false
@@ -202,4 +204,20 @@ func TestBrowserDemoJourney(t *testing.T) {
 			assert.True(t, found, "the walk in %s reached %s", lang, name)
 		}
 	}
+}
+
+// topCounts reads the year's totals of kind by the values of label from
+// the statistics API; none when it cannot be read.
+func topCounts(t *testing.T, base, kind, label, year string) map[string]int64 {
+	t.Helper()
+	resp, body := fetch(t, "GET", base+"/stats/api/top?kind="+kind+"&label="+label+"&period="+year, nil)
+	var top struct{ Entries []metrics.Entry }
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &top) != nil {
+		return nil
+	}
+	counted := map[string]int64{}
+	for _, e := range top.Entries {
+		counted[e.Value] = e.Total
+	}
+	return counted
 }
