@@ -102,6 +102,14 @@ func TestDemoJourneyStarts(t *testing.T) {
 	resp, body = fetch(t, "GET", registryURL+"/api/family-status", map[string]string{"X-Road-UserId": "GR" + demoCitizenAFM})
 	assert.Equal(t, 401, resp.StatusCode, "the registry refuses a call the gateway did not sign: %s", body)
 	assert.NotContains(t, body, "Παπαδοπούλου")
+	// The preview needs no consent, so only the portal's consumer has a
+	// right to it: another consumer is refused at the gateway.
+	token := clientToken(t, base, demoRequesterID, demoRequesterSecret, scopeInteropCall)
+	resp, body = fetch(t, "GET", base+gatewayPath+"/"+journeyPreviewService.String()+"/family-status/preview", map[string]string{
+		"Authorization": "Bearer " + token, "X-Road-Client": demoConsumer.String(), "X-Road-UserId": "GR" + demoCitizenAFM})
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "a consumer other than the portal is refused the preview: %s", body)
+	assert.Contains(t, body, "Server.ServerProxy.AccessDenied", "for want of a right")
+	assert.NotContains(t, body, "Νίκος")
 }
 
 // journeyState is one page the walk passed.
