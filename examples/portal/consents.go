@@ -82,6 +82,11 @@ func (a *app) mountConsent(ctx context.Context, mux *http.ServeMux, cfg appConfi
 		Proofs: a.interop}
 	if cfg.Demo {
 		pcfg.Offers = demoOffers(a.demoRequester())
+		if cfg.Journey != nil {
+			if pcfg.Preview, err = newJourneyPreview(cfg, a.log.Named("consent-preview")); err != nil {
+				return err
+			}
+		}
 	}
 	pages, err := consent.PagesHandler(pcfg)
 	if err != nil {

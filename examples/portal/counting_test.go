@@ -8,6 +8,7 @@ import (
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/consent"
 	"github.com/egovkit/egovkit/declaration"
+	"github.com/egovkit/egovkit/examples/agency/agency"
 	"github.com/egovkit/egovkit/metrics"
 )
 
@@ -37,4 +38,5 @@ func TestCountedKindsAreTheStatistics(t *testing.T) {
 	assert.Equal(t, declaration.CountLabels(), declared[declaration.CountDeclaration])
 	assert.Equal(t, declaration.CountLabels(), declared[declaration.CountAuthorization])
 	assert.Equal(t, consent.CountLabels(), declared[consent.CountKind])
+	assert.Equal(t, agency.CountLabels(), declared[agency.CountApplication])
 }

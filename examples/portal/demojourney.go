@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/egovkit/egovkit/examples/agency/agency"
 	"github.com/egovkit/egovkit/examples/registry/registry"
 	"github.com/egovkit/egovkit/interop"
+	"github.com/egovkit/egovkit/interop/consumer"
 )
 
 // The once-only journey of the demonstration: the agency (examples/agency)
@@ -34,11 +36,18 @@ const (
 	journeyAgencyClient  = "agency"
 	journeyAgencySecret  = "agency-demo-secret"
 	journeyInteropClient = "agency-interop"
+	// journeyPreviewClient is the portal's own client of its gateway: the
+	// consent pages fetch the registry's preview with it.
+	journeyPreviewClient = "portal-preview"
 )
 
 var (
 	journeyConsumer = interop.ClientID{Instance: "GR", Class: "GOV", Member: "DIMOS-ATHINAION", Subsystem: "BENEFITS"}
 	journeyService  = interop.ServiceID{Instance: "GR", Class: "GOV", Member: "EL-YPES", Subsystem: "CIVREG", Service: "family-status"}
+	// The registry's preview is a service of its own, with no consent,
+	// that only the portal's consent pages call.
+	journeyPreviewConsumer = interop.ClientID{Instance: "GR", Class: "GOV", Member: "PORTAL", Subsystem: "CONSENT"}
+	journeyPreviewService  = interop.ServiceID{Instance: "GR", Class: "GOV", Member: "EL-YPES", Subsystem: "CIVREG", Service: "family-status-preview"}
 )
 
 // journeySource is the registry's service as the consent pages name it.
@@ -48,9 +57,9 @@ var journeySource = consent.Source{Registry: "Ληξιαρχείο", Service: "�
 // listeners they answer on, chosen before the portal is built so that
 // their URLs can be registered, and what they are served with.
 type demoJourney struct {
-	agencyLn, registryLn net.Listener
-	agencyKey            *ecdsa.PrivateKey
-	servers              []*http.Server
+	agencyLn, registryLn  net.Listener
+	agencyKey, previewKey *ecdsa.PrivateKey
+	servers               []*http.Server
 }
 
 // listenJourney opens the agency's and the registry's listeners.
@@ -70,15 +79,21 @@ func listenJourney(agencyAddr, registryAddr string) (*demoJourney, error) {
 		a.Close()
 		return nil, fmt.Errorf("the demo registry: %w", err)
 	}
-	// The agency's interop key lives as long as the process; its key set
-	// is registered again at every start.
+	// The agency's and the preview's interop keys live as long as the
+	// process; their key sets are registered again at every start.
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		a.Close()
 		r.Close()
 		return nil, err
 	}
-	return &demoJourney{agencyLn: a, registryLn: r, agencyKey: key}, nil
+	pkey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		a.Close()
+		r.Close()
+		return nil, err
+	}
+	return &demoJourney{agencyLn: a, registryLn: r, agencyKey: key, previewKey: pkey}, nil
 }
 
 func (j *demoJourney) agencyURL() string   { return "http://" + j.agencyLn.Addr().String() }
@@ -86,36 +101,37 @@ func (j *demoJourney) registryURL() string { return "http://" + j.registryLn.Add
 
 // seedJourney registers the journey at the portal: the registry's
 // family-status service (its upstream the registry's API) with the
-// agency's right to it, the agency's two clients (sign-in and consent
-// requests with a secret; gateway calls with its key), and which X-Road
-// client and consent requester the interop client is.
+// agency's right to it, and its preview service, with no consent, with
+// the portal's own right to it; the agency's two clients (sign-in and
+// consent requests with a secret; gateway calls with its key) and the
+// portal's preview client (gateway calls with its key); and which X-Road
+// client and consent requester each interop client is.
 func (a *app) seedJourney(ctx context.Context, cfg appConfig, store interop.Store) error {
 	j := cfg.Journey
-	svc := interop.Service{ID: journeyService, Title: interop.Text{El: "Πιστοποιητικό οικογενειακής κατάστασης", En: "Family status certificate"},
-		Upstream: j.registryURL() + "/api", ConsentRequired: true, UpdatedBy: "demonstration data",
-		Items: []interop.DataItem{
-			{Code: "marital_status", Type: interop.ItemCode, Label: interop.Text{El: "Οικογενειακή κατάσταση", En: "Marital status"}},
-			{Code: "spouse", Type: interop.ItemText, Label: interop.Text{El: "Σύζυγος", En: "Spouse"}},
-			{Code: "children", Type: interop.ItemText, Label: interop.Text{El: "Τέκνα", En: "Children"}},
-		}}
-	old, err := store.Service(ctx, journeyService)
-	switch {
-	case errors.Is(err, interop.ErrNotFound):
-		if _, err := store.CreateService(ctx, svc); err != nil && !errors.Is(err, interop.ErrExists) {
-			return fmt.Errorf("demo journey service: %w", err)
-		}
-	case err != nil:
-		return fmt.Errorf("demo journey service: %w", err)
-	case old.Upstream != svc.Upstream: // a new port at every start
-		old.Upstream = svc.Upstream
-		if _, err := store.UpdateService(ctx, old); err != nil {
-			return fmt.Errorf("demo journey service: %w", err)
-		}
+	items := []interop.DataItem{
+		{Code: "marital_status", Type: interop.ItemCode, Label: interop.Text{El: "Οικογενειακή κατάσταση", En: "Marital status"}},
+		{Code: "spouse", Type: interop.ItemText, Label: interop.Text{El: "Σύζυγος", En: "Spouse"}},
+		{Code: "children", Type: interop.ItemText, Label: interop.Text{El: "Τέκνα", En: "Children"}},
 	}
-	_, err = store.GrantRight(ctx, interop.Right{Consumer: journeyConsumer, Service: journeyService, Method: http.MethodGet,
-		Path: "/family-status", GrantedBy: "demonstration data"})
-	if err != nil && !errors.Is(err, interop.ErrExists) {
-		return fmt.Errorf("demo journey right: %w", err)
+	for _, r := range []struct {
+		svc   interop.Service
+		right interop.Right
+	}{
+		{interop.Service{ID: journeyService, Title: interop.Text{El: "Πιστοποιητικό οικογενειακής κατάστασης", En: "Family status certificate"},
+			ConsentRequired: true, Items: items},
+			interop.Right{Consumer: journeyConsumer, Path: "/family-status"}},
+		{interop.Service{ID: journeyPreviewService, Title: interop.Text{El: "Προεπισκόπηση οικογενειακής κατάστασης", En: "Family status preview"},
+			LegalBasis: "the citizen's preview of their own data before consenting", Items: items},
+			interop.Right{Consumer: journeyPreviewConsumer, Path: "/family-status/preview"}},
+	} {
+		r.svc.Upstream, r.svc.UpdatedBy = j.registryURL()+"/api", "demonstration data"
+		if err := putJourneyService(ctx, store, r.svc); err != nil {
+			return fmt.Errorf("demo journey service %s: %w", r.svc.ID, err)
+		}
+		r.right.Service, r.right.Method, r.right.GrantedBy = r.svc.ID, http.MethodGet, "demonstration data"
+		if _, err := store.GrantRight(ctx, r.right); err != nil && !errors.Is(err, interop.ErrExists) {
+			return fmt.Errorf("demo journey right to %s: %w", r.svc.ID, err)
+		}
 	}
 
 	base := j.agencyURL()
@@ -139,10 +155,94 @@ func (a *app) seedJourney(ctx context.Context, cfg appConfig, store interop.Stor
 	if err := a.putJourneyClient(ctx, calls, ""); err != nil {
 		return fmt.Errorf("demo agency interop client: %w", err)
 	}
+	if jwks, err = agency.JWKS(&j.previewKey.PublicKey); err != nil {
+		return err
+	}
+	preview := auth.Client{ID: journeyPreviewClient, Name: "Τα δεδομένα μου",
+		Names:      map[string]string{"el": "Τα δεδομένα μου", "en": "My data"},
+		AuthMethod: auth.AuthPrivateKeyJWT, GrantTypes: []string{auth.GrantClientCredentials},
+		Scopes: []string{scopeInteropCall}, Audience: []string{cfg.BaseURL + gatewayPath}, JWKS: json.RawMessage(jwks)}
+	if err := a.putJourneyClient(ctx, preview, ""); err != nil {
+		return fmt.Errorf("demo preview interop client: %w", err)
+	}
+	a.interop.consumers[journeyPreviewClient] = journeyPreviewConsumer
 	a.interop.consumers[journeyInteropClient] = journeyConsumer
 	a.interop.requesters[journeyInteropClient] = journeyAgencyClient
 	a.interop.sources[journeyService.String()] = journeySource
 	return nil
+}
+
+// putJourneyService registers svc, or brings the registered one's
+// upstream up to this start: the registry has a new port at every start.
+func putJourneyService(ctx context.Context, store interop.Store, svc interop.Service) error {
+	old, err := store.Service(ctx, svc.ID)
+	switch {
+	case errors.Is(err, interop.ErrNotFound):
+		if _, err := store.CreateService(ctx, svc); err != nil && !errors.Is(err, interop.ErrExists) {
+			return err
+		}
+	case err != nil:
+		return err
+	case old.Upstream != svc.Upstream:
+		old.Upstream = svc.Upstream
+		if _, err := store.UpdateService(ctx, old); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// journeyPreview is the consent pages' PreviewFetcher in demo mode: it
+// fetches the registry's preview through the portal's own gateway, as
+// the portal's consumer, so that the call is authorized and logged like
+// any other; the preview service needs no consent, and only the portal
+// has a right to it.
+type journeyPreview struct{ gateway *consumer.Client }
+
+// newJourneyPreview is the preview of the journey's registry, called
+// through the gateway at cfg.BaseURL.
+func newJourneyPreview(cfg appConfig, log *zap.Logger) (*journeyPreview, error) {
+	key := cfg.Journey.previewKey
+	gw, err := consumer.New(consumer.Config{Gateway: cfg.BaseURL + interopPrefix, Consumer: journeyPreviewConsumer,
+		Issuer: cfg.BaseURL + "/auth/citizen", ClientID: journeyPreviewClient, Key: key, KeyID: agency.KeyID(&key.PublicKey),
+		Resource: cfg.BaseURL + gatewayPath, MaxAttempts: 1, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return &journeyPreview{gateway: gw}, nil
+}
+
+// Preview answers the registry's values for a request whose source is
+// the registry's family status; other sources offer no preview.
+func (p *journeyPreview) Preview(ctx context.Context, q consent.PreviewQuery) ([]consent.PreviewValue, error) {
+	if q.Source != journeySource {
+		return nil, nil
+	}
+	resp, err := p.gateway.Do(ctx, consumer.Call{Service: journeyPreviewService, Path: "/family-status/preview", UserID: "GR" + q.TaxNumber})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("the registry's preview answered %s", resp.Status)
+	}
+	var v struct {
+		Values []consent.PreviewValue `json:"values"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&v); err != nil {
+		return nil, fmt.Errorf("the registry's preview: %w", err)
+	}
+	wanted := map[string]bool{}
+	for _, it := range q.Items {
+		wanted[it.ID] = true
+	}
+	out := v.Values[:0]
+	for _, val := range v.Values { // only what the request would release
+		if wanted[val.Item] {
+			out = append(out, val)
+		}
+	}
+	return out, nil
 }
 
 // putJourneyClient registers c, or brings the registered one up to this
@@ -200,7 +300,7 @@ func (a *app) startJourney(ctx context.Context, cfg appConfig) error {
 		InteropIssuer: cfg.BaseURL + "/auth/citizen", InteropClientID: journeyInteropClient, Key: j.agencyKey,
 		XRoadClient: journeyConsumer, Service: journeyService, PurposeCode: "child-benefit", CookieKey: cookieKey,
 		SourceRegistry: journeySource.Registry, SourceService: journeySource.Service,
-		Logger: a.log.Named("agency")})
+		Counter: a.metrics, Logger: a.log.Named("agency")})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -15,7 +16,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egovkit/egovkit/examples/agency/agency"
 	"github.com/egovkit/egovkit/internal/browsertest"
+	"github.com/egovkit/egovkit/interop"
+	"github.com/egovkit/egovkit/metrics"
 )
 
 //go:embed testdata/journey.js
@@ -98,6 +102,14 @@ func TestDemoJourneyStarts(t *testing.T) {
 	resp, body = fetch(t, "GET", registryURL+"/api/family-status", map[string]string{"X-Road-UserId": "GR" + demoCitizenAFM})
 	assert.Equal(t, 401, resp.StatusCode, "the registry refuses a call the gateway did not sign: %s", body)
 	assert.NotContains(t, body, "Παπαδοπούλου")
+	// The preview needs no consent, so only the portal's consumer has a
+	// right to it: another consumer is refused at the gateway.
+	token := clientToken(t, base, demoRequesterID, demoRequesterSecret, scopeInteropCall)
+	resp, body = fetch(t, "GET", base+gatewayPath+"/"+journeyPreviewService.String()+"/family-status/preview", map[string]string{
+		"Authorization": "Bearer " + token, "X-Road-Client": demoConsumer.String(), "X-Road-UserId": "GR" + demoCitizenAFM})
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "a consumer other than the portal is refused the preview: %s", body)
+	assert.Contains(t, body, "Server.ServerProxy.AccessDenied", "for want of a right")
+	assert.NotContains(t, body, "Νίκος")
 }
 
 // journeyState is one page the walk passed.
@@ -147,15 +159,18 @@ func TestBrowserDemoJourney(t *testing.T) {
 	require.Len(t, rep.Walks, 4)
 	// The consent pages name the requester as its record does, by the
 	// client's registered name, in both languages.
-	words := map[string]struct{ agency, items, verified, family, born string }{
-		"el": {"Δήμος Αθηναίων", "Οικογενειακή κατάσταση", "επαληθεύτηκε", "Δοκιμαστική", "02/05/2016"},
-		"en": {"Δήμος Αθηναίων", "Marital status", "proof verified", "Παράδειγμα", "14/02/2021"},
+	words := map[string]struct{ agency, items, preview, spouse, verified, family, born string }{
+		"el": {"Δήμος Αθηναίων", "Οικογενειακή κατάσταση", "Τα στοιχεία που θα σταλούν", "Νίκος Δοκιμαστικός", "επαληθεύτηκε", "Δοκιμαστική", "02/05/2016"},
+		"en": {"Δήμος Αθηναίων", "Marital status", "The data that would be sent", "Σοφία Παραδείγματος", "proof verified", "Παράδειγμα", "14/02/2021"},
 	}
 	for _, w := range rep.Walks {
 		want := words[w.Lang]
 		assert.Contains(t, w.ConsentText, want.agency, "%s: the consent page says who asks", w.Lang)
 		assert.Contains(t, w.ConsentText, want.items, "%s: and for what", w.Lang)
 		assert.Contains(t, w.ConsentURL, base+"/consent/", "%s: the citizen consents at the portal", w.Lang)
+		// The preview the registry holds, fetched through the gateway.
+		assert.Contains(t, w.ConsentText, want.preview, "%s: the consent page previews the data", w.Lang)
+		assert.Contains(t, w.ConsentText, want.spouse, "%s: the preview is the registry's record of the citizen", w.Lang)
 		if w.Approve {
 			assert.False(t, w.UploadForm, "%s: an approved application asks for no upload", w.Lang)
 			assert.NotEmpty(t, w.Exchange, "%s: the certificate came through the gateway", w.Lang)
@@ -170,6 +185,22 @@ func TestBrowserDemoJourney(t *testing.T) {
 		assert.Empty(t, w.Exchange)
 		assert.Contains(t, w.UploadedText, "family-status.pdf", "%s: the upload is taken", w.Lang)
 	}
+	// The statistics count the agency's applications: two fetched and
+	// two uploaded, within a flush interval.
+	year := time.Now().In(mustAthens(t)).Format("2006")
+	want := map[string]int64{agency.OutcomeFetched: 2, agency.OutcomeUploaded: 2}
+	var counted map[string]int64
+	assert.Eventually(t, func() bool {
+		counted = topCounts(t, base, agency.CountApplication, agency.CountLabelOutcome, year)
+		return maps.Equal(counted, want)
+	}, 10*time.Second, 200*time.Millisecond, "applications counted by outcome")
+	assert.Equal(t, want, counted)
+	// Each consent page's preview was a call through the gateway, by the
+	// portal's own consumer to the preview service, counted as any call.
+	byService := topCounts(t, base, interop.KindCall, "service", year)
+	assert.GreaterOrEqual(t, byService[journeyPreviewService.String()], int64(4), "the previews went through the gateway: %v", byService)
+	byConsumer := topCounts(t, base, interop.KindCall, "consumer", year)
+	assert.GreaterOrEqual(t, byConsumer[journeyPreviewConsumer.String()], int64(4), "as the portal's consumer: %v", byConsumer)
 	for _, name := range []string{"portal-home", "agency-home", "signin", "code", "agency-apply", "consent-request", "agency-application", "consent-log", "agency-uploaded"} {
 		for _, lang := range []string{"el", "en"} {
 			found := false
@@ -181,4 +212,20 @@ func TestBrowserDemoJourney(t *testing.T) {
 			assert.True(t, found, "the walk in %s reached %s", lang, name)
 		}
 	}
+}
+
+// topCounts reads the year's totals of kind by the values of label from
+// the statistics API; none when it cannot be read.
+func topCounts(t *testing.T, base, kind, label, year string) map[string]int64 {
+	t.Helper()
+	resp, body := fetch(t, "GET", base+"/stats/api/top?kind="+kind+"&label="+label+"&period="+year, nil)
+	var top struct{ Entries []metrics.Entry }
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &top) != nil {
+		return nil
+	}
+	counted := map[string]int64{}
+	for _, e := range top.Entries {
+		counted[e.Value] = e.Total
+	}
+	return counted
 }

@@ -14,13 +14,15 @@ import (
 	"github.com/egovkit/egovkit/auth"
 	"github.com/egovkit/egovkit/consent"
 	"github.com/egovkit/egovkit/declaration"
+	"github.com/egovkit/egovkit/examples/agency/agency"
 	"github.com/egovkit/egovkit/interop"
 	"github.com/egovkit/egovkit/metrics"
 )
 
 // transactionKinds are the kinds the portal counts, with their labels:
-// those auth and declaration report to the *metrics.Metrics they are
-// given as their Counter, named as those packages name them.
+// those auth, declaration, consent and the demo's agency report to the
+// *metrics.Metrics they are given as their Counter, named as those
+// packages name them.
 var transactionKinds = []metrics.Kind{
 	{Name: auth.CountSignIn, Labels: auth.CountLabels()},
 	{Name: interop.KindCall, Labels: interopCountLabels},
@@ -28,6 +30,7 @@ var transactionKinds = []metrics.Kind{
 	{Name: declaration.CountAuthorization, Labels: declaration.CountLabels(), ReplacesVisit: true},
 	{Name: metrics.KindCertificate, Labels: []string{"agency", "channel"}, ReplacesVisit: true},
 	{Name: consent.CountKind, Labels: consent.CountLabels()},
+	{Name: agency.CountApplication, Labels: agency.CountLabels(), ReplacesVisit: true},
 }
 
 // interopCountLabels are the labels the gateway counts its calls with,

@@ -70,7 +70,42 @@ type Config struct {
 	SourceRegistry, SourceService string
 	// CookieKey seals the session cookies (32 bytes).
 	CookieKey []byte
-	Logger    *zap.Logger
+	// Counter is told of every application completed, for statistics;
+	// nil counts nothing.
+	Counter Counter
+	Logger  *zap.Logger
+}
+
+// Counter counts transactions: kind CountApplication with the label
+// values in the order CountLabels names them. The portal's
+// *metrics.Metrics fits as it is.
+type Counter interface {
+	Count(kind string, labels ...string)
+}
+
+const (
+	// CountApplication is one application completed: its certificate
+	// fetched from the registry or uploaded by the citizen.
+	CountApplication = "application"
+	// CountLabelAgency is the agency's X-Road member code.
+	CountLabelAgency = "agency"
+	// CountLabelOutcome is OutcomeFetched or OutcomeUploaded.
+	CountLabelOutcome = "outcome"
+	// OutcomeFetched: the certificate came from the registry through the
+	// gateway, with the citizen's consent.
+	OutcomeFetched = "fetched"
+	// OutcomeUploaded: the citizen uploaded the certificate.
+	OutcomeUploaded = "uploaded"
+)
+
+// CountLabels are the labels of CountApplication, in order.
+func CountLabels() []string { return []string{CountLabelAgency, CountLabelOutcome} }
+
+// count tells the Counter of an application completed with outcome.
+func (a *agency) count(outcome string) {
+	if a.cfg.Counter != nil {
+		a.cfg.Counter.Count(CountApplication, a.cfg.XRoadClient.Member, outcome)
+	}
 }
 
 // New returns the agency's handler.
@@ -324,6 +359,8 @@ func (a *agency) consentReturn(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		a.log.Warn("certificate fetch failed", zap.String("application", app.ID), zap.Error(err))
+	} else {
+		a.count(OutcomeFetched)
 	}
 	http.Redirect(w, r, "/applications/"+app.ID, http.StatusSeeOther)
 }
@@ -384,10 +421,16 @@ func (a *agency) upload(w http.ResponseWriter, r *http.Request) {
 	if len(name) > 200 {
 		name = name[:200]
 	}
+	taken := false // by this request, not one at the same time
 	a.update(app, func(app *application) {
-		app.State = stateUploaded
-		app.Upload = &upload{Name: name, Type: http.DetectContentType(head[:n]), Size: size, SHA256: hex.EncodeToString(sum.Sum(nil))}
+		if taken = app.State == stateNeedsUpload; taken {
+			app.State = stateUploaded
+			app.Upload = &upload{Name: name, Type: http.DetectContentType(head[:n]), Size: size, SHA256: hex.EncodeToString(sum.Sum(nil))}
+		}
 	})
+	if taken {
+		a.count(OutcomeUploaded)
+	}
 	http.Redirect(w, r, "/applications/"+app.ID, http.StatusSeeOther)
 }
 
