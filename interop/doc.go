@@ -19,8 +19,8 @@
 // interop/httpsig; the provider checks it with interop/provider), records
 // the exchange's metadata in a Merkle log (interop/exchangelog), and counts
 // it through a [Counter] (kind [KindCall], labels consumer, service,
-// outcome). [Gateway] is that handler; the consumer's client is not part
-// of this package yet.
+// outcome). [Gateway] is that handler; consumers call it with the client
+// of interop/consumer.
 //
 // # Identifiers
 //
