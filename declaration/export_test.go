@@ -9,7 +9,7 @@ func IssueWithoutCode(ctx context.Context, s *Service, p Person, d Draft) (*Docu
 	if err != nil {
 		return nil, err
 	}
-	return doc, s.issue(ctx, doc, "")
+	return doc, s.issue(ctx, doc, "", "")
 }
 
 // Font returns the embedded font, for the naive baseline of benchmarks.

@@ -85,10 +85,10 @@ func (s *Service) prepareIssue(ctx context.Context) (err error) {
 
 type issueReq struct {
 	d *Document
-	// challenge is the one-time code's, checked and used up in the
-	// issuing transaction; empty for an issue without a code.
-	challenge string
-	done      chan error
+	// challenge and code are the one-time code's, checked and used up in
+	// the issuing transaction; empty for an issue without a code.
+	challenge, code string
+	done            chan error
 }
 
 type batcher struct {
@@ -101,8 +101,8 @@ type batcher struct {
 // with the protocol number it takes and the one-time code it uses up.
 // Once the draft is queued, it is issued (and counted) whatever becomes of
 // ctx: a caller that stops waiting gets ctx's error, not the outcome.
-func (s *Service) issue(ctx context.Context, d *Document, challenge string) error {
-	req := &issueReq{d: d, challenge: challenge, done: make(chan error, 1)}
+func (s *Service) issue(ctx context.Context, d *Document, challenge, code string) error {
+	req := &issueReq{d: d, challenge: challenge, code: code, done: make(chan error, 1)}
 	b := &s.batch
 	b.mu.Lock()
 	b.queue = append(b.queue, req)
@@ -186,7 +186,6 @@ func (s *Service) issueBatch(ctx context.Context, batch []*issueReq) error {
 			return err
 		}
 		var todo []*issueReq
-		var challenges []string
 		for _, r := range batch {
 			if !waiting[r.d.ID] {
 				answers[r] = fail(ErrState, "the document was issued by another request")
@@ -194,24 +193,30 @@ func (s *Service) issueBatch(ctx context.Context, batch []*issueReq) error {
 			}
 			delete(waiting, r.d.ID) // the same draft twice in one batch: once
 			todo = append(todo, r)
-			if r.challenge != "" {
-				challenges = append(challenges, r.challenge)
+		}
+		// The codes are checked and used up here, in the transaction
+		// that issues: an issue that fails, or a process that dies before
+		// it commits, leaves a right code usable, and a wrong one is
+		// counted when the batch commits. Each check locks its citizen's
+		// row until the commit, so they are taken in the order of the
+		// citizens' numbers, the same in every instance.
+		checks := slices.Clone(todo)
+		slices.SortStableFunc(checks, func(a, b *issueReq) int { return strings.Compare(a.d.Declarant.AFM, b.d.Declarant.AFM) })
+		refused := map[*issueReq]bool{}
+		for _, r := range checks {
+			if r.challenge == "" {
+				continue
+			}
+			no, err := s.otp.VerifyTx(ctx, tx, r.challenge, r.d.Declarant.AFM, purpose(r.d.ID), r.code)
+			if err != nil {
+				return err
+			}
+			if no != nil {
+				answers[r] = codeError(no)
+				refused[r] = true
 			}
 		}
-		// The codes are used up here, so that they stay usable if this
-		// transaction does not commit; a code used or replaced since its
-		// check issues nothing.
-		used, err := s.otp.Consume(ctx, tx, challenges...)
-		if err != nil {
-			return err
-		}
-		todo = slices.DeleteFunc(todo, func(r *issueReq) bool {
-			if r.challenge != "" && !used[r.challenge] {
-				answers[r] = &Error{Kind: ErrCode, Detail: "the code was used already or replaced by a newer one"}
-				return true
-			}
-			return false
-		})
+		todo = slices.DeleteFunc(todo, func(r *issueReq) bool { return refused[r] })
 		if len(todo) == 0 {
 			return nil
 		}

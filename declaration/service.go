@@ -500,19 +500,13 @@ func (s *Service) Confirm(ctx context.Context, declarant Person, id, code string
 	case challenge == "":
 		return nil, &Error{Kind: ErrCode, Detail: "ask for a code first"}
 	}
-	// The code is checked here and used up in the transaction that issues
-	// the draft: an issue that fails, or a process that dies before it
-	// commits, leaves the code usable.
-	release, err := s.writes.hold(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("declaration: %w", err)
+	// The code is checked and used up in the transaction that issues the
+	// draft (issueBatch): an issue that fails, or a process that dies
+	// before it commits, leaves the code usable.
+	if _, ok := otp.NormalizeCode(code); !ok {
+		return nil, &Error{Kind: ErrCode, Detail: "the code is wrong"}
 	}
-	err = s.otp.Check(ctx, challenge, d.Declarant.AFM, purpose(id), code)
-	release()
-	if err != nil {
-		return nil, codeError(err)
-	}
-	if err := s.issue(ctx, d, challenge); err != nil {
+	if err := s.issue(ctx, d, challenge, code); err != nil {
 		return nil, err
 	}
 	d.ExpiresAt = time.Time{}

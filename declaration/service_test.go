@@ -573,3 +573,87 @@ func issueQuietly(ctx context.Context, f *fixture, p declaration.Person) (*decla
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 func b64dec(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+// TestCodesCheckedInTheIssuingBatch: confirmations with right and wrong
+// codes, sent at once so that they share batches, are answered each on
+// its own: the right ones issued with gap-free numbers, the wrong ones
+// refused and counted, a code killed by three wrong tries in a row.
+func TestCodesCheckedInTheIssuingBatch(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := t.Context()
+		f := newFixture(t, db.DB.DB, nil)
+		const n = 24
+		type citizen struct {
+			p    declaration.Person
+			id   string
+			code string
+		}
+		people := make([]citizen, n)
+		for i := range people {
+			afm, err := ident.GenerateAFM(rand.Reader)
+			require.NoError(t, err)
+			p := declaration.Person{AFM: afm, GivenName: "Α", FamilyName: "Β", Mobile: fmt.Sprintf("+3069000%05d", i)}
+			doc, err := f.svc.Create(ctx, p, solemn())
+			require.NoError(t, err)
+			_, err = f.svc.RequestCode(ctx, p, doc.ID)
+			require.NoError(t, err)
+			people[i] = citizen{p: p, id: doc.ID, code: f.code(t, p)}
+		}
+		wrong := func(code string) string {
+			if code == "000000" {
+				return "000001"
+			}
+			return "000000"
+		}
+		// round sends every citizen's confirmation at once: the odd ones
+		// wrong, the even ones right in the last round only.
+		round := func(last bool) []error {
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i, c := range people {
+				code := wrong(c.code)
+				if i%2 == 0 && last {
+					code = c.code
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = f.svc.Confirm(ctx, c.p, c.id, code)
+				}()
+			}
+			wg.Wait()
+			return errs
+		}
+		for r := range otp.MaxAttempts {
+			for i, err := range round(r == otp.MaxAttempts-1) {
+				var de *declaration.Error
+				if i%2 == 0 && r == otp.MaxAttempts-1 {
+					require.NoError(t, err, "citizen %d", i)
+					continue
+				}
+				require.ErrorAs(t, err, &de, "citizen %d, round %d", i, r)
+				assert.Equal(t, "the code is wrong", de.Detail)
+			}
+		}
+		// Every odd citizen's code is dead now, the right one included.
+		var protocols []string
+		for i, c := range people {
+			if i%2 == 0 {
+				doc, err := f.svc.Get(ctx, c.p, c.id)
+				require.NoError(t, err)
+				assert.Equal(t, declaration.StateIssued, doc.State)
+				protocols = append(protocols, doc.Protocol)
+				continue
+			}
+			_, err := f.svc.Confirm(ctx, c.p, c.id, c.code)
+			var de *declaration.Error
+			require.ErrorAs(t, err, &de)
+			assert.Contains(t, de.Detail, "mistyped three times")
+		}
+		sort.Strings(protocols)
+		require.Len(t, protocols, n/2)
+		for i, p := range protocols {
+			assert.Equal(t, fmt.Sprintf("2026/%06d", i+1), p)
+		}
+	})
+}

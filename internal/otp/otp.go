@@ -52,6 +52,9 @@ type Service struct {
 	cooldown time.Duration
 	lockout  time.Duration
 	lockMax  time.Duration
+	// stmts are the statements of every verification, prepared once: on
+	// SQLite, parsing one cost about as much as running it.
+	stmts struct{ lock, challenge, use *sql.Stmt }
 	// sendNanos is a moving average of how long sending takes, so that
 	// issuing for an unknown subject can take as long as for a known one.
 	sendNanos atomic.Int64
@@ -110,6 +113,23 @@ func New(ctx context.Context, db *sql.DB, secret []byte, sender Sender, opts ...
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	prepare := func(query string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = sdb.PrepareContext(ctx, query)
+		return st
+	}
+	s.stmts.lock = prepare(`INSERT INTO otp_subjects (subject_hash) VALUES ($1)
+		 ON CONFLICT (subject_hash) DO UPDATE SET subject_hash = excluded.subject_hash
+		 RETURNING failures, lockouts, locked_until`)
+	s.stmts.challenge = prepare(`SELECT code_mac, state, attempts, expires_at FROM otp_challenges WHERE id = $1` +
+		sdb.Dialect().ForUpdate())
+	s.stmts.use = prepare(`UPDATE otp_challenges SET state = 'used', used_at = $1 WHERE id = $2 AND state = 'pending'`)
+	if err != nil {
+		return nil, fmt.Errorf("otp: %w", err)
 	}
 	return s, nil
 }
@@ -314,103 +334,131 @@ func (s *Service) Consume(ctx context.Context, tx *sql.Tx, challengeIDs ...strin
 }
 
 func (s *Service) verify(ctx context.Context, challengeID, subject, purpose, code string, consume bool) error {
-	code, ok := NormalizeCode(code)
-	if !ok {
+	if err := checkArgs(challengeID, subject, purpose, code); err != nil {
+		return err
+	}
+	var outcome error
+	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
+	defer cancel()
+	err := s.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		outcome, err = s.verifyIn(ctx, tx, challengeID, subject, purpose, code, consume)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("otp: verify: %w", err)
+	}
+	s.logOutcome(subject, purpose, outcome, consume)
+	return outcome
+}
+
+// VerifyTx is Verify in tx, the caller's transaction on the same database:
+// a right code is used up there, and a wrong one counted there, so that
+// the action the code confirms and the code's use commit or roll back
+// together, with no transaction of the code's own. refused is the
+// refusal (an *Error, as Verify returns) when the code is not accepted;
+// err is a database failure, after which tx must be rolled back. The
+// subject's row stays locked until tx ends: a caller checking codes of
+// several subjects in one transaction takes them in one order (sorted),
+// so that two such transactions cannot wait for each other.
+func (s *Service) VerifyTx(ctx context.Context, tx *sql.Tx, challengeID, subject, purpose, code string) (refused, err error) {
+	if err := checkArgs(challengeID, subject, purpose, code); err != nil {
+		return err, nil
+	}
+	refused, err = s.verifyIn(ctx, tx, challengeID, subject, purpose, code, true)
+	if err != nil {
+		return nil, fmt.Errorf("otp: verify: %w", err)
+	}
+	s.logOutcome(subject, purpose, refused, true)
+	return refused, nil
+}
+
+func checkArgs(challengeID, subject, purpose, code string) error {
+	if _, ok := NormalizeCode(code); !ok {
 		return &Error{Kind: ErrBadRequest, Detail: "the code is six digits"}
 	}
 	if challengeID == "" || subject == "" || purpose == "" {
 		return &Error{Kind: ErrBadRequest, Detail: "challenge, subject and purpose are required"}
 	}
+	return nil
+}
+
+func (s *Service) logOutcome(subject, purpose string, outcome error, consume bool) {
+	subj := maskHash(s.subjectHash(subject))
+	if outcome != nil {
+		s.log.Info("otp verification failed", zap.String("subject", subj), zap.String("purpose", purpose), zap.Error(outcome))
+		return
+	}
+	s.log.Info("otp verified", zap.String("subject", subj), zap.String("purpose", purpose), zap.Bool("used", consume))
+}
+
+// verifyIn checks a code in tx: outcome is the refusal, err a database
+// failure. The arguments have passed checkArgs.
+func (s *Service) verifyIn(ctx context.Context, tx *sql.Tx, challengeID, subject, purpose, code string, consume bool) (outcome, err error) {
+	code, _ = NormalizeCode(code)
 	now := s.now()
 	subj := s.subjectHash(subject)
 	want := s.codeMAC(challengeID, purpose, subject, code)
 
-	var outcome error
-	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
-	defer cancel()
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		outcome = nil
-		st, locked, err := s.lockSubject(ctx, tx, subj, now)
-		if err != nil || locked != nil {
-			outcome = locked
-			return err
-		}
-		var (
-			mac      []byte
-			state    string
-			attempts int
-			expires  int64
-		)
-		err = tx.QueryRowContext(ctx,
-			`SELECT code_mac, state, attempts, expires_at FROM otp_challenges WHERE id = $1`+s.db.Dialect().ForUpdate(),
-			challengeID).Scan(&mac, &state, &attempts, &expires)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			outcome = failure(ErrInvalidCode)
-			return s.countFailure(ctx, tx, subj, st, now)
-		case err != nil:
-			return err
-		}
-		match := hmac.Equal(mac, want)
-		switch {
-		case state == "used" || state == "superseded":
-			if match {
-				outcome = failure(ErrUsed)
-				return nil
-			}
-		case state == "dead":
-			outcome = failure(ErrTooManyAttempts)
-			return nil
-		case now.UnixMicro() > expires:
-			outcome = failure(ErrExpired)
-			return nil
-		case match && !consume:
-			if st == (subjectState{}) {
-				return nil
-			}
-			_, err = tx.ExecContext(ctx,
-				`UPDATE otp_subjects SET failures = 0, lockouts = 0, locked_until = 0 WHERE subject_hash = $1`, subj)
-			return err
-		case match:
-			res, err := tx.ExecContext(ctx,
-				`UPDATE otp_challenges SET state = 'used', used_at = $1 WHERE id = $2 AND state = 'pending'`,
-				now.UnixMicro(), challengeID)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil || n != 1 {
-				outcome = failure(ErrUsed)
-				return err
-			}
-			if st == (subjectState{}) {
-				return nil // nothing to reset: the common case
-			}
-			_, err = tx.ExecContext(ctx,
-				`UPDATE otp_subjects SET failures = 0, lockouts = 0, locked_until = 0 WHERE subject_hash = $1`, subj)
-			return err
-		default:
-			attempts++
-			next := "pending"
-			if attempts >= MaxAttempts {
-				next = "dead"
-			}
-			if _, err := tx.ExecContext(ctx,
-				`UPDATE otp_challenges SET attempts = $1, state = $2 WHERE id = $3`, attempts, next, challengeID); err != nil {
-				return err
-			}
-		}
-		outcome = failure(ErrInvalidCode)
-		return s.countFailure(ctx, tx, subj, st, now)
-	})
-	if err != nil {
-		return fmt.Errorf("otp: verify: %w", err)
+	st, locked, err := s.lockSubject(ctx, tx, subj, now)
+	if err != nil || locked != nil {
+		return locked, err
 	}
-	if outcome != nil {
-		s.log.Info("otp verification failed", zap.String("subject", maskHash(subj)), zap.String("purpose", purpose), zap.Error(outcome))
-		return outcome
+	var (
+		mac      []byte
+		state    string
+		attempts int
+		expires  int64
+	)
+	err = tx.StmtContext(ctx, s.stmts.challenge).QueryRowContext(ctx, challengeID).Scan(&mac, &state, &attempts, &expires)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return failure(ErrInvalidCode), s.countFailure(ctx, tx, subj, st, now)
+	case err != nil:
+		return nil, err
 	}
-	s.log.Info("otp verified", zap.String("subject", maskHash(subj)), zap.String("purpose", purpose), zap.Bool("used", consume))
-	return nil
+	match := hmac.Equal(mac, want)
+	switch {
+	case state == "used" || state == "superseded":
+		if match {
+			return failure(ErrUsed), nil
+		}
+	case state == "dead":
+		return failure(ErrTooManyAttempts), nil
+	case now.UnixMicro() > expires:
+		return failure(ErrExpired), nil
+	case match && !consume:
+		return nil, s.resetSubject(ctx, tx, subj, st)
+	case match:
+		res, err := tx.StmtContext(ctx, s.stmts.use).ExecContext(ctx, now.UnixMicro(), challengeID)
+		if err != nil {
+			return nil, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return failure(ErrUsed), err
+		}
+		return nil, s.resetSubject(ctx, tx, subj, st)
+	default:
+		attempts++
+		next := "pending"
+		if attempts >= MaxAttempts {
+			next = "dead"
+		}
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE otp_challenges SET attempts = $1, state = $2 WHERE id = $3`, attempts, next, challengeID); err != nil {
+			return nil, err
+		}
+	}
+	return failure(ErrInvalidCode), s.countFailure(ctx, tx, subj, st, now)
+}
+
+// resetSubject clears the subject's failures after a right code.
+func (s *Service) resetSubject(ctx context.Context, tx *sql.Tx, subj string, st subjectState) error {
+	if st == (subjectState{}) {
+		return nil // nothing to reset: the common case
+	}
+	_, err := tx.ExecContext(ctx,
+		`UPDATE otp_subjects SET failures = 0, lockouts = 0, locked_until = 0 WHERE subject_hash = $1`, subj)
+	return err
 }
 
 // Pending returns the newest code still usable for the subject and
@@ -450,10 +498,7 @@ type subjectState struct {
 // across instances. locked is an ErrLockedOut error while the subject is
 // locked out at now.
 func (s *Service) lockSubject(ctx context.Context, tx *sql.Tx, subj string, now time.Time) (st subjectState, locked, err error) {
-	err = tx.QueryRowContext(ctx,
-		`INSERT INTO otp_subjects (subject_hash) VALUES ($1)
-		 ON CONFLICT (subject_hash) DO UPDATE SET subject_hash = excluded.subject_hash
-		 RETURNING failures, lockouts, locked_until`, subj).Scan(&st.failures, &st.lockouts, &st.lockedUntil)
+	err = tx.StmtContext(ctx, s.stmts.lock).QueryRowContext(ctx, subj).Scan(&st.failures, &st.lockouts, &st.lockedUntil)
 	if err != nil {
 		return st, nil, err
 	}

@@ -581,3 +581,72 @@ func TestCheckThenConsume(t *testing.T) {
 		assert.ErrorIs(t, f.svc.Verify(ctx, ch.ID, "alice", "declaration:X", code), otp.ErrUsed)
 	})
 }
+
+// TestVerifyTx: a code checked in the caller's transaction is used up,
+// and a wrong one counted, only when that transaction commits.
+func TestVerifyTx(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := t.Context()
+		f := newFixture(t, db)
+		ch, code := f.issue(t, "alice", "declaration:X", phone)
+		inTx := func(fn func(tx *sql.Tx) error, commit bool) {
+			t.Helper()
+			tx, err := db.DB.DB.BeginTx(ctx, nil)
+			require.NoError(t, err)
+			require.NoError(t, fn(tx))
+			if commit {
+				require.NoError(t, tx.Commit())
+			} else {
+				require.NoError(t, tx.Rollback())
+			}
+		}
+
+		// Bad input refuses without touching the database.
+		refused, err := f.svc.VerifyTx(ctx, nil, ch.ID, "alice", "declaration:X", "12ab")
+		require.NoError(t, err)
+		assert.ErrorIs(t, refused, otp.ErrBadRequest)
+
+		// A wrong code rolled back is not counted: three more are needed.
+		inTx(func(tx *sql.Tx) error {
+			refused, err := f.svc.VerifyTx(ctx, tx, ch.ID, "alice", "declaration:X", wrong(code))
+			assert.ErrorIs(t, refused, otp.ErrInvalidCode)
+			return err
+		}, false)
+		for range otp.MaxAttempts - 1 {
+			inTx(func(tx *sql.Tx) error {
+				refused, err := f.svc.VerifyTx(ctx, tx, ch.ID, "alice", "declaration:X", wrong(code))
+				assert.ErrorIs(t, refused, otp.ErrInvalidCode)
+				return err
+			}, true)
+		}
+		// The right code, its use rolled back: still usable.
+		inTx(func(tx *sql.Tx) error {
+			refused, err := f.svc.VerifyTx(ctx, tx, ch.ID, "alice", "declaration:X", code)
+			assert.NoError(t, refused)
+			return err
+		}, false)
+		require.NoError(t, f.svc.Check(ctx, ch.ID, "alice", "declaration:X", code), "rolled back: usable")
+		// Committed: used up, and the subject's failures are cleared.
+		inTx(func(tx *sql.Tx) error {
+			refused, err := f.svc.VerifyTx(ctx, tx, ch.ID, "alice", "declaration:X", code)
+			assert.NoError(t, refused)
+			return err
+		}, true)
+		assert.ErrorIs(t, f.svc.Check(ctx, ch.ID, "alice", "declaration:X", code), otp.ErrUsed)
+
+		// A third committed wrong try kills a code.
+		ch2, code2 := f.issue(t, "bob", "declaration:Y", "+306900000002")
+		for range otp.MaxAttempts {
+			inTx(func(tx *sql.Tx) error {
+				refused, err := f.svc.VerifyTx(ctx, tx, ch2.ID, "bob", "declaration:Y", wrong(code2))
+				assert.ErrorIs(t, refused, otp.ErrInvalidCode)
+				return err
+			}, true)
+		}
+		inTx(func(tx *sql.Tx) error {
+			refused, err := f.svc.VerifyTx(ctx, tx, ch2.ID, "bob", "declaration:Y", code2)
+			assert.ErrorIs(t, refused, otp.ErrTooManyAttempts)
+			return err
+		}, true)
+	})
+}
