@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -154,29 +155,63 @@ func BenchmarkIssue(b *testing.B) {
 }
 
 // BenchmarkVerify checks verification codes against the database
-// (Service.Verify). The offline verifier's benchmarks, beside the bare
-// signature checks, are in offline_bench_test.go.
+// (Service.Verify) with 1,000 and with 100,000 documents stored, so that
+// the cost's growth with the registry shows: 200 issued documents are
+// verified, the others are copies of one of them under other ids, codes
+// and numbers, filling the table and its indexes. The offline verifier's
+// benchmarks, beside the bare signature checks, are in
+// offline_bench_test.go.
 func BenchmarkVerify(b *testing.B) {
 	ctx := context.Background()
-	f := newFixture(b, sqltest.SQLite(b).DB.DB, nil)
+	db := sqltest.SQLite(b)
+	f := newFixture(b, db.DB.DB, nil)
 	var docs []*declaration.Document
 	for range 200 {
 		d, err := declaration.IssueWithoutCode(ctx, f.svc, maria, solemn())
 		require.NoError(b, err)
 		docs = append(docs, d)
 	}
-	b.Run("Service.Verify", func(b *testing.B) {
-		b.ReportAllocs()
-		var i atomic.Int64
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				d := docs[i.Add(1)%int64(len(docs))]
-				if r, err := f.svc.Verify(ctx, d.Code); err != nil || r.Status != declaration.StatusValid {
-					b.Fatal(fmt.Sprint(r.Status), err)
+	stored := len(docs)
+	for _, size := range []int{1_000, 100_000} {
+		for stored < size {
+			fill(b, db, &stored, min(size, stored+10_000), docs[0].ID)
+		}
+		b.Run(fmt.Sprintf("documents=%d/Service.Verify", size), func(b *testing.B) {
+			b.ReportAllocs()
+			var i atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					d := docs[i.Add(1)%int64(len(docs))]
+					if r, err := f.svc.Verify(ctx, d.Code); err != nil || r.Status != declaration.StatusValid {
+						b.Fatal(fmt.Sprint(r.Status), err)
+					}
 				}
-			}
+			})
 		})
-	})
+	}
+}
+
+// fill copies the document id under other ids, codes and numbers until
+// the table holds to documents, in one transaction (each within the
+// database deadline).
+func fill(b *testing.B, db *sqltest.DB, stored *int, to int, id string) {
+	require.NoError(b, db.Tx(context.Background(), func(tx *sql.Tx) error {
+		st, err := tx.Prepare(`INSERT INTO declaration_documents (id, issuer, kind, state, declarant,
+			content, created_at, expires_at, issued_at, protocol_year, protocol_seq, code, token)
+			SELECT $1, issuer, kind, state, declarant, content, created_at, expires_at, issued_at, protocol_year,
+			$2, $3, token FROM declaration_documents WHERE id = $4`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for n := *stored; n < to; n++ {
+			if _, err := st.Exec(fmt.Sprint("fill-", n), 1_000_000+n, fmt.Sprintf("FILL-%08d", n), id); err != nil {
+				return err
+			}
+		}
+		*stored = to
+		return nil
+	}))
 }
 
 // BenchmarkPDF renders an issued solemn declaration as PDF, as its first
