@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httputil"
+	"net/textproto"
 	"strings"
 	"sync"
 	"time"
@@ -233,7 +235,7 @@ type exchange struct {
 	consentID string
 	subject   string
 	digest    string
-	reqHead   string
+	headSum   [sha512.Size]byte // of the request's head, for X-Road-Request-Hash
 
 	body        io.ReadCloser // what is forwarded
 	bodyLen     int64         // -1 when unknown
@@ -370,13 +372,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 	}
 
 	// The citizen and the consent.
-	userID := r.Header.Get(httpsig.HeaderUserID)
+	userID := r.Header.Get(keyUserID)
 	if g.cfg.Pseudonym != nil {
 		if userID != "" {
 			x.subject = g.cfg.Pseudonym(userID)
 		}
 	} else {
-		x.subject = r.Header.Get(httpsig.HeaderCitizen)
+		x.subject = r.Header.Get(keyCitizen)
 	}
 	if x.subject != "" && (len(x.subject) > 200 || !printable(x.subject) || strings.Contains(x.subject, " ")) {
 		g.refuse(w, r, x, errBadRequest("the citizen's pseudonym must be at most 200 printable characters without spaces"))
@@ -503,22 +505,29 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	for _, name := range dropRequestHeaders {
 		h.Del(name)
 	}
-	h.Set("User-Agent", "")
-	h.Set(httpsig.HeaderClient, x.consumerS)
-	h.Set(httpsig.HeaderMessageID, x.messageID)
-	h.Set(httpsig.HeaderContentDigest, x.digest)
+	// One array holds the values of the headers set here, rather than one
+	// slice each.
+	vals := make([]string, 0, 6)
+	set := func(key, v string) {
+		vals = append(vals, v)
+		h[textproto.CanonicalMIMEHeaderKey(key)] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	set("User-Agent", "")
+	set(httpsig.HeaderClient, x.consumerS)
+	set(httpsig.HeaderMessageID, x.messageID)
+	set(httpsig.HeaderContentDigest, x.digest)
 	if x.consentID != "" {
-		h.Set(httpsig.HeaderConsentID, x.consentID)
+		set(httpsig.HeaderConsentID, x.consentID)
 	}
 	if x.subject != "" {
-		h.Set(httpsig.HeaderCitizen, x.subject)
+		set(keyCitizen, x.subject)
 	}
 	if x.body != nil {
 		out.Body, out.ContentLength = x.body, x.bodyLen
 	} else {
 		out.Body, out.ContentLength = nil, 0
 	}
-	x.reqHead = requestHead(out.Method, pr.In.URL.EscapedPath(), pr.In.URL.RawQuery, h)
+	x.headSum = requestHeadSum(out.Method, pr.In.URL.EscapedPath(), pr.In.URL.RawQuery, h)
 }
 
 // dropRequestHeaders never reach the provider: the consumer's
@@ -561,10 +570,11 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 	for _, name := range dropResponseHeaders {
 		h.Del(name)
 	}
-	g.setXRoadHeaders(h, x)
+	hash := ""
 	if x.reqMeter == nil || x.reqMeter.done() {
-		h.Set(HeaderRequestHash, x.requestHash())
+		hash = x.requestHash()
 	}
+	g.setXRoadHeadersHash(h, x, hash)
 	x.status, x.outcome = res.StatusCode, OutcomeOK
 	x.respMeter = newMeter(res.Body, x.maxResponse, false)
 	res.Body = x.respMeter
@@ -579,17 +589,39 @@ var dropResponseHeaders = []string{
 }
 
 func (g *Gateway) setXRoadHeaders(h http.Header, x *exchange) {
-	h.Set(HeaderRequestID, x.id)
+	g.setXRoadHeadersHash(h, x, "")
+}
+
+// setXRoadHeadersHash sets X-Road's response headers, and the request
+// hash when one is given. Their values share one array rather than one
+// slice each.
+func (g *Gateway) setXRoadHeadersHash(h http.Header, x *exchange, requestHash string) {
+	vals := make([]string, 0, 5)
+	set := func(key, v string) {
+		vals = append(vals, v)
+		h[textproto.CanonicalMIMEHeaderKey(key)] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	set(HeaderRequestID, x.id)
 	if x.messageID != "" {
-		h.Set(httpsig.HeaderMessageID, x.messageID)
+		set(httpsig.HeaderMessageID, x.messageID)
 	}
 	if !x.consumer.IsZero() {
-		h.Set(httpsig.HeaderClient, x.consumerS)
+		set(httpsig.HeaderClient, x.consumerS)
 	}
 	if !x.service.IsZero() {
-		h.Set(HeaderService, x.serviceS)
+		set(HeaderService, x.serviceS)
+	}
+	if requestHash != "" {
+		set(HeaderRequestHash, requestHash)
 	}
 }
+
+// The canonical keys of headers whose names are spelled otherwise, so
+// that reading them does not canonicalize the name on every call.
+var (
+	keyUserID  = http.CanonicalHeaderKey(httpsig.HeaderUserID)
+	keyCitizen = http.CanonicalHeaderKey(httpsig.HeaderCitizen)
+)
 
 // proxyError answers a call that could not be forwarded or answered.
 func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
@@ -717,7 +749,16 @@ func printable(s string) bool {
 // bufferPool lends the proxy its copy buffers.
 type bufferPool struct{}
 
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+// copyBuffers holds the arrays themselves, so that a buffer goes back
+// to the pool without a new pointer to box.
+var copyBuffers = sync.Pool{New: func() any { return new([copyBufferSize]byte) }}
 
-func (bufferPool) Get() []byte  { return *copyBuffers.Get().(*[]byte) }
-func (bufferPool) Put(b []byte) { copyBuffers.Put(&b) }
+const copyBufferSize = 32 << 10
+
+func (bufferPool) Get() []byte { return copyBuffers.Get().(*[copyBufferSize]byte)[:] }
+
+func (bufferPool) Put(b []byte) {
+	if len(b) == copyBufferSize {
+		copyBuffers.Put((*[copyBufferSize]byte)(b))
+	}
+}

@@ -146,11 +146,11 @@ func (m *meter) size() int64 {
 	return m.n
 }
 
-// sum512 is the SHA-512 of a request body read to its end.
-func (m *meter) sum512() []byte {
+// sum512 appends the SHA-512 of a request body read to its end to dst.
+func (m *meter) sum512(dst []byte) []byte {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.h512.Sum(nil)
+	return m.h512.Sum(dst)
 }
 
 // emptyDigest is the Content-Digest of an empty body.
@@ -164,46 +164,52 @@ func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 func unescapePath(raw string) (string, error) { return url.PathUnescape(raw) }
 
-// requestHead is the part of a request the X-Road-Request-Hash covers
-// besides its body: the method and the gateway path as the consumer sent
-// them, then the X-Road headers the gateway forwarded, lower-cased, one a
-// line, each line ended by CR LF.
-func requestHead(method, path, query string, h http.Header) string {
-	var b strings.Builder
-	b.WriteString(method)
-	b.WriteByte(' ')
-	b.WriteString(path)
+// requestHeadSum is the SHA-512 of the part of a request the
+// X-Road-Request-Hash covers besides its body: the method and the gateway
+// path as the consumer sent them, then the X-Road headers the gateway
+// forwarded, lower-cased, one a line, each line ended by CR LF.
+func requestHeadSum(method, path, query string, h http.Header) [sha512.Size]byte {
+	var buf [512]byte
+	b := append(buf[:0], method...)
+	b = append(b, ' ')
+	b = append(b, path...)
 	if query != "" {
-		b.WriteByte('?')
-		b.WriteString(query)
+		b = append(b, '?')
+		b = append(b, query...)
 	}
-	b.WriteString("\r\n")
-	for _, name := range [...]string{httpsig.HeaderClient, httpsig.HeaderMessageID, httpsig.HeaderUserID, httpsig.HeaderIssue} {
-		if v := h.Get(name); v != "" {
-			b.WriteString(strings.ToLower(name))
-			b.WriteString(": ")
-			b.WriteString(v)
-			b.WriteString("\r\n")
+	b = append(b, "\r\n"...)
+	for _, f := range hashedHeaders {
+		if v := h[f.key]; len(v) > 0 && v[0] != "" {
+			b = append(b, f.lower...)
+			b = append(b, ": "...)
+			b = append(b, v[0]...)
+			b = append(b, "\r\n"...)
 		}
 	}
-	return b.String()
+	return sha512.Sum512(b)
 }
+
+// hashedHeaders are the headers the request hash covers, in order, by
+// their canonical keys and the lower-case names the hash writes.
+var hashedHeaders = func() (out [4]struct{ key, lower string }) {
+	for i, name := range [...]string{httpsig.HeaderClient, httpsig.HeaderMessageID, httpsig.HeaderUserID, httpsig.HeaderIssue} {
+		out[i].key, out[i].lower = http.CanonicalHeaderKey(name), strings.ToLower(name)
+	}
+	return out
+}()
 
 // requestHash is X-Road-Request-Hash as X-Road's message protocol for
 // REST defines it: base64 of SHA512(SHA512(head) || SHA512(body)), or of
 // SHA512(head) when the request has no body.
 func (x *exchange) requestHash() string {
-	head := sha512.Sum512([]byte(x.reqHead))
-	if x.reqMeter == nil {
-		return base64.StdEncoding.EncodeToString(head[:])
+	if x.reqMeter == nil || x.reqMeter.size() == 0 {
+		return base64.StdEncoding.EncodeToString(x.headSum[:])
 	}
-	if x.reqMeter.size() == 0 {
-		return base64.StdEncoding.EncodeToString(head[:])
-	}
-	h := sha512.New()
-	h.Write(head[:])
-	h.Write(x.reqMeter.sum512())
-	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+	var both [2 * sha512.Size]byte
+	copy(both[:], x.headSum[:])
+	x.reqMeter.sum512(both[sha512.Size:sha512.Size])
+	sum := sha512.Sum512(both[:])
+	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // idSource makes exchange ids in the layout of UUID version 7 (RFC 9562):

@@ -460,9 +460,11 @@ func (l *Log) appendBatch(reqs []*appendReq) (int64, error) {
 				return err
 			}
 			base := tlog.StoredHashIndex(0, n)
-			for j, h := range hs {
-				hashes[base+int64(j)] = h
-				hashRows = append(hashRows, base+int64(j), h[:])
+			for j := range hs {
+				// hs[j][:] points into hs, which nothing writes again: no
+				// copy of each hash for the statement's arguments.
+				hashes[base+int64(j)] = hs[j]
+				hashRows = append(hashRows, base+int64(j), hs[j][:])
 			}
 			leafRows = append(leafRows, n, r.id, r.leaf)
 		}

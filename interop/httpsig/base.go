@@ -12,15 +12,20 @@ type message struct {
 	response bool
 	status   int
 
-	method, scheme, authority, path, query, requestTarget string
+	method, scheme, authority, path string
+	// rawQuery is the query without its "?"; hasQuery tells whether the
+	// target has one (possibly empty).
+	rawQuery string
+	hasQuery bool
 
 	header http.Header
 }
 
 // requestMessage reads r either as built for sending (URL absolute, Host
 // possibly empty) or as received by a server (URL a path, Host set, TLS
-// telling the scheme).
-func requestMessage(r *http.Request) *message {
+// telling the scheme). Values that join several parts (@query,
+// @request-target, @target-uri) are built only when covered.
+func requestMessage(r *http.Request) message {
 	scheme := strings.ToLower(r.URL.Scheme)
 	if scheme == "" {
 		scheme = "http"
@@ -41,18 +46,14 @@ func requestMessage(r *http.Request) *message {
 	if path == "" {
 		path = "/"
 	}
-	target := path
-	if r.URL.RawQuery != "" || r.URL.ForceQuery {
-		target += "?" + r.URL.RawQuery
-	}
-	return &message{
-		method:        r.Method,
-		scheme:        scheme,
-		authority:     host,
-		path:          path,
-		query:         "?" + r.URL.RawQuery,
-		requestTarget: target,
-		header:        r.Header,
+	return message{
+		method:    r.Method,
+		scheme:    scheme,
+		authority: host,
+		path:      path,
+		rawQuery:  r.URL.RawQuery,
+		hasQuery:  r.URL.RawQuery != "" || r.URL.ForceQuery,
+		header:    r.Header,
 	}
 }
 
@@ -67,21 +68,58 @@ func (m *message) derived(name string) (string, bool) {
 	switch name {
 	case "@method":
 		return m.method, true
-	case "@target-uri":
-		uri := m.scheme + "://" + m.authority + m.requestTarget
-		return uri, true
 	case "@authority":
 		return m.authority, true
 	case "@scheme":
 		return m.scheme, true
-	case "@request-target":
-		return m.requestTarget, true
 	case "@path":
 		return m.path, true
-	case "@query":
-		return m.query, true
 	}
-	return "", false
+	b, ok := m.appendDerived(nil, name)
+	return string(b), ok
+}
+
+// appendDerived appends the value of a derived component to b, without
+// building it as a string of its own.
+func (m *message) appendDerived(b []byte, name string) ([]byte, bool) {
+	if m.response {
+		if name == "@status" {
+			return strconv.AppendInt(b, int64(m.status), 10), true
+		}
+		return b, false
+	}
+	switch name {
+	case "@method":
+		return append(b, m.method...), true
+	case "@target-uri":
+		b = append(b, m.scheme...)
+		b = append(b, "://"...)
+		b = append(b, m.authority...)
+		return m.appendTarget(b), true
+	case "@authority":
+		return append(b, m.authority...), true
+	case "@scheme":
+		return append(b, m.scheme...), true
+	case "@request-target":
+		return m.appendTarget(b), true
+	case "@path":
+		return append(b, m.path...), true
+	case "@query":
+		b = append(b, '?')
+		return append(b, m.rawQuery...), true
+	}
+	return b, false
+}
+
+// appendTarget appends the request target: the path, and the query when
+// there is one.
+func (m *message) appendTarget(b []byte) []byte {
+	b = append(b, m.path...)
+	if m.hasQuery {
+		b = append(b, '?')
+		b = append(b, m.rawQuery...)
+	}
+	return b
 }
 
 // field is the value of a header field component (RFC 9421 section 2.1):
@@ -119,10 +157,16 @@ func (m *message) lines(name string) []string {
 	if !ok {
 		key = http.CanonicalHeaderKey(name)
 	}
-	lines := m.header[key]
+	return fieldLines(m.header, key, name)
+}
+
+// fieldLines are the field lines of h under key, the canonical form of
+// name (lower case), or under any spelling of name when a header was set
+// with a key that is not canonical.
+func fieldLines(h http.Header, key, name string) []string {
+	lines := h[key]
 	if len(lines) == 0 {
-		// A header set with a non-canonical key.
-		for k, v := range m.header {
+		for k, v := range h {
 			if strings.EqualFold(k, name) {
 				lines = v
 				break

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
+	"encoding/base64"
 	"hash"
 	"io"
 	"strings"
@@ -37,9 +38,16 @@ func ContentDigest(alg string, body []byte) (string, error) {
 	return digestValue(alg, h.Sum(nil)), nil
 }
 
+// digestValue is the dictionary of one member, alg (a valid key) with the
+// byte sequence sum, written in one allocation.
 func digestValue(alg string, sum []byte) string {
+	var enc [(sha512.Size + 2) / 3 * 4]byte
 	var b strings.Builder
-	writeDictionary(&b, []sfMember{{key: alg, item: sfItem{val: sum}}})
+	b.Grow(len(alg) + 3 + base64.StdEncoding.EncodedLen(len(sum)))
+	b.WriteString(alg)
+	b.WriteString("=:")
+	b.Write(base64.StdEncoding.AppendEncode(enc[:0], sum))
+	b.WriteByte(':')
 	return b.String()
 }
 

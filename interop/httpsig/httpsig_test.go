@@ -10,10 +10,13 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -396,4 +399,71 @@ func FuzzVerify(f *testing.F) {
 		}
 		_, _ = io.ReadAll(in.Body)
 	})
+}
+
+// One signer used by many goroutines at once builds each signature base
+// in a buffer it reuses: every request still carries a signature over its
+// own components, never over another request's.
+func TestSignConcurrentRequestsStayApart(t *testing.T) {
+	for name, key := range map[string]crypto.Signer{"ed25519": edKey(t), "ecdsa-p256": ecKey(t)} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, key, nil)
+			const workers, each = 8, 40
+			errs := make(chan error, workers*each)
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range each {
+						id := fmt.Sprintf("msg-%d-%d", w, i)
+						// Paths and bodies of different lengths, so that a
+						// base left over from a longer one would show.
+						body := strings.Repeat("x", (w*each+i)%97)
+						path := "/r1/persons/" + strings.Repeat("p", i%13) + "?n=" + id
+						r, err := http.NewRequest(http.MethodPost, "https://registry-b.example"+path, strings.NewReader(body))
+						if err != nil {
+							errs <- err
+							return
+						}
+						r.Header.Set(httpsig.HeaderClient, "GR/GOV/EL-123/portal")
+						r.Header.Set(httpsig.HeaderMessageID, id)
+						if i%2 == 0 {
+							r.Header.Set(httpsig.HeaderConsentID, "c-"+id)
+						}
+						if err := f.signer.Sign(r); err != nil {
+							errs <- err
+							return
+						}
+						in := asReceived(r)
+						got, err := f.verifier.Verify(in)
+						if err != nil {
+							errs <- fmt.Errorf("%s: %w", id, err)
+							return
+						}
+						if (i%2 == 0) != slices.Contains(got.Components, "egovkit-consent-id") {
+							errs <- fmt.Errorf("%s: consent id covered is %v", id, got.Components)
+							return
+						}
+						if b, err := io.ReadAll(in.Body); err != nil || string(b) != body {
+							errs <- fmt.Errorf("%s: body %q, %v", id, b, err)
+							return
+						}
+						// The same fields on another request do not verify.
+						other := asReceived(r)
+						other.Header.Set(httpsig.HeaderMessageID, id+"-other")
+						if _, err := f.verifier.Verify(other); !errors.Is(err, httpsig.ErrBadSignature) {
+							errs <- fmt.Errorf("%s: another message id verified: %v", id, err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+		})
+	}
 }

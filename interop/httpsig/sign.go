@@ -12,7 +12,9 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -78,11 +80,35 @@ type SignerConfig struct {
 
 // Signer signs requests. It is safe for concurrent use.
 type Signer struct {
-	cfg        SignerConfig
-	alg        Algorithm
-	components []sfItem
-	ifPresent  []string
-	prefix     string // the serialized parameters that never change
+	cfg          SignerConfig
+	alg          Algorithm
+	components   []component
+	ifPresent    []component
+	coversDigest bool
+	// fixedParams are the serialized parameters that never change
+	// (keyid, alg), written after created and expires; tagParam is the
+	// serialized tag, written last.
+	fixedParams string
+	tagParam    string
+}
+
+// component is a covered component as the signer writes it: its name,
+// its serialization as a structured-field string, and for a header field
+// the canonical key it is looked up by.
+type component struct {
+	name   string
+	quoted string
+	key    string
+}
+
+func newComponent(name string) component {
+	var b strings.Builder
+	writeBare(&b, name)
+	c := component{name: name, quoted: b.String()}
+	if name[0] != '@' {
+		c.key = http.CanonicalHeaderKey(name)
+	}
+	return c
 }
 
 // NewSigner checks the configuration and returns a signer.
@@ -133,16 +159,43 @@ func NewSigner(cfg SignerConfig) (*Signer, error) {
 		}
 	}
 	for _, c := range cfg.Components {
-		s.components = append(s.components, sfItem{val: strings.ToLower(c)})
+		c = strings.ToLower(c)
+		s.components = append(s.components, newComponent(c))
+		s.coversDigest = s.coversDigest || c == "content-digest"
 	}
 	for _, c := range cfg.IfPresent {
 		if c = strings.ToLower(c); c[0] == '@' {
 			return nil, fail(ErrConfig, "only header fields can be covered when present: "+c)
 		}
-		s.ifPresent = append(s.ifPresent, c)
+		s.ifPresent = append(s.ifPresent, newComponent(c))
+	}
+	var b strings.Builder
+	fixed := []sfParam{{key: "keyid", val: cfg.KeyID}}
+	if !cfg.OmitAlg {
+		fixed = append(fixed, sfParam{key: "alg", val: string(alg)})
+	}
+	writeParams(&b, fixed)
+	s.fixedParams = b.String()
+	if cfg.Tag != "" {
+		b.Reset()
+		writeParams(&b, []sfParam{{key: "tag", val: cfg.Tag}})
+		s.tagParam = b.String()
 	}
 	return s, nil
 }
+
+// maxCovered is how many components a signature base is built for
+// without allocating the list of those covered.
+const maxCovered = 16
+
+// bases lends Sign the buffer it builds a signature base in. A buffer is
+// written from its start by each Sign and is only returned to the pool
+// once the signature and the header values built from it are made.
+var bases = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledBase is the largest buffer kept for reuse; a request with
+// larger covered fields makes a buffer of its own.
+const maxPooledBase = 64 << 10
 
 // Sign adds Signature-Input and Signature to r (and Content-Digest, when
 // covered and absent). The body is read to compute the digest only
@@ -156,63 +209,124 @@ func (s *Signer) Sign(r *http.Request) error {
 	if err := s.ensureDigest(r); err != nil {
 		return err
 	}
-	covered := s.components
-	for _, name := range s.ifPresent {
-		if len((&message{header: r.Header}).lines(name)) > 0 {
-			if len(covered) == len(s.components) {
-				covered = append([]sfItem(nil), s.components...)
+	var coveredArr [maxCovered]*component
+	covered := coveredArr[:0]
+	for i := range s.components {
+		covered = append(covered, &s.components[i])
+	}
+	for i := range s.ifPresent {
+		if c := &s.ifPresent[i]; len(fieldLines(r.Header, c.key, c.name)) > 0 {
+			covered = append(covered, c)
+		}
+	}
+	msg := requestMessage(r)
+
+	bp := bases.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= maxPooledBase {
+			bases.Put(bp)
+		}
+	}()
+	// RFC 9421 section 2.5: one line per covered component, then the
+	// signature parameters, which are also the Signature-Input member.
+	b := (*bp)[:0]
+	for _, c := range covered {
+		b = append(b, c.quoted...)
+		b = append(b, ": "...)
+		if c.key == "" {
+			b, _ = msg.appendDerived(b, c.name) // checked by NewSigner
+		} else {
+			lines := fieldLines(r.Header, c.key, c.name)
+			if len(lines) == 0 {
+				return fail(ErrConfig, "covered field absent: "+c.name)
 			}
-			covered = append(covered, sfItem{val: name})
+			for i, l := range lines {
+				if i > 0 {
+					b = append(b, ", "...)
+				}
+				b = append(b, canonicalFieldLine(l)...)
+			}
 		}
+		b = append(b, '\n')
 	}
+	b = append(b, `"@signature-params": `...)
+	start := len(b)
+	b = append(b, '(')
+	for i, c := range covered {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, c.quoted...)
+	}
+	b = append(b, ')')
 	created := s.cfg.Now().Unix()
-	params := []sfParam{{key: "created", val: created}}
+	b = append(b, ";created="...)
+	b = strconv.AppendInt(b, created, 10)
 	if s.cfg.Expires > 0 {
-		params = append(params, sfParam{key: "expires", val: created + int64(s.cfg.Expires/time.Second)})
+		b = append(b, ";expires="...)
+		b = strconv.AppendInt(b, created+int64(s.cfg.Expires/time.Second), 10)
 	}
-	params = append(params, sfParam{key: "keyid", val: s.cfg.KeyID})
-	if !s.cfg.OmitAlg {
-		params = append(params, sfParam{key: "alg", val: string(s.alg)})
-	}
-	nonce, err := s.nonce()
+	b = append(b, s.fixedParams...)
+	b, err := s.appendNonce(b)
 	if err != nil {
 		return err
 	}
-	if nonce != "" {
-		params = append(params, sfParam{key: "nonce", val: nonce})
-	}
-	if s.cfg.Tag != "" {
-		params = append(params, sfParam{key: "tag", val: s.cfg.Tag})
-	}
-	base, _, err := signatureBase(requestMessage(r), covered, params)
-	if err != nil {
-		if e, ok := err.(*Error); ok {
-			e.Reason = ErrConfig
-		}
-		return err
-	}
-	sig, err := s.sign(base)
+	b = append(b, s.tagParam...)
+	*bp = b
+
+	sig, err := s.sign(b)
 	if err != nil {
 		return err
 	}
-	setMember(r.Header, HeaderSignatureInput, sfMember{key: s.cfg.Label, isInner: true, inner: covered, params: params})
-	setMember(r.Header, HeaderSignature, sfMember{key: s.cfg.Label, item: sfItem{val: sig}})
+	var input, signature strings.Builder
+	input.Grow(len(s.cfg.Label) + 1 + len(b) - start)
+	input.WriteString(s.cfg.Label)
+	input.WriteByte('=')
+	input.Write(b[start:])
+	signature.Grow(len(s.cfg.Label) + 3 + base64.StdEncoding.EncodedLen(len(sig)))
+	signature.WriteString(s.cfg.Label)
+	signature.WriteString("=:")
+	var enc [128]byte
+	signature.Write(base64.StdEncoding.AppendEncode(enc[:0], sig))
+	signature.WriteByte(':')
+	setMember(r.Header, HeaderSignatureInput, s.cfg.Label, input.String())
+	setMember(r.Header, HeaderSignature, s.cfg.Label, signature.String())
 	return nil
 }
 
-func (s *Signer) nonce() (string, error) {
+// appendNonce appends the nonce parameter, if any.
+func (s *Signer) appendNonce(b []byte) ([]byte, error) {
 	if s.cfg.Nonce != nil {
 		n := s.cfg.Nonce()
 		if !validString(n) {
-			return "", fail(ErrConfig, "the nonce must be printable ASCII")
+			return b, fail(ErrConfig, "the nonce must be printable ASCII")
 		}
-		return n, nil
+		if n == "" {
+			return b, nil
+		}
+		b = append(b, ";nonce="...)
+		return appendString(b, n), nil
 	}
-	var b [16]byte
-	if _, err := io.ReadFull(s.cfg.Rand, b[:]); err != nil {
-		return "", err
+	var rnd [16]byte
+	if _, err := io.ReadFull(s.cfg.Rand, rnd[:]); err != nil {
+		return b, err
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+	b = append(b, `;nonce="`...)
+	b = base64.RawURLEncoding.AppendEncode(b, rnd[:])
+	return append(b, '"'), nil
+}
+
+// appendString appends s serialized as a structured-field string
+// (RFC 8941 section 4.1.6); s is printable ASCII.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for k := 0; k < len(s); k++ {
+		if s[k] == '"' || s[k] == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[k])
+	}
+	return append(b, '"')
 }
 
 func (s *Signer) sign(base []byte) ([]byte, error) {
@@ -237,13 +351,7 @@ func (s *Signer) sign(base []byte) ([]byte, error) {
 
 // ensureDigest sets Content-Digest when it is covered and absent.
 func (s *Signer) ensureDigest(r *http.Request) error {
-	covers := false
-	for _, c := range s.components {
-		if c.val == "content-digest" {
-			covers = true
-		}
-	}
-	if !covers || r.Header.Get(HeaderContentDigest) != "" {
+	if !s.coversDigest || r.Header.Get(HeaderContentDigest) != "" {
 		return nil
 	}
 	var body io.Reader
@@ -260,35 +368,46 @@ func (s *Signer) ensureDigest(r *http.Request) error {
 	default:
 		return fail(ErrConfig, "content-digest is covered but the request has no Content-Digest and its body cannot be read twice")
 	}
-	d, _ := NewDigestReader(body, s.cfg.Digest)
-	if _, err := io.Copy(io.Discard, d); err != nil {
+	h := newHash(s.cfg.Digest)
+	if _, err := io.Copy(h, body); err != nil {
 		return err
 	}
-	v, _ := d.Value()
-	r.Header.Set(HeaderContentDigest, v)
+	r.Header.Set(HeaderContentDigest, digestValue(s.cfg.Digest, h.Sum(nil)))
 	return nil
 }
 
-// setMember puts m into the dictionary field name of h, replacing a
-// member of the same key and keeping the others. A field that does not
-// parse is replaced whole.
-func setMember(h http.Header, name string, m sfMember) {
-	var members []sfMember
-	if old := h.Values(name); len(old) > 0 {
-		members, _ = parseDictionary(strings.Join(old, ", ")) // nil when malformed
+// setMember puts the serialized dictionary member (key=value) into the
+// field name of h, replacing a member of the same key and keeping the
+// others. A field that does not parse is replaced whole.
+func setMember(h http.Header, name, key, member string) {
+	old := h.Values(name)
+	if len(old) == 0 {
+		h[name] = []string{member} // name is canonical
+		return
 	}
+	members, _ := parseDictionary(strings.Join(old, ", ")) // nil when malformed
+	var b strings.Builder
 	replaced := false
-	for i := range members {
-		if members[i].key == m.key {
-			members[i] = m
-			replaced = true
+	for _, m := range members {
+		if m.key == key && replaced {
+			continue
 		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		if m.key == key {
+			b.WriteString(member)
+			replaced = true
+			continue
+		}
+		writeDictionary(&b, []sfMember{m})
 	}
 	if !replaced {
-		members = append(members, m)
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(member)
 	}
-	var b strings.Builder
-	writeDictionary(&b, members)
 	h.Set(name, b.String())
 }
 

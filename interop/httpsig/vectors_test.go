@@ -101,7 +101,8 @@ func TestRFC9421B26Ed25519(t *testing.T) {
 
 	in, err := parseDictionary(b26Input)
 	require.NoError(t, err)
-	base, _, err := signatureBase(requestMessage(r), in[0].inner, in[0].params)
+	msg := requestMessage(r)
+	base, _, err := signatureBase(&msg, in[0].inner, in[0].params)
 	require.NoError(t, err)
 	assert.Equal(t, b26Base, string(base))
 
@@ -139,7 +140,8 @@ func TestRFC9421B3ECDSAProxy(t *testing.T) {
 
 	in, err := parseDictionary(r.Header.Get("Signature-Input"))
 	require.NoError(t, err)
-	base, _, err := signatureBase(requestMessage(r), in[0].inner, in[0].params)
+	msg := requestMessage(r)
+	base, _, err := signatureBase(&msg, in[0].inner, in[0].params)
 	require.NoError(t, err)
 	assert.Equal(t, strings.Join([]string{
 		`"@path": /foo`,

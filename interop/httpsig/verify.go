@@ -235,7 +235,7 @@ func (v *Verifier) verifyOne(r *http.Request, m sfMember, sg []sfMember) (*Verif
 	if out.KeyID == "" {
 		return nil, fail(ErrUnknownKey, "no keyid parameter")
 	}
-	base, _, err := signatureBase(msg, m.inner, m.params)
+	base, _, err := signatureBase(&msg, m.inner, m.params)
 	if err != nil {
 		return nil, err
 	}

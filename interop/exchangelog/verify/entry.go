@@ -203,31 +203,47 @@ func (e Entry) MarshalLeaf() ([]byte, error) {
 }
 
 func (e *Entry) appendLeaf(b []byte) []byte {
-	line := func(key string, value []byte) {
-		b = append(b, key...)
-		b = append(b, ' ')
-		b = append(b, value...)
-		b = append(b, '\n')
-	}
-	num := func(n int64) []byte { return strconv.AppendInt(nil, n, 10) }
 	b = append(b, LeafPrefix+"\n"...)
-	line("id", []byte(e.ExchangeID))
-	line("time", num(e.Time.UnixMicro()))
-	line("gateway", []byte(e.Gateway))
-	line("consumer", []byte(e.Consumer))
-	line("service", []byte(e.Service))
-	line("method", []byte(e.Method))
-	line("consent", []byte(e.ConsentID))
-	line("subject", []byte(e.Subject))
-	line("request-sha256", hex.AppendEncode(nil, e.RequestSHA256[:]))
-	line("response-sha256", hex.AppendEncode(nil, e.ResponseSHA256[:]))
-	line("request-size", num(e.RequestSize))
-	line("response-size", num(e.ResponseSize))
-	line("status", num(int64(e.Status)))
-	line("error", []byte(e.Error))
-	line("duration-us", num(e.Duration.Microseconds()))
-	line("upstream-us", num(e.UpstreamDuration.Microseconds()))
+	b = leafLine(b, "id", e.ExchangeID)
+	b = leafNumber(b, "time", e.Time.UnixMicro())
+	b = leafLine(b, "gateway", e.Gateway)
+	b = leafLine(b, "consumer", e.Consumer)
+	b = leafLine(b, "service", e.Service)
+	b = leafLine(b, "method", e.Method)
+	b = leafLine(b, "consent", e.ConsentID)
+	b = leafLine(b, "subject", e.Subject)
+	b = leafHex(b, "request-sha256", e.RequestSHA256[:])
+	b = leafHex(b, "response-sha256", e.ResponseSHA256[:])
+	b = leafNumber(b, "request-size", e.RequestSize)
+	b = leafNumber(b, "response-size", e.ResponseSize)
+	b = leafNumber(b, "status", int64(e.Status))
+	b = leafLine(b, "error", e.Error)
+	b = leafNumber(b, "duration-us", e.Duration.Microseconds())
+	b = leafNumber(b, "upstream-us", e.UpstreamDuration.Microseconds())
 	return b
+}
+
+// leafLine, leafNumber and leafHex append one line of the leaf, "key
+// value\n", writing the value straight into b.
+func leafLine(b []byte, key, value string) []byte {
+	b = append(b, key...)
+	b = append(b, ' ')
+	b = append(b, value...)
+	return append(b, '\n')
+}
+
+func leafNumber(b []byte, key string, n int64) []byte {
+	b = append(b, key...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, n, 10)
+	return append(b, '\n')
+}
+
+func leafHex(b []byte, key string, sum []byte) []byte {
+	b = append(b, key...)
+	b = append(b, ' ')
+	b = hex.AppendEncode(b, sum)
+	return append(b, '\n')
 }
 
 // MaxLeafSize bounds the encoding of an entry; ParseLeaf refuses longer
