@@ -451,6 +451,10 @@ func TestOnceOnlyJourney(t *testing.T) {
 		require.Contains(t, body, `name="code"`, "the page asks for the code")
 		to, code := lastSMS(t, agency+"/dev/outbox")
 		assert.Equal(t, citizenMobile, to, "the code goes to the mobile the provider verified")
+		// Another code so soon is refused, and the first still serves.
+		status, body, _ = postForm(t, maria, agency, application+"/declaration", url.Values{})
+		assert.Equal(t, http.StatusTooManyRequests, status)
+		assert.Contains(t, body, "less than a minute ago")
 		wrong := "000000"
 		if code == wrong {
 			wrong = "111111"

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sync"
@@ -253,4 +254,30 @@ func topCounts(t *testing.T, base, kind, label, year string) map[string]int64 {
 		counted[e.Value] = e.Total
 	}
 	return counted
+}
+
+// TestDemoJourneyKeysKept checks that the agency's and the preview's
+// interop keys are written into the data directory on the first start,
+// readable by their owner only, and read back on the next: the clients
+// registered with their key sets do not change at every start.
+func TestDemoJourneyKeysKept(t *testing.T) {
+	dir := t.TempDir()
+	first, err := listenJourney(dir, "127.0.0.1:0", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, first.close())
+	for _, f := range []string{"demo-agency/interop-key.pem", "preview-key.pem"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err, f)
+		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), f)
+	}
+	again, err := listenJourney(dir, "127.0.0.1:0", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, again.close())
+	assert.True(t, first.agencyKey.Equal(again.agencyKey), "the agency's key is kept")
+	assert.True(t, first.previewKey.Equal(again.previewKey), "the preview's key is kept")
+	assert.False(t, again.agencyKey.Equal(again.previewKey))
+	other, err := listenJourney(t.TempDir(), "127.0.0.1:0", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, other.close())
+	assert.False(t, first.agencyKey.Equal(other.agencyKey), "another data directory, another key")
 }
