@@ -431,6 +431,14 @@ var listening = regexp.MustCompile(`"msg":"listening","url":"(http://[^"]+)/"`)
 // ends it sends SIGINT and expects a graceful exit.
 func start(t *testing.T, bin string, args ...string) string {
 	t.Helper()
+	u, _ := startStoppable(t, bin, args...)
+	return u
+}
+
+// startStoppable is start, and returns too a function that stops the
+// example earlier, as the end of the test would.
+func startStoppable(t *testing.T, bin string, args ...string) (string, func()) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
@@ -457,7 +465,7 @@ func start(t *testing.T, bin string, args ...string) string {
 		}
 	}()
 	output := func() string { mu.Lock(); defer mu.Unlock(); return logs.String() }
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		require.NoError(t, cmd.Process.Signal(os.Interrupt))
 		exited := make(chan error, 1)
 		go func() { <-scanned; exited <- cmd.Wait() }()
@@ -472,15 +480,16 @@ func start(t *testing.T, bin string, args ...string) string {
 			t.Logf("%s logged:\n%s", filepath.Base(bin), output())
 		}
 	})
+	t.Cleanup(stop)
 	select {
 	case u := <-found:
-		return u
+		return u, stop
 	case <-scanned:
 		t.Fatalf("%s exited before listening:\n%s", filepath.Base(bin), output())
 	case <-time.After(60 * time.Second):
 		t.Fatalf("%s did not listen within a minute:\n%s", filepath.Base(bin), output())
 	}
-	return ""
+	return "", stop
 }
 
 func get(t *testing.T, u string) (int, string) {

@@ -368,9 +368,9 @@ func TestOnceOnlyJourney(t *testing.T) {
 
 	agencyData := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(agencyData, "client-secret"), []byte(clientSecret+"\n"), 0o600))
-	agency := start(t, filepath.Join(bin, "agency"), "-addr", "127.0.0.1:0", "-data", agencyData,
-		"-portal", s.base, "-gateway-audience", s.base+"/interop")
-	for _, f := range []string{"interop-key.pem", "cookie-key"} {
+	agencyArgs := []string{"-addr", "127.0.0.1:0", "-data", agencyData, "-portal", s.base, "-gateway-audience", s.base + "/interop"}
+	agency, stopAgency := startStoppable(t, filepath.Join(bin, "agency"), agencyArgs...)
+	for _, f := range []string{"interop-key.pem", "cookie-key", "kek", "agency.db"} {
 		fi, err := os.Stat(filepath.Join(agencyData, f))
 		require.NoError(t, err, "%s is generated on first run", f)
 		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), f)
@@ -380,7 +380,7 @@ func TestOnceOnlyJourney(t *testing.T) {
 	s.op.register(t, auth.Client{ID: agencyClient, GrantTypes: []string{auth.GrantAuthorizationCode, auth.GrantClientCredentials},
 		RedirectURIs:           []string{agency + "/signin/callback", agency + "/consent-return"},
 		PostLogoutRedirectURIs: []string{agency + "/"},
-		Scopes:                 []string{"openid", "profile", auth.ScopeGreekIdentity, "consent:request"},
+		Scopes:                 []string{"openid", "profile", auth.ScopeGreekIdentity, auth.ScopePhone, "consent:request"},
 		Audience:               []string{s.base + "/consent/api"}})
 	var jwks json.RawMessage
 	getJSON(t, agency+"/.well-known/jwks.json", &jwks)
@@ -396,6 +396,7 @@ func TestOnceOnlyJourney(t *testing.T) {
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	maria := &http.Client{Jar: jar}
+	var application, declared string // the approved application, and its declaration's number
 
 	t.Run("approve", func(t *testing.T) {
 		signInAt(t, s, maria, agency+"/apply")
@@ -438,6 +439,59 @@ func TestOnceOnlyJourney(t *testing.T) {
 		page, err = s.consent.AccessLog(t.Context(), consent.Citizen{TaxNumber: citizenAFM}, consent.LogQuery{})
 		require.NoError(t, err)
 		assert.Len(t, page.Entries, 1, "a refused exchange is not a use")
+
+		// Last, the solemn declaration that the application is true,
+		// issued by the agency and signed with a code sent to her mobile.
+		app := regexp.MustCompile(`action="(/applications/[^"/]+)/declaration"`).FindStringSubmatch(body)
+		require.NotNil(t, app, "the application asks for the declaration: %s", body)
+		application = app[1]
+		assert.Contains(t, body, "The particulars of my child benefit application no.")
+		status, body, _ = postForm(t, maria, agency, application+"/declaration", url.Values{})
+		require.Equal(t, http.StatusOK, status, body)
+		require.Contains(t, body, `name="code"`, "the page asks for the code")
+		to, code := lastSMS(t, agency+"/dev/outbox")
+		assert.Equal(t, citizenMobile, to, "the code goes to the mobile the provider verified")
+		// Another code so soon is refused, and the first still serves.
+		status, body, _ = postForm(t, maria, agency, application+"/declaration", url.Values{})
+		assert.Equal(t, http.StatusTooManyRequests, status)
+		assert.Contains(t, body, "less than a minute ago")
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		status, body, _ = postForm(t, maria, agency, application+"/declaration/confirm", url.Values{"code": {wrong}})
+		assert.Equal(t, http.StatusUnprocessableEntity, status)
+		assert.Contains(t, body, "The code was not accepted")
+		status, body, _ = postForm(t, maria, agency, application+"/declaration/confirm", url.Values{"code": {code}})
+		require.Equal(t, http.StatusOK, status, body)
+		number := regexp.MustCompile(`id="declaration-number">([^<]+)<`).FindStringSubmatch(body)
+		require.NotNil(t, number, "the declaration's protocol number: %s", body)
+		declared = number[1]
+		assert.Regexp(t, `^[0-9]{4}/[0-9]+$`, declared)
+		verifyURL := regexp.MustCompile(`id="declaration-verify" href="([^"]+)"`).FindStringSubmatch(body)
+		require.NotNil(t, verifyURL)
+		assert.True(t, strings.HasPrefix(verifyURL[1], agency+"/verify?code="), verifyURL[1])
+
+		// Its PDF, with the QR code, is hers to download.
+		resp, err := maria.Get(agency + application + "/declaration.pdf")
+		require.NoError(t, err)
+		pdf, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, "application/pdf", resp.Header.Get("Content-Type"))
+		assert.True(t, bytes.HasPrefix(pdf, []byte("%PDF-")))
+		stranger := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err = stranger.Get(agency + application + "/declaration.pdf")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "without her session, to the sign-in")
+		assert.NotEqual(t, "application/pdf", resp.Header.Get("Content-Type"))
+		// Anyone may verify it, signed in or not.
+		status, body = get(t, strings.ReplaceAll(verifyURL[1], "&amp;", "&")+"&lang=en")
+		require.Equal(t, http.StatusOK, status, body)
+		assert.Contains(t, body, declared, "the verification page shows the declaration")
+		assert.Contains(t, body, "The particulars of my child benefit application")
 	})
 
 	t.Run("refuse then upload", func(t *testing.T) {
@@ -521,6 +575,22 @@ func TestOnceOnlyJourney(t *testing.T) {
 		browsertest.AssertAccessible(t, agency+"/?lang=en")
 		browsertest.AssertAccessible(t, registry+"/")
 	})
+
+	// The agency keeps its applications and declarations in its data
+	// directory: after a restart the application is there, with its
+	// declaration, and the keys are the ones it made on first run.
+	require.NotEmpty(t, application, "the approved application")
+	keyBefore, err := os.ReadFile(filepath.Join(agencyData, "interop-key.pem"))
+	require.NoError(t, err)
+	stopAgency()
+	agency = start(t, filepath.Join(bin, "agency"), agencyArgs...)
+	keyAfter, err := os.ReadFile(filepath.Join(agencyData, "interop-key.pem"))
+	require.NoError(t, err)
+	assert.Equal(t, keyBefore, keyAfter, "the interop key is kept")
+	status, body := visit(t, maria, "GET", agency+application, nil)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Contains(t, body, `id="declaration-number">`+declared+`<`, "the application and its declaration outlive a restart")
+	assert.Contains(t, body, "Νίκος Παπαδόπουλος", "with the certificate fetched")
 }
 
 // signInAt visits u, which needs a sign-in, and signs the citizen in at

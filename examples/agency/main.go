@@ -7,7 +7,12 @@
 // agency fetches the certificate from the civil registry through the
 // interop gateway (interop/consumer), and the application goes on with no
 // upload. If the citizen refuses, or the fetch fails, the application
-// offers an upload form instead.
+// offers an upload form instead. Last, the citizen signs a solemn
+// declaration that the application is true: the agency issues it itself
+// with package declaration, confirmed with a one-time code sent by SMS to
+// the mobile number the provider releases (scope phone), numbered in the
+// agency's own protocol, downloadable as a PDF with a QR code and
+// verifiable by anyone at /verify.
 //
 //	go run ./examples/portal -demo &                  # the portal, at http://127.0.0.1:8080
 //	go run ./examples/registry -portal http://127.0.0.1:8080 &
@@ -25,6 +30,11 @@
 //	/consent-return                   where the portal sends the citizen back, with consent_id or error
 //	/applications/{id}                the application: the certificate fetched, or the upload form
 //	/applications/{id}/upload         POST: the certificate uploaded instead
+//	/applications/{id}/declaration    POST: write the solemn declaration and send its code
+//	/applications/{id}/declaration/confirm  POST: issue it with the code
+//	/applications/{id}/declaration.pdf      the issued declaration, with its QR code
+//	/verify                           the public verification page, where the QR codes lead
+//	/dev/outbox                       without -sms-webhook: the codes that would go by SMS
 //	/signin, /signin/callback         sign-in through the portal's provider; /signout (POST)
 //	/.well-known/jwks.json            the public key of the agency's interop client, to register it
 //	/static/                          the shared stylesheet
@@ -36,8 +46,9 @@
 //   - -client-id (default "agency"), confidential (client_secret_basic,
 //     secret in -client-secret-file), with the authorization_code grant
 //     for the citizens' sign-in (redirect URI <public URL>/signin/callback,
-//     post-logout URI <public URL>/, scopes openid, profile and
-//     gr_identity, which releases the tax number) and the
+//     post-logout URI <public URL>/, scopes openid, profile,
+//     gr_identity, which releases the tax number, and phone, which
+//     releases the verified mobile the declaration's code goes to) and the
 //     client_credentials grant for the consent API (scope consent:request,
 //     audience <portal>/consent/api), with <public URL>/consent-return
 //     among its redirect URIs: the consent pages send the citizen back
@@ -51,12 +62,17 @@
 // # Data
 //
 // On first run it creates the data directory with the interop client's
-// ECDSA P-256 key (interop-key.pem) and the key that seals the session
-// cookies (cookie-key), both mode 0600. Applications are kept in memory
-// and are lost when it stops: it is an example of the flow, not a case
-// management system. Of an uploaded file it keeps the name, type, size
-// and SHA-256 only; the content is read once to hash it and discarded.
-// It stops gracefully on SIGINT or SIGTERM.
+// ECDSA P-256 key (interop-key.pem), the key that seals the session
+// cookies (cookie-key) and a key-encryption key (kek), which protects
+// the declarations' signing keys in the database and from which their
+// codes' secret is derived, all mode 0600, and a SQLite database
+// (agency.db, unless -db names another) that keeps the applications and
+// the declarations across restarts. It is an example of the flow, not a
+// case management system: of an uploaded file it keeps the name, type,
+// size and SHA-256 only; the content is read once to hash it and
+// discarded. Without -sms-webhook the codes go to an outbox in memory
+// shown at /dev/outbox, which is refused at a public URL other than a
+// loopback address. It stops gracefully on SIGINT or SIGTERM.
 package main
 
 import (
@@ -71,6 +87,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -83,10 +100,14 @@ import (
 	"github.com/egovkit/egovkit/auth/rp"
 	"github.com/egovkit/egovkit/examples/agency/agency"
 	"github.com/egovkit/egovkit/interop"
+	"github.com/egovkit/egovkit/sms"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 type config struct {
-	Addr, Data, PublicURL, Portal     string
+	Addr, Data, DB, PublicURL, Portal string
+	SMSWebhook, SMSSecretFile         string
+	Authority                         string
 	Issuer, ClientID, SecretFile      string
 	ACR, ConsentAPI                   string
 	Gateway, GatewayAudience          string
@@ -98,6 +119,10 @@ func main() {
 	var c config
 	flag.StringVar(&c.Addr, "addr", "127.0.0.1:8092", "address to listen on")
 	flag.StringVar(&c.Data, "data", "agency-data", "data directory, created on first run")
+	flag.StringVar(&c.DB, "db", "", "database URL (sqlite:PATH or postgres://…); empty means sqlite:<data>/agency.db")
+	flag.StringVar(&c.Authority, "authority", "", "the issuer named on the declarations and in their protocol numbers; empty means the member code of -xroad-client")
+	flag.StringVar(&c.SMSWebhook, "sms-webhook", "", "URL of the SMS gateway the declarations' codes are posted to; empty keeps them in /dev/outbox")
+	flag.StringVar(&c.SMSSecretFile, "sms-webhook-secret-file", "", "file holding the key that signs the posts to the SMS gateway")
 	flag.StringVar(&c.PublicURL, "public-url", "", "the URL people reach this service at; empty means http://<listening address>")
 	flag.StringVar(&c.Portal, "portal", "http://127.0.0.1:8080", "the portal's URL: its provider, consent API and gateway")
 	flag.StringVar(&c.Issuer, "issuer", "", "issuer URL of the citizens' provider; empty means <portal>/auth/citizen")
@@ -134,6 +159,7 @@ func run(ctx context.Context, log *zap.Logger, c config) error {
 	def(&c.Gateway, portal+"/interop")
 	def(&c.InteropIssuer, c.Issuer)
 	def(&c.SecretFile, filepath.Join(c.Data, "client-secret"))
+	def(&c.DB, "sqlite:"+filepath.Join(c.Data, "agency.db"))
 	xroad, err := interop.ParseClientID(c.XRoadClient)
 	if err != nil {
 		return fmt.Errorf("-xroad-client: %w", err)
@@ -153,6 +179,15 @@ func run(ctx context.Context, log *zap.Logger, c config) error {
 	if err != nil {
 		return err
 	}
+	kek, err := loadOrCreateSecret(filepath.Join(c.Data, "kek"), log)
+	if err != nil {
+		return err
+	}
+	db, err := sqldb.Open(ctx, c.DB, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
 	secret, err := os.ReadFile(c.SecretFile)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -169,19 +204,75 @@ func run(ctx context.Context, log *zap.Logger, c config) error {
 	if base == "" {
 		base = "http://" + ln.Addr().String()
 	}
-	h, err := agency.New(agency.Config{PublicURL: base, Issuer: c.Issuer, ClientID: c.ClientID,
-		ClientSecret: strings.TrimSpace(string(secret)), ACR: c.ACR, ConsentAPI: c.ConsentAPI,
-		Gateway: c.Gateway, GatewayAudience: c.GatewayAudience, InteropIssuer: c.InteropIssuer,
-		InteropClientID: c.InteropClientID, Key: key, XRoadClient: xroad, Service: service,
-		PurposeCode: c.PurposeCode, CookieKey: cookieKey, Logger: log})
+	mux := http.NewServeMux()
+	sender, err := smsSender(c, base, mux)
 	if err != nil {
 		return err
 	}
+	h, err := agency.New(ctx, agency.Config{PublicURL: base, Issuer: c.Issuer, ClientID: c.ClientID,
+		ClientSecret: strings.TrimSpace(string(secret)), ACR: c.ACR, ConsentAPI: c.ConsentAPI,
+		Gateway: c.Gateway, GatewayAudience: c.GatewayAudience, InteropIssuer: c.InteropIssuer,
+		InteropClientID: c.InteropClientID, Key: key, XRoadClient: xroad, Service: service,
+		PurposeCode: c.PurposeCode, CookieKey: cookieKey, DB: db, KEK: kek, SMS: sender, Authority: c.Authority, Logger: log})
+	if err != nil {
+		return err
+	}
+	mux.Handle("/", h)
+	go maintain(ctx, h, log)
 	log.Info("register the interop client with this key set", zap.String("client_id", c.InteropClientID),
 		zap.String("jwks_url", base+"/.well-known/jwks.json"), zap.String("xroad_client", xroad.String()))
 	log.Info("signing citizens in", zap.String("issuer", c.Issuer), zap.String("client_id", c.ClientID),
 		zap.String("redirect_uri", base+"/signin/callback"), zap.String("consent_return", base+"/consent-return"))
-	return serve(ctx, log, ln, h)
+	return serve(ctx, log, ln, mux)
+}
+
+// smsSender posts the codes to the SMS gateway, or, without one, keeps
+// them in an outbox shown at /dev/outbox, on this machine only.
+func smsSender(c config, base string, mux *http.ServeMux) (sms.Sender, error) {
+	if c.SMSWebhook != "" {
+		var secret []byte
+		if c.SMSSecretFile != "" {
+			b, err := os.ReadFile(c.SMSSecretFile)
+			if err != nil {
+				return nil, err
+			}
+			secret = []byte(strings.TrimSpace(string(b)))
+		}
+		return &sms.Webhook{URL: c.SMSWebhook, Secret: secret}, nil
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("without -sms-webhook the codes are shown at /dev/outbox, which only a loopback address may serve, not %s", base)
+	}
+	outbox := sms.NewOutbox(100)
+	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		msgs := outbox.All()
+		for i := len(msgs) - 1; i >= 0; i-- {
+			fmt.Fprintf(w, "%s\t%s\n", msgs[i].To, msgs[i].Text)
+		}
+	})
+	return outbox, nil
+}
+
+// maintain deletes the declarations' drafts left unconfirmed and their
+// spent codes, every ten minutes.
+func maintain(ctx context.Context, a *agency.Agency, log *zap.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if err := a.Maintain(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("maintenance failed", zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // loadOrCreateKey reads the ECDSA P-256 key at path (PKCS #8 PEM), or
@@ -238,7 +329,7 @@ func loadOrCreateSecret(path string, log *zap.Logger) ([]byte, error) {
 	if err := writeNew(path, b); err != nil {
 		return nil, err
 	}
-	log.Info("generated the cookie key", zap.String("file", path))
+	log.Info("generated a key; keep it with the data", zap.String("file", path))
 	return b, nil
 }
 

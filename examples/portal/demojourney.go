@@ -9,12 +9,17 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"database/sql"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"go.uber.org/zap"
@@ -26,6 +31,7 @@ import (
 	"github.com/egovkit/egovkit/examples/registry/registry"
 	"github.com/egovkit/egovkit/interop"
 	"github.com/egovkit/egovkit/interop/consumer"
+	"github.com/egovkit/egovkit/sqldb"
 )
 
 // The once-only journey of the demonstration: the agency (examples/agency)
@@ -59,11 +65,18 @@ var journeySource = consent.Source{Registry: "Ληξιαρχείο", Service: "�
 type demoJourney struct {
 	agencyLn, registryLn  net.Listener
 	agencyKey, previewKey *ecdsa.PrivateKey
-	servers               []*http.Server
+	// agencyData is the agency's data directory: its interop key and its
+	// database of applications and declarations.
+	agencyData string
+	agencyDB   *sql.DB
+	servers    []*http.Server
 }
 
-// listenJourney opens the agency's and the registry's listeners.
-func listenJourney(agencyAddr, registryAddr string) (*demoJourney, error) {
+// listenJourney opens the agency's and the registry's listeners, and
+// reads the agency's and the preview's interop keys from dataDir, where
+// the first start writes them: the clients registered with their key
+// sets stay the same across restarts.
+func listenJourney(dataDir, agencyAddr, registryAddr string) (*demoJourney, error) {
 	for _, addr := range []string{agencyAddr, registryAddr} {
 		host, _, err := net.SplitHostPort(addr)
 		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
@@ -79,21 +92,65 @@ func listenJourney(agencyAddr, registryAddr string) (*demoJourney, error) {
 		a.Close()
 		return nil, fmt.Errorf("the demo registry: %w", err)
 	}
-	// The agency's and the preview's interop keys live as long as the
-	// process; their key sets are registered again at every start.
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	agencyData := filepath.Join(dataDir, "demo-agency")
+	key, err := loadOrCreateP256(agencyData, "interop-key.pem")
 	if err != nil {
 		a.Close()
 		r.Close()
-		return nil, err
+		return nil, fmt.Errorf("the demo agency's interop key: %w", err)
 	}
-	pkey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pkey, err := loadOrCreateP256(dataDir, "preview-key.pem")
 	if err != nil {
 		a.Close()
 		r.Close()
+		return nil, fmt.Errorf("the consent preview's interop key: %w", err)
+	}
+	return &demoJourney{agencyLn: a, registryLn: r, agencyKey: key, previewKey: pkey, agencyData: agencyData}, nil
+}
+
+// loadOrCreateP256 reads the ECDSA P-256 key (PKCS #8 PEM) in dir, or
+// creates it, mode 0600, with dir if missing.
+func loadOrCreateP256(dir, name string) (*ecdsa.PrivateKey, error) {
+	path := filepath.Join(dir, name)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		blk, _ := pem.Decode(b)
+		if blk == nil {
+			return nil, fmt.Errorf("%s: not PEM", path)
+		}
+		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		ec, ok := k.(*ecdsa.PrivateKey)
+		if !ok || ec.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("%s: not an ECDSA P-256 key", path)
+		}
+		return ec, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	return &demoJourney{agencyLn: a, registryLn: r, agencyKey: key, previewKey: pkey}, nil
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return k, f.Close()
 }
 
 func (j *demoJourney) agencyURL() string   { return "http://" + j.agencyLn.Addr().String() }
@@ -139,7 +196,7 @@ func (a *app) seedJourney(ctx context.Context, cfg appConfig, store interop.Stor
 		Names:      map[string]string{"el": "Δήμος Αθηναίων", "en": "City of Athens"},
 		AuthMethod: auth.AuthSecretBasic, GrantTypes: []string{auth.GrantAuthorizationCode, auth.GrantClientCredentials},
 		RedirectURIs: []string{base + "/signin/callback", base + "/consent-return"}, PostLogoutRedirectURIs: []string{base + "/"},
-		Scopes:   []string{"openid", "profile", auth.ScopeGreekIdentity, scopeConsentRequest},
+		Scopes:   []string{"openid", "profile", auth.ScopeGreekIdentity, auth.ScopePhone, scopeConsentRequest},
 		Audience: []string{cfg.BaseURL + consentAPI}}
 	if err := a.putJourneyClient(ctx, site, journeyAgencySecret); err != nil {
 		return fmt.Errorf("demo agency client: %w", err)
@@ -246,8 +303,9 @@ func (p *journeyPreview) Preview(ctx context.Context, q consent.PreviewQuery) ([
 }
 
 // putJourneyClient registers c, or brings the registered one up to this
-// start: the agency's URLs and key change at every start, so they
-// replace the old ones rather than add to them.
+// start: the agency's URLs change at every start (and its key with a
+// new data directory), so they replace the old ones rather than add to
+// them.
 func (a *app) putJourneyClient(ctx context.Context, c auth.Client, secret string) error {
 	var err error
 	if c.AuthMethod == auth.AuthSecretBasic {
@@ -294,16 +352,29 @@ func (a *app) startJourney(ctx context.Context, cfg appConfig) error {
 	if err != nil {
 		return err
 	}
-	ag, err := agency.New(agency.Config{PublicURL: j.agencyURL(), Issuer: cfg.BaseURL + "/auth/citizen",
+	// The agency keeps its applications and issues its declarations in a
+	// database of its own, as another organisation would; the codes go
+	// through the portal's SMS sender (the outbox at /dev/outbox).
+	agencyKEK, err := hkdf.Key(sha256.New, cfg.KEK, nil, "egovkit demo agency kek v1", 32)
+	if err != nil {
+		return err
+	}
+	if j.agencyDB, err = sqldb.Open(ctx, "sqlite:"+filepath.Join(j.agencyData, "agency.db"), nil); err != nil {
+		return fmt.Errorf("the demo agency's database: %w", err)
+	}
+	ag, err := agency.New(ctx, agency.Config{PublicURL: j.agencyURL(), Issuer: cfg.BaseURL + "/auth/citizen",
 		ClientID: journeyAgencyClient, ClientSecret: journeyAgencySecret, ACR: rp.LoASubstantial,
 		ConsentAPI: cfg.BaseURL + consentAPI, Gateway: cfg.BaseURL + interopPrefix, GatewayAudience: cfg.BaseURL + gatewayPath,
 		InteropIssuer: cfg.BaseURL + "/auth/citizen", InteropClientID: journeyInteropClient, Key: j.agencyKey,
 		XRoadClient: journeyConsumer, Service: journeyService, PurposeCode: "child-benefit", CookieKey: cookieKey,
 		SourceRegistry: journeySource.Registry, SourceService: journeySource.Service,
+		DB: j.agencyDB, KEK: agencyKEK, SMS: cfg.SMS, Authority: "Δήμος Αθηναίων",
 		Counter: a.metrics, Logger: a.log.Named("agency")})
 	if err != nil {
+		j.agencyDB.Close()
 		return err
 	}
+	a.every(ctx, "demo agency maintenance", ag.Maintain)
 	for _, s := range []struct {
 		ln net.Listener
 		h  http.Handler
@@ -334,6 +405,9 @@ func (j *demoJourney) close() error {
 	if len(j.servers) == 0 { // never served
 		j.agencyLn.Close()
 		j.registryLn.Close()
+	}
+	if j.agencyDB != nil {
+		errs = append(errs, j.agencyDB.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/examples/agency/agency"
 	"github.com/egovkit/egovkit/internal/browsertest"
 	"github.com/egovkit/egovkit/interop"
@@ -141,6 +143,9 @@ func TestBrowserDemoJourney(t *testing.T) {
 			Approve, UploadForm                      bool
 			ConsentText, ConsentURL, ApplicationText string
 			Exchange, Consent, LogText, UploadedText string
+			DeclarationIntro, CodeText, DeclaredText string
+			DeclarationNumber, VerifyText            string
+			PDFType, PDFStart                        string
 		}
 	}
 	require.NoError(t, json.Unmarshal(out, &rep), string(out))
@@ -159,9 +164,11 @@ func TestBrowserDemoJourney(t *testing.T) {
 	require.Len(t, rep.Walks, 4)
 	// The consent pages name the requester as its record does, by the
 	// client's registered name, in both languages.
-	words := map[string]struct{ agency, items, preview, spouse, verified, family, born string }{
-		"el": {"Δήμος Αθηναίων", "Οικογενειακή κατάσταση", "Τα στοιχεία που θα σταλούν", "Νίκος Δοκιμαστικός", "επαληθεύτηκε", "Δοκιμαστική", "02/05/2016"},
-		"en": {"Δήμος Αθηναίων", "Marital status", "The data that would be sent", "Σοφία Παραδείγματος", "proof verified", "Παράδειγμα", "14/02/2021"},
+	words := map[string]struct{ agency, items, preview, spouse, verified, family, born, declare, code, declared string }{
+		"el": {"Δήμος Αθηναίων", "Οικογενειακή κατάσταση", "Τα στοιχεία που θα σταλούν", "Νίκος Δοκιμαστικός", "επαληθεύτηκε", "Δοκιμαστική", "02/05/2016",
+			"Τα στοιχεία της αίτησής μου για επίδομα παιδιού", "Κωδικός μιας χρήσης", "εκδόθηκε με αριθμό πρωτοκόλλου"},
+		"en": {"Δήμος Αθηναίων", "Marital status", "The data that would be sent", "Σοφία Παραδείγματος", "proof verified", "Παράδειγμα", "14/02/2021",
+			"The particulars of my child benefit application", "One-time code", "was issued with protocol number"},
 	}
 	for _, w := range rep.Walks {
 		want := words[w.Lang]
@@ -179,6 +186,16 @@ func TestBrowserDemoJourney(t *testing.T) {
 			assert.Contains(t, w.ApplicationText, want.born, "%s: its dates are written as days", w.Lang)
 			assert.Contains(t, w.LogText, w.Exchange, "%s: the access log lists the exchange", w.Lang)
 			assert.Contains(t, w.LogText, want.verified, "%s: with its inclusion proof verified", w.Lang)
+			// The solemn declaration, issued by the agency with the code
+			// sent to the citizen's mobile.
+			assert.Contains(t, w.DeclarationIntro, want.declare, "%s: the application asks for the declaration", w.Lang)
+			assert.Contains(t, w.CodeText, want.code, "%s: and for its code", w.Lang)
+			assert.Contains(t, w.DeclaredText, want.declared, "%s: the declaration is issued", w.Lang)
+			assert.Regexp(t, `^[0-9]{4}/[0-9]+$`, w.DeclarationNumber, "%s: with a protocol number", w.Lang)
+			assert.Equal(t, "application/pdf", w.PDFType, "%s: its PDF downloads", w.Lang)
+			assert.Equal(t, "%PDF-", w.PDFStart, w.Lang)
+			assert.Contains(t, w.VerifyText, w.DeclarationNumber, "%s: the verification page shows it", w.Lang)
+			assert.Contains(t, w.VerifyText, want.declare, "%s: with its text", w.Lang)
 			continue
 		}
 		assert.True(t, w.UploadForm, "%s: a refused application offers the upload", w.Lang)
@@ -195,13 +212,22 @@ func TestBrowserDemoJourney(t *testing.T) {
 		return maps.Equal(counted, want)
 	}, 10*time.Second, 200*time.Millisecond, "applications counted by outcome")
 	assert.Equal(t, want, counted)
+	// The two declarations are counted as every declaration is, under
+	// the agency as their issuer.
+	var declared map[string]int64
+	assert.Eventually(t, func() bool {
+		declared = topCounts(t, base, declaration.CountDeclaration, declaration.CountLabelIssuer, year)
+		return declared["Δήμος Αθηναίων"] == 2
+	}, 10*time.Second, 200*time.Millisecond, "declarations counted by issuer")
+	assert.Equal(t, int64(2), declared["Δήμος Αθηναίων"], "%v", declared)
 	// Each consent page's preview was a call through the gateway, by the
 	// portal's own consumer to the preview service, counted as any call.
 	byService := topCounts(t, base, interop.KindCall, "service", year)
 	assert.GreaterOrEqual(t, byService[journeyPreviewService.String()], int64(4), "the previews went through the gateway: %v", byService)
 	byConsumer := topCounts(t, base, interop.KindCall, "consumer", year)
 	assert.GreaterOrEqual(t, byConsumer[journeyPreviewConsumer.String()], int64(4), "as the portal's consumer: %v", byConsumer)
-	for _, name := range []string{"portal-home", "agency-home", "signin", "code", "agency-apply", "consent-request", "agency-application", "consent-log", "agency-uploaded"} {
+	for _, name := range []string{"portal-home", "agency-home", "signin", "code", "agency-apply", "consent-request", "agency-application", "consent-log", "agency-uploaded",
+		"agency-declaration-code", "agency-declared", "agency-verify"} {
 		for _, lang := range []string{"el", "en"} {
 			found := false
 			for n := range seen {
@@ -228,4 +254,30 @@ func topCounts(t *testing.T, base, kind, label, year string) map[string]int64 {
 		counted[e.Value] = e.Total
 	}
 	return counted
+}
+
+// TestDemoJourneyKeysKept checks that the agency's and the preview's
+// interop keys are written into the data directory on the first start,
+// readable by their owner only, and read back on the next: the clients
+// registered with their key sets do not change at every start.
+func TestDemoJourneyKeysKept(t *testing.T) {
+	dir := t.TempDir()
+	first, err := listenJourney(dir, "127.0.0.1:0", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, first.close())
+	for _, f := range []string{"demo-agency/interop-key.pem", "preview-key.pem"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err, f)
+		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), f)
+	}
+	again, err := listenJourney(dir, "127.0.0.1:0", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, again.close())
+	assert.True(t, first.agencyKey.Equal(again.agencyKey), "the agency's key is kept")
+	assert.True(t, first.previewKey.Equal(again.previewKey), "the preview's key is kept")
+	assert.False(t, again.agencyKey.Equal(again.previewKey))
+	other, err := listenJourney(t.TempDir(), "127.0.0.1:0", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, other.close())
+	assert.False(t, first.agencyKey.Equal(other.agencyKey), "another data directory, another key")
 }

@@ -144,7 +144,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	acfg := appConfig{DB: db, KEK: key, BaseURL: base, Demo: cfg.Demo, Log: log, AdminToken: cfg.AdminToken, PDFSigner: seal}
 	if cfg.Demo {
-		if acfg.Journey, err = listenJourney(cfg.DemoAgencyAddr, cfg.DemoRegistryAddr); err != nil {
+		if acfg.Journey, err = listenJourney(cfg.DataDir, cfg.DemoAgencyAddr, cfg.DemoRegistryAddr); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,12 @@
 // through the portal's provider (auth/rp.WebLogin), asks their consent
 // through the portal's consent API, and fetches the civil registry's
 // family-status certificate through the interop gateway
-// (interop/consumer), offering an upload when the citizen refuses.
+// (interop/consumer), offering an upload when the citizen refuses. The
+// citizen then signs a solemn declaration that the application is true,
+// issued by the agency itself with package declaration (confirmed with a
+// one-time code, numbered, downloadable as a PDF with a QR code and
+// verifiable at /verify). Applications and declarations are kept in the
+// database the agency is given.
 // Command agency (go run ./examples/agency) serves it on its own; the
 // portal's demo mode (go run ./examples/portal -demo) starts it
 // in-process. The registration it needs at the portal is described in
@@ -13,8 +18,10 @@ package agency
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
@@ -32,9 +39,11 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egovkit/egovkit/auth/rp"
+	"github.com/egovkit/egovkit/declaration"
 	"github.com/egovkit/egovkit/interop"
 	"github.com/egovkit/egovkit/interop/consumer"
 	"github.com/egovkit/egovkit/page"
+	"github.com/egovkit/egovkit/sms"
 )
 
 //go:embed templates messages
@@ -70,8 +79,22 @@ type Config struct {
 	SourceRegistry, SourceService string
 	// CookieKey seals the session cookies (32 bytes).
 	CookieKey []byte
-	// Counter is told of every application completed, for statistics;
-	// nil counts nothing.
+	// DB keeps the applications and the declarations issued with them:
+	// SQLite or PostgreSQL, opened with package sqldb. Required.
+	DB *sql.DB
+	// KEK (32 bytes) protects the declarations' signing keys in DB; the
+	// secret of their one-time codes is derived from it. Keep it with the
+	// database.
+	KEK []byte
+	// SMS sends the one-time codes that confirm the declarations, to the
+	// mobile number the provider releases with the phone scope.
+	SMS sms.Sender
+	// Authority is the issuer named on the declarations and in their
+	// protocol numbers; empty means the X-Road member code.
+	Authority string
+	// Counter is told of every application completed, and of every
+	// declaration issued (as package declaration counts them), for
+	// statistics; nil counts nothing.
 	Counter Counter
 	Logger  *zap.Logger
 }
@@ -108,14 +131,33 @@ func (a *agency) count(outcome string) {
 	}
 }
 
-// New returns the agency's handler.
-func New(c Config) (http.Handler, error) {
+// Agency is the agency's site, an http.Handler.
+type Agency struct {
+	h   http.Handler
+	svc *declaration.Service
+}
+
+// ServeHTTP serves the agency's pages.
+func (a *Agency) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.h.ServeHTTP(w, r) }
+
+// Maintain deletes declarations' drafts left unconfirmed and spent
+// codes; run it every few minutes.
+func (a *Agency) Maintain(ctx context.Context) error { return a.svc.Maintain(ctx) }
+
+// New returns the agency's site, its tables created in c.DB if missing.
+func New(ctx context.Context, c Config) (*Agency, error) {
 	log := c.Logger
 	if log == nil {
 		log = zap.NewNop()
 	}
 	if c.Key == nil {
 		return nil, errors.New("agency: no interop key")
+	}
+	if c.DB == nil || len(c.KEK) != 32 || c.SMS == nil {
+		return nil, errors.New("agency: a database, a 32-byte key-encryption key and an SMS sender are required")
+	}
+	if c.Authority == "" {
+		c.Authority = c.XRoadClient.Member
 	}
 	base := strings.TrimSuffix(c.PublicURL, "/")
 	if c.SourceRegistry == "" {
@@ -132,7 +174,7 @@ func New(c Config) (http.Handler, error) {
 	login, err := rp.NewWebLogin(rp.LoginConfig{
 		Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
 		RedirectURL: base + "/signin/callback", PostLogoutURL: base + "/",
-		Scopes: []string{"openid", "profile", "gr_identity"}, ACR: c.ACR, CookieKey: c.CookieKey,
+		Scopes: []string{"openid", "profile", "gr_identity", "phone"}, ACR: c.ACR, CookieKey: c.CookieKey,
 		CookieName: "agency", SessionLifetime: time.Hour, Logger: log,
 		OnError: func(w http.ResponseWriter, r *http.Request, err *rp.LoginError) {
 			pages.RenderError(w, r, err.Status, pages.Text(page.Lang(r), "agency.signin_failed"))
@@ -146,22 +188,55 @@ func New(c Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	apps, err := newStore(ctx, c.DB)
+	if err != nil {
+		return nil, err
+	}
+	decl, err := newDeclarations(ctx, c, base, log)
+	if err != nil {
+		return nil, err
+	}
+	verify, err := declaration.VerifyHandler(declaration.PagesConfig{Service: decl, Logger: log})
+	if err != nil {
+		return nil, err
+	}
 	web := &http.Client{Timeout: 15 * time.Second}
 	a := &agency{
 		cfg: c, base: base, pages: pages, login: login, gateway: gw, service: c.Service, log: log,
 		provider:     &oidcProvider{issuer: c.Issuer, http: web},
 		consentToken: &clientToken{issuer: c.Issuer, clientID: c.ClientID, secret: c.ClientSecret, resource: c.ConsentAPI, scope: "consent:request", http: web},
 		http:         web,
-		apps:         map[string]*application{},
+		apps:         apps,
+		decl:         decl,
 	}
 	jwks, err := JWKS(&c.Key.PublicKey)
 	if err != nil {
 		return nil, err
 	}
-	return a.routes(jwks), nil
+	return &Agency{h: a.routes(jwks, verify), svc: decl}, nil
 }
 
-func (a *agency) routes(jwks []byte) http.Handler {
+// newDeclarations is the agency's own issuer of solemn declarations,
+// over its database: signing keys kept there under the key-encryption
+// key, codes keyed by a secret derived from it and sent by SMS.
+func newDeclarations(ctx context.Context, c Config, base string, log *zap.Logger) (*declaration.Service, error) {
+	keys, err := declaration.NewSigningKeys(ctx, c.DB, c.KEK, declaration.ES256, declaration.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	secret, err := hkdf.Key(sha256.New, c.KEK, nil, "agency declaration codes v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	var counter declaration.Counter
+	if c.Counter != nil {
+		counter = c.Counter
+	}
+	return declaration.New(ctx, declaration.Config{DB: c.DB, Issuer: c.Authority, BaseURL: base,
+		Keys: keys, CodeSecret: secret, SMS: c.SMS, Counter: counter, Logger: log.Named("declaration")})
+}
+
+func (a *agency) routes(jwks []byte, verify http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", page.Static())
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
@@ -177,6 +252,12 @@ func (a *agency) routes(jwks []byte) http.Handler {
 	mux.Handle("GET /consent-return", a.login.Require(http.HandlerFunc(a.consentReturn)))
 	mux.Handle("GET /applications/{id}", a.login.Require(http.HandlerFunc(a.show)))
 	mux.Handle("POST /applications/{id}/upload", a.login.Require(http.HandlerFunc(a.upload)))
+	mux.Handle("POST /applications/{id}/declaration", a.login.Require(http.HandlerFunc(a.declare)))
+	mux.Handle("POST /applications/{id}/declaration/confirm", a.login.Require(http.HandlerFunc(a.confirmDeclaration)))
+	mux.Handle("GET /applications/{id}/declaration.pdf", a.login.Require(http.HandlerFunc(a.declarationPDF)))
+	// Where the declarations' QR codes lead: anyone may verify one.
+	mux.Handle("/verify", verify)
+	mux.Handle("/verify/", verify)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.pages.RenderError(w, r, http.StatusNotFound, "")
 	})
@@ -195,9 +276,8 @@ type agency struct {
 	consentToken *clientToken
 	http         *http.Client
 	log          *zap.Logger
-
-	mu   sync.Mutex
-	apps map[string]*application
+	apps         *store
+	decl         *declaration.Service
 }
 
 // States of an application.
@@ -221,6 +301,10 @@ type application struct {
 	Exchange    string // the gateway's X-Road-Request-Id of the fetch
 	Certificate *certificate
 	Upload      *upload
+	// DeclarationID is the solemn declaration's document, once a code
+	// was asked for; DeclarationNumber and DeclarationCode its protocol
+	// number and verification code, once issued.
+	DeclarationID, DeclarationNumber, DeclarationCode string
 }
 
 type certificate struct {
@@ -272,13 +356,18 @@ func (a *agency) apply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	app := &application{ID: randomID(), Owner: s.Subject, TaxNumber: afm, Created: time.Now(), State: stateAwaitingConsent}
-	a.mu.Lock()
-	a.apps[app.ID] = app
-	a.mu.Unlock()
+	if err := a.apps.create(r.Context(), app); err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
 	target, err := a.requestConsent(r.Context(), app)
 	if err != nil {
 		a.log.Warn("consent request failed", zap.String("application", app.ID), zap.Error(err))
-		a.update(app, func(app *application) { app.State, app.Why = stateNeedsUpload, "agency.why.unavailable" })
+		app.State, app.Why = stateNeedsUpload, "agency.why.unavailable"
+		if _, err := a.apps.update(r.Context(), app, stateAwaitingConsent); err != nil {
+			a.unavailable(w, r, err)
+			return
+		}
 		http.Redirect(w, r, "/applications/"+app.ID, http.StatusSeeOther)
 		return
 	}
@@ -337,29 +426,38 @@ func (a *agency) requestConsent(ctx context.Context, app *application) (string, 
 // form is offered.
 func (a *agency) consentReturn(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	app, ok := a.owned(r, q.Get("state"))
-	if !ok || app.State != stateAwaitingConsent {
+	app, ok := a.owned(w, r, q.Get("state"))
+	if !ok {
+		return
+	}
+	if app.State != stateAwaitingConsent {
 		a.pages.RenderError(w, r, http.StatusNotFound, "")
 		return
 	}
 	consentID := q.Get("consent_id")
 	if consentID == "" {
-		a.update(app, func(app *application) { app.State, app.Why = stateNeedsUpload, "agency.why.refused" })
+		app.State, app.Why = stateNeedsUpload, "agency.why.refused"
+		if _, err := a.apps.update(r.Context(), app, stateAwaitingConsent); err != nil {
+			a.unavailable(w, r, err)
+			return
+		}
 		http.Redirect(w, r, "/applications/"+app.ID, http.StatusSeeOther)
 		return
 	}
 	cert, exchange, err := a.fetch(r.Context(), app.TaxNumber, consentID)
-	a.update(app, func(app *application) {
-		app.ConsentID, app.Exchange = consentID, exchange
-		if err != nil {
-			app.State, app.Why = stateNeedsUpload, "agency.why.failed"
-			return
-		}
-		app.State, app.Certificate = stateComplete, cert
-	})
+	app.ConsentID, app.Exchange = consentID, exchange
 	if err != nil {
 		a.log.Warn("certificate fetch failed", zap.String("application", app.ID), zap.Error(err))
+		app.State, app.Why = stateNeedsUpload, "agency.why.failed"
 	} else {
+		app.State, app.Certificate = stateComplete, cert
+	}
+	taken, uerr := a.apps.update(r.Context(), app, stateAwaitingConsent)
+	if uerr != nil {
+		a.unavailable(w, r, uerr)
+		return
+	}
+	if taken && err == nil {
 		a.count(OutcomeFetched)
 	}
 	http.Redirect(w, r, "/applications/"+app.ID, http.StatusSeeOther)
@@ -395,8 +493,11 @@ const maxUpload = 5 << 20
 // upload takes the certificate from the citizen: its name, type, size
 // and hash are kept, not its content.
 func (a *agency) upload(w http.ResponseWriter, r *http.Request) {
-	app, ok := a.owned(r, r.PathValue("id"))
-	if !ok || app.State != stateNeedsUpload {
+	app, ok := a.owned(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	if app.State != stateNeedsUpload {
 		a.pages.RenderError(w, r, http.StatusNotFound, "")
 		return
 	}
@@ -421,13 +522,14 @@ func (a *agency) upload(w http.ResponseWriter, r *http.Request) {
 	if len(name) > 200 {
 		name = name[:200]
 	}
-	taken := false // by this request, not one at the same time
-	a.update(app, func(app *application) {
-		if taken = app.State == stateNeedsUpload; taken {
-			app.State = stateUploaded
-			app.Upload = &upload{Name: name, Type: http.DetectContentType(head[:n]), Size: size, SHA256: hex.EncodeToString(sum.Sum(nil))}
-		}
-	})
+	app.State = stateUploaded
+	app.Upload = &upload{Name: name, Type: http.DetectContentType(head[:n]), Size: size, SHA256: hex.EncodeToString(sum.Sum(nil))}
+	// Taken by this request, not by one at the same time.
+	taken, err := a.apps.update(r.Context(), app, stateNeedsUpload)
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
 	if taken {
 		a.count(OutcomeUploaded)
 	}
@@ -435,40 +537,50 @@ func (a *agency) upload(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *agency) show(w http.ResponseWriter, r *http.Request) {
-	app, ok := a.owned(r, r.PathValue("id"))
+	app, ok := a.owned(w, r, r.PathValue("id"))
 	if !ok {
-		a.pages.RenderError(w, r, http.StatusNotFound, "")
 		return
 	}
 	a.renderApp(w, r, app, http.StatusOK, "")
 }
 
 func (a *agency) renderApp(w http.ResponseWriter, r *http.Request, app *application, status int, problemKey string) {
-	a.mu.Lock()
-	view := *app
-	a.mu.Unlock()
-	a.pages.Render(w, r, status, "application.html", map[string]any{"App": view, "Error": problemKey, "MaxMiB": maxUpload >> 20})
+	data := map[string]any{"App": app, "Error": problemKey, "MaxMiB": maxUpload >> 20}
+	if app.State == stateComplete || app.State == stateUploaded {
+		data["Declaration"] = a.declarationText(page.Lang(r), app)
+		if app.DeclarationCode != "" {
+			data["VerifyURL"] = a.decl.VerifyURL(app.DeclarationCode)
+		}
+	}
+	a.pages.Render(w, r, status, "application.html", data)
 }
 
-// owned returns the signed-in citizen's application id.
-func (a *agency) owned(r *http.Request, id string) (*application, bool) {
+// owned returns the signed-in citizen's application id; otherwise it
+// answers the request, not found or unavailable, and returns false.
+func (a *agency) owned(w http.ResponseWriter, r *http.Request, id string) (*application, bool) {
 	s, ok := rp.SessionFromContext(r.Context())
 	if !ok {
+		a.pages.RenderError(w, r, http.StatusNotFound, "")
 		return nil, false
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	app, ok := a.apps[id]
-	if !ok || app.Owner != s.Subject {
+	app, err := a.apps.get(r.Context(), id)
+	if errors.Is(err, errNoApplication) || (err == nil && app.Owner != s.Subject) {
+		a.pages.RenderError(w, r, http.StatusNotFound, "")
+		return nil, false
+	}
+	if err != nil {
+		a.unavailable(w, r, err)
 		return nil, false
 	}
 	return app, true
 }
 
-func (a *agency) update(app *application, f func(*application)) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	f(app)
+// unavailable answers a request whose database call failed: 503, with
+// a page that asks to try again shortly.
+func (a *agency) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.Error("database", zap.Error(err))
+	w.Header().Set("Retry-After", "5")
+	a.pages.RenderError(w, r, http.StatusServiceUnavailable, a.pages.Text(page.Lang(r), "agency.unavailable"))
 }
 
 func randomID() string {
@@ -502,20 +614,41 @@ func (p *oidcProvider) endpoints(ctx context.Context) (token, userinfo string, e
 }
 
 func (p *oidcProvider) taxNumber(ctx context.Context, accessToken string) (string, error) {
+	person, err := p.person(ctx, accessToken)
+	return person.AFM, err
+}
+
+// person is who the access token speaks for, as the declarant of a
+// solemn declaration: names and tax number (scopes profile and
+// gr_identity), and the mobile number if the provider has verified it
+// (scope phone), where the one-time code goes.
+func (p *oidcProvider) person(ctx context.Context, accessToken string) (declaration.Person, error) {
 	_, ui, err := p.endpoints(ctx)
 	if err != nil {
-		return "", err
+		return declaration.Person{}, err
 	}
 	var claims struct {
-		AFM string `json:"afm"`
+		AFM           string `json:"afm"`
+		GivenName     string `json:"given_name"`
+		FamilyName    string `json:"family_name"`
+		FatherName    string `json:"father_name"`
+		MotherName    string `json:"mother_name"`
+		BirthDate     string `json:"birthdate"`
+		Phone         string `json:"phone_number"`
+		PhoneVerified bool   `json:"phone_number_verified"`
 	}
 	if err := getJSON(ctx, p.http, ui, accessToken, &claims); err != nil {
-		return "", err
+		return declaration.Person{}, err
 	}
 	if claims.AFM == "" {
-		return "", errors.New("the provider did not release the tax number (scope gr_identity)")
+		return declaration.Person{}, errors.New("the provider did not release the tax number (scope gr_identity)")
 	}
-	return claims.AFM, nil
+	person := declaration.Person{AFM: claims.AFM, GivenName: claims.GivenName, FamilyName: claims.FamilyName,
+		FatherName: claims.FatherName, MotherName: claims.MotherName, BirthDate: claims.BirthDate}
+	if claims.PhoneVerified {
+		person.Mobile = claims.Phone
+	}
+	return person, nil
 }
 
 func getJSON(ctx context.Context, c *http.Client, target, token string, v any) error {

@@ -3,9 +3,13 @@
 // demo agency, signs in at the portal (password and the SMS code from the
 // development outbox), reads the consent request and approves it (the
 // agency fetches the certificate through the gateway) or refuses it (the
-// agency asks for an upload, which is made); then opens the access log of
-// «Τα δεδομένα μου». Every page is checked with axe-core, measured for
-// sideways scrolling and kept as a screenshot. Prints a JSON report.
+// agency asks for an upload, which is made). An approved application ends
+// with a solemn declaration that it is true, which the agency issues and
+// the citizen signs with a code from the outbox: its number, PDF and
+// verification page; then the walk opens the access log of «Τα δεδομένα
+// μου». Every page is checked with axe-core, measured for sideways
+// scrolling and kept as a screenshot (the declaration's pages at 390 and
+// 1280 px). Prints a JSON report.
 // Usage: node journey.js <chromium> <portal base URL> <agency base URL>
 const { chromium } = require('playwright-core');
 const fs = require('fs');
@@ -35,6 +39,15 @@ async function check(page, name) {
     violations: axe.violations.map(v => ({ id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')) })),
   });
   return m.text;
+}
+
+// checkWide checks the page at 390 px and again at 1280 px.
+async function checkWide(page, name) {
+  const text = await check(page, name);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await check(page, name);
+  await page.setViewportSize({ width: 390, height: 844 });
+  return text;
 }
 
 async function outboxCode(page) {
@@ -93,6 +106,20 @@ async function walk(ctx, lang, user, approve) {
     if (approve) {
       w.exchange = (await page.textContent('#exchange')).trim();
       w.consent = (await page.textContent('#consent')).trim();
+      // The solemn declaration that the application is true: a code to
+      // the citizen's mobile, then its protocol number, PDF and check.
+      w.declarationIntro = await page.textContent('#declaration');
+      await submit(page, 'form[action$="/declaration"] button[type=submit]');
+      w.codeText = await checkWide(page, prefix + '-agency-declaration-code');
+      await page.fill('#code', await outboxCode(page));
+      await submit(page, 'form[action$="/declaration/confirm"] button[type=submit]');
+      w.declaredText = await checkWide(page, prefix + '-agency-declared');
+      w.declarationNumber = (await page.textContent('#declaration-number')).trim();
+      const pdf = await page.request.get(new URL(await page.getAttribute('#declaration-pdf', 'href'), page.url()).href);
+      w.pdfType = pdf.headers()['content-type'];
+      w.pdfStart = (await pdf.body()).subarray(0, 5).toString();
+      await submit(page, '#declaration-verify');
+      w.verifyText = await checkWide(page, prefix + '-agency-verify');
       // The citizen's access log lists the exchange, its proof verified
       // once a checkpoint covers it (about a second).
       for (let i = 0; i < 20; i++) {
