@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
@@ -89,6 +90,18 @@ type Client struct {
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// clone returns c with its own copies of the lists and maps.
+func (c Client) clone() Client {
+	c.Names = maps.Clone(c.Names)
+	c.GrantTypes = slices.Clone(c.GrantTypes)
+	c.RedirectURIs = slices.Clone(c.RedirectURIs)
+	c.Scopes = slices.Clone(c.Scopes)
+	c.Audience = slices.Clone(c.Audience)
+	c.JWKS = slices.Clone(c.JWKS)
+	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	return c
 }
 
 // Confidential reports whether the client authenticates itself.

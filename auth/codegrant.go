@@ -34,7 +34,11 @@ func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Requ
 	if code == "" || redirect == "" || verifier == "" {
 		return nil, invalidRequest("code, redirect_uri and code_verifier are required")
 	}
-	g, err := p.cfg.Codes.Redeem(ctx, code, c.ID, redirect, verifier)
+	// The access token's id and expiry are recorded with the redemption,
+	// before it is signed: a replay from then on revokes it.
+	now := p.cfg.Now().Truncate(time.Second)
+	issued := IssuedToken{JTI: newTokenID(), ExpiresAt: now.Add(p.cfg.AccessTokenLifetime)}
+	g, err := p.cfg.Codes.redeem(ctx, code, c.ID, redirect, verifier, []IssuedToken{issued})
 	var reused *ReusedCodeError
 	switch {
 	case errors.As(err, &reused):
@@ -45,12 +49,11 @@ func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Requ
 		return nil, err
 	}
 
-	now := p.cfg.Now().Truncate(time.Second)
-	access, issued, err := p.userAccessToken(ctx, c, g, g.Scopes, now)
+	sub, err := p.subjectFor(ctx, c, g.Subject)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := p.subjectFor(ctx, c, g.Subject)
+	access, err := p.userAccessToken(ctx, c, g, sub, g.Scopes, now, issued)
 	if err != nil {
 		return nil, err
 	}
@@ -81,9 +84,15 @@ func (p *Provider) authorizationCode(ctx context.Context, c Client, r *http.Requ
 			return nil, err
 		}
 	}
-	// Recorded last: a replay seen before this point left these tokens
-	// to this exchange to revoke.
-	if err := p.cfg.Codes.recordIssued(ctx, code, family, []IssuedToken{issued}); err != nil {
+	// Asked last: a replay seen before this point may have come before
+	// the refresh token family was recorded, which this exchange must
+	// then end; the access token it revoked already.
+	if family != "" {
+		err = p.cfg.Codes.recordIssued(ctx, code, family, []IssuedToken{issued})
+	} else {
+		err = p.cfg.Codes.replayedSince(ctx, code)
+	}
+	if err != nil {
 		if errors.As(err, &reused) {
 			return nil, p.codeReplayed(ctx, c, reused)
 		}
@@ -146,19 +155,15 @@ func (p *Provider) accessTokenHash(access string) string {
 }
 
 // userAccessToken signs an RFC 9068 access token for a person's grant.
-func (p *Provider) userAccessToken(ctx context.Context, c Client, g Grant, scopes []string, now time.Time) (string, IssuedToken, error) {
+// sub is the subject as the client knows the person (subjectFor); t is
+// the token's id and expiry.
+func (p *Provider) userAccessToken(ctx context.Context, c Client, g Grant, sub string, scopes []string, now time.Time, t IssuedToken) (string, error) {
 	aud := c.Audience
 	if len(aud) == 0 {
 		aud = []string{c.ID}
 	}
-	jti := newTokenID()
-	exp := now.Add(p.cfg.AccessTokenLifetime)
-	sub, err := p.subjectFor(ctx, c, g.Subject)
-	if err != nil {
-		return "", IssuedToken{}, err
-	}
 	b := jwt.NewBuilder().Issuer(p.cfg.Issuer).Subject(sub).Audience(aud).
-		IssuedAt(now).Expiration(exp).JwtID(jti).
+		IssuedAt(now).Expiration(t.ExpiresAt).JwtID(t.JTI).
 		Claim("client_id", c.ID).Claim("scope", strings.Join(scopes, " ")).
 		Claim("acr", g.ACR).Claim("auth_time", g.AuthTime.Unix())
 	if p.cfg.Servants && p.cfg.Accounts != nil {
@@ -166,19 +171,19 @@ func (p *Provider) userAccessToken(ctx context.Context, c Client, g Grant, scope
 		// revoked authorization is absent from the next one.
 		details, err := p.servantDetails(ctx, g.Subject, p.cfg.Now())
 		if err != nil {
-			return "", IssuedToken{}, err
+			return "", err
 		}
 		b = b.Claim("authorization_details", details)
 	}
 	at, err := b.Build()
 	if err != nil {
-		return "", IssuedToken{}, err
+		return "", err
 	}
 	signed, err := p.cfg.Keys.SignJWT(ctx, at, keys.WithType("at+jwt"))
 	if err != nil {
-		return "", IssuedToken{}, err
+		return "", err
 	}
-	return string(signed), IssuedToken{JTI: jti, ExpiresAt: exp}, nil
+	return string(signed), nil
 }
 
 // refreshToken rotates a refresh token into a new access token and the
@@ -228,7 +233,12 @@ func (p *Provider) refreshToken(ctx context.Context, c Client, r *http.Request) 
 		return nil, err
 	}
 	now := p.cfg.Now().Truncate(time.Second)
-	access, issued, err := p.userAccessToken(ctx, c, g, scopes, now)
+	sub, err := p.subjectFor(ctx, c, g.Subject)
+	if err != nil {
+		return nil, err
+	}
+	issued := IssuedToken{JTI: newTokenID(), ExpiresAt: now.Add(p.cfg.AccessTokenLifetime)}
+	access, err := p.userAccessToken(ctx, c, g, sub, scopes, now, issued)
 	if err != nil {
 		return nil, err
 	}

@@ -78,6 +78,10 @@ type CodeStore struct {
 	db    *sqlstore.DB
 	realm string
 	now   func() time.Time
+
+	// The statements every sign-in runs, prepared once: on SQLite,
+	// parsing the SQL cost as much as running it.
+	insertStmt, redeemStmt, markRedeemedStmt, markReplayedStmt, recordStmt, replayedStmt *sql.Stmt
 }
 
 // NewCodeStore opens the realm's authorization codes and refresh tokens in
@@ -95,7 +99,25 @@ func NewCodeStore(ctx context.Context, db *sql.DB, realm string, opts ...Option)
 	if err := sdb.Migrate(ctx, "auth", migrations); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	return &CodeStore{db: sdb.WithTimeout(o.dbTimeout), realm: realm, now: o.now}, nil
+	s := &CodeStore{db: sdb.WithTimeout(o.dbTimeout), realm: realm, now: o.now}
+	for _, p := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{
+		{&s.insertStmt, `INSERT INTO auth_codes (realm, code_hash, client_id, doc, expires_at) VALUES ($1, $2, $3, $4, $5)`},
+		{&s.redeemStmt, `SELECT client_id, doc, expires_at, redeemed_at, tokens, family FROM auth_codes WHERE realm = $1 AND code_hash = $2` +
+			s.db.Dialect().ForUpdate()},
+		{&s.markRedeemedStmt, `UPDATE auth_codes SET redeemed_at = $1, tokens = $2 WHERE realm = $3 AND code_hash = $4 AND redeemed_at = 0`},
+		{&s.replayedStmt, `SELECT client_id, tokens, replayed_at FROM auth_codes WHERE realm = $1 AND code_hash = $2`},
+		{&s.markReplayedStmt, `UPDATE auth_codes SET replayed_at = $1 WHERE realm = $2 AND code_hash = $3 AND replayed_at = 0`},
+		{&s.recordStmt, `UPDATE auth_codes SET tokens = $1, family = CASE WHEN CAST($2 AS TEXT) = '' THEN family ELSE CAST($2 AS TEXT) END
+		 WHERE realm = $3 AND code_hash = $4 RETURNING client_id, replayed_at`},
+	} {
+		if *p.st, err = s.db.PrepareContext(ctx, p.sql); err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+	}
+	return s, nil
 }
 
 func codeHash(code string) string {
@@ -118,8 +140,7 @@ func (s *CodeStore) Create(ctx context.Context, g Grant) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = s.db.ExecContext(ctx,
-		`INSERT INTO auth_codes (realm, code_hash, client_id, doc, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+	_, err = s.db.ExecStmt(ctx, s.insertStmt,
 		s.realm, codeHash(code), g.ClientID, string(doc), s.now().Add(CodeLifetime).UnixMicro())
 	if err != nil {
 		return "", fmt.Errorf("auth: store code: %w", err)
@@ -135,6 +156,14 @@ var pkceVerifier = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
 // challenge (S256). A second redemption fails with a *ReusedCodeError
 // listing the tokens issued the first time.
 func (s *CodeStore) Redeem(ctx context.Context, code, clientID, redirectURI, verifier string) (Grant, error) {
+	return s.redeem(ctx, code, clientID, redirectURI, verifier, nil)
+}
+
+// redeem is Redeem that also records, in the redemption's transaction,
+// the tokens about to be issued from the code (when issuing is not nil):
+// a replay from then on revokes them, and the exchange asks
+// replayedSince after signing them instead of writing them down then.
+func (s *CodeStore) redeem(ctx context.Context, code, clientID, redirectURI, verifier string, issuing []IssuedToken) (Grant, error) {
 	if code == "" || len(code) > 256 {
 		return Grant{}, ErrInvalidGrant
 	}
@@ -143,15 +172,15 @@ func (s *CodeStore) Redeem(ctx context.Context, code, clientID, redirectURI, ver
 		out   error
 		reuse *ReusedCodeError
 	)
+	hash := codeHash(code)
 	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
 	defer cancel()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		out, reuse = nil, nil
 		var doc, owner, tokens, family string
 		var expires, redeemed int64
-		err := tx.QueryRowContext(ctx,
-			`SELECT client_id, doc, expires_at, redeemed_at, tokens, family FROM auth_codes WHERE realm = $1 AND code_hash = $2`+s.db.Dialect().ForUpdate(),
-			s.realm, codeHash(code)).Scan(&owner, &doc, &expires, &redeemed, &tokens, &family)
+		err := tx.StmtContext(ctx, s.redeemStmt).QueryRowContext(ctx, s.realm, hash).
+			Scan(&owner, &doc, &expires, &redeemed, &tokens, &family)
 		if errors.Is(err, sql.ErrNoRows) {
 			out = ErrInvalidGrant
 			return nil
@@ -170,7 +199,7 @@ func (s *CodeStore) Redeem(ctx context.Context, code, clientID, redirectURI, ver
 			}
 			// Marked, so that a redemption still issuing its tokens
 			// learns of the replay when it records them.
-			return s.markReplayed(ctx, tx, code)
+			return s.markReplayed(ctx, tx, hash)
 		}
 		if s.now().UnixMicro() >= expires {
 			out = ErrInvalidGrant
@@ -185,15 +214,20 @@ func (s *CodeStore) Redeem(ctx context.Context, code, clientID, redirectURI, ver
 			out = ErrInvalidGrant
 			return nil
 		}
-		res, err := tx.ExecContext(ctx,
-			`UPDATE auth_codes SET redeemed_at = $1 WHERE realm = $2 AND code_hash = $3 AND redeemed_at = 0`,
-			s.now().UnixMicro(), s.realm, codeHash(code))
+		if issuing != nil {
+			b, err := json.Marshal(issuing)
+			if err != nil {
+				return err
+			}
+			tokens = string(b)
+		}
+		res, err := tx.StmtContext(ctx, s.markRedeemedStmt).ExecContext(ctx, s.now().UnixMicro(), tokens, s.realm, hash)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			reuse = &ReusedCodeError{ClientID: owner}
-			return s.markReplayed(ctx, tx, code)
+			return s.markReplayed(ctx, tx, hash)
 		}
 		return nil
 	})
@@ -208,9 +242,8 @@ func (s *CodeStore) Redeem(ctx context.Context, code, clientID, redirectURI, ver
 	return g, nil
 }
 
-func (s *CodeStore) markReplayed(ctx context.Context, tx *sql.Tx, code string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE auth_codes SET replayed_at = $1 WHERE realm = $2 AND code_hash = $3 AND replayed_at = 0`,
-		s.now().UnixMicro(), s.realm, codeHash(code))
+func (s *CodeStore) markReplayed(ctx context.Context, tx *sql.Tx, hash string) error {
+	_, err := tx.StmtContext(ctx, s.markReplayedStmt).ExecContext(ctx, s.now().UnixMicro(), s.realm, hash)
 	return err
 }
 
@@ -235,10 +268,7 @@ func (s *CodeStore) recordIssued(ctx context.Context, code, family string, token
 	}
 	var owner string
 	var replayed int64
-	err = s.db.QueryRowContext(ctx,
-		`UPDATE auth_codes SET tokens = $1, family = CASE WHEN CAST($2 AS TEXT) = '' THEN family ELSE CAST($2 AS TEXT) END
-		 WHERE realm = $3 AND code_hash = $4 RETURNING client_id, replayed_at`,
-		string(b), family, s.realm, codeHash(code)).Scan(&owner, &replayed)
+	err = s.db.QueryRowStmt(ctx, s.recordStmt, string(b), family, s.realm, codeHash(code)).Scan(&owner, &replayed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -249,6 +279,30 @@ func (s *CodeStore) recordIssued(ctx context.Context, code, family string, token
 		return &ReusedCodeError{ClientID: owner, Tokens: tokens, Family: family}
 	}
 	return nil
+}
+
+// replayedSince reports, as a *ReusedCodeError listing the tokens recorded
+// for the code, a replay of a code redeemed with its tokens recorded
+// (redeem with issuing): the caller must revoke them and not hand them
+// out. A read, where RecordTokens writes.
+func (s *CodeStore) replayedSince(ctx context.Context, code string) error {
+	var owner, tokens string
+	var replayed int64
+	err := s.db.QueryRowStmt(ctx, s.replayedStmt, s.realm, codeHash(code)).Scan(&owner, &tokens, &replayed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("auth: code replayed: %w", err)
+	}
+	if replayed == 0 {
+		return nil
+	}
+	reuse := &ReusedCodeError{ClientID: owner}
+	if err := json.Unmarshal([]byte(tokens), &reuse.Tokens); err != nil {
+		return fmt.Errorf("auth: code replayed: %w", err)
+	}
+	return reuse
 }
 
 // Purge deletes codes that expired before t (redeemed ones included: a

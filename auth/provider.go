@@ -194,7 +194,7 @@ func NewProvider(ctx context.Context, cfg ProviderConfig) (*Provider, error) {
 		return nil, errors.New("auth: OneTimeCodes and Contacts go together")
 	}
 	if p.signinEnabled() {
-		if err := p.setupSignin(); err != nil {
+		if err := p.setupSignin(ctx); err != nil {
 			return nil, err
 		}
 	}

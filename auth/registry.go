@@ -40,6 +40,11 @@ type ClientRegistry struct {
 
 	keyCache     sync.Map // JWKS text → jwk.Set
 	keyCacheSize atomic.Int64
+	// Registrations decoded, by the text of their stored document. The
+	// row is read on every lookup, so a changed or disabled client is
+	// seen at once; only decoding the same text again is saved.
+	docCache     sync.Map // doc text → Client
+	docCacheSize atomic.Int64
 
 	// The statements every token request and introspection runs,
 	// prepared once: on SQLite, parsing the SQL cost as much as running it.
@@ -180,12 +185,36 @@ func (r *ClientRegistry) get(ctx context.Context, id string) (Client, string, er
 	if err != nil {
 		return Client{}, "", fmt.Errorf("auth: get client: %w", err)
 	}
-	var c Client
-	if err := json.Unmarshal([]byte(doc), &c); err != nil {
+	c, err := r.decode(doc)
+	if err != nil {
 		return Client{}, "", fmt.Errorf("auth: client %s: %w", id, err)
 	}
 	c.Disabled = disabled
 	return c, hash, nil
+}
+
+// maxCachedClients bounds the decoded registrations kept; past it the
+// cache starts again empty.
+const maxCachedClients = 10000
+
+// decode returns the registration stored as doc, decoded once per text:
+// a registration changed in any way (its document carries the time it was
+// updated) is another text, decoded afresh. Each caller gets its own copy
+// of the lists and maps, so none can change what another sees.
+func (r *ClientRegistry) decode(doc string) (Client, error) {
+	if v, ok := r.docCache.Load(doc); ok {
+		return v.(Client).clone(), nil
+	}
+	var c Client
+	if err := json.Unmarshal([]byte(doc), &c); err != nil {
+		return Client{}, err
+	}
+	if r.docCacheSize.Add(1) > maxCachedClients {
+		r.docCache.Clear()
+		r.docCacheSize.Store(0)
+	}
+	r.docCache.Store(doc, c.clone())
+	return c, nil
 }
 
 // List returns the realm's clients ordered by id.

@@ -78,7 +78,7 @@ func (p *Provider) canReach(acr string) bool {
 	return false
 }
 
-func (p *Provider) setupSignin() error {
+func (p *Provider) setupSignin(ctx context.Context) error {
 	u, err := url.Parse(p.cfg.Issuer)
 	if err != nil {
 		return err
@@ -96,7 +96,9 @@ func (p *Provider) setupSignin() error {
 		return err
 	}
 	p.pages = pages
-	p.store = &signinStore{db: p.cfg.Clients.db, realm: p.cfg.Realm, now: p.cfg.Now}
+	if p.store, err = newSigninStore(ctx, p.cfg.Clients.db, p.cfg.Realm, p.cfg.Now); err != nil {
+		return err
+	}
 	if p.cfg.HTTPClient == nil {
 		p.cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
 	}

@@ -59,6 +59,29 @@ type signinStore struct {
 	db    *sqlstore.DB
 	realm string
 	now   func() time.Time
+
+	// The statements every sign-in on a session runs, prepared once: on
+	// SQLite, parsing the SQL cost as much as running it.
+	sessionStmt, sessionClientStmt, addSessionClientStmt *sql.Stmt
+}
+
+func newSigninStore(ctx context.Context, db *sqlstore.DB, realm string, now func() time.Time) (*signinStore, error) {
+	s := &signinStore{db: db, realm: realm, now: now}
+	for _, p := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{
+		{&s.sessionStmt, `SELECT sid, subject, acr, amr, auth_time, expires_at FROM auth_sessions WHERE realm = $1 AND id_hash = $2`},
+		{&s.sessionClientStmt, `SELECT subject FROM auth_session_clients WHERE sid = $1 AND client_id = $2`},
+		{&s.addSessionClientStmt, `INSERT INTO auth_session_clients (sid, client_id, subject) VALUES ($1, $2, $3)
+		 ON CONFLICT (sid, client_id) DO UPDATE SET subject = excluded.subject`},
+	} {
+		var err error
+		if *p.st, err = db.PrepareContext(ctx, p.sql); err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+	}
+	return s, nil
 }
 
 func hashID(s string) string {
@@ -164,9 +187,7 @@ func (s *signinStore) session(ctx context.Context, cookie string) (session, bool
 	var sess session
 	var amr string
 	var authTime, expires int64
-	err := s.db.QueryRowContext(ctx,
-		`SELECT sid, subject, acr, amr, auth_time, expires_at FROM auth_sessions WHERE realm = $1 AND id_hash = $2`,
-		s.realm, hashID(cookie)).Scan(&sess.SID, &sess.Subject, &sess.ACR, &amr, &authTime, &expires)
+	err := s.db.QueryRowStmt(ctx, s.sessionStmt, s.realm, hashID(cookie)).Scan(&sess.SID, &sess.Subject, &sess.ACR, &amr, &authTime, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return session{}, false, nil
 	}
@@ -189,10 +210,21 @@ type sessionClient struct {
 	Subject  string // as the client knows the person
 }
 
+// addSessionClient records that the session signed in to the client, so
+// that logout reaches it. A session signing in to a client again finds the
+// row there and writes nothing: on SQLite a write waits for the single
+// writer, a read does not. A logout that deleted the row before the read is
+// answered by the insert, as when the row was never there.
 func (s *signinStore) addSessionClient(ctx context.Context, sid, clientID, subject string) error {
-	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO auth_session_clients (sid, client_id, subject) VALUES ($1, $2, $3)
-		 ON CONFLICT (sid, client_id) DO UPDATE SET subject = excluded.subject`, sid, clientID, subject)
+	var known string
+	err := s.db.QueryRowStmt(ctx, s.sessionClientStmt, sid, clientID).Scan(&known)
+	if err == nil && known == subject {
+		return nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("auth: session client: %w", err)
+	}
+	_, err = s.db.ExecStmt(ctx, s.addSessionClientStmt, sid, clientID, subject)
 	if err != nil {
 		return fmt.Errorf("auth: record session client: %w", err)
 	}
