@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -28,6 +29,13 @@ const benchIssuer = "https://id.example.gr/auth/citizen"
 
 // benchProvider is a citizen-realm provider on a fresh SQLite database.
 func benchProvider(b *testing.B) (*auth.ClientRegistry, *keys.Manager, http.Handler) {
+	reg, ks, h, _ := benchProviderDB(b)
+	return reg, ks, h
+}
+
+// benchProviderDB is benchProvider with its database, for benchmarks
+// that fill its tables.
+func benchProviderDB(b *testing.B) (*auth.ClientRegistry, *keys.Manager, http.Handler, *sqltest.DB) {
 	b.Helper()
 	db := sqltest.SQLite(b)
 	ctx := context.Background()
@@ -38,7 +46,30 @@ func benchProvider(b *testing.B) (*auth.ClientRegistry, *keys.Manager, http.Hand
 	require.NoError(b, err)
 	p, err := auth.NewProvider(ctx, auth.ProviderConfig{Issuer: benchIssuer, Keys: ks, Clients: reg})
 	require.NoError(b, err)
-	return reg, ks, p.Handler()
+	return reg, ks, p.Handler(), db
+}
+
+// fillRows grows a table of the provider's to size rows by the statement
+// insert, which takes the row's number; in transactions of 10,000 rows
+// (each within the database deadline).
+func fillRows(b *testing.B, db *sqltest.DB, have *int, size int, insert string) {
+	for *have < size {
+		to := min(size, *have+10_000)
+		require.NoError(b, db.Tx(context.Background(), func(tx *sql.Tx) error {
+			st, err := tx.Prepare(insert)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			for n := *have; n < to; n++ {
+				if _, err := st.Exec(n); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		*have = to
+	}
 }
 
 // BenchmarkClientCredentials issues access tokens through the token
@@ -55,7 +86,7 @@ func benchProvider(b *testing.B) (*auth.ClientRegistry, *keys.Manager, http.Hand
 //	go test -run '^$' -bench ClientCredentials -benchmem -benchtime 3000x -count 5 ./auth/
 func BenchmarkClientCredentials(b *testing.B) {
 	ctx := context.Background()
-	reg, ks, h := benchProvider(b)
+	reg, ks, h, db := benchProviderDB(b)
 	jc := newJWTClient(b, "tax-system")
 	_, _, err := reg.Create(ctx, jc.client)
 	require.NoError(b, err)
@@ -140,6 +171,14 @@ func BenchmarkClientCredentials(b *testing.B) {
 	b.Run("baseline-verify-assertion+sign-token", floor(false))
 	b.Run("token-endpoint/sqlite/parallel", endpoint(true))
 	b.Run("baseline-verify-assertion+sign-token/parallel", floor(true))
+	// The recorded assertion ids, which the replay check looks up and
+	// adds to, at two sizes: a client's ids are kept until they expire.
+	have := 0
+	for _, size := range []int{1_000, 100_000} {
+		fillRows(b, db, &have, size, `INSERT INTO auth_client_assertions (realm, client_id, jti, expires_at)
+			VALUES ('citizen', 'tax-system', 'old-' || CAST($1 AS TEXT), 9000000000000000)`)
+		b.Run(fmt.Sprintf("assertions=%d/token-endpoint/sqlite/parallel", size), endpoint(true))
+	}
 }
 
 // BenchmarkIntrospection introspects access tokens through the endpoint on
@@ -155,7 +194,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 //	go test -run '^$' -bench Introspection -benchmem -benchtime 4000x -count 5 ./auth/
 func BenchmarkIntrospection(b *testing.B) {
 	ctx := context.Background()
-	reg, ks, h := benchProvider(b)
+	reg, ks, h, db := benchProviderDB(b)
 	_, secret, err := reg.Create(ctx, webClient())
 	require.NoError(b, err)
 	api := registryAPI()
@@ -187,7 +226,7 @@ func BenchmarkIntrospection(b *testing.B) {
 		return out
 	}
 
-	b.Run("introspection-endpoint/sqlite/parallel/fresh-tokens", func(b *testing.B) {
+	fresh := func(b *testing.B) {
 		bodies := make([]string, b.N)
 		for i, t := range issue(b.N) {
 			bodies[i] = url.Values{"token": {t}}.Encode()
@@ -205,7 +244,8 @@ func BenchmarkIntrospection(b *testing.B) {
 				}
 			}
 		})
-	})
+	}
+	b.Run("introspection-endpoint/sqlite/parallel/fresh-tokens", fresh)
 	b.Run("paired", func(b *testing.B) {
 		all := issue(2 * b.N)
 		bodies, tokens := make([]string, b.N), make([][]byte, b.N)
@@ -241,6 +281,14 @@ func BenchmarkIntrospection(b *testing.B) {
 			}
 		})
 	})
+	// The revoked tokens, which every introspection looks up, at two
+	// sizes: revocations are kept until the tokens expire.
+	have := 0
+	for _, size := range []int{1_000, 100_000} {
+		fillRows(b, db, &have, size, `INSERT INTO auth_revoked_tokens (realm, jti, client_id, expires_at, revoked_at)
+			VALUES ('citizen', 'revoked-' || CAST($1 AS TEXT), 'demo-agency', 9000000000000000, 0)`)
+		b.Run(fmt.Sprintf("revoked=%d/introspection-endpoint/sqlite/parallel/fresh-tokens", size), fresh)
+	}
 }
 
 // run runs body on parallel goroutines (b.RunParallel), or on one when
