@@ -15,37 +15,29 @@ import (
 // are added to every period that contains their whole period. Kind
 // KindAll means every kind counted, plus the totals imported as "all".
 
-// kindClause filters by kind unless it is KindAll.
-func kindClause(kind string, arg int) string {
+// totalsQuery is one statement that sums kind's rollup rows of runs rs
+// and its imported totals within first … last.
+func totalsQuery(kind string, rs []run, first, last int64) (string, []any) {
+	var q string
+	args := []any{first, last, kind}
 	if kind == KindAll {
-		return ""
+		q = `SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM metrics_all_totals WHERE `
+	} else {
+		q = `SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM metrics_kind_totals WHERE kind = $3 AND `
 	}
-	return fmt.Sprintf(" AND kind = $%d", arg)
-}
-
-func kindArgs(kind string, args ...any) []any {
-	if kind == KindAll {
-		return args
-	}
-	return append(args, kind)
+	where, args := runsWhere(rs, 4, args)
+	return `SELECT (` + q + where + `) + (SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM metrics_imported_totals
+		WHERE kind = $3 AND first_day >= $1 AND last_day <= $2)`, args
 }
 
 // Total is how many transactions of kind happened in p.
 func (m *Metrics) Total(ctx context.Context, kind string, p Period) (int64, error) {
-	var counted, imported int64
-	err := m.db.QueryRowContext(ctx,
-		`SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM metrics_daily WHERE day >= $1 AND day <= $2`+kindClause(kind, 3),
-		kindArgs(kind, p.firstDay(), p.lastDay())...).Scan(&counted)
-	if err != nil {
+	q, args := totalsQuery(kind, runs(p.firstDay(), p.lastDay()), p.firstDay(), p.lastDay())
+	var total int64
+	if err := m.db.QueryRowContext(ctx, q, args...).Scan(&total); err != nil {
 		return 0, fmt.Errorf("metrics: total: %w", err)
 	}
-	err = m.db.QueryRowContext(ctx,
-		`SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM metrics_imported WHERE first_day >= $1 AND last_day <= $2 AND kind = $3`,
-		p.firstDay(), p.lastDay(), kind).Scan(&imported)
-	if err != nil {
-		return 0, fmt.Errorf("metrics: total: %w", err)
-	}
-	return counted + imported, nil
+	return total, nil
 }
 
 // Growth compares a period with a base period.
@@ -151,30 +143,57 @@ func (m *Metrics) Series(ctx context.Context, kind string, p Period, g Granulari
 	if err != nil {
 		return nil, err
 	}
-	byDay := map[int64]int64{}
-	rows, err := m.db.QueryContext(ctx,
-		`SELECT day, CAST(SUM(total) AS BIGINT) FROM metrics_daily WHERE day >= $1 AND day <= $2`+kindClause(kind, 3)+` GROUP BY day`,
-		kindArgs(kind, p.firstDay(), p.lastDay())...)
+	// Each step is cut into runs; the rows of every run are read in one
+	// statement, ranges of one unit that touch merged.
+	stepRuns := make([][]run, len(ps))
+	var all []run
+	for i, s := range ps {
+		stepRuns[i] = runs(s.firstDay(), s.lastDay())
+		all = append(all, stepRuns[i]...)
+	}
+	slices.SortFunc(all, func(a, b run) int { return cmp.Or(cmp.Compare(a.unit, b.unit), cmp.Compare(a.from, b.from)) })
+	var merged []run
+	for _, r := range all {
+		if k := len(merged) - 1; k >= 0 && merged[k].unit == r.unit && r.from <= merged[k].to+1 {
+			merged[k].to = max(merged[k].to, r.to)
+			continue
+		}
+		merged = append(merged, r)
+	}
+	q := `SELECT unit, n, total FROM metrics_all_totals WHERE `
+	args := []any{}
+	if kind != KindAll {
+		q = `SELECT unit, n, total FROM metrics_kind_totals WHERE kind = $1 AND `
+		args = append(args, kind)
+	}
+	where, args := runsWhere(merged, len(args)+1, args)
+	type key struct {
+		u unit
+		n int64
+	}
+	totals := map[key]int64{}
+	rows, err := m.db.QueryContext(ctx, q+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: series: %w", err)
 	}
 	for rows.Next() {
-		var day, total int64
-		if err := rows.Scan(&day, &total); err != nil {
+		var k key
+		var total int64
+		if err := rows.Scan(&k.u, &k.n, &total); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		byDay[day] = total
+		totals[k] = total
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("metrics: series: %w", err)
 	}
 	type imp struct{ first, last, total int64 }
 	var imports []imp
 	rows, err = m.db.QueryContext(ctx,
-		`SELECT first_day, last_day, total FROM metrics_imported WHERE first_day >= $1 AND last_day <= $2 AND kind = $3`,
-		p.firstDay(), p.lastDay(), kind)
+		`SELECT first_day, last_day, total FROM metrics_imported_totals WHERE kind = $1 AND first_day >= $2 AND last_day <= $3`,
+		kind, p.firstDay(), p.lastDay())
 	if err != nil {
 		return nil, fmt.Errorf("metrics: series: %w", err)
 	}
@@ -188,13 +207,15 @@ func (m *Metrics) Series(ctx context.Context, kind string, p Period, g Granulari
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("metrics: series: %w", err)
 	}
 	out := make([]Point, len(ps))
 	for i, s := range ps {
 		out[i] = Point{Period: s.Name, First: s.First}
-		for d := s.firstDay(); d <= s.lastDay(); d++ {
-			out[i].Total += byDay[d]
+		for _, r := range stepRuns[i] {
+			for n := r.from; n <= r.to; n++ {
+				out[i].Total += totals[key{r.unit, n}]
+			}
 		}
 		for _, im := range imports {
 			if im.first >= s.firstDay() && im.last <= s.lastDay() {
@@ -236,9 +257,15 @@ func (m *Metrics) Top(ctx context.Context, kind, label string, p Period, n int) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := m.db.QueryContext(ctx,
-		`SELECT labels, CAST(SUM(total) AS BIGINT) FROM metrics_daily WHERE day >= $1 AND day <= $2 AND kind = $3 GROUP BY labels`,
-		p.firstDay(), p.lastDay(), kind)
+	// The label sets' rollups hold the days up to metrics_rolled.through,
+	// the daily rows the days after; one statement reads both at once.
+	where, args := runsWhere(runs(p.firstDay(), p.lastDay()), 4, []any{p.firstDay(), p.lastDay(), kind})
+	rows, err := m.db.QueryContext(ctx, `SELECT labels, CAST(SUM(total) AS BIGINT) FROM (
+		SELECT labels, total FROM metrics_label_totals WHERE kind = $3 AND `+where+`
+		UNION ALL
+		SELECT labels, total FROM metrics_daily WHERE kind = $3 AND day >= $1 AND day <= $2
+			AND day > (SELECT through FROM metrics_rolled WHERE id = 1)
+	) t GROUP BY labels`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: top: %w", err)
 	}
