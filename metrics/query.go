@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,16 +19,13 @@ import (
 // totalsQuery is one statement that sums kind's rollup rows of runs rs
 // and its imported totals within first … last.
 func totalsQuery(kind string, rs []run, first, last int64) (string, []any) {
-	var q string
-	args := []any{first, last, kind}
+	sel := `SELECT total FROM metrics_kind_totals WHERE kind = $3 AND`
 	if kind == KindAll {
-		q = `SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM metrics_all_totals WHERE `
-	} else {
-		q = `SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM metrics_kind_totals WHERE kind = $3 AND `
+		sel = `SELECT total FROM metrics_all_totals WHERE`
 	}
-	where, args := runsWhere(rs, 4, args)
-	return `SELECT (` + q + where + `) + (SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM metrics_imported_totals
-		WHERE kind = $3 AND first_day >= $1 AND last_day <= $2)`, args
+	union, args := runsUnion(sel, rs, 4, []any{first, last, kind})
+	return `SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM (` + union + ` UNION ALL
+		SELECT total FROM metrics_imported_totals WHERE kind = $3 AND first_day >= $1 AND last_day <= $2) t`, args
 }
 
 // Total is how many transactions of kind happened in p.
@@ -160,19 +158,17 @@ func (m *Metrics) Series(ctx context.Context, kind string, p Period, g Granulari
 		}
 		merged = append(merged, r)
 	}
-	q := `SELECT unit, n, total FROM metrics_all_totals WHERE `
-	args := []any{}
+	sel, args := `SELECT unit, n, total FROM metrics_all_totals WHERE`, []any{}
 	if kind != KindAll {
-		q = `SELECT unit, n, total FROM metrics_kind_totals WHERE kind = $1 AND `
-		args = append(args, kind)
+		sel, args = `SELECT unit, n, total FROM metrics_kind_totals WHERE kind = $1 AND`, append(args, kind)
 	}
-	where, args := runsWhere(merged, len(args)+1, args)
+	q, args := runsUnion(sel, merged, len(args)+1, args)
 	type key struct {
 		u unit
 		n int64
 	}
 	totals := map[key]int64{}
-	rows, err := m.db.QueryContext(ctx, q+where, args...)
+	rows, err := m.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: series: %w", err)
 	}
@@ -257,15 +253,22 @@ func (m *Metrics) Top(ctx context.Context, kind, label string, p Period, n int) 
 	if err != nil {
 		return nil, err
 	}
-	// The label sets' rollups hold the days up to metrics_rolled.through,
-	// the daily rows the days after; one statement reads both at once.
-	where, args := runsWhere(runs(p.firstDay(), p.lastDay()), 4, []any{p.firstDay(), p.lastDay(), kind})
-	rows, err := m.db.QueryContext(ctx, `SELECT labels, CAST(SUM(total) AS BIGINT) FROM (
-		SELECT labels, total FROM metrics_label_totals WHERE kind = $3 AND `+where+`
+	// A label set's total in p is its running total on the last day of p
+	// less that on the day before p, both taken no later than the last day
+	// in the running totals, plus its daily rows after that day. One
+	// statement reads them all at once, so a roll-up cannot come between.
+	// (kind || '' keeps SQLite on the index by day rather than on every
+	// daily row of the kind.)
+	rows, err := m.db.QueryContext(ctx, `SELECT labels, CAST(SUM(v) AS BIGINT) FROM (
+		SELECT labels, cum AS v FROM metrics_label_cum
+			WHERE day = (SELECT CASE WHEN through < $2 THEN through ELSE $2 END FROM metrics_rolled WHERE id = 1) AND kind = $3
 		UNION ALL
-		SELECT labels, total FROM metrics_daily WHERE kind = $3 AND day >= $1 AND day <= $2
-			AND day > (SELECT through FROM metrics_rolled WHERE id = 1)
-	) t GROUP BY labels`, args...)
+		SELECT labels, -cum FROM metrics_label_cum
+			WHERE day = (SELECT CASE WHEN through < $1 - 1 THEN through ELSE $1 - 1 END FROM metrics_rolled WHERE id = 1) AND kind = $3
+		UNION ALL
+		SELECT labels, total FROM metrics_daily WHERE kind || '' = $3 AND day <= $2
+			AND day > (SELECT CASE WHEN through >= $1 THEN through ELSE $1 - 1 END FROM metrics_rolled WHERE id = 1)
+	) t GROUP BY labels HAVING SUM(v) <> 0`, p.firstDay(), p.lastDay(), kind)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: top: %w", err)
 	}
@@ -277,13 +280,9 @@ func (m *Metrics) Top(ctx context.Context, kind, label string, p Period, n int) 
 		if err := rows.Scan(&raw, &total); err != nil {
 			return nil, err
 		}
-		var labels []string
-		if err := json.Unmarshal([]byte(raw), &labels); err != nil {
+		v, err := labelAt(raw, idx)
+		if err != nil {
 			return nil, err
-		}
-		v := OverflowLabel
-		if idx < len(labels) && !(len(labels) == 1 && labels[0] == OverflowLabel) {
-			v = labels[idx]
 		}
 		sums[v] += total
 	}
@@ -316,4 +315,32 @@ func (m *Metrics) VisitsAvoided(ctx context.Context, p Period) (int64, error) {
 		sum += t
 	}
 	return sum, nil
+}
+
+// labelAt is the value at idx of a label set stored as a JSON array, or
+// OverflowLabel for the overflow series and for a label set too short.
+// Arrays as Count stores them, without escapes, are cut apart without
+// decoding (a JSON string without a backslash cannot hold a quote); any
+// other is decoded.
+func labelAt(raw string, idx int) (string, error) {
+	var labels []string
+	if strings.HasPrefix(raw, `["`) && strings.HasSuffix(raw, `"]`) && !strings.Contains(raw, `\`) {
+		inner := raw[2 : len(raw)-2]
+		n := strings.Count(inner, `","`) + 1
+		if n == 1 && inner == OverflowLabel || idx >= n {
+			return OverflowLabel, nil
+		}
+		for i := 0; i < idx; i++ {
+			_, inner, _ = strings.Cut(inner, `","`)
+		}
+		v, _, _ := strings.Cut(inner, `","`)
+		return v, nil
+	}
+	if err := json.Unmarshal([]byte(raw), &labels); err != nil {
+		return "", err
+	}
+	if idx >= len(labels) || len(labels) == 1 && labels[0] == OverflowLabel {
+		return OverflowLabel, nil
+	}
+	return labels[idx], nil
 }

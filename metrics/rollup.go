@@ -74,37 +74,21 @@ func runs(first, last int64) []run {
 	return out
 }
 
-// runsWhere is the condition that selects the rows of rs, with its
-// arguments numbered from $next on.
-func runsWhere(rs []run, next int, args []any) (string, []any) {
+// runsUnion selects the rows of rs: one range of the primary key per run,
+// joined by UNION ALL (an OR of the runs would scan every row of the
+// kind). sel ends where the condition on unit and n goes; the arguments
+// are numbered from $next on.
+func runsUnion(sel string, rs []run, next int, args []any) (string, []any) {
 	var q strings.Builder
-	q.WriteString("(")
 	for i, r := range rs {
 		if i > 0 {
-			q.WriteString(" OR ")
+			q.WriteString(" UNION ALL ")
 		}
-		fmt.Fprintf(&q, "(unit = %d AND n >= $%d AND n <= $%d)", r.unit, next, next+1)
+		fmt.Fprintf(&q, "%s unit = %d AND n >= $%d AND n <= $%d", sel, r.unit, next, next+1)
 		next += 2
 		args = append(args, r.from, r.to)
 	}
-	q.WriteString(")")
 	return q.String(), args
-}
-
-// monthOf and yearOf are the month and year numbers of a day number
-// column, in each dialect.
-func monthOf(d sqlstore.Dialect, col string) string {
-	if d == sqlstore.Postgres {
-		return fmt.Sprintf("CAST(EXTRACT(YEAR FROM DATE '1970-01-01' + CAST(%[1]s AS INTEGER)) * 12 + EXTRACT(MONTH FROM DATE '1970-01-01' + CAST(%[1]s AS INTEGER)) - 1 AS BIGINT)", col)
-	}
-	return fmt.Sprintf("(CAST(strftime('%%Y', %[1]s * 86400, 'unixepoch') AS INTEGER) * 12 + CAST(strftime('%%m', %[1]s * 86400, 'unixepoch') AS INTEGER) - 1)", col)
-}
-
-func yearOf(d sqlstore.Dialect, col string) string {
-	if d == sqlstore.Postgres {
-		return fmt.Sprintf("CAST(EXTRACT(YEAR FROM DATE '1970-01-01' + CAST(%s AS INTEGER)) AS BIGINT)", col)
-	}
-	return fmt.Sprintf("CAST(strftime('%%Y', %s * 86400, 'unixepoch') AS INTEGER)", col)
 }
 
 // lockRolled reads metrics_rolled.through inside tx, locking it: shared
@@ -159,7 +143,7 @@ func addToRollups(ctx context.Context, tx *sql.Tx, d sqlstore.Dialect, rows []ro
 		return err
 	}
 	if day <= through {
-		if err := addLabelRows(ctx, tx, d, rows, units[:]); err != nil {
+		if err := addLateRows(ctx, tx, d, rows, through); err != nil {
 			return err
 		}
 	}
@@ -205,12 +189,11 @@ func addToRollups(ctx context.Context, tx *sql.Tx, d sqlstore.Dialect, rows []ro
 	return err
 }
 
-// addLabelRows adds rows of a day already rolled up to the label sets'
-// rollups, one statement per unit with the rows as one JSON array.
-func addLabelRows(ctx context.Context, tx *sql.Tx, d sqlstore.Dialect, rows []row, units []struct {
-	u unit
-	n int64
-}) error {
+// addLateRows adds rows of a day already in the running totals to the
+// running totals of that day and of every later day up to through. A
+// label set without a row on such a day had nothing before, so its row
+// there is the delta alone.
+func addLateRows(ctx context.Context, tx *sql.Tx, d sqlstore.Dialect, rows []row, through int64) error {
 	type labelled struct {
 		Kind   string `json:"k"`
 		Labels string `json:"l"`
@@ -224,22 +207,22 @@ func addLabelRows(ctx context.Context, tx *sql.Tx, d sqlstore.Dialect, rows []ro
 	if err != nil {
 		return err
 	}
-	from := `SELECT value->>'k', $2, $3, value->>'l', value->>'d' FROM json_each($1) WHERE true`
+	from := `SELECT $2, value->>'k', value->>'l', value->>'d' FROM json_each($1) WHERE true`
 	if d == sqlstore.Postgres {
-		from = `SELECT r->>'k', $2::smallint, $3::bigint, r->>'l', (r->>'d')::bigint FROM jsonb_array_elements($1::jsonb) AS r`
+		from = `SELECT $2::bigint, r->>'k', r->>'l', (r->>'d')::bigint FROM jsonb_array_elements($1::jsonb) AS r`
 	}
-	for _, u := range units {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO metrics_label_totals (kind, unit, n, labels, total) `+from+`
-			ON CONFLICT (kind, unit, n, labels) DO UPDATE SET total = metrics_label_totals.total + excluded.total`,
-			string(payload), int(u.u), u.n); err != nil {
+	for day := rows[0].day; day <= through; day++ {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO metrics_label_cum (day, kind, labels, cum) `+from+`
+			ON CONFLICT (day, kind, labels) DO UPDATE SET cum = metrics_label_cum.cum + excluded.cum`,
+			string(payload), day); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// rollUp adds the label sets' daily rows of the days after
-// metrics_rolled.through up to and including upto to their rollups, in one
+// rollUp adds the days after metrics_rolled.through up to and including
+// upto to the label sets' running totals, one statement a day, in one
 // transaction. Every instance may call it; the first does the work.
 func (m *Metrics) rollUp(ctx context.Context, upto int64) error {
 	ctx, cancel := m.db.Bound(ctx)
@@ -255,15 +238,30 @@ func (m *Metrics) rollUp(ctx context.Context, upto int64) error {
 		if through >= upto {
 			return nil
 		}
-		for _, u := range []struct {
-			unit unit
-			n    string
-		}{{unitDay, "day"}, {unitMonth, monthOf(d, "day")}, {unitYear, yearOf(d, "day")}} {
-			q := fmt.Sprintf(`INSERT INTO metrics_label_totals (kind, unit, n, labels, total)
-				SELECT kind, %d, %s, labels, CAST(SUM(total) AS BIGINT) FROM metrics_daily WHERE day > $1 AND day <= $2
-				GROUP BY kind, %[2]s, labels
-				ON CONFLICT (kind, unit, n, labels) DO UPDATE SET total = metrics_label_totals.total + excluded.total`, u.unit, u.n)
-			if _, err := tx.ExecContext(ctx, q, through, upto); err != nil {
+		from := through + 1
+		var carried bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM metrics_label_cum WHERE day = $1)`, through).Scan(&carried); err != nil {
+			return err
+		}
+		if !carried {
+			// Nothing before: start at the first day counted since.
+			var first sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT MIN(day) FROM metrics_daily WHERE day > $1 AND day <= $2`, through, upto).Scan(&first); err != nil {
+				return err
+			}
+			if !first.Valid {
+				from = upto + 1
+			} else {
+				from = first.Int64
+			}
+		}
+		for day := from; day <= upto; day++ {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO metrics_label_cum (day, kind, labels, cum)
+				SELECT $1, kind, labels, CAST(SUM(v) AS BIGINT) FROM (
+					SELECT kind, labels, cum AS v FROM metrics_label_cum WHERE day = $2
+					UNION ALL
+					SELECT kind, labels, total FROM metrics_daily WHERE day = $1
+				) t GROUP BY kind, labels`, day, day-1); err != nil {
 				return err
 			}
 		}
