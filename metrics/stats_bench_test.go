@@ -221,7 +221,7 @@ func BenchmarkStatistics(b *testing.B) {
 				year, _ := metrics.ParsePeriod("2021")
 				h1, _ := metrics.ParsePeriod("2021-H1")
 				h2, _ := metrics.ParsePeriod("2021-H2")
-				odd, _ := metrics.ParsePeriod("2021-01-17..2021-11-13") // edge days at both ends
+				odd, _ := metrics.ParsePeriod("2021-01-17..2021-11-13")  // edge days at both ends
 				span, _ := metrics.ParsePeriod("2021-06-10..2022-01-03") // up to today
 				questions := []struct {
 					name          string
@@ -242,13 +242,25 @@ func BenchmarkStatistics(b *testing.B) {
 					{"series-month", func() error { _, err := m.Series(ctx, metrics.KindAll, year, metrics.ByMonth); return err },
 						func() error { _, err := naiveSeries(ctx, raw, metrics.KindAll, year, metrics.ByMonth); return err }},
 					{"series-day", func() error { _, err := m.Series(ctx, metrics.KindAuthentication, year, metrics.ByDay); return err },
-						func() error { _, err := naiveSeries(ctx, raw, metrics.KindAuthentication, year, metrics.ByDay); return err }},
+						func() error {
+							_, err := naiveSeries(ctx, raw, metrics.KindAuthentication, year, metrics.ByDay)
+							return err
+						}},
 					{"top-year", func() error { _, err := m.Top(ctx, metrics.KindAuthentication, "service", year, 10); return err },
-						func() error { _, err := naiveTop(ctx, raw, m, metrics.KindAuthentication, "service", year, 10); return err }},
+						func() error {
+							_, err := naiveTop(ctx, raw, m, metrics.KindAuthentication, "service", year, 10)
+							return err
+						}},
 					{"top-range", func() error { _, err := m.Top(ctx, metrics.KindAuthentication, "agency", odd, 10); return err },
-						func() error { _, err := naiveTop(ctx, raw, m, metrics.KindAuthentication, "agency", odd, 10); return err }},
+						func() error {
+							_, err := naiveTop(ctx, raw, m, metrics.KindAuthentication, "agency", odd, 10)
+							return err
+						}},
 					{"top-to-today", func() error { _, err := m.Top(ctx, metrics.KindAuthentication, "service", span, 10); return err },
-						func() error { _, err := naiveTop(ctx, raw, m, metrics.KindAuthentication, "service", span, 10); return err }},
+						func() error {
+							_, err := naiveTop(ctx, raw, m, metrics.KindAuthentication, "service", span, 10)
+							return err
+						}},
 					{"total-to-today", func() error { _, err := m.Total(ctx, metrics.KindAuthentication, span); return err },
 						func() error { _, err := naiveTotal(ctx, raw, metrics.KindAuthentication, span); return err }},
 					{"visits-avoided", func() error { _, err := m.VisitsAvoided(ctx, year); return err },
