@@ -33,10 +33,10 @@ type Index struct {
 	mapping mapping.IndexMapping
 	// analyzers are the mapping's analyzers of the text fields, by name.
 	analyzers map[string]analysis.Analyzer
-	idx     bleve.Index
-	batches int               // refreshes applied since idx was built
-	indexed map[string]string // id → hash of the indexed version
-	summary map[string]*procedures.Procedure
+	idx       bleve.Index
+	batches   int               // refreshes applied since idx was built
+	indexed   map[string]string // id → hash of the indexed version
+	summary   map[string]*procedures.Procedure
 
 	stop chan struct{}
 	done chan struct{}
