@@ -13,14 +13,15 @@ import (
 )
 
 // Rollups. Besides the daily row of each label set, every flush adds its
-// deltas, in the same transaction, to totals by day, month and year: per
-// label set (for Top), per kind and for every kind together (for Total,
-// Growth, Series and VisitsAvoided). A question over any period cuts the
-// period into at most five runs (days, months, years, months, days) and
-// reads one bounded range of rollup rows per run, so its cost depends on
-// neither the number of label sets nor, beyond the edge days, the length
-// of the period. All writes are additive upserts, so two instances
-// flushing into one database add up exactly.
+// deltas, in the same transaction, to totals by day, month and year per
+// kind and for every kind together (for Total, Growth, Series and
+// VisitsAvoided). A question over any period cuts the period into at most
+// five runs (days, months, years, months, days) and reads one bounded
+// range of rollup rows per run, so its cost depends on neither the number
+// of label sets nor, beyond the edge days, the length of the period. These
+// writes are additive upserts, so instances flushing into one database add
+// up exactly. For Top, each label set has a running total on every day up
+// to the last day rolled up (see rollUp and the Top query).
 
 // A unit is the step of a rollup row; n numbers the rows of a unit: days
 // since 1970-01-01, year*12 + month-1, or the year.
