@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/internal/testclock"
 	"github.com/egovkit/egovkit/metrics"
 )
 
@@ -93,6 +94,35 @@ func BenchmarkFlush10000(b *testing.B) {
 		for _, h := range handles {
 			h.Inc()
 		}
+		b.StartTimer()
+		if err := m.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFlush10000NewDay is the first flush of each day at 10,000 label
+// sets: besides the daily rows it adds the day before to the label sets'
+// running totals (in a transaction of its own), once a day.
+func BenchmarkFlush10000NewDay(b *testing.B) {
+	clock := testclock.New()
+	m, err := metrics.New(context.Background(), metrics.Config{DB: sqltest.SQLite(b).DB.DB, FlushEvery: time.Hour, MaxLabelSets: 20000, Now: clock.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	handles := make([]*metrics.Handle, 10000)
+	for i := range handles {
+		handles[i] = m.Handle("bench", fmt.Sprint("agency-", i%100), fmt.Sprint("service-", i))
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		for _, h := range handles {
+			h.Inc()
+		}
+		clock.Advance(24 * time.Hour)
 		b.StartTimer()
 		if err := m.Flush(ctx); err != nil {
 			b.Fatal(err)

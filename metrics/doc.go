@@ -66,6 +66,18 @@
 // compares fairly with a year) and VisitsAvoided read the store, so their
 // answers lag the counting by at most one flush interval.
 //
+// They read rollups, not the daily rows of every label set: each flush
+// adds, in its own transaction, its deltas to per-kind and all-kinds
+// totals by day, month and year, and a period is cut into at most five
+// runs (days, months, years, months, days), so Total, Growth, Series and
+// VisitsAvoided read a few dozen rows whatever the number of label sets.
+// For Top every label set keeps a running total on every day up to the
+// last day that is over (added by the first flush of the next day, outside
+// the flush transaction), so a period's totals are two days' rows apart,
+// plus the daily rows of today. Every rollup is written by additive
+// upserts and a lock on the roll-up watermark, so instances sharing a
+// database stay exact; the answers equal the sums over the daily rows.
+//
 // # Publishing
 //
 // Collector exposes this instance's counts to Prometheus (client_golang),

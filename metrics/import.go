@@ -68,10 +68,25 @@ func (m *Metrics) Import(ctx context.Context, source string, records []Imported)
 	defer cancel()
 	err := m.db.Tx(ctx, func(tx *sql.Tx) error {
 		for _, c := range list {
+			// The sum over label sets is locked first (the upsert locks its
+			// row on PostgreSQL; SQLite holds the write lock), then summed
+			// again after the change, so concurrent imports stay exact.
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO metrics_imported_totals (kind, first_day, last_day, total) VALUES ($1, $2, $3, 0)
+				 ON CONFLICT (kind, first_day, last_day) DO UPDATE SET total = metrics_imported_totals.total`,
+				c.rec.Kind, c.p.firstDay(), c.p.lastDay()); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx,
 				`INSERT INTO metrics_imported (kind, labels, first_day, last_day, total, source) VALUES ($1, $2, $3, $4, $5, $6)
 				 ON CONFLICT (kind, labels, first_day, last_day) DO UPDATE SET total = excluded.total, source = excluded.source`,
 				c.rec.Kind, c.labels, c.p.firstDay(), c.p.lastDay(), c.rec.Total, source); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE metrics_imported_totals SET total = (SELECT CAST(SUM(total) AS BIGINT) FROM metrics_imported
+				 WHERE kind = $1 AND first_day = $2 AND last_day = $3) WHERE kind = $1 AND first_day = $2 AND last_day = $3`,
+				c.rec.Kind, c.p.firstDay(), c.p.lastDay()); err != nil {
 				return err
 			}
 		}

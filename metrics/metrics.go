@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -76,7 +77,8 @@ type Metrics struct {
 
 	flushMu sync.Mutex
 	seq     int64
-	pending *batch // a flush not yet known to be stored
+	pending *batch       // a flush not yet known to be stored
+	rolled  atomic.Int64 // the last day known rolled up (see rollUp)
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -114,6 +116,11 @@ func New(ctx context.Context, cfg Config) (*Metrics, error) {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	m := &Metrics{cfg: cfg, db: db, log: log, kinds: map[string]Kind{}, stop: make(chan struct{}), done: make(chan struct{})}
+	var rolled int64
+	if err := db.QueryRowContext(ctx, `SELECT through FROM metrics_rolled WHERE id = 1`).Scan(&rolled); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	m.rolled.Store(rolled)
 	for _, k := range cfg.Kinds {
 		if k.Name == "" || k.Name == KindAll {
 			return nil, fmt.Errorf("metrics: kind name %q is reserved or empty", k.Name)
@@ -219,10 +226,24 @@ var afterCommit func() error
 
 // Flush writes what has been counted since the last flush. A flush that
 // failed is retried first, as the same batch: if it had in fact been
-// stored, it is not stored again.
+// stored, it is not stored again. The first flush of a day also rolls up
+// the label sets' rows of the days before (see rollUp).
 func (m *Metrics) Flush(ctx context.Context) error {
 	m.flushMu.Lock()
 	defer m.flushMu.Unlock()
+	if err := m.flush(ctx); err != nil {
+		return err
+	}
+	if yesterday := dayOf(m.cfg.Now(), m.cfg.Location) - 1; yesterday > m.rolled.Load() {
+		if err := m.rollUp(ctx, yesterday); err != nil {
+			// The counts are stored; the next flush tries again.
+			m.log.Warn("metrics roll-up failed; will retry", zap.Error(err))
+		}
+	}
+	return nil
+}
+
+func (m *Metrics) flush(ctx context.Context) error {
 	if m.pending != nil {
 		if err := m.write(ctx, m.pending); err != nil {
 			return err
@@ -317,10 +338,14 @@ func (m *Metrics) write(ctx context.Context, b *batch) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil // stored by an earlier attempt
 		}
+		upsert := upsertMany
 		if m.db.Dialect() == sqlstore.SQLite {
-			return upsertEach(ctx, tx, b.rows)
+			upsert = upsertEach
 		}
-		return upsertMany(ctx, tx, b.rows)
+		if err := upsert(ctx, tx, b.rows); err != nil {
+			return err
+		}
+		return addToRollups(ctx, tx, m.db.Dialect(), b.rows)
 	})
 	if err == nil && afterCommit != nil {
 		err = afterCommit()

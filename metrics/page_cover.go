@@ -50,7 +50,7 @@ func (m *Metrics) loadCoverage(ctx context.Context, today int64) (*coverage, err
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("metrics: page: %w", err)
 	}
-	rows, err = m.db.QueryContext(ctx, `SELECT kind, MIN(day), MAX(day) FROM metrics_daily GROUP BY kind`)
+	rows, err = m.db.QueryContext(ctx, `SELECT kind, first_day, last_day FROM metrics_kind_span`)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: page: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,37 +16,26 @@ import (
 // are added to every period that contains their whole period. Kind
 // KindAll means every kind counted, plus the totals imported as "all".
 
-// kindClause filters by kind unless it is KindAll.
-func kindClause(kind string, arg int) string {
+// totalsQuery is one statement that sums kind's rollup rows of runs rs
+// and its imported totals within first … last.
+func totalsQuery(kind string, rs []run, first, last int64) (string, []any) {
+	sel := `SELECT total FROM metrics_kind_totals WHERE kind = $3 AND`
 	if kind == KindAll {
-		return ""
+		sel = `SELECT total FROM metrics_all_totals WHERE`
 	}
-	return fmt.Sprintf(" AND kind = $%d", arg)
-}
-
-func kindArgs(kind string, args ...any) []any {
-	if kind == KindAll {
-		return args
-	}
-	return append(args, kind)
+	union, args := runsUnion(sel, rs, 4, []any{first, last, kind})
+	return `SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM (` + union + ` UNION ALL
+		SELECT total FROM metrics_imported_totals WHERE kind = $3 AND first_day >= $1 AND last_day <= $2) t`, args
 }
 
 // Total is how many transactions of kind happened in p.
 func (m *Metrics) Total(ctx context.Context, kind string, p Period) (int64, error) {
-	var counted, imported int64
-	err := m.db.QueryRowContext(ctx,
-		`SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM metrics_daily WHERE day >= $1 AND day <= $2`+kindClause(kind, 3),
-		kindArgs(kind, p.firstDay(), p.lastDay())...).Scan(&counted)
-	if err != nil {
+	q, args := totalsQuery(kind, runs(p.firstDay(), p.lastDay()), p.firstDay(), p.lastDay())
+	var total int64
+	if err := m.db.QueryRowContext(ctx, q, args...).Scan(&total); err != nil {
 		return 0, fmt.Errorf("metrics: total: %w", err)
 	}
-	err = m.db.QueryRowContext(ctx,
-		`SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM metrics_imported WHERE first_day >= $1 AND last_day <= $2 AND kind = $3`,
-		p.firstDay(), p.lastDay(), kind).Scan(&imported)
-	if err != nil {
-		return 0, fmt.Errorf("metrics: total: %w", err)
-	}
-	return counted + imported, nil
+	return total, nil
 }
 
 // Growth compares a period with a base period.
@@ -151,30 +141,55 @@ func (m *Metrics) Series(ctx context.Context, kind string, p Period, g Granulari
 	if err != nil {
 		return nil, err
 	}
-	byDay := map[int64]int64{}
-	rows, err := m.db.QueryContext(ctx,
-		`SELECT day, CAST(SUM(total) AS BIGINT) FROM metrics_daily WHERE day >= $1 AND day <= $2`+kindClause(kind, 3)+` GROUP BY day`,
-		kindArgs(kind, p.firstDay(), p.lastDay())...)
+	// Each step is cut into runs; the rows of every run are read in one
+	// statement, ranges of one unit that touch merged.
+	stepRuns := make([][]run, len(ps))
+	var all []run
+	for i, s := range ps {
+		stepRuns[i] = runs(s.firstDay(), s.lastDay())
+		all = append(all, stepRuns[i]...)
+	}
+	slices.SortFunc(all, func(a, b run) int { return cmp.Or(cmp.Compare(a.unit, b.unit), cmp.Compare(a.from, b.from)) })
+	var merged []run
+	for _, r := range all {
+		if k := len(merged) - 1; k >= 0 && merged[k].unit == r.unit && r.from <= merged[k].to+1 {
+			merged[k].to = max(merged[k].to, r.to)
+			continue
+		}
+		merged = append(merged, r)
+	}
+	sel, args := `SELECT unit, n, total FROM metrics_all_totals WHERE`, []any{}
+	if kind != KindAll {
+		sel, args = `SELECT unit, n, total FROM metrics_kind_totals WHERE kind = $1 AND`, append(args, kind)
+	}
+	q, args := runsUnion(sel, merged, len(args)+1, args)
+	type key struct {
+		u unit
+		n int64
+	}
+	totals := map[key]int64{}
+	rows, err := m.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: series: %w", err)
 	}
 	for rows.Next() {
-		var day, total int64
-		if err := rows.Scan(&day, &total); err != nil {
+		var k key
+		var total int64
+		if err := rows.Scan(&k.u, &k.n, &total); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		byDay[day] = total
+		totals[k] = total
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("metrics: series: %w", err)
 	}
 	type imp struct{ first, last, total int64 }
 	var imports []imp
 	rows, err = m.db.QueryContext(ctx,
-		`SELECT first_day, last_day, total FROM metrics_imported WHERE first_day >= $1 AND last_day <= $2 AND kind = $3`,
-		p.firstDay(), p.lastDay(), kind)
+		`SELECT first_day, last_day, total FROM metrics_imported_totals WHERE kind = $1 AND first_day >= $2 AND last_day <= $3`,
+		kind, p.firstDay(), p.lastDay())
 	if err != nil {
 		return nil, fmt.Errorf("metrics: series: %w", err)
 	}
@@ -188,13 +203,15 @@ func (m *Metrics) Series(ctx context.Context, kind string, p Period, g Granulari
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("metrics: series: %w", err)
 	}
 	out := make([]Point, len(ps))
 	for i, s := range ps {
 		out[i] = Point{Period: s.Name, First: s.First}
-		for d := s.firstDay(); d <= s.lastDay(); d++ {
-			out[i].Total += byDay[d]
+		for _, r := range stepRuns[i] {
+			for n := r.from; n <= r.to; n++ {
+				out[i].Total += totals[key{r.unit, n}]
+			}
 		}
 		for _, im := range imports {
 			if im.first >= s.firstDay() && im.last <= s.lastDay() {
@@ -236,9 +253,22 @@ func (m *Metrics) Top(ctx context.Context, kind, label string, p Period, n int) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := m.db.QueryContext(ctx,
-		`SELECT labels, CAST(SUM(total) AS BIGINT) FROM metrics_daily WHERE day >= $1 AND day <= $2 AND kind = $3 GROUP BY labels`,
-		p.firstDay(), p.lastDay(), kind)
+	// A label set's total in p is its running total on the last day of p
+	// less that on the day before p, both taken no later than the last day
+	// in the running totals, plus its daily rows after that day. One
+	// statement reads them all at once, so a roll-up cannot come between.
+	// (kind || '' keeps SQLite on the index by day rather than on every
+	// daily row of the kind.)
+	rows, err := m.db.QueryContext(ctx, `SELECT labels, CAST(SUM(v) AS BIGINT) FROM (
+		SELECT labels, cum AS v FROM metrics_label_cum
+			WHERE day = (SELECT CASE WHEN through < $2 THEN through ELSE $2 END FROM metrics_rolled WHERE id = 1) AND kind = $3
+		UNION ALL
+		SELECT labels, -cum FROM metrics_label_cum
+			WHERE day = (SELECT CASE WHEN through < $1 - 1 THEN through ELSE $1 - 1 END FROM metrics_rolled WHERE id = 1) AND kind = $3
+		UNION ALL
+		SELECT labels, total FROM metrics_daily WHERE kind || '' = $3 AND day <= $2
+			AND day > (SELECT CASE WHEN through >= $1 THEN through ELSE $1 - 1 END FROM metrics_rolled WHERE id = 1)
+	) t GROUP BY labels HAVING SUM(v) <> 0`, p.firstDay(), p.lastDay(), kind)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: top: %w", err)
 	}
@@ -250,13 +280,9 @@ func (m *Metrics) Top(ctx context.Context, kind, label string, p Period, n int) 
 		if err := rows.Scan(&raw, &total); err != nil {
 			return nil, err
 		}
-		var labels []string
-		if err := json.Unmarshal([]byte(raw), &labels); err != nil {
+		v, err := labelAt(raw, idx)
+		if err != nil {
 			return nil, err
-		}
-		v := OverflowLabel
-		if idx < len(labels) && !(len(labels) == 1 && labels[0] == OverflowLabel) {
-			v = labels[idx]
 		}
 		sums[v] += total
 	}
@@ -289,4 +315,32 @@ func (m *Metrics) VisitsAvoided(ctx context.Context, p Period) (int64, error) {
 		sum += t
 	}
 	return sum, nil
+}
+
+// labelAt is the value at idx of a label set stored as a JSON array, or
+// OverflowLabel for the overflow series and for a label set too short.
+// Arrays as Count stores them, without escapes, are cut apart without
+// decoding (a JSON string without a backslash cannot hold a quote); any
+// other is decoded.
+func labelAt(raw string, idx int) (string, error) {
+	var labels []string
+	if strings.HasPrefix(raw, `["`) && strings.HasSuffix(raw, `"]`) && !strings.Contains(raw, `\`) {
+		inner := raw[2 : len(raw)-2]
+		n := strings.Count(inner, `","`) + 1
+		if n == 1 && inner == OverflowLabel || idx >= n {
+			return OverflowLabel, nil
+		}
+		for i := 0; i < idx; i++ {
+			_, inner, _ = strings.Cut(inner, `","`)
+		}
+		v, _, _ := strings.Cut(inner, `","`)
+		return v, nil
+	}
+	if err := json.Unmarshal([]byte(raw), &labels); err != nil {
+		return "", err
+	}
+	if idx >= len(labels) || len(labels) == 1 && labels[0] == OverflowLabel {
+		return OverflowLabel, nil
+	}
+	return labels[idx], nil
 }

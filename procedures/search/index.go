@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	"github.com/blevesearch/bleve/v2/index/scorch"
@@ -30,10 +31,12 @@ type Index struct {
 
 	mu      sync.RWMutex
 	mapping mapping.IndexMapping
-	idx     bleve.Index
-	batches int               // refreshes applied since idx was built
-	indexed map[string]string // id → hash of the indexed version
-	summary map[string]*procedures.Procedure
+	// analyzers are the mapping's analyzers of the text fields, by name.
+	analyzers map[string]analysis.Analyzer
+	idx       bleve.Index
+	batches   int               // refreshes applied since idx was built
+	indexed   map[string]string // id → hash of the indexed version
+	summary   map[string]*procedures.Procedure
 
 	stop chan struct{}
 	done chan struct{}
@@ -139,6 +142,14 @@ func New(ctx context.Context, reg *procedures.Registry, opts ...Option) (*Index,
 		return nil, err
 	}
 	x.mapping = m
+	x.analyzers = map[string]analysis.Analyzer{}
+	for _, name := range []string{greekAnalyzer, en.AnalyzerName} {
+		a := m.AnalyzerNamed(name)
+		if a == nil {
+			return nil, fmt.Errorf("search: no analyzer %q", name)
+		}
+		x.analyzers[name] = a
+	}
 	if x.idx, err = newMemIndex(m); err != nil {
 		return nil, err
 	}
@@ -327,20 +338,7 @@ func (x *Index) Search(ctx context.Context, q procedures.Query) (procedures.Resu
 	var must []query.Query
 	text := strings.TrimSpace(q.Text)
 	if text != "" {
-		var any []query.Query
-		for field, boost := range map[string]float64{"title_el": 5, "title_en": 5, "text_el": 1, "text_en": 1} {
-			mq := bleve.NewMatchQuery(text)
-			mq.SetField(field)
-			mq.SetBoost(boost)
-			any = append(any, mq)
-		}
-		for _, field := range []string{"title_el", "title_en"} {
-			pq := bleve.NewMatchPhraseQuery(text)
-			pq.SetField(field)
-			pq.SetBoost(20)
-			any = append(any, pq)
-		}
-		must = append(must, bleve.NewDisjunctionQuery(any...))
+		must = append(must, x.textQuery(text))
 	}
 	for field, v := range map[string]string{"category": q.Category, "life_event": q.LifeEvent, "authority": q.Authority, "channel": q.Channel} {
 		if v != "" {
@@ -369,4 +367,57 @@ func (x *Index) Search(ctx context.Context, q procedures.Query) (procedures.Resu
 		out.Hits = append(out.Hits, procedures.Hit{ID: h.ID, Title: p.Title, Authority: p.Authority.Name, Score: h.Score})
 	}
 	return out, nil
+}
+
+// matchTokens is what bleve's match query (operator "or") builds from the
+// analyzed tokens: any of the terms in field.
+func matchTokens(tokens analysis.TokenStream, field string, boost float64) query.Query {
+	tqs := make([]query.Query, len(tokens))
+	for i, t := range tokens {
+		tq := bleve.NewTermQuery(string(t.Term))
+		tq.SetField(field)
+		tq.SetBoost(boost)
+		tqs[i] = tq
+	}
+	q := bleve.NewDisjunctionQuery(tqs...)
+	q.SetMin(1)
+	q.SetBoost(boost)
+	return q
+}
+
+// phraseTokens is what bleve's match-phrase query builds from the analyzed
+// tokens: the terms at their positions, a gap where a stop word was.
+func phraseTokens(tokens analysis.TokenStream, field string, boost float64) query.Query {
+	first, last := int(^uint(0)>>1), 0
+	for _, t := range tokens {
+		first, last = min(first, t.Position), max(last, t.Position)
+	}
+	phrase := make([][]string, last-first+1)
+	for _, t := range tokens {
+		phrase[t.Position-first] = append(phrase[t.Position-first], string(t.Term))
+	}
+	q := query.NewMultiPhraseQuery(phrase, field)
+	q.SetBoost(boost)
+	return q
+}
+
+// textQuery matches text in the titles (boost 5, and 20 as a phrase) and
+// the rest (boost 1), in Greek and English. Each analyzer reads the text
+// once; the query is the one bleve's match and match-phrase queries would
+// build from the same tokens (a disjunction of term queries per field, a
+// multi-phrase query per title) without analyzing it again for each field.
+func (x *Index) textQuery(text string) query.Query {
+	var any []query.Query
+	for _, a := range []struct {
+		analyzer     string
+		title, other string
+	}{{greekAnalyzer, "title_el", "text_el"}, {en.AnalyzerName, "title_en", "text_en"}} {
+		tokens := x.analyzers[a.analyzer].Analyze([]byte(text))
+		if len(tokens) == 0 {
+			any = append(any, bleve.NewMatchNoneQuery(), bleve.NewMatchNoneQuery(), bleve.NewMatchNoneQuery())
+			continue
+		}
+		any = append(any, matchTokens(tokens, a.title, 5), matchTokens(tokens, a.other, 1), phraseTokens(tokens, a.title, 20))
+	}
+	return bleve.NewDisjunctionQuery(any...)
 }
