@@ -66,7 +66,10 @@ type Config struct {
 	// MaxDelay from the batch's first entry before it commits, since a
 	// commit costs about as much for one entry as for a dozen. At a low
 	// rate appends are committed at once. Zero means DefaultMaxDelay; a
-	// negative value never waits.
+	// negative value never waits. A gateway that appends in the background
+	// (no caller waiting for the commit) gains from a longer delay, a few
+	// milliseconds: fewer, larger commits, at the cost of entries waiting
+	// that much longer before they are durable.
 	MaxDelay time.Duration
 	// CheckpointEvery is how old the newest checkpoint may be before
 	// Checkpoint signs one for a tree that has grown; zero means
