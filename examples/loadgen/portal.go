@@ -262,7 +262,7 @@ func (p *portal) code(ctx context.Context, purpose string) (string, error) {
 
 // outboxReads bounds the reads of the outbox for one code: enough to reach
 // every instance of a small round-robin pool.
-const outboxReads = 4
+const outboxReads = 8
 
 // consumerToken is the demo requester's client_credentials token, taken
 // again a minute before it expires.
