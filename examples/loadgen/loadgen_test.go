@@ -120,4 +120,23 @@ func TestMixedLoad(t *testing.T) {
 	assert.Positive(t, rep.Overall.P99)
 	assert.InDelta(t, 12, rep.Overall.PerSecond, 6, "the rate held")
 	assert.Contains(t, string(text), "overall")
+
+	// client_credentials tokens with private_key_jwt, from two workers:
+	// every assertion is new, so none is refused as a replay.
+	tokensOut := filepath.Join(t.TempDir(), "tokens.json")
+	lg = exec.Command(filepath.Join(bin, "loadgen"), "-portal", base, "-mode", "tokens", "-c", "2", "-warmup", "0s",
+		"-duration", "2s", "-json", tokensOut)
+	lg.Env = env
+	text, err = lg.CombinedOutput()
+	require.NoError(t, err, "%s", text)
+	b, err = os.ReadFile(tokensOut)
+	require.NoError(t, err)
+	reps = nil
+	require.NoError(t, json.Unmarshal(b, &reps))
+	require.Len(t, reps, 1)
+	f := reps[0].ByKind[kindToken]
+	require.NotNil(t, f, "tokens in the report: %s", b)
+	assert.Positive(t, f.OK)
+	assert.Empty(t, f.Errors, "no token refused: %s", f.LastError)
+	assert.Contains(t, string(text), "token ")
 }

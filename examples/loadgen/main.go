@@ -16,7 +16,9 @@
 //	EGOVKIT_ADMIN_TOKEN=… go run ./examples/loadgen -portal http://127.0.0.1:8080 -rate 500 -duration 30s
 //
 // -mode password measures sign-ins with the password alone instead
-// (argon2id, at the cost the portal is configured with).
+// (argon2id, at the cost the portal is configured with), and -mode tokens
+// client_credentials tokens taken by an agency's system with
+// private_key_jwt, each with an assertion the generator has just signed.
 package main
 
 import (
@@ -59,7 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fl.StringVar(&o.portal, "portal", "http://127.0.0.1:8080", "the portal's URL (demo mode)")
 	fl.StringVar(&o.admin, "admin-token", getenv("EGOVKIT_ADMIN_TOKEN"), "the portal's client administration token (env EGOVKIT_ADMIN_TOKEN), to register the load's client")
 	fl.StringVar(&o.mix, "mix", nationalMix, "weights of the kinds: signin, interop, declaration, authorization")
-	fl.StringVar(&o.mode, "mode", "mixed", "mixed: the mix; password: sign-ins with the password alone")
+	fl.StringVar(&o.mode, "mode", "mixed", "mixed: the mix; password: sign-ins with the password alone; tokens: client_credentials tokens with private_key_jwt")
 	rates := fl.String("rate", "", "transactions per second to start (open model), or several (200,400,800) run one after another; none: use -c")
 	fl.IntVar(&o.workers, "c", 8, "workers each running one transaction after another (closed model), when -rate is 0")
 	fl.IntVar(&o.maxInFlight, "max-in-flight", 2000, "open model: transactions under way at most; arrivals beyond are dropped and counted")
@@ -121,8 +123,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "password":
 		m, mixName = &mix{kinds: []string{kindSignIn}, cumul: []int{1}, total: 1}, "password sign-ins"
 		tx = func(ctx context.Context, _ string) error { return p.passwordSignIn(ctx) }
+	case "tokens":
+		c, err := registerTokenClient(ctx, p)
+		if err != nil {
+			return err
+		}
+		m, mixName = &mix{kinds: []string{kindToken}, cumul: []int{1}, total: 1}, "client_credentials with private_key_jwt"
+		tx = func(ctx context.Context, _ string) error { return c.take(ctx) }
 	default:
-		return fmt.Errorf("-mode is mixed or password, not %q", o.mode)
+		return fmt.Errorf("-mode is mixed, password or tokens, not %q", o.mode)
 	}
 
 	steps := o.rates

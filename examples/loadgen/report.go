@@ -93,6 +93,10 @@ func figures(lat []time.Duration, seconds float64) Figures {
 	return f
 }
 
+// reported are the kinds a report shows, in its order: the mix's, then
+// the one of -mode tokens.
+var reported = append(slices.Clone(kinds), kindToken)
+
 // report sums up the measured part of the run.
 func (r *recorder) report(seconds float64) *Report {
 	r.mu.Lock()
@@ -100,7 +104,7 @@ func (r *recorder) report(seconds float64) *Report {
 	rep := &Report{Seconds: seconds, ByKind: map[string]*Figures{}}
 	var all []time.Duration
 	allErrs := map[string]int{}
-	for _, k := range kinds {
+	for _, k := range reported {
 		lat := r.latencies[k]
 		if len(lat) == 0 && len(r.failures[k]) == 0 {
 			continue
@@ -129,13 +133,13 @@ func (rep *Report) print(w io.Writer) {
 	line := func(name string, f *Figures) {
 		fmt.Fprintf(w, "%-14s %8d %9.1f %8.1f %8.1f %8.1f %8.1f  %v\n", name, f.OK, f.PerSecond, f.P50, f.P90, f.P99, f.Max, errs(f.Errors))
 	}
-	for _, k := range kinds {
+	for _, k := range reported {
 		if f := rep.ByKind[k]; f != nil {
 			line(k, f)
 		}
 	}
 	line("overall", &rep.Overall)
-	for _, k := range kinds {
+	for _, k := range reported {
 		if f := rep.ByKind[k]; f != nil && f.LastError != "" {
 			fmt.Fprintf(w, "last %s error: %s\n", k, f.LastError)
 		}
