@@ -139,4 +139,22 @@ func TestMixedLoad(t *testing.T) {
 	assert.Positive(t, f.OK)
 	assert.Empty(t, f.Errors, "no token refused: %s", f.LastError)
 	assert.Contains(t, string(text), "token ")
+
+	// A resource server introspecting tokens taken beforehand, each once:
+	// every one is active.
+	introOut := filepath.Join(t.TempDir(), "introspect.json")
+	lg = exec.Command(filepath.Join(bin, "loadgen"), "-portal", base, "-mode", "introspect", "-tokens", "400",
+		"-rate", "100", "-warmup", "0s", "-duration", "2s", "-json", introOut)
+	lg.Env = env
+	text, err = lg.CombinedOutput()
+	require.NoError(t, err, "%s", text)
+	b, err = os.ReadFile(introOut)
+	require.NoError(t, err)
+	reps = nil
+	require.NoError(t, json.Unmarshal(b, &reps))
+	require.Len(t, reps, 1)
+	f = reps[0].ByKind[kindIntrospect]
+	require.NotNil(t, f, "introspections in the report: %s", b)
+	assert.InDelta(t, 200, f.OK, 20, "every introspection at the rate answered active")
+	assert.Empty(t, f.Errors, "none failed: %s", f.LastError)
 }

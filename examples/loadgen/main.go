@@ -18,7 +18,9 @@
 // -mode password measures sign-ins with the password alone instead
 // (argon2id, at the cost the portal is configured with), and -mode tokens
 // client_credentials tokens taken by an agency's system with
-// private_key_jwt, each with an assertion the generator has just signed.
+// private_key_jwt, each with an assertion the generator has just signed;
+// -mode introspect has a resource server introspect tokens taken
+// beforehand (-tokens), each once.
 package main
 
 import (
@@ -40,6 +42,7 @@ import (
 
 type options struct {
 	portal, admin, mix, jsonOut, mode string
+	tokens                            int
 	rates                             []float64
 	workers, maxInFlight              int
 	duration, warmup, timeout         time.Duration
@@ -61,7 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fl.StringVar(&o.portal, "portal", "http://127.0.0.1:8080", "the portal's URL (demo mode)")
 	fl.StringVar(&o.admin, "admin-token", getenv("EGOVKIT_ADMIN_TOKEN"), "the portal's client administration token (env EGOVKIT_ADMIN_TOKEN), to register the load's client")
 	fl.StringVar(&o.mix, "mix", nationalMix, "weights of the kinds: signin, interop, declaration, authorization")
-	fl.StringVar(&o.mode, "mode", "mixed", "mixed: the mix; password: sign-ins with the password alone; tokens: client_credentials tokens with private_key_jwt")
+	fl.StringVar(&o.mode, "mode", "mixed", "mixed: the mix; password: sign-ins with the password alone; tokens: client_credentials tokens with private_key_jwt; introspect: a resource server introspecting tokens it has not seen")
+	fl.IntVar(&o.tokens, "tokens", 50000, "-mode introspect: how many tokens to take beforehand, one for each introspection")
 	rates := fl.String("rate", "", "transactions per second to start (open model), or several (200,400,800) run one after another; none: use -c")
 	fl.IntVar(&o.workers, "c", 8, "workers each running one transaction after another (closed model), when -rate is 0")
 	fl.IntVar(&o.maxInFlight, "max-in-flight", 2000, "open model: transactions under way at most; arrivals beyond are dropped and counted")
@@ -130,8 +134,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		m, mixName = &mix{kinds: []string{kindToken}, cumul: []int{1}, total: 1}, "client_credentials with private_key_jwt"
 		tx = func(ctx context.Context, _ string) error { return c.take(ctx) }
+	case "introspect":
+		if o.tokens < 1 {
+			return errors.New("-tokens must be at least 1")
+		}
+		c, err := registerTokenClient(ctx, p)
+		if err != nil {
+			return err
+		}
+		in, err := newIntrospector(ctx, p, c, o.tokens, stderr)
+		if err != nil {
+			return err
+		}
+		m, mixName = &mix{kinds: []string{kindIntrospect}, cumul: []int{1}, total: 1}, "introspection of tokens never seen before"
+		tx = func(ctx context.Context, _ string) error { return in.ask(ctx) }
 	default:
-		return fmt.Errorf("-mode is mixed, password or tokens, not %q", o.mode)
+		return fmt.Errorf("-mode is mixed, password, tokens or introspect, not %q", o.mode)
 	}
 
 	steps := o.rates

@@ -94,8 +94,8 @@ func figures(lat []time.Duration, seconds float64) Figures {
 }
 
 // reported are the kinds a report shows, in its order: the mix's, then
-// the one of -mode tokens.
-var reported = append(slices.Clone(kinds), kindToken)
+// the ones of -mode tokens and -mode introspect.
+var reported = append(slices.Clone(kinds), kindToken, kindIntrospect)
 
 // report sums up the measured part of the run.
 func (r *recorder) report(seconds float64) *Report {
