@@ -284,7 +284,7 @@ func (s *CodeStore) recordIssued(ctx context.Context, code, family string, token
 // replayedSince reports, as a *ReusedCodeError listing the tokens recorded
 // for the code, a replay of a code redeemed with its tokens recorded
 // (redeem with issuing): the caller must revoke them and not hand them
-// out. A read, where RecordTokens writes.
+// out. A read, where recordIssued writes.
 func (s *CodeStore) replayedSince(ctx context.Context, code string) error {
 	var owner, tokens string
 	var replayed int64

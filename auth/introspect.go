@@ -115,7 +115,7 @@ func (p *Provider) revoked(ctx context.Context, jti string) (bool, error) {
 		return true, nil // every token we issue has one
 	}
 	var n int
-	err := p.cfg.Clients.queryRow(ctx, p.cfg.Clients.revokedStmt, p.cfg.Realm, jti).Scan(&n)
+	err := p.cfg.Clients.db.QueryRowStmt(ctx, p.cfg.Clients.revokedStmt, p.cfg.Realm, jti).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("auth: revocation check: %w", err)
 	}

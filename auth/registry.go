@@ -96,12 +96,6 @@ func NewClientRegistry(ctx context.Context, db *sql.DB, realm string, opts ...Op
 	return r, nil
 }
 
-// queryRow runs a prepared statement under the registry's database deadline.
-func (r *ClientRegistry) queryRow(ctx context.Context, st *sql.Stmt, args ...any) *sql.Row {
-	ctx, _ = r.db.Bound(ctx) // released when it fires; Scan needs it until then
-	return st.QueryRowContext(ctx, args...)
-}
-
 func newSecret() (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -178,7 +172,7 @@ func (r *ClientRegistry) Get(ctx context.Context, id string) (Client, error) {
 func (r *ClientRegistry) get(ctx context.Context, id string) (Client, string, error) {
 	var doc, hash string
 	var disabled bool
-	err := r.queryRow(ctx, r.getStmt, r.realm, id).Scan(&doc, &hash, &disabled)
+	err := r.db.QueryRowStmt(ctx, r.getStmt, r.realm, id).Scan(&doc, &hash, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Client{}, "", ErrClientNotFound
 	}

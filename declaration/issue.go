@@ -32,12 +32,6 @@ const maxBatch = 64
 // as running it.
 type issueStmts struct{ protocol, status, update, byID, byCode *sql.Stmt }
 
-// queryRow runs a prepared query under the database deadline.
-func (s *Service) queryRow(ctx context.Context, st *sql.Stmt, args ...any) *sql.Row {
-	ctx, _ = s.db.Bound(ctx) // released when it fires; Scan needs it until then
-	return st.QueryRowContext(ctx, args...)
-}
-
 // writeGate lets one of this service's writing transactions at a time
 // into an SQLite file (nil turn: any engine else). SQLite lets one writer
 // in and makes the others sleep and try again, a millisecond and more at

@@ -440,6 +440,9 @@ func TestCodes(t *testing.T) {
 		_, err = f.svc.Confirm(ctx, maria, a.ID, wrong)
 		require.ErrorAs(t, err, &de)
 		assert.Equal(t, "the code is wrong", de.Detail)
+		_, err = f.svc.Confirm(ctx, maria, a.ID, "12ab56")
+		require.ErrorAs(t, err, &de, "not six digits")
+		assert.Equal(t, "the code is wrong", de.Detail)
 		_, err = f.svc.Confirm(ctx, nikos, a.ID, codeA)
 		assert.ErrorIs(t, err, declaration.ErrNotFound)
 

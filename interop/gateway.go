@@ -505,13 +505,8 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	for _, name := range dropRequestHeaders {
 		h.Del(name)
 	}
-	// One array holds the values of the headers set here, rather than one
-	// slice each.
-	vals := make([]string, 0, 6)
-	set := func(key, v string) {
-		vals = append(vals, v)
-		h[textproto.CanonicalMIMEHeaderKey(key)] = vals[len(vals)-1 : len(vals) : len(vals)]
-	}
+	hv := headerValues{h: h, vals: make([]string, 0, 6)}
+	set := hv.set
 	set("User-Agent", "")
 	set(httpsig.HeaderClient, x.consumerS)
 	set(httpsig.HeaderMessageID, x.messageID)
@@ -574,7 +569,7 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 	if x.reqMeter == nil || x.reqMeter.done() {
 		hash = x.requestHash()
 	}
-	g.setXRoadHeadersHash(h, x, hash)
+	setXRoadHeaders(h, x, hash)
 	x.status, x.outcome = res.StatusCode, OutcomeOK
 	x.respMeter = newMeter(res.Body, x.maxResponse, false)
 	res.Body = x.respMeter
@@ -588,19 +583,11 @@ var dropResponseHeaders = []string{
 	HeaderError, "Server",
 }
 
-func (g *Gateway) setXRoadHeaders(h http.Header, x *exchange) {
-	g.setXRoadHeadersHash(h, x, "")
-}
-
-// setXRoadHeadersHash sets X-Road's response headers, and the request
-// hash when one is given. Their values share one array rather than one
-// slice each.
-func (g *Gateway) setXRoadHeadersHash(h http.Header, x *exchange, requestHash string) {
-	vals := make([]string, 0, 5)
-	set := func(key, v string) {
-		vals = append(vals, v)
-		h[textproto.CanonicalMIMEHeaderKey(key)] = vals[len(vals)-1 : len(vals) : len(vals)]
-	}
+// setXRoadHeaders sets X-Road's response headers, and the request hash
+// when one is given.
+func setXRoadHeaders(h http.Header, x *exchange, requestHash string) {
+	hv := headerValues{h: h, vals: make([]string, 0, 5)}
+	set := hv.set
 	set(HeaderRequestID, x.id)
 	if x.messageID != "" {
 		set(httpsig.HeaderMessageID, x.messageID)
@@ -614,6 +601,19 @@ func (g *Gateway) setXRoadHeadersHash(h http.Header, x *exchange, requestHash st
 	if requestHash != "" {
 		set(HeaderRequestHash, requestHash)
 	}
+}
+
+// headerValues sets headers whose values share one array, rather than
+// one slice each; vals is made with room for all of them.
+type headerValues struct {
+	h    http.Header
+	vals []string
+}
+
+func (hv *headerValues) set(key, v string) {
+	hv.vals = append(hv.vals, v)
+	n := len(hv.vals)
+	hv.h[textproto.CanonicalMIMEHeaderKey(key)] = hv.vals[n-1 : n : n]
 }
 
 // The canonical keys of headers whose names are spelled otherwise, so
@@ -653,7 +653,7 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, x *exchange, f *failure) {
 	x.status, x.code, x.outcome = f.p.Status, f.xroad, f.outcome
 	h := w.Header()
-	g.setXRoadHeaders(h, x)
+	setXRoadHeaders(h, x, "")
 	h.Set(HeaderError, f.xroad)
 	if f.p.Extensions == nil {
 		f.p.Extensions = map[string]any{}

@@ -77,11 +77,7 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -171,9 +167,13 @@ func run(ctx context.Context, log *zap.Logger, c config) error {
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
 		return err
 	}
-	key, err := loadOrCreateKey(filepath.Join(c.Data, "interop-key.pem"), log)
+	keyFile := filepath.Join(c.Data, "interop-key.pem")
+	key, created, err := agency.LoadOrCreateKey(keyFile)
 	if err != nil {
 		return err
+	}
+	if created {
+		log.Info("generated the interop client's key", zap.String("file", keyFile))
 	}
 	cookieKey, err := loadOrCreateSecret(filepath.Join(c.Data, "cookie-key"), log)
 	if err != nil {
@@ -273,43 +273,6 @@ func maintain(ctx context.Context, a *agency.Agency, log *zap.Logger) {
 		case <-t.C:
 		}
 	}
-}
-
-// loadOrCreateKey reads the ECDSA P-256 key at path (PKCS #8 PEM), or
-// creates it on first run.
-func loadOrCreateKey(path string, log *zap.Logger) (*ecdsa.PrivateKey, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		blk, _ := pem.Decode(b)
-		if blk == nil {
-			return nil, fmt.Errorf("%s: not PEM", path)
-		}
-		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		ec, ok := k.(*ecdsa.PrivateKey)
-		if !ok || ec.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("%s: not an ECDSA P-256 key", path)
-		}
-		return ec, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		return nil, err
-	}
-	if err := writeNew(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
-		return nil, err
-	}
-	log.Info("generated the interop client's key", zap.String("file", path))
-	return k, nil
 }
 
 // loadOrCreateSecret reads the 32 bytes at path, or creates them.

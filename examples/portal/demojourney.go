@@ -5,20 +5,15 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/hkdf"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"database/sql"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -93,64 +88,19 @@ func listenJourney(dataDir, agencyAddr, registryAddr string) (*demoJourney, erro
 		return nil, fmt.Errorf("the demo registry: %w", err)
 	}
 	agencyData := filepath.Join(dataDir, "demo-agency")
-	key, err := loadOrCreateP256(agencyData, "interop-key.pem")
+	key, _, err := agency.LoadOrCreateKey(filepath.Join(agencyData, "interop-key.pem"))
 	if err != nil {
 		a.Close()
 		r.Close()
 		return nil, fmt.Errorf("the demo agency's interop key: %w", err)
 	}
-	pkey, err := loadOrCreateP256(dataDir, "preview-key.pem")
+	pkey, _, err := agency.LoadOrCreateKey(filepath.Join(dataDir, "preview-key.pem"))
 	if err != nil {
 		a.Close()
 		r.Close()
 		return nil, fmt.Errorf("the consent preview's interop key: %w", err)
 	}
 	return &demoJourney{agencyLn: a, registryLn: r, agencyKey: key, previewKey: pkey, agencyData: agencyData}, nil
-}
-
-// loadOrCreateP256 reads the ECDSA P-256 key (PKCS #8 PEM) in dir, or
-// creates it, mode 0600, with dir if missing.
-func loadOrCreateP256(dir, name string) (*ecdsa.PrivateKey, error) {
-	path := filepath.Join(dir, name)
-	b, err := os.ReadFile(path)
-	if err == nil {
-		blk, _ := pem.Decode(b)
-		if blk == nil {
-			return nil, fmt.Errorf("%s: not PEM", path)
-		}
-		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		ec, ok := k.(*ecdsa.PrivateKey)
-		if !ok || ec.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("%s: not an ECDSA P-256 key", path)
-		}
-		return ec, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := f.Write(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return k, f.Close()
 }
 
 func (j *demoJourney) agencyURL() string   { return "http://" + j.agencyLn.Addr().String() }

@@ -338,16 +338,17 @@ func (s *Service) verify(ctx context.Context, challengeID, subject, purpose, cod
 		return err
 	}
 	var outcome error
+	subj := s.subjectHash(subject)
 	ctx, cancel := s.db.Bound(ctx) // the transaction's statements run on ctx
 	defer cancel()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) (err error) {
-		outcome, err = s.verifyIn(ctx, tx, challengeID, subject, purpose, code, consume)
+		outcome, err = s.verifyIn(ctx, tx, subj, challengeID, subject, purpose, code, consume)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("otp: verify: %w", err)
 	}
-	s.logOutcome(subject, purpose, outcome, consume)
+	s.logOutcome(subj, purpose, outcome, consume)
 	return outcome
 }
 
@@ -364,11 +365,12 @@ func (s *Service) VerifyTx(ctx context.Context, tx *sql.Tx, challengeID, subject
 	if err := checkArgs(challengeID, subject, purpose, code); err != nil {
 		return err, nil
 	}
-	refused, err = s.verifyIn(ctx, tx, challengeID, subject, purpose, code, true)
+	subj := s.subjectHash(subject)
+	refused, err = s.verifyIn(ctx, tx, subj, challengeID, subject, purpose, code, true)
 	if err != nil {
 		return nil, fmt.Errorf("otp: verify: %w", err)
 	}
-	s.logOutcome(subject, purpose, refused, true)
+	s.logOutcome(subj, purpose, refused, true)
 	return refused, nil
 }
 
@@ -382,8 +384,10 @@ func checkArgs(challengeID, subject, purpose, code string) error {
 	return nil
 }
 
-func (s *Service) logOutcome(subject, purpose string, outcome error, consume bool) {
-	subj := maskHash(s.subjectHash(subject))
+// logOutcome logs a verification's outcome; subj is the subject's hash,
+// logged masked.
+func (s *Service) logOutcome(subjHash, purpose string, outcome error, consume bool) {
+	subj := maskHash(subjHash)
 	if outcome != nil {
 		s.log.Info("otp verification failed", zap.String("subject", subj), zap.String("purpose", purpose), zap.Error(outcome))
 		return
@@ -392,11 +396,11 @@ func (s *Service) logOutcome(subject, purpose string, outcome error, consume boo
 }
 
 // verifyIn checks a code in tx: outcome is the refusal, err a database
-// failure. The arguments have passed checkArgs.
-func (s *Service) verifyIn(ctx context.Context, tx *sql.Tx, challengeID, subject, purpose, code string, consume bool) (outcome, err error) {
+// failure. The arguments have passed checkArgs; subj is the subject's
+// hash.
+func (s *Service) verifyIn(ctx context.Context, tx *sql.Tx, subj, challengeID, subject, purpose, code string, consume bool) (outcome, err error) {
 	code, _ = NormalizeCode(code)
 	now := s.now()
-	subj := s.subjectHash(subject)
 	want := s.codeMAC(challengeID, purpose, subject, code)
 
 	st, locked, err := s.lockSubject(ctx, tx, subj, now)

@@ -407,17 +407,17 @@ func phraseTokens(tokens analysis.TokenStream, field string, boost float64) quer
 // build from the same tokens (a disjunction of term queries per field, a
 // multi-phrase query per title) without analyzing it again for each field.
 func (x *Index) textQuery(text string) query.Query {
-	var any []query.Query
+	var either []query.Query
 	for _, a := range []struct {
 		analyzer     string
 		title, other string
 	}{{greekAnalyzer, "title_el", "text_el"}, {en.AnalyzerName, "title_en", "text_en"}} {
 		tokens := x.analyzers[a.analyzer].Analyze([]byte(text))
 		if len(tokens) == 0 {
-			any = append(any, bleve.NewMatchNoneQuery(), bleve.NewMatchNoneQuery(), bleve.NewMatchNoneQuery())
+			either = append(either, bleve.NewMatchNoneQuery(), bleve.NewMatchNoneQuery(), bleve.NewMatchNoneQuery())
 			continue
 		}
-		any = append(any, matchTokens(tokens, a.title, 5), matchTokens(tokens, a.other, 1), phraseTokens(tokens, a.title, 20))
+		either = append(either, matchTokens(tokens, a.title, 5), matchTokens(tokens, a.other, 1), phraseTokens(tokens, a.title, 20))
 	}
-	return bleve.NewDisjunctionQuery(any...)
+	return bleve.NewDisjunctionQuery(either...)
 }
