@@ -13,9 +13,11 @@
 //   - A code lives 120 seconds (WithLifetime), is consumed by its first
 //     successful verification (also between instances sharing one
 //     PostgreSQL), and dies after three wrong tries (ErrTooManyAttempts).
-//     An action stored in the same database can instead Check the code
-//     and Consume it in its own transaction: if the action fails before
-//     it commits, the code stays usable.
+//     An action stored in the same database can instead check and use the
+//     code in its own transaction with VerifyTx (a wrong code counted, a
+//     right one used, both only if that transaction commits), or Check it
+//     first and Consume it there: if the action fails before it commits,
+//     the code stays usable.
 //   - Ten failures in a row for one subject, across codes, lock the subject
 //     out: one minute, then twice as long each time, at most one hour
 //     (WithLockout); a success resets the count.
