@@ -62,6 +62,7 @@ func (noConnector) Driver() driver.Driver                        { return nil }
 func unavailableOther(err error) bool {
 	var ne net.Error
 	var op *net.OpError
+	var retry safeToRetry
 	switch {
 	case errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, errDBClosed),
@@ -81,9 +82,19 @@ func unavailableOther(err error) bool {
 		return true
 	case errors.As(err, &ne) && ne.Timeout():
 		return true
+	case errors.As(err, &retry) && retry.SafeToRetry() && !errors.Is(err, context.Canceled):
+		// pgx: the statement never reached the server (a connection it
+		// had closed, as when the server went away, or one it could not
+		// open); a caller that went away is not a database fault.
+		return true
 	}
 	return false
 }
+
+// safeToRetry is what pgx's errors say when a request failed before it
+// reached the server, matched by behaviour so that this package needs no
+// driver.
+type safeToRetry interface{ SafeToRetry() bool }
 
 // pgUnavailable reports whether a SQLSTATE means the server cannot serve
 // the request now: connection exceptions (class 08), insufficient

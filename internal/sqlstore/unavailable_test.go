@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -109,7 +110,22 @@ func TestIsUnavailable(t *testing.T) {
 	assert.True(t, sqlstore.IsUnavailable(context.DeadlineExceeded))
 	assert.True(t, sqlstore.IsUnavailable(sql.ErrConnDone))
 	assert.True(t, sqlstore.IsUnavailable(sqlstore.ErrUnavailable))
+	assert.True(t, sqlstore.IsUnavailable(fmt.Errorf("create: %w", retryable{safe: true, err: errors.New("conn closed")})),
+		"a request that never reached the server (pgx's connection closed under it)")
+	assert.False(t, sqlstore.IsUnavailable(retryable{safe: false, err: errors.New("query failed")}))
+	assert.False(t, sqlstore.IsUnavailable(retryable{safe: true, err: context.Canceled}), "the caller went away")
 }
+
+// retryable is an error of pgx's kind that says whether it failed before
+// reaching the server.
+type retryable struct {
+	safe bool
+	err  error
+}
+
+func (r retryable) Error() string     { return r.err.Error() }
+func (r retryable) Unwrap() error     { return r.err }
+func (r retryable) SafeToRetry() bool { return r.safe }
 
 // The write probe passes on a database that writes and fails, as
 // unavailable, on one that answers but cannot write: a SQLite file opened
