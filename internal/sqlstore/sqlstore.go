@@ -57,6 +57,9 @@ type DB struct {
 	*sql.DB
 	dialect Dialect
 	timeout time.Duration
+	// gate queues the pool's writers on SQLite (see writeGate); nil on
+	// PostgreSQL, whose writers wait on row locks instead.
+	gate writeGate
 }
 
 // New detects the engine behind db and returns the handle packages use.
@@ -76,18 +79,23 @@ func New(ctx context.Context, db *sql.DB) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	var gate writeGate
 	if d == SQLite {
-		if err := checkSettings(ctx, db); err != nil {
+		if gate, err = checkSettings(ctx, db); err != nil {
 			return nil, err
 		}
 	}
-	return &DB{DB: db, dialect: d, timeout: DefaultTimeout}, nil
+	return &DB{DB: db, dialect: d, timeout: DefaultTimeout, gate: gate}, nil
 }
 
 // NewWithDialect wraps db without asking the database; the caller vouches for
 // the dialect.
 func NewWithDialect(db *sql.DB, d Dialect) *DB {
-	return &DB{DB: db, dialect: d, timeout: DefaultTimeout}
+	var gate writeGate
+	if d == SQLite {
+		gate = gateFor(db)
+	}
+	return &DB{DB: db, dialect: d, timeout: DefaultTimeout, gate: gate}
 }
 
 // Dialect returns the engine behind the handle.
@@ -146,6 +154,10 @@ func fail(ctx context.Context, err error) error {
 func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx, cancel := db.Bound(ctx)
 	defer cancel()
+	if err := db.gate.enter(ctx); err != nil {
+		return nil, fail(ctx, err)
+	}
+	defer db.gate.leave()
 	res, err := db.DB.ExecContext(ctx, query, args...)
 	return res, fail(ctx, err)
 }
@@ -187,6 +199,10 @@ func (db *DB) PrepareContext(ctx context.Context, query string) (*sql.Stmt, erro
 func (db *DB) ExecStmt(ctx context.Context, st *sql.Stmt, args ...any) (sql.Result, error) {
 	ctx, cancel := db.Bound(ctx)
 	defer cancel()
+	if err := db.gate.enter(ctx); err != nil {
+		return nil, fail(ctx, err)
+	}
+	defer db.gate.leave()
 	res, err := st.ExecContext(ctx, args...)
 	return res, fail(ctx, err)
 }

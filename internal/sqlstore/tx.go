@@ -79,6 +79,12 @@ func (db *DB) txWith(ctx context.Context, opts TxOptions, fn func(tx *sql.Tx) er
 }
 
 func (db *DB) runOnce(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) (err error) {
+	if !opts.ReadOnly {
+		if err := db.gate.enter(ctx); err != nil {
+			return err
+		}
+		defer db.gate.leave()
+	}
 	tx, err := db.DB.BeginTx(ctx, opts)
 	if err != nil {
 		return err
