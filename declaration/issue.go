@@ -32,30 +32,6 @@ const maxBatch = 64
 // as running it.
 type issueStmts struct{ protocol, status, update, byID, byCode *sql.Stmt }
 
-// writeGate lets one of this service's writing transactions at a time
-// into an SQLite file (nil turn: any engine else). SQLite lets one writer
-// in and makes the others sleep and try again, a millisecond and more at
-// a time; confirmations (each checks its code in a transaction of its own)
-// and the batches that issue them met there, and more callers did not make
-// more issues. Waiting here, the next writer starts as soon as the last
-// one commits. Other processes on the file still meet at SQLite's lock,
-// and so do the service's rarer writes (drafts, code requests, which may
-// wait on an SMS gateway, and revocations), which do not pass the gate.
-type writeGate struct{ turn chan struct{} }
-
-// hold waits for the gate, or for ctx to end, and returns its release.
-func (g *writeGate) hold(ctx context.Context) (release func(), err error) {
-	if g.turn == nil {
-		return func() {}, nil
-	}
-	select {
-	case g.turn <- struct{}{}:
-		return func() { <-g.turn }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
 func (s *Service) prepareIssue(ctx context.Context) (err error) {
 	prepare := func(query string) *sql.Stmt {
 		if err != nil {
@@ -124,13 +100,7 @@ func (s *Service) issue(ctx context.Context, d *Document, challenge, code string
 		// The batch carries other callers' documents: it must not end
 		// when this caller's request does.
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		release, err := s.writes.hold(bctx)
-		if err == nil {
-			err = s.issueBatch(bctx, batch)
-			release()
-		} else {
-			err = fmt.Errorf("declaration: issue: %w", err)
-		}
+		err := s.issueBatch(bctx, batch)
 		cancel()
 		for _, r := range batch {
 			if err != nil {

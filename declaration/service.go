@@ -169,7 +169,6 @@ type Service struct {
 	log       *zap.Logger
 	batch     batcher
 	stmts     issueStmts
-	writes    writeGate
 }
 
 // New opens the store (migrating it) and the one-time codes.
@@ -223,9 +222,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s.db = s.db.WithTimeout(cfg.DBTimeout)
 	if err := s.db.Migrate(ctx, "declaration", migrations); err != nil {
 		return nil, fmt.Errorf("declaration: %w", err)
-	}
-	if s.db.Dialect() == sqlstore.SQLite {
-		s.writes.turn = make(chan struct{}, 1)
 	}
 	if err := s.prepareIssue(ctx); err != nil {
 		return nil, fmt.Errorf("declaration: %w", err)
