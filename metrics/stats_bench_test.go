@@ -12,7 +12,9 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/egovkit/egovkit/internal/sqlstore"
 	"github.com/egovkit/egovkit/internal/sqlstore/sqltest"
+	"github.com/egovkit/egovkit/sqldb"
 
 	"github.com/egovkit/egovkit/metrics"
 )
@@ -283,5 +285,55 @@ func BenchmarkStatistics(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestWriteStatisticsDatabase writes, when EGOVKIT_STATS_DB names a file
+// that does not exist yet, a SQLite database holding a year (2025) of
+// counts of the portal's sign-in kind in 1,000 label sets (365,000 daily
+// rows) in the first schema, for measuring the statistics API of a
+// running portal: started with -db sqlite:FILE, the portal migrates it and
+// builds the rollups. See BENCHMARKS.md, "Statistics answers".
+func TestWriteStatisticsDatabase(t *testing.T) {
+	path := os.Getenv("EGOVKIT_STATS_DB")
+	if path == "" {
+		t.Skip("EGOVKIT_STATS_DB not set")
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Fatalf("%s exists; name a new file", path)
+	}
+	ctx := t.Context()
+	pool, err := sqldb.OpenSQLite(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	db, err := sqlstore.New(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := os.ReadFile("migrations/0001_totals.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx, "metrics", fstest.MapFS{"0001_totals.sql": {Data: v1}}); err != nil {
+		t.Fatal(err)
+	}
+	first := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Unix() / 86400
+	// The portal's sign-in labels: realm, client, acr, channel.
+	_, err = pool.ExecContext(ctx, `WITH RECURSIVE d(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM d WHERE x < 364),
+		l(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM l WHERE i < 999)
+		INSERT INTO metrics_daily (kind, labels, day, total)
+		SELECT 'authentication', '["citizen","client-' || i || '","substantial","agency-' || (i % 20) || '"]',
+			$1 + x, 1 + (x * 7 + i * 13) % 100 FROM d, l`, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := pool.QueryRowContext(ctx, "SELECT COUNT(*) FROM metrics_daily").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 365000 {
+		t.Fatalf("%d daily rows written, want 365000", n)
 	}
 }
