@@ -86,4 +86,17 @@
 // PostgreSQL serialization failure or deadlock). The function must therefore
 // be safe to run more than once: it should only touch the database through
 // the transaction it is given.
+//
+// On SQLite, the writers of one process queue in arrival order: a
+// read-write transaction of [DB.Tx], [DB.ExecContext] and [DB.ExecStmt]
+// first pass a one-slot gate shared by every handle made from the same
+// *sql.DB, under the handle's deadline, and only then ask SQLite for its
+// write lock. Left to SQLite, waiting writers poll the lock from its busy
+// handler, sleeping from 1 ms up to 100 ms at a time in no order, which
+// under load wastes most of each sleep and can starve a writer for the
+// whole busy timeout. Read-only transactions and queries do not queue.
+// A function run by [DB.Tx] must therefore not write through the pool
+// (rather than through its transaction): it would wait for itself until
+// the deadline. [DB.QueryRowStmt] does not queue either, so a statement
+// that writes and returns a row runs inside [DB.Tx].
 package sqlstore
