@@ -268,7 +268,7 @@ func (s *CodeStore) recordIssued(ctx context.Context, code, family string, token
 	}
 	var owner string
 	var replayed int64
-	err = s.db.QueryRowStmt(ctx, s.recordStmt, string(b), family, s.realm, codeHash(code)).Scan(&owner, &replayed)
+	err = s.db.WriteRowStmt(ctx, s.recordStmt, []any{string(b), family, s.realm, codeHash(code)}, &owner, &replayed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}

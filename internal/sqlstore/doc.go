@@ -97,6 +97,7 @@
 // whole busy timeout. Read-only transactions and queries do not queue.
 // A function run by [DB.Tx] must therefore not write through the pool
 // (rather than through its transaction): it would wait for itself until
-// the deadline. [DB.QueryRowStmt] does not queue either, so a statement
-// that writes and returns a row runs inside [DB.Tx].
+// the deadline. [DB.QueryRowStmt] does not queue either: a statement that
+// writes and returns a row runs inside [DB.Tx] or through
+// [DB.WriteRowStmt].
 package sqlstore

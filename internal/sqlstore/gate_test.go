@@ -32,7 +32,8 @@ func shortBusyPool(t *testing.T) *sql.DB {
 }
 
 // Writers of one process queue in arrival order instead of polling
-// SQLite's lock: 32 writers, each holding the lock for 2 ms, all get
+// SQLite's lock: 32 writers (transactions holding the lock for 2 ms,
+// statements, statements returning their row), all get
 // through although SQLite itself would let a writer wait only 20 ms. Two
 // handles made from the same pool share the queue.
 func TestSQLiteWritersQueue(t *testing.T) {
@@ -44,6 +45,12 @@ func TestSQLiteWritersQueue(t *testing.T) {
 	require.NoError(t, err)
 	c := sqlstore.NewWithDialect(pool, sqlstore.SQLite)
 
+	inc, err := a.PrepareContext(ctx, "UPDATE tally SET n = n + 1 WHERE id = $1 RETURNING n")
+	require.NoError(t, err)
+	defer inc.Close()
+	var none int
+	require.ErrorIs(t, b.WriteRowStmt(ctx, inc, []any{2}, &none), sql.ErrNoRows, "no row written")
+
 	const writers, rounds = 32, 4
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*rounds)
@@ -51,9 +58,14 @@ func TestSQLiteWritersQueue(t *testing.T) {
 		h := []*sqlstore.DB{a, b, c}[w%3]
 		wg.Go(func() {
 			for range rounds {
-				if w%4 == 0 {
+				switch w % 4 {
+				case 0:
 					_, err := h.ExecContext(ctx, "UPDATE tally SET n = n + 1 WHERE id = 1")
 					errs <- err
+					continue
+				case 1:
+					var n int
+					errs <- h.WriteRowStmt(ctx, inc, []any{1}, &n)
 					continue
 				}
 				errs <- h.Tx(ctx, func(tx *sql.Tx) error {

@@ -215,6 +215,26 @@ func (db *DB) QueryRowStmt(ctx context.Context, st *sql.Stmt, args ...any) *sql.
 	return st.QueryRowContext(ctx, args...)
 }
 
+// WriteRowStmt runs a prepared statement that writes and returns at most
+// one row (UPDATE … RETURNING, say) outside a transaction, and scans the
+// row into dest. On SQLite it waits in the writers' queue first, as
+// [DB.ExecStmt] does, which [DB.QueryRowStmt] cannot: its row is scanned
+// after it returns. It returns sql.ErrNoRows when no row was written, and
+// maps errors as [DB.ExecContext] does.
+func (db *DB) WriteRowStmt(ctx context.Context, st *sql.Stmt, args []any, dest ...any) error {
+	ctx, cancel := db.Bound(ctx)
+	defer cancel()
+	if err := db.gate.enter(ctx); err != nil {
+		return fail(ctx, err)
+	}
+	defer db.gate.leave()
+	err := st.QueryRowContext(ctx, args...).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	return fail(ctx, err)
+}
+
 // PingContext checks the database answers within the handle's deadline.
 func (db *DB) PingContext(ctx context.Context) error {
 	ctx, cancel := db.Bound(ctx)
