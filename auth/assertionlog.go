@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
@@ -97,7 +98,7 @@ func (r *ClientRegistry) insertAssertions(ctx context.Context, batch []*assertio
 	err := func() error {
 		if len(rows) == 1 { // the statement prepared once
 			q := batch[0]
-			res, err := r.assertionStmt.ExecContext(ctx, r.realm, q.clientID, q.jti, q.exp.UnixMicro())
+			res, err := r.db.ExecStmt(ctx, r.assertionStmt, r.realm, q.clientID, q.jti, q.exp.UnixMicro())
 			if err != nil {
 				return err
 			}
@@ -105,20 +106,16 @@ func (r *ClientRegistry) insertAssertions(ctx context.Context, batch []*assertio
 			stored[q] = n == 1
 			return err
 		}
-		res, err := r.db.QueryContext(ctx, `INSERT INTO auth_client_assertions (realm, client_id, jti, expires_at) VALUES `+
-			strings.Join(rows, ", ")+` ON CONFLICT (realm, client_id, jti) DO NOTHING RETURNING client_id, jti`, args...)
-		if err != nil {
-			return err
-		}
-		defer res.Close()
-		for res.Next() {
-			var k key
-			if err := res.Scan(&k.client, &k.jti); err != nil {
-				return err
-			}
-			stored[first[k]] = true
-		}
-		return res.Err()
+		return r.db.WriteRows(ctx, `INSERT INTO auth_client_assertions (realm, client_id, jti, expires_at) VALUES `+
+			strings.Join(rows, ", ")+` ON CONFLICT (realm, client_id, jti) DO NOTHING RETURNING client_id, jti`, args,
+			func(res *sql.Rows) error {
+				var k key
+				if err := res.Scan(&k.client, &k.jti); err != nil {
+					return err
+				}
+				stored[first[k]] = true
+				return nil
+			})
 	}()
 	for _, q := range batch {
 		if err != nil {

@@ -98,6 +98,6 @@
 // A function run by [DB.Tx] must therefore not write through the pool
 // (rather than through its transaction): it would wait for itself until
 // the deadline. [DB.QueryRowStmt] does not queue either: a statement that
-// writes and returns a row runs inside [DB.Tx] or through
-// [DB.WriteRowStmt].
+// writes and returns rows runs inside [DB.Tx] or through [DB.WriteRowStmt]
+// or [DB.WriteRows].
 package sqlstore

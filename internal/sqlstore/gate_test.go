@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -33,7 +34,7 @@ func shortBusyPool(t *testing.T) *sql.DB {
 
 // Writers of one process queue in arrival order instead of polling
 // SQLite's lock: 32 writers (transactions holding the lock for 2 ms,
-// statements, statements returning their row), all get
+// statements, statements returning their rows), all get
 // through although SQLite itself would let a writer wait only 20 ms. Two
 // handles made from the same pool share the queue.
 func TestSQLiteWritersQueue(t *testing.T) {
@@ -66,6 +67,15 @@ func TestSQLiteWritersQueue(t *testing.T) {
 				case 1:
 					var n int
 					errs <- h.WriteRowStmt(ctx, inc, []any{1}, &n)
+					continue
+				case 2:
+					rows := 0
+					err := h.WriteRows(ctx, "UPDATE tally SET n = n + 1 WHERE id = $1 RETURNING n", []any{1},
+						func(r *sql.Rows) error { rows++; var n int; return r.Scan(&n) })
+					if err == nil && rows != 1 {
+						err = fmt.Errorf("%d rows returned, want 1", rows)
+					}
+					errs <- err
 					continue
 				}
 				errs <- h.Tx(ctx, func(tx *sql.Tx) error {

@@ -235,6 +235,31 @@ func (db *DB) WriteRowStmt(ctx context.Context, st *sql.Stmt, args []any, dest .
 	return fail(ctx, err)
 }
 
+// WriteRows runs a statement that writes and returns rows (INSERT …
+// RETURNING, say) outside a transaction, calling scan for each row. On
+// SQLite it waits in the writers' queue first and holds its place until
+// the rows are read. Errors are mapped as [DB.ExecContext] maps them; an
+// error scan returns is passed back unchanged.
+func (db *DB) WriteRows(ctx context.Context, query string, args []any, scan func(*sql.Rows) error) error {
+	ctx, cancel := db.Bound(ctx)
+	defer cancel()
+	if err := db.gate.enter(ctx); err != nil {
+		return fail(ctx, err)
+	}
+	defer db.gate.leave()
+	rows, err := db.DB.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fail(ctx, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return fail(ctx, rows.Err())
+}
+
 // PingContext checks the database answers within the handle's deadline.
 func (db *DB) PingContext(ctx context.Context) error {
 	ctx, cancel := db.Bound(ctx)
