@@ -151,3 +151,39 @@ func TestServantsAndAuthorizations(t *testing.T) {
 func TestAccountLogsMaskIdentifiers(t *testing.T) {
 	assert.Equal(t, "*******83", ident.MaskAFM("123456783"))
 }
+
+// TestCitizenReadFresh checks that the reads prepared when the accounts
+// are opened see every later change: an account created afterwards, and a
+// row changed behind the service's back, as another instance or an
+// administrator would, are read as they are now.
+func TestCitizenReadFresh(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := t.Context()
+		acc, err := auth.NewAccounts(ctx, db.DB.DB, auth.WithPasswordParams(fastParams))
+		require.NoError(t, err)
+		_, err = acc.CitizenByAFM(ctx, "123456783")
+		assert.ErrorIs(t, err, auth.ErrNoSuchAccount)
+		c, err := acc.CreateCitizen(ctx, maria(), "σωστός κωδικός")
+		require.NoError(t, err)
+		got, err := acc.CitizenByAFM(ctx, "123456783")
+		require.NoError(t, err)
+		assert.Equal(t, c.ID, got.ID)
+		got, err = acc.Citizen(ctx, c.ID)
+		require.NoError(t, err)
+		assert.False(t, got.Disabled)
+
+		_, err = db.DB.ExecContext(ctx, `UPDATE auth_citizens SET given_name = $1, afm = $2, disabled = $3 WHERE id = $4`,
+			"Μαρίνα", "090000008", true, c.ID)
+		require.NoError(t, err)
+		got, err = acc.Citizen(ctx, c.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "Μαρίνα", got.GivenName)
+		assert.Equal(t, "090000008", got.AFM)
+		assert.True(t, got.Disabled)
+		_, err = acc.CitizenByAFM(ctx, "123456783")
+		assert.ErrorIs(t, err, auth.ErrNoSuchAccount, "the old tax number is no one's now")
+		got, err = acc.CitizenByAFM(ctx, "090000008")
+		require.NoError(t, err)
+		assert.Equal(t, c.ID, got.ID)
+	})
+}

@@ -55,6 +55,11 @@ type ContactRegistry struct {
 
 	emailCodes  *otp.Service // nil: no e-mail addresses
 	emailSender sms.Sender
+
+	// Get's reads, which every request with a citizen's token may make
+	// (the phone claim, a service's confirmation codes), prepared once:
+	// on SQLite, parsing the SQL cost as much as running it.
+	mobileStmt, emailStmt *sql.Stmt
 }
 
 // NewContactRegistry opens the registry in db. codes sends and checks the
@@ -80,6 +85,14 @@ func NewContactRegistry(ctx context.Context, db *sql.DB, codes *OneTimeCodes, no
 	r := &ContactRegistry{db: sdb.WithTimeout(o.dbTimeout), codes: codes.svc, notify: notify, now: o.now, log: o.log}
 	if o.emailCodes != nil {
 		r.emailCodes, r.emailSender = o.emailCodes.svc, o.emailSender
+	}
+	if r.mobileStmt, err = r.db.PrepareContext(ctx,
+		`SELECT mobile, mobile_verified_at, updated_at FROM auth_contacts WHERE subject = $1`); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	if r.emailStmt, err = r.db.PrepareContext(ctx,
+		`SELECT email, verified_at, updated_at FROM auth_contact_emails WHERE subject = $1`); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
 	}
 	return r, nil
 }
@@ -122,18 +135,14 @@ func mobilePurpose(mobile string) string { return "contact-mobile:" + mobile }
 func (r *ContactRegistry) Get(ctx context.Context, subject string) (Contact, error) {
 	c := Contact{Subject: subject}
 	var verified, updated int64
-	err := r.db.QueryRowContext(ctx,
-		`SELECT mobile, mobile_verified_at, updated_at FROM auth_contacts WHERE subject = $1`, subject).
-		Scan(&c.Mobile, &verified, &updated)
+	err := r.db.QueryRowStmt(ctx, r.mobileStmt, subject).Scan(&c.Mobile, &verified, &updated)
 	switch {
 	case err == nil:
 		c.MobileVerifiedAt, c.UpdatedAt = time.UnixMicro(verified).UTC(), time.UnixMicro(updated).UTC()
 	case !errors.Is(err, sql.ErrNoRows):
 		return Contact{}, fmt.Errorf("auth: contact: %w", err)
 	}
-	err = r.db.QueryRowContext(ctx,
-		`SELECT email, verified_at, updated_at FROM auth_contact_emails WHERE subject = $1`, subject).
-		Scan(&c.Email, &verified, &updated)
+	err = r.db.QueryRowStmt(ctx, r.emailStmt, subject).Scan(&c.Email, &verified, &updated)
 	switch {
 	case err == nil:
 		c.EmailVerifiedAt = time.UnixMicro(verified).UTC()

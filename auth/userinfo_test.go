@@ -24,7 +24,7 @@ type userinfoFixture struct {
 	secret string
 }
 
-func newUserinfoFixture(t *testing.T, db *sqltest.DB, realm string, acc *auth.Accounts, opts ...signinOption) *userinfoFixture {
+func newUserinfoFixture(t testing.TB, db *sqltest.DB, realm string, acc *auth.Accounts, opts ...signinOption) *userinfoFixture {
 	ctx := t.Context()
 	reg, err := auth.NewClientRegistry(ctx, db.DB.DB, realm)
 	require.NoError(t, err)
@@ -47,7 +47,7 @@ func newUserinfoFixture(t *testing.T, db *sqltest.DB, realm string, acc *auth.Ac
 }
 
 // accessToken signs subject in with the given scopes through the code flow.
-func (f *userinfoFixture) accessToken(t *testing.T, subject string, scopes ...string) string {
+func (f *userinfoFixture) accessToken(t testing.TB, subject string, scopes ...string) string {
 	g := grant()
 	g.Subject, g.Scopes = subject, scopes
 	code, err := f.codes.Create(t.Context(), g)

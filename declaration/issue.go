@@ -26,11 +26,11 @@ import (
 // maxBatch bounds how many documents one transaction issues.
 const maxBatch = 64
 
-// issueStmts are the statements every batch runs, and the reads of a
-// document that every confirmation and verification make, prepared once
-// rather than for every call: on SQLite, parsing a statement cost as much
-// as running it.
-type issueStmts struct{ protocol, status, update, byID, byCode *sql.Stmt }
+// issueStmts are the statements every batch runs, the reads of a
+// document that every confirmation and verification make, and the writes
+// of every draft and code request, prepared once rather than for every
+// call: on SQLite, parsing a statement cost as much as running it.
+type issueStmts struct{ protocol, status, update, byID, byCode, create, challenge *sql.Stmt }
 
 func (s *Service) prepareIssue(ctx context.Context) (err error) {
 	prepare := func(query string) *sql.Stmt {
@@ -50,6 +50,10 @@ func (s *Service) prepareIssue(ctx context.Context) (err error) {
 		WHERE id = $9`)
 	s.stmts.byID = prepare(selectDocument + ` WHERE id = $1`)
 	s.stmts.byCode = prepare(selectDocument + ` WHERE code = $1`)
+	s.stmts.create = prepare(`INSERT INTO declaration_documents
+		(id, issuer, kind, state, declarant, grantee, content, created_at, expires_at, valid_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`)
+	s.stmts.challenge = prepare(`UPDATE declaration_documents SET challenge = $1 WHERE id = $2 AND state = $3`)
 	return err
 }
 

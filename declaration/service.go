@@ -277,9 +277,7 @@ func (s *Service) Create(ctx context.Context, declarant Person, d Draft) (*Docum
 	if !d.ValidUntil.IsZero() {
 		until = d.ValidUntil.UnixMicro()
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO declaration_documents
-		(id, issuer, kind, state, declarant, grantee, content, created_at, expires_at, valid_until)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err = s.db.ExecStmt(ctx, s.stmts.create,
 		doc.ID, doc.Issuer, d.Kind, StateDraft, p.AFM, grantee, string(content), doc.CreatedAt.UnixMicro(), doc.ExpiresAt.UnixMicro(), until)
 	if err != nil {
 		return nil, fmt.Errorf("declaration: store draft: %w", err)
@@ -396,8 +394,7 @@ func (s *Service) sendCode(ctx context.Context, d *Document, declarant Person, p
 	if err != nil {
 		return time.Time{}, codeError(err)
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE declaration_documents SET challenge = $1 WHERE id = $2 AND state = $3`,
-		ch.ID, d.ID, state); err != nil {
+	if _, err := s.db.ExecStmt(ctx, s.stmts.challenge, ch.ID, d.ID, state); err != nil {
 		return time.Time{}, fmt.Errorf("declaration: %w", err)
 	}
 	return ch.ExpiresAt, nil

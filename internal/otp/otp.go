@@ -52,9 +52,9 @@ type Service struct {
 	cooldown time.Duration
 	lockout  time.Duration
 	lockMax  time.Duration
-	// stmts are the statements of every verification, prepared once: on
-	// SQLite, parsing one cost about as much as running it.
-	stmts struct{ lock, challenge, use *sql.Stmt }
+	// stmts are the statements of every issue and verification, prepared
+	// once: on SQLite, parsing one cost about as much as running it.
+	stmts struct{ lock, challenge, use, last, supersede, insert *sql.Stmt }
 	// sendNanos is a moving average of how long sending takes, so that
 	// issuing for an unknown subject can take as long as for a known one.
 	sendNanos atomic.Int64
@@ -128,6 +128,10 @@ func New(ctx context.Context, db *sql.DB, secret []byte, sender Sender, opts ...
 	s.stmts.challenge = prepare(`SELECT code_mac, state, attempts, expires_at FROM otp_challenges WHERE id = $1` +
 		sdb.Dialect().ForUpdate())
 	s.stmts.use = prepare(`UPDATE otp_challenges SET state = 'used', used_at = $1 WHERE id = $2 AND state = 'pending'`)
+	s.stmts.last = prepare(`SELECT MAX(created_at) FROM otp_challenges WHERE subject_hash = $1 AND purpose = $2`)
+	s.stmts.supersede = prepare(`UPDATE otp_challenges SET state = 'superseded' WHERE subject_hash = $1 AND purpose = $2 AND state = 'pending'`)
+	s.stmts.insert = prepare(`INSERT INTO otp_challenges (id, subject_hash, purpose, code_mac, state, attempts, created_at, expires_at)
+		 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6)`)
 	if err != nil {
 		return nil, fmt.Errorf("otp: %w", err)
 	}
@@ -224,9 +228,7 @@ func (s *Service) Issue(ctx context.Context, req Request) (Challenge, error) {
 			return err
 		}
 		var last sql.NullInt64
-		if err := tx.QueryRowContext(ctx,
-			`SELECT MAX(created_at) FROM otp_challenges WHERE subject_hash = $1 AND purpose = $2`,
-			subj, req.Purpose).Scan(&last); err != nil {
+		if err := tx.StmtContext(ctx, s.stmts.last).QueryRowContext(ctx, subj, req.Purpose).Scan(&last); err != nil {
 			return err
 		}
 		if last.Valid {
@@ -235,14 +237,10 @@ func (s *Service) Issue(ctx context.Context, req Request) (Challenge, error) {
 				return nil
 			}
 		}
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE otp_challenges SET state = 'superseded' WHERE subject_hash = $1 AND purpose = $2 AND state = 'pending'`,
-			subj, req.Purpose); err != nil {
+		if _, err := tx.StmtContext(ctx, s.stmts.supersede).ExecContext(ctx, subj, req.Purpose); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx,
-			`INSERT INTO otp_challenges (id, subject_hash, purpose, code_mac, state, attempts, created_at, expires_at)
-			 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6)`,
+		_, err = tx.StmtContext(ctx, s.stmts.insert).ExecContext(ctx,
 			id, subj, req.Purpose, mac, now.UnixMicro(), ch.ExpiresAt.UnixMicro())
 		return err
 	})
