@@ -45,32 +45,7 @@ import (
 func BenchmarkIssue(b *testing.B) {
 	ctx := context.Background()
 	f := newFixture(b, sqltest.SQLite(b).DB.DB, nil)
-	// Citizens of their own, so that one citizen's codes do not queue
-	// behind another's.
-	citizens := make([]declaration.Person, 256)
-	for i := range citizens {
-		afm, err := ident.GenerateAFM(rand.Reader)
-		require.NoError(b, err)
-		citizens[i] = maria
-		citizens[i].AFM, citizens[i].Mobile = afm, fmt.Sprintf("+30690%07d", i)
-	}
-	type confirmation struct {
-		who      declaration.Person
-		id, code string
-	}
-	confirmations := func(n int) []confirmation {
-		todo := make([]confirmation, n)
-		for i := range todo {
-			who := citizens[i%len(citizens)]
-			d, err := f.svc.Create(ctx, who, solemn())
-			require.NoError(b, err)
-			_, err = f.svc.RequestCode(ctx, who, d.ID)
-			require.NoError(b, err)
-			m, _ := f.outbox.Last(who.Mobile)
-			todo[i] = confirmation{who, d.ID, codeIn(m.Text)}
-		}
-		return todo
-	}
+	confirmations := drafts(b, f)
 	b.Run("declaration.Confirm", func(b *testing.B) {
 		todo := confirmations(b.N)
 		var next atomic.Int64
@@ -155,6 +130,78 @@ func BenchmarkIssue(b *testing.B) {
 		})
 		b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 	})
+}
+
+// confirmation is a draft whose code was sent, ready to be confirmed.
+type confirmation struct {
+	who      declaration.Person
+	id, code string
+}
+
+// drafts returns a function that writes n drafts of 256 citizens of their
+// own, so that one citizen's codes do not queue behind another's, and asks
+// for their codes.
+func drafts(b *testing.B, f *fixture) func(n int) []confirmation {
+	ctx := context.Background()
+	citizens := make([]declaration.Person, 256)
+	for i := range citizens {
+		afm, err := ident.GenerateAFM(rand.Reader)
+		require.NoError(b, err)
+		citizens[i] = maria
+		citizens[i].AFM, citizens[i].Mobile = afm, fmt.Sprintf("+30690%07d", i)
+	}
+	return func(n int) []confirmation {
+		todo := make([]confirmation, n)
+		for i := range todo {
+			who := citizens[i%len(citizens)]
+			d, err := f.svc.Create(ctx, who, solemn())
+			require.NoError(b, err)
+			_, err = f.svc.RequestCode(ctx, who, d.ID)
+			require.NoError(b, err)
+			m, _ := f.outbox.Last(who.Mobile)
+			todo[i] = confirmation{who, d.ID, codeIn(m.Text)}
+		}
+		return todo
+	}
+}
+
+// BenchmarkConfirmGrowth times Confirm as BenchmarkIssue does, with 1,000
+// and then 100,000 documents in the table, so that the cost's growth with
+// the registry shows (the draft read by id, the protocol and status
+// counters, the document's update and its indexes).
+//
+//	go test -run '^$' -bench ConfirmGrowth -benchmem -benchtime 2000x -cpu 2 -count 3 ./declaration/
+func BenchmarkConfirmGrowth(b *testing.B) {
+	ctx := context.Background()
+	db := sqltest.SQLite(b)
+	f := newFixture(b, db.DB.DB, nil)
+	confirmations := drafts(b, f)
+	model, err := declaration.IssueWithoutCode(ctx, f.svc, maria, solemn())
+	require.NoError(b, err)
+	var stored int
+	require.NoError(b, db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM declaration_documents`).Scan(&stored))
+	for _, size := range []int{1_000, 100_000} {
+		for stored < size {
+			fill(b, db, &stored, min(size, stored+10_000), model.ID)
+		}
+		b.Run(fmt.Sprintf("documents=%d/declaration.Confirm", size), func(b *testing.B) {
+			todo := confirmations(b.N)
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.ResetTimer()
+			start := cpuTime()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					c := todo[next.Add(1)-1]
+					if _, err := f.svc.Confirm(ctx, c.who, c.id, c.code); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+		})
+	}
 }
 
 // BenchmarkVerify checks verification codes against the database
