@@ -303,13 +303,25 @@ func fixedECDSA(der []byte, size int) ([]byte, error) {
 	return out, nil
 }
 
-// SignJWT implements KeySet.
+// SignJWT implements KeySet. The token's claims are its JSON, as
+// jwt.Sign writes them, and its header names the type JWT unless the
+// caller names another (RFC 7519, section 5.1); the compact form is
+// written by signCompact, which does jws.Sign's work with less around it.
 func (c *core) SignJWT(ctx context.Context, tok jwt.Token, opts ...SignOption) ([]byte, error) {
 	e, h, err := c.prepare(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	out, err := jwt.Sign(tok, jwt.WithKey(e.alg, e.signer, jws.WithProtectedHeaders(h)))
+	payload, err := json.Marshal(tok)
+	if err != nil {
+		return nil, fmt.Errorf("keys: sign JWT: %w", err)
+	}
+	if _, ok := h.Get(jws.TypeKey); !ok {
+		if err := h.Set(jws.TypeKey, "JWT"); err != nil {
+			return nil, fmt.Errorf("keys: sign JWT: %w", err)
+		}
+	}
+	out, err := signCompact(e, h, payload)
 	if err != nil {
 		return nil, fmt.Errorf("keys: sign JWT: %w", err)
 	}

@@ -493,3 +493,56 @@ func TestCheckKEK(t *testing.T) {
 		assert.ErrorIs(t, keys.CheckKEK(ctx, db.DB.DB, nil), keys.ErrNoKEK)
 	})
 }
+
+// SignJWT writes what jwt.Sign writes with the same key and headers: the
+// same header and claims, byte for byte, and for EdDSA, whose signatures
+// are deterministic, the same token. The type defaults to JWT and a
+// caller's type stands.
+func TestSignJWTAsJWX(t *testing.T) {
+	ctx := t.Context()
+	now := time.Now().Truncate(time.Second)
+	tok, err := jwt.NewBuilder().Issuer("https://id.example.gr/citizen").Subject("Ελένη-1").Audience([]string{"agency"}).
+		IssuedAt(now).Expiration(now.Add(time.Hour)).Claim("scope", "openid profile").Claim("acr", "substantial").Build()
+	require.NoError(t, err)
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	for _, raw := range []crypto.Signer{edKey, ecKey} {
+		s, err := keys.NewStatic(raw)
+		require.NoError(t, err)
+		set, err := s.PublicSet(ctx)
+		require.NoError(t, err)
+		pub, ok := set.Key(0)
+		require.True(t, ok)
+		alg := jwa.SignatureAlgorithm(pub.Algorithm().String())
+		for _, typ := range []string{"", "at+jwt"} {
+			var opts []keys.SignOption
+			h := jws.NewHeaders()
+			require.NoError(t, h.Set(jws.KeyIDKey, pub.KeyID()))
+			if typ != "" {
+				opts = append(opts, keys.WithType(typ))
+				require.NoError(t, h.Set(jws.TypeKey, typ))
+			}
+			ours, err := s.SignJWT(ctx, tok, opts...)
+			require.NoError(t, err)
+			theirs, err := jwt.Sign(tok, jwt.WithKey(alg, raw, jws.WithProtectedHeaders(h)))
+			require.NoError(t, err)
+			cut := func(b []byte) string { return string(b[:strings.LastIndexByte(string(b), '.')]) }
+			assert.Equal(t, cut(theirs), cut(ours), "%s typ %q: header and claims", alg, typ)
+			if alg == jwa.EdDSA {
+				assert.Equal(t, string(theirs), string(ours), "deterministic signatures agree")
+			}
+			got, err := jwt.Parse(ours, jwt.WithKeySet(set))
+			require.NoError(t, err)
+			assert.Equal(t, "Ελένη-1", got.Subject())
+			msg, err := jws.Parse(ours)
+			require.NoError(t, err)
+			wantTyp := typ
+			if wantTyp == "" {
+				wantTyp = "JWT"
+			}
+			assert.Equal(t, wantTyp, msg.Signatures()[0].ProtectedHeaders().Type())
+		}
+	}
+}
