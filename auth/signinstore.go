@@ -372,14 +372,18 @@ func (s *signinStore) takeRequest(ctx context.Context, requestURI, clientID stri
 	}
 	var params, owner string
 	var expires int64
-	err := s.db.QueryRowContext(ctx,
+	found := false
+	err := s.db.WriteRows(ctx,
 		`DELETE FROM auth_pushed_requests WHERE realm = $1 AND id_hash = $2 RETURNING client_id, params, expires_at`,
-		s.realm, hashID(id)).Scan(&owner, &params, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", errNoPushedRequest
-	}
+		[]any{s.realm, hashID(id)}, func(rows *sql.Rows) error {
+			found = true
+			return rows.Scan(&owner, &params, &expires)
+		})
 	if err != nil {
 		return "", fmt.Errorf("auth: pushed request: %w", err)
+	}
+	if !found {
+		return "", errNoPushedRequest
 	}
 	if owner != clientID || s.now().UnixMicro() >= expires {
 		return "", errNoPushedRequest
