@@ -93,20 +93,26 @@ func TestMixedLoad(t *testing.T) {
 		t.Fatal("the portal did not listen within a minute")
 	}
 
-	out := filepath.Join(t.TempDir(), "report.json")
-	lg := exec.Command(filepath.Join(bin, "loadgen"), "-portal", base, "-rate", "12", "-warmup", "1s", "-duration", "4s",
-		"-mix", "signin=1,interop=1,declaration=1,authorization=1", "-json", out)
-	lg.Env = env
-	text, err := lg.CombinedOutput()
-	require.NoError(t, err, "%s", text)
-	assert.Regexp(t, `(?m)^ +[0-9]+s measuring +[0-9]+ tx/s`, string(text), "progress every second")
+	// loadgen runs the load generator against the portal with args and
+	// returns what it printed and its one report, read from its JSON.
+	loadgen := func(args ...string) (string, *Report, []byte) {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "report.json")
+		lg := exec.Command(filepath.Join(bin, "loadgen"), append([]string{"-portal", base, "-json", out}, args...)...)
+		lg.Env = env
+		text, err := lg.CombinedOutput()
+		require.NoError(t, err, "%s", text)
+		b, err := os.ReadFile(out)
+		require.NoError(t, err)
+		var reps []Report
+		require.NoError(t, json.Unmarshal(b, &reps))
+		require.Len(t, reps, 1)
+		return string(text), &reps[0], b
+	}
 
-	b, err := os.ReadFile(out)
-	require.NoError(t, err)
-	var reps []Report
-	require.NoError(t, json.Unmarshal(b, &reps))
-	require.Len(t, reps, 1)
-	rep := reps[0]
+	text, rep, b := loadgen("-rate", "12", "-warmup", "1s", "-duration", "4s",
+		"-mix", "signin=1,interop=1,declaration=1,authorization=1")
+	assert.Regexp(t, `(?m)^ +[0-9]+s measuring +[0-9]+ tx/s`, text, "progress every second")
 	for _, k := range kinds {
 		f := rep.ByKind[k]
 		require.NotNil(t, f, "%s in the report: %s", k, b)
@@ -119,41 +125,21 @@ func TestMixedLoad(t *testing.T) {
 	}
 	assert.Positive(t, rep.Overall.P99)
 	assert.InDelta(t, 12, rep.Overall.PerSecond, 6, "the rate held")
-	assert.Contains(t, string(text), "overall")
+	assert.Contains(t, text, "overall")
 
 	// client_credentials tokens with private_key_jwt, from two workers:
 	// every assertion is new, so none is refused as a replay.
-	tokensOut := filepath.Join(t.TempDir(), "tokens.json")
-	lg = exec.Command(filepath.Join(bin, "loadgen"), "-portal", base, "-mode", "tokens", "-c", "2", "-warmup", "0s",
-		"-duration", "2s", "-json", tokensOut)
-	lg.Env = env
-	text, err = lg.CombinedOutput()
-	require.NoError(t, err, "%s", text)
-	b, err = os.ReadFile(tokensOut)
-	require.NoError(t, err)
-	reps = nil
-	require.NoError(t, json.Unmarshal(b, &reps))
-	require.Len(t, reps, 1)
-	f := reps[0].ByKind[kindToken]
+	text, rep, b = loadgen("-mode", "tokens", "-c", "2", "-warmup", "0s", "-duration", "2s")
+	f := rep.ByKind[kindToken]
 	require.NotNil(t, f, "tokens in the report: %s", b)
 	assert.Positive(t, f.OK)
 	assert.Empty(t, f.Errors, "no token refused: %s", f.LastError)
-	assert.Contains(t, string(text), "token ")
+	assert.Contains(t, text, "token ")
 
 	// A resource server introspecting tokens taken beforehand, each once:
 	// every one is active.
-	introOut := filepath.Join(t.TempDir(), "introspect.json")
-	lg = exec.Command(filepath.Join(bin, "loadgen"), "-portal", base, "-mode", "introspect", "-tokens", "400",
-		"-rate", "100", "-warmup", "0s", "-duration", "2s", "-json", introOut)
-	lg.Env = env
-	text, err = lg.CombinedOutput()
-	require.NoError(t, err, "%s", text)
-	b, err = os.ReadFile(introOut)
-	require.NoError(t, err)
-	reps = nil
-	require.NoError(t, json.Unmarshal(b, &reps))
-	require.Len(t, reps, 1)
-	f = reps[0].ByKind[kindIntrospect]
+	_, rep, b = loadgen("-mode", "introspect", "-tokens", "400", "-rate", "100", "-warmup", "0s", "-duration", "2s")
+	f = rep.ByKind[kindIntrospect]
 	require.NotNil(t, f, "introspections in the report: %s", b)
 	assert.InDelta(t, 200, f.OK, 20, "every introspection at the rate answered active")
 	assert.Empty(t, f.Errors, "none failed: %s", f.LastError)
