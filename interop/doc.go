@@ -126,7 +126,9 @@
 //     The response streams back; one announced larger than
 //     MaxResponseBytes is refused, one that grows past it while it
 //     streams is cut off (its status was already sent) and logged as a
-//     failure.
+//     failure. With GatewayConfig.LogBeforeRelease it is read whole
+//     first, so one that grows past the limit is refused, and it is sent
+//     only once its entry is in the exchange log (below).
 //
 // The answer carries X-Road-Request-Id (the exchange id, a time-ordered
 // UUIDv7), X-Road-Id, X-Road-Client, X-Road-Service and, once the request
@@ -147,7 +149,7 @@
 // [TypeConsentRefused] (with "consent_reason"), 404 [TypeServiceNotFound],
 // 413 [TypeRequestTooLarge], 429 [TypeRateLimited] (with Retry-After),
 // 502 [TypeUpstreamUnavailable] and [TypeResponseTooLarge], 503
-// [TypeServiceDisabled] and [TypeGatewayUnavailable] (keys, consent or
+// [TypeServiceDisabled] and [TypeGatewayUnavailable] (keys, consent, log or
 // registry unavailable, with Retry-After), 504 [TypeUpstreamTimeout]. The
 // provider's own answers, errors included, pass unchanged.
 //
@@ -160,10 +162,19 @@
 // the consumer's Egovkit-Citizen-Pseudonym header; the user id itself
 // never), the SHA-256 and sizes of both bodies computed while they
 // streamed, the status, the X-Road-Error, and the whole and upstream
-// durations. The entry is appended once the answer is sent; by default
-// the call does not wait for the commit (GatewayConfig.WaitForLog), so an
-// entry can be lost if the process dies in the few milliseconds between
-// answer and commit, and Close waits for those pending. Each call is
+// durations. By default the entry is appended once the answer is sent,
+// and the call does not wait for the commit (GatewayConfig.WaitForLog),
+// so an entry can be lost if the process dies in the few milliseconds
+// between answer and commit; Close waits for those pending. With
+// GatewayConfig.LogBeforeRelease the provider's answer is read whole
+// (within the service's MaxResponseBytes, in memory) and its entry
+// committed before any of it is sent: an answer the log cannot take is
+// held back (503, X-Road-Error Server.ClientProxy.LogUnavailable), so
+// every answer that reached a consumer is in the log, at the cost of the
+// commit in each call's latency. A failed append is not tried again (it
+// may have been committed all the same), so the log can hold an answer
+// the consumer never had, never the reverse. Refusals release nothing
+// and are logged as WaitForLog says. Each call is
 // counted through the [Counter] (kind [KindCall]; labels consumer,
 // service, outcome) and its duration given to the [Observer] (kind
 // [KindCallSeconds]), for a Prometheus histogram.

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -81,6 +83,19 @@ type GatewayConfig struct {
 	// the consumer has its answer before the commit.
 	WaitForLog    bool
 	MaxPendingLog int
+	// LogBeforeRelease holds each provider's answer until its entry is
+	// committed to the log: the gateway reads the answer whole (within
+	// the service's response limit, in memory), appends the entry with
+	// the answer's SHA-256 and size, and only then sends it to the
+	// consumer. An answer the log cannot take is not released: the
+	// consumer gets 503 (X-Road-Error Server.ClientProxy.LogUnavailable)
+	// instead, so no data leaves without its record, even when the
+	// process dies at that moment. The call waits for the commit (an
+	// ExchangeLog that gathers appends into shared commits should then
+	// not wait long for others), and a provider's streamed answer reaches
+	// the consumer only once it is complete. Refusals, which release
+	// nothing, are logged as WaitForLog says.
+	LogBeforeRelease bool
 	// Key signs the requests forwarded to providers (Ed25519 or ECDSA
 	// P-256; any crypto.Signer, so an HSM can hold it), and KeyID names
 	// it in the signatures and in the JWK set [Gateway.KeysHandler]
@@ -249,6 +264,9 @@ type exchange struct {
 	status    int
 	code      string // the X-Road-Error of a refusal or failure
 	outcome   string
+	// logged is set once the entry has been appended (or its append
+	// tried) before the answer was released.
+	logged bool
 }
 
 type exchangeKey struct{}
@@ -273,7 +291,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	g.serve(w, r, x)
-	if g.cfg.WaitForLog {
+	if g.cfg.WaitForLog || x.logged {
 		// The answer goes out before the commit is waited for. In the
 		// background case the server sends it as the handler returns: a
 		// flush here would cost a write of its own.
@@ -573,6 +591,48 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 	x.status, x.outcome = res.StatusCode, OutcomeOK
 	x.respMeter = newMeter(res.Body, x.maxResponse, false)
 	res.Body = x.respMeter
+	if g.cfg.LogBeforeRelease {
+		return g.logBeforeRelease(res, x)
+	}
+	return nil
+}
+
+// errLogFailed is an answer held back because its entry could not be
+// appended to the log.
+var errLogFailed = errors.New("interop: the exchange could not be logged")
+
+// logBeforeRelease reads the provider's answer whole and appends its
+// entry to the log; the answer goes on to the consumer only when the
+// append succeeded.
+func (g *Gateway) logBeforeRelease(res *http.Response, x *exchange) error {
+	var body bytes.Buffer
+	if res.ContentLength > 0 {
+		// Announced sizes past the limit were refused above.
+		body.Grow(int(res.ContentLength))
+	}
+	_, err := body.ReadFrom(x.respMeter)
+	x.respMeter.Close()
+	if err != nil {
+		if x.respMeter.cut() {
+			return errResponseBody
+		}
+		return err
+	}
+	x.answered = g.cfg.Now()
+	// The exchange is logged whatever becomes of the consumer's request
+	// from here on; a failed append is not tried again, since it may
+	// have been committed all the same.
+	x.logged = true
+	if _, err := g.cfg.Log.Append(context.WithoutCancel(res.Request.Context()), g.entry(x, x.answered)); err != nil {
+		g.log.Error("gateway: exchange not logged, answer held back", zap.String("exchange", x.id), zap.Error(err))
+		return errLogFailed
+	}
+	if res.ContentLength < 0 && x.method != http.MethodHead {
+		res.ContentLength = int64(body.Len())
+		res.Header.Set("Content-Length", strconv.Itoa(body.Len()))
+		res.TransferEncoding = nil
+	}
+	res.Body = io.NopCloser(&body)
 	return nil
 }
 
@@ -628,6 +688,8 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	x := r.Context().Value(exchangeKey{}).(*exchange)
 	var hs *httpsig.Error
 	switch {
+	case errors.Is(err, errLogFailed):
+		g.refuse(w, r, x, errLogUnavailable())
 	case x.reqMeter != nil && x.reqMeter.cut():
 		g.refuse(w, r, x, errRequestTooLarge(x.reqMeter.limit))
 	case x.reqMeter != nil && errors.As(x.reqMeter.failure(), &hs) && errors.Is(hs, httpsig.ErrDigest):
@@ -666,15 +728,35 @@ func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, x *exchange, f 
 	problem.Write(w, r, f.p)
 }
 
-// finish logs, counts and observes the exchange.
+// finish counts, observes and logs the exchange (unless it was logged
+// before its answer was released).
 func (g *Gateway) finish(ctx context.Context, x *exchange) {
 	now := g.cfg.Now()
-	consumer, service := x.consumerS, x.serviceS
 	if x.status == 0 {
 		x.status, x.code, x.outcome = http.StatusBadGateway, xrServiceFailed, OutcomeUpstream
 	}
+	if g.cfg.Counter != nil {
+		g.cfg.Counter.Count(KindCall, x.consumerS, x.serviceS, x.outcome)
+	}
+	if g.cfg.Observer != nil {
+		g.cfg.Observer.Observe(KindCallSeconds, now.Sub(x.start).Seconds(), x.consumerS, x.serviceS, x.outcome)
+	}
+	if x.logged {
+		return
+	}
+	// The answer has been flushed to the consumer; the log's commit does
+	// not delay it. An exchange whose request context ended is still
+	// logged.
+	lctx := context.WithoutCancel(ctx)
+	if _, err := g.cfg.Log.Append(lctx, g.entry(x, now)); err != nil {
+		g.log.Error("gateway: exchange not logged", zap.String("exchange", x.id), zap.Error(err))
+	}
+}
+
+// entry is the exchange's log entry as of now.
+func (g *Gateway) entry(x *exchange, now time.Time) verify.Entry {
 	e := verify.Entry{
-		ExchangeID: x.id, Time: x.start, Gateway: g.cfg.Name, Consumer: consumer, Service: service,
+		ExchangeID: x.id, Time: x.start, Gateway: g.cfg.Name, Consumer: x.consumerS, Service: x.serviceS,
 		Method: logMethod(x.method), ConsentID: x.consentID, Subject: x.subject,
 		Status: x.status, Error: x.code, Duration: now.Sub(x.start),
 	}
@@ -695,19 +777,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		}
 		e.UpstreamDuration = max(end.Sub(x.forwarded), 0)
 	}
-	if g.cfg.Counter != nil {
-		g.cfg.Counter.Count(KindCall, consumer, service, x.outcome)
-	}
-	if g.cfg.Observer != nil {
-		g.cfg.Observer.Observe(KindCallSeconds, e.Duration.Seconds(), consumer, service, x.outcome)
-	}
-	// The answer has been flushed to the consumer; the log's commit does
-	// not delay it. An exchange whose request context ended is still
-	// logged.
-	lctx := context.WithoutCancel(ctx)
-	if _, err := g.cfg.Log.Append(lctx, e); err != nil {
-		g.log.Error("gateway: exchange not logged", zap.String("exchange", x.id), zap.Error(err))
-	}
+	return e
 }
 
 var emptySHA256 = verify.Hash(sha256.Sum256(nil))

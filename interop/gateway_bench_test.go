@@ -60,7 +60,9 @@ func (memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // the Authorizer's snapshot, a consent check, the Ed25519 signature of
 // the forwarded request and the append to an exchange log on SQLite.
 // With inMemory, both proxies reach the upstream through memTransport.
-func newBench(tb testing.TB, cacheTokens, inMemory bool) *bench {
+// With release, the gateway holds each answer until its entry is
+// committed (GatewayConfig.LogBeforeRelease), as examples/portal runs it.
+func newBench(tb testing.TB, cacheTokens, inMemory, release bool) *bench {
 	ctx := context.Background()
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
@@ -77,9 +79,13 @@ func newBench(tb testing.TB, cacheTokens, inMemory bool) *bench {
 	db := sqltest.SQLite(tb).DB.DB
 	key, err := exchangelog.NewSigningKey(ctx, db, []byte("0123456789abcdef0123456789abcdef"), "gateway.example.gov/exchange-log")
 	require.NoError(tb, err)
-	// As examples/portal configures its gateway's log: appends made in the
-	// background may wait up to 5 ms to share a commit.
-	lg, err := exchangelog.New(ctx, exchangelog.Config{DB: db, Signer: key, MaxDelay: 5 * time.Millisecond})
+	// Appends made in the background may wait up to 5 ms to share a
+	// commit; those a call waits for, the log's default moment.
+	delay := 5 * time.Millisecond
+	if release {
+		delay = 0
+	}
+	lg, err := exchangelog.New(ctx, exchangelog.Config{DB: db, Signer: key, MaxDelay: delay})
 	require.NoError(tb, err)
 	tb.Cleanup(func() { lg.Close() })
 
@@ -120,6 +126,7 @@ func newBench(tb testing.TB, cacheTokens, inMemory bool) *bench {
 	gw, err := interop.NewGateway(interop.GatewayConfig{
 		Authorizer: authz, Tokens: tokens, Consent: checker, Log: lg,
 		Key: gwKey, KeyID: "gateway-1", Pseudonym: pseudonym, Counter: &counter{}, Transport: transport,
+		LogBeforeRelease: release,
 	})
 	require.NoError(tb, err)
 	tb.Cleanup(func() { gw.Close() })
@@ -194,7 +201,7 @@ func (b *bench) request(c *http.Client, base string) error {
 // the upstream share the machine's cores.
 func BenchmarkGateway(b *testing.B) {
 	for _, cached := range []bool{true, false} {
-		bn := newBench(b, cached, false)
+		bn := newBench(b, cached, false, false)
 		name := "token-cached"
 		if !cached {
 			name = "token-verified-each-call"
@@ -227,7 +234,7 @@ func BenchmarkGateway(b *testing.B) {
 // two alternate in batches of 50, so that both meet the same load from
 // the machine's other users; the log's commits run in the background.
 func BenchmarkGatewayHandler(b *testing.B) {
-	bn := newBench(b, true, true)
+	bn := newBench(b, true, true, false)
 	for _, h := range []http.Handler{bn.gwHandler, bn.bareHandler} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, bn.newRequest("http://gateway.example.gov"))
@@ -264,12 +271,16 @@ func BenchmarkGatewayHandler(b *testing.B) {
 // proxy, alternating rounds so that both meet the same load from the
 // machine's other users, with the process's CPU time per call; then both
 // at fixed rates (1,000 and 250 calls per second), open loop, alternating
-// again, with the latency percentiles of each.
+// again, with the latency percentiles of each. With EGOVKIT_LOAD_RELEASE=1
+// the gateway holds each answer until its entry is committed
+// (LogBeforeRelease), as examples/portal runs it.
 func TestGatewayLoad(t *testing.T) {
 	if os.Getenv("EGOVKIT_LOAD") == "" {
 		t.Skip("set EGOVKIT_LOAD=1 to run the load test")
 	}
-	bn := newBench(t, true, false)
+	release := os.Getenv("EGOVKIT_LOAD_RELEASE") != ""
+	t.Logf("gateway with LogBeforeRelease: %v", release)
+	bn := newBench(t, true, false, release)
 	c := benchClient()
 	rounds := 3
 	if s := os.Getenv("EGOVKIT_LOAD_ROUNDS"); s != "" {

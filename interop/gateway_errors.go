@@ -44,6 +44,7 @@ const (
 	xrConsentRefused     = "Server.ServerProxy.ConsentRefused"
 	xrConsentUnavailable = "Server.ClientProxy.ConsentUnavailable"
 	xrTokensUnavailable  = "Server.ClientProxy.TokenKeysUnavailable"
+	xrLogUnavailable     = "Server.ClientProxy.LogUnavailable"
 	xrInternal           = "Server.ClientProxy.InternalError"
 	xrServiceFailed      = "Server.ServerProxy.ServiceFailed"
 	xrResponseTooLarge   = "Server.ServerProxy.ResponseTooLarge"
@@ -124,6 +125,12 @@ func errConsentRefused(reason ConsentReason) *failure {
 
 func errConsentUnavailable() *failure {
 	f := &failure{p: problem.Unavailable("the citizen's consent cannot be checked now", 5), xroad: xrConsentUnavailable, outcome: OutcomeUnavailable}
+	f.p.Type = TypeGatewayUnavailable
+	return f
+}
+
+func errLogUnavailable() *failure {
+	f := &failure{p: problem.Unavailable("the exchange cannot be logged now, so its answer is held back", 5), xroad: xrLogUnavailable, outcome: OutcomeUnavailable}
 	f.p.Type = TypeGatewayUnavailable
 	return f
 }

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -29,10 +28,6 @@ import (
 	"github.com/egovkit/egovkit/interop/provider"
 	"github.com/egovkit/egovkit/problem"
 )
-
-// gatewayLogDelay is how long an append to the exchange log may wait for
-// others to share its commit (exchangelog.Config.MaxDelay).
-const gatewayLogDelay = 5 * time.Millisecond
 
 // Where the exchange layer is mounted. The gateway's public URL
 // (<public URL>/interop/r1) is the audience of the consumers' tokens; the
@@ -125,15 +120,12 @@ func (a *app) mountInterop(ctx context.Context, mux *http.ServeMux, cfg appConfi
 	if err != nil {
 		return err
 	}
-	// The gateway appends in the background, once each answer is sent
-	// (GatewayConfig.WaitForLog is off), so no caller waits for the log's
-	// commits: letting an append wait up to 5 ms for others gathers about
-	// five times as many entries into each commit at a thousand calls a
-	// second, for less CPU and a shorter tail on the answers the gateway
-	// serves meanwhile. An entry may then wait that much longer before it
-	// is durable.
-	xlog, err := exchangelog.New(ctx, exchangelog.Config{DB: cfg.DB, Signer: noteKey, Logger: a.log.Named("exchangelog"),
-		MaxDelay: gatewayLogDelay})
+	// The gateway holds each provider's answer until its entry is
+	// committed (GatewayConfig.LogBeforeRelease), so no citizen's data
+	// leaves without its record, even if the process dies that moment;
+	// the calls wait for the commits, so an append waits only the log's
+	// default moment for others to share its commit.
+	xlog, err := exchangelog.New(ctx, exchangelog.Config{DB: cfg.DB, Signer: noteKey, Logger: a.log.Named("exchangelog")})
 	if err != nil {
 		return err
 	}
@@ -149,7 +141,7 @@ func (a *app) mountInterop(ctx context.Context, mux *http.ServeMux, cfg appConfi
 		return err
 	}
 	gcfg := interop.GatewayConfig{Authorizer: authz, Tokens: &consumerTokens{v: calls, layer: a.interop},
-		Log: xlog, Key: key, KeyID: keyID, Name: "portal", Counter: a.metrics, Observer: callLatency{a.callSeconds}, Logger: a.log.Named("gateway"),
+		Log: xlog, LogBeforeRelease: true, Key: key, KeyID: keyID, Name: "portal", Counter: a.metrics, Observer: callLatency{a.callSeconds}, Logger: a.log.Named("gateway"),
 		Pseudonym: func(userID string) string { return citizenPseudonym(pseudonymKey, userID) }}
 	if a.consent != nil {
 		gcfg.Consent = &consentChecker{svc: a.consent, app: a}
