@@ -58,6 +58,7 @@ const (
 	previewClient  = "portal-preview"
 	consentClient  = "consent"
 	citizenAFM     = "123456783" // the provider's test citizen, a sample of the registry
+	granteeAFM     = "987654324" // whom she authorizes
 	journeyPurpose = "child-benefit"
 )
 
@@ -396,7 +397,9 @@ func TestOnceOnlyJourney(t *testing.T) {
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	maria := &http.Client{Jar: jar}
-	var application, declared string // the approved application, and its declaration's number
+	// The approved application, its declaration's number and its
+	// authorization's.
+	var application, declared, authorized string
 
 	t.Run("approve", func(t *testing.T) {
 		signInAt(t, s, maria, agency+"/apply")
@@ -492,6 +495,73 @@ func TestOnceOnlyJourney(t *testing.T) {
 		require.Equal(t, http.StatusOK, status, body)
 		assert.Contains(t, body, declared, "the verification page shows the declaration")
 		assert.Contains(t, body, "The particulars of my child benefit application")
+
+		// Beside it, an authorization of another person to follow the
+		// application: what she types wrong is refused beside its field
+		// and kept, and nothing is drafted.
+		resp, err = maria.Get(agency + application + "?lang=en")
+		require.NoError(t, err)
+		appPage, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Contains(t, string(appPage), `id="authorization-title"`, "the application offers an authorization")
+		until := time.Now().UTC().AddDate(0, 2, 0).Format(time.DateOnly)
+		for _, c := range []struct {
+			form        url.Values
+			field, says string
+		}{
+			{url.Values{"grantee_afm": {citizenAFM}, "grantee_name": {"Γιάννης Παράδειγμα"}, "valid_until": {until}}, "grantee_afm", "your own tax number"},
+			{url.Values{"grantee_afm": {"987654321"}, "grantee_name": {"Γιάννης Παράδειγμα"}, "valid_until": {until}}, "grantee_afm", "not a valid tax number"},
+			{url.Values{"grantee_afm": {granteeAFM}, "grantee_name": {" "}, "valid_until": {until}}, "grantee_name", "full name"},
+			{url.Values{"grantee_afm": {granteeAFM}, "grantee_name": {"Γιάννης Παράδειγμα"}, "valid_until": {"2020-01-01"}}, "valid_until", "after today"},
+			{url.Values{"grantee_afm": {granteeAFM}, "grantee_name": {"Γιάννης Παράδειγμα"}, "valid_until": {"tomorrow"}}, "valid_until", "day, month and year"},
+		} {
+			c.form.Set("lang", "en")
+			status, body, _ = postForm(t, maria, agency, application+"/authorization?lang=en", c.form)
+			assert.Equal(t, http.StatusUnprocessableEntity, status, c.says)
+			assert.Contains(t, body, `id="`+c.field+`-error"`, c.says)
+			assert.Contains(t, body, c.says)
+			assert.Contains(t, body, `aria-invalid="true"`, c.says)
+			assert.Contains(t, body, `value="`+c.form.Get("grantee_afm")+`"`, "%s: what was typed is kept", c.says)
+			assert.NotContains(t, body, `id="authorization-pending"`, "%s: nothing drafted", c.says)
+		}
+		status, body, _ = postForm(t, maria, agency, application+"/authorization?lang=en",
+			url.Values{"grantee_afm": {granteeAFM}, "grantee_name": {"Γιάννης Παράδειγμα"}, "valid_until": {until}})
+		require.Equal(t, http.StatusOK, status, body)
+		assert.Contains(t, body, `id="authorization-pending"`, "the authorization waits for its code")
+		to, code = lastSMS(t, agency+"/dev/outbox")
+		assert.Equal(t, citizenMobile, to)
+		status, body, _ = postForm(t, maria, agency, application+"/authorization/confirm?lang=en", url.Values{"code": {wrong}})
+		assert.Equal(t, http.StatusUnprocessableEntity, status)
+		assert.Contains(t, body, "The code was not accepted")
+		status, body, _ = postForm(t, maria, agency, application+"/authorization/confirm?lang=en", url.Values{"code": {code}})
+		require.Equal(t, http.StatusOK, status, body)
+		authzNumber := regexp.MustCompile(`id="authorization-number">([^<]+)<`).FindStringSubmatch(body)
+		require.NotNil(t, authzNumber, "the authorization's protocol number: %s", body)
+		authorized = authzNumber[1]
+		assert.NotEqual(t, declared, authorized, "a number of its own")
+		assert.Contains(t, body, "Γιάννης Παράδειγμα ("+"tax number "+granteeAFM+")")
+		assert.Contains(t, body, `id="declaration-number">`+declared+`<`, "the declaration stays")
+		// Issued, it is not replaced.
+		status, body, _ = postForm(t, maria, agency, application+"/authorization?lang=en",
+			url.Values{"grantee_afm": {"094014201"}, "grantee_name": {"Άλλος"}, "valid_until": {until}})
+		require.Equal(t, http.StatusOK, status, body)
+		assert.Contains(t, body, `id="authorization-number">`+authzNumber[1]+`<`)
+		resp, err = maria.Get(agency + application + "/authorization.pdf")
+		require.NoError(t, err)
+		pdf, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.True(t, bytes.HasPrefix(pdf, []byte("%PDF-")))
+		assert.Contains(t, resp.Header.Get("Content-Disposition"), "authorization-")
+		verifyURL = regexp.MustCompile(`id="authorization-verify" href="([^"]+)"`).FindStringSubmatch(body)
+		require.NotNil(t, verifyURL)
+		status, body = get(t, strings.ReplaceAll(verifyURL[1], "&amp;", "&")+"&lang=en")
+		require.Equal(t, http.StatusOK, status, body)
+		assert.Contains(t, body, authzNumber[1], "the verification page shows the authorization")
+		assert.Contains(t, body, granteeAFM, "and whom it empowers")
 	})
 
 	t.Run("refuse then upload", func(t *testing.T) {
@@ -590,6 +660,7 @@ func TestOnceOnlyJourney(t *testing.T) {
 	status, body := visit(t, maria, "GET", agency+application, nil)
 	require.Equal(t, http.StatusOK, status, body)
 	assert.Contains(t, body, `id="declaration-number">`+declared+`<`, "the application and its declaration outlive a restart")
+	assert.Contains(t, body, `id="authorization-number">`+authorized+`<`, "and its authorization")
 	assert.Contains(t, body, "Νίκος Παπαδόπουλος", "with the certificate fetched")
 }
 

@@ -146,6 +146,9 @@ func TestBrowserDemoJourney(t *testing.T) {
 			DeclarationIntro, CodeText, DeclaredText string
 			DeclarationNumber, VerifyText            string
 			PDFType, PDFStart                        string
+			AuthzRefusedText, AuthzInvalid           string
+			AuthzCodeText, AuthorizedText            string
+			AuthorizationNumber, AuthzVerifyText     string
 		}
 	}
 	require.NoError(t, json.Unmarshal(out, &rep), string(out))
@@ -164,11 +167,16 @@ func TestBrowserDemoJourney(t *testing.T) {
 	require.Len(t, rep.Walks, 4)
 	// The consent pages name the requester as its record does, by the
 	// client's registered name, in both languages.
-	words := map[string]struct{ agency, items, preview, spouse, verified, family, born, declare, code, declared string }{
+	words := map[string]struct {
+		agency, items, preview, spouse, verified, family, born, declare, code, declared string
+		ownAFM, authorized, grantee                                                     string
+	}{
 		"el": {"Δήμος Αθηναίων", "Οικογενειακή κατάσταση", "Τα στοιχεία που θα σταλούν", "Νίκος Δοκιμαστικός", "επαληθεύτηκε", "Δοκιμαστική", "02/05/2016",
-			"Τα στοιχεία της αίτησής μου για επίδομα παιδιού", "Κωδικός μιας χρήσης", "εκδόθηκε με αριθμό πρωτοκόλλου"},
+			"Τα στοιχεία της αίτησής μου για επίδομα παιδιού", "Κωδικός μιας χρήσης", "εκδόθηκε με αριθμό πρωτοκόλλου",
+			"δικός σας ΑΦΜ", "Η εξουσιοδότησή σας εκδόθηκε", "987654324"},
 		"en": {"Δήμος Αθηναίων", "Marital status", "The data that would be sent", "Σοφία Παραδείγματος", "proof verified", "Παράδειγμα", "14/02/2021",
-			"The particulars of my child benefit application", "One-time code", "was issued with protocol number"},
+			"The particulars of my child benefit application", "One-time code", "was issued with protocol number",
+			"your own tax number", "Your authorization was issued", "123456783"},
 	}
 	for _, w := range rep.Walks {
 		want := words[w.Lang]
@@ -196,6 +204,16 @@ func TestBrowserDemoJourney(t *testing.T) {
 			assert.Equal(t, "%PDF-", w.PDFStart, w.Lang)
 			assert.Contains(t, w.VerifyText, w.DeclarationNumber, "%s: the verification page shows it", w.Lang)
 			assert.Contains(t, w.VerifyText, want.declare, "%s: with its text", w.Lang)
+			// The authorization: her own tax number refused beside the
+			// field, then issued to the other citizen and verifiable.
+			assert.Contains(t, w.AuthzRefusedText, want.ownAFM, "%s: her own tax number is refused", w.Lang)
+			assert.Equal(t, "true", w.AuthzInvalid, "%s: the field is marked invalid", w.Lang)
+			assert.Contains(t, w.AuthzCodeText, want.code, "%s: the authorization asks for its code", w.Lang)
+			assert.Contains(t, w.AuthorizedText, want.authorized, "%s: the authorization is issued", w.Lang)
+			assert.Regexp(t, `^[0-9]{4}/[0-9]+$`, w.AuthorizationNumber, "%s: with a protocol number", w.Lang)
+			assert.NotEqual(t, w.DeclarationNumber, w.AuthorizationNumber, w.Lang)
+			assert.Contains(t, w.AuthzVerifyText, w.AuthorizationNumber, "%s: the verification page shows it", w.Lang)
+			assert.Contains(t, w.AuthzVerifyText, want.grantee, "%s: and whom it empowers", w.Lang)
 			continue
 		}
 		assert.True(t, w.UploadForm, "%s: a refused application offers the upload", w.Lang)

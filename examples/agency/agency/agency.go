@@ -255,6 +255,10 @@ func (a *agency) routes(jwks []byte, verify http.Handler) http.Handler {
 	mux.Handle("POST /applications/{id}/declaration", a.login.Require(http.HandlerFunc(a.declare)))
 	mux.Handle("POST /applications/{id}/declaration/confirm", a.login.Require(http.HandlerFunc(a.confirmDeclaration)))
 	mux.Handle("GET /applications/{id}/declaration.pdf", a.login.Require(http.HandlerFunc(a.declarationPDF)))
+	mux.Handle("POST /applications/{id}/authorization", a.login.Require(http.HandlerFunc(a.authorize)))
+	mux.Handle("POST /applications/{id}/authorization/code", a.login.Require(http.HandlerFunc(a.authorizationCode)))
+	mux.Handle("POST /applications/{id}/authorization/confirm", a.login.Require(http.HandlerFunc(a.confirmAuthorization)))
+	mux.Handle("GET /applications/{id}/authorization.pdf", a.login.Require(http.HandlerFunc(a.authorizationPDF)))
 	// Where the declarations' QR codes lead: anyone may verify one.
 	mux.Handle("/verify", verify)
 	mux.Handle("/verify/", verify)
@@ -545,12 +549,41 @@ func (a *agency) show(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *agency) renderApp(w http.ResponseWriter, r *http.Request, app *application, status int, problemKey string) {
-	data := map[string]any{"App": app, "Error": problemKey, "MaxMiB": maxUpload >> 20}
+	a.renderAppWith(w, r, app, status, map[string]any{"Error": problemKey})
+}
+
+// renderAppWith shows the application with data besides it: the
+// declaration's error ("Error"), or the authorization's form and error.
+func (a *agency) renderAppWith(w http.ResponseWriter, r *http.Request, app *application, status int, data map[string]any) {
+	data["App"], data["MaxMiB"] = app, maxUpload>>20
 	if app.State == stateComplete || app.State == stateUploaded {
 		data["Declaration"] = a.declarationText(page.Lang(r), app)
 		if app.DeclarationCode != "" {
 			data["VerifyURL"] = a.decl.VerifyURL(app.DeclarationCode)
 		}
+		z, err := a.apps.authorization(r.Context(), app.ID)
+		if err != nil {
+			a.unavailable(w, r, err)
+			return
+		}
+		data["Authz"] = z
+		if z != nil && z.Code != "" {
+			data["AuthzVerifyURL"] = a.decl.VerifyURL(z.Code)
+		}
+		if _, typed := data["AuthzForm"]; !typed {
+			data["AuthzForm"] = authzForm{Until: time.Now().UTC().AddDate(0, 3, 0).Format(time.DateOnly)}
+		}
+		data["AuthzMin"] = time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+		data["AuthzMax"] = time.Now().UTC().Add(maxAuthorization).Format(time.DateOnly)
+	}
+	// A page that answers with a problem says so in its title and, above
+	// all, links to the section where the problem is told.
+	f, _ := data["AuthzForm"].(authzForm)
+	switch declErr, authzErr := data["Error"], data["AuthzError"]; {
+	case authzErr != nil && authzErr != "" || len(f.Errors) > 0:
+		data["Problem"] = "authorization"
+	case declErr != nil && declErr != "" && app.State != stateNeedsUpload:
+		data["Problem"] = "declaration"
 	}
 	a.pages.Render(w, r, status, "application.html", data)
 }

@@ -34,19 +34,28 @@ func (a *agency) declarationText(lang string, app *application) declarationDraft
 }
 
 // declarable returns the application if the citizen may declare for it
-// now: its certificate is in, fetched or uploaded, and no declaration
-// was issued yet. Otherwise it answers the request.
+// now: it may be signed for (signable) and no declaration was issued
+// yet. Otherwise it answers the request.
 func (a *agency) declarable(w http.ResponseWriter, r *http.Request) (*application, declaration.Person, bool) {
+	app, person, ok := a.signable(w, r)
+	if ok && app.DeclarationNumber != "" { // issued meanwhile, by another tab
+		http.Redirect(w, r, "/applications/"+app.ID+"#declaration", http.StatusSeeOther)
+		return nil, declaration.Person{}, false
+	}
+	return app, person, ok
+}
+
+// signable returns the signed-in citizen's application and the citizen
+// as the provider knows her, if she may sign documents for it now: its
+// certificate is in, fetched or uploaded. Otherwise it answers the
+// request.
+func (a *agency) signable(w http.ResponseWriter, r *http.Request) (*application, declaration.Person, bool) {
 	app, ok := a.owned(w, r, r.PathValue("id"))
 	if !ok {
 		return nil, declaration.Person{}, false
 	}
 	if app.State != stateComplete && app.State != stateUploaded {
 		a.pages.RenderError(w, r, http.StatusNotFound, "")
-		return nil, declaration.Person{}, false
-	}
-	if app.DeclarationNumber != "" { // issued meanwhile, by another tab
-		http.Redirect(w, r, "/applications/"+app.ID+"#declaration", http.StatusSeeOther)
 		return nil, declaration.Person{}, false
 	}
 	s, _ := rp.SessionFromContext(r.Context())
@@ -182,8 +191,14 @@ func (a *agency) declarationPDF(w http.ResponseWriter, r *http.Request) {
 		a.pages.RenderError(w, r, http.StatusNotFound, "")
 		return
 	}
-	// The application's owner is the declarant: the document is theirs.
-	doc, err := a.decl.Get(r.Context(), declaration.Person{AFM: app.TaxNumber}, app.DeclarationID)
+	a.servePDF(w, r, app, app.DeclarationID, "declaration")
+}
+
+// servePDF serves the application's issued document id as a PDF named
+// after its kind and protocol number. The application's owner is the
+// declarant: the document is hers.
+func (a *agency) servePDF(w http.ResponseWriter, r *http.Request, app *application, id, name string) {
+	doc, err := a.decl.Get(r.Context(), declaration.Person{AFM: app.TaxNumber}, id)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
@@ -197,7 +212,7 @@ func (a *agency) declarationPDF(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("ETag", `"`+base64.RawURLEncoding.EncodeToString(sum[:])+`"`)
 	w.Header().Set("Cache-Control", "private, no-cache")
 	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", `attachment; filename="declaration-`+strings.ReplaceAll(doc.Protocol, "/", "-")+`.pdf"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`-`+strings.ReplaceAll(doc.Protocol, "/", "-")+`.pdf"`)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
 }
 

@@ -34,6 +34,18 @@ const schema = `CREATE TABLE IF NOT EXISTS agency_applications (
 	declaration_code   TEXT NOT NULL DEFAULT ''
 )`
 
+// authzSchema is the applications' authorizations, one at most each: a
+// table of its own, so that databases made before it need no change.
+const authzSchema = `CREATE TABLE IF NOT EXISTS agency_authorizations (
+	application_id TEXT PRIMARY KEY,
+	document_id    TEXT NOT NULL,
+	grantee_afm    TEXT NOT NULL,
+	grantee_name   TEXT NOT NULL,
+	valid_until    TEXT NOT NULL,
+	number         TEXT NOT NULL DEFAULT '',
+	code           TEXT NOT NULL DEFAULT ''
+)`
+
 // store keeps the applications in the agency's database, so that a
 // restart loses none.
 type store struct{ db *sql.DB }
@@ -41,8 +53,10 @@ type store struct{ db *sql.DB }
 func newStore(ctx context.Context, db *sql.DB) (*store, error) {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return nil, fmt.Errorf("agency: the applications' table: %w", err)
+	for _, stmt := range []string{schema, authzSchema} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("agency: the applications' tables: %w", err)
+		}
 	}
 	return &store{db: db}, nil
 }
@@ -139,3 +153,52 @@ func (app *application) values() ([]any, error) {
 		app.ConsentID, app.Exchange, string(cert), string(up), app.DeclarationID, app.DeclarationNumber,
 		app.DeclarationCode}, nil
 }
+
+// authorization returns the application's authorization, or nil when it
+// has none.
+func (s *store) authorization(ctx context.Context, appID string) (*authorization, error) {
+	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
+	var z authorization
+	var until string
+	err := s.db.QueryRowContext(ctx, `SELECT document_id, grantee_afm, grantee_name, valid_until, number, code
+		FROM agency_authorizations WHERE application_id = $1`, appID).Scan(
+		&z.DocumentID, &z.GranteeAFM, &z.GranteeName, &until, &z.Number, &z.Code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("agency: read the authorization: %w", err)
+	}
+	if z.ValidUntil, err = time.Parse(time.RFC3339, until); err != nil {
+		return nil, fmt.Errorf("agency: the authorization's end: %w", err)
+	}
+	return &z, nil
+}
+
+// putAuthorization writes the application's authorization over the one
+// it had, unless that one was issued: an issued authorization stays, and
+// putting another is errAuthorizationIssued.
+func (s *store) putAuthorization(ctx context.Context, appID string, z *authorization) error {
+	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
+	res, err := s.db.ExecContext(ctx, `INSERT INTO agency_authorizations
+		(application_id, document_id, grantee_afm, grantee_name, valid_until, number, code)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (application_id) DO UPDATE SET document_id = excluded.document_id,
+			grantee_afm = excluded.grantee_afm, grantee_name = excluded.grantee_name,
+			valid_until = excluded.valid_until, number = excluded.number, code = excluded.code
+		WHERE agency_authorizations.number = '' OR agency_authorizations.document_id = excluded.document_id`,
+		appID, z.DocumentID, z.GranteeAFM, z.GranteeName, z.ValidUntil.UTC().Format(time.RFC3339), z.Number, z.Code)
+	if err != nil {
+		return fmt.Errorf("agency: store the authorization: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return errAuthorizationIssued
+	}
+	return nil
+}
+
+// errAuthorizationIssued: the application's authorization was issued
+// meanwhile, by another tab.
+var errAuthorizationIssued = errors.New("agency: the application's authorization is issued already")

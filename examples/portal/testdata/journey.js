@@ -6,10 +6,12 @@
 // agency asks for an upload, which is made). An approved application ends
 // with a solemn declaration that it is true, which the agency issues and
 // the citizen signs with a code from the outbox: its number, PDF and
-// verification page; then the walk opens the access log of «Τα δεδομένα
-// μου». Every page is checked with axe-core, measured for sideways
-// scrolling and kept as a screenshot (the declaration's pages at 390 and
-// 1280 px). Prints a JSON report.
+// verification page; then an authorization of the other demo citizen
+// (refused first with her own tax number), signed the same way; then the
+// walk opens the access log of «Τα δεδομένα μου». Every page is checked
+// with axe-core, measured for sideways scrolling and kept as a screenshot
+// (the declaration's and the authorization's pages at 390 and 1280 px).
+// Prints a JSON report.
 // Usage: node journey.js <chromium> <portal base URL> <agency base URL>
 const { chromium } = require('playwright-core');
 const fs = require('fs');
@@ -120,6 +122,25 @@ async function walk(ctx, lang, user, approve) {
       w.pdfStart = (await pdf.body()).subarray(0, 5).toString();
       await submit(page, '#declaration-verify');
       w.verifyText = await checkWide(page, prefix + '-agency-verify');
+      // Beside it, an authorization of the other demo citizen to follow
+      // the application: first with her own tax number, refused beside
+      // the field, then as it should be.
+      const [own, other, otherName] = user === 'demo' ? ['123456783', '987654324', 'Γιάννης Παράδειγμα'] : ['987654324', '123456783', 'Μαρία Δοκιμαστική'];
+      await page.goto(w.applicationURL);
+      await page.fill('#grantee_afm', own);
+      await page.fill('#grantee_name', otherName);
+      await submit(page, 'form[action$="/authorization"] button[type=submit]');
+      w.authzRefusedText = await checkWide(page, prefix + '-agency-authorization-refused');
+      w.authzInvalid = await page.getAttribute('#grantee_afm', 'aria-invalid');
+      await page.fill('#grantee_afm', other);
+      await submit(page, 'form[action$="/authorization"] button[type=submit]');
+      w.authzCodeText = await checkWide(page, prefix + '-agency-authorization-code');
+      await page.fill('#authorization-code-input', await outboxCode(page));
+      await submit(page, 'form[action$="/authorization/confirm"] button[type=submit]');
+      w.authorizedText = await checkWide(page, prefix + '-agency-authorized');
+      w.authorizationNumber = (await page.textContent('#authorization-number')).trim();
+      await submit(page, '#authorization-verify');
+      w.authzVerifyText = await checkWide(page, prefix + '-agency-authorization-verify');
       // The citizen's access log lists the exchange, its proof verified
       // once a checkpoint covers it (about a second).
       for (let i = 0; i < 20; i++) {
