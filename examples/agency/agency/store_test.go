@@ -54,3 +54,42 @@ func TestStoreKeepsApplications(t *testing.T) {
 		assert.ErrorIs(t, err, errNoApplication)
 	})
 }
+
+// TestStoreKeepsAuthorizations: an application has no authorization
+// until one is put; a draft is replaced by the next, an issued one stays
+// (issuing it again with its own document is no change), and it reads
+// back whole after a restart. SQLite, and PostgreSQL when set.
+func TestStoreKeepsAuthorizations(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, fresh *sqltest.DB) {
+		ctx := t.Context()
+		db := fresh.OpenAnother(t)
+		s, err := newStore(ctx, db)
+		require.NoError(t, err)
+		z, err := s.authorization(ctx, "app-1")
+		require.NoError(t, err)
+		assert.Nil(t, z, "none yet")
+
+		until := time.Date(2027, 3, 7, 23, 59, 59, 0, time.UTC)
+		first := &authorization{DocumentID: "D1", GranteeAFM: "987654324", GranteeName: "Γιάννης Παράδειγμα", ValidUntil: until}
+		require.NoError(t, s.putAuthorization(ctx, "app-1", first))
+		second := &authorization{DocumentID: "D2", GranteeAFM: "094014201", GranteeName: "Άλλος", ValidUntil: until.AddDate(0, 1, 0)}
+		require.NoError(t, s.putAuthorization(ctx, "app-1", second), "a draft is replaced")
+		second.Number, second.Code = "2026/000002", "ABCD-EFGH-JKLM-NPQR-STUV"
+		require.NoError(t, s.putAuthorization(ctx, "app-1", second), "issued")
+		require.NoError(t, s.putAuthorization(ctx, "app-1", second), "issued again by a confirmation whose answer was lost")
+		err = s.putAuthorization(ctx, "app-1", &authorization{DocumentID: "D3", GranteeAFM: "987654324", GranteeName: "Τρίτος", ValidUntil: until})
+		assert.ErrorIs(t, err, errAuthorizationIssued)
+		require.NoError(t, s.putAuthorization(ctx, "app-2", first), "another application's is its own")
+		require.NoError(t, db.Close())
+
+		db = fresh.OpenAnother(t)
+		s, err = newStore(ctx, db)
+		require.NoError(t, err)
+		got, err := s.authorization(ctx, "app-1")
+		require.NoError(t, err)
+		assert.Equal(t, second, got)
+		got, err = s.authorization(ctx, "app-2")
+		require.NoError(t, err)
+		assert.Equal(t, first, got)
+	})
+}
