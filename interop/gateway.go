@@ -627,7 +627,9 @@ func (g *Gateway) logBeforeRelease(res *http.Response, x *exchange) error {
 		g.log.Error("gateway: exchange not logged, answer held back", zap.String("exchange", x.id), zap.Error(err))
 		return errLogFailed
 	}
-	if res.ContentLength < 0 && x.method != http.MethodHead {
+	// Its length is known now; an answer with trailers stays chunked,
+	// the only framing that carries them.
+	if res.ContentLength < 0 && x.method != http.MethodHead && len(res.Trailer) == 0 {
 		res.ContentLength = int64(body.Len())
 		res.Header.Set("Content-Length", strconv.Itoa(body.Len()))
 		res.TransferEncoding = nil

@@ -194,6 +194,14 @@ func TestGatewayLogBeforeReleaseBodies(t *testing.T) {
 	assert.Equal(t, http.StatusBadGateway, rec.Entry.Status)
 	assert.Equal(t, "Server.ServerProxy.ResponseTooLarge", rec.Entry.Error)
 
+	// An answer with trailers keeps them.
+	res = rg.call(t, "GET", "/r1/GR/GOV/EL-AADE/REGISTRY/open/trailer", nil)
+	body, err = io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode, string(body))
+	assert.Equal(t, "counted", string(body))
+	assert.Equal(t, "7", res.Trailer.Get("X-Checksum"))
+
 	// A HEAD keeps the length the provider announced.
 	res = rg.call(t, "HEAD", "/r1/GR/GOV/EL-AADE/REGISTRY/open/ok", nil)
 	assert.Equal(t, http.StatusOK, res.StatusCode)

@@ -371,6 +371,12 @@ func (rg *rig) upstream() http.Handler {
 		w.Write(make([]byte, 262144))
 	})
 	mux.HandleFunc("GET /api/ok", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("GET /api/trailer", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Checksum")
+		io.WriteString(w, "counted")
+		w.(http.Flusher).Flush()
+		w.Header().Set("X-Checksum", "7")
+	})
 	return mux
 }
 
