@@ -155,34 +155,18 @@ func (a *agency) confirmAuthorization(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	code := strings.TrimSpace(r.PostFormValue("code"))
-	if code == "" {
-		a.renderAuthz(w, r, app, http.StatusUnprocessableEntity, authzForm{}, "agency.decl.no_code")
-		return
-	}
 	ctx := r.Context()
-	doc, err := a.decl.Confirm(ctx, person, z.DocumentID, code)
-	if errors.Is(err, declaration.ErrState) {
-		// Issued already, by a confirmation whose answer was lost.
-		if d, gerr := a.decl.Get(ctx, person, z.DocumentID); gerr == nil && d.State == declaration.StateIssued {
-			doc, err = d, nil
-		}
-	}
-	var de *declaration.Error
+	doc, ref, err := a.confirmCode(ctx, person, z.DocumentID, r.PostFormValue("code"))
 	switch {
-	case err == nil:
-	case errors.As(err, &de) && de.RetryAfter > 0:
-		w.Header().Set("Retry-After", retryAfter(de.RetryAfter))
-		a.renderAuthz(w, r, app, http.StatusTooManyRequests, authzForm{}, "agency.decl.too_many")
-		return
-	case errors.Is(err, declaration.ErrCode):
-		a.renderAuthz(w, r, app, http.StatusUnprocessableEntity, authzForm{}, "agency.decl.bad_code")
-		return
-	case errors.Is(err, declaration.ErrExpired) || errors.Is(err, declaration.ErrNotFound):
-		a.renderAuthz(w, r, app, http.StatusUnprocessableEntity, a.formOf(z), "agency.authz.expired")
-		return
-	default:
+	case err != nil:
 		a.authzFailed(w, r, app, authzForm{}, err)
+		return
+	case ref != nil && ref.expired:
+		a.renderAuthz(w, r, app, ref.status, a.formOf(z), "agency.authz.expired")
+		return
+	case ref != nil:
+		ref.header(w)
+		a.renderAuthz(w, r, app, ref.status, authzForm{}, ref.key)
 		return
 	}
 	z.Number, z.Code = doc.Protocol, doc.Code

@@ -2,6 +2,7 @@ package agency
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -137,39 +138,23 @@ func (a *agency) confirmDeclaration(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/applications/"+app.ID+"#declaration", http.StatusSeeOther)
 		return
 	}
-	code := strings.TrimSpace(r.PostFormValue("code"))
-	if code == "" {
-		a.renderApp(w, r, app, http.StatusUnprocessableEntity, "agency.decl.no_code")
-		return
-	}
 	ctx := r.Context()
-	doc, err := a.decl.Confirm(ctx, person, app.DeclarationID, code)
-	if errors.Is(err, declaration.ErrState) {
-		// Issued already, by a confirmation whose answer was lost.
-		if d, gerr := a.decl.Get(ctx, person, app.DeclarationID); gerr == nil && d.State == declaration.StateIssued {
-			doc, err = d, nil
-		}
-	}
-	var de *declaration.Error
+	doc, ref, err := a.confirmCode(ctx, person, app.DeclarationID, r.PostFormValue("code"))
 	switch {
-	case err == nil:
-	case errors.As(err, &de) && de.RetryAfter > 0:
-		w.Header().Set("Retry-After", retryAfter(de.RetryAfter))
-		a.renderApp(w, r, app, http.StatusTooManyRequests, "agency.decl.too_many")
+	case err != nil:
+		a.declarationFailed(w, r, app, err)
 		return
-	case errors.Is(err, declaration.ErrCode):
-		a.renderApp(w, r, app, http.StatusUnprocessableEntity, "agency.decl.bad_code")
-		return
-	case errors.Is(err, declaration.ErrExpired) || errors.Is(err, declaration.ErrNotFound):
+	case ref != nil && ref.expired:
 		app.DeclarationID = ""
 		if _, err := a.apps.update(ctx, app, app.State); err != nil {
 			a.unavailable(w, r, err)
 			return
 		}
-		a.renderApp(w, r, app, http.StatusUnprocessableEntity, "agency.decl.expired")
+		a.renderApp(w, r, app, ref.status, "agency.decl.expired")
 		return
-	default:
-		a.declarationFailed(w, r, app, err)
+	case ref != nil:
+		ref.header(w)
+		a.renderApp(w, r, app, ref.status, ref.key)
 		return
 	}
 	app.DeclarationNumber, app.DeclarationCode = doc.Protocol, doc.Code
@@ -178,6 +163,53 @@ func (a *agency) confirmDeclaration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/applications/"+app.ID+"#declaration", http.StatusSeeOther)
+}
+
+// refusal is a code the confirmation did not take: the answer's status,
+// the message that says why, and the wait it asks for; expired says the
+// draft is gone and must be written again.
+type refusal struct {
+	status  int
+	key     string
+	wait    time.Duration
+	expired bool
+}
+
+// header sets Retry-After when the refusal asks for a wait.
+func (f *refusal) header(w http.ResponseWriter) {
+	if f.wait > 0 {
+		w.Header().Set("Retry-After", retryAfter(f.wait))
+	}
+}
+
+// confirmCode issues the draft id with the code the citizen typed. It
+// returns the issued document, or the refusal to show her; err is a
+// failure of the service.
+func (a *agency) confirmCode(ctx context.Context, person declaration.Person, id, code string) (*declaration.Document, *refusal, error) {
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return nil, &refusal{status: http.StatusUnprocessableEntity, key: "agency.decl.no_code"}, nil
+	}
+	doc, err := a.decl.Confirm(ctx, person, id, code)
+	if errors.Is(err, declaration.ErrState) {
+		// Issued already, by a confirmation whose answer was lost.
+		if d, gerr := a.decl.Get(ctx, person, id); gerr == nil && d.State == declaration.StateIssued {
+			doc, err = d, nil
+		}
+	}
+	var de *declaration.Error
+	switch {
+	case err == nil:
+		return doc, nil, nil
+	case errors.As(err, &de) && de.RetryAfter > 0:
+		return nil, &refusal{status: http.StatusTooManyRequests, key: "agency.decl.too_many", wait: de.RetryAfter}, nil
+	case errors.Is(err, declaration.ErrCode):
+		return nil, &refusal{status: http.StatusUnprocessableEntity, key: "agency.decl.bad_code"}, nil
+	case errors.Is(err, declaration.ErrExpired) || errors.Is(err, declaration.ErrNotFound):
+		return nil, &refusal{status: http.StatusUnprocessableEntity, expired: true}, nil
+	default:
+		return nil, nil, err
+	}
 }
 
 // declarationPDF serves the issued declaration as a PDF with its QR
