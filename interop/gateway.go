@@ -291,7 +291,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	g.serve(w, r, x)
-	if g.cfg.WaitForLog || x.logged {
+	if x.logged {
+		// In the log before its answer went out: counted and observed
+		// only.
+		g.finish(r.Context(), x)
+		return
+	}
+	if g.cfg.WaitForLog {
 		// The answer goes out before the commit is waited for. In the
 		// background case the server sends it as the handler returns: a
 		// flush here would cost a write of its own.
