@@ -142,7 +142,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		log.Warn("demo mode: generated a self-signed certificate to sign PDFs; set EGOVKIT_PDF_CERT and EGOVKIT_PDF_KEY on a real server",
 			zap.String("file", cfg.DataDir+"/"+sealFile))
 	}
-	acfg := appConfig{DB: db, KEK: key, BaseURL: base, Demo: cfg.Demo, Log: log, AdminToken: cfg.AdminToken, PDFSigner: seal}
+	acfg := appConfig{DB: db, KEK: key, BaseURL: base, Demo: cfg.Demo, Log: log, AdminToken: cfg.AdminToken, PDFSigner: seal,
+		DemoCitizens: cfg.DemoCitizens}
 	if cfg.Demo {
 		if acfg.Journey, err = listenJourney(cfg.DataDir, cfg.DemoAgencyAddr, cfg.DemoRegistryAddr); err != nil {
 			return err
