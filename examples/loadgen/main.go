@@ -82,6 +82,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fl.DurationVar(&o.warmup, "warmup", 5*time.Second, "load before measuring")
 	fl.DurationVar(&o.timeout, "timeout", 10*time.Second, "deadline of each HTTP request")
 	fl.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
+	fl.Usage = func() {
+		fmt.Fprint(fl.Output(), `Usage: loadgen [flags]
+
+Puts the mixed national workload (sign-ins on a single sign-on session,
+gateway calls under a standing consent, solemn declarations and
+authorizations) on a portal in demo mode, and reports throughput and
+latency percentiles per kind. -citizens N spreads it over the demo citizen
+and the portal's generated citizens (portal -demo -demo-citizens N-1).
+
+  loadgen -rate 500 -duration 30s
+  loadgen -citizens 1000 -rate 500,1000 -duration 12s -warmup 3s
+  loadgen -mode tokens -c 16 -duration 10s
+
+`)
+		fl.PrintDefaults()
+	}
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
