@@ -148,6 +148,8 @@ func (a *app) seedPopulation(ctx context.Context, n int) error {
 			missing = append(missing, i)
 		case err != nil:
 			return fmt.Errorf("demo citizen %s: %w", populationUsername(i), err)
+		case c.Username != populationUsername(i):
+			return fmt.Errorf("demo citizen %s: its tax number belongs to the account %s", populationUsername(i), c.Username)
 		default:
 			// Created before a stop that came before its mobile number.
 			if err := a.populationMobile(ctx, c.ID, i, true); err != nil {
@@ -225,7 +227,11 @@ func (a *app) createPopulationCitizen(ctx context.Context, i int) error {
 		case errors.Is(err, auth.ErrPasswordBusy) && attempt < 10:
 			continue
 		case errors.Is(err, auth.ErrAccountExists):
-			if c, err = a.accounts.CitizenByAFM(ctx, populationAFM(i)); err != nil {
+			c, err = a.accounts.CitizenByAFM(ctx, populationAFM(i))
+			switch {
+			case errors.Is(err, auth.ErrNoSuchAccount) || err == nil && c.Username != populationUsername(i):
+				return fmt.Errorf("demo citizen %s: another account holds its user name or tax number", populationUsername(i))
+			case err != nil:
 				return fmt.Errorf("demo citizen %s: %w", populationUsername(i), err)
 			}
 			return a.populationMobile(ctx, c.ID, i, true)

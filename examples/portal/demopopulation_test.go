@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -164,4 +165,14 @@ func TestPopulationInRegistry(t *testing.T) {
 	}
 	_, err = preview.Preview(t.Context(), consent.PreviewQuery{TaxNumber: populationAFM(3), Source: journeySource, Items: items})
 	assert.ErrorContains(t, err, "404", "a citizen beyond -demo-citizens has no record")
+}
+
+// TestDemoPopulationConflict: a generated citizen's user name held by
+// another account stops the start with an error that names it.
+func TestDemoPopulationConflict(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	seedCitizen(t, dataDir, populationUsername(1), "another-password", "+306955555555")
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-data", dataDir, "-demo", "-demo-citizens", "2"}, env(nil), io.Discard, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "demo citizen citizen00001: another account holds its user name or tax number")
 }

@@ -14,6 +14,8 @@
 // examples/agency/agency and examples/registry/registry) in the same
 // process on loopback ports of their own (-demo-agency-addr,
 // -demo-registry-addr), registered at the portal, and prints their URLs.
+// With -demo-citizens N it also creates N generated citizens, once, for
+// loads spread over a population (examples/loadgen -citizens).
 //
 // On first run it creates the data directory, a SQLite database in it and a
 // random key-encryption key (the file kek, mode 0600) that protects the
