@@ -65,7 +65,7 @@ func TestMixedLoad(t *testing.T) {
 
 	admin := strings.Repeat("k", 40)
 	env := append(os.Environ(), "EGOVKIT_ADMIN_TOKEN="+admin)
-	portal := exec.Command(filepath.Join(bin, "portal"), "-demo", "-log-json", "-addr", "127.0.0.1:0", "-data", t.TempDir())
+	portal := exec.Command(filepath.Join(bin, "portal"), "-demo", "-demo-citizens", "3", "-log-json", "-addr", "127.0.0.1:0", "-data", t.TempDir())
 	portal.Env = env
 	stderr, err := portal.StderrPipe()
 	require.NoError(t, err)
@@ -126,6 +126,36 @@ func TestMixedLoad(t *testing.T) {
 	assert.Positive(t, rep.Overall.P99)
 	assert.InDelta(t, 12, rep.Overall.PerSecond, 6, "the rate held")
 	assert.Contains(t, text, "overall")
+	assert.Equal(t, 1, rep.Citizens, "the demo citizen alone by default")
+
+	// The same mix over a population: the demo citizen and the portal's
+	// three generated citizens, each set up with a session and a consent
+	// of their own, every kind succeeding for whichever is drawn.
+	text, rep, b = loadgen("-citizens", "4", "-rate", "16", "-warmup", "1s", "-duration", "4s",
+		"-mix", "signin=1,interop=1,declaration=1,authorization=1")
+	assert.Contains(t, text, "setting up 4 citizens")
+	assert.Regexp(t, `setup done in [0-9.]+ s: client loadgen-[A-Z0-9]+, 4 citizen\(s\) each with a single sign-on session and a standing consent`, text)
+	for _, k := range kinds {
+		f := rep.ByKind[k]
+		require.NotNil(t, f, "%s in the report: %s", k, b)
+		assert.Positive(t, f.OK, "%s succeeded", k)
+		assert.Empty(t, f.Errors, "%s never failed: %s", k, f.LastError)
+	}
+	assert.Equal(t, 4, rep.Citizens)
+	assert.Equal(t, 4, rep.CitizensDrawn, "transactions spread over every citizen (80 draws among 4)")
+	assert.Contains(t, text, "4 citizen(s), 4 drawn")
+
+	// More citizens than the portal generated: a clear refusal.
+	lg := exec.Command(filepath.Join(bin, "loadgen"), "-portal", base, "-citizens", "5", "-rate", "10", "-duration", "1s")
+	lg.Env = env
+	out, err := lg.CombinedOutput()
+	require.Error(t, err, "%s", out)
+	assert.Contains(t, string(out), "citizen00004: the portal holds no such citizen: start it with -demo -demo-citizens 4 or more")
+	lg = exec.Command(filepath.Join(bin, "loadgen"), "-portal", base, "-citizens", "0", "-rate", "10")
+	lg.Env = env
+	out, err = lg.CombinedOutput()
+	require.Error(t, err)
+	assert.Contains(t, string(out), "-citizens must be between 1 and 10001")
 
 	// client_credentials tokens with private_key_jwt, from two workers:
 	// every assertion is new, so none is refused as a replay.

@@ -12,8 +12,16 @@
 // started), several rates one after another (-rate 200,400,800), or a
 // number of workers (-c, a closed model).
 //
-//	EGOVKIT_ADMIN_TOKEN=… go run ./examples/portal -demo &
+// The mix runs on the demo citizen alone by default, or with -citizens N
+// on a population: the demo citizen and the portal's generated citizens
+// citizen00001 … (the portal's -demo-citizens N-1 or more), each with a
+// browser, a single sign-on session, a standing consent and an access
+// token of their own, set up before the load; each transaction picks one
+// of them at random.
+//
+//	EGOVKIT_ADMIN_TOKEN=… go run ./examples/portal -demo -demo-citizens 999 &
 //	EGOVKIT_ADMIN_TOKEN=… go run ./examples/loadgen -portal http://127.0.0.1:8080 -rate 500 -duration 30s
+//	EGOVKIT_ADMIN_TOKEN=… go run ./examples/loadgen -citizens 1000 -rate 500 -duration 30s
 //
 // -mode password measures sign-ins with the password alone instead
 // (argon2id, at the cost the portal is configured with), and -mode tokens
@@ -42,7 +50,7 @@ import (
 
 type options struct {
 	portal, admin, mix, jsonOut, mode string
-	tokens                            int
+	tokens, citizens                  int
 	rates                             []float64
 	workers, maxInFlight              int
 	duration, warmup, timeout         time.Duration
@@ -65,6 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fl.StringVar(&o.admin, "admin-token", getenv("EGOVKIT_ADMIN_TOKEN"), "the portal's client administration token (env EGOVKIT_ADMIN_TOKEN), to register the load's client")
 	fl.StringVar(&o.mix, "mix", nationalMix, "weights of the kinds: signin, interop, declaration, authorization")
 	fl.StringVar(&o.mode, "mode", "mixed", "mixed: the mix; password: sign-ins with the password alone; tokens: client_credentials tokens with private_key_jwt; introspect: a resource server introspecting tokens it has not seen")
+	fl.IntVar(&o.citizens, "citizens", 1, "the people the mix runs on, each with a browser, a single sign-on session and a standing consent of their own, each transaction picking one at random: 1 is the demo citizen alone; N > 1 adds the portal's generated citizens citizen00001 … (start the portal with -demo-citizens N-1 or more)")
 	fl.IntVar(&o.tokens, "tokens", 50000, "-mode introspect: how many tokens to take beforehand, one for each introspection")
 	rates := fl.String("rate", "", "transactions per second to start (open model), or several (200,400,800) run one after another; none: use -c")
 	fl.IntVar(&o.workers, "c", 8, "workers each running one transaction after another (closed model), when -rate is 0")
@@ -73,6 +82,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fl.DurationVar(&o.warmup, "warmup", 5*time.Second, "load before measuring")
 	fl.DurationVar(&o.timeout, "timeout", 10*time.Second, "deadline of each HTTP request")
 	fl.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
+	fl.Usage = func() {
+		fmt.Fprint(fl.Output(), `Usage: loadgen [flags]
+
+Puts the mixed national workload (sign-ins on a single sign-on session,
+gateway calls under a standing consent, solemn declarations and
+authorizations) on a portal in demo mode, and reports throughput and
+latency percentiles per kind. -citizens N spreads it over the demo citizen
+and the portal's generated citizens (portal -demo -demo-citizens N-1).
+
+  loadgen -rate 500 -duration 30s
+  loadgen -citizens 1000 -rate 500,1000 -duration 12s -warmup 3s
+  loadgen -mode tokens -c 16 -duration 10s
+
+`)
+		fl.PrintDefaults()
+	}
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -94,6 +119,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errors.New("give -rate N (N > 0) or -c N (N ≥ 1)")
 	case o.duration <= 0, o.warmup < 0, o.timeout <= 0, o.maxInFlight < 1:
 		return errors.New("-duration, -timeout and -max-in-flight must be positive, -warmup not negative")
+	case o.citizens < 1 || o.citizens > maxCitizens:
+		return fmt.Errorf("-citizens must be between 1 and %d (the demo citizen and the portal's 10,000 generated ones at most), not %d", maxCitizens, o.citizens)
 	}
 	m, err := parseMix(o.mix)
 	if err != nil {
@@ -109,19 +136,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	mixName := o.mix
 	switch o.mode {
 	case "mixed":
+		if p.citizens, err = p.newCitizens(o.citizens); err != nil {
+			return err
+		}
 		if err := setup(ctx, p, m, stderr); err != nil {
 			return err
 		}
 		tx = func(ctx context.Context, kind string) error {
+			c := p.pick()
 			switch kind {
 			case kindSignIn:
-				return p.signIn(ctx)
+				return p.signIn(ctx, c)
 			case kindInterop:
-				return p.call(ctx)
+				return p.call(ctx, c)
 			case kindDeclaration:
-				return p.document(ctx, false)
+				return p.document(ctx, c, false)
 			default:
-				return p.document(ctx, true)
+				return p.document(ctx, c, true)
 			}
 		}
 	case "password":
@@ -163,6 +194,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		rep := drive(ctx, o, rate, m, tx, stderr)
 		rep.Portal, rep.Mix = p.base, mixName
+		if len(p.citizens) > 0 {
+			rep.Citizens, rep.CitizensDrawn = len(p.citizens), p.drawn()
+		}
 		rep.print(stdout)
 		reps = append(reps, rep)
 	}
@@ -175,39 +209,117 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return nil
 }
 
-// setup prepares what the kinds in the mix need: the load's client and a
-// first sign-in (password and SMS code, which opens the single sign-on
-// session every later sign-in uses), and for gateway calls a standing
-// consent the citizen approved.
+// setupConcurrency bounds the citizens set up at once. Each first
+// sign-in sends a code to the development outbox, which keeps the last
+// 100 messages: with at most this many codes awaiting their reading, a
+// code is still there when its citizen reads the outbox.
+const setupConcurrency = 16
+
+// setup prepares what the kinds in the mix need: the load's client, and
+// for each citizen a first sign-in (password and SMS code, which opens the
+// single sign-on session every later sign-in of theirs uses) and, for
+// gateway calls, a standing consent they approved. The citizens are set
+// up setupConcurrency at a time; those the portal sent a sign-in code
+// less than a minute ago (one code a minute per person) are set up again
+// a minute later.
 func setup(ctx context.Context, p *portal, m *mix, stderr io.Writer) error {
+	start := time.Now()
 	if err := p.register(ctx); err != nil {
 		return err
 	}
-	err := p.signIn(ctx)
-	if se := (*statusError)(nil); errors.As(err, &se) && se.status == http.StatusTooManyRequests {
-		// A code was sent for this citizen's sign-in less than a minute ago.
-		fmt.Fprintln(stderr, "waiting a minute: the portal sent a sign-in code a moment ago")
+	if len(p.citizens) > 1 {
+		fmt.Fprintf(stderr, "setting up %d citizens, %d at a time…\n", len(p.citizens), setupConcurrency)
+	}
+	todo := p.citizens
+	for round := 0; len(todo) > 0; round++ {
+		later, err := setupCitizens(ctx, p, m, todo, round > 0)
+		if err != nil {
+			return err
+		}
+		if len(later) == 0 {
+			break
+		}
+		if round > 0 {
+			return fmt.Errorf("first sign-in of %s: no code even a minute later", later[0].username)
+		}
+		fmt.Fprintf(stderr, "waiting a minute: the portal sent %d of the citizens a sign-in code a moment ago\n", len(later))
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(61 * time.Second):
 		}
-		err = p.signIn(ctx)
+		todo = later
 	}
-	if err != nil {
-		return fmt.Errorf("first sign-in: %w", err)
-	}
+	fmt.Fprintf(stderr, "setup done in %.1f s: client %s, %d citizen(s) each with a single sign-on session", time.Since(start).Seconds(), p.client, len(p.citizens))
 	if m.has(kindInterop) {
-		if err := p.standingConsent(ctx); err != nil {
-			return fmt.Errorf("standing consent: %w", err)
-		}
-	}
-	fmt.Fprintf(stderr, "setup done: client %s, single sign-on session open", p.client)
-	if m.has(kindInterop) {
-		fmt.Fprint(stderr, ", standing consent approved")
+		fmt.Fprint(stderr, " and a standing consent")
 	}
 	fmt.Fprintln(stderr)
 	return nil
+}
+
+// setupCitizens sets up todo, setupConcurrency at a time, and returns the
+// citizens to set up again in a minute: those whose first sign-in was
+// refused as too soon after another code, or whose code the outbox did
+// not hold (pushed out of it, when this run follows another within
+// minutes), unless final.
+func setupCitizens(ctx context.Context, p *portal, m *mix, todo []*citizen, final bool) ([]*citizen, error) {
+	var (
+		mu     sync.Mutex
+		later  []*citizen
+		failed error
+		next   atomic.Int64
+		wg     sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if failed == nil {
+			failed = err
+		}
+	}
+	for range min(setupConcurrency, len(todo)) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				mu.Lock()
+				stop := failed != nil
+				mu.Unlock()
+				i := int(next.Add(1) - 1)
+				if stop || i >= len(todo) {
+					return
+				}
+				c := todo[i]
+				err := p.signIn(ctx, c)
+				var se *statusError
+				var na *noAccountError
+				switch {
+				case !final && (errors.As(err, &se) && se.status == http.StatusTooManyRequests || errors.Is(err, errNoCode)):
+					mu.Lock()
+					later = append(later, c)
+					mu.Unlock()
+					continue
+				case errors.As(err, &na) && c.username != demoCitizen:
+					fail(fmt.Errorf("first sign-in of %s: the portal holds no such citizen: start it with -demo -demo-citizens %d or more (-citizens counts the demo citizen)",
+						c.username, len(p.citizens)-1))
+					return
+				case err != nil:
+					fail(fmt.Errorf("first sign-in of %s: %w", c.username, err))
+					return
+				}
+				if m.has(kindInterop) {
+					if err := p.standingConsent(ctx, c); err != nil {
+						fail(fmt.Errorf("standing consent of %s: %w", c.username, err))
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if failed != nil {
+		return nil, failed
+	}
+	return later, ctx.Err()
 }
 
 // drive runs the load: warm-up, then the measured part, with a progress

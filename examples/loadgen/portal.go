@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -26,6 +27,7 @@ const (
 	demoCitizen         = "demo"
 	demoCitizenPassword = "demo-password"
 	demoCitizenAFM      = "123456783"
+	demoCitizenMobile   = "+306912345678"
 	demoGranteeAFM      = "987654324"
 	demoAgency          = "demo-agency"
 	demoAgencySecret    = "demo-agency-secret"
@@ -58,12 +60,9 @@ type portal struct {
 	client string       // the load's own client in the citizens' realm
 	secret string
 
-	// browser is the demo citizen's browser: its single sign-on session,
-	// shared by every sign-in of the run.
-	browser *http.Client
-	// token is the newest citizen access token a sign-in returned; the
-	// declarations are written with it.
-	token atomic.Pointer[string]
+	// citizens are the people the load runs on (-citizens): the demo
+	// citizen first, then the portal's generated ones.
+	citizens []*citizen
 
 	// consumer's token, cached until a minute before it expires, as an
 	// agency's system keeps it.
@@ -75,13 +74,80 @@ type portal struct {
 func newPortal(base, admin string, timeout time.Duration, conns int) (*portal, error) {
 	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: 90 * time.Second}
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		return nil, err
-	}
 	return &portal{base: strings.TrimSuffix(base, "/"), admin: admin,
-		http:    &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: noRedirect},
-		browser: &http.Client{Transport: tr, Timeout: timeout, Jar: jar, CheckRedirect: noRedirect}}, nil
+		http: &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: noRedirect}}, nil
+}
+
+// citizen is one person the load runs on, with a browser of their own.
+type citizen struct {
+	username, password, afm, mobile string
+	// browser holds the citizen's single sign-on session, shared by
+	// every sign-in of the run that picks this citizen.
+	browser *http.Client
+	// token is the newest access token a sign-in returned to this
+	// citizen; the citizen's declarations are written with it.
+	token atomic.Pointer[string]
+	// picked counts the transactions that drew this citizen.
+	picked atomic.Int64
+}
+
+// maxCitizens bounds -citizens: the demo citizen and the portal's
+// generated ones, of which it creates at most 10,000.
+const maxCitizens = 10001
+
+// The portal's generated citizens (-demo-citizens): user name, tax number
+// and mobile number follow from the index, as its demo mode makes them.
+const populationPassword = "citizen-password"
+
+func populationUsername(i int) string { return fmt.Sprintf("citizen%05d", i) }
+func populationMobile(i int) string   { return fmt.Sprintf("+30697%07d", i) }
+
+// populationAFM is the digit 2, i in seven digits and the check digit.
+func populationAFM(i int) string {
+	d := fmt.Sprintf("2%07d", i)
+	sum := 0
+	for k := range 8 {
+		sum += int(d[k]-'0') << (8 - k)
+	}
+	return d + string(rune('0'+sum%11%10))
+}
+
+// newCitizens returns the demo citizen and n-1 generated ones, each with
+// a browser (a cookie jar) of their own on the portal's connections.
+func (p *portal) newCitizens(n int) ([]*citizen, error) {
+	out := make([]*citizen, 0, n)
+	for i := range n {
+		jar, err := cookiejar.New(nil)
+		if err != nil {
+			return nil, err
+		}
+		c := &citizen{username: demoCitizen, password: demoCitizenPassword, afm: demoCitizenAFM, mobile: demoCitizenMobile,
+			browser: &http.Client{Transport: p.http.Transport, Timeout: p.http.Timeout, Jar: jar, CheckRedirect: p.http.CheckRedirect}}
+		if i > 0 {
+			c.username, c.password, c.afm, c.mobile = populationUsername(i), populationPassword, populationAFM(i), populationMobile(i)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// pick draws a citizen, each as likely as the others.
+func (p *portal) pick() *citizen {
+	c := p.citizens[mrand.IntN(len(p.citizens))]
+	c.picked.Add(1)
+	return c
+}
+
+// drawn returns how many citizens transactions drew since the last call,
+// and starts counting again.
+func (p *portal) drawn() int {
+	n := 0
+	for _, c := range p.citizens {
+		if c.picked.Swap(0) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // do sends a request and reads the whole answer; an answer other than
@@ -154,7 +220,7 @@ var txInput = regexp.MustCompile(`name="tx" value="([^"]+)"`)
 // authorization request with PKCE, the code from the redirect, and the
 // token exchange. The first one, before the session exists, signs in with
 // the password and the SMS code from the development outbox.
-func (p *portal) signIn(ctx context.Context) error {
+func (p *portal) signIn(ctx context.Context, c *citizen) error {
 	verifier := rand.Text() + rand.Text()
 	sum := sha256.Sum256([]byte(verifier))
 	q := url.Values{"response_type": {"code"}, "client_id": {p.client}, "redirect_uri": {redirectURI},
@@ -162,7 +228,7 @@ func (p *portal) signIn(ctx context.Context) error {
 		"nonce": {rand.Text()}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"}, "acr_values": {loaSubst}}
 	req, _ := http.NewRequest("GET", p.base+"/auth/citizen/authorize?"+q.Encode(), nil)
-	loc, err := p.walk(ctx, p.browser, req)
+	loc, err := p.walk(ctx, c, c.browser, req)
 	if err != nil {
 		return err
 	}
@@ -179,27 +245,29 @@ func (p *portal) signIn(ctx context.Context) error {
 	if err := json.Unmarshal(body, &tok); err != nil || tok.AccessToken == "" {
 		return fmt.Errorf("token: no access token in %.200s", body)
 	}
-	p.token.Store(&tok.AccessToken)
+	c.token.Store(&tok.AccessToken)
 	return nil
 }
 
 // walk follows the browser through the provider from req until it is
 // sent to the client's redirect URI: when there is no session yet, it
 // signs in with the password and the SMS code from the development
-// outbox. It returns the redirect.
-func (p *portal) walk(ctx context.Context, c *http.Client, req *http.Request) (*url.URL, error) {
+// outbox, as the citizen who. It returns the redirect.
+func (p *portal) walk(ctx context.Context, who *citizen, c *http.Client, req *http.Request) (*url.URL, error) {
 	for range 8 {
 		resp, page, err := p.do(ctx, c, "sign-in", req, http.StatusSeeOther)
 		switch {
+		case resp != nil && resp.StatusCode == http.StatusUnauthorized && strings.Contains(string(page), `name="password"`):
+			return nil, &noAccountError{username: who.username}
 		case resp != nil && resp.StatusCode == http.StatusOK:
 			m := txInput.FindStringSubmatch(string(page))
 			switch {
 			case m == nil:
 				return nil, errors.New("sign-in: a page without a transaction")
 			case strings.Contains(string(page), `name="password"`):
-				req = p.form("POST", "/auth/citizen/login", url.Values{"tx": {m[1]}, "username": {demoCitizen}, "password": {demoCitizenPassword}})
+				req = p.form("POST", "/auth/citizen/login", url.Values{"tx": {m[1]}, "username": {who.username}, "password": {who.password}})
 			case strings.Contains(string(page), `name="code"`):
-				code, err := p.code(ctx, "sign-in")
+				code, err := p.code(ctx, "sign-in", who.mobile)
 				if err != nil {
 					return nil, err
 				}
@@ -226,14 +294,27 @@ func (p *portal) walk(ctx context.Context, c *http.Client, req *http.Request) (*
 	return nil, errors.New("sign-in: too many redirects")
 }
 
+// noAccountError is a sign-in the portal refused for the user name and
+// password: the generated citizen does not exist there.
+type noAccountError struct{ username string }
+
+func (e *noAccountError) Error() string {
+	return fmt.Sprintf("sign-in: the portal refused %s and its password", e.username)
+}
+
 var sixDigits = regexp.MustCompile(`\b[0-9]{6}\b`)
 
-// code reads the newest code sent for purpose from the development
-// outbox (purpose "sign-in" matches any sign-in's). Each instance of the
-// portal keeps an outbox of its own, so behind a round-robin balancer the
-// code may be in another instance's: the outbox is read again, up to
-// outboxReads times, before the code counts as missing.
-func (p *portal) code(ctx context.Context, purpose string) (string, error) {
+// errNoCode is a code the outbox did not hold: not sent, or pushed out of
+// the outbox's last 100 messages by others.
+var errNoCode = errors.New("outbox: no code")
+
+// code reads the newest code sent for purpose to mobile from the
+// development outbox (purpose "sign-in" matches any sign-in's): many
+// citizens sign in at once, each with a code of their own. Each instance
+// of the portal keeps an outbox of its own, so behind a round-robin
+// balancer the code may be in another instance's: the outbox is read
+// again, up to outboxReads times, before the code counts as missing.
+func (p *portal) code(ctx context.Context, purpose, mobile string) (string, error) {
 	var n int
 	for range outboxReads {
 		req, _ := http.NewRequest("GET", p.base+"/dev/outbox", nil)
@@ -243,12 +324,15 @@ func (p *portal) code(ctx context.Context, purpose string) (string, error) {
 			return "", err
 		}
 		var box struct {
-			Messages []struct{ Text, Purpose string }
+			Messages []struct{ To, Text, Purpose string }
 		}
 		if err := json.Unmarshal(body, &box); err != nil {
 			return "", fmt.Errorf("outbox: %w", err)
 		}
 		for _, msg := range box.Messages {
+			if msg.To != mobile {
+				continue
+			}
 			if msg.Purpose == purpose || strings.Contains(msg.Purpose, purpose) && purpose == "sign-in" {
 				if codes := sixDigits.FindAllString(msg.Text, -1); len(codes) > 0 {
 					return codes[len(codes)-1], nil
@@ -257,7 +341,7 @@ func (p *portal) code(ctx context.Context, purpose string) (string, error) {
 		}
 		n = len(box.Messages)
 	}
-	return "", fmt.Errorf("outbox: no code for %s among %d messages", purpose, n)
+	return "", fmt.Errorf("%w for %s to %s among %d messages", errNoCode, purpose, mobile, n)
 }
 
 // outboxReads bounds the reads of the outbox for one code: enough to reach
@@ -289,16 +373,16 @@ func (p *portal) consumerToken(ctx context.Context) (string, error) {
 	return p.consumer, nil
 }
 
-// standingConsent asks the demo citizen, as the demo requester, for a
-// consent to any number of calls for three months, and approves it as the
-// citizen on the consent pages (her single sign-on session signs her in).
-func (p *portal) standingConsent(ctx context.Context) error {
+// standingConsent asks the citizen, as the demo requester, for a consent
+// to any number of calls for three months, and approves it as the citizen
+// on the consent pages (their single sign-on session signs them in).
+func (p *portal) standingConsent(ctx context.Context, c *citizen) error {
 	token, err := p.consumerToken(ctx)
 	if err != nil {
 		return err
 	}
 	req := p.json("POST", "/consent/api/requests", token, map[string]any{
-		"tax_number":  demoCitizenAFM,
+		"tax_number":  c.afm,
 		"source":      map[string]string{"registry": "Μητρώο Πολιτών", "service": "Οικογενειακή κατάσταση"},
 		"items":       []map[string]string{{"id": "marital_status", "type": "string"}, {"id": "children", "type": "number"}},
 		"purpose":     map[string]any{"code": "child-benefit", "text": map[string]string{"el": "Χορήγηση επιδόματος παιδιού", "en": "Child benefit"}},
@@ -311,9 +395,9 @@ func (p *portal) standingConsent(ctx context.Context) error {
 	if err := json.Unmarshal(body, &created); err != nil || created.ID == "" {
 		return fmt.Errorf("consent request: no id in %.200s", body)
 	}
-	// The consent pages sign her in through their own client: follow
-	// the redirects with her browser.
-	follow := *p.browser
+	// The consent pages sign the citizen in through their own client:
+	// follow the redirects with the citizen's browser.
+	follow := *c.browser
 	follow.CheckRedirect = nil
 	get, _ := http.NewRequest("GET", p.base+"/consent/r/"+created.ID+"?lang=en", nil)
 	if _, _, err := p.do(ctx, &follow, "consent page", get, http.StatusOK); err != nil {
@@ -323,8 +407,9 @@ func (p *portal) standingConsent(ctx context.Context) error {
 	return err
 }
 
-// call is one call through the gateway under the standing consent.
-func (p *portal) call(ctx context.Context) error {
+// call is one call through the gateway about the citizen, under their
+// standing consent.
+func (p *portal) call(ctx context.Context, c *citizen) error {
 	token, err := p.consumerToken(ctx)
 	if err != nil {
 		return err
@@ -332,17 +417,17 @@ func (p *portal) call(ctx context.Context) error {
 	req, _ := http.NewRequest("GET", p.base+demoService, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("X-Road-Client", demoConsumer)
-	req.Header.Set("X-Road-UserId", "GR"+demoCitizenAFM)
+	req.Header.Set("X-Road-UserId", "GR"+c.afm)
 	req.Header.Set("X-Road-Issue", "child-benefit")
 	_, _, err = p.do(ctx, p.http, "gateway call", req, http.StatusOK)
 	return err
 }
 
-// document writes a draft (a solemn declaration, or an authorization
-// when authz), asks for its code, reads it from the outbox and confirms
-// the draft with it.
-func (p *portal) document(ctx context.Context, authz bool) error {
-	token := *p.token.Load()
+// document writes a draft of the citizen's (a solemn declaration, or an
+// authorization when authz), asks for its code, reads it from the outbox
+// and confirms the draft with it.
+func (p *portal) document(ctx context.Context, c *citizen, authz bool) error {
+	token := *c.token.Load()
 	draft := map[string]any{"kind": "solemn_declaration", "lang": "el", "recipient": "Δήμος Δοκιμής",
 		"text": "Δηλώνω ότι τα στοιχεία της αίτησής μου είναι αληθή."}
 	if authz {
@@ -362,7 +447,7 @@ func (p *portal) document(ctx context.Context, authz bool) error {
 	if _, _, err := p.do(ctx, p.http, "document code", p.json("POST", path+"/code", token, nil), http.StatusAccepted); err != nil {
 		return err
 	}
-	code, err := p.code(ctx, "declaration:"+doc.ID)
+	code, err := p.code(ctx, "declaration:"+doc.ID, c.mobile)
 	if err != nil {
 		return err
 	}
@@ -380,6 +465,7 @@ func (p *portal) passwordSignIn(ctx context.Context) error {
 		"scope": {"openid"}, "state": {rand.Text()}, "nonce": {rand.Text()},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(make([]byte, 32))}, "code_challenge_method": {"S256"}}
 	req, _ := http.NewRequest("GET", p.base+"/auth/citizen/authorize?"+q.Encode(), nil)
-	_, err := p.walk(ctx, b, req)
+	demo := &citizen{username: demoCitizen, password: demoCitizenPassword, afm: demoCitizenAFM, mobile: demoCitizenMobile}
+	_, err := p.walk(ctx, demo, b, req)
 	return err
 }

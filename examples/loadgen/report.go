@@ -69,15 +69,19 @@ type Figures struct {
 
 // Report is what a run measured, after its warm-up.
 type Report struct {
-	Portal   string              `json:"portal"`
-	Model    string              `json:"model"` // "open, 500/s" or "closed, 64 workers"
-	Mix      string              `json:"mix"`
-	Seconds  float64             `json:"seconds"`
-	Dropped  int                 `json:"dropped,omitempty"` // open model: arrivals not started, every worker busy
-	Overall  Figures             `json:"overall"`
-	ByKind   map[string]*Figures `json:"by_kind"`
-	Started  time.Time           `json:"started"`
-	Finished time.Time           `json:"finished"`
+	Portal  string  `json:"portal"`
+	Model   string  `json:"model"` // "open, 500/s" or "closed, 64 workers"
+	Mix     string  `json:"mix"`
+	Seconds float64 `json:"seconds"`
+	Dropped int     `json:"dropped,omitempty"` // open model: arrivals not started, every worker busy
+	// Citizens the mix ran on, and how many of them transactions drew
+	// (warm-up included).
+	Citizens      int                 `json:"citizens,omitempty"`
+	CitizensDrawn int                 `json:"citizens_drawn,omitempty"`
+	Overall       Figures             `json:"overall"`
+	ByKind        map[string]*Figures `json:"by_kind"`
+	Started       time.Time           `json:"started"`
+	Finished      time.Time           `json:"finished"`
 }
 
 func figures(lat []time.Duration, seconds float64) Figures {
@@ -126,6 +130,9 @@ func (r *recorder) report(seconds float64) *Report {
 
 func (rep *Report) print(w io.Writer) {
 	fmt.Fprintf(w, "\n%s — %s, mix %s, %.1f s measured", rep.Portal, rep.Model, rep.Mix, rep.Seconds)
+	if rep.Citizens > 0 {
+		fmt.Fprintf(w, ", %d citizen(s), %d drawn", rep.Citizens, rep.CitizensDrawn)
+	}
 	if rep.Dropped > 0 {
 		fmt.Fprintf(w, ", %d arrivals dropped (every worker busy)", rep.Dropped)
 	}

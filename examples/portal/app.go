@@ -53,6 +53,9 @@ type appConfig struct {
 	// Journey, in demo mode, is where the demonstration's agency and
 	// registry answer; nil leaves them out.
 	Journey *demoJourney
+	// DemoCitizens is how many generated citizens demo mode creates and
+	// the demo registries hold records of.
+	DemoCitizens int
 }
 
 // app is the portal's whole HTTP surface: the packages mounted on one mux
@@ -171,6 +174,10 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	}
 	if cfg.Demo {
 		if err := a.seedDemo(ctx, mux); err != nil {
+			a.Close()
+			return nil, err
+		}
+		if err := a.seedPopulation(ctx, cfg.DemoCitizens); err != nil {
 			a.Close()
 			return nil, err
 		}

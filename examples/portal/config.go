@@ -39,6 +39,10 @@ type config struct {
 	// journey's agency and registry listen (loopback, a free port by
 	// default).
 	DemoAgencyAddr, DemoRegistryAddr string
+	// DemoCitizens is how many generated citizens demo mode creates beside
+	// the two demo citizens (-demo-citizens, EGOVKIT_DEMO_CITIZENS), up to
+	// maxDemoCitizens; 0 creates none.
+	DemoCitizens int
 	// SMSWebhook is the SMS gateway's URL; codes are posted to it as
 	// signed JSON (SMSWebhookSecret keys the signature).
 	SMSWebhook       string
@@ -72,6 +76,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			return c, fmt.Errorf("EGOVKIT_DEMO must be true or false, not %q", v)
 		}
 	}
+	demoCitizens := 0
+	if v := getenv("EGOVKIT_DEMO_CITIZENS"); v != "" {
+		var err error
+		if demoCitizens, err = strconv.Atoi(v); err != nil {
+			return c, fmt.Errorf("EGOVKIT_DEMO_CITIZENS must be a whole number, not %q", v)
+		}
+	}
 	fl := flag.NewFlagSet("portal", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	fl.StringVar(&c.Addr, "addr", def("EGOVKIT_ADDR", "127.0.0.1:8080"), "listen address (env EGOVKIT_ADDR)")
@@ -83,6 +94,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fl.DurationVar(&c.Grace, "shutdown-grace", shutdownGrace, "how long stopping may take after SIGINT or SIGTERM, even when the database hangs")
 	fl.StringVar(&c.Pprof, "pprof", "", "serve Go's profiles (/debug/pprof/) on this loopback address, for measuring; off by default")
 	fl.BoolVar(&c.Demo, "demo", demo, "create demonstration accounts and a client with published passwords, on a loopback address only, never with -sms-webhook (env EGOVKIT_DEMO=true)")
+	fl.IntVar(&c.DemoCitizens, "demo-citizens", demoCitizens, fmt.Sprintf("with -demo, also create this many generated citizens (citizen00001 … / %s, at most %d), for loads that spread over a population (env EGOVKIT_DEMO_CITIZENS)", populationPassword, maxDemoCitizens))
 	fl.StringVar(&c.DemoAgencyAddr, "demo-agency-addr", "127.0.0.1:0", "in demo mode, where the journey's agency (examples/agency) listens")
 	fl.StringVar(&c.DemoRegistryAddr, "demo-registry-addr", "127.0.0.1:0", "in demo mode, where the journey's registry (examples/registry) listens")
 	fl.Usage = func() {
@@ -125,6 +137,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if err := demoAllowed(c); err != nil {
 			return c, err
 		}
+	}
+	switch {
+	case c.DemoCitizens < 0 || c.DemoCitizens > maxDemoCitizens:
+		return c, fmt.Errorf("-demo-citizens must be between 0 and %d, not %d", maxDemoCitizens, c.DemoCitizens)
+	case c.DemoCitizens > 0 && !c.Demo:
+		return c, errors.New("-demo-citizens creates demonstration accounts: it needs -demo")
 	}
 	return c, nil
 }

@@ -108,6 +108,36 @@ func TestDemoIsOptIn(t *testing.T) {
 	}
 }
 
+// TestDemoCitizensFlag: -demo-citizens (or EGOVKIT_DEMO_CITIZENS) takes a
+// number from 0 to 10,000, and only in demo mode.
+func TestDemoCitizensFlag(t *testing.T) {
+	c, err := parseConfig(nil, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Zero(t, c.DemoCitizens, "none by default")
+	c, err = parseConfig([]string{"-demo", "-demo-citizens", "1000"}, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 1000, c.DemoCitizens)
+	c, err = parseConfig([]string{"-demo"}, env(map[string]string{"EGOVKIT_DEMO_CITIZENS": "10000"}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 10000, c.DemoCitizens)
+	c, err = parseConfig([]string{"-demo", "-demo-citizens", "7"}, env(map[string]string{"EGOVKIT_DEMO_CITIZENS": "3"}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 7, c.DemoCitizens, "the flag wins over the environment")
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"-demo", "-demo-citizens", "10001"}, nil, "between 0 and 10000"},
+		{[]string{"-demo", "-demo-citizens", "-1"}, nil, "between 0 and 10000"},
+		{[]string{"-demo"}, map[string]string{"EGOVKIT_DEMO_CITIZENS": "many"}, "EGOVKIT_DEMO_CITIZENS must be a whole number"},
+		{[]string{"-demo-citizens", "5"}, nil, "needs -demo"},
+	} {
+		_, err := parseConfig(tc.args, env(tc.env), io.Discard)
+		assert.ErrorContains(t, err, tc.want, "%v %v", tc.args, tc.env)
+	}
+}
+
 func TestKEKCreatedOnceAndReused(t *testing.T) {
 	c := config{DataDir: t.TempDir()}
 	first, created, err := loadOrCreateKEK(c)

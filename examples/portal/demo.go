@@ -185,6 +185,13 @@ func (a *app) warnDemoData(ctx context.Context, demo bool) error {
 	if err := check("citizen", demoCitizen2, demoCitizen2Password, citizen); err != nil {
 		return err
 	}
+	// The generated citizens share one password: the first stands for
+	// them all.
+	if err := check("generated citizens (-demo-citizens)", populationUsername(1)+" …", populationPassword, func(ctx context.Context, _, p string) error {
+		return citizen(ctx, populationUsername(1), p)
+	}); err != nil {
+		return err
+	}
 	if err := check("procedures editor", demoServant, demoServantPassword, servant); err != nil {
 		return err
 	}

@@ -294,7 +294,7 @@ func (a *app) startJourney(ctx context.Context, cfg appConfig) error {
 		return err
 	}
 	reg, err := registry.New(ctx, registry.Config{Keys: map[string]crypto.PublicKey{gwKeyID: gwKey.Public().(ed25519.PublicKey)},
-		Citizens: journeyCitizens, Logger: a.log.Named("registry")})
+		Citizens: demoRecords(cfg.DemoCitizens), Logger: a.log.Named("registry")})
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/egovkit/egovkit/auth/rp"
 	"github.com/egovkit/egovkit/consent"
 	"github.com/egovkit/egovkit/errkind"
+	"github.com/egovkit/egovkit/examples/registry/registry"
 	"github.com/egovkit/egovkit/interop"
 	"github.com/egovkit/egovkit/interop/exchangelog"
 	"github.com/egovkit/egovkit/interop/exchangelog/verify"
@@ -492,7 +493,7 @@ func (a *app) seedInteropDemo(ctx context.Context, mux *http.ServeMux, cfg appCo
 	if err != nil && !errors.Is(err, interop.ErrExists) {
 		return fmt.Errorf("demo right: %w", err)
 	}
-	prov, err := newDemoProvider(ctx, pub, keyID)
+	prov, err := newDemoProvider(ctx, pub, keyID, demoRecords(cfg.DemoCitizens))
 	if err != nil {
 		return err
 	}
@@ -505,13 +506,15 @@ func (a *app) seedInteropDemo(ctx context.Context, mux *http.ServeMux, cfg appCo
 }
 
 // demoCertificate answers the demonstration registry's one service:
-// the family status of the demo citizen, to a call the gateway signed.
-func demoCertificate(w http.ResponseWriter, r *http.Request, userID string) {
-	if strings.TrimPrefix(userID, "GR") != demoCitizenAFM {
+// the family status of a demo citizen or a generated one (records by tax
+// number), to a call the gateway signed.
+func demoCertificate(w http.ResponseWriter, r *http.Request, records map[string]registry.Citizen, userID string) {
+	p, ok := records[strings.TrimPrefix(userID, "GR")]
+	if !ok {
 		problem.Write(w, r, problem.New(problem.TypeNotFound, http.StatusNotFound, "the registry holds no such citizen"))
 		return
 	}
-	writeJSON(w, map[string]any{"marital_status": "married", "children": 2,
+	writeJSON(w, map[string]any{"marital_status": p.MaritalStatus, "children": len(p.Children),
 		"issued_by": "Δοκιμαστικό μητρώο πολιτών", "demonstration": true})
 }
 
@@ -524,7 +527,11 @@ func demoProviderURL(base string) string {
 // newDemoProvider is the demonstration registry: its service behind the
 // provider middleware, which accepts only calls the gateway signed with
 // its key.
-func newDemoProvider(ctx context.Context, pub ed25519.PublicKey, keyID string) (http.Handler, error) {
+func newDemoProvider(ctx context.Context, pub ed25519.PublicKey, keyID string, people []registry.Citizen) (http.Handler, error) {
+	records := make(map[string]registry.Citizen, len(people))
+	for _, p := range people {
+		records[p.TaxNumber] = p
+	}
 	p, err := provider.New(ctx, provider.Config{Keys: map[string]crypto.PublicKey{keyID: pub}})
 	if err != nil {
 		return nil, err
@@ -532,7 +539,7 @@ func newDemoProvider(ctx context.Context, pub ed25519.PublicKey, keyID string) (
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+demoProviderPath+"/certificate", func(w http.ResponseWriter, r *http.Request) {
 		c, _ := provider.FromContext(r.Context())
-		demoCertificate(w, r, c.UserID)
+		demoCertificate(w, r, records, c.UserID)
 	})
 	return p.Middleware(mux), nil
 }

@@ -14,6 +14,8 @@
 // examples/agency/agency and examples/registry/registry) in the same
 // process on loopback ports of their own (-demo-agency-addr,
 // -demo-registry-addr), registered at the portal, and prints their URLs.
+// With -demo-citizens N it also creates N generated citizens, once, for
+// loads spread over a population (examples/loadgen -citizens).
 //
 // On first run it creates the data directory, a SQLite database in it and a
 // random key-encryption key (the file kek, mode 0600) that protects the
@@ -142,7 +144,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		log.Warn("demo mode: generated a self-signed certificate to sign PDFs; set EGOVKIT_PDF_CERT and EGOVKIT_PDF_KEY on a real server",
 			zap.String("file", cfg.DataDir+"/"+sealFile))
 	}
-	acfg := appConfig{DB: db, KEK: key, BaseURL: base, Demo: cfg.Demo, Log: log, AdminToken: cfg.AdminToken, PDFSigner: seal}
+	acfg := appConfig{DB: db, KEK: key, BaseURL: base, Demo: cfg.Demo, Log: log, AdminToken: cfg.AdminToken, PDFSigner: seal,
+		DemoCitizens: cfg.DemoCitizens}
 	if cfg.Demo {
 		if acfg.Journey, err = listenJourney(cfg.DataDir, cfg.DemoAgencyAddr, cfg.DemoRegistryAddr); err != nil {
 			return err
