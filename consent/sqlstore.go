@@ -82,15 +82,14 @@ type SQLStore struct {
 
 	// uses feeds the writer (nil when every use has its own
 	// transaction); closeMu guards sending on it against Close. The
-	// writer asks for a checkpoint on checkpoints every checkpointUses
-	// uses.
-	uses         chan *useOp
-	written      chan struct{}
-	maxBatch     int
-	closeMu      sync.RWMutex
-	closed       bool
-	checkpoints  chan struct{}
-	checkpointed chan struct{}
+	// writer has checkpoints copy SQLite's write-ahead log back every
+	// checkpointUses uses (nil on PostgreSQL).
+	uses        chan *useOp
+	written     chan struct{}
+	maxBatch    int
+	closeMu     sync.RWMutex
+	closed      bool
+	checkpoints *sqlstore.Checkpointer
 }
 
 // useStmts count a use (count) or find the use an exchange already made
@@ -151,10 +150,7 @@ func NewSQLStore(ctx context.Context, db *sql.DB, opts ...Option) (*SQLStore, er
 	}
 	if s.maxBatch > 1 {
 		s.uses, s.written = make(chan *useOp, s.maxBatch), make(chan struct{})
-		if sdb.Dialect() == sqlstore.SQLite {
-			s.checkpoints, s.checkpointed = make(chan struct{}, 1), make(chan struct{})
-			go s.checkpoint()
-		}
+		s.checkpoints = sqlstore.NewCheckpointer(sdb, checkpointUses)
 		go s.write()
 	}
 	return s, nil
@@ -247,10 +243,7 @@ func (s *SQLStore) Close() error {
 	if s.written != nil {
 		<-s.written
 	}
-	if s.checkpoints != nil {
-		close(s.checkpoints)
-		<-s.checkpointed
-	}
+	s.checkpoints.Close()
 	errs := []error{s.candidates.Close(), s.use.Close(), s.repeat.Close(), s.logUse.Close()}
 	for i := range s.match {
 		if st := s.match[i].Swap(nil); st != nil {
@@ -724,7 +717,6 @@ func (s *SQLStore) send(ctx context.Context, op *useOp) error {
 func (s *SQLStore) write() {
 	defer close(s.written)
 	batch := make([]*useOp, 0, s.maxBatch)
-	uses := 0
 	for op := range s.uses {
 		batch = append(batch[:0], op)
 	fill:
@@ -740,40 +732,16 @@ func (s *SQLStore) write() {
 			}
 		}
 		s.commit(batch)
-		if uses += len(batch); uses >= checkpointUses && s.checkpoints != nil {
-			uses = 0
-			select {
-			case s.checkpoints <- struct{}{}:
-			default: // one is under way
-			}
-		}
+		s.checkpoints.Wrote(len(batch))
 		clear(batch)
 	}
 }
 
 // checkpointUses is how many uses the writer commits between two
-// checkpoints: about 600 pages of the write-ahead log, below the 1,000
-// at which SQLite makes the committing connection checkpoint.
+// checkpoints (sqlstore.Checkpointer): about 600 pages of the
+// write-ahead log, below the 1,000 at which SQLite makes the committing
+// connection checkpoint.
 const checkpointUses = 150
-
-// checkpoint copies the write-ahead log into the database file when the
-// writer asks, on a connection of its own, without waiting for readers
-// or writers (PRAGMA wal_checkpoint(PASSIVE)). Left to SQLite, the
-// commit that takes the log past 1,000 pages does it, and the checks
-// waiting for the writer wait for it too: the copy and the file's sync
-// were the slowest checks. A checkpoint that completes lets the next
-// commit start the log again from its beginning, so the writer's
-// commits stay below that mark as long as the writer is not kept busy
-// without a pause; when it is, SQLite's own checkpoint still bounds the
-// log. A failed checkpoint is left to the next one, or to SQLite's.
-func (s *SQLStore) checkpoint() {
-	defer close(s.checkpointed)
-	for range s.checkpoints {
-		ctx, cancel := s.db.Bound(context.Background())
-		_, _ = s.db.DB.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
-		cancel()
-	}
-}
 
 // commit runs a batch and answers its uses. The transaction lasts no
 // longer than the latest of its callers' deadlines; a database error

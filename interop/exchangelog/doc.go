@@ -34,7 +34,10 @@
 // appended. Exchange ids are unique in the log; ids that grow with time
 // (UUIDv7, or any id with a time prefix) keep their index append-mostly,
 // where random ids cost an index page write per entry (see
-// BENCHMARKS.md).
+// BENCHMARKS.md). On SQLite the writer has its write-ahead log copied
+// back into the database file in the background about every 600 pages it
+// commits, so that SQLite's own copy, which would run inside a commit and
+// hold up the appends queued behind it, rarely happens.
 //
 // # Keys
 //

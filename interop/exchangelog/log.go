@@ -100,6 +100,9 @@ type Log struct {
 	closed  bool
 	queue   chan *appendReq
 	stopped chan struct{}
+	// checkpoints copies SQLite's write-ahead log back in the background
+	// as the writer commits (nil on PostgreSQL).
+	checkpoints *sqlstore.Checkpointer
 
 	// frontier caches the hashes of the complete subtrees on the tree's
 	// right edge after the last batch this Log committed: all a next
@@ -225,6 +228,7 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 	if err := l.prepare(ctx); err != nil {
 		return nil, err
 	}
+	l.checkpoints = sqlstore.NewCheckpointer(sdb, checkpointPages)
 	go l.run()
 	cfg.Logger.Info("exchange log opened", zap.String("origin", origin), zap.Int64("size", size))
 	return l, nil
@@ -307,9 +311,21 @@ func (l *Log) Close() error {
 	close(l.queue)
 	l.mu.Unlock()
 	<-l.stopped
+	l.checkpoints.Close()
 	l.closeStatements()
 	return nil
 }
+
+// checkpointPages is how many pages of SQLite's write-ahead log the
+// writer commits between two checkpoints of its own, below the 1,000 at
+// which SQLite makes the committing connection checkpoint. A commit
+// writes about pagesPerCommit pages whatever its size, and about half a
+// page more for each entry (measured on a log of 20,000 entries: 6.6
+// pages for a commit of one entry, 18.4 for one of 29).
+const (
+	checkpointPages = 600
+	pagesPerCommit  = 6
+)
 
 // amortised is the batch size past which a commit's fixed cost (the
 // transaction, the head row's read and write) is a small part of each
@@ -386,6 +402,7 @@ func (l *Log) commit(batch []*appendReq) {
 		return
 	}
 	first, err := l.appendBatch(live)
+	l.checkpoints.Wrote(pagesPerCommit + (len(live)+1)/2)
 	if err == nil {
 		l.batches.Add(1)
 		for i, r := range live {
