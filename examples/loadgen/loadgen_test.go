@@ -65,37 +65,44 @@ func TestMixedLoad(t *testing.T) {
 
 	admin := strings.Repeat("k", 40)
 	env := append(os.Environ(), "EGOVKIT_ADMIN_TOKEN="+admin)
-	portal := exec.Command(filepath.Join(bin, "portal"), "-demo", "-demo-citizens", "3", "-log-json", "-addr", "127.0.0.1:0", "-data", t.TempDir())
-	portal.Env = env
-	stderr, err := portal.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, portal.Start())
-	t.Cleanup(func() {
-		_ = portal.Process.Signal(os.Interrupt)
-		_ = portal.Wait()
-	})
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() { // read to the end: the portal logs every request
-			if m := listening.FindSubmatch(sc.Bytes()); m != nil {
-				found <- string(m[1])
+	// startPortal starts the portal in demo mode with args and returns
+	// its URL.
+	startPortal := func(args ...string) string {
+		t.Helper()
+		portal := exec.Command(filepath.Join(bin, "portal"), append([]string{"-demo", "-log-json", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, args...)...)
+		portal.Env = env
+		stderr, err := portal.StderrPipe()
+		require.NoError(t, err)
+		require.NoError(t, portal.Start())
+		t.Cleanup(func() {
+			_ = portal.Process.Signal(os.Interrupt)
+			_ = portal.Wait()
+		})
+		found := make(chan string, 1)
+		go func() {
+			sc := bufio.NewScanner(stderr)
+			sc.Buffer(nil, 1<<20)
+			for sc.Scan() { // read to the end: the portal logs every request
+				if m := listening.FindSubmatch(sc.Bytes()); m != nil {
+					found <- string(m[1])
+				}
 			}
+			close(found)
+		}()
+		select {
+		case base, ok := <-found:
+			require.True(t, ok && base != "", "the portal exited before listening")
+			return base
+		case <-time.After(time.Minute):
+			t.Fatal("the portal did not listen within a minute")
+			return ""
 		}
-		close(found)
-	}()
-	var base string
-	select {
-	case base = <-found:
-		require.NotEmpty(t, base, "the portal exited before listening")
-	case <-time.After(time.Minute):
-		t.Fatal("the portal did not listen within a minute")
 	}
+	base := startPortal()
 
 	// loadgen runs the load generator against the portal with args and
 	// returns what it printed and its one report, read from its JSON.
-	loadgen := func(args ...string) (string, *Report, []byte) {
+	loadgen := func(base string, args ...string) (string, *Report, []byte) {
 		t.Helper()
 		out := filepath.Join(t.TempDir(), "report.json")
 		lg := exec.Command(filepath.Join(bin, "loadgen"), append([]string{"-portal", base, "-json", out}, args...)...)
@@ -110,7 +117,7 @@ func TestMixedLoad(t *testing.T) {
 		return string(text), &reps[0], b
 	}
 
-	text, rep, b := loadgen("-rate", "12", "-warmup", "1s", "-duration", "4s",
+	text, rep, b := loadgen(base, "-rate", "12", "-warmup", "1s", "-duration", "4s",
 		"-mix", "signin=1,interop=1,declaration=1,authorization=1")
 	assert.Regexp(t, `(?m)^ +[0-9]+s measuring +[0-9]+ tx/s`, text, "progress every second")
 	for _, k := range kinds {
@@ -130,8 +137,11 @@ func TestMixedLoad(t *testing.T) {
 
 	// The same mix over a population: the demo citizen and the portal's
 	// three generated citizens, each set up with a session and a consent
-	// of their own, every kind succeeding for whichever is drawn.
-	text, rep, b = loadgen("-citizens", "4", "-rate", "16", "-warmup", "1s", "-duration", "4s",
+	// of their own, every kind succeeding for whichever is drawn. A portal
+	// of its own: the demo citizen's sign-in code of the run above would
+	// make this one wait a minute for hers.
+	popBase := startPortal("-demo-citizens", "3")
+	text, rep, b = loadgen(popBase, "-citizens", "4", "-rate", "16", "-warmup", "1s", "-duration", "4s",
 		"-mix", "signin=1,interop=1,declaration=1,authorization=1")
 	assert.Contains(t, text, "setting up 4 citizens")
 	assert.Regexp(t, `setup done in [0-9.]+ s: client loadgen-[A-Z0-9]+, 4 citizen\(s\) each with a single sign-on session and a standing consent`, text)
@@ -146,7 +156,7 @@ func TestMixedLoad(t *testing.T) {
 	assert.Contains(t, text, "4 citizen(s), 4 drawn")
 
 	// More citizens than the portal generated: a clear refusal.
-	lg := exec.Command(filepath.Join(bin, "loadgen"), "-portal", base, "-citizens", "5", "-rate", "10", "-duration", "1s")
+	lg := exec.Command(filepath.Join(bin, "loadgen"), "-portal", popBase, "-citizens", "5", "-rate", "10", "-duration", "1s")
 	lg.Env = env
 	out, err := lg.CombinedOutput()
 	require.Error(t, err, "%s", out)
@@ -159,7 +169,7 @@ func TestMixedLoad(t *testing.T) {
 
 	// client_credentials tokens with private_key_jwt, from two workers:
 	// every assertion is new, so none is refused as a replay.
-	text, rep, b = loadgen("-mode", "tokens", "-c", "2", "-warmup", "0s", "-duration", "2s")
+	text, rep, b = loadgen(base, "-mode", "tokens", "-c", "2", "-warmup", "0s", "-duration", "2s")
 	f := rep.ByKind[kindToken]
 	require.NotNil(t, f, "tokens in the report: %s", b)
 	assert.Positive(t, f.OK)
@@ -168,7 +178,7 @@ func TestMixedLoad(t *testing.T) {
 
 	// A resource server introspecting tokens taken beforehand, each once:
 	// every one is active.
-	_, rep, b = loadgen("-mode", "introspect", "-tokens", "400", "-rate", "100", "-warmup", "0s", "-duration", "2s")
+	_, rep, b = loadgen(base, "-mode", "introspect", "-tokens", "400", "-rate", "100", "-warmup", "0s", "-duration", "2s")
 	f = rep.ByKind[kindIntrospect]
 	require.NotNil(t, f, "introspections in the report: %s", b)
 	assert.InDelta(t, 200, f.OK, 20, "every introspection at the rate answered active")
