@@ -476,16 +476,9 @@ func TestOnceOnlyJourney(t *testing.T) {
 		assert.True(t, strings.HasPrefix(verifyURL[1], agency+"/verify?code="), verifyURL[1])
 
 		// Its PDF, with the QR code, is hers to download.
-		resp, err := maria.Get(agency + application + "/declaration.pdf")
-		require.NoError(t, err)
-		pdf, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		require.NoError(t, err)
-		require.Equal(t, http.StatusOK, resp.StatusCode)
-		assert.Equal(t, "application/pdf", resp.Header.Get("Content-Type"))
-		assert.True(t, bytes.HasPrefix(pdf, []byte("%PDF-")))
+		downloadPDF(t, maria, agency+application+"/declaration.pdf", "declaration-")
 		stranger := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		resp, err = stranger.Get(agency + application + "/declaration.pdf")
+		resp, err := stranger.Get(agency + application + "/declaration.pdf")
 		require.NoError(t, err)
 		resp.Body.Close()
 		assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "without her session, to the sign-in")
@@ -499,13 +492,9 @@ func TestOnceOnlyJourney(t *testing.T) {
 		// Beside it, an authorization of another person to follow the
 		// application: what she types wrong is refused beside its field
 		// and kept, and nothing is drafted.
-		resp, err = maria.Get(agency + application + "?lang=en")
-		require.NoError(t, err)
-		appPage, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		require.NoError(t, err)
-		require.Equal(t, http.StatusOK, resp.StatusCode)
-		assert.Contains(t, string(appPage), `id="authorization-title"`, "the application offers an authorization")
+		status, body = visit(t, maria, "GET", agency+application+"?lang=en", nil)
+		require.Equal(t, http.StatusOK, status, body)
+		assert.Contains(t, body, `id="authorization-title"`, "the application offers an authorization")
 		until := time.Now().UTC().AddDate(0, 2, 0).Format(time.DateOnly)
 		for _, c := range []struct {
 			form        url.Values
@@ -548,14 +537,7 @@ func TestOnceOnlyJourney(t *testing.T) {
 			url.Values{"grantee_afm": {"094014201"}, "grantee_name": {"Άλλος"}, "valid_until": {until}})
 		require.Equal(t, http.StatusOK, status, body)
 		assert.Contains(t, body, `id="authorization-number">`+authzNumber[1]+`<`)
-		resp, err = maria.Get(agency + application + "/authorization.pdf")
-		require.NoError(t, err)
-		pdf, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		require.NoError(t, err)
-		require.Equal(t, http.StatusOK, resp.StatusCode)
-		assert.True(t, bytes.HasPrefix(pdf, []byte("%PDF-")))
-		assert.Contains(t, resp.Header.Get("Content-Disposition"), "authorization-")
+		downloadPDF(t, maria, agency+application+"/authorization.pdf", "authorization-")
 		verifyURL = regexp.MustCompile(`id="authorization-verify" href="([^"]+)"`).FindStringSubmatch(body)
 		require.NotNil(t, verifyURL)
 		status, body = get(t, strings.ReplaceAll(verifyURL[1], "&amp;", "&")+"&lang=en")
@@ -662,6 +644,21 @@ func TestOnceOnlyJourney(t *testing.T) {
 	assert.Contains(t, body, `id="declaration-number">`+declared+`<`, "the application and its declaration outlive a restart")
 	assert.Contains(t, body, `id="authorization-number">`+authorized+`<`, "and its authorization")
 	assert.Contains(t, body, "Νίκος Παπαδόπουλος", "with the certificate fetched")
+}
+
+// downloadPDF gets u with c and checks the answer is a PDF to save under
+// a name starting with name.
+func downloadPDF(t *testing.T, c *http.Client, u, name string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	require.NoError(t, err)
+	pdf, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "application/pdf", resp.Header.Get("Content-Type"))
+	assert.True(t, bytes.HasPrefix(pdf, []byte("%PDF-")))
+	assert.Contains(t, resp.Header.Get("Content-Disposition"), `filename="`+name)
 }
 
 // signInAt visits u, which needs a sign-in, and signs the citizen in at
