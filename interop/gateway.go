@@ -80,7 +80,8 @@ type GatewayConfig struct {
 	// entry is appended in the background once the answer is sent: at
 	// most MaxPendingLog entries at once (10,000 when zero), past which
 	// calls wait for the log; Close waits for those pending. Either way
-	// the consumer has its answer before the commit.
+	// the consumer has its answer before the commit (unless
+	// LogBeforeRelease holds it).
 	WaitForLog    bool
 	MaxPendingLog int
 	// LogBeforeRelease holds each provider's answer until its entry is
